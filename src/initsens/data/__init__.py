@@ -1,0 +1,32 @@
+"""Datasets: the embedded ``synthetic`` generator, matrix files, UCSC Xena Pan-Cancer, and preprocessing.
+
+Typical use::
+
+    from initsens.data import load_dataset, prepare
+    data = prepare(load_dataset("synthetic"), top_genes=5000, normalization="zscore")
+"""
+
+from initsens.data.dataset import Dataset
+from initsens.data.files import load_matrix
+from initsens.data.genes import top_variable_genes
+from initsens.data.normalize import NORMALIZERS, Normalizer
+from initsens.data.prepare import PreparedData, prepare
+from initsens.data.sources import DATASETS, load_dataset
+from initsens.data.split import train_val_split
+from initsens.data.synthetic import make_synthetic
+from initsens.data.xena import fetch_xena_pancan
+
+__all__ = [
+    "DATASETS",
+    "NORMALIZERS",
+    "Dataset",
+    "Normalizer",
+    "PreparedData",
+    "fetch_xena_pancan",
+    "load_dataset",
+    "load_matrix",
+    "make_synthetic",
+    "prepare",
+    "top_variable_genes",
+    "train_val_split",
+]

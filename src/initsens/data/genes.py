@@ -1,0 +1,40 @@
+"""Gene selection: keep the k most variable genes, by median absolute deviation (default) or variance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from initsens.errors import InitsensError
+
+SELECTION_METHODS = ("mad", "variance")
+
+
+def gene_spread(X: np.ndarray, method: str = "mad") -> np.ndarray:
+    """Per-gene spread: MAD = median(|x - median(x)|) (unscaled), or the population variance."""
+    if method == "mad":
+        centred = np.abs(X - np.median(X, axis=0))
+        return np.median(centred, axis=0)
+    if method == "variance":
+        return X.var(axis=0, dtype=np.float64)
+    raise InitsensError(f"unknown gene selection {method!r}; choose one of: {', '.join(SELECTION_METHODS)}")
+
+
+def top_variable_genes(X: np.ndarray, k: int | None, method: str = "mad") -> np.ndarray:
+    """Column indices of the ``k`` most variable genes, in their original order.
+
+    Ties at the cut-off go to the earlier gene, so the choice is deterministic. ``k=None`` or 0
+    keeps every gene.
+    """
+    n_genes = X.shape[1]
+    spread = gene_spread(X, method)
+    if not k:
+        return np.arange(n_genes)
+    if k < 0:
+        raise InitsensError(f"--top-genes must be >= 0 (got {k})")
+    if k > n_genes:
+        raise InitsensError(
+            f"--top-genes {k} asks for more genes than the data has ({n_genes}); "
+            f"use --top-genes {n_genes} or less (0 keeps all)"
+        )
+    order = np.lexsort((np.arange(n_genes), -spread))
+    return np.sort(order[:k])

@@ -1,0 +1,102 @@
+"""Normalizations, chosen by name: fitted on the training split only, then applied to any split.
+
+A constant gene (zero spread) is mapped to 0 rather than NaN/inf. New normalizations are one small
+class registered in :data:`NORMALIZERS`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from initsens.errors import InitsensError
+from initsens.registry import Registry
+
+
+class Normalizer:
+    """Base class: ``fit`` learns per-gene parameters from training data, ``transform`` applies them."""
+
+    description: ClassVar[str] = ""
+
+    def fit(self, X: np.ndarray) -> Normalizer:
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return X.astype(np.float32, copy=True)
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+
+NORMALIZERS: Registry[type[Normalizer]] = Registry("normalization")
+
+
+def _safe_scale(scale: np.ndarray) -> np.ndarray:
+    """Replace zero (or non-finite) scales by 1 so constant genes become 0, not NaN."""
+    return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+
+
+@NORMALIZERS.register("zscore")
+class ZScore(Normalizer):
+    description = "per gene (x - mean) / sd, mean and sd from the training split"
+
+    def fit(self, X: np.ndarray) -> ZScore:
+        X64 = X.astype(np.float64)
+        self.mean_ = X64.mean(axis=0)
+        self.scale_ = _safe_scale(X64.std(axis=0))
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.mean_) / self.scale_).astype(np.float32)
+
+
+@NORMALIZERS.register("minmax")
+class MinMax(Normalizer):
+    description = "per gene (x - min) / (max - min) over the training split (validation may leave [0, 1])"
+
+    def fit(self, X: np.ndarray) -> MinMax:
+        self.min_ = X.min(axis=0).astype(np.float64)
+        self.scale_ = _safe_scale(X.max(axis=0).astype(np.float64) - self.min_)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.min_) / self.scale_).astype(np.float32)
+
+
+@NORMALIZERS.register("log_zscore")
+class LogZScore(Normalizer):
+    description = "log2(x + 1), then z-score (for raw, non-negative expression values)"
+
+    @staticmethod
+    def _log(X: np.ndarray) -> np.ndarray:
+        low = X.min()
+        if low < 0:
+            raise InitsensError(
+                f"normalization log_zscore needs non-negative values but the data go down to {low:g}; "
+                "the data may already be log-transformed: use --normalizations zscore"
+            )
+        return np.log2(X.astype(np.float64) + 1.0)
+
+    def fit(self, X: np.ndarray) -> LogZScore:
+        self.zscore_ = ZScore().fit(self._log(X))
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return self.zscore_.transform(self._log(X))
+
+
+@NORMALIZERS.register("none")
+class Identity(Normalizer):
+    description = "values as they are"
+
+
+def make_normalizer(name: str) -> Normalizer:
+    """A fresh, unfitted normalizer by registered name."""
+    return NORMALIZERS.get(name)()
+
+
+def check_normalization(name: str) -> None:
+    """Raise a one-line error for an unknown normalization name."""
+    if name not in NORMALIZERS:
+        raise InitsensError(f"unknown normalization {name!r}; choose one of: {', '.join(NORMALIZERS.names())}")

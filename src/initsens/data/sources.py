@@ -1,0 +1,42 @@
+"""Named datasets and the one entry point that loads a name or a file path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from initsens.data.dataset import Dataset
+from initsens.data.files import Orientation, load_matrix
+from initsens.data.missing import DropMissing, Impute
+from initsens.data.synthetic import make_synthetic
+from initsens.data.xena import load_xena_pancan
+from initsens.errors import InitsensError
+from initsens.registry import Registry
+
+#: Named datasets: each loader takes (impute, drop_missing, cache_dir) and returns a Dataset.
+DATASETS: Registry[Callable[[Impute | None, DropMissing | None, Path | None], Dataset]] = Registry("dataset")
+DATASETS.register("synthetic")(lambda impute, drop_missing, cache_dir: make_synthetic())
+DATASETS.register("xena-pancan")(load_xena_pancan)
+
+
+def load_dataset(
+    data: str | Path = "synthetic",
+    labels: str | Path | None = None,
+    label_column: str | None = None,
+    orientation: Orientation = "auto",
+    impute: Impute | None = None,
+    drop_missing: DropMissing | None = None,
+    cache_dir: Path | None = None,
+) -> Dataset:
+    """Load a registered dataset by name (``synthetic``, ``xena-pancan``) or a matrix file by path."""
+    if str(data) in DATASETS:
+        if labels is not None or label_column is not None or orientation != "auto":
+            raise InitsensError(
+                f"--labels, --label-column and --orientation apply to files, not to the named dataset {data!r}"
+            )
+        return DATASETS.get(str(data))(impute, drop_missing, cache_dir)
+    if not Path(data).exists():
+        raise InitsensError(
+            f"{data}: no such file and no dataset of that name; give a path or one of: {', '.join(DATASETS.names())}"
+        )
+    return load_matrix(data, orientation, labels, label_column, impute, drop_missing)

@@ -1,0 +1,54 @@
+"""A tiny name -> object registry, shared by models, initializers, normalizers and datasets.
+
+Adding a new entry is one decorated definition in its own small module; lookups of unknown names
+fail with a one-line error that lists the valid choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from initsens.errors import InitsensError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Named entries of one kind (e.g. "model"), kept in registration order."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator that records ``obj`` under ``name``; duplicate names are a programming error."""
+
+        def decorator(obj: T) -> T:
+            if name in self._entries:
+                raise RuntimeError(f"{self.kind} {name!r} is registered twice")
+            self._entries[name] = obj
+            return obj
+
+        return decorator
+
+    def get(self, name: str) -> T:
+        """The entry called ``name``, or a one-line error listing the valid names."""
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise InitsensError(
+                f"unknown {self.kind} {name!r}; choose one of: {', '.join(self._entries)}"
+            ) from None
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def items(self) -> Iterator[tuple[str, T]]:
+        return iter(self._entries.items())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
