@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -88,7 +89,7 @@ def download(url: str, dest: Path, progress: bool = True, timeout: float = 60.0)
                     for block in iter(lambda: response.read(CHUNK), b""):
                         out.write(block)
                         bar.advance(task, len(block))
-                except (OSError, TimeoutError) as exc:
+                except (OSError, http.client.HTTPException) as exc:
                     raise InitsensError(
                         f"{url}: download interrupted ({exc}); run the same command again to resume"
                     ) from None

@@ -1,0 +1,50 @@
+"""The ``initsens`` command line (typer + rich).
+
+User mistakes (:class:`~initsens.errors.InitsensError`) are printed as one red line on stderr with
+exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from initsens import __version__
+from initsens.cli.data import app as data_app
+from initsens.cli.models import list_models
+from initsens.errors import InitsensError
+
+app = typer.Typer(
+    name="initsens",
+    help="How sensitive is each VAE to its weight initialization on TCGA RNA-seq?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+app.command("models")(list_models)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"initsens {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """initsens: train VAEs under different initializers and measure how much it matters."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(standalone_mode=True)
+    except InitsensError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)

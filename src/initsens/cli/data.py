@@ -1,0 +1,74 @@
+"""``initsens data``: fetch the real TCGA data and inspect any dataset."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from initsens.cli import options
+from initsens.data import load_dataset, top_variable_genes
+from initsens.data.xena import HUB_URL, default_cache_dir, fetch_xena_pancan
+from initsens.errors import InitsensError
+
+app = typer.Typer(help="Fetch and inspect datasets.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("fetch")
+def fetch(
+    name: str = typer.Argument(..., help="Dataset to download: xena-pancan."),
+    cache_dir: options.OptionalPath = options.CacheDir,
+    base_url: str = typer.Option(HUB_URL, "--base-url", help="Where the Xena files are served from."),
+    force: bool = typer.Option(False, "--force", help="Download again even if the files are cached."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Download the UCSC Xena TCGA Pan-Cancer matrix and phenotypes, and cache them as Parquet."""
+    if name != "xena-pancan":
+        raise InitsensError(f"unknown dataset to fetch {name!r}; choose one of: xena-pancan")
+    folder = cache_dir or default_cache_dir()
+    result = fetch_xena_pancan(folder, base_url if base_url.endswith("/") else base_url + "/",
+                               force=force, progress=not quiet)
+    table = Table(title="xena-pancan", show_header=False)
+    for record in result.downloads:
+        table.add_row(record.path, f"{record.size:,} bytes", f"sha256 {record.sha256[:16]}...")
+    table.add_row("processed", str(result.path), f"{result.n_samples:,} samples x {result.n_genes:,} genes")
+    table.add_row("dropped", f"{result.n_unlabeled_dropped} samples without a cancer type",
+                  f"{result.n_genes_renamed} repeated gene symbols renamed")
+    table.add_row("missing values", f"{result.n_missing_values:,}",
+                  "train with --impute mean or --drop-missing genes" if result.n_missing_values else "none")
+    console.print(table)
+    console.print(f"Manifest with sizes and sha256: {folder / 'manifest.json'}")
+
+
+@app.command("info")
+def info(
+    data: str = options.Data,
+    labels: options.OptionalPath = options.Labels,
+    label_column: options.OptionalStr = options.LabelColumn,
+    orientation: str = options.Orientation,
+    impute: options.OptionalStr = options.ImputeOpt,
+    drop_missing: options.OptionalStr = options.DropMissingOpt,
+    cache_dir: options.OptionalPath = options.CacheDir,
+    top_genes: int = typer.Option(5000, "--top-genes", help="Report the spread of the top-k MAD genes."),
+) -> None:
+    """Load a dataset exactly as training would and summarize it."""
+    dataset = load_dataset(data, labels, label_column, orientation, impute, drop_missing, cache_dir)
+    table = Table(title=dataset.name, show_header=False)
+    table.add_row("samples x genes", f"{dataset.n_samples:,} x {dataset.n_genes:,}")
+    table.add_row("values", f"min {dataset.X.min():.3g}, mean {dataset.X.mean():.3g}, max {dataset.X.max():.3g}")
+    k = min(top_genes, dataset.n_genes)
+    kept = top_variable_genes(dataset.X, k)
+    table.add_row(f"top {k:,} MAD genes", ", ".join(dataset.gene_ids[kept[:5]]) + (", ..." if k > 5 else ""))
+    if dataset.labels is None:
+        table.add_row("labels", "none (training will not compute the adjusted Rand index)")
+    else:
+        counts = Counter(dataset.labels.tolist()).most_common()
+        table.add_row("labels", ", ".join(f"{name} {count}" for name, count in counts))
+    table.add_row("sha256", dataset.sha256)
+    console.print(table)
+    constant = int((dataset.X.max(axis=0) == dataset.X.min(axis=0)).sum())
+    if constant:
+        console.print(f"{constant} constant gene(s): any normalization maps them to 0 (never NaN).")

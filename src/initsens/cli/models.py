@@ -1,0 +1,33 @@
+"""``initsens models``: what can be swept, with each model's objective and hyperparameters."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from initsens.data import NORMALIZERS
+from initsens.models import INITIALIZERS, MODELS
+
+
+def list_models() -> None:
+    """List the registered models, initializers and normalizations."""
+    console = Console()
+    models = Table(title="Models")
+    for column in ("model", "objective", "hyperparameters (default)"):
+        models.add_column(column)
+    for name, cls in MODELS.items():
+        params = ", ".join(f"{key}={value}" for key, value in cls.hyperparameters().items())
+        models.add_row(name, cls.summary, params)
+    console.print(models)
+    inits = Table(title="Initializers (weights of Linear layers; biases keep PyTorch's default)")
+    inits.add_column("initializer")
+    inits.add_column("law")
+    for name, fn in INITIALIZERS.items():
+        inits.add_row(name, (fn.__doc__ or "").strip())
+    console.print(inits)
+    norms = Table(title="Normalizations (fitted on the training split)")
+    norms.add_column("normalization")
+    norms.add_column("what it does")
+    for name, cls in NORMALIZERS.items():
+        norms.add_row(name, cls.description)
+    console.print(norms)

@@ -1,0 +1,32 @@
+"""VAE models for tabular expression: networks, objectives, initializers and the model registry.
+
+Registered models: VanillaVAE, IWAE, InfoVAE, LogCoshVAE (one module each). Registered
+initializers: default, normal, uniform, xavier_normal, xavier_uniform. Typical use::
+
+    from initsens.models import build_model
+    model = build_model("IWAE", n_genes=5000, depth=2, initializer="xavier_normal", seed=0)
+    out = model(x_batch)          # LossOutput: loss, recon_mse, kl, nelbo
+    out.loss.backward()
+"""
+
+# Registration order is the default sweep order: VanillaVAE, IWAE, InfoVAE, LogCoshVAE.
+from initsens.models import vanilla, iwae, infovae, logcosh  # noqa: F401,I001  isort: skip
+from initsens.models.base import MODELS, VAE, LossOutput
+from initsens.models.factory import build_model, model_hyperparameters
+from initsens.models.initializers import INITIALIZERS, SCOPES, initialize
+from initsens.models.networks import ACTIVATIONS, hidden_dims_for
+from initsens.models.objectives import KERNELS
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "KERNELS",
+    "MODELS",
+    "SCOPES",
+    "VAE",
+    "LossOutput",
+    "build_model",
+    "hidden_dims_for",
+    "initialize",
+    "model_hyperparameters",
+]

@@ -1,0 +1,131 @@
+"""The VAE base class, the loss record every model returns, and the model registry.
+
+A model = :class:`~initsens.models.networks.Encoder` + :class:`~initsens.models.networks.Decoder`
++ its own objective (:meth:`VAE.objective`). Besides its own loss, every model reports three
+*common metrics* with one definition for all models, computed from the same posterior sample z
+used by the objective (the first one for IWAE):
+
+* ``recon_mse``: mean over samples and genes of (x - decoder(z))^2;
+* ``kl``: KL(q(z|x) || N(0, I)) per sample (closed form);
+* ``nelbo``: the beta = 1 negative ELBO per sample under a unit-variance Gaussian decoder,
+  0.5 * sum_g (x_g - x_hat_g)^2 + (G/2) log(2 pi) + KL.
+
+The models' own losses live on different scales, so cross-model comparisons use these.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from initsens.errors import InitsensError
+from initsens.models.networks import Decoder, Encoder
+from initsens.models.objectives import gaussian_nll, kl_standard_normal, reparameterize
+from initsens.registry import Registry
+
+
+@dataclass(frozen=True)
+class LossOutput:
+    """Batch means: ``loss`` (the model's objective, differentiable) and the detached common metrics."""
+
+    loss: torch.Tensor
+    recon_mse: torch.Tensor
+    kl: torch.Tensor
+    nelbo: torch.Tensor
+
+
+class VAE(nn.Module):
+    """Fully connected Gaussian VAE; subclasses define :meth:`objective` and their hyperparameters."""
+
+    #: One line naming the objective and its paper, shown by ``initsens models``.
+    summary: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        n_genes: int,
+        hidden_dims: Sequence[int] = (512,),
+        latent_dim: int = 50,
+        activation: str = "leaky_relu",
+    ) -> None:
+        super().__init__()
+        if n_genes < 1 or latent_dim < 1 or not hidden_dims:
+            raise InitsensError(
+                f"a VAE needs n_genes >= 1, latent_dim >= 1 and at least one hidden layer "
+                f"(got {n_genes=}, {latent_dim=}, hidden_dims={list(hidden_dims)})"
+            )
+        self.n_genes, self.latent_dim = n_genes, latent_dim
+        self.hidden_dims = list(hidden_dims)
+        self.encoder = Encoder(n_genes, hidden_dims, latent_dim, activation)
+        self.decoder = Decoder(n_genes, hidden_dims, latent_dim, activation)
+
+    @classmethod
+    def hyperparameters(cls) -> dict[str, object]:
+        """The model's own keyword arguments and their defaults (beyond the architecture)."""
+        return {
+            name: p.default
+            for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.kind is p.KEYWORD_ONLY
+        }
+
+    def hidden_linears(self) -> list[nn.Linear]:
+        """Linear layers of the encoder's and decoder's hidden stacks (not the heads or output)."""
+        stacks = (self.encoder.hidden, self.decoder.hidden)
+        return [m for stack in stacks for m in stack if isinstance(m, nn.Linear)]
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def sample_and_decode(
+        self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One reparameterized posterior sample z and its reconstruction."""
+        z = reparameterize(mu, logvar, generator)
+        return z, self.decode(z)
+
+    def objective(
+        self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean objective over the batch, reconstruction from the first posterior sample)."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> LossOutput:
+        """The model's own loss on a batch plus the common metrics, from one pass."""
+        mu, logvar = self.encode(x)
+        loss, x_hat = self.objective(x, mu, logvar, generator)
+        with torch.no_grad():
+            kl = kl_standard_normal(mu, logvar).mean()
+            return LossOutput(
+                loss=loss,
+                recon_mse=(x - x_hat).pow(2).mean(),
+                kl=kl,
+                nelbo=gaussian_nll(x, x_hat, 1.0).mean() + kl,
+            )
+
+    @torch.no_grad()
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Posterior means, the latent embedding used for downstream clustering."""
+        return self.encode(x)[0]
+
+
+MODELS: Registry[type[VAE]] = Registry("model")
+
+
+def positive(name: str, value: float) -> float:
+    """``value`` if > 0, else a one-line error naming the hyperparameter."""
+    if not value > 0:
+        raise InitsensError(f"{name} must be > 0 (got {value})")
+    return float(value)
+
+
+def non_negative(name: str, value: float) -> float:
+    if not value >= 0:
+        raise InitsensError(f"{name} must be >= 0 (got {value})")
+    return float(value)

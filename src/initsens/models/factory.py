@@ -1,0 +1,54 @@
+"""Build a ready-to-train model by name: architecture, the model's hyperparameters, initializer, seed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from initsens.errors import InitsensError
+from initsens.models.base import MODELS, VAE
+from initsens.models.initializers import initialize
+from initsens.models.networks import hidden_dims_for
+
+
+def model_hyperparameters() -> dict[str, dict[str, object]]:
+    """For each registered model, its own hyperparameters and their defaults."""
+    return {name: cls.hyperparameters() for name, cls in MODELS.items()}
+
+
+def build_model(
+    name: str,
+    n_genes: int,
+    depth: int = 1,
+    hidden_dims: Sequence[int] | None = None,
+    latent_dim: int = 50,
+    activation: str = "leaky_relu",
+    initializer: str = "default",
+    init_scope: str = "all",
+    seed: int = 0,
+    hyperparameters: Mapping[str, Any] | None = None,
+) -> VAE:
+    """A model of ``depth`` hidden layers with weights drawn by ``initializer`` from ``seed``.
+
+    ``hyperparameters`` may hold keys for any registered model (e.g. ``kl_weight``, ``iwae_k``,
+    ``info_alpha``, ``logcosh_a``): each model takes the ones it defines, so one flat configuration
+    serves a whole sweep. A key that no model defines is an error.
+    """
+    cls = MODELS.get(name)
+    hyperparameters = dict(hyperparameters or {})
+    known = {key for params in model_hyperparameters().values() for key in params}
+    unknown = sorted(set(hyperparameters) - known)
+    if unknown:
+        raise InitsensError(
+            f"unknown model hyperparameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
+        )
+    own = cls.hyperparameters()
+    model = cls(
+        n_genes,
+        hidden_dims_for(depth, hidden_dims),
+        latent_dim,
+        activation,
+        **{key: value for key, value in hyperparameters.items() if key in own},
+    )
+    initialize(model, initializer, seed=seed, scope=init_scope)
+    return model
