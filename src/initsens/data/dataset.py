@@ -18,7 +18,7 @@ def _first_duplicates(ids: np.ndarray, limit: int = 3) -> tuple[int, list[str]]:
     dupes: list[str] = []
     for value in ids:
         if value in seen and value not in dupes:
-            dupes.append(value)
+            dupes.append(str(value))
         seen.add(value)
     n_dupes = len(ids) - len(seen)
     return n_dupes, dupes[:limit]

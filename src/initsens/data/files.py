@@ -55,7 +55,7 @@ def _numeric_values(block: pd.DataFrame, row_ids: np.ndarray, source: str, rows:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InitsensError(
                 f"{source}: non-numeric value {block[column].iloc[i]!r} in column {column!r}, "
-                f"{rows} {row_ids[i]!r} ({int(bad.sum())} such cell(s) in that column); fix the value, "
+                f"{rows} {str(row_ids[i])!r} ({int(bad.sum())} such cell(s) in that column); fix the value, "
                 "or if this column holds labels pass --label-column"
             )
         block[column] = converted

@@ -20,6 +20,17 @@ def _separator(path: Path) -> str:
     return "," if suffixes and suffixes[-1] == ".csv" else "\t"
 
 
+def _check_header(path: Path, header: pd.Series) -> None:
+    """pandas silently renames repeated column names (X, X.1); repeated ids must be an error instead."""
+    repeated = header[header.duplicated()].unique()
+    if len(repeated):
+        shown = ", ".join(map(repr, repeated[:3].tolist()))
+        raise InitsensError(
+            f"{path}: {len(repeated)} column name(s) appear more than once in the header, e.g. {shown}; "
+            "gene and sample ids must be unique"
+        )
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a whole table; the first column is kept as a column (ids), never as an index."""
     path = Path(path)
@@ -29,7 +40,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if path.suffix.lower() in PARQUET_SUFFIXES:
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_csv(path, sep=_separator(path), low_memory=False)
+            sep = _separator(path)
+            _check_header(path, pd.read_csv(path, sep=sep, nrows=1, header=None).iloc[0].astype(str))
+            frame = pd.read_csv(path, sep=sep, low_memory=False)
     except (pa.ArrowException, pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError,
             UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
