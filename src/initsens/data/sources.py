@@ -13,9 +13,9 @@ from initsens.data.xena import load_xena_pancan
 from initsens.errors import InitsensError
 from initsens.registry import Registry
 
-#: Named datasets: each loader takes (impute, drop_missing, cache_dir) and returns a Dataset.
-DATASETS: Registry[Callable[[Impute | None, DropMissing | None, Path | None], Dataset]] = Registry("dataset")
-DATASETS.register("synthetic")(lambda impute, drop_missing, cache_dir: make_synthetic())
+#: Named datasets: each loader is called with keyword arguments impute, drop_missing and cache_dir.
+DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
+DATASETS.register("synthetic")(lambda **_: make_synthetic())
 DATASETS.register("xena-pancan")(load_xena_pancan)
 
 
@@ -34,7 +34,7 @@ def load_dataset(
             raise InitsensError(
                 f"--labels, --label-column and --orientation apply to files, not to the named dataset {data!r}"
             )
-        return DATASETS.get(str(data))(impute, drop_missing, cache_dir)
+        return DATASETS.get(str(data))(impute=impute, drop_missing=drop_missing, cache_dir=cache_dir)
     if not Path(data).exists():
         raise InitsensError(
             f"{data}: no such file and no dataset of that name; give a path or one of: {', '.join(DATASETS.names())}"
