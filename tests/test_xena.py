@@ -134,3 +134,18 @@ def test_http_errors_are_one_line(server, tmp_path):
         download("http://127.0.0.1:9/none", tmp_path / "y", progress=False, timeout=2)
     with pytest.raises(InitsensError, match="xena-pancan is not downloaded yet .* run `initsens data fetch xena-pancan`"):
         load_dataset("xena-pancan", cache_dir=tmp_path / "empty")
+
+
+def test_fetch_command_end_to_end(server, tmp_path):
+    from typer.testing import CliRunner
+
+    from initsens.cli import app
+
+    cache = tmp_path / "cli-cache"
+    result = CliRunner().invoke(app, ["data", "fetch", "xena-pancan", "--base-url", server.url.rstrip("/"),
+                                      "--cache-dir", str(cache), "--quiet"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "7 samples x 6 genes" in result.output
+    assert "1 samples without a cancer type" in result.output and "1 repeated gene symbols renamed" in result.output
+    assert "--drop-missing genes" in result.output
+    assert (cache / "xena-pancan.parquet").exists() and (cache / "manifest.json").exists()

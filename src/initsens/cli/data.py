@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from initsens.cli import options
-from initsens.data import load_dataset, top_variable_genes
-from initsens.data.xena import HUB_URL, default_cache_dir, fetch_xena_pancan
 from initsens.errors import InitsensError
+
+# Heavy imports (pandas, pyarrow, scikit-learn, torch) happen inside the commands so `--help` stays fast.
 
 app = typer.Typer(help="Fetch and inspect datasets.", no_args_is_help=True)
 console = Console()
@@ -21,16 +21,19 @@ console = Console()
 def fetch(
     name: str = typer.Argument(..., help="Dataset to download: xena-pancan."),
     cache_dir: options.OptionalPath = options.CacheDir,
-    base_url: str = typer.Option(HUB_URL, "--base-url", help="Where the Xena files are served from."),
+    base_url: options.OptionalStr = typer.Option(
+        None, "--base-url", help="Where the Xena files are served from (default: the UCSC Xena TCGA Pan-Cancer hub)."),
     force: bool = typer.Option(False, "--force", help="Download again even if the files are cached."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Download the UCSC Xena TCGA Pan-Cancer matrix and phenotypes, and cache them as Parquet."""
+    from initsens.data.xena import HUB_URL, default_cache_dir, fetch_xena_pancan
+
     if name != "xena-pancan":
         raise InitsensError(f"unknown dataset to fetch {name!r}; choose one of: xena-pancan")
     folder = cache_dir or default_cache_dir()
-    result = fetch_xena_pancan(folder, base_url if base_url.endswith("/") else base_url + "/",
-                               force=force, progress=not quiet)
+    base_url = (base_url or HUB_URL).rstrip("/") + "/"
+    result = fetch_xena_pancan(folder, base_url, force=force, progress=not quiet)
     table = Table(title="xena-pancan", show_header=False)
     for record in result.downloads:
         table.add_row(record.path, f"{record.size:,} bytes", f"sha256 {record.sha256[:16]}...")
@@ -55,6 +58,8 @@ def info(
     top_genes: int = typer.Option(5000, "--top-genes", help="Report the spread of the top-k MAD genes."),
 ) -> None:
     """Load a dataset exactly as training would and summarize it."""
+    from initsens.data import load_dataset, top_variable_genes
+
     dataset = load_dataset(data, labels, label_column, orientation, impute, drop_missing, cache_dir)
     table = Table(title=dataset.name, show_header=False)
     table.add_row("samples x genes", f"{dataset.n_samples:,} x {dataset.n_genes:,}")

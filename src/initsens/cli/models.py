@@ -5,12 +5,13 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from initsens.data import NORMALIZERS
-from initsens.models import INITIALIZERS, MODELS
 
 
 def list_models() -> None:
     """List the registered models, initializers and normalizations."""
+    from initsens.data import NORMALIZERS
+    from initsens.models import INITIALIZERS, MODELS
+
     console = Console()
     models = Table(title="Models")
     for column in ("model", "objective", "hyperparameters (default)"):
