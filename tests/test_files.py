@@ -97,7 +97,7 @@ def test_errors_are_one_line_and_name_the_problem(tmp_path, small_frame):
     cases.append((_write(tmp_path, dup_genes, "dupg.csv"), "1 column name\\(s\\) appear more than once in the header, e.g. 'GENE6'"))
     nolabel = small_frame.copy()
     nolabel.loc[2, "cancer_type"] = None
-    cases.append((_write(tmp_path, nolabel, "nolabel.csv"), "1 of 12 samples have no label in column 'cancer_type'"))
+    cases.append((_write(tmp_path, nolabel, "nolabel.csv"), "1 of 12 samples in column 'cancer_type' have no label"))
     numeric_ids = small_frame.drop(columns=["sample_id", "cancer_type"])
     cases.append((_write(tmp_path, numeric_ids, "noid.csv"), "the first column 'GENE0' holds numbers"))
     (tmp_path / "empty.csv").write_text("")
@@ -154,6 +154,12 @@ def test_unknown_dataset_name():
         load_dataset("no-such")
     with pytest.raises(InitsensError, match="apply to files, not to the named dataset 'synthetic'"):
         load_dataset("synthetic", label_column="x")
+
+
+def test_dataframe_input(small_frame):
+    ds = load_matrix(small_frame)
+    _check(ds, small_frame)
+    assert ds.name == "DataFrame" and ds.classes == ["BRCA", "KIRC", "LUAD"]
 
 
 def test_content_hash_ignores_file_format(tmp_path, small_frame):

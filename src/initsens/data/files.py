@@ -62,16 +62,23 @@ def _numeric_values(block: pd.DataFrame, row_ids: np.ndarray, source: str, rows:
     return block.to_numpy(dtype=np.float32)
 
 
-def frame_to_dataset(
-    frame: pd.DataFrame,
-    source: str,
+def load_matrix(
+    matrix: str | Path | pd.DataFrame,
     orientation: Orientation = "auto",
     labels: str | Path | None = None,
     label_column: str | None = None,
     impute: Impute | None = None,
     drop_missing: DropMissing | None = None,
 ) -> Dataset:
-    """Turn a table (first column = ids) into a validated :class:`Dataset`."""
+    """Load an expression matrix (a CSV/TSV[.gz] or Parquet file, or a DataFrame) as a :class:`Dataset`.
+
+    The first column holds ids; see the module docstring for the layouts and labels.
+    """
+    if isinstance(matrix, pd.DataFrame):
+        frame, source = matrix.reset_index(drop=isinstance(matrix.index, pd.RangeIndex)), "DataFrame"
+        frame.columns = [str(c) for c in frame.columns]
+    else:
+        frame, source = read_table(matrix), str(matrix)
     if orientation not in ORIENTATIONS:
         raise InitsensError(f"unknown orientation {orientation!r}; choose one of: {', '.join(ORIENTATIONS)}")
     id_column = frame.columns[0]
@@ -100,7 +107,8 @@ def frame_to_dataset(
     else:
         sample_ids, gene_ids, X = np.asarray(value_columns, dtype=str), ids, X.T
     label_values = (
-        check_labels(frame[inline_label], sample_ids, source, inline_label)
+        check_labels(frame[inline_label], sample_ids, source, f"in column {inline_label!r}",
+                     "add their labels or remove those samples")
         if inline_label is not None
         else None
     )
@@ -111,16 +119,3 @@ def frame_to_dataset(
         label_values = join_labels(kept_samples, labels, label_column, source)
     return Dataset(X, kept_samples, gene_ids, label_values, name=source)
 
-
-def load_matrix(
-    path: str | Path,
-    orientation: Orientation = "auto",
-    labels: str | Path | None = None,
-    label_column: str | None = None,
-    impute: Impute | None = None,
-    drop_missing: DropMissing | None = None,
-) -> Dataset:
-    """Load an expression matrix file (CSV/TSV[.gz] or Parquet) as a :class:`Dataset`."""
-    return frame_to_dataset(
-        read_table(path), str(path), orientation, labels, label_column, impute, drop_missing
-    )

@@ -37,14 +37,14 @@ def find_label_column(columns: Iterable[str], label_column: str | None, source: 
     return next((lowered[name] for name in LABEL_COLUMNS if name in lowered), None)
 
 
-def check_labels(labels: pd.Series, sample_ids: np.ndarray, source: str, column: str) -> np.ndarray:
-    """Labels as strings; samples without one are an error that names them."""
+def check_labels(labels: pd.Series, sample_ids: np.ndarray, source: str, where: str, fix: str) -> np.ndarray:
+    """Labels as strings; samples without one are an error that names them, ``where`` and the ``fix``."""
     missing = labels.isna().to_numpy()
     if missing.any():
         examples = ", ".join(sample_ids[missing][:3])
         raise InitsensError(
-            f"{source}: {int(missing.sum())} of {len(labels)} samples have no label in column "
-            f"{column!r} (e.g. {examples}); add their labels or remove those samples"
+            f"{source}: {int(missing.sum())} of {len(labels)} samples {where} have no label "
+            f"(e.g. {examples}); {fix}"
         )
     return labels.astype(str).to_numpy()
 
@@ -70,12 +70,5 @@ def join_labels(
             f"{source}: sample {conflicting.iloc[0]!r} has more than one label in column {column!r}"
         )
     mapped = pd.Series(sample_ids).map(table.set_index(id_column)[column])
-    missing = mapped.isna().to_numpy()
-    if missing.any():
-        examples = ", ".join(sample_ids[missing][:3])
-        raise InitsensError(
-            f"{source}: {int(missing.sum())} of {len(sample_ids)} samples in {matrix_source} have no "
-            f"label (e.g. {examples}); the first column of the phenotype table must hold the same "
-            "sample ids as the matrix"
-        )
-    return mapped.astype(str).to_numpy()
+    return check_labels(mapped, sample_ids, source, f"in {matrix_source}",
+                        "the first column of the phenotype table must hold the same sample ids as the matrix")
