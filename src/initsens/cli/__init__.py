@@ -14,6 +14,7 @@ from rich.console import Console
 from initsens import __version__
 from initsens.cli.data import app as data_app
 from initsens.cli.models import list_models
+from initsens.cli.train import train
 from initsens.errors import InitsensError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+app.command("train")(train)
 app.command("models")(list_models)
 
 

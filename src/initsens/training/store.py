@@ -1,0 +1,126 @@
+"""The Parquet results store: ``runs/part-*.parquet`` (one row per run) and ``epochs/part-*.parquet``.
+
+Writes are atomic and paired: a batch of runs is written as ``epochs/part-T.parquet`` first, then
+``runs/part-T.parquet`` (the commit point), each through a temporary file and a rename. A killed
+sweep therefore leaves at worst an epochs part without its runs part; :meth:`ResultsStore.open`
+removes such orphans, so re-running never duplicates rows. Columns use plain Arrow types (strings,
+int32, float64, UTC timestamps) that pandas, polars, duckdb and R's arrow read as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from initsens.atomic import atomic_path
+from initsens.errors import InitsensError
+
+#: Bump when a column is added, removed, renamed or changes meaning.
+SCHEMA_VERSION = 1
+FINISHED = ("ok", "diverged")
+
+RUNS_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("model", pa.string()), ("initializer", pa.string()), ("depth", pa.int32()),
+    ("normalization", pa.string()), ("seed", pa.int32()), ("split_seed", pa.int32()),
+    ("latent_dim", pa.int32()), ("hidden_dims", pa.string()), ("learning_rate", pa.float64()),
+    ("batch_size", pa.int32()), ("max_epochs", pa.int32()), ("dataset", pa.string()),
+    ("dataset_sha256", pa.string()), ("n_genes", pa.int32()), ("n_train", pa.int32()), ("n_val", pa.int32()),
+    ("status", pa.string()), ("epochs_trained", pa.int32()), ("best_epoch", pa.int32()),
+    ("val_loss", pa.float64()), ("val_recon_mse", pa.float64()), ("val_kl", pa.float64()),
+    ("val_nelbo", pa.float64()), ("train_loss", pa.float64()), ("ari", pa.float64()),
+    ("wall_seconds", pa.float64()), ("device", pa.string()), ("initsens_version", pa.string()),
+    ("torch_version", pa.string()), ("schema_version", pa.int32()),
+    ("finished_at", pa.timestamp("us", tz="UTC")),
+])
+
+EPOCHS_SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("epoch", pa.int32()), ("train_loss", pa.float64()), ("val_loss", pa.float64()),
+    ("val_recon_mse", pa.float64()), ("val_kl", pa.float64()), ("val_nelbo", pa.float64()),
+])
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ResultsStore:
+    """A results folder with ``runs/`` and ``epochs/`` part files."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.runs_dir, self.epochs_dir = self.root / "runs", self.root / "epochs"
+
+    @classmethod
+    def open(cls, root: str | Path) -> ResultsStore:
+        """Create the folders if needed, check they are writable, and drop orphaned epochs parts."""
+        store = cls(root)
+        try:
+            store.runs_dir.mkdir(parents=True, exist_ok=True)
+            store.epochs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InitsensError(f"{store.root}: cannot create the results folder ({exc.strerror}); use --out") from None
+        if not os.access(store.runs_dir, os.W_OK) or not os.access(store.epochs_dir, os.W_OK):
+            raise InitsensError(f"{store.root}: the results folder is not writable; use --out to choose another")
+        runs = {p.name for p in store.runs_dir.glob("part-*.parquet")}
+        for part in store.epochs_dir.glob("part-*.parquet"):
+            if part.name not in runs:
+                part.unlink()
+        for leftover in (*store.runs_dir.glob(".*.tmp"), *store.epochs_dir.glob(".*.tmp")):
+            leftover.unlink()
+        return store
+
+    def run_parts(self) -> list[Path]:
+        return sorted(self.runs_dir.glob("part-*.parquet"))
+
+    def read_runs(self, columns: list[str] | None = None) -> pa.Table:
+        parts = self.run_parts()
+        if not parts:
+            return RUNS_SCHEMA.empty_table() if columns is None else RUNS_SCHEMA.empty_table().select(columns)
+        return pa.concat_tables(pq.read_table(p, columns=columns) for p in parts)
+
+    def finished_run_ids(self) -> set[str]:
+        """run_ids already recorded with status ok or diverged (failed runs are retried)."""
+        table = self.read_runs(["run_id", "status"])
+        return {rid for rid, status in zip(table["run_id"].to_pylist(), table["status"].to_pylist())
+                if status in FINISHED}
+
+    def remove_runs(self, run_ids: Iterable[str]) -> int:
+        """Rewrite parts without ``run_ids`` (for --force); returns how many run rows were removed."""
+        drop = pa.array(sorted(set(run_ids)), pa.string())
+        removed = 0
+        for runs_part in self.run_parts():
+            runs = pq.read_table(runs_part)
+            keep = pc.invert(pc.is_in(runs["run_id"], value_set=drop))
+            n_drop = runs.num_rows - pc.sum(keep).as_py()
+            if n_drop == 0:
+                continue
+            removed += n_drop
+            epochs_part = self.epochs_dir / runs_part.name
+            if n_drop == runs.num_rows:
+                runs_part.unlink()  # the epochs part is now an orphan, removed here or by the next open()
+                epochs_part.unlink(missing_ok=True)
+                continue
+            epochs = pq.read_table(epochs_part)
+            self._write(epochs.filter(pc.invert(pc.is_in(epochs["run_id"], value_set=drop))), epochs_part)
+            self._write(runs.filter(keep), runs_part)
+        return removed
+
+    def append(self, runs: list[dict], epochs: list[dict]) -> None:
+        """Write one batch of finished runs (and their epochs) as a new pair of parts, atomically."""
+        if not runs:
+            return
+        name = f"part-{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
+        self._write(pa.Table.from_pylist(epochs, schema=EPOCHS_SCHEMA), self.epochs_dir / name)
+        self._write(pa.Table.from_pylist(runs, schema=RUNS_SCHEMA), self.runs_dir / name)
+
+    @staticmethod
+    def _write(table: pa.Table, dest: Path) -> None:
+        with atomic_path(dest) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
