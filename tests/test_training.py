@@ -1,0 +1,192 @@
+"""The reference trainer, the sweep, and the Parquet results: resume, force, kill and readers."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from initsens.data import load_dataset, prepare
+from initsens.training import ResultsStore, SweepConfig, plan_sweep, run_sweep, train_run
+from initsens.training.reference import EarlyStopping, adjusted_rand, batches
+
+SMALL = {"top_genes": 40, "hidden_dims": "16", "latent_dim": 3, "epochs": 3, "batch_size": 32}
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return prepare(load_dataset("synthetic"), top_genes=40)
+
+
+def small(**changes) -> SweepConfig:
+    return SweepConfig.from_mapping({**SMALL, **changes})
+
+
+def test_early_stopping_rule():
+    stopper, stops = EarlyStopping(patience=2, min_delta=0.5), []
+    for epoch, value in enumerate([10.0, 9.0, 8.8, 8.7, 7.0, 7.2, 7.1], start=1):
+        stopper.update(value, epoch)
+        stops.append(stopper.stop)
+    assert stopper.best_epoch == 5 and stopper.best == 7.0
+    assert stops == [False, False, False, True, False, False, True]  # 8.8 and 8.7 are not 0.5 better than 9
+
+
+def test_batches_cover_every_sample_once_and_never_leave_one_alone():
+    rng = np.random.default_rng(0)
+    for n, size in ((10, 4), (9, 4), (8, 4)):
+        parts = batches(n, size, rng)
+        joined = np.concatenate(parts)
+        assert all(len(p) >= 2 for p in parts) and len(set(joined)) == len(joined)
+        assert len(joined) == (n - 1 if n % size == 1 else n)
+
+
+def test_adjusted_rand_on_known_clusterings():
+    rng = np.random.default_rng(1)
+    labels = np.repeat(["a", "b", "c"], 30)
+    separated = np.repeat(np.eye(3) * 20, 30, axis=0) + rng.normal(size=(90, 3))
+    assert adjusted_rand(separated, labels, 0) == pytest.approx(1.0)
+    assert abs(adjusted_rand(rng.normal(size=(90, 3)), labels, 0)) < 0.1
+    assert math.isnan(adjusted_rand(separated, None, 0))
+
+
+def test_run_is_deterministic_and_reports_its_best_epoch(data):
+    spec = small(models="InfoVAE", inits="xavier_normal", depths="2", seeds="3", epochs=4).runs()[0]
+    first, second = train_run(spec, data, CPU), train_run(spec, data, CPU)
+    assert first.status == "ok" and first.history == second.history
+    val = [r.val_loss for r in first.history]
+    assert first.best_epoch == int(np.argmin(val)) + 1 and first.val_loss == min(val)
+    best = first.history[first.best_epoch - 1]
+    assert (first.val_nelbo, first.val_kl, first.train_loss) == (best.val_nelbo, best.val_kl, best.train_loss)
+    assert 0.0 < first.ari <= 1.0
+
+
+def test_patience_stops_training(data):
+    spec = small(models="VanillaVAE", inits="default", depths="1", seeds="0", epochs=10, patience=2,
+                 min_delta=1e12).runs()[0]
+    result = train_run(spec, data, CPU)
+    assert (result.epochs_trained, result.best_epoch) == (3, 1)
+
+
+def test_paired_runs_share_minibatch_order_and_noise(data, monkeypatch):
+    seen: dict[str, list] = {}
+    import initsens.training.reference as reference
+
+    original = reference.batches
+
+    def spy(n, size, order):
+        parts = original(n, size, order)
+        seen.setdefault(current, []).append(np.concatenate(parts))
+        return parts
+
+    monkeypatch.setattr(reference, "batches", spy)
+    cfg = small(models="VanillaVAE", inits="default,xavier_uniform", depths="1", seeds="0,1", epochs=2)
+    for spec in cfg.runs():
+        current = f"{spec.initializer}-{spec.seed}"
+        train_run(spec, data, CPU)
+    for seed in (0, 1):
+        for a, b in zip(seen[f"default-{seed}"], seen[f"xavier_uniform-{seed}"]):
+            np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(seen["default-0"][0], seen["default-1"][0])
+
+
+def test_divergence_is_recorded(data):
+    spec = small(models="LogCoshVAE", inits="uniform", depths="1", seeds="0", hidden_dims="512").runs()[0]
+    result = train_run(spec, data, CPU)
+    assert result.status == "diverged" and result.best_epoch == 0 and math.isnan(result.val_loss)
+    assert result.epochs_trained == 1 and math.isnan(result.ari)
+
+
+def test_sweep_writes_tidy_parquet_and_resumes(tmp_path):
+    cfg = small(models="VanillaVAE,IWAE", inits="default,uniform", depths="1,2", seeds="0,1")
+    first = run_sweep(plan_sweep(cfg, tmp_path))
+    assert (first.total, first.trained, first.skipped) == (16, 16, 0)
+    runs = pd.read_parquet(tmp_path / "runs")
+    epochs = pd.read_parquet(tmp_path / "epochs")
+    assert len(runs) == 16 and runs["run_id"].is_unique
+    assert set(runs["status"]) <= {"ok", "diverged"}  # with 16 hidden units U(0,1) need not diverge
+    assert set(runs.loc[runs.initializer == "default", "status"]) == {"ok"}
+    counts = epochs.groupby("run_id").size()
+    assert (counts.reindex(runs["run_id"]).to_numpy() == runs["epochs_trained"].to_numpy()).all()
+    assert set(runs["hidden_dims"]) == {"16", "16-8"} and set(runs["n_genes"]) == {40}
+    assert str(runs["finished_at"].dt.tz) == "UTC" and (runs["schema_version"] == 1).all()
+    second = run_sweep(plan_sweep(cfg, tmp_path))
+    assert (second.trained, second.skipped) == (0, 16)
+    forced = run_sweep(plan_sweep(cfg, tmp_path, force=True))
+    assert forced.trained == 16
+    again = pd.read_parquet(tmp_path / "runs")
+    assert len(again) == 16 and again["run_id"].is_unique and set(again["run_id"]) == set(runs["run_id"])
+    assert len(pd.read_parquet(tmp_path / "epochs")) == len(epochs)
+
+
+def test_parquet_reads_the_same_in_pandas_polars_duckdb(tmp_path):
+    polars = pytest.importorskip("polars")
+    duckdb = pytest.importorskip("duckdb")
+    run_sweep(plan_sweep(small(models="IWAE", inits="default", depths="1", seeds="0,1"), tmp_path))
+    pattern = str(tmp_path / "runs" / "*.parquet")
+    pdf = pd.read_parquet(tmp_path / "runs").sort_values("run_id").reset_index(drop=True)
+    plf = polars.read_parquet(pattern).sort("run_id").to_pandas()
+    ddf = duckdb.sql(f"SELECT * FROM read_parquet('{pattern}') ORDER BY run_id").df()
+    assert "__index_level_0__" not in pdf.columns and list(plf.columns) == list(pdf.columns)
+    for other in (plf, ddf):
+        for column in ("run_id", "model", "seed", "depth", "val_loss", "val_nelbo", "ari", "status"):
+            assert other[column].tolist() == pdf[column].tolist(), column
+        assert pd.to_datetime(other["finished_at"], utc=True).tolist() == pdf["finished_at"].tolist()
+    schema = pq.read_schema(next((tmp_path / "runs").glob("*.parquet")))
+    assert schema.metadata is None or b"pandas" not in schema.metadata  # no pandas index metadata
+
+
+def test_orphaned_epochs_parts_are_removed(tmp_path):
+    store = ResultsStore.open(tmp_path)
+    (store.epochs_dir / "part-orphan.parquet").write_bytes(b"half written")
+    (store.runs_dir / ".part-x.parquet.123.tmp").write_bytes(b"temp")
+    ResultsStore.open(tmp_path)
+    assert not list(store.epochs_dir.iterdir()) and not list(store.runs_dir.iterdir())
+
+
+def _train_cmd(out, *extra):
+    return [sys.executable, "-c", "from initsens.cli import main; main()", "train", "--quiet", "--out", str(out),
+            "--models", "VanillaVAE,IWAE,LogCoshVAE", "--inits", "default,xavier_normal", "--depths", "1",
+            "--repeats", "3", "--top-genes", "40", "--hidden-dims", "16", "--latent-dim", "3", "--epochs", "3",
+            *extra]
+
+
+def test_killed_sweep_resumes_without_duplicates_or_losses(tmp_path):
+    proc = subprocess.Popen(_train_cmd(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not list((tmp_path / "runs").glob("part-*.parquet")) and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = pd.read_parquet(tmp_path / "runs")
+    assert 0 < len(partial) < 18  # killed mid-way: some groups written, not all
+    done = subprocess.run(_train_cmd(tmp_path), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(partial)} already recorded" in done.stdout
+    runs = pd.read_parquet(tmp_path / "runs")
+    assert len(runs) == 18 and runs["run_id"].is_unique
+    assert set(partial["run_id"]) <= set(runs["run_id"])
+    epochs = pd.read_parquet(tmp_path / "epochs")
+    assert not epochs.duplicated(["run_id", "epoch"]).any()
+    assert epochs.groupby("run_id").size().sum() == runs["epochs_trained"].sum()
+
+
+def test_interrupt_saves_finished_runs(tmp_path):
+    proc = subprocess.Popen(_train_cmd(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list((tmp_path / "runs").glob("part-*.parquet")) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=120)
+    assert "interrupted" in stdout or "18 runs trained" in stdout  # it may finish before the signal lands
+    runs = pd.read_parquet(tmp_path / "runs")
+    assert runs["run_id"].is_unique and len(runs) >= 6
