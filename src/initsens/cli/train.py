@@ -21,7 +21,7 @@ console = Console()
 _KEYS = ("models", "inits", "depths", "normalizations", "repeats", "seeds", "data", "labels", "label_column",
          "impute", "drop_missing", "top_genes", "val_fraction", "split", "split_seed", "epochs", "patience",
          "min_delta", "batch_size", "lr", "latent_dim", "hidden_dims", "activation", "init_scope", "kl_weight",
-         "iwae_k", "info_alpha", "info_lambda", "info_kernel", "logcosh_a", "device")
+         "iwae_k", "info_alpha", "info_lambda", "info_kernel", "logcosh_a", "device", "trainer", "ensemble_size")
 
 
 def _opt(help: str, flag: str):
@@ -66,6 +66,10 @@ def train(
     info_kernel: Optional[str] = _opt("InfoVAE MMD kernel: imq or rbf [default: imq].", "--info-kernel"),
     logcosh_a: Optional[float] = _opt("LogCoshVAE a [default: 10].", "--logcosh-a"),
     device: Optional[str] = _opt("auto, cpu or cuda [default: auto].", "--device"),
+    trainer: Optional[str] = _opt("ensemble (vectorized, runs of one architecture together) or reference "
+                                  "(one run at a time) [default: ensemble].", "--trainer"),
+    ensemble_size: Optional[int] = _opt("Members per ensemble; 0 fits a memory budget [default: 0].",
+                                        "--ensemble-size"),
     out: Path = typer.Option(Path("results"), "--out", help="Results folder."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same keys "
                                           "(use _ for -); command-line values win."),
@@ -124,12 +128,14 @@ class _RichObserver:
         if total > todo:
             console.print(f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains).")
 
-    def run_start(self, spec) -> None:
-        self.line.plain = f"{spec.model} depth {spec.depth} {spec.initializer} seed {spec.seed}: starting"
+    def chunk_start(self, specs) -> None:
+        self.label = f"{specs[0].model} depth {specs[0].depth} {specs[0].normalization}"
+        self.line.plain = f"{self.label}: starting {len(specs)} run(s)"
 
-    def epoch(self, spec, record, best: float) -> None:
-        self.line.plain = (f"{spec.model} depth {spec.depth} {spec.initializer} seed {spec.seed}: "
-                           f"epoch {record.epoch}/{spec.config.epochs}, best val loss {best:.5g}")
+    def epoch(self, specs, epoch: int, best: float) -> None:
+        runs = f"{specs[0].initializer} seed {specs[0].seed}" if len(specs) == 1 else f"{len(specs)} runs active"
+        self.line.plain = (f"{self.label}, {runs}: epoch {epoch}/{specs[0].config.epochs}, "
+                           f"best val loss {best:.5g}")
 
     def run_done(self, spec, result, error) -> None:
         self.progress.advance(self.grid)

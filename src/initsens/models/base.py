@@ -25,7 +25,7 @@ from torch import nn
 
 from initsens.errors import InitsensError
 from initsens.models.networks import Decoder, Encoder
-from initsens.models.objectives import gaussian_nll, kl_standard_normal, reparameterize
+from initsens.models.objectives import Generators, gaussian_nll, kl_standard_normal, reparameterize
 from initsens.registry import Registry
 
 
@@ -84,29 +84,32 @@ class VAE(nn.Module):
         return self.decoder(z)
 
     def sample_and_decode(
-        self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None
+        self, mu: torch.Tensor, logvar: torch.Tensor, generator: Generators
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One reparameterized posterior sample z and its reconstruction."""
         z = reparameterize(mu, logvar, generator)
         return z, self.decode(z)
 
     def objective(
-        self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None
+        self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, generator: Generators
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean objective over the batch, reconstruction from the first posterior sample)."""
+        """(objective averaged over the batch axis, reconstruction from the first posterior sample)."""
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> LossOutput:
-        """The model's own loss on a batch plus the common metrics, from one pass."""
+    def forward(self, x: torch.Tensor, generator: Generators = None) -> LossOutput:
+        """The model's own loss on a batch (batch, genes) plus the common metrics, from one pass.
+
+        Leading axes before the batch (an ensemble's members) are kept: each field then has that shape.
+        """
         mu, logvar = self.encode(x)
         loss, x_hat = self.objective(x, mu, logvar, generator)
         with torch.no_grad():
-            kl = kl_standard_normal(mu, logvar).mean()
+            kl = kl_standard_normal(mu, logvar).mean(-1)
             return LossOutput(
                 loss=loss,
-                recon_mse=(x - x_hat).pow(2).mean(),
+                recon_mse=(x - x_hat).pow(2).mean((-2, -1)),
                 kl=kl,
-                nelbo=gaussian_nll(x, x_hat, 1.0).mean() + kl,
+                nelbo=gaussian_nll(x, x_hat, 1.0).mean(-1) + kl,
             )
 
     @torch.no_grad()

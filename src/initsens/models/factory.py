@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
+
 from initsens.errors import InitsensError
 from initsens.models.base import MODELS, VAE
 from initsens.models.initializers import initialize
@@ -43,12 +45,16 @@ def build_model(
             f"unknown model hyperparameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
         )
     own = cls.hyperparameters()
-    model = cls(
-        n_genes,
-        hidden_dims_for(depth, hidden_dims),
-        latent_dim,
-        activation,
-        **{key: value for key, value in hyperparameters.items() if key in own},
-    )
+    # Built on the meta device (no memory, no default initialization), then materialized and
+    # initialized once: initialize() sets every parameter and BatchNorm buffer.
+    with torch.device("meta"):
+        model = cls(
+            n_genes,
+            hidden_dims_for(depth, hidden_dims),
+            latent_dim,
+            activation,
+            **{key: value for key, value in hyperparameters.items() if key in own},
+        )
+    model = model.to_empty(device="cpu")
     initialize(model, initializer, seed=seed, scope=init_scope)
     return model

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
-
 from initsens.models.base import MODELS, VAE, positive
-from initsens.models.objectives import KERNELS, gaussian_nll, kl_standard_normal, mmd_unbiased
+from initsens.models.objectives import KERNELS, gaussian_nll, kl_standard_normal, mmd_unbiased, standard_normal
 
 
 @MODELS.register("InfoVAE")
@@ -33,7 +31,7 @@ class InfoVAE(VAE):
 
     def objective(self, x, mu, logvar, generator):
         z, x_hat = self.sample_and_decode(mu, logvar, generator)
-        prior = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
+        prior = standard_normal(z.shape, z, generator)
         per_sample = gaussian_nll(x, x_hat, self.obs_var) + (1.0 - self.info_alpha) * kl_standard_normal(mu, logvar)
         mmd = mmd_unbiased(z, prior, self.info_kernel)
-        return per_sample.mean() + (self.info_alpha + self.info_lambda - 1.0) * mmd, x_hat
+        return per_sample.mean(-1) + (self.info_alpha + self.info_lambda - 1.0) * mmd, x_hat

@@ -32,4 +32,4 @@ class IWAE(VAE):
 
     def objective(self, x, mu, logvar, generator):
         log_w, x_hat = iwae_log_weights(x, mu, logvar, self.decode, self.iwae_k, self.obs_var, generator)
-        return -iwae_bound(log_w).mean(), x_hat[0]
+        return -iwae_bound(log_w).mean(-1), x_hat[..., 0, :, :]

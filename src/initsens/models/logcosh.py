@@ -28,4 +28,4 @@ class LogCoshVAE(VAE):
     def objective(self, x, mu, logvar, generator):
         _, x_hat = self.sample_and_decode(mu, logvar, generator)
         recon = log_cosh(self.logcosh_a * (x - x_hat)).sum(-1) / self.logcosh_a
-        return (recon + self.kl_weight * kl_standard_normal(mu, logvar)).mean(), x_hat
+        return (recon + self.kl_weight * kl_standard_normal(mu, logvar)).mean(-1), x_hat

@@ -69,4 +69,6 @@ class Decoder(nn.Module):
         self.output = nn.Linear(hidden_dims[0], n_genes)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.output(self.hidden(z))
+        """Decode z of shape (..., latent); all leading axes are decoded as one batch."""
+        flat = z.reshape(-1, z.shape[-1])
+        return self.output(self.hidden(flat)).reshape(*z.shape[:-1], -1)

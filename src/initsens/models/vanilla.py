@@ -26,4 +26,4 @@ class VanillaVAE(VAE):
     def objective(self, x, mu, logvar, generator):
         _, x_hat = self.sample_and_decode(mu, logvar, generator)
         loss = gaussian_nll(x, x_hat, self.obs_var) + self.kl_weight * kl_standard_normal(mu, logvar)
-        return loss.mean(), x_hat
+        return loss.mean(-1), x_hat

@@ -20,6 +20,7 @@ from initsens.models import ACTIVATIONS, INITIALIZERS, KERNELS, MODELS, SCOPES, 
 
 SPLITS = ("fixed", "per-seed")
 DEVICES = ("auto", "cpu", "cuda")
+TRAINERS = ("ensemble", "reference")
 #: Hyperparameters handed to the models (each model takes the ones it defines).
 MODEL_HYPERPARAMETERS = ("kl_weight", "iwae_k", "info_alpha", "info_lambda", "info_kernel", "logcosh_a")
 
@@ -58,6 +59,8 @@ class SweepConfig:
     info_kernel: str = "imq"
     logcosh_a: float = 10.0
     device: str = "auto"
+    trainer: str = "ensemble"
+    ensemble_size: int = 0
 
     def __post_init__(self) -> None:
         for name, registry in (("models", MODELS), ("inits", INITIALIZERS), ("normalizations", NORMALIZERS)):
@@ -85,6 +88,8 @@ class SweepConfig:
             (0 < self.val_fraction < 1, f"--val-fraction must be between 0 and 1 (got {self.val_fraction})"),
             (self.split in SPLITS, f"unknown --split {self.split!r}; choose one of: {', '.join(SPLITS)}"),
             (self.device in DEVICES, f"unknown --device {self.device!r}; choose one of: {', '.join(DEVICES)}"),
+            (self.trainer in TRAINERS, f"unknown --trainer {self.trainer!r}; choose one of: {', '.join(TRAINERS)}"),
+            (self.ensemble_size >= 0, f"--ensemble-size must be >= 0, 0 meaning automatic (got {self.ensemble_size})"),
             (self.init_scope in SCOPES, f"unknown --init-scope {self.init_scope!r}; choose one of: {', '.join(SCOPES)}"),
             (self.activation in ACTIVATIONS,
              f"unknown --activation {self.activation!r}; choose one of: {', '.join(ACTIVATIONS.names())}"),
@@ -207,7 +212,7 @@ class RunSpec:
         shared training settings and its own model's hyperparameters (not the device, and not file
         options whose effect the content hash already captures)."""
         excluded = {"models", "inits", "depths", "normalizations", "seeds", "device", "data", "labels",
-                    "label_column", "impute", "drop_missing", *MODEL_HYPERPARAMETERS}
+                    "label_column", "impute", "drop_missing", "trainer", "ensemble_size", *MODEL_HYPERPARAMETERS}
         shared = {k: v for k, v in self.config.to_dict().items() if k not in excluded}
         own = MODELS.get(self.model).hyperparameters()
         hyper = {k: v for k, v in self.config.model_hyperparameters().items() if k in own}

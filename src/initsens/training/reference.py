@@ -10,7 +10,6 @@ non-finite training or validation loss ends the run with status ``diverged``.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable
@@ -78,6 +77,39 @@ class EarlyStopping:
         return self.wait >= self.patience
 
 
+class RunTracker:
+    """One run's bookkeeping, shared by every trainer: history, early stopping, divergence, and the
+    validation embedding at the best epoch (for the adjusted Rand index)."""
+
+    def __init__(self, patience: int, min_delta: float) -> None:
+        self.stopper = EarlyStopping(patience, min_delta)
+        self.history: list[EpochRecord] = []
+        self.status = "ok"
+        self.best: EpochRecord | None = None
+        self.best_embedding: np.ndarray | None = None
+        self.active = True
+
+    def record(self, record: EpochRecord, embed: Callable[[], np.ndarray]) -> bool:
+        """Add an epoch; ``embed()`` is called only when it is the new best. Returns whether to go on."""
+        self.history.append(record)
+        if not (math.isfinite(record.train_loss) and math.isfinite(record.val_loss)):
+            self.status, self.active = "diverged", False
+        elif self.stopper.update(record.val_loss, record.epoch):
+            self.best, self.best_embedding = record, embed()
+        self.active = self.active and not self.stopper.stop
+        return self.active
+
+    def result(self, labels: np.ndarray | None, seed: int, wall_seconds: float) -> RunResult:
+        result = RunResult(status=self.status, epochs_trained=len(self.history), history=self.history,
+                           wall_seconds=wall_seconds)
+        if self.best is not None:
+            best = self.best
+            result.best_epoch, result.train_loss, result.val_loss = best.epoch, best.train_loss, best.val_loss
+            result.val_recon_mse, result.val_kl, result.val_nelbo = best.val_recon_mse, best.val_kl, best.val_nelbo
+            result.ari = adjusted_rand(self.best_embedding, labels, seed)
+        return result
+
+
 def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
     """Adam, fused where this torch build and device support it (fewer passes over memory)."""
     params = list(params)
@@ -131,7 +163,7 @@ def train_run(
     X_train = torch.from_numpy(data.X_train).to(device)
     X_val = torch.from_numpy(data.X_val).to(device)
     order, noise = seeds.order_rng(), seeds.noise_generator(device)
-    stopper, result, best_state = EarlyStopping(cfg.patience, cfg.min_delta), RunResult(), None
+    tracker = RunTracker(cfg.patience, cfg.min_delta)
 
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -143,28 +175,11 @@ def train_run(
             optimizer.step()
             total += out.loss.detach() * len(idx)
             count += len(idx)
-        train_loss = float(total) / count
-        record = EpochRecord(epoch, train_loss, *evaluate(model, X_val, seeds.val_noise_generator(device)))
-        result.history.append(record)
-        if not (math.isfinite(record.train_loss) and math.isfinite(record.val_loss)):
-            result.status = "diverged"
-            break
-        if stopper.update(record.val_loss, epoch):
-            best_state = copy.deepcopy(model.state_dict())
-            best = record
+        record = EpochRecord(epoch, float(total) / count,
+                             *evaluate(model, X_val, seeds.val_noise_generator(device)))
+        going_on = tracker.record(record, lambda: model.embed(X_val).cpu().numpy())
         if on_epoch is not None:
-            on_epoch(record, stopper.best)
-        if stopper.stop:
+            on_epoch(record, tracker.stopper.best)
+        if not going_on:
             break
-
-    result.epochs_trained = len(result.history)
-    if best_state is not None:
-        model.load_state_dict(best_state)
-        result.best_epoch = best.epoch
-        result.train_loss, result.val_loss = best.train_loss, best.val_loss
-        result.val_recon_mse, result.val_kl, result.val_nelbo = best.val_recon_mse, best.val_kl, best.val_nelbo
-        model.eval()
-        embedding = model.embed(X_val).cpu().numpy()
-        result.ari = adjusted_rand(embedding, data.labels_val, spec.seed)
-    result.wall_seconds = time.perf_counter() - start
-    return result
+    return tracker.result(data.labels_val, spec.seed, time.perf_counter() - start)

@@ -1,15 +1,17 @@
 """Running a whole sweep: load and prepare the data, skip finished runs, train, write Parquet.
 
-Runs are trained group by group (runs sharing model, depth, normalization and split); each group's
-results are written as one pair of Parquet parts when the group ends, or when the sweep is
-interrupted (Ctrl-C), so finished work is never lost.
+Runs are trained group by group (runs sharing model, depth, normalization and split). With the
+ensemble trainer (default) a group trains as stacked ensembles of up to ``ensemble_size`` members
+(0: as many as a memory budget allows); the reference trainer takes its runs one at a time. Each
+chunk's results are written as one pair of Parquet parts as soon as it ends, so a killed sweep loses
+at most the chunk in progress, and Ctrl-C stops cleanly after saving what is finished.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -21,10 +23,35 @@ from initsens.data import Dataset, PreparedData, load_dataset, prepare
 from initsens.errors import InitsensError
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
-from initsens.training.reference import EpochRecord, RunResult, train_run
+from initsens.training.ensemble import EpochCallback, member_bytes, train_ensemble
+from initsens.training.reference import RunResult, train_run
 from initsens.training.store import SCHEMA_VERSION, ResultsStore, utc_now
 
-Trainer = Callable[..., RunResult]
+#: A trainer takes runs of one architecture group and returns their results in order.
+Trainer = Callable[[Sequence[RunSpec], PreparedData, torch.device, EpochCallback], list[RunResult]]
+
+#: Memory for one ensemble chunk: a quarter of the free GPU memory, or this many bytes on the CPU.
+CPU_ENSEMBLE_BYTES = 4 << 30
+
+
+def reference_trainer(specs: Sequence[RunSpec], data: PreparedData, device: torch.device,
+                      on_epoch: EpochCallback) -> list[RunResult]:
+    """The plain trainer behind the Trainer interface: the runs one after the other."""
+    return [train_run(spec, data, device, on_epoch=lambda record, best, s=spec: on_epoch([s], record.epoch, best))
+            for spec in specs]
+
+
+TRAINERS: dict[str, Trainer] = {"ensemble": train_ensemble, "reference": reference_trainer}
+
+
+def chunk_size(config: SweepConfig, spec: RunSpec, n_genes: int, device: torch.device) -> int:
+    """Members per ensemble: ``ensemble_size`` if set, else what fits the memory budget (1 for reference)."""
+    if config.trainer == "reference":
+        return 1
+    if config.ensemble_size:
+        return config.ensemble_size
+    budget = torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else CPU_ENSEMBLE_BYTES
+    return max(1, budget // member_bytes(spec, n_genes))
 
 
 class SweepObserver:
@@ -32,9 +59,9 @@ class SweepObserver:
 
     def start(self, total: int, todo: int) -> None: ...
 
-    def run_start(self, spec: RunSpec) -> None: ...
+    def chunk_start(self, specs: Sequence[RunSpec]) -> None: ...
 
-    def epoch(self, spec: RunSpec, record: EpochRecord, best: float) -> None: ...
+    def epoch(self, specs: Sequence[RunSpec], epoch: int, best: float) -> None: ...
 
     def run_done(self, spec: RunSpec, result: RunResult, error: str | None) -> None: ...
 
@@ -106,42 +133,42 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     return SweepPlan(config, store, dataset, device, run_ids, todo)
 
 
-def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None, trainer: Trainer = train_run) -> SweepSummary:
-    """Train the plan's runs group by group, writing each group's results when it ends (or on Ctrl-C)."""
+def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSummary:
+    """Train the plan's runs chunk by chunk, writing each chunk's results when it ends (or on Ctrl-C)."""
     observer = observer or SweepObserver()
     config = plan.config
+    trainer = TRAINERS[config.trainer]
     summary = SweepSummary(plan.store.root, total=plan.total, skipped=plan.total - len(plan.todo))
     observer.start(plan.total, len(plan.todo))
     prepared: dict[tuple[str, int], PreparedData] = {}
     start = time.perf_counter()
     try:
         for _, group in groupby(plan.todo, key=RunSpec.group_key):
-            rows: list[dict] = []
-            epochs: list[dict] = []
-            try:
-                for spec in group:
-                    key = (spec.normalization, spec.split_seed)
-                    if key not in prepared:
-                        prepared[key] = prepare(plan.dataset, config.top_genes, "mad", spec.normalization,
-                                                config.val_fraction, spec.split_seed)
-                    data = prepared[key]
-                    observer.run_start(spec)
-                    error = None
-                    try:
-                        result = trainer(spec, data, plan.device,
-                                         on_epoch=lambda record, best, s=spec: observer.epoch(s, record, best))
-                    except (InitsensError, KeyboardInterrupt):
-                        raise
-                    except Exception as exc:  # a run that crashes (e.g. out of memory) must not stop the sweep
-                        result, error = RunResult(status="failed"), f"{type(exc).__name__}: {exc}"
-                    run_id = plan.run_ids[spec]
-                    rows.append(run_row(spec, run_id, result, data, plan.device))
-                    epochs.extend({"run_id": run_id, **record.__dict__} for record in result.history)
+            group = list(group)
+            key = (group[0].normalization, group[0].split_seed)
+            if key not in prepared:
+                prepared[key] = prepare(plan.dataset, config.top_genes, "mad", key[0], config.val_fraction, key[1])
+            data = prepared[key]
+            size = chunk_size(config, group[0], data.n_genes, plan.device)
+            for first in range(0, len(group), size):
+                chunk = group[first:first + size]
+                observer.chunk_start(chunk)
+                error = None
+                try:
+                    results = trainer(chunk, data, plan.device, observer.epoch)
+                except (InitsensError, KeyboardInterrupt):
+                    raise
+                except Exception as exc:  # a chunk that crashes (e.g. out of memory) must not stop the sweep
+                    results, error = [RunResult(status="failed") for _ in chunk], f"{type(exc).__name__}: {exc}"
+                rows = [run_row(spec, plan.run_ids[spec], result, data, plan.device)
+                        for spec, result in zip(chunk, results)]
+                epochs = [{"run_id": plan.run_ids[spec], **record.__dict__}
+                          for spec, result in zip(chunk, results) for record in result.history]
+                plan.store.append(rows, epochs)
+                for spec, result in zip(chunk, results):
                     summary.trained += 1
                     summary.counts[(spec.model, spec.initializer, result.status)] += 1
                     observer.run_done(spec, result, error)
-            finally:
-                plan.store.append(rows, epochs)
     except KeyboardInterrupt:
         summary.interrupted = True
     summary.wall_seconds = time.perf_counter() - start

@@ -1,0 +1,130 @@
+"""Ensembles of same-architecture VAEs as one network with a leading member axis.
+
+:func:`stack_models` turns M models of one class and architecture (differing only in their
+weights) into a single model of that class whose encoder and decoder hold stacked parameters:
+Linear layers become batched matrix products, BatchNorm keeps per-member statistics. The model's
+objective code runs unchanged on inputs of shape (members, batch, genes) and returns one loss per
+member, so summing the losses and taking one optimizer step trains every member independently.
+A member's slice of every tensor has exactly its source model's shape, and members can be dropped
+(:func:`select_members`) when they stop, together with their optimizer state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from initsens.models.base import VAE
+from initsens.models.networks import Decoder, Encoder
+
+
+class StackedLinear(nn.Module):
+    """M Linear layers: x (M, N, in) -> (M, N, out) = x @ weight + bias.
+
+    The weight is stored as (M, in, out), i.e. each member's nn.Linear weight transposed, so the
+    batched product needs no transposed view and its gradient arrives in the parameter's own layout
+    (a transposed layout would cost a full copy of every weight gradient on every step).
+    """
+
+    def __init__(self, layers: Sequence[nn.Linear]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([layer.weight.detach().t() for layer in layers]).contiguous())
+        self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight)
+
+
+class StackedBatchNorm1d(nn.Module):
+    """M BatchNorm1d layers over x (M, N, C), computed by PyTorch's own kernel on (N, M*C) channels,
+    so each member's statistics, running averages and numerics are those of its own BatchNorm1d."""
+
+    def __init__(self, layers: Sequence[nn.BatchNorm1d]) -> None:
+        super().__init__()
+        first = layers[0]
+        self.eps, self.momentum = first.eps, first.momentum
+        self.weight = nn.Parameter(torch.stack([layer.weight.detach() for layer in layers]))
+        self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
+        self.register_buffer("running_mean", torch.stack([layer.running_mean for layer in layers]))
+        self.register_buffer("running_var", torch.stack([layer.running_var for layer in layers]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        members, n, channels = x.shape
+        flat = x.transpose(0, 1).reshape(n, members * channels)
+        out = F.batch_norm(flat, self.running_mean.view(-1), self.running_var.view(-1), self.weight.view(-1),
+                           self.bias.view(-1), self.training, self.momentum, self.eps)
+        return out.reshape(n, members, channels).transpose(0, 1)
+
+
+def _stack_sequential(stacks: Sequence[nn.Sequential]) -> nn.Sequential:
+    layers = []
+    for position in zip(*stacks):
+        if isinstance(position[0], nn.Linear):
+            layers.append(StackedLinear(position))
+        elif isinstance(position[0], nn.BatchNorm1d):
+            layers.append(StackedBatchNorm1d(position))
+        else:  # activations are stateless
+            layers.append(position[0])
+    return nn.Sequential(*layers)
+
+
+class StackedEncoder(Encoder):
+    """Encoder of M members; forward is :class:`Encoder`'s, on (M, N, genes)."""
+
+    def __init__(self, encoders: Sequence[Encoder]) -> None:
+        nn.Module.__init__(self)
+        self.hidden = _stack_sequential([e.hidden for e in encoders])
+        self.mu = StackedLinear([e.mu for e in encoders])
+        self.logvar = StackedLinear([e.logvar for e in encoders])
+
+
+class StackedDecoder(Decoder):
+    """Decoder of M members: z (M, ..., latent) -> (M, ..., genes)."""
+
+    def __init__(self, decoders: Sequence[Decoder]) -> None:
+        nn.Module.__init__(self)
+        self.hidden = _stack_sequential([d.hidden for d in decoders])
+        self.output = StackedLinear([d.output for d in decoders])
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        flat = z.reshape(z.shape[0], -1, z.shape[-1])
+        return self.output(self.hidden(flat)).reshape(*z.shape[:-1], -1)
+
+
+def stack_models(models: Sequence[VAE]) -> VAE:
+    """One model of the members' class with stacked encoder and decoder (takes over ``models[0]``)."""
+    kinds = {(type(m), m.n_genes, m.latent_dim, tuple(m.hidden_dims)) for m in models}
+    if len(kinds) != 1:
+        raise ValueError("stack_models needs models of one class and architecture")
+    ensemble = models[0]
+    ensemble.encoder = StackedEncoder([m.encoder for m in models])
+    ensemble.decoder = StackedDecoder([m.decoder for m in models])
+    return ensemble
+
+
+def select_members(
+    model: VAE, keep: torch.Tensor, optimizer: torch.optim.Optimizer
+) -> torch.optim.Optimizer:
+    """Keep only the members at indices ``keep``: parameters and buffers are sliced in place (new
+    parameter objects, as autograd requires) and a new optimizer of the same kind, with the same
+    settings and the kept members' state (step, moments), is returned."""
+    old_state = {}
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (StackedLinear, StackedBatchNorm1d)):
+                for name, param in list(module.named_parameters(recurse=False)):
+                    new = nn.Parameter(param.detach()[keep].clone())
+                    old_state[new] = {key: value[keep].clone() if torch.is_tensor(value) and value.shape == param.shape
+                                      else value for key, value in optimizer.state.get(param, {}).items()}
+                    setattr(module, name, new)
+                for name, buffer in list(module.named_buffers(recurse=False)):
+                    setattr(module, name, buffer[keep].clone())
+    group = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+    fresh = type(optimizer)(model.parameters(), **group)
+    for param in model.parameters():
+        if param in old_state and old_state[param]:
+            fresh.state[param] = old_state[param]
+    return fresh

@@ -1,0 +1,105 @@
+"""The vectorized trainer: runs that share an architecture train together as one stacked ensemble.
+
+Members differ only in initializer and seed. Each keeps its own initial weights, minibatch order,
+sampling noise (its own generators, so its draws are those of the same run trained alone), BatchNorm
+statistics and Adam state (Adam is elementwise, so one optimizer over stacked parameters is M
+independent Adams). Each step sums the members' losses and takes one backward pass and one fused Adam
+step. A member that early-stops or diverges is dropped from the stacks; its siblings go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from initsens.data.prepare import PreparedData
+from initsens.models import build_model
+from initsens.models.stacked import select_members, stack_models
+from initsens.training.config import RunSpec
+from initsens.training.memory import keep_freed_memory
+from initsens.training.reference import EpochRecord, RunResult, RunTracker, batches, make_optimizer
+from initsens.training.seeds import RunSeeds
+
+#: on_epoch(active specs, epoch, lowest best validation loss among them)
+EpochCallback = Callable[[Sequence[RunSpec], int, float], None]
+
+
+def member_bytes(spec: RunSpec, n_genes: int) -> int:
+    """Rough memory of one member: parameters, gradients, two Adam moments, and activations."""
+    cfg = spec.config
+    dims = [n_genes, *spec.hidden_dims(), cfg.latent_dim]
+    n_params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + cfg.latent_dim * dims[-2]
+    samples = cfg.batch_size * (cfg.iwae_k if spec.model == "IWAE" else 1)
+    activations = samples * (3 * n_genes + 6 * sum(spec.hidden_dims())) + cfg.batch_size * 3 * n_genes
+    return 4 * (4 * n_params + activations)
+
+
+def train_ensemble(
+    specs: Sequence[RunSpec],
+    data: PreparedData,
+    device: torch.device,
+    on_epoch: EpochCallback | None = None,
+) -> list[RunResult]:
+    """Train runs of one architecture group together; results come back in the order of ``specs``."""
+    cfg = specs[0].config
+    start = time.perf_counter()
+    if device.type == "cpu":
+        keep_freed_memory()
+    seeds = [RunSeeds.from_seed(spec.seed) for spec in specs]
+    models = [build_model(s.model, data.n_genes, s.depth, cfg.hidden_dims, cfg.latent_dim, cfg.activation,
+                          s.initializer, cfg.init_scope, seed.init, cfg.model_hyperparameters())
+              for s, seed in zip(specs, seeds)]
+    ensemble = stack_models(models).to(device)
+    del models
+    optimizer = make_optimizer(ensemble.parameters(), cfg.lr)
+    X_train = torch.from_numpy(data.X_train).to(device)
+    X_val = torch.from_numpy(data.X_val).to(device)
+    orders = [seed.order_rng() for seed in seeds]
+    noises = [seed.noise_generator(device) for seed in seeds]
+    trackers = [RunTracker(cfg.patience, cfg.min_delta) for _ in specs]
+    walls = [0.0] * len(specs)
+    active = list(range(len(specs)))  # member index -> position in specs
+
+    for epoch in range(1, cfg.epochs + 1):
+        ensemble.train()
+        plans = [batches(data.n_train, cfg.batch_size, orders[m]) for m in active]
+        total, count = torch.zeros(len(active), device=device), 0
+        for step in range(len(plans[0])):
+            idx = torch.from_numpy(np.stack([plan[step] for plan in plans])).to(device)
+            optimizer.zero_grad(set_to_none=True)
+            out = ensemble(X_train[idx], [noises[m] for m in active])
+            out.loss.sum().backward()
+            optimizer.step()
+            total += out.loss.detach() * idx.shape[1]
+            count += idx.shape[1]
+        ensemble.eval()
+        with torch.no_grad():
+            x_val = X_val.expand(len(active), -1, -1)
+            val = ensemble(x_val, [seeds[m].val_noise_generator(device) for m in active])
+            columns = [t.cpu().tolist() for t in (total / count, val.loss, val.recon_mse, val.kl, val.nelbo)]
+        embedding: list[np.ndarray] = []
+
+        def embed(i: int) -> np.ndarray:
+            if not embedding:
+                embedding.append(ensemble.embed(x_val).cpu().numpy())
+            return embedding[0][i]
+
+        for i, m in enumerate(active):
+            record = EpochRecord(epoch, *(column[i] for column in columns))
+            trackers[m].record(record, lambda i=i: embed(i))
+        elapsed = time.perf_counter() - start
+        for m in active:
+            walls[m] = elapsed
+        if on_epoch is not None:
+            on_epoch([specs[m] for m in active], epoch, min(trackers[m].stopper.best for m in active))
+        keep = [i for i, m in enumerate(active) if trackers[m].active]
+        if len(keep) < len(active):
+            active = [active[i] for i in keep]
+            if not active:
+                break
+            optimizer = select_members(ensemble, torch.tensor(keep, device=device), optimizer)
+    return [tracker.result(data.labels_val, spec.seed, wall)
+            for tracker, spec, wall in zip(trackers, specs, walls)]
