@@ -56,3 +56,28 @@ def test_bad_cell_reported_from_cli(tmp_path, small_frame):
     assert "non-numeric value 'oops' in column 'GENE5', sample 'S02'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     pd.read_csv(path)  # the input file is untouched and still readable
+
+
+@pytest.mark.parametrize("args,message", [
+    (("train", "--models", "BetaVAE"), "error: unknown value 'BetaVAE' in --models; choose from: VanillaVAE, IWAE"),
+    (("train", "--repeats", "0"), "error: --repeats must be >= 1 (got 0)"),
+    (("train", "--depths", "0"), "error: --depths must be >= 1"),
+    (("train", "--normalizations", "rank"), "error: unknown value 'rank' in --normalizations"),
+    (("train", "--out", "/proc/initsens-results", "--epochs", "1"), "error: /proc/initsens-results: cannot create"),
+    (("train", "--data", "missing.tsv"), "error: missing.tsv: no such file and no dataset of that name"),
+])
+def test_train_argument_errors(args, message):
+    result = run(*args)
+    assert result.returncode == 2 and result.stderr.strip().startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_train_config_file_and_dry_run(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text('models = ["IWAE", "InfoVAE"]\ndepths = [1, 2, 3]\nrepeats = 2\n')
+    result = run("train", "--config", str(config), "--inits", "default,normal", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "24 runs on synthetic" in result.stdout  # 2 models x 2 inits x 3 depths x 2 seeds
+    config.write_text("epoch = 3\n")
+    bad = run("train", "--config", str(config), "--dry-run")
+    assert bad.returncode == 2 and "unknown key(s) epoch; valid keys:" in bad.stderr
