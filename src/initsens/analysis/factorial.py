@@ -1,0 +1,58 @@
+"""Factorial ANOVA across cells (statsmodels formula API), types II and III.
+
+``metric ~ C(model, Sum) * C(initializer, Sum) * C(depth, Sum)``: every factor uses sum-to-zero
+contrasts, which type III sums of squares require (with treatment contrasts the "main effects" of
+type III would be simple effects at the reference level). Returned columns: ``metric``, ``typ``,
+``term`` (``model``, ``model:initializer``, ..., ``Residuals``), ``sum_sq``, ``df``, ``f``,
+``p_value`` and ``partial_eta_sq`` = SS_term / (SS_term + SS_residual). The intercept row of type III
+is left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from statsmodels.stats.anova import anova_lm
+
+from initsens.errors import InitsensError
+
+
+def _formula(metric: str, factors: Sequence[str]) -> str:
+    return f"Q('{metric}') ~ " + " * ".join(f"C(Q('{f}'), Sum)" for f in factors)
+
+
+def _term_name(statsmodels_term: str) -> str:
+    """C(Q('model'), Sum):C(Q('depth'), Sum) -> model:depth."""
+    return ":".join(re.findall(r"Q\('([^']+)'\)", statsmodels_term)) or statsmodels_term
+
+
+def factorial_anova(
+    runs: pd.DataFrame,
+    metric: str = "val_loss",
+    factors: Sequence[str] = ("model", "initializer", "depth"),
+    types: Sequence[int] = (2, 3),
+) -> pd.DataFrame:
+    """Type II and/or III ANOVA tables of ``metric`` on the full factorial of ``factors``."""
+    missing = [c for c in (*factors, metric) if c not in runs.columns]
+    if missing:
+        raise InitsensError(f"results table has no column(s) {', '.join(missing)}")
+    data = runs[[*factors, metric]].copy()
+    for f in factors:
+        data[f] = data[f].astype(str)
+    fit = smf.ols(_formula(metric, factors), data=data).fit()
+    tables = []
+    for typ in types:
+        table = anova_lm(fit, typ=typ).rename(columns={"sum_sq": "sum_sq", "df": "df", "F": "f", "PR(>F)": "p_value"})
+        table = table.drop(index=[t for t in table.index if t == "Intercept"])
+        ss_resid = table.loc["Residual", "sum_sq"]
+        table["partial_eta_sq"] = np.where(table.index == "Residual", np.nan,
+                                           table["sum_sq"] / (table["sum_sq"] + ss_resid))
+        table.insert(0, "term", ["Residuals" if t == "Residual" else _term_name(t) for t in table.index])
+        table.insert(0, "typ", typ)
+        table.insert(0, "metric", metric)
+        tables.append(table.reset_index(drop=True))
+    return pd.concat(tables, ignore_index=True)
