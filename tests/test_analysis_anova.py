@@ -90,6 +90,14 @@ def test_sums_of_squares_survive_a_huge_offset():
         assert shifted[column] == pytest.approx(base[column], rel=1e-6), column
 
 
+def test_single_level_factors_are_left_out():
+    one_depth = table("balanced").query("depth == 1")
+    terms = set(factorial_anova(one_depth, types=(2,))["term"])
+    assert terms == {"model", "initializer", "model:initializer", "Residuals"}
+    with pytest.raises(InitsensError, match="needs a factor with at least two levels"):
+        factorial_anova(one_depth.query("model == 'IWAE' and initializer == 'normal'"))
+
+
 def test_missing_columns_are_named():
     with pytest.raises(InitsensError, match="results table has no column\\(s\\) initializer"):
         oneway(pd.DataFrame({"model": ["a"], "depth": [1], "val_loss": [1.0]}))

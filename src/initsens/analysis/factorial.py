@@ -5,7 +5,7 @@ contrasts, which type III sums of squares require (with treatment contrasts the 
 type III would be simple effects at the reference level). Returned columns: ``metric``, ``typ``,
 ``term`` (``model``, ``model:initializer``, ..., ``Residuals``), ``sum_sq``, ``df``, ``f``,
 ``p_value`` and ``partial_eta_sq`` = SS_term / (SS_term + SS_residual). The intercept row of type III
-is left out.
+is left out, and so is any factor with a single level in the data (e.g. one depth).
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ def factorial_anova(
     data = runs[[*factors, metric]].copy()
     for f in factors:
         data[f] = data[f].astype(str)
+    factors = [f for f in factors if data[f].nunique() > 1]  # a one-level factor explains nothing
+    if not factors:
+        raise InitsensError("factorial ANOVA needs a factor with at least two levels")
     fit = smf.ols(_formula(metric, factors), data=data).fit()
     tables = []
     for typ in types:
