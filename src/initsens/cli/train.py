@@ -13,8 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from initsens.cli import options
-
 console = Console()
 
 # Option name -> config key, for the options whose value is passed on unchanged.

@@ -27,6 +27,18 @@ from initsens.training.seeds import RunSeeds
 EpochCallback = Callable[[Sequence[RunSpec], int, float], None]
 
 
+class _LazyEmbedding:
+    """The members' validation embeddings, computed once on first use (only improving members need it)."""
+
+    def __init__(self, model: torch.nn.Module, x: torch.Tensor) -> None:
+        self.model, self.x, self.values = model, x, None
+
+    def __getitem__(self, member: int) -> np.ndarray:
+        if self.values is None:
+            self.values = self.model.embed(self.x).cpu().numpy()
+        return self.values[member]
+
+
 def member_bytes(spec: RunSpec, n_genes: int) -> int:
     """Approximate memory of one ensemble member, calibrated on the benchmark (about 130 MB per member
     at 5,000 genes, 512 hidden, batch 64): parameters, gradients and Adam moments plus transient
@@ -81,16 +93,10 @@ def train_ensemble(
             x_val = X_val.expand(len(active), -1, -1)
             val = ensemble(x_val, [seeds[m].val_noise_generator(device) for m in active])
             columns = [t.cpu().tolist() for t in (total / count, val.loss, val.recon_mse, val.kl, val.nelbo)]
-        embedding: list[np.ndarray] = []
-
-        def embed(i: int) -> np.ndarray:
-            if not embedding:
-                embedding.append(ensemble.embed(x_val).cpu().numpy())
-            return embedding[0][i]
-
+        embeddings = _LazyEmbedding(ensemble, x_val)
         for i, m in enumerate(active):
             record = EpochRecord(epoch, *(column[i] for column in columns))
-            trackers[m].record(record, lambda i=i: embed(i))
+            trackers[m].record(record, lambda i=i, e=embeddings: e[i])
         elapsed = time.perf_counter() - start
         for m in active:
             walls[m] = elapsed
