@@ -39,15 +39,17 @@ class _LazyEmbedding:
         return self.values[member]
 
 
-def member_bytes(spec: RunSpec, n_genes: int) -> int:
+def member_bytes(spec: RunSpec, n_genes: int, n_val: int) -> int:
     """Approximate memory of one ensemble member, calibrated on the benchmark (about 130 MB per member
     at 5,000 genes, 512 hidden, batch 64): parameters, gradients and Adam moments plus transient
-    copies (~6x the parameter bytes), and per-step activations (~20 floats per sample and gene)."""
+    copies (~6x the parameter bytes), and activations of a training step and of the validation pass,
+    which sees the whole validation split at once (~20 and ~6 floats per sample, sample draw and gene)."""
     cfg = spec.config
     dims = [n_genes, *spec.hidden_dims(), cfg.latent_dim]
     n_params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + cfg.latent_dim * dims[-2]
-    samples = cfg.batch_size * (cfg.iwae_k if spec.model == "IWAE" else 1)
-    return 4 * (6 * n_params + 20 * samples * (n_genes + sum(spec.hidden_dims())))
+    draws = cfg.iwae_k if spec.model == "IWAE" else 1
+    width = n_genes + sum(spec.hidden_dims())
+    return 4 * (6 * n_params + 20 * cfg.batch_size * draws * width + 6 * n_val * draws * width)
 
 
 def train_ensemble(

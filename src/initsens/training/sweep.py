@@ -44,14 +44,14 @@ def reference_trainer(specs: Sequence[RunSpec], data: PreparedData, device: torc
 TRAINERS: dict[str, Trainer] = {"ensemble": train_ensemble, "reference": reference_trainer}
 
 
-def chunk_size(config: SweepConfig, spec: RunSpec, n_genes: int, device: torch.device) -> int:
+def chunk_size(config: SweepConfig, spec: RunSpec, data: PreparedData, device: torch.device) -> int:
     """Members per ensemble: ``ensemble_size`` if set, else what fits the memory budget (1 for reference)."""
     if config.trainer == "reference":
         return 1
     if config.ensemble_size:
         return config.ensemble_size
     budget = torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else CPU_ENSEMBLE_BYTES
-    return max(1, budget // member_bytes(spec, n_genes))
+    return max(1, budget // member_bytes(spec, data.n_genes, data.n_val))
 
 
 class SweepObserver:
@@ -149,7 +149,7 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
             if key not in prepared:
                 prepared[key] = prepare(plan.dataset, config.top_genes, "mad", key[0], config.val_fraction, key[1])
             data = prepared[key]
-            size = chunk_size(config, group[0], data.n_genes, plan.device)
+            size = chunk_size(config, group[0], data, plan.device)
             for first in range(0, len(group), size):
                 chunk = group[first:first + size]
                 observer.chunk_start(chunk)
