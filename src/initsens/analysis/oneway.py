@@ -77,7 +77,8 @@ def _cell(groups: list[np.ndarray], n_boot: int, seed: int) -> dict[str, float]:
     low, high = bootstrap_omega_sq(groups, n_boot, seed)
     welch = anova_oneway([g.astype(np.float64) for g in groups], use_var="unequal")
     kruskal = stats.kruskal(*groups) if len({float(v) for g in groups for v in g}) > 1 else None
-    spread = stats.levene(*groups, center="median")
+    with np.errstate(divide="ignore", invalid="ignore"):  # groups constant around their median: F is inf/nan
+        spread = stats.levene(*groups, center="median")
     return {
         "n": n, "k": k, "ss_between": ss_between, "ss_within": ss_within, "df_between": df_between,
         "df_within": df_within, "f": f, "p_value": float(stats.f.sf(f, df_between, df_within)),
