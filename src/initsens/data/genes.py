@@ -19,6 +19,17 @@ def gene_spread(X: np.ndarray, method: str = "mad") -> np.ndarray:
     raise InitsensError(f"unknown gene selection {method!r}; choose one of: {', '.join(SELECTION_METHODS)}")
 
 
+def check_top_genes(k: int | None, n_genes: int, what: str = "the data") -> None:
+    """A one-line error when ``k`` genes cannot be kept out of ``n_genes`` (``what`` names the data)."""
+    if k and k < 0:
+        raise InitsensError(f"--top-genes must be >= 0 (got {k})")
+    if k and k > n_genes:
+        raise InitsensError(
+            f"--top-genes {k} asks for more genes than {what} has ({n_genes}); "
+            f"use --top-genes {n_genes} or less (0 keeps all)"
+        )
+
+
 def top_variable_genes(X: np.ndarray, k: int | None, method: str = "mad") -> np.ndarray:
     """Column indices of the ``k`` most variable genes, in their original order.
 
@@ -27,14 +38,8 @@ def top_variable_genes(X: np.ndarray, k: int | None, method: str = "mad") -> np.
     """
     n_genes = X.shape[1]
     spread = gene_spread(X, method)
+    check_top_genes(k, n_genes)
     if not k:
         return np.arange(n_genes)
-    if k < 0:
-        raise InitsensError(f"--top-genes must be >= 0 (got {k})")
-    if k > n_genes:
-        raise InitsensError(
-            f"--top-genes {k} asks for more genes than the data has ({n_genes}); "
-            f"use --top-genes {n_genes} or less (0 keeps all)"
-        )
     order = np.lexsort((np.arange(n_genes), -spread))
     return np.sort(order[:k])

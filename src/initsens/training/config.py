@@ -16,7 +16,8 @@ from typing import Any
 
 from initsens.data.normalize import NORMALIZERS
 from initsens.errors import InitsensError
-from initsens.models import ACTIVATIONS, INITIALIZERS, KERNELS, MODELS, SCOPES, hidden_dims_for
+from initsens.models import ACTIVATIONS, INITIALIZERS, KERNELS, MODELS, SCOPES, VAE, build_model, hidden_dims_for
+from initsens.training.seeds import RunSeeds
 
 SPLITS = ("fixed", "per-seed")
 DEVICES = ("auto", "cpu", "cuda")
@@ -202,6 +203,13 @@ class RunSpec:
     def hidden_dims(self) -> list[int]:
         """The run's hidden widths (``hidden_dims`` of the config, continued or cut to ``depth``)."""
         return hidden_dims_for(self.depth, self.config.hidden_dims)
+
+    def build_model(self, n_genes: int) -> VAE:
+        """The run's model, with initial weights drawn from its seed's init stream."""
+        cfg = self.config
+        return build_model(self.model, n_genes, self.depth, cfg.hidden_dims, cfg.latent_dim, cfg.activation,
+                           self.initializer, cfg.init_scope, RunSeeds.from_seed(self.seed).init,
+                           cfg.model_hyperparameters())
 
     def group_key(self) -> tuple:
         """Runs with the same key share an architecture and data (they may train together)."""

@@ -16,11 +16,10 @@ import numpy as np
 import torch
 
 from initsens.data.prepare import PreparedData
-from initsens.models import build_model
 from initsens.models.stacked import select_members, stack_models
 from initsens.training.config import RunSpec
 from initsens.training.memory import keep_freed_memory
-from initsens.training.reference import EpochRecord, RunResult, RunTracker, batches, make_optimizer
+from initsens.training.reference import METRICS, EpochRecord, RunResult, RunTracker, batches, make_optimizer
 from initsens.training.seeds import RunSeeds
 
 #: on_epoch(active specs, epoch, lowest best validation loss among them)
@@ -64,11 +63,7 @@ def train_ensemble(
     if device.type == "cpu":
         keep_freed_memory()
     seeds = [RunSeeds.from_seed(spec.seed) for spec in specs]
-    models = [build_model(s.model, data.n_genes, s.depth, cfg.hidden_dims, cfg.latent_dim, cfg.activation,
-                          s.initializer, cfg.init_scope, seed.init, cfg.model_hyperparameters())
-              for s, seed in zip(specs, seeds)]
-    ensemble = stack_models(models).to(device)
-    del models
+    ensemble = stack_models([spec.build_model(data.n_genes) for spec in specs]).to(device)
     optimizer = make_optimizer(ensemble.parameters(), cfg.lr)
     X_train = torch.from_numpy(data.X_train).to(device)
     X_val = torch.from_numpy(data.X_val).to(device)
@@ -94,7 +89,7 @@ def train_ensemble(
         with torch.no_grad():
             x_val = X_val.expand(len(active), -1, -1)
             val = ensemble(x_val, [seeds[m].val_noise_generator(device) for m in active])
-            columns = [t.cpu().tolist() for t in (total / count, val.loss, val.recon_mse, val.kl, val.nelbo)]
+            columns = [t.cpu().tolist() for t in (total / count, *(getattr(val, m) for m in METRICS))]
         embeddings = _LazyEmbedding(ensemble, x_val)
         for i, m in enumerate(active):
             record = EpochRecord(epoch, *(column[i] for column in columns))

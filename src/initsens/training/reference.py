@@ -21,7 +21,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from initsens.data.prepare import PreparedData
-from initsens.models import VAE, build_model
+from initsens.models import VAE
 from initsens.training.config import RunSpec
 from initsens.training.seeds import RunSeeds
 
@@ -157,8 +157,7 @@ def train_run(
     cfg = spec.config
     seeds = RunSeeds.from_seed(spec.seed)
     start = time.perf_counter()
-    model = build_model(spec.model, data.n_genes, spec.depth, cfg.hidden_dims, cfg.latent_dim, cfg.activation,
-                        spec.initializer, cfg.init_scope, seeds.init, cfg.model_hyperparameters()).to(device)
+    model = spec.build_model(data.n_genes).to(device)
     optimizer = make_optimizer(model.parameters(), cfg.lr)
     X_train = torch.from_numpy(data.X_train).to(device)
     X_val = torch.from_numpy(data.X_val).to(device)

@@ -20,6 +20,7 @@ import torch
 
 import initsens
 from initsens.data import Dataset, PreparedData, load_dataset, prepare
+from initsens.data.genes import check_top_genes
 from initsens.errors import InitsensError
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
@@ -122,9 +123,7 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     store = ResultsStore.open(out)
     dataset = load_dataset(config.data, config.labels, config.label_column, impute=config.impute,
                            drop_missing=config.drop_missing)
-    if config.top_genes > dataset.n_genes:
-        raise InitsensError(f"--top-genes {config.top_genes} asks for more genes than {dataset.name} has "
-                            f"({dataset.n_genes}); use --top-genes {dataset.n_genes} or less (0 keeps all)")
+    check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
     run_ids = {spec: spec.run_id(dataset.sha256) for spec in config.runs()}
     if force:
         store.remove_runs(run_ids.values())
@@ -156,7 +155,7 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
                 error = None
                 try:
                     results = trainer(chunk, data, plan.device, observer.epoch)
-                except (InitsensError, KeyboardInterrupt):
+                except InitsensError:
                     raise
                 except Exception as exc:  # a chunk that crashes (e.g. out of memory) must not stop the sweep
                     results, error = [RunResult(status="failed") for _ in chunk], f"{type(exc).__name__}: {exc}"
