@@ -2,21 +2,28 @@
 
 Per cell (default model x depth) the model is ``metric = mu + a_initializer + b_seed + e`` with crossed
 random intercepts a ~ N(0, s2_init), b ~ N(0, s2_seed) (seed only when seeds are shared across
-initializers) and e ~ N(0, s2_resid). The restricted likelihood is maximized directly on the cell's
-dense covariance (cells hold tens of runs): the residual variance is profiled out, the variance ratios
-are bounded below by 0 (so a component at the boundary comes out as exactly 0, not noise), and several
-starting points are tried, keeping the best finite likelihood. This avoids the known pitfalls of
-iterative mixed-model fitters near the boundary.
+initializers) and e ~ N(0, s2_resid). The restricted likelihood is maximized directly: the residual
+variance is profiled out, the variance ratios are bounded below by 0 (so a component at the boundary
+comes out as exactly 0, not noise), and several starting points are tried, keeping the best finite
+likelihood. This avoids the known pitfalls of iterative mixed-model fitters near the boundary.
+
+The likelihood is evaluated as lme4 does, through ``I + L Z'Z L`` (L = diag of the ratios' square
+roots), which stays regular at the boundary; because each factor's indicator block of Z'Z is
+diagonal, one Schur complement reduces the work to the smaller factor's size, so a cell of thousands
+of runs costs microseconds per evaluation. The ICC's confidence interval is a parametric bootstrap:
+tables are simulated from the fitted model and refitted.
 
 Returned columns: the cell keys, ``metric``, ``component`` (``initializer``, ``seed``, ``residual``),
 ``variance``, ``share`` (the component's fraction of the total; for ``initializer`` this is the ICC
-s2_init / (s2_init + s2_seed + s2_resid)), ``reml_loglik``.
+s2_init / (s2_init + s2_seed + s2_resid)), ``ci_low``/``ci_high`` (percentile parametric bootstrap of
+the share), ``reml_loglik``, ``n``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,26 +32,124 @@ from scipy.optimize import minimize
 from initsens.errors import InitsensError
 
 
-def _indicator(codes: np.ndarray) -> np.ndarray:
-    levels, index = np.unique(codes, return_inverse=True)
-    return np.eye(len(levels))[index]
+@dataclass(frozen=True)
+class CrossedDesign:
+    """Sufficient structure of one or two crossed indicator factors (the smaller one first)."""
+
+    names: tuple[str, ...]
+    codes: tuple[np.ndarray, ...]
+    counts: tuple[np.ndarray, ...]
+    cross: np.ndarray | None  # counts table of factor 0 x factor 1
+
+    @classmethod
+    def from_codes(cls, groups: dict[str, np.ndarray]) -> CrossedDesign:
+        coded = {name: np.unique(values, return_inverse=True)[1] for name, values in groups.items()}
+        names = tuple(sorted(coded, key=lambda name: coded[name].max()))  # fewer levels first
+        codes = tuple(coded[name] for name in names)
+        counts = tuple(np.bincount(c).astype(np.float64) for c in codes)
+        cross = None
+        if len(codes) == 2:
+            cross = np.zeros((counts[0].size, counts[1].size))
+            np.add.at(cross, (codes[0], codes[1]), 1.0)
+        if len(codes) > 2:
+            raise InitsensError("variance components support at most two crossed random factors")
+        return cls(names, codes, counts, cross)
+
+    def sums(self, y: np.ndarray) -> list[np.ndarray]:
+        """Z_k' y for every factor (y may carry trailing columns, one per simulated table)."""
+        out = []
+        for code, count in zip(self.codes, self.counts):
+            total = np.zeros((count.size, *y.shape[1:]))
+            np.add.at(total, code, y)
+            out.append(total)
+        return out
 
 
-def _profiled(ratios: np.ndarray, y: np.ndarray, grams: list[np.ndarray]) -> tuple[float, float]:
-    """(-REML log-likelihood, residual variance) for variance ratios s2_k / s2_resid."""
-    n = y.size
-    H = np.eye(n) + sum(r * G for r, G in zip(ratios, grams))
-    chol = np.linalg.cholesky(H)
-    solve = lambda b: np.linalg.solve(chol.T, np.linalg.solve(chol, b))  # noqa: E731
-    ones = np.ones(n)
-    h_inv_1, h_inv_y = solve(ones), solve(y)
-    xtx = ones @ h_inv_1
-    beta = (ones @ h_inv_y) / xtx
-    quad = y @ h_inv_y - beta * (ones @ h_inv_y)
-    s2 = quad / (n - 1)
-    logdet = 2.0 * np.log(np.diag(chol)).sum()
-    loglik = -0.5 * ((n - 1) * (math.log(2 * math.pi * s2) + 1.0) + logdet + math.log(xtx))
-    return -loglik, s2
+def _profiled(ratios: np.ndarray, design: CrossedDesign, n: int, yy: np.ndarray, sum_y: np.ndarray,
+              zy: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(-REML log-likelihood, residual variance) of y = mu + sum_k Z_k b_k + e at ratios s2_k / s2.
+
+    Batched: ``ratios`` is (B, K) and ``yy``/``sum_y``/``zy[k]`` describe B response vectors (zy[k] is
+    (B, levels_k)), so B fits move together; M = I + L Z'Z L is handled blockwise.
+    """
+    scale = np.sqrt(ratios)
+    d = [1.0 + ratios[:, [k]] * c for k, c in enumerate(design.counts)]
+    u = [scale[:, [k]] * v for k, v in enumerate(zy)]  # L Z' y
+    w = [scale[:, [k]] * c for k, c in enumerate(design.counts)]  # L Z' 1
+    if design.cross is None:
+        logdet = np.log(d[0]).sum(axis=1)
+
+        def quad(a: list[np.ndarray], c: list[np.ndarray]) -> np.ndarray:
+            return np.sum(a[0] * c[0] / d[0], axis=1)
+    else:
+        b = (scale[:, 0] * scale[:, 1])[:, None, None] * design.cross
+        schur = d[0][:, :, None] * np.eye(d[0].shape[1]) - (b / d[1][:, None, :]) @ b.transpose(0, 2, 1)
+        logdet = np.log(d[1]).sum(axis=1) + np.linalg.slogdet(schur)[1]
+
+        def quad(a: list[np.ndarray], c: list[np.ndarray]) -> np.ndarray:
+            """a' M^-1 c for M = [[D0, B], [B', D1]] via the Schur complement of D1."""
+            a_red = a[0] - np.einsum("bks,bs->bk", b, a[1] / d[1])
+            c_red = c[0] - np.einsum("bks,bs->bk", b, c[1] / d[1])
+            inner = np.linalg.solve(schur, c_red[:, :, None])[:, :, 0]
+            return np.sum(a_red * inner, axis=1) + np.sum(a[1] * c[1] / d[1], axis=1)
+
+    xtx = n - quad(w, w)  # 1' H^-1 1
+    xty = sum_y - quad(w, u)  # 1' H^-1 y
+    s2 = ((yy - quad(u, u)) - xty**2 / xtx) / (n - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        neg_loglik = 0.5 * ((n - 1) * (np.log(2 * math.pi * s2) + 1.0) + logdet + np.log(xtx))
+    return np.where((s2 > 0) & (xtx > 0), neg_loglik, np.inf), s2
+
+
+def _statistics(y: np.ndarray, design: CrossedDesign) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """(y'y, 1'y, [Z_k'y]) for y of shape (n, B), batched over columns."""
+    return (y * y).sum(axis=0), y.sum(axis=0), [s.T for s in design.sums(y)]
+
+
+def _fit(y: np.ndarray, design: CrossedDesign, starts: Sequence[np.ndarray]) -> tuple[np.ndarray, float, float]:
+    """Best (ratios, residual variance, REML log-likelihood) over L-BFGS-B runs from ``starts``."""
+    yy, sum_y, zy = _statistics(y[:, None], design)
+    objective = lambda r: float(_profiled(r[None, :], design, y.size, yy, sum_y, zy)[0][0])  # noqa: E731
+    best = None
+    for start in starts:
+        fit = minimize(objective, start, method="L-BFGS-B", bounds=[(0.0, None)] * len(design.names),
+                       options={"ftol": 1e-14, "gtol": 1e-9})
+        if np.isfinite(fit.fun) and (best is None or fit.fun < best.fun):
+            best = fit
+    if best is None:
+        raise InitsensError("the REML fit found no finite likelihood (is the metric constant?)")
+    neg_loglik, s2 = _profiled(best.x[None, :], design, y.size, yy, sum_y, zy)
+    return best.x, float(s2[0]), -float(neg_loglik[0])
+
+
+def _fit_many(y: np.ndarray, design: CrossedDesign, rounds: int = 24) -> np.ndarray:
+    """REML ratios for every column of y at once (for the bootstrap): a global grid, then zooming.
+
+    The search runs in t = r / (1 + r) in [0, 1), so the boundary r = 0 is a grid point: a grid over
+    all K dimensions, then ``rounds`` of a 5-point-per-dimension local grid that halves its span
+    around each column's best point (final resolution ~1e-8 in t).
+    """
+    n, n_sims, n_dims = y.shape[0], y.shape[1], len(design.names)
+    yy, sum_y, zy = _statistics(y, design)
+    lines = np.linspace(0.0, 0.995, 41 if n_dims == 1 else 25)
+    grid = np.stack(np.meshgrid(*[lines] * n_dims, indexing="ij"), axis=-1).reshape(-1, n_dims)
+    value = np.full(n_sims, np.inf)
+    best = np.zeros((n_sims, n_dims))
+    for t in grid:  # every simulated table at the same grid point: one batched evaluation
+        f, _ = _profiled(np.broadcast_to(t / (1 - t), (n_sims, n_dims)), design, n, yy, sum_y, zy)
+        better = f < value
+        value, best[better] = np.where(better, f, value), t
+    offsets = np.stack(np.meshgrid(*[np.linspace(-1, 1, 5)] * n_dims, indexing="ij"), axis=-1).reshape(-1, n_dims)
+    span = lines[1] - lines[0]
+    for _ in range(rounds):
+        centre = best.copy()
+        for o in offsets:
+            t = np.clip(centre + o * span, 0.0, 0.9999)
+            f, _ = _profiled(t / (1 - t), design, n, yy, sum_y, zy)
+            better = f < value
+            value, best[better] = np.where(better, f, value), t[better]
+        span /= 2
+    return best / (1 - best)
 
 
 def reml_components(y: np.ndarray, groups: dict[str, np.ndarray]) -> tuple[dict[str, float], float]:
@@ -52,18 +157,36 @@ def reml_components(y: np.ndarray, groups: dict[str, np.ndarray]) -> tuple[dict[
     residual, with the REML log-likelihood."""
     y = np.asarray(y, dtype=np.float64)
     y = y - y.mean()  # the intercept absorbs any shift; centring keeps the algebra well scaled
-    grams = [(_indicator(codes) @ _indicator(codes).T) for codes in groups.values()]
-    best = None
-    for start in (0.01, 0.1, 1.0, 10.0):
-        fit = minimize(lambda r: _profiled(r, y, grams)[0], np.full(len(grams), start), method="L-BFGS-B",
-                       bounds=[(0.0, None)] * len(grams), options={"ftol": 1e-14, "gtol": 1e-9})
-        if np.isfinite(fit.fun) and (best is None or fit.fun < best.fun):
-            best = fit
-    ratios = best.x
-    neg_loglik, s2 = _profiled(ratios, y, grams)
-    variances = {name: float(r * s2) for name, r in zip(groups, ratios)}
+    design = CrossedDesign.from_codes(groups)
+    starts = [np.full(len(groups), s) for s in (0.01, 0.1, 1.0, 10.0)]
+    ratios, s2, loglik = _fit(y, design, starts)
+    variances = {name: float(r * s2) for name, r in zip(design.names, ratios)}
+    variances = {name: variances[name] for name in groups}  # caller's order
     variances["residual"] = float(s2)
-    return variances, -neg_loglik
+    return variances, loglik
+
+
+def bootstrap_shares(variances: dict[str, float], groups: dict[str, np.ndarray], n_boot: int = 500,
+                     seed: int = 0) -> dict[str, np.ndarray]:
+    """Parametric-bootstrap draws of each component's share: simulate from the fit, refit by REML."""
+    rng = np.random.default_rng(seed)
+    design = CrossedDesign.from_codes(groups)
+    n = design.codes[0].size
+    sims = rng.normal(0.0, math.sqrt(variances["residual"]), (n, n_boot))
+    for name, code, count in zip(design.names, design.codes, design.counts):
+        sims += rng.normal(0.0, math.sqrt(variances[name]), (count.size, n_boot))[code]
+    ratios = _fit_many(sims - sims.mean(axis=0), design)
+    total = 1.0 + ratios.sum(axis=1)
+    draws = {name: ratios[:, k] / total for k, name in enumerate(design.names)}
+    draws["residual"] = 1.0 / total
+    return draws
+
+
+def _cell_groups(cell: pd.DataFrame, factor: str, seed: str) -> dict[str, np.ndarray]:
+    groups = {factor: cell[factor].to_numpy()}
+    if seed in cell.columns and cell.groupby(seed)[factor].nunique().max() > 1:
+        groups[seed] = cell[seed].to_numpy()  # seeds shared across initializers: a crossed factor
+    return groups
 
 
 def variance_components(
@@ -72,22 +195,28 @@ def variance_components(
     by: Sequence[str] = ("model", "depth"),
     factor: str = "initializer",
     seed: str = "seed",
+    n_boot: int = 500,
+    random_state: int = 0,
+    level: float = 0.95,
 ) -> pd.DataFrame:
-    """One row per cell and component: REML variances and their shares (see module docstring)."""
+    """One row per cell and component: REML variances, shares and bootstrap CIs (see module docstring)."""
     missing = [c for c in (*by, factor, metric) if c not in runs.columns]
     if missing:
         raise InitsensError(f"results table has no column(s) {', '.join(missing)}")
     rows = []
+    alpha = (1.0 - level) / 2
     for keys, cell in runs.groupby(list(by), sort=True):
         y = cell[metric].to_numpy(np.float64)
-        groups = {factor: cell[factor].to_numpy()}
-        if seed in cell.columns and cell.groupby(seed)[factor].nunique().max() > 1:
-            groups[seed] = cell[seed].to_numpy()
-        if cell[factor].nunique() < 2 or y.size <= cell[factor].nunique():
+        if cell[factor].nunique() < 2 or y.size <= cell[factor].nunique() or np.ptp(y) == 0:
             continue
+        groups = _cell_groups(cell, factor, seed)
         variances, loglik = reml_components(y, groups)
         total = sum(variances.values())
+        draws = bootstrap_shares(variances, groups, n_boot, random_state) if n_boot else {}
         for component, variance in variances.items():
-            rows.append({**dict(zip(by, keys)), "metric": metric, "component": component, "variance": variance,
-                         "share": variance / total if total > 0 else np.nan, "reml_loglik": loglik})
+            low, high = (np.quantile(draws[component], [alpha, 1 - alpha]) if n_boot else (np.nan, np.nan))
+            rows.append({**dict(zip(by, keys if isinstance(keys, tuple) else (keys,))), "metric": metric,
+                         "component": component, "variance": variance,
+                         "share": variance / total if total > 0 else np.nan,
+                         "ci_low": float(low), "ci_high": float(high), "reml_loglik": loglik, "n": y.size})
     return pd.DataFrame(rows)
