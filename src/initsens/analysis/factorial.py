@@ -10,7 +10,6 @@ is left out, and so is any factor with a single level in the data (e.g. one dept
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,16 +17,8 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 
+from initsens.analysis.formulas import factorial_formula, term_name
 from initsens.errors import InitsensError
-
-
-def _formula(metric: str, factors: Sequence[str]) -> str:
-    return f"Q('{metric}') ~ " + " * ".join(f"C(Q('{f}'), Sum)" for f in factors)
-
-
-def _term_name(statsmodels_term: str) -> str:
-    """C(Q('model'), Sum):C(Q('depth'), Sum) -> model:depth."""
-    return ":".join(re.findall(r"Q\('([^']+)'\)", statsmodels_term)) or statsmodels_term
 
 
 def factorial_anova(
@@ -46,7 +37,7 @@ def factorial_anova(
     factors = [f for f in factors if data[f].nunique() > 1]  # a one-level factor explains nothing
     if not factors:
         raise InitsensError("factorial ANOVA needs a factor with at least two levels")
-    fit = smf.ols(_formula(metric, factors), data=data).fit()
+    fit = smf.ols(factorial_formula(metric, factors), data=data).fit()
     tables = []
     for typ in types:
         table = anova_lm(fit, typ=typ).rename(columns={"sum_sq": "sum_sq", "df": "df", "F": "f", "PR(>F)": "p_value"})
@@ -54,7 +45,7 @@ def factorial_anova(
         ss_resid = table.loc["Residual", "sum_sq"]
         table["partial_eta_sq"] = np.where(table.index == "Residual", np.nan,
                                            table["sum_sq"] / (table["sum_sq"] + ss_resid))
-        table.insert(0, "term", ["Residuals" if t == "Residual" else _term_name(t) for t in table.index])
+        table.insert(0, "term", ["Residuals" if t == "Residual" else term_name(t) for t in table.index])
         table.insert(0, "typ", typ)
         table.insert(0, "metric", metric)
         tables.append(table.reset_index(drop=True))
