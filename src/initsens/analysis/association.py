@@ -1,0 +1,38 @@
+"""Does a lower validation loss mean a better downstream clustering?
+
+:func:`spearman` correlates ``metric`` with ``ari`` per model (over all of its runs) and per model and
+depth. Columns: ``model``, ``depth`` (``all`` for the whole model), ``metric``, ``other``, ``n``, ``rho``,
+``ci_low``/``ci_high`` (Fisher z interval with the Bonett-Wright variance 1.06 / (n - 3)), ``p_value``
+(two-sided, t approximation as R's ``cor.test(exact = FALSE)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def _row(x: pd.Series, y: pd.Series, level: float) -> dict[str, float]:
+    keep = np.isfinite(x.to_numpy(np.float64)) & np.isfinite(y.to_numpy(np.float64))
+    n = int(keep.sum())
+    if n < 4 or x[keep].nunique() < 2 or y[keep].nunique() < 2:
+        return {"n": n, "rho": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan}
+    result = stats.spearmanr(x[keep], y[keep])
+    rho = float(result.statistic)
+    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(1.06 / (n - 3))
+    z = np.arctanh(np.clip(rho, -0.999999, 0.999999))
+    return {"n": n, "rho": rho, "ci_low": float(np.tanh(z - half)), "ci_high": float(np.tanh(z + half)),
+            "p_value": float(result.pvalue)}
+
+
+def spearman(runs: pd.DataFrame, metric: str = "val_loss", other: str = "ari", level: float = 0.95) -> pd.DataFrame:
+    """Spearman's rho of ``metric`` vs ``other`` per model and per model x depth."""
+    rows = []
+    for model, cell in runs.groupby("model", sort=True):
+        rows.append({"model": model, "depth": "all", "metric": metric, "other": other,
+                     **_row(cell[metric], cell[other], level)})
+        for depth, sub in cell.groupby("depth", sort=True):
+            rows.append({"model": model, "depth": str(depth), "metric": metric, "other": other,
+                         **_row(sub[metric], sub[other], level)})
+    return pd.DataFrame(rows)

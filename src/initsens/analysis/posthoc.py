@@ -1,0 +1,126 @@
+"""Which initializers differ? Pairwise comparisons within each cell.
+
+- :func:`pairwise` runs Tukey's HSD (scipy) and Games-Howell (Welch standard errors and degrees of
+  freedom with the studentized range; for unequal variances) on every initializer pair of every cell.
+  Columns: the cell keys, ``metric``, ``method`` (``tukey``/``games_howell``), ``group1``, ``group2``,
+  ``mean_diff`` (mean of group1 minus mean of group2), ``p_adj`` (adjusted for the pairs in the cell),
+  ``ci_low``/``ci_high`` (simultaneous CI of ``mean_diff``), ``reject`` (p_adj < alpha).
+- :func:`letters` turns one method's significant pairs into a compact letter display (Piepho's
+  insert-absorb algorithm): initializers sharing a letter are not significantly different; ``a``
+  marks the best group's set.
+- :func:`improvement` estimates, for every pair, the probability that group1 gives a better metric
+  than group2 (Bouthillier et al. 2021). When the cell's seeds are shared (common random numbers) the
+  comparison is paired by seed; otherwise all cross pairs are compared (the Mann-Whitney probability).
+  Ties count one half. The CI is a percentile bootstrap over seeds (or within groups when unpaired),
+  vectorized over resamples. Columns: the cell keys, ``metric``, ``group1``, ``group2``, ``paired``,
+  ``n_pairs``, ``prob_better``, ``ci_low``, ``ci_high``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def _cells(runs: pd.DataFrame, by: Sequence[str]):
+    for keys, cell in runs.groupby(list(by), sort=True):
+        yield dict(zip(by, keys if isinstance(keys, tuple) else (keys,))), cell
+
+
+def _tukey(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dict]:
+    result = stats.tukey_hsd(*groups)
+    ci = result.confidence_interval(1.0 - alpha)
+    return [{"group1": names[i], "group2": names[j], "mean_diff": groups[i].mean() - groups[j].mean(),
+             "p_adj": float(result.pvalue[i, j]), "ci_low": float(ci.low[i, j]), "ci_high": float(ci.high[i, j])}
+            for i, j in combinations(range(len(names)), 2)]
+
+
+def _games_howell(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dict]:
+    k = len(groups)
+    rows = []
+    for i, j in combinations(range(k), 2):
+        a, b = groups[i], groups[j]
+        va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+        diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
+        df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+        q_crit = stats.studentized_range.ppf(1.0 - alpha, k, df)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = stats.studentized_range.sf(np.sqrt(2.0) * abs(diff) / se, k, df) if se > 0 else float(diff == 0)
+        half = q_crit / np.sqrt(2.0) * se
+        rows.append({"group1": names[i], "group2": names[j], "mean_diff": diff, "p_adj": float(min(p, 1.0)),
+                     "ci_low": diff - half, "ci_high": diff + half})
+    return rows
+
+
+METHODS = {"tukey": _tukey, "games_howell": _games_howell}
+
+
+def pairwise(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
+             factor: str = "initializer", alpha: float = 0.05) -> pd.DataFrame:
+    """Tukey HSD and Games-Howell for every pair of ``factor`` levels within each cell."""
+    rows = []
+    for keys, cell in _cells(runs, by):
+        grouped = [(str(name), g[metric].to_numpy(np.float64)) for name, g in cell.groupby(factor, sort=True)]
+        if len(grouped) < 2 or any(g.size < 2 for _, g in grouped):
+            continue
+        names, groups = [n for n, _ in grouped], [g for _, g in grouped]
+        for method, compare in METHODS.items():
+            for row in compare(names, groups, alpha):
+                rows.append({**keys, "metric": metric, "method": method, **row, "reject": row["p_adj"] < alpha})
+    return pd.DataFrame(rows)
+
+
+def letters(means: pd.Series, significant: Sequence[tuple[str, str]], higher_is_better: bool = False) -> pd.Series:
+    """Compact letter display for groups ``means`` (index = group) given the significant pairs."""
+    order = list(means.sort_values(ascending=not higher_is_better).index)
+    columns: list[set[str]] = [set(order)]
+    for g1, g2 in significant:
+        split = []
+        for column in columns:
+            if g1 in column and g2 in column:
+                split += [column - {g1}, column - {g2}]
+            else:
+                split.append(column)
+        columns = [c for c in split if not any(c < other for other in split)]  # absorb subsets
+        columns = [c for i, c in enumerate(columns) if c not in columns[:i]]
+    columns.sort(key=lambda c: min(order.index(g) for g in c))
+    codes = "abcdefghijklmnopqrstuvwxyz"
+    return pd.Series({g: "".join(codes[i] for i, c in enumerate(columns) if g in c) for g in order})
+
+
+def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
+                factor: str = "initializer", seed: str = "seed", n_boot: int = 2000, random_state: int = 0,
+                level: float = 0.95, higher_is_better: bool = False) -> pd.DataFrame:
+    """P(group1 better than group2), paired by seed when seeds are shared, with bootstrap CIs."""
+    rng = np.random.default_rng(random_state)
+    alpha = (1.0 - level) / 2
+    sign = -1.0 if higher_is_better else 1.0
+    rows = []
+    for keys, cell in _cells(runs, by):
+        wide = cell.pivot_table(index=seed, columns=factor, values=metric, aggfunc="first") if seed in cell else None
+        names = sorted(cell[factor].astype(str).unique())
+        for g1, g2 in combinations(names, 2):
+            a = sign * cell.loc[cell[factor].astype(str) == g1, metric].to_numpy(np.float64)
+            b = sign * cell.loc[cell[factor].astype(str) == g2, metric].to_numpy(np.float64)
+            both = wide[[g1, g2]].dropna() if wide is not None else pd.DataFrame()
+            paired = len(both) >= 2
+            if paired:
+                wins = (sign * both[g1].to_numpy() < sign * both[g2].to_numpy()) + 0.5 * (both[g1] == both[g2]).to_numpy()
+                draws = wins[rng.integers(0, wins.size, (n_boot, wins.size))].mean(axis=1)
+                estimate, n_pairs = wins.mean(), wins.size
+            elif a.size and b.size:
+                wins = (a[:, None] < b[None, :]) + 0.5 * (a[:, None] == b[None, :])
+                ia, ib = rng.integers(0, a.size, (n_boot, a.size)), rng.integers(0, b.size, (n_boot, b.size))
+                draws = wins[ia[:, :, None], ib[:, None, :]].mean(axis=(1, 2))
+                estimate, n_pairs = wins.mean(), a.size * b.size
+            else:
+                continue
+            low, high = np.quantile(draws, [alpha, 1.0 - alpha])
+            rows.append({**keys, "metric": metric, "group1": g1, "group2": g2, "paired": paired,
+                         "n_pairs": int(n_pairs), "prob_better": float(estimate), "ci_low": float(low),
+                         "ci_high": float(high)})
+    return pd.DataFrame(rows)
