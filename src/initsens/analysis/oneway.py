@@ -47,9 +47,8 @@ def omega_squared(ss_between, ss_within, df_between, df_within):
     return (ss_between - df_between * ms_within) / (ss_between + ss_within + ms_within)
 
 
-def bootstrap_omega_sq(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: int = 0,
-                       level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI of omega^2, resampling within each group; vectorized over resamples."""
+def omega_sq_draws(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+    """Bootstrap replicates of omega^2, resampling within each group; vectorized over resamples."""
     rng = np.random.default_rng(seed)
     shifted = [g.astype(np.float64) - groups[0][0] for g in groups]
     sizes = np.array([g.size for g in shifted])
@@ -63,8 +62,16 @@ def bootstrap_omega_sq(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: i
     ss_between = (sizes * (means - grand[:, None]) ** 2).sum(axis=1)
     df_between, df_within = len(shifted) - 1, sizes.sum() - len(shifted)
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = omega_squared(ss_between, ss_within, df_between, df_within)
+        return omega_squared(ss_between, ss_within, df_between, df_within)
+
+
+def bootstrap_omega_sq(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: int = 0,
+                       level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI of omega^2 (see :func:`omega_sq_draws`)."""
     alpha = (1.0 - level) / 2
+    values = omega_sq_draws(groups, n_boot, seed)
+    if np.isnan(values).all():
+        return (np.nan, np.nan)
     return tuple(float(v) for v in np.nanquantile(values, [alpha, 1.0 - alpha]))
 
 

@@ -24,6 +24,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.libqsturng import qsturng
 
 
 def _cells(runs: pd.DataFrame, by: Sequence[str]):
@@ -39,6 +40,22 @@ def _tukey(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dic
             for i, j in combinations(range(len(names)), 2)]
 
 
+def studentized_range_quantile(level: float, k: int, df: float) -> float:
+    """Quantile of the studentized range: statsmodels' fast approximation, polished by Newton steps.
+
+    scipy's generic ``studentized_range.ppf`` costs ~0.1 s per call (a root search over a double
+    integral); Games-Howell needs one per pair. Two Newton steps from the approximation (~1e-3)
+    reach scipy's own accuracy at a quarter of the cost.
+    """
+    q = float(qsturng(level, k, df)) if 0.1 <= level <= 0.999 and df >= 2 else None
+    if q is None or not np.isfinite(q):
+        return float(stats.studentized_range.ppf(level, k, df))
+    for _ in range(2):
+        step = (stats.studentized_range.cdf(q, k, df) - level) / stats.studentized_range.pdf(q, k, df)
+        q -= float(step)
+    return q
+
+
 def _games_howell(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dict]:
     k = len(groups)
     rows = []
@@ -47,7 +64,7 @@ def _games_howell(names: list[str], groups: list[np.ndarray], alpha: float) -> l
         va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
         diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
         df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-        q_crit = stats.studentized_range.ppf(1.0 - alpha, k, df)
+        q_crit = studentized_range_quantile(1.0 - alpha, k, df)
         with np.errstate(divide="ignore", invalid="ignore"):
             p = stats.studentized_range.sf(np.sqrt(2.0) * abs(diff) / se, k, df) if se > 0 else float(diff == 0)
         half = q_crit / np.sqrt(2.0) * se

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from initsens import __version__
+from initsens.cli.analyze import analyze
 from initsens.cli.data import app as data_app
 from initsens.cli.models import list_models
 from initsens.cli.train import train
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.command("train")(train)
+app.command("analyze")(analyze)
 app.command("models")(list_models)
 
 

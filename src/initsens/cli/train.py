@@ -163,3 +163,4 @@ def _report(summary: Any, quiet: bool) -> None:
         console.print(table)
     console.print(line)
     console.print(f"Read them with pandas: pd.read_parquet('{summary.out}/runs') and pd.read_parquet('{summary.out}/epochs')")
+    console.print(f"Next: [bold]initsens analyze {summary.out} --report reports/summary.md[/]")

@@ -1,0 +1,119 @@
+"""Read results for analysis: a folder of Parquet files (as ``initsens train`` writes) or one Parquet/CSV file.
+
+Files holding an ``epoch`` column are per-epoch logs; all others are runs tables. Any table with the
+required columns works, whoever wrote it (R, pandas, polars). Every problem is one line naming the
+file, column or value. Input files are only ever read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from initsens.errors import InitsensError
+
+REQUIRED = ("model", "initializer", "depth", "seed")
+INTEGER_COLUMNS = ("depth", "seed")
+
+
+@dataclass
+class Results:
+    """What :func:`load_results` found: the runs, the epochs (or None), the files read and warnings."""
+
+    runs: pd.DataFrame
+    epochs: pd.DataFrame | None
+    files: list[Path]
+    warnings: list[str] = field(default_factory=list)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix == ".csv" or path.name.endswith(".csv.gz"):
+            return pd.read_csv(path)
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InitsensError(f"cannot read {path}: {reason}; re-create or remove the file") from exc
+
+
+def _find(path: Path) -> list[Path]:
+    if not path.exists():
+        raise InitsensError(f"{path} does not exist; give the folder that `initsens train --out` wrote "
+                            "(default results/) or a Parquet/CSV runs table")
+    if path.is_file():
+        if not (path.suffix in (".parquet", ".csv") or path.name.endswith(".csv.gz")):
+            raise InitsensError(f"{path} is neither a .parquet nor a .csv file")
+        return [path]
+    files = sorted(p for p in path.rglob("*.parquet") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise InitsensError(f"no Parquet files under {path}; run `initsens train --out {path}` first, "
+                            "or point to a runs table (.parquet or .csv)")
+    return files
+
+
+def _coerce(runs: pd.DataFrame, source: str, metric: str) -> pd.DataFrame:
+    missing = [c for c in (*REQUIRED, metric) if c not in runs.columns]
+    if missing:
+        raise InitsensError(f"{source} has no column(s) {', '.join(repr(c) for c in missing)} "
+                            f"(columns found: {', '.join(map(str, runs.columns))})")
+    runs = runs.copy()
+    for column in INTEGER_COLUMNS:
+        values = pd.to_numeric(runs[column], errors="coerce")
+        bad = values.isna() | (values != np.round(values))
+        if bad.any():
+            raise InitsensError(f"column {column!r} in {source} must hold integers; found "
+                                f"{runs.loc[bad, column].iloc[0]!r}")
+        runs[column] = values.astype(np.int64)
+    if not (pd.api.types.is_numeric_dtype(runs[metric]) or pd.api.types.is_bool_dtype(runs[metric])):
+        values = pd.to_numeric(runs[metric], errors="coerce")
+        bad = values.isna() & runs[metric].notna()
+        if bad.any():
+            raise InitsensError(f"metric column {metric!r} in {source} is not numeric (e.g. value "
+                                f"{runs.loc[bad, metric].iloc[0]!r}); choose a numeric column with --metric")
+        runs[metric] = values
+    runs[metric] = runs[metric].astype(np.float64)
+    for column in ("model", "initializer", "normalization", "status"):
+        if column in runs.columns:
+            runs[column] = runs[column].astype(str)
+    return runs
+
+
+def load_results(path: str | Path, metric: str = "val_loss") -> Results:
+    """Runs (and epochs, when present) under ``path``, checked against the input contract."""
+    path = Path(path)
+    files = _find(path)
+    runs_parts, epoch_parts, messages = [], [], []
+    for file in files:
+        frame = _read(file)
+        (epoch_parts if "epoch" in frame.columns and "model" not in frame.columns else runs_parts).append(frame)
+    if not runs_parts:
+        raise InitsensError(f"{path} holds only per-epoch logs (no runs table with model/initializer columns)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # concat of parts with all-NaN columns
+        runs = pd.concat(runs_parts, ignore_index=True)
+    if runs.empty:
+        raise InitsensError(f"the runs table(s) under {path} hold no rows")
+    runs = _coerce(runs, str(path), metric)
+    if "run_id" in runs.columns:
+        duplicated = runs["run_id"].duplicated(keep="first")
+        if duplicated.any():
+            messages.append(f"{int(duplicated.sum())} duplicated run_id row(s) (e.g. "
+                            f"{runs.loc[duplicated, 'run_id'].iloc[0]}): kept the first of each")
+            runs = runs[~duplicated].reset_index(drop=True)
+    epochs = pd.concat(epoch_parts, ignore_index=True) if epoch_parts else None
+    return Results(runs, epochs, files, messages)

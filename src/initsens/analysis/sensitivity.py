@@ -1,0 +1,79 @@
+"""Which model is most sensitive to its initialization, and do the data resolve it?
+
+Two scale-free indices per cell: ``omega_sq`` (the share of the metric's variance the initializer
+explains, bias-corrected) and ``icc`` (the initializer's REML variance share, seed variance included).
+Within each depth (and normalization), models are ranked by each index (rank 1 = most sensitive),
+and every model is compared with the next-ranked one through the bootstrap distribution of the
+difference of their indices (the cells hold different runs, so their replicates are independent):
+``resolved`` is true when that difference's CI excludes 0.
+
+When it does not, ``seeds_needed`` extrapolates how many seeds per initializer would make the
+interval exclude 0 if the estimated difference were real: CI widths shrink like 1/sqrt(seeds), so
+seeds_needed = seeds * (half-width / |difference|)^2 (a planning figure, not a promise).
+
+Columns: the group keys (``depth`` [, ``normalization``]), ``model``, ``index``, ``value``, ``ci_low``,
+``ci_high``, ``rank``, ``next_model``, ``diff_next``, ``diff_ci_low``, ``diff_ci_high``, ``resolved``,
+``seeds``, ``seeds_needed``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: Sequence[str],
+               seeds: dict[tuple, int], level: float = 0.95) -> pd.DataFrame:
+    """Rank one index: ``values`` has the cell keys, ``index``, ``value``, ``ci_low``, ``ci_high``."""
+    alpha = (1.0 - level) / 2
+    group_keys = [k for k in cell_keys if k != "model"]
+    rows = []
+    grouped = values.groupby(group_keys, sort=True) if group_keys else [((), values)]
+    for _, group in grouped:
+        group = group.sort_values("value", ascending=False, kind="stable").reset_index(drop=True)
+        for i, row in group.iterrows():
+            out = {**row.to_dict(), "rank": i + 1, "next_model": None, "diff_next": np.nan,
+                   "diff_ci_low": np.nan, "diff_ci_high": np.nan, "resolved": False}
+            key = tuple(row[k] for k in cell_keys)
+            out["seeds"] = seeds.get(key, 0)
+            out["seeds_needed"] = np.nan
+            if i + 1 < len(group):
+                nxt = group.iloc[i + 1]
+                a, b = draws.get(key), draws.get(tuple(nxt[k] for k in cell_keys))
+                out["next_model"], out["diff_next"] = nxt["model"], row["value"] - nxt["value"]
+                if a is not None and b is not None:
+                    diff = a[: min(a.size, b.size)] - b[: min(a.size, b.size)]
+                    diff = diff[np.isfinite(diff)]
+                    if diff.size:
+                        low, high = np.quantile(diff, [alpha, 1.0 - alpha])
+                        out["diff_ci_low"], out["diff_ci_high"] = float(low), float(high)
+                        out["resolved"] = bool(low > 0 or high < 0)
+                        half = (high - low) / 2
+                        if not out["resolved"] and out["diff_next"] > 0 and out["seeds"]:
+                            out["seeds_needed"] = math.ceil(out["seeds"] * (half / out["diff_next"]) ** 2)
+            rows.append(out)
+    return pd.DataFrame(rows)
+
+
+def sensitivity(oneway_table: pd.DataFrame, variance_table: pd.DataFrame, omega_draws: dict[tuple, np.ndarray],
+                icc_draws: dict[tuple, np.ndarray], cell_keys: Sequence[str], seeds: dict[tuple, int],
+                factor: str = "initializer", level: float = 0.95) -> pd.DataFrame:
+    """The ranking table from the one-way (omega^2) and variance-component (ICC) tables."""
+    frames = []
+    if len(oneway_table):
+        omega = oneway_table[[*cell_keys, "omega_sq", "omega_sq_ci_low", "omega_sq_ci_high"]].rename(
+            columns={"omega_sq": "value", "omega_sq_ci_low": "ci_low", "omega_sq_ci_high": "ci_high"})
+        frames.append(rank_cells(omega.assign(index="omega_sq"), omega_draws, cell_keys, seeds, level))
+    if len(variance_table):
+        icc = variance_table[variance_table["component"] == factor][[*cell_keys, "share", "ci_low", "ci_high"]]
+        frames.append(rank_cells(icc.rename(columns={"share": "value"}).assign(index="icc"), icc_draws,
+                                 cell_keys, seeds, level))
+    if not frames:
+        return pd.DataFrame()
+    table = pd.concat(frames, ignore_index=True)
+    first = [k for k in cell_keys if k != "model"]
+    return table[[*first, "model", "index", "value", "ci_low", "ci_high", "rank", "next_model", "diff_next",
+                  "diff_ci_low", "diff_ci_high", "resolved", "seeds", "seeds_needed"]]

@@ -1,0 +1,222 @@
+"""The whole analysis of one results table: every per-cell and across-cell table, and what could not be done.
+
+:func:`analyze` is what ``initsens analyze`` runs. Cells are model x depth (x normalization when it
+has several levels). Runs that failed (status other than ``ok``, or a non-finite metric) are counted
+and tested in ``failures`` and left out of every fit. A cell that cannot be analyzed (one initializer,
+one run per initializer, no variation) is named in ``notes`` and skipped; the rest goes on.
+
+Across cells, models' objectives live on different scales (IWAE's bound, InfoVAE's MMD term and
+LogCosh's reconstruction are different numbers), so the factorial ANOVA and the mixed model are fitted
+on the metric as given *and*, unless it is one of the trainer's common metrics (``val_nelbo``,
+``val_recon_mse``, ``ari``), on the metric standardized within each model (``<metric> (z within model)``),
+where model:initializer interactions compare sensitivities on one scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.multitest import multipletests
+
+from initsens.analysis.association import spearman
+from initsens.analysis.descriptives import describe
+from initsens.analysis.factorial import factorial_anova
+from initsens.analysis.failures import failed_mask, failures
+from initsens.analysis.mixed import initializer_lrt, mixed_model
+from initsens.analysis.oneway import omega_sq_draws, oneway
+from initsens.analysis.posthoc import improvement, letters, pairwise
+from initsens.analysis.sensitivity import sensitivity
+from initsens.analysis.variance import variance_components
+from initsens.errors import InitsensError
+
+COMMON_METRICS = frozenset({"val_nelbo", "val_recon_mse", "ari"})
+HIGHER_IS_BETTER = frozenset({"ari"})
+FACTOR = "initializer"
+
+
+@dataclass
+class Analysis:
+    """Tables (name -> tidy DataFrame), the design, and notes on what was skipped and why."""
+
+    metric: str
+    cell_keys: list[str]
+    factors: list[str]
+    higher_is_better: bool
+    runs: pd.DataFrame
+    epochs: pd.DataFrame | None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
+
+
+def holm(p_values: pd.Series) -> pd.Series:
+    """Holm-adjusted p-values (NaN entries stay NaN and do not count in the family)."""
+    out = pd.Series(np.nan, index=p_values.index)
+    finite = p_values.notna()
+    if finite.any():
+        out[finite] = multipletests(p_values[finite].to_numpy(np.float64), method="holm")[1]
+    return out
+
+
+def cell_label(keys: dict) -> str:
+    return ", ".join(f"{k} {v}" if k != "model" else str(v) for k, v in keys.items())
+
+
+def _check_cells(usable: pd.DataFrame, runs: pd.DataFrame, cell_keys: list[str], metric: str,
+                 notes: list[str]) -> pd.DataFrame:
+    """The usable rows of the cells that can be analyzed; a note for each cell that cannot."""
+    keep = []
+    for keys, cell in runs.groupby(cell_keys, sort=True):
+        label = cell_label(dict(zip(cell_keys, keys)))
+        rows = usable.loc[usable.index.intersection(cell.index)]
+        sizes = rows.groupby(FACTOR).size()
+        if rows.empty:
+            notes.append(f"{label}: no usable runs (all failed or the metric is missing); not analyzed")
+        elif len(sizes) < 2:
+            notes.append(f"{label}: only one initializer ({sizes.index[0]}) has usable runs; not analyzed")
+        elif (sizes < 2).all():
+            notes.append(f"{label}: a single seed per initializer leaves no within-initializer variation; "
+                         "not analyzed (train more --repeats)")
+        elif np.ptp(rows[metric].to_numpy()) == 0:
+            notes.append(f"{label}: {metric} is the same in every run (zero variance); not analyzed")
+        else:
+            if (sizes < 2).any():
+                notes.append(f"{label}: initializer(s) {', '.join(sizes.index[sizes < 2])} have one usable run; "
+                             "post-hoc tests skip this cell")
+            keep.append(rows)
+    return pd.concat(keep) if keep else usable.iloc[:0]
+
+
+def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: int, alpha: float,
+              random_state: int, step: Callable[[str], None]) -> None:
+    metric, by, tables = analysis.metric, analysis.cell_keys, analysis.tables
+    step("one-way ANOVA per cell")
+    table = oneway(data, metric, by=by, factor=FACTOR, n_boot=n_boot, seed=random_state)
+    for column in ("p_value", "welch_p", "kruskal_p", "bf_p"):
+        table["p_holm" if column == "p_value" else f"{column}_holm"] = holm(table[column])
+    tables["oneway_anova"] = table
+    step("post-hoc comparisons")
+    posthoc = pairwise(data, metric, by=by, factor=FACTOR, alpha=alpha)
+    unequal = {tuple(r[k] for k in by) for _, r in table.iterrows() if r["bf_p"] < alpha}
+    if len(posthoc):
+        chosen = np.where([tuple(r[k] for k in by) in unequal for _, r in posthoc.iterrows()],
+                          "games_howell", "tukey")
+        posthoc["selected"] = posthoc["method"].to_numpy() == chosen
+    tables["posthoc"] = posthoc
+    tables["improvement"] = improvement(data, metric, by=by, factor=FACTOR, n_boot=n_boot,
+                                        random_state=random_state, higher_is_better=analysis.higher_is_better)
+    desc = tables["descriptives"]
+    desc["letters"], desc["best"] = "", False
+    for keys, cell in data.groupby(by, sort=True):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        means = cell.groupby(FACTOR)[metric].mean()
+        sig = []
+        if len(posthoc):
+            rows = posthoc[posthoc["selected"] & posthoc["reject"]]
+            rows = rows[np.logical_and.reduce([rows[k] == v for k, v in zip(by, keys)])]
+            sig = list(zip(rows["group1"], rows["group2"]))
+        display = letters(means, sig, analysis.higher_is_better)
+        mask = np.logical_and.reduce([desc[k] == v for k, v in zip(by, keys)]) & desc[FACTOR].isin(display.index)
+        desc.loc[mask, "letters"] = desc.loc[mask, FACTOR].map(display)
+        desc.loc[mask, "best"] = desc.loc[mask, "letters"].str.contains("a")
+    omega = {}
+    for keys, cell in data.groupby(by, sort=True):
+        groups = [g[metric].to_numpy(np.float64) for _, g in cell.groupby(FACTOR, sort=True)]
+        omega[keys if isinstance(keys, tuple) else (keys,)] = omega_sq_draws(groups, n_boot, random_state)
+    icc = {}
+    step("variance components (REML, parametric bootstrap)")
+    tables["variance_components"] = variance_components(data, metric, by=by, factor=FACTOR, n_boot=n_boot_icc,
+                                                        random_state=random_state, draws_out=icc)
+    seeds = {(k if isinstance(k, tuple) else (k,)): int(v)
+             for k, v in data.groupby(by).apply(lambda c: c.groupby(FACTOR)["seed"].nunique().min()).items()}
+    tables["sensitivity"] = sensitivity(table, tables["variance_components"], omega, icc, by, seeds)
+
+
+def _variants(analysis: Analysis, data: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(label, table with the column ``label``) for each version of the metric fitted across cells."""
+    metric = analysis.metric
+    variants = [(metric, data)]
+    if metric not in COMMON_METRICS and data["model"].nunique() > 1:
+        grouped = data.groupby("model")[metric]
+        z = (data[metric] - grouped.transform("mean")) / grouped.transform("std")
+        label = f"{metric} (z within model)"
+        variants.append((label, data.assign(**{label: z})))
+    return variants
+
+
+def _across_cells(analysis: Analysis, data: pd.DataFrame) -> None:
+    factorial, mixed, lrt = [], [], []
+    for label, frame in _variants(analysis, data):
+        try:
+            factorial.append(factorial_anova(frame, label, analysis.factors))
+        except (InitsensError, ValueError, np.linalg.LinAlgError) as exc:
+            analysis.notes.append(f"factorial ANOVA on {label}: {exc}")
+        if frame["seed"].nunique() < 2:
+            analysis.notes.append(f"mixed model on {label}: needs at least two seeds; skipped")
+            continue
+        try:
+            mixed.append(mixed_model(frame, label, analysis.factors))
+            lrt.append(initializer_lrt(frame, label, analysis.factors))
+        except (InitsensError, ValueError, np.linalg.LinAlgError) as exc:
+            analysis.notes.append(f"mixed model on {label}: {exc}")
+    analysis.tables["factorial_anova"] = pd.concat(factorial, ignore_index=True) if factorial else pd.DataFrame()
+    analysis.tables["mixed_model"] = pd.concat(mixed, ignore_index=True) if mixed else pd.DataFrame()
+    analysis.tables["mixed_model_lrt"] = pd.concat(lrt, ignore_index=True) if lrt else pd.DataFrame()
+
+
+def learning_curves(epochs: pd.DataFrame, runs: pd.DataFrame, cell_keys: Sequence[str],
+                    value: str = "val_loss") -> pd.DataFrame:
+    """Median and quartiles of ``value`` per cell, initializer and epoch (runs joined on run_id)."""
+    keys = [*cell_keys, FACTOR]
+    joined = epochs.merge(runs[["run_id", *keys]], on="run_id", how="inner")
+    joined = joined[np.isfinite(pd.to_numeric(joined[value], errors="coerce"))]
+    grouped = joined.groupby([*keys, "epoch"], sort=True)[value]
+    return grouped.quantile([0.25, 0.5, 0.75]).unstack().rename(
+        columns={0.25: "q1", 0.5: "median", 0.75: "q3"}).reset_index().assign(
+        n=grouped.size().to_numpy(), value=value)
+
+
+def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame | None = None,
+            n_boot: int = 2000, n_boot_icc: int = 500, alpha: float = 0.05, random_state: int = 0,
+            higher_is_better: bool | None = None, on_step: Callable[[str], None] | None = None) -> Analysis:
+    """Every table of the report for one runs table (see the module docstring).
+
+    ``on_step`` is called with a short description before each stage (for progress displays).
+    """
+    step = on_step or (lambda _: None)
+    cell_keys = ["model", "depth"]
+    if "normalization" in runs.columns and runs["normalization"].nunique() > 1:
+        cell_keys.append("normalization")
+    factors = ["model", FACTOR, "depth", *cell_keys[2:]]
+    analysis = Analysis(metric, cell_keys, factors,
+                        metric in HIGHER_IS_BETTER if higher_is_better is None else higher_is_better,
+                        runs.assign(failed=failed_mask(runs, metric)), epochs,
+                        settings={"n_boot": n_boot, "n_boot_icc": n_boot_icc, "alpha": alpha,
+                                  "random_state": random_state})
+    tables = analysis.tables
+    step("failures")
+    tables["failures"] = failures(runs, metric, by=cell_keys, factor=FACTOR)
+    per_cell_p = tables["failures"].groupby(cell_keys)["fisher_p"].first()
+    tables["failures"] = tables["failures"].merge(holm(per_cell_p).rename("fisher_p_holm").reset_index(),
+                                                  on=cell_keys)
+    usable = analysis.runs[~analysis.runs["failed"]]
+    data = _check_cells(usable, runs, cell_keys, metric, analysis.notes)
+    tables["descriptives"] = describe(usable, metric, by=cell_keys, factor=FACTOR)
+    if data.empty:
+        raise InitsensError(f"no cell of model x depth can be analyzed on {metric!r}: "
+                            + "; ".join(analysis.notes))
+    _per_cell(analysis, data, n_boot, n_boot_icc, alpha, random_state, step)
+    step("factorial ANOVA and mixed model across cells")
+    _across_cells(analysis, data)
+    if "ari" in runs.columns and metric != "ari" and usable["ari"].notna().any():
+        table = spearman(usable, metric, "ari")
+        table["p_holm"] = holm(table["p_value"])
+        tables["association"] = table
+    if epochs is not None and "run_id" in runs.columns and "run_id" in epochs.columns:
+        value = metric if metric in epochs.columns else "val_loss"
+        if value in epochs.columns:
+            tables["learning_curves"] = learning_curves(epochs, runs, cell_keys, value)
+    return analysis

@@ -1,0 +1,61 @@
+"""``initsens analyze``: statistics on a results folder, written up as a Markdown report."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from initsens.analysis.inputs import load_results
+from initsens.analysis.study import analyze as run_analysis
+from initsens.errors import InitsensError
+from initsens.report import write_report
+
+console = Console()
+
+
+def analyze(
+    path: Path = typer.Argument(Path("results"), help="Results folder (as `initsens train --out` wrote it, "
+                                "searched recursively for Parquet files) or one Parquet/CSV runs table."),
+    report: Path = typer.Option(Path("reports/summary.md"), "--report", help="Markdown report to write; "
+                                "figures/ and tables/ go beside it."),
+    metric: str = typer.Option("val_loss", "--metric", help="Numeric column to analyze (e.g. val_nelbo, "
+                               "val_recon_mse, ari)."),
+    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap resamples for omega^2 and P(better) CIs."),
+    n_boot_icc: int = typer.Option(500, "--n-boot-icc", help="Parametric-bootstrap refits for the ICC's CI."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level (tests, post-hoc, Holm)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
+    higher_is_better: bool = typer.Option(None, "--higher-is-better/--lower-is-better", show_default=False,
+                                          help="Direction of the metric [default: higher only for ari]."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress display; print the report path only."),
+) -> None:
+    """Quantify how much the initializer matters (ANOVA, REML, mixed model, post-hoc) and write a report."""
+    if not 0.0 < alpha < 1.0:
+        raise InitsensError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
+    if n_boot < 1 or n_boot_icc < 1:
+        raise InitsensError("--n-boot and --n-boot-icc must be at least 1")
+    results = load_results(path, metric)
+    for warning in results.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if quiet:
+        analysis = run_analysis(results.runs, metric, results.epochs, n_boot, n_boot_icc, alpha, seed,
+                                higher_is_better)
+        written = write_report(analysis, results, report, command)
+        print(written.report)
+        return
+    with console.status("reading results") as status:
+        analysis = run_analysis(results.runs, metric, results.epochs, n_boot, n_boot_icc, alpha, seed,
+                                higher_is_better, on_step=lambda s: status.update(f"analyzing: {s}"))
+        status.update("writing tables, figures and the report")
+        written = write_report(analysis, results, report, command)
+    console.print(f"{len(results.runs)} runs from {len(results.files)} file(s); "
+                  f"{int(analysis.runs['failed'].sum())} failed run(s) left out of the fits.")
+    for note in analysis.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(f"Report: [bold]{written.report}[/]  (figures: {len(written.figures)} PNG in "
+                  f"{written.report.parent / 'figures'}, tables: {len(written.tables)} Parquet in "
+                  f"{written.report.parent / 'tables'})")

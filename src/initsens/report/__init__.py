@@ -1,0 +1,56 @@
+"""Turn an :class:`~initsens.analysis.study.Analysis` into a Markdown report, PNG figures and Parquet tables.
+
+Layout next to the report: ``figures/*.png`` and ``tables/*.parquet``. Every file is written
+atomically (temporary name, then rename), the report last, so a report never points at a missing file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import scipy
+import statsmodels
+import torch
+
+from initsens import __version__
+from initsens.analysis.inputs import Results, sha256
+from initsens.analysis.study import Analysis
+from initsens.atomic import atomic_path
+from initsens.report import figures
+from initsens.report.markdown import render
+from initsens.report.tables import write_table
+
+
+@dataclass
+class Written:
+    """Paths written by :func:`write_report`."""
+
+    report: Path
+    figures: list[Path]
+    tables: list[Path]
+
+
+def write_report(analysis: Analysis, results: Results, report: str | Path, command: str) -> Written:
+    """Write tables, figures and the Markdown report at ``report``."""
+    report = Path(report)
+    root = report.parent
+    tables_dir, figures_dir = root / "tables", root / "figures"
+    tables = []
+    for name, frame in analysis.tables.items():
+        tables.append(tables_dir / f"{name}.parquet")
+        write_table(frame, tables[-1])
+    made = {"metric_by_initializer": figures.metric_by_initializer(analysis, figures_dir / "metric_by_initializer.png"),
+            "sensitivity": figures.sensitivity_indices(analysis, figures_dir / "sensitivity.png")}
+    if "learning_curves" in analysis.tables and len(analysis.tables["learning_curves"]):
+        made["learning_curves"] = figures.learning_curves(analysis, figures_dir / "learning_curves.png")
+    links = {name: os.path.relpath(path, root) for name, path in made.items()}
+    versions = {"initsens": __version__, "pandas": pd.__version__, "scipy": scipy.__version__,
+                "statsmodels": statsmodels.__version__, "torch": torch.__version__}
+    files = [(str(f), sha256(f)) for f in results.files]
+    text = render(analysis, files, links, os.path.relpath(tables_dir, root), command, versions, results.warnings)
+    with atomic_path(report) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Written(report, list(made.values()), tables)

@@ -1,0 +1,120 @@
+"""The report's figures (matplotlib, Agg backend: no display needed), saved as PNG.
+
+Validation losses of diverging initializers can be 10^20 times the others', so an axis switches to a
+log scale when the values span more than two decades (symlog when some are not positive).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from initsens.analysis.study import Analysis  # noqa: E402
+from initsens.atomic import atomic_path  # noqa: E402
+
+COLORS = plt.get_cmap("tab10").colors
+
+
+def _scale(ax, values: np.ndarray) -> None:
+    values = values[np.isfinite(values)]
+    if values.size and np.ptp(values) > 0:
+        if values.min() > 0 and values.max() / values.min() > 100:
+            ax.set_yscale("log")
+        elif np.abs(values).max() / max(np.median(np.abs(values)), 1e-300) > 100:
+            ax.set_yscale("symlog", linthresh=max(np.median(np.abs(values)), 1e-12))
+
+
+def _save(fig, dest: Path) -> Path:
+    with atomic_path(dest) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(fig)
+    return dest
+
+
+def _panels(analysis: Analysis, data: pd.DataFrame):
+    cells = data[analysis.cell_keys].drop_duplicates().sort_values(analysis.cell_keys)
+    rows = [k for k in analysis.cell_keys if k != "model"]
+    row_values = list(cells[rows].drop_duplicates().itertuples(index=False))
+    models = sorted(cells["model"].unique())
+    fig, axes = plt.subplots(len(row_values), len(models), figsize=(3.6 * len(models), 3.0 * len(row_values)),
+                             squeeze=False, sharex=False)
+    for i, row in enumerate(row_values):
+        for j, model in enumerate(models):
+            mask = (data["model"] == model) & np.logical_and.reduce([data[k] == v for k, v in zip(rows, row)])
+            title = model + "".join(f", {k} {v}" for k, v in zip(rows, row))
+            yield fig, axes[i, j], data[mask], title
+
+
+def metric_by_initializer(analysis: Analysis, dest: Path) -> Path:
+    """Box plot and points of the metric per initializer, one panel per model and depth."""
+    data = analysis.runs[~analysis.runs["failed"]]
+    inits = sorted(analysis.runs["initializer"].unique())
+    rng = np.random.default_rng(0)
+    fig = None
+    for fig, ax, cell, title in _panels(analysis, data):
+        groups = [cell.loc[cell["initializer"] == i, analysis.metric].to_numpy() for i in inits]
+        ax.boxplot([g if g.size else [np.nan] for g in groups], showfliers=False, widths=0.6)
+        for k, g in enumerate(groups):
+            ax.scatter(k + 1 + rng.uniform(-0.15, 0.15, g.size), g, s=10, alpha=0.7, color=COLORS[k % 10])
+        _scale(ax, cell[analysis.metric].to_numpy(np.float64))
+        ax.set_xticks(range(1, len(inits) + 1), inits, rotation=35, ha="right", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(analysis.metric, fontsize=8)
+    fig.suptitle(f"{analysis.metric} by initializer (failed runs left out)", fontsize=11)
+    fig.tight_layout()
+    return _save(fig, dest)
+
+
+def sensitivity_indices(analysis: Analysis, dest: Path) -> Path:
+    """omega^2 and ICC per model with their 95% CIs, one colour per depth (and normalization)."""
+    table = analysis.tables["sensitivity"]
+    indices = list(table["index"].unique())
+    fig, axes = plt.subplots(1, len(indices), figsize=(5.0 * len(indices), 3.6), squeeze=False)
+    groups = [k for k in analysis.cell_keys if k != "model"]
+    models = sorted(table["model"].unique())
+    for ax, index in zip(axes[0], indices):
+        sub = table[table["index"] == index]
+        keys = sub[groups].drop_duplicates().sort_values(groups)
+        width = 0.8 / max(len(keys), 1)
+        for g, key in enumerate(keys.itertuples(index=False)):
+            part = sub[np.logical_and.reduce([sub[k] == v for k, v in zip(groups, key)])].set_index("model")
+            part = part.reindex(models)
+            x = np.arange(len(models)) + (g - (len(keys) - 1) / 2) * width
+            err = np.vstack([part["value"] - part["ci_low"], part["ci_high"] - part["value"]]).clip(min=0)
+            ax.errorbar(x, part["value"], yerr=err, fmt="o", capsize=3, color=COLORS[g % 10],
+                        label=", ".join(f"{k} {v}" for k, v in zip(groups, key)))
+        ax.set_xticks(range(len(models)), models, fontsize=8)
+        ax.set_ylim(-0.05, 1.05)
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set_title({"omega_sq": "omega^2 (initializer)", "icc": "ICC (initializer share, REML)"}.get(index, index),
+                     fontsize=10)
+        ax.legend(fontsize=8)
+    fig.suptitle("Sensitivity to initialization, 95% bootstrap CIs", fontsize=11)
+    fig.tight_layout()
+    return _save(fig, dest)
+
+
+def learning_curves(analysis: Analysis, dest: Path) -> Path:
+    """Median (line) and interquartile range (band) of the validation curve per initializer."""
+    curves = analysis.tables["learning_curves"]
+    inits = sorted(curves["initializer"].unique())
+    fig = None
+    for fig, ax, cell, title in _panels(analysis, curves):
+        for k, init in enumerate(inits):
+            c = cell[cell["initializer"] == init]
+            ax.plot(c["epoch"], c["median"], color=COLORS[k % 10], label=init, lw=1.4)
+            ax.fill_between(c["epoch"], c["q1"], c["q3"], color=COLORS[k % 10], alpha=0.2, lw=0)
+        _scale(ax, cell[["q1", "q3"]].to_numpy(np.float64).ravel())
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_ylabel(curves["value"].iloc[0], fontsize=8)
+    fig.axes[0].legend(fontsize=7)
+    fig.suptitle("Validation curves: median and IQR over seeds", fontsize=11)
+    fig.tight_layout()
+    return _save(fig, dest)
