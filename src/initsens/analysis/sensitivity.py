@@ -9,7 +9,8 @@ difference of their indices (the cells hold different runs, so their replicates 
 
 When it does not, ``seeds_needed`` extrapolates how many seeds per initializer would make the
 interval exclude 0 if the estimated difference were real: CI widths shrink like 1/sqrt(seeds), so
-seeds_needed = seeds * (half-width / |difference|)^2 (a planning figure, not a promise).
+seeds_needed = seeds * (half-width / |difference|)^2, at least one more than now (a planning
+figure, not a promise).
 
 Columns: the group keys (``depth`` [, ``normalization``]), ``model``, ``index``, ``value``, ``ci_low``,
 ``ci_high``, ``rank``, ``next_model``, ``diff_next``, ``diff_ci_low``, ``diff_ci_high``, ``resolved``,
@@ -53,7 +54,8 @@ def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: 
                         out["resolved"] = bool(low > 0 or high < 0)
                         half = (high - low) / 2
                         if not out["resolved"] and out["diff_next"] > 0 and out["seeds"]:
-                            out["seeds_needed"] = math.ceil(out["seeds"] * (half / out["diff_next"]) ** 2)
+                            needed = math.ceil(out["seeds"] * (half / out["diff_next"]) ** 2)
+                            out["seeds_needed"] = max(needed, out["seeds"] + 1)
             rows.append(out)
     return pd.DataFrame(rows)
 

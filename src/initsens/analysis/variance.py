@@ -39,7 +39,8 @@ class CrossedDesign:
     names: tuple[str, ...]
     codes: tuple[np.ndarray, ...]
     counts: tuple[np.ndarray, ...]
-    cross: np.ndarray | None  # counts table of factor 0 x factor 1
+    cross: np.ndarray | None  # counts table N of factor 0 x factor 1
+    outer: np.ndarray | None  # N[i, s] N[j, s] as a (k*k, s) matrix
 
     @classmethod
     def from_codes(cls, groups: dict[str, np.ndarray]) -> CrossedDesign:
@@ -53,7 +54,8 @@ class CrossedDesign:
             np.add.at(cross, (codes[0], codes[1]), 1.0)
         if len(codes) > 2:
             raise InitsensError("variance components support at most two crossed random factors")
-        return cls(names, codes, counts, cross)
+        outer = None if cross is None else (cross[:, None, :] * cross[None, :, :]).reshape(-1, cross.shape[1])
+        return cls(names, codes, counts, cross, outer)
 
     def sums(self, y: np.ndarray) -> list[np.ndarray]:
         """Z_k' y for every factor (y may carry trailing columns, one per simulated table)."""
@@ -82,11 +84,15 @@ def _profiled(ratios: np.ndarray, design: CrossedDesign, n: int, yy: np.ndarray,
     else:
         # M = [[D0, B], [B', D1]] with D1 diagonal: a' M^-1 c through the Schur complement of D1,
         # one batched solve for both right-hand sides
-        b = (scale[:, 0] * scale[:, 1])[:, None, None] * design.cross
-        schur = d[0][:, :, None] * np.eye(d[0].shape[1]) - (b / d[1][:, None, :]) @ b.transpose(0, 2, 1)
+        # B = sqrt(r0 r1) N (N the counts table) is never formed per table: the products with
+        # diag(1/D1) go through N itself, as (k*k, s) and (s, k) GEMMs over all tables at once
+        k = d[0].shape[1]
+        inv_d1 = 1.0 / d[1]
+        both = scale[:, 0] * scale[:, 1]
+        schur = d[0][:, :, None] * np.eye(k) - (both**2)[:, None, None] * (inv_d1 @ design.outer.T).reshape(-1, k, k)
         logdet = np.log(d[1]).sum(axis=1) + np.linalg.slogdet(schur)[1]
-        w_red = w[0] - np.einsum("bks,bs->bk", b, w[1] / d[1])
-        u_red = u[0] - np.einsum("bks,bs->bk", b, u[1] / d[1])
+        w_red = w[0] - both[:, None] * ((w[1] * inv_d1) @ design.cross.T)
+        u_red = u[0] - both[:, None] * ((u[1] * inv_d1) @ design.cross.T)
         solved = np.linalg.solve(schur, np.stack([w_red, u_red], axis=2))
         quad_ww = np.sum(w_red * solved[:, :, 0], axis=1) + np.sum(w[1] * w[1] / d[1], axis=1)
         quad_wu = np.sum(w_red * solved[:, :, 1], axis=1) + np.sum(w[1] * u[1] / d[1], axis=1)

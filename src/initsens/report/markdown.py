@@ -24,6 +24,8 @@ def fmt(value, digits: int = 4) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     value = float(value)
+    if abs(value) < 1e-12:  # rounding noise around an exact 0 (e.g. a bootstrap quantile)
+        return "0"
     if math.isinf(value):
         return "∞" if value > 0 else "−∞"
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
@@ -78,6 +80,9 @@ def _summary(a: Analysis) -> list[str]:
             sentence += (" The failure rate depends on the initializer (Fisher exact, Holm-adjusted p < "
                          f"{a.settings['alpha']}) in {'; '.join(cell_label(dict(zip(a.cell_keys, k if isinstance(k, tuple) else (k,)))) for k in hit.index)}.")
         out.append(sentence)
+    if seeds.min() < 5:
+        out.append(f"- **Caution.** With {seeds.min()} seed(s) per combination, bootstrap intervals are unreliable "
+                   "and tests have little power; train at least 10 (`initsens train --repeats 10`).")
     ow = t["oneway_anova"]
     sig = ow[ow["p_holm"] < a.settings["alpha"]]
     out.append(f"- **Initializer effect.** In {len(sig)} of {len(ow)} model x depth cells the initializer changes "
