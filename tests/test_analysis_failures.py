@@ -63,3 +63,15 @@ def test_exact_rx2_equals_scipy_on_2x2_tables():
     for table in ([[6, 2], [1, 4]], [[0, 10], [7, 3]], [[3, 3], [3, 3]], [[10, 0], [0, 10]]):
         t = np.array(table)
         assert exact_rx2(t[:, 0], t.sum(axis=1)) == pytest.approx(stats.fisher_exact(t).pvalue, rel=1e-9)
+
+
+def test_large_cells_fall_back_to_chi_square_without_exhausting_memory():
+    from scipy import stats
+
+    from initsens.analysis.failures import exact_rx2, fisher_p
+
+    failed, sizes = np.array([50, 40, 60, 45, 55]), np.array([1000] * 5)
+    assert exact_rx2(failed, sizes) is None
+    counts = pd.DataFrame({"n_failed": failed, "n_runs": sizes})
+    table = np.column_stack([failed, sizes - failed])
+    assert fisher_p(counts) == pytest.approx(stats.chi2_contingency(table).pvalue)

@@ -42,12 +42,12 @@ def exact_rx2(failed: np.ndarray, sizes: np.ndarray) -> float | None:
     sums, logp = np.zeros(1, np.int64), np.zeros(1)
     for n, rest in zip(sizes, capacity_after):
         x = np.arange(min(n, total) + 1)
+        if sums.size * x.size > MAX_TABLES:  # checked before expanding: the expansion is the memory
+            return None
         sums = (sums[:, None] + x[None, :]).ravel()
         logp = (logp[:, None] + _log_choose(int(n), x)[None, :]).ravel()
         keep = (sums <= total) & (sums + rest >= total)
         sums, logp = sums[keep], logp[keep]
-        if sums.size > MAX_TABLES:
-            return None
     observed = sum(float(_log_choose(int(n), np.array(f))) for n, f in zip(sizes, failed))
     log_total = float(_log_choose(int(sizes.sum()), np.array(total)))
     extreme = logp <= observed + np.log1p(1e-7)  # R's fisher.test tolerance for ties
