@@ -6,13 +6,14 @@ Simulated results tables (4 models x 5 initializers x 2 depths x S seeds, with a
 in one model, a seed effect and ~5% diverged runs) go through the whole analysis (the same call as
 the CLI) with the default bootstrap sizes. Prints seconds per grid, the time ratio against the first
 (smallest) grid measured in the same run, and the ratio of rows, so the growth exponent is visible.
-With --stages, the seconds of each stage of the largest grid as well.
+With --stages, the seconds of each stage as well; the process's peak RSS at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import resource
 import time
 
 import numpy as np
@@ -57,6 +58,7 @@ def main() -> None:
             ends = [t for _, t in marks[1:]] + [start + seconds]
             for (name, t0), t1 in zip(marks, ends):
                 print(f"          {name:<52} {t1 - t0:7.1f} s")
+    print(f"peak memory (RSS) of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
 
 if __name__ == "__main__":

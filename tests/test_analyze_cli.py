@@ -143,3 +143,50 @@ def test_all_cells_unusable_is_one_error(tmp_path):
     with pytest.raises(InitsensError, match="no cell of model x depth can be analyzed"):
         from initsens.analysis.study import analyze
         analyze(frame)
+
+
+def test_log_option_and_its_error(tmp_path, monkeypatch, capsys):
+    from initsens.analysis import oneway
+    from initsens.analysis.study import log_metric
+
+    data = pd.read_csv(FIXTURES / "balanced.csv")
+    logged, name = log_metric(data, "val_loss")
+    assert name == "log10(val_loss)"
+    ours = oneway(logged, name, n_boot=10)
+    second = oneway(data.assign(val_loss=np.log10(data["val_loss"])), n_boot=10)
+    np.testing.assert_allclose(ours["f"], second["f"], rtol=1e-12)
+    path = write(tmp_path, data.assign(val_loss=data["val_loss"] - 11.0), "neg.csv")
+    monkeypatch.setattr(sys, "argv", ["initsens", "analyze", str(path), "--log", "--report", str(tmp_path / "r.md")])
+    with pytest.raises(SystemExit):
+        main()
+    err = capsys.readouterr().err
+    assert "--log needs positive values" in err and "'val_loss' are <= 0" in err and len(err.strip().splitlines()) == 1
+
+
+def test_normalization_becomes_a_factor_and_single_seed_cells_are_named():
+    from initsens.analysis.study import analyze
+
+    data = pd.read_csv(FIXTURES / "balanced.csv")
+    both = pd.concat([data.assign(normalization="zscore"),
+                      data.assign(normalization="minmax", val_loss=data["val_loss"] * 0.5)], ignore_index=True)
+    single = both[~((both.model == "IWAE") & (both.depth == 1) & (both.normalization == "minmax") & (both.seed > 0))]
+    analysis = analyze(single, n_boot=50, n_boot_icc=20)
+    assert analysis.cell_keys == ["model", "depth", "normalization"]
+    assert "normalization" in analysis.factors
+    terms = set(analyze(both, n_boot=50, n_boot_icc=20).tables["factorial_anova"]["term"])
+    assert {"normalization", "initializer:normalization", "model:initializer:depth:normalization"} <= terms
+    assert len(analysis.tables["oneway_anova"]) == 7  # 8 cells, one with a single seed per initializer
+    assert any("IWAE, depth 1, normalization minmax: a single seed per initializer" in n for n in analysis.notes)
+    assert any("full-factorial models are not estimable" in n for n in analysis.notes)
+    assert analysis.tables["factorial_anova"].empty  # not a rank-deficient fit
+
+
+def test_an_initializer_failing_in_one_cell_leaves_the_factorial():
+    from initsens.analysis.study import analyze
+
+    data = pd.read_csv(FIXTURES / "balanced.csv")
+    data.loc[(data.model == "IWAE") & (data.initializer == "normal"), "val_loss"] = np.inf
+    analysis = analyze(data, n_boot=50, n_boot_icc=20)
+    assert any("initializer(s) normal left out" in n for n in analysis.notes)
+    factorial = analysis.tables["factorial_anova"]
+    assert factorial.query("term == 'initializer' and typ == 2")["df"].tolist() == [1.0, 1.0]  # 2 levels left

@@ -147,8 +147,37 @@ def _variants(analysis: Analysis, data: pd.DataFrame) -> list[tuple[str, pd.Data
     return variants
 
 
+def _complete(analysis: Analysis, data: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows on which the full factorial is estimable, or None (with a note) when there are none.
+
+    Initializers without usable runs in some cell (e.g. one that diverges in a single model) are left
+    out of the across-cell models; if a combination of factor levels is still empty, the full
+    factorial is not estimable and only the per-cell analyses stand.
+    """
+    cells = [k for k in analysis.factors if k != FACTOR]
+    n_cells = len(data.groupby(cells))
+    present = data.groupby(FACTOR)[cells].apply(lambda g: len(g.drop_duplicates()))
+    dropped = sorted(present.index[present < n_cells])
+    if dropped:
+        analysis.notes.append(f"across cells: initializer(s) {', '.join(dropped)} left out of the factorial ANOVA "
+                              "and the mixed model (no usable runs in some cell)")
+        data = data[~data[FACTOR].isin(dropped)]
+    levels = [data[f].nunique() for f in analysis.factors]
+    if data.empty or len(data.groupby(analysis.factors)) < int(np.prod(levels)):
+        analysis.notes.append("across cells: some combination of " + " x ".join(analysis.factors)
+                              + " has no usable runs, so the full-factorial models are not estimable; "
+                              "see the per-cell analyses")
+        return None
+    return data
+
+
 def _across_cells(analysis: Analysis, data: pd.DataFrame) -> None:
     factorial, mixed, lrt = [], [], []
+    data = _complete(analysis, data)
+    if data is None:
+        for name in ("factorial_anova", "mixed_model", "mixed_model_lrt"):
+            analysis.tables[name] = pd.DataFrame()
+        return
     for label, frame in _variants(analysis, data):
         try:
             factorial.append(factorial_anova(frame, label, analysis.factors))
@@ -165,6 +194,24 @@ def _across_cells(analysis: Analysis, data: pd.DataFrame) -> None:
     analysis.tables["factorial_anova"] = pd.concat(factorial, ignore_index=True) if factorial else pd.DataFrame()
     analysis.tables["mixed_model"] = pd.concat(mixed, ignore_index=True) if mixed else pd.DataFrame()
     analysis.tables["mixed_model_lrt"] = pd.concat(lrt, ignore_index=True) if lrt else pd.DataFrame()
+
+
+def log_metric(runs: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str]:
+    """``runs`` with a ``log10(<metric>)`` column, and that column's name.
+
+    For metrics spanning many decades (a diverging initializer's loss can be 10^11 times the others'),
+    where sums of squares on the raw scale are dominated by a few runs. Non-finite values stay
+    non-finite (failures); a value <= 0 is an error, since its logarithm does not exist.
+    """
+    values = runs[metric].to_numpy(np.float64)
+    bad = np.isfinite(values) & (values <= 0)
+    if bad.any():
+        example = runs.loc[bad, "run_id"].iloc[0] if "run_id" in runs.columns else int(np.flatnonzero(bad)[0])
+        raise InitsensError(f"--log needs positive values, but {int(bad.sum())} value(s) of {metric!r} are <= 0 "
+                            f"(e.g. {values[bad][0]:g} in run {example}); analyze it without --log")
+    name = f"log10({metric})"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return runs.assign(**{name: np.log10(values)}), name
 
 
 def learning_curves(epochs: pd.DataFrame, runs: pd.DataFrame, cell_keys: Sequence[str],

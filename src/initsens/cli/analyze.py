@@ -11,6 +11,7 @@ from rich.console import Console
 
 from initsens.analysis.inputs import load_results
 from initsens.analysis.study import analyze as run_analysis
+from initsens.analysis.study import log_metric
 from initsens.errors import InitsensError
 from initsens.report import write_report
 
@@ -30,6 +31,7 @@ def analyze(
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
     higher_is_better: bool = typer.Option(None, "--higher-is-better/--lower-is-better", show_default=False,
                                           help="Direction of the metric [default: higher only for ari]."),
+    log: bool = typer.Option(False, "--log", help="Analyze log10 of the metric (for losses spanning decades)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress display; print the report path only."),
 ) -> None:
     """Quantify how much the initializer matters (ANOVA, REML, mixed model, post-hoc) and write a report."""
@@ -38,6 +40,8 @@ def analyze(
     if n_boot < 1 or n_boot_icc < 1:
         raise InitsensError("--n-boot and --n-boot-icc must be at least 1")
     results = load_results(path, metric)
+    if log:
+        results.runs, metric = log_metric(results.runs, metric)
     for warning in results.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -42,8 +42,9 @@ def write_report(analysis: Analysis, results: Results, report: str | Path, comma
     for name, frame in analysis.tables.items():
         tables.append(tables_dir / f"{name}.parquet")
         write_table(frame, tables[-1])
-    made = {"metric_by_initializer": figures.metric_by_initializer(analysis, figures_dir / "metric_by_initializer.png"),
-            "sensitivity": figures.sensitivity_indices(analysis, figures_dir / "sensitivity.png")}
+    made = {"metric_by_initializer": figures.metric_by_initializer(analysis, figures_dir / "metric_by_initializer.png")}
+    if len(analysis.tables["sensitivity"]):
+        made["sensitivity"] = figures.sensitivity_indices(analysis, figures_dir / "sensitivity.png")
     if "learning_curves" in analysis.tables and len(analysis.tables["learning_curves"]):
         made["learning_curves"] = figures.learning_curves(analysis, figures_dir / "learning_curves.png")
     links = {name: os.path.relpath(path, root) for name, path in made.items()}

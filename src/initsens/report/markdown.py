@@ -200,7 +200,7 @@ def render(a: Analysis, files: Sequence[tuple[str, str]], figures: dict[str, str
                                        "rank": "rank", "diff_next": "Δ next", "diff_ci_low": "Δ CI low",
                                        "diff_ci_high": "Δ CI high", "resolved": "resolved",
                                        "seeds_needed": "seeds needed"}),
-              f"\n![sensitivity indices]({figures['sensitivity']})\n",
+              f"\n![sensitivity indices]({figures['sensitivity']})\n" if "sensitivity" in figures else "",
               "### Variance components (REML)\n",
               table(t["variance_components"], {**{k: k for k in a.cell_keys}, "component": "component",
                                                "variance": "variance", "share": "share", "ci_low": "CI low",
