@@ -52,6 +52,11 @@ class Analysis:
     settings: dict = field(default_factory=dict)
 
 
+def base_metric(metric: str) -> str:
+    """The trainer's column behind a transformed metric: ``log10(val_nelbo)`` -> ``val_nelbo``."""
+    return metric[len("log10("):-1] if metric.startswith("log10(") and metric.endswith(")") else metric
+
+
 def holm(p_values: pd.Series) -> pd.Series:
     """Holm-adjusted p-values (NaN entries stay NaN and do not count in the family)."""
     out = pd.Series(np.nan, index=p_values.index)
@@ -139,7 +144,7 @@ def _variants(analysis: Analysis, data: pd.DataFrame) -> list[tuple[str, pd.Data
     """(label, table with the column ``label``) for each version of the metric fitted across cells."""
     metric = analysis.metric
     variants = [(metric, data)]
-    if metric not in COMMON_METRICS and data["model"].nunique() > 1:
+    if base_metric(metric) not in COMMON_METRICS and data["model"].nunique() > 1:
         grouped = data.groupby("model")[metric]
         z = (data[metric] - grouped.transform("mean")) / grouped.transform("std")
         label = f"{metric} (z within model)"
@@ -239,7 +244,7 @@ def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame |
         cell_keys.append("normalization")
     factors = ["model", FACTOR, "depth", *cell_keys[2:]]
     analysis = Analysis(metric, cell_keys, factors,
-                        metric in HIGHER_IS_BETTER if higher_is_better is None else higher_is_better,
+                        base_metric(metric) in HIGHER_IS_BETTER if higher_is_better is None else higher_is_better,
                         runs.assign(failed=failed_mask(runs, metric)), epochs,
                         settings={"n_boot": n_boot, "n_boot_icc": n_boot_icc, "alpha": alpha,
                                   "random_state": random_state})

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from initsens.analysis.study import COMMON_METRICS, Analysis, cell_label
+from initsens.analysis.study import COMMON_METRICS, Analysis, base_metric, cell_label
 
 SEEDS_SHOWN_MAX = 1000  # beyond this, "more than 1000" (the extrapolation means little there)
 
@@ -171,8 +171,8 @@ def render(a: Analysis, files: Sequence[tuple[str, str]], figures: dict[str, str
     """The whole report as Markdown text."""
     t, alpha = a.tables, a.settings["alpha"]
     cross_note = (f"`{a.metric}` has one definition for every model, so it is compared across models as is."
-                  if a.metric in COMMON_METRICS else
-                  f"`{a.metric}` is each model's own objective, whose scale differs between models; the "
+                  if base_metric(a.metric) in COMMON_METRICS else
+                  f"`{base_metric(a.metric)}` is each model's own objective, whose scale differs between models; the "
                   f"across-model tables are therefore also given on `{a.metric} (z within model)`, the metric "
                   "standardized within each model, where the model:initializer terms compare sensitivities on one "
                   "scale. For a metric with one definition for all models use `--metric val_nelbo` or "
