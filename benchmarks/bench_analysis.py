@@ -48,7 +48,7 @@ def main() -> None:
         runs = simulated_runs(seeds, rng)
         marks: list[tuple[str, float]] = []
         start = time.perf_counter()
-        analyze(runs, on_step=lambda name: marks.append((name, time.perf_counter())))
+        analyze(runs, on_step=lambda name, marks=marks: marks.append((name, time.perf_counter())))
         seconds = time.perf_counter() - start
         baseline = baseline or (len(runs), seconds)
         growth = math.log(seconds / baseline[1]) / math.log(len(runs) / baseline[0]) if len(runs) > baseline[0] else 1.0
