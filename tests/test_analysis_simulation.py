@@ -50,3 +50,16 @@ def test_planted_effect_is_ranked_most_sensitive():
     ow = analysis.tables["oneway_anova"].set_index("model")
     assert ow.loc["InfoVAE", "p_holm"] < 0.001
     assert (ow.drop(index="InfoVAE")["omega_sq"] < ow.loc["InfoVAE", "omega_sq"]).all()
+
+
+def test_cells_resample_independently():
+    """Two models with identical runs: their difference in omega^2 and ICC is 0, and its bootstrap CI
+    must have width (with a shared random stream it collapsed to [0, 0] and 'resolved' noise)."""
+    rng = np.random.default_rng(13)
+    one = simulated(rng, {"A": 1.0}, seeds=8)
+    frame = pd.concat([one, one.assign(model="B")], ignore_index=True)
+    sens = analyze(frame, n_boot=400, n_boot_icc=100).tables["sensitivity"]
+    for index in ("omega_sq", "icc"):
+        top = sens[(sens["index"] == index) & (sens["rank"] == 1)].iloc[0]
+        assert top["diff_next"] == 0.0 and not top["resolved"]
+        assert top["diff_ci_low"] < 0 < top["diff_ci_high"], (index, top.to_dict())

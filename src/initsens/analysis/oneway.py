@@ -8,7 +8,7 @@ and Brown-Forsythe (Levene's test centred on medians, for differences in spread)
 Returned columns: the cell keys, ``metric``, ``n``, ``k`` (groups), ``ss_between``, ``ss_within``,
 ``df_between``, ``df_within``, ``f``, ``p_value``, ``eta_sq`` (SS_between / SS_total), ``omega_sq``
 ((SS_between - df_between MS_within) / (SS_total + MS_within)), ``omega_sq_ci_low``/``_high``
-(percentile bootstrap, resampling within groups), ``welch_f``, ``welch_df1``, ``welch_df2``,
+(percentile bootstrap, resampling within groups, one random stream per cell), ``welch_f``, ``welch_df1``, ``welch_df2``,
 ``welch_p``, ``kruskal_h``, ``kruskal_p``, ``bf_f``, ``bf_p``.
 """
 
@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.oneway import anova_oneway
 
+from initsens.analysis.resampling import cell_seed
 from initsens.errors import InitsensError
 
 
@@ -47,7 +48,8 @@ def omega_squared(ss_between, ss_within, df_between, df_within):
     return (ss_between - df_between * ms_within) / (ss_between + ss_within + ms_within)
 
 
-def omega_sq_draws(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+def omega_sq_draws(groups: Sequence[np.ndarray], n_boot: int = 2000,
+                   seed: int | np.random.SeedSequence = 0) -> np.ndarray:
     """Bootstrap replicates of omega^2, resampling within each group; vectorized over resamples."""
     rng = np.random.default_rng(seed)
     shifted = [g.astype(np.float64) - groups[0][0] for g in groups]
@@ -65,7 +67,7 @@ def omega_sq_draws(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: int =
         return omega_squared(ss_between, ss_within, df_between, df_within)
 
 
-def bootstrap_omega_sq(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: int = 0,
+def bootstrap_omega_sq(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: int | np.random.SeedSequence = 0,
                        level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap CI of omega^2 (see :func:`omega_sq_draws`)."""
     alpha = (1.0 - level) / 2
@@ -75,7 +77,7 @@ def bootstrap_omega_sq(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: i
     return tuple(float(v) for v in np.nanquantile(values, [alpha, 1.0 - alpha]))
 
 
-def _cell(groups: list[np.ndarray], n_boot: int, seed: int) -> dict[str, float]:
+def _cell(groups: list[np.ndarray], n_boot: int, seed: np.random.SeedSequence) -> dict[str, float]:
     n, k = sum(g.size for g in groups), len(groups)
     ss_between, ss_within = _sums_of_squares(groups)
     df_between, df_within = k - 1, n - k
@@ -118,5 +120,6 @@ def oneway(
         groups = [g[metric].to_numpy(np.float64) for _, g in cell.groupby(factor, sort=True)]
         if len(groups) < 2 or sum(g.size for g in groups) <= len(groups):
             continue
-        rows.append({**dict(zip(by, keys)), "metric": metric, **_cell(groups, n_boot, seed)})
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        rows.append({**dict(zip(by, keys)), "metric": metric, **_cell(groups, n_boot, cell_seed(seed, keys))})
     return pd.DataFrame(rows)

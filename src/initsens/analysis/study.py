@@ -28,6 +28,7 @@ from initsens.analysis.failures import failed_mask, failures
 from initsens.analysis.mixed import initializer_lrt, mixed_model
 from initsens.analysis.oneway import omega_sq_draws, oneway
 from initsens.analysis.posthoc import improvement, letters, pairwise
+from initsens.analysis.resampling import cell_seed
 from initsens.analysis.sensitivity import sensitivity
 from initsens.analysis.variance import variance_components
 from initsens.errors import InitsensError
@@ -129,8 +130,9 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: i
         desc.loc[mask, "best"] = desc.loc[mask, "letters"].str.contains("a")
     omega = {}
     for keys, cell in data.groupby(by, sort=True):
+        keys = keys if isinstance(keys, tuple) else (keys,)
         groups = [g[metric].to_numpy(np.float64) for _, g in cell.groupby(FACTOR, sort=True)]
-        omega[keys if isinstance(keys, tuple) else (keys,)] = omega_sq_draws(groups, n_boot, random_state)
+        omega[keys] = omega_sq_draws(groups, n_boot, cell_seed(random_state, keys))  # the CIs' own draws
     icc = {}
     step("variance components (REML, parametric bootstrap)")
     tables["variance_components"] = variance_components(data, metric, by=by, factor=FACTOR, n_boot=n_boot_icc,

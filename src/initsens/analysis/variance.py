@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from initsens.analysis.resampling import cell_seed
 from initsens.errors import InitsensError
 
 
@@ -171,7 +172,7 @@ def reml_components(y: np.ndarray, groups: dict[str, np.ndarray]) -> tuple[dict[
 
 
 def bootstrap_shares(variances: dict[str, float], groups: dict[str, np.ndarray], n_boot: int = 500,
-                     seed: int = 0) -> dict[str, np.ndarray]:
+                     seed: int | np.random.SeedSequence = 0) -> dict[str, np.ndarray]:
     """Parametric-bootstrap draws of each component's share: simulate from the fit, refit by REML."""
     rng = np.random.default_rng(seed)
     design = CrossedDesign.from_codes(groups)
@@ -220,12 +221,13 @@ def variance_components(
         groups = _cell_groups(cell, factor, seed)
         variances, loglik = reml_components(y, groups)
         total = sum(variances.values())
-        draws = bootstrap_shares(variances, groups, n_boot, random_state) if n_boot else {}
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        draws = bootstrap_shares(variances, groups, n_boot, cell_seed(random_state, keys)) if n_boot else {}
         if draws_out is not None and draws:
-            draws_out[keys if isinstance(keys, tuple) else (keys,)] = draws[factor]
+            draws_out[keys] = draws[factor]
         for component, variance in variances.items():
             low, high = (np.quantile(draws[component], [alpha, 1 - alpha]) if n_boot else (np.nan, np.nan))
-            rows.append({**dict(zip(by, keys if isinstance(keys, tuple) else (keys,))), "metric": metric,
+            rows.append({**dict(zip(by, keys)), "metric": metric,
                          "component": component, "variance": variance,
                          "share": variance / total if total > 0 else np.nan,
                          "ci_low": float(low), "ci_high": float(high), "reml_loglik": loglik, "n": y.size})
