@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.oneway import anova_oneway
 
-from initsens.analysis.resampling import cell_seed
+from initsens.analysis.cells import cell_seed, iter_cells
 from initsens.errors import InitsensError
 
 
@@ -67,23 +67,25 @@ def omega_sq_draws(groups: Sequence[np.ndarray], n_boot: int = 2000,
         return omega_squared(ss_between, ss_within, df_between, df_within)
 
 
-def bootstrap_omega_sq(groups: Sequence[np.ndarray], n_boot: int = 2000, seed: int | np.random.SeedSequence = 0,
-                       level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI of omega^2 (see :func:`omega_sq_draws`)."""
-    alpha = (1.0 - level) / 2
-    values = omega_sq_draws(groups, n_boot, seed)
-    if np.isnan(values).all():
+def percentile_ci(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap replicates (NaN replicates ignored; NaNs when all are)."""
+    if np.isnan(draws).all():
         return (np.nan, np.nan)
-    return tuple(float(v) for v in np.nanquantile(values, [alpha, 1.0 - alpha]))
+    alpha = (1.0 - level) / 2
+    return tuple(float(v) for v in np.nanquantile(draws, [alpha, 1.0 - alpha]))
 
 
-def _cell(groups: list[np.ndarray], n_boot: int, seed: np.random.SeedSequence) -> dict[str, float]:
+def _cell(groups: list[np.ndarray], n_boot: int, seed: np.random.SeedSequence, draws_out: dict | None = None,
+          keys: tuple = ()) -> dict[str, float]:
     n, k = sum(g.size for g in groups), len(groups)
     ss_between, ss_within = _sums_of_squares(groups)
     df_between, df_within = k - 1, n - k
     ms_within = ss_within / df_within
     f = (ss_between / df_between) / ms_within if ms_within > 0 else np.inf
-    low, high = bootstrap_omega_sq(groups, n_boot, seed)
+    draws = omega_sq_draws(groups, n_boot, seed)
+    low, high = percentile_ci(draws)
+    if draws_out is not None:
+        draws_out[keys] = draws
     welch = anova_oneway([g.astype(np.float64) for g in groups], use_var="unequal")
     kruskal = stats.kruskal(*groups) if len({float(v) for g in groups for v in g}) > 1 else None
     with np.errstate(divide="ignore", invalid="ignore"):  # groups constant around their median: F is inf/nan
@@ -109,17 +111,21 @@ def oneway(
     factor: str = "initializer",
     n_boot: int = 2000,
     seed: int = 0,
+    draws_out: dict | None = None,
 ) -> pd.DataFrame:
-    """One row per cell of ``by``: ANOVA of ``metric ~ factor`` with effect sizes and robust tests."""
+    """One row per cell of ``by``: ANOVA of ``metric ~ factor`` with effect sizes and robust tests.
+
+    ``draws_out``, when given, receives the bootstrap replicates of omega^2 per cell (key tuple -> array).
+    """
     missing = [c for c in (*by, factor, metric) if c not in runs.columns]
     if missing:
         raise InitsensError(f"results table has no column(s) {', '.join(missing)} "
                             f"(columns: {', '.join(map(str, runs.columns))})")
     rows = []
-    for keys, cell in runs.groupby(list(by), sort=True):
+    for keys, cell in iter_cells(runs, by):
         groups = [g[metric].to_numpy(np.float64) for _, g in cell.groupby(factor, sort=True)]
         if len(groups) < 2 or sum(g.size for g in groups) <= len(groups):
             continue
-        keys = keys if isinstance(keys, tuple) else (keys,)
-        rows.append({**dict(zip(by, keys)), "metric": metric, **_cell(groups, n_boot, cell_seed(seed, keys))})
+        rows.append({**dict(zip(by, keys)), "metric": metric,
+                     **_cell(groups, n_boot, cell_seed(seed, keys), draws_out, keys)})
     return pd.DataFrame(rows)

@@ -26,10 +26,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.libqsturng import qsturng
 
-
-def _cells(runs: pd.DataFrame, by: Sequence[str]):
-    for keys, cell in runs.groupby(list(by), sort=True):
-        yield dict(zip(by, keys if isinstance(keys, tuple) else (keys,))), cell
+from initsens.analysis.cells import iter_cells
 
 
 def _tukey(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dict]:
@@ -80,7 +77,8 @@ def pairwise(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = (
              factor: str = "initializer", alpha: float = 0.05) -> pd.DataFrame:
     """Tukey HSD and Games-Howell for every pair of ``factor`` levels within each cell."""
     rows = []
-    for keys, cell in _cells(runs, by):
+    for keys, cell in iter_cells(runs, by):
+        keys = dict(zip(by, keys))
         grouped = [(str(name), g[metric].to_numpy(np.float64)) for name, g in cell.groupby(factor, sort=True)]
         if len(grouped) < 2 or any(g.size < 2 for _, g in grouped):
             continue
@@ -117,7 +115,8 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] 
     alpha = (1.0 - level) / 2
     sign = -1.0 if higher_is_better else 1.0
     rows = []
-    for keys, cell in _cells(runs, by):
+    for keys, cell in iter_cells(runs, by):
+        keys = dict(zip(by, keys))
         wide = cell.pivot_table(index=seed, columns=factor, values=metric, aggfunc="first") if seed in cell else None
         names = sorted(cell[factor].astype(str).unique())
         for g1, g2 in combinations(names, 2):

@@ -26,9 +26,9 @@ from initsens.analysis.descriptives import describe
 from initsens.analysis.factorial import factorial_anova
 from initsens.analysis.failures import failed_mask, failures
 from initsens.analysis.mixed import initializer_lrt, mixed_model
-from initsens.analysis.oneway import omega_sq_draws, oneway
+from initsens.analysis.oneway import oneway
 from initsens.analysis.posthoc import improvement, letters, pairwise
-from initsens.analysis.resampling import cell_seed
+from initsens.analysis.cells import cell_mask, iter_cells
 from initsens.analysis.sensitivity import sensitivity
 from initsens.analysis.variance import variance_components
 from initsens.errors import InitsensError
@@ -100,7 +100,8 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: i
               random_state: int, step: Callable[[str], None]) -> None:
     metric, by, tables = analysis.metric, analysis.cell_keys, analysis.tables
     step("one-way ANOVA per cell")
-    table = oneway(data, metric, by=by, factor=FACTOR, n_boot=n_boot, seed=random_state)
+    omega: dict[tuple, np.ndarray] = {}
+    table = oneway(data, metric, by=by, factor=FACTOR, n_boot=n_boot, seed=random_state, draws_out=omega)
     for column in ("p_value", "welch_p", "kruskal_p", "bf_p"):
         table["p_holm" if column == "p_value" else f"{column}_holm"] = holm(table[column])
     tables["oneway_anova"] = table
@@ -116,29 +117,23 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: i
                                         random_state=random_state, higher_is_better=analysis.higher_is_better)
     desc = tables["descriptives"]
     desc["letters"], desc["best"] = "", False
-    for keys, cell in data.groupby(by, sort=True):
-        keys = keys if isinstance(keys, tuple) else (keys,)
+    for keys, cell in iter_cells(data, by):
+        sel = dict(zip(by, keys))
         means = cell.groupby(FACTOR)[metric].mean()
         sig = []
         if len(posthoc):
             rows = posthoc[posthoc["selected"] & posthoc["reject"]]
-            rows = rows[np.logical_and.reduce([rows[k] == v for k, v in zip(by, keys)])]
+            rows = rows[cell_mask(rows, sel)]
             sig = list(zip(rows["group1"], rows["group2"]))
         display = letters(means, sig, analysis.higher_is_better)
-        mask = np.logical_and.reduce([desc[k] == v for k, v in zip(by, keys)]) & desc[FACTOR].isin(display.index)
+        mask = cell_mask(desc, sel) & desc[FACTOR].isin(display.index)
         desc.loc[mask, "letters"] = desc.loc[mask, FACTOR].map(display)
         desc.loc[mask, "best"] = desc.loc[mask, "letters"].str.contains("a")
-    omega = {}
-    for keys, cell in data.groupby(by, sort=True):
-        keys = keys if isinstance(keys, tuple) else (keys,)
-        groups = [g[metric].to_numpy(np.float64) for _, g in cell.groupby(FACTOR, sort=True)]
-        omega[keys] = omega_sq_draws(groups, n_boot, cell_seed(random_state, keys))  # the CIs' own draws
     icc = {}
     step("variance components (REML, parametric bootstrap)")
     tables["variance_components"] = variance_components(data, metric, by=by, factor=FACTOR, n_boot=n_boot_icc,
                                                         random_state=random_state, draws_out=icc)
-    seeds = {(k if isinstance(k, tuple) else (k,)): int(v)
-             for k, v in data.groupby(by).apply(lambda c: c.groupby(FACTOR)["seed"].nunique().min()).items()}
+    seeds = {keys: int(cell.groupby(FACTOR)["seed"].nunique().min()) for keys, cell in iter_cells(data, by)}
     tables["sensitivity"] = sensitivity(table, tables["variance_components"], omega, icc, by, seeds)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from initsens.analysis.resampling import cell_seed
+from initsens.analysis.cells import cell_seed, iter_cells
 from initsens.errors import InitsensError
 
 
@@ -214,14 +214,13 @@ def variance_components(
         raise InitsensError(f"results table has no column(s) {', '.join(missing)}")
     rows = []
     alpha = (1.0 - level) / 2
-    for keys, cell in runs.groupby(list(by), sort=True):
+    for keys, cell in iter_cells(runs, by):
         y = cell[metric].to_numpy(np.float64)
         if cell[factor].nunique() < 2 or y.size <= cell[factor].nunique() or np.ptp(y) == 0:
             continue
         groups = _cell_groups(cell, factor, seed)
         variances, loglik = reml_components(y, groups)
         total = sum(variances.values())
-        keys = keys if isinstance(keys, tuple) else (keys,)
         draws = bootstrap_shares(variances, groups, n_boot, cell_seed(random_state, keys)) if n_boot else {}
         if draws_out is not None and draws:
             draws_out[keys] = draws[factor]

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from initsens.analysis.cells import cell_mask  # noqa: E402
 from initsens.analysis.study import Analysis  # noqa: E402
 from initsens.atomic import atomic_path  # noqa: E402
 
@@ -46,7 +47,7 @@ def _panels(analysis: Analysis, data: pd.DataFrame):
                              squeeze=False, sharex=False)
     for i, row in enumerate(row_values):
         for j, model in enumerate(models):
-            mask = (data["model"] == model) & np.logical_and.reduce([data[k] == v for k, v in zip(rows, row)])
+            mask = cell_mask(data, {"model": model, **dict(zip(rows, row))})
             title = model + "".join(f", {k} {v}" for k, v in zip(rows, row))
             yield fig, axes[i, j], data[mask], title
 
@@ -83,7 +84,7 @@ def sensitivity_indices(analysis: Analysis, dest: Path) -> Path:
         keys = sub[groups].drop_duplicates().sort_values(groups)
         width = 0.8 / max(len(keys), 1)
         for g, key in enumerate(keys.itertuples(index=False)):
-            part = sub[np.logical_and.reduce([sub[k] == v for k, v in zip(groups, key)])].set_index("model")
+            part = sub[cell_mask(sub, dict(zip(groups, key)))].set_index("model")
             part = part.reindex(models)
             x = np.arange(len(models)) + (g - (len(keys) - 1) / 2) * width
             err = np.vstack([part["value"] - part["ci_low"], part["ci_high"] - part["value"]]).clip(min=0)

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from initsens.analysis.cells import cell_mask, iter_cells
 from initsens.analysis.study import COMMON_METRICS, Analysis, base_metric, cell_label
 
 SEEDS_SHOWN_MAX = 1000  # beyond this, "more than 1000" (the extrapolation means little there)
@@ -139,14 +140,13 @@ def _failures_table(a: Analysis) -> str:
 def _section_cells(a: Analysis) -> list[str]:
     out = []
     desc, ow, ph = a.tables["descriptives"], a.tables["oneway_anova"], a.tables["posthoc"]
-    for keys, cell in desc.groupby(a.cell_keys, sort=True):
-        keys = keys if isinstance(keys, tuple) else (keys,)
+    for keys, cell in iter_cells(desc, a.cell_keys):
         sel = dict(zip(a.cell_keys, keys))
         out.append(f"### {cell_label(sel)}\n")
         out.append(table(cell, {"initializer": "initializer", "n": "n", "mean": "mean", "sd": "sd",
                                 "median": "median", "iqr": "IQR", "ci_low": "95% CI low", "ci_high": "95% CI high",
                                 "letters": "group"}))
-        row = ow[np.logical_and.reduce([ow[k] == v for k, v in sel.items()])]
+        row = ow[cell_mask(ow, sel)]
         if row.empty:
             out.append("_Not analyzed (see Data & design)._\n")
             continue
@@ -158,7 +158,7 @@ def _section_cells(a: Analysis) -> list[str]:
                    f"p {fmt_p(r['welch_p'])}; Kruskal-Wallis H = {fmt(r['kruskal_h'])}, p {fmt_p(r['kruskal_p'])}; "
                    f"Brown-Forsythe F = {fmt(r['bf_f'])}, p {fmt_p(r['bf_p'])}.\n")
         if len(ph):
-            sub = ph[np.logical_and.reduce([ph[k] == v for k, v in sel.items()]) & ph["selected"]]
+            sub = ph[cell_mask(ph, sel) & ph["selected"]]
             if len(sub):
                 out.append(f"Post-hoc ({sub['method'].iloc[0].replace('_', '-')}), significant pairs: " + (", ".join(
                     f"{x.group1} − {x.group2} = {fmt(x.mean_diff, 3)} (p {fmt_p(x.p_adj)})"
