@@ -195,7 +195,9 @@ def render(a: Analysis, files: Sequence[tuple[str, str]], figures: dict[str, str
               "the bootstrap CI of the difference from the next-ranked model excludes 0; `seeds needed` "
               "extrapolates the seeds per initializer that would likely resolve it (CI widths shrink as "
               "1/√seeds), assuming the estimated difference is real.\n",
-              table(t["sensitivity"], {**{k: k for k in a.cell_keys if k != "model"}, "model": "model",
+              table(t["sensitivity"].assign(seeds_needed=[
+                  f"> {SEEDS_SHOWN_MAX}" if v > SEEDS_SHOWN_MAX else ("–" if pd.isna(v) else str(int(v)))
+                  for v in t["sensitivity"]["seeds_needed"]]), {**{k: k for k in a.cell_keys if k != "model"}, "model": "model",
                                        "index": "index", "value": "value", "ci_low": "CI low", "ci_high": "CI high",
                                        "rank": "rank", "diff_next": "Δ next", "diff_ci_low": "Δ CI low",
                                        "diff_ci_high": "Δ CI high", "resolved": "resolved",
