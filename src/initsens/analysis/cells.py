@@ -15,6 +15,16 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from initsens.errors import InitsensError
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """One-line error naming the missing ``columns`` and listing the ones found."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InitsensError(f"results table has no column(s) {', '.join(missing)} "
+                            f"(columns: {', '.join(map(str, frame.columns))})")
+
 
 def iter_cells(frame: pd.DataFrame, by: Sequence[str]) -> Iterator[tuple[tuple, pd.DataFrame]]:
     """(keys as a tuple, rows) for every cell of ``by``, in sorted order."""

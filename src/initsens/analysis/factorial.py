@@ -17,6 +17,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 
+from initsens.analysis.cells import require_columns
 from initsens.analysis.formulas import factorial_formula, term_name
 from initsens.errors import InitsensError
 
@@ -28,9 +29,7 @@ def factorial_anova(
     types: Sequence[int] = (2, 3),
 ) -> pd.DataFrame:
     """Type II and/or III ANOVA tables of ``metric`` on the full factorial of ``factors``."""
-    missing = [c for c in (*factors, metric) if c not in runs.columns]
-    if missing:
-        raise InitsensError(f"results table has no column(s) {', '.join(missing)}")
+    require_columns(runs, (*factors, metric))
     data = runs[[*factors, metric]].copy()
     for f in factors:
         data[f] = data[f].astype(str)

@@ -30,6 +30,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from initsens.analysis.cells import require_columns
 from initsens.analysis.formulas import factorial_formula, term_name
 from initsens.errors import InitsensError
 
@@ -98,9 +99,7 @@ def fit_mixed(data: pd.DataFrame, formula: str, group: str, reml: bool) -> Mixed
 
 
 def _prepare(runs: pd.DataFrame, metric: str, factors: Sequence[str], group: str) -> tuple[pd.DataFrame, list[str]]:
-    missing = [c for c in (*factors, group, metric) if c not in runs.columns]
-    if missing:
-        raise InitsensError(f"results table has no column(s) {', '.join(missing)}")
+    require_columns(runs, (*factors, group, metric))
     data = runs[[*factors, group, metric]].copy()
     for f in factors:
         data[f] = data[f].astype(str)

@@ -21,8 +21,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.oneway import anova_oneway
 
-from initsens.analysis.cells import cell_seed, iter_cells
-from initsens.errors import InitsensError
+from initsens.analysis.cells import cell_seed, iter_cells, require_columns
 
 
 def _sums_of_squares(groups: Sequence[np.ndarray]) -> tuple[float, float]:
@@ -117,10 +116,7 @@ def oneway(
 
     ``draws_out``, when given, receives the bootstrap replicates of omega^2 per cell (key tuple -> array).
     """
-    missing = [c for c in (*by, factor, metric) if c not in runs.columns]
-    if missing:
-        raise InitsensError(f"results table has no column(s) {', '.join(missing)} "
-                            f"(columns: {', '.join(map(str, runs.columns))})")
+    require_columns(runs, (*by, factor, metric))
     rows = []
     for keys, cell in iter_cells(runs, by):
         groups = [g[metric].to_numpy(np.float64) for _, g in cell.groupby(factor, sort=True)]

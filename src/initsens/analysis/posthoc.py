@@ -120,21 +120,21 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] 
         wide = cell.pivot_table(index=seed, columns=factor, values=metric, aggfunc="first") if seed in cell else None
         names = sorted(cell[factor].astype(str).unique())
         for g1, g2 in combinations(names, 2):
-            a = sign * cell.loc[cell[factor].astype(str) == g1, metric].to_numpy(np.float64)
-            b = sign * cell.loc[cell[factor].astype(str) == g2, metric].to_numpy(np.float64)
             both = wide[[g1, g2]].dropna() if wide is not None else pd.DataFrame()
             paired = len(both) >= 2
-            if paired:
-                wins = (sign * both[g1].to_numpy() < sign * both[g2].to_numpy()) + 0.5 * (both[g1] == both[g2]).to_numpy()
+            if paired:  # the same seeds: compare seed by seed
+                a, b = sign * both[g1].to_numpy(np.float64), sign * both[g2].to_numpy(np.float64)
+                wins = (a < b) + 0.5 * (a == b)
                 draws = wins[rng.integers(0, wins.size, (n_boot, wins.size))].mean(axis=1)
-                estimate, n_pairs = wins.mean(), wins.size
-            elif a.size and b.size:
+            else:  # every cross pair
+                a = sign * cell.loc[cell[factor].astype(str) == g1, metric].to_numpy(np.float64)
+                b = sign * cell.loc[cell[factor].astype(str) == g2, metric].to_numpy(np.float64)
+                if not (a.size and b.size):
+                    continue
                 wins = (a[:, None] < b[None, :]) + 0.5 * (a[:, None] == b[None, :])
                 ia, ib = rng.integers(0, a.size, (n_boot, a.size)), rng.integers(0, b.size, (n_boot, b.size))
                 draws = wins[ia[:, :, None], ib[:, None, :]].mean(axis=(1, 2))
-                estimate, n_pairs = wins.mean(), a.size * b.size
-            else:
-                continue
+            estimate, n_pairs = wins.mean(), wins.size
             low, high = np.quantile(draws, [alpha, 1.0 - alpha])
             rows.append({**keys, "metric": metric, "group1": g1, "group2": g2, "paired": paired,
                          "n_pairs": int(n_pairs), "prob_better": float(estimate), "ci_low": float(low),

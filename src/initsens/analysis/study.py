@@ -75,7 +75,7 @@ def _check_cells(usable: pd.DataFrame, runs: pd.DataFrame, cell_keys: list[str],
                  notes: list[str]) -> pd.DataFrame:
     """The usable rows of the cells that can be analyzed; a note for each cell that cannot."""
     keep = []
-    for keys, cell in runs.groupby(cell_keys, sort=True):
+    for keys, cell in iter_cells(runs, cell_keys):
         label = cell_label(dict(zip(cell_keys, keys)))
         rows = usable.loc[usable.index.intersection(cell.index)]
         sizes = rows.groupby(FACTOR).size()
@@ -117,13 +117,13 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: i
                                         random_state=random_state, higher_is_better=analysis.higher_is_better)
     desc = tables["descriptives"]
     desc["letters"], desc["best"] = "", False
+    significant = posthoc[posthoc["selected"] & posthoc["reject"]] if len(posthoc) else posthoc
     for keys, cell in iter_cells(data, by):
         sel = dict(zip(by, keys))
         means = cell.groupby(FACTOR)[metric].mean()
         sig = []
-        if len(posthoc):
-            rows = posthoc[posthoc["selected"] & posthoc["reject"]]
-            rows = rows[cell_mask(rows, sel)]
+        if len(significant):
+            rows = significant[cell_mask(significant, sel)]
             sig = list(zip(rows["group1"], rows["group2"]))
         display = letters(means, sig, analysis.higher_is_better)
         mask = cell_mask(desc, sel) & desc[FACTOR].isin(display.index)

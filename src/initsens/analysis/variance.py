@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from initsens.analysis.cells import cell_seed, iter_cells
+from initsens.analysis.cells import cell_seed, iter_cells, require_columns
 from initsens.errors import InitsensError
 
 
@@ -209,9 +209,7 @@ def variance_components(
 
     ``draws_out``, when given, receives the bootstrap draws of the ICC per cell (cell key tuple -> array).
     """
-    missing = [c for c in (*by, factor, metric) if c not in runs.columns]
-    if missing:
-        raise InitsensError(f"results table has no column(s) {', '.join(missing)}")
+    require_columns(runs, (*by, factor, metric))
     rows = []
     alpha = (1.0 - level) / 2
     for keys, cell in iter_cells(runs, by):

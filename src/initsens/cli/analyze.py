@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -45,17 +46,16 @@ def analyze(
     for warning in results.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    if quiet:
+    with nullcontext() if quiet else console.status("reading results") as status:
+        progress = None if quiet else (lambda s: status.update(f"analyzing: {s}"))
         analysis = run_analysis(results.runs, metric, results.epochs, n_boot, n_boot_icc, alpha, seed,
-                                higher_is_better)
+                                higher_is_better, on_step=progress)
+        if status is not None:
+            status.update("writing tables, figures and the report")
         written = write_report(analysis, results, report, command)
+    if quiet:
         print(written.report)
         return
-    with console.status("reading results") as status:
-        analysis = run_analysis(results.runs, metric, results.epochs, n_boot, n_boot_icc, alpha, seed,
-                                higher_is_better, on_step=lambda s: status.update(f"analyzing: {s}"))
-        status.update("writing tables, figures and the report")
-        written = write_report(analysis, results, report, command)
     console.print(f"{len(results.runs)} runs from {len(results.files)} file(s); "
                   f"{int(analysis.runs['failed'].sum())} failed run(s) left out of the fits.")
     for note in analysis.notes:
