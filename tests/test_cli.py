@@ -77,7 +77,7 @@ def test_train_config_file_and_dry_run(tmp_path):
     config.write_text('models = ["IWAE", "InfoVAE"]\ndepths = [1, 2, 3]\nrepeats = 2\n')
     result = run("train", "--config", str(config), "--inits", "default,normal", "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "24 runs on synthetic" in result.stdout  # 2 models x 2 inits x 3 depths x 2 seeds
+    assert "24 runs on tcga5" in result.stdout  # 2 models x 2 inits x 3 depths x 2 seeds
     config.write_text("epoch = 3\n")
     bad = run("train", "--config", str(config), "--dry-run")
     assert bad.returncode == 2 and "unknown key(s) epoch; valid keys:" in bad.stderr

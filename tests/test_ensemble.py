@@ -40,21 +40,22 @@ def test_stacked_forward_equals_each_model(name, depth):
 
 @pytest.mark.parametrize("name", MODELS.names())
 def test_member_follows_its_lone_run(data, name):
-    """Same init, minibatch order and noise: the first epoch's training loss (the mean of every step's
-    loss) agrees to 1e-5 relative (measured: <= 1.6e-6). Validation after that epoch agrees to 1e-3
-    (measured: <= 1.7e-4): batched and plain matmuls round differently, and Adam turns rounding in
-    near-zero gradients into steps of size ~lr, so parameters drift apart within an epoch. Statuses and
-    epoch counts must agree exactly."""
+    """Same init, minibatch order and noise: the first epoch's training loss (the mean of its 13 steps' losses)
+    agrees to 1e-4 relative (measured: <= 1.6e-6 on one 2-core machine, 3.9e-5 for IWAE on an AMD EPYC, where
+    batched and plain GEMMs take different kernels). Validation after that epoch agrees to 1e-3 (measured:
+    <= 1.7e-4): rounding differs between batched and plain matmuls, and Adam turns rounding in near-zero
+    gradients into steps of size ~lr, so parameters drift apart within an epoch (the forward pass itself is
+    checked to 1e-5 above). Statuses and epoch counts must agree exactly."""
     cfg = SweepConfig.from_mapping({"models": name, "inits": "default,uniform,xavier_uniform", "depths": "2",
                                     "seeds": "0,1", "epochs": 3, "top_genes": 60, "hidden_dims": "512",
-                                    "latent_dim": 4})
+                                    "latent_dim": 4, "init_scope": "all"})
     specs = cfg.runs()
     together = train_ensemble(specs, data, CPU)
     for spec, member in zip(specs, together):
         alone = train_run(spec, data, CPU)
         assert (member.status, member.epochs_trained) == (alone.status, alone.epochs_trained), spec
         first, lone_first = member.history[0], alone.history[0]
-        assert first.train_loss == pytest.approx(lone_first.train_loss, rel=1e-5, nan_ok=True)
+        assert first.train_loss == pytest.approx(lone_first.train_loss, rel=1e-4, nan_ok=True)
         for field in ("val_loss", "val_nelbo"):
             assert getattr(first, field) == pytest.approx(getattr(lone_first, field), rel=1e-3, nan_ok=True)
     assert {r.status for r, s in zip(together, specs) if s.initializer == "uniform"} == {"diverged"}
@@ -63,7 +64,7 @@ def test_member_follows_its_lone_run(data, name):
 
 def test_siblings_are_untouched_by_a_diverging_or_stopping_member(data):
     base = {"models": "VanillaVAE", "depths": "1", "seeds": "3", "epochs": 4, "top_genes": 60,
-            "hidden_dims": "512", "latent_dim": 4}
+            "hidden_dims": "512", "latent_dim": 4, "init_scope": "all"}
     pair = train_ensemble(SweepConfig.from_mapping({**base, "inits": "default,xavier_normal"}).runs(), data, CPU)
     trio = train_ensemble(SweepConfig.from_mapping({**base, "inits": "default,uniform,xavier_normal"}).runs(),
                           data, CPU)

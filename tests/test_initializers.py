@@ -17,6 +17,7 @@ FAN_IN, FAN_OUT = 400, 300
 XAVIER_SD = math.sqrt(2.0 / (FAN_IN + FAN_OUT))
 XAVIER_A = math.sqrt(6.0 / (FAN_IN + FAN_OUT))
 DEFAULT_A = 1.0 / math.sqrt(FAN_IN)
+KAIMING_A = math.sqrt(6.0 / FAN_IN)
 
 # initializer -> (scipy law it must follow, its standard deviation by formula)
 LAWS = {
@@ -25,6 +26,7 @@ LAWS = {
     "uniform": (stats.uniform(0.0, 1.0), 1.0 / math.sqrt(12)),
     "xavier_normal": (stats.norm(0.0, XAVIER_SD), XAVIER_SD),
     "xavier_uniform": (stats.uniform(-XAVIER_A, 2 * XAVIER_A), 2 * XAVIER_A / math.sqrt(12)),
+    "kaiming_uniform": (stats.uniform(-KAIMING_A, 2 * KAIMING_A), 2 * KAIMING_A / math.sqrt(12)),
 }
 
 
@@ -95,8 +97,11 @@ def test_scope_hidden_touches_only_hidden_layers():
 
 
 def test_scope_all_and_unknown_names():
-    model = build_model("IWAE", 200, depth=1, hidden_dims=[64], latent_dim=8, initializer="normal", seed=0)
+    model = build_model("IWAE", 200, depth=1, hidden_dims=[64], latent_dim=8, initializer="normal", seed=0,
+                        init_scope="all")
     assert model.encoder.mu.weight.std().item() == pytest.approx(1.0, rel=0.1)
+    hidden = build_model("IWAE", 200, depth=1, hidden_dims=[64], latent_dim=8, initializer="normal", seed=0)
+    assert hidden.encoder.mu.weight.abs().max().item() <= 1 / math.sqrt(64)  # the default scope leaves the heads
     with pytest.raises(InitsensError, match="unknown initializer 'he'; choose one of: default, normal"):
         build_model("IWAE", 10, initializer="he")
     with pytest.raises(InitsensError, match="unknown init scope"):

@@ -151,7 +151,8 @@ def test_uniform_init_on_all_layers_makes_the_loss_non_finite(batch):
     """Documented behaviour: with U(0,1) everywhere, all-positive weights make the log-variance head
     reach the hundreds for part of the batch at init, so exp overflows; the objective is not clamped
     (that would hide the sensitivity being studied)."""
-    model = build_model("VanillaVAE", N_GENES, hidden_dims=[512], latent_dim=8, initializer="uniform", seed=0)
+    model = build_model("VanillaVAE", N_GENES, hidden_dims=[512], latent_dim=8, initializer="uniform", seed=0,
+                        init_scope="all")
     _, logvar = model.encode(batch)
     assert logvar.max() > 89  # exp(89) overflows float32
     assert not torch.isfinite(model(batch, gen()).loss)

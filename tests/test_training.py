@@ -17,7 +17,8 @@ import torch
 
 from initsens.data import load_dataset, prepare
 from initsens.training import ResultsStore, SweepConfig, plan_sweep, run_sweep, train_run
-from initsens.training.reference import EarlyStopping, adjusted_rand, batches
+from initsens.training.clustering import adjusted_rand
+from initsens.training.loop import EarlyStopping, batches
 
 SMALL = {"top_genes": 40, "hidden_dims": "16", "latent_dim": 3, "epochs": 3, "batch_size": 32}
 CPU = torch.device("cpu")
@@ -83,8 +84,8 @@ def test_paired_runs_share_minibatch_order_and_noise(data, monkeypatch):
 
     original = reference.batches
 
-    def spy(n, size, order):
-        parts = original(n, size, order)
+    def spy(n, size, order, drop_last=False):
+        parts = original(n, size, order, drop_last)
         seen.setdefault(current, []).append(np.concatenate(parts))
         return parts
 
@@ -100,7 +101,8 @@ def test_paired_runs_share_minibatch_order_and_noise(data, monkeypatch):
 
 
 def test_divergence_is_recorded(data):
-    spec = small(models="LogCoshVAE", inits="uniform", depths="1", seeds="0", hidden_dims="512").runs()[0]
+    spec = small(models="LogCoshVAE", inits="uniform", depths="1", seeds="0", hidden_dims="512",
+                 init_scope="all").runs()[0]
     result = train_run(spec, data, CPU)
     assert result.status == "diverged" and result.best_epoch == 0 and math.isnan(result.val_loss)
     assert result.epochs_trained == 1 and math.isnan(result.ari)
@@ -118,7 +120,7 @@ def test_sweep_writes_tidy_parquet_and_resumes(tmp_path):
     counts = epochs.groupby("run_id").size()
     assert (counts.reindex(runs["run_id"]).to_numpy() == runs["epochs_trained"].to_numpy()).all()
     assert set(runs["hidden_dims"]) == {"16", "16-8"} and set(runs["n_genes"]) == {40}
-    assert str(runs["finished_at"].dt.tz) == "UTC" and (runs["schema_version"] == 1).all()
+    assert str(runs["finished_at"].dt.tz) == "UTC" and (runs["schema_version"] == 2).all()
     second = run_sweep(plan_sweep(cfg, tmp_path))
     assert (second.trained, second.skipped) == (0, 16)
     forced = run_sweep(plan_sweep(cfg, tmp_path, force=True))

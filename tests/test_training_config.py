@@ -49,17 +49,17 @@ def test_bad_values_are_one_line_errors(values, message):
 def test_toml_with_command_line_overrides(tmp_path):
     path = tmp_path / "sweep.toml"
     path.write_text('models = ["IWAE"]\ndepths = [1, 2, 3]\nrepeats = 4\nlr = 0.01\niwae_k = 10\n')
-    cfg = SweepConfig.from_toml(path, {"depths": "2", "seeds": "5"})
+    cfg = SweepConfig.load(path, {"depths": "2", "seeds": "5"})
     assert cfg.models == ("IWAE",) and cfg.depths == (2,) and cfg.seeds == (5,)
     assert cfg.lr == 0.01 and cfg.iwae_k == 10
     path.write_text("epochz = 3\n")
     with pytest.raises(InitsensError, match="sweep.toml: unknown key\\(s\\) epochz"):
-        SweepConfig.from_toml(path)
+        SweepConfig.load(path)
     path.write_text("epochs = \n")
     with pytest.raises(InitsensError, match="sweep.toml: not valid TOML"):
-        SweepConfig.from_toml(path)
-    with pytest.raises(InitsensError, match="nope.toml: no such config file"):
-        SweepConfig.from_toml(tmp_path / "nope.toml")
+        SweepConfig.load(path)
+    with pytest.raises(InitsensError, match="nope.toml: no such config file and no preset of that name"):
+        SweepConfig.load(tmp_path / "nope.toml")
 
 
 def test_run_id_depends_on_what_determines_the_result():

@@ -1,6 +1,8 @@
 """Atomic file writes: write to a temporary name in the same folder, then rename over the target.
 
-A killed process therefore leaves either the old file or the new one, never half a file.
+A killed process therefore leaves either the old file or the new one, never half a file. The file gets
+the usual mode of a new file (0666 masked by the umask), not the 0600 of the temporary file, so
+colleagues and R sessions under other accounts can read results in a shared folder.
 """
 
 from __future__ import annotations
@@ -14,12 +16,20 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(dest: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success it replaces ``dest``, on error it is removed."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     tmp_path = Path(tmp)
     try:

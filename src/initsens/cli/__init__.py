@@ -15,6 +15,7 @@ from initsens import __version__
 from initsens.cli.analyze import analyze
 from initsens.cli.data import app as data_app
 from initsens.cli.models import list_models
+from initsens.cli.presets import list_presets
 from initsens.cli.train import train
 from initsens.errors import InitsensError
 
@@ -29,6 +30,7 @@ app.add_typer(data_app, name="data")
 app.command("train")(train)
 app.command("analyze")(analyze)
 app.command("models")(list_models)
+app.command("presets")(list_presets)
 
 
 def _version(value: bool) -> None:
@@ -50,5 +52,7 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except InitsensError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)

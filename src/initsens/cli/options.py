@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-Data = typer.Option("synthetic", "--data", help="A dataset name (synthetic, xena-pancan) or a matrix file "
+Data = typer.Option("tcga5", "--data", help="A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan) or a matrix file "
                     "(CSV/TSV, optionally .gz, or Parquet; samples x genes or genes x samples).")
 Labels = typer.Option(None, "--labels", help="Phenotype table whose first column holds sample ids.")
 LabelColumn = typer.Option(None, "--label-column", help="Column holding the cancer type (found "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
@@ -15,94 +16,181 @@ from rich.text import Text
 
 console = Console()
 
-# Option name -> config key, for the options whose value is passed on unchanged.
-_KEYS = ("models", "inits", "depths", "normalizations", "repeats", "seeds", "data", "labels", "label_column",
-         "impute", "drop_missing", "top_genes", "val_fraction", "split", "split_seed", "epochs", "patience",
-         "min_delta", "batch_size", "lr", "latent_dim", "hidden_dims", "activation", "init_scope", "kl_weight",
-         "iwae_k", "info_alpha", "info_lambda", "info_kernel", "logcosh_a", "device", "trainer", "ensemble_size")
+
+def _default(key: str) -> str:
+    """The built-in default of a configuration key, as shown in --help (read from SweepConfig itself)."""
+    from initsens.training.config import SweepConfig
+
+    value = next(f.default for f in dataclasses.fields(SweepConfig) if f.name == key)
+    if key == "seeds":
+        return f"--repeats {len(value)}"
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
-def _opt(help: str, flag: str):
-    return typer.Option(None, flag, help=help, show_default=False)
+def _opt(flag: str, help: str, key: str | None = None, panel: str = "Training"):
+    """An option that is None unless given, so presets and TOML files can supply its value."""
+    key = key or flag.lstrip("-").replace("-", "_")
+    return typer.Option(None, flag, help=f"{help} [default: {_default(key)}, or the --config value]",
+                        show_default=False, rich_help_panel=panel)
+
+
+GRID, DATA, MODEL, RUN = "Grid", "Data", "Model hyperparameters", "Running"
 
 
 def train(
-    models: Optional[str] = _opt("Models, comma-separated or 'all' [default: all four].", "--models"),
-    inits: Optional[str] = _opt("Initializers, comma-separated or 'all' [default: all five].", "--inits"),
-    depths: Optional[str] = _opt("Hidden-layer counts, comma-separated [default: 1,2].", "--depths"),
-    normalizations: Optional[str] = _opt("Normalizations, comma-separated or 'all' [default: zscore].",
-                                         "--normalizations"),
-    repeats: Optional[int] = _opt("Seeds 0..repeats-1 per combination [default: 10].", "--repeats"),
-    seeds: Optional[str] = _opt("Explicit seeds, comma-separated (instead of --repeats).", "--seeds"),
-    data: Optional[str] = _opt("Dataset name (synthetic, xena-pancan) or matrix file [default: synthetic].", "--data"),
-    labels: Optional[str] = _opt("Phenotype table whose first column holds sample ids.", "--labels"),
-    label_column: Optional[str] = _opt("Column holding the cancer type.", "--label-column"),
-    impute: Optional[str] = _opt("Fill missing values: mean or zero.", "--impute"),
-    drop_missing: Optional[str] = _opt("Drop genes or samples with missing values: genes or samples.",
-                                       "--drop-missing"),
-    top_genes: Optional[int] = _opt("Keep the k most variable genes (MAD; 0 keeps all) [default: 5000].",
-                                    "--top-genes"),
-    val_fraction: Optional[float] = _opt("Validation fraction [default: 0.2].", "--val-fraction"),
-    split: Optional[str] = _opt("fixed (one split, from --split-seed) or per-seed [default: fixed].", "--split"),
-    split_seed: Optional[int] = _opt("Seed of the fixed train/validation split [default: 0].", "--split-seed"),
-    epochs: Optional[int] = _opt("Maximum epochs [default: 30].", "--epochs"),
-    patience: Optional[int] = _opt("Early stopping: epochs without improvement [default: 5].", "--patience"),
-    min_delta: Optional[float] = _opt("Early stopping: smallest improvement that counts [default: 0].",
-                                      "--min-delta"),
-    batch_size: Optional[int] = _opt("Minibatch size [default: 64].", "--batch-size"),
-    lr: Optional[float] = _opt("Adam learning rate [default: 0.001].", "--lr"),
-    latent_dim: Optional[int] = _opt("Latent dimensions [default: 50].", "--latent-dim"),
-    hidden_dims: Optional[str] = _opt("Hidden widths, e.g. 512 or 512,256 (halved to reach the depth) "
-                                      "[default: 512].", "--hidden-dims"),
-    activation: Optional[str] = _opt("leaky_relu, relu, elu, gelu or tanh [default: leaky_relu].", "--activation"),
-    init_scope: Optional[str] = _opt("Initialize all Linear layers or only hidden ones [default: all].",
-                                     "--init-scope"),
-    kl_weight: Optional[float] = _opt("KL weight beta (VanillaVAE, LogCoshVAE) [default: 1].", "--kl-weight"),
-    iwae_k: Optional[int] = _opt("IWAE importance samples K [default: 5].", "--iwae-k"),
-    info_alpha: Optional[float] = _opt("InfoVAE alpha [default: 0].", "--info-alpha"),
-    info_lambda: Optional[float] = _opt("InfoVAE lambda [default: 100].", "--info-lambda"),
-    info_kernel: Optional[str] = _opt("InfoVAE MMD kernel: imq or rbf [default: imq].", "--info-kernel"),
-    logcosh_a: Optional[float] = _opt("LogCoshVAE a [default: 10].", "--logcosh-a"),
-    device: Optional[str] = _opt("auto, cpu or cuda [default: auto].", "--device"),
-    trainer: Optional[str] = _opt("ensemble (vectorized, runs of one architecture together) or reference "
-                                  "(one run at a time) [default: ensemble].", "--trainer"),
-    ensemble_size: Optional[int] = _opt("Members per ensemble; 0 fits a memory budget [default: 0].",
-                                        "--ensemble-size"),
-    out: Path = typer.Option(Path("results"), "--out", help="Results folder."),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same keys "
-                                          "(use _ for -); command-line values win."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the grid and the run count, train nothing."),
-    force: bool = typer.Option(False, "--force", help="Retrain runs that are already recorded."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress display; one summary line."),
+    models: Optional[str] = _opt("--models", "Models, comma-separated or 'all'.", panel=GRID),
+    inits: Optional[str] = _opt("--inits", "Initializers, comma-separated or 'all'.", panel=GRID),
+    depths: Optional[str] = _opt("--depths", "Hidden-layer counts, comma-separated.", panel=GRID),
+    normalizations: Optional[str] = _opt("--normalizations", "Normalizations, comma-separated or 'all'.",
+                                         panel=GRID),
+    init_scopes: Optional[str] = _opt("--init-scopes", "Which Linear weights the initializer draws: hidden, all, "
+                                      "or both as a factor (hidden,all).", panel=GRID),
+    init_scope: Optional[str] = typer.Option(None, "--init-scope", help="Same as --init-scopes with one value.",
+                                             show_default=False, rich_help_panel=GRID),
+    repeats: Optional[int] = typer.Option(None, "--repeats", help="Seeds 0..repeats-1 per combination "
+                                          "[default: 10].", show_default=False, rich_help_panel=GRID),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Explicit seeds, comma-separated (instead of "
+                                        "--repeats).", show_default=False, rich_help_panel=GRID),
+    data: Optional[str] = _opt("--data", "Dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan) or matrix "
+                               "file.", panel=DATA),
+    labels: Optional[str] = _opt("--labels", "Phenotype table whose first column holds sample ids.", panel=DATA),
+    label_column: Optional[str] = _opt("--label-column", "Column holding the cancer type.", panel=DATA),
+    impute: Optional[str] = _opt("--impute", "Fill missing values: mean or zero.", panel=DATA),
+    drop_missing: Optional[str] = _opt("--drop-missing", "Drop genes or samples with missing values.", panel=DATA),
+    transform: Optional[str] = _opt("--transform", "Per-sample transform before gene selection: auto, none, "
+                                    "log2p1, log2cpm (auto: log2cpm for raw counts).", panel=DATA),
+    top_genes: Optional[int] = _opt("--top-genes", "Keep the k most variable genes (0 keeps all).", panel=DATA),
+    gene_selection: Optional[str] = _opt("--gene-selection", "mad (median absolute deviation), meanad (mean "
+                                         "absolute deviation, pandas' old .mad()) or variance.", panel=DATA),
+    val_fraction: Optional[float] = _opt("--val-fraction", "Validation fraction.", panel=DATA),
+    split: Optional[str] = _opt("--split", "fixed (one split, from --split-seed) or per-seed.", panel=DATA),
+    split_seed: Optional[int] = _opt("--split-seed", "Seed of the fixed train/validation split.", panel=DATA),
+    stratify: Optional[bool] = typer.Option(None, "--stratify/--no-stratify", help="Stratify the split by "
+                                            f"cancer type [default: {_default('stratify')}].", show_default=False,
+                                            rich_help_panel=DATA),
+    fit_on: Optional[str] = _opt("--fit-on", "Fit gene selection and normalization on the training split (train) "
+                                 "or on every sample (all).", panel=DATA),
+    epochs: Optional[int] = _opt("--epochs", "Maximum epochs (runs that reach it are recorded as capped)."),
+    min_epochs: Optional[int] = _opt("--min-epochs", "Early stopping cannot end a run before this epoch."),
+    patience: Optional[int] = _opt("--patience", "Early stopping: epochs without improvement."),
+    min_delta: Optional[float] = _opt("--min-delta", "Early stopping: smallest improvement that counts."),
+    select_epoch: Optional[str] = _opt("--select-epoch", "Report the best epoch's numbers or the last one's."),
+    batch_size: Optional[int] = _opt("--batch-size", "Minibatch size."),
+    drop_last: Optional[bool] = typer.Option(None, "--drop-last/--keep-last", help="Drop a last minibatch smaller "
+                                             f"than --batch-size [default: {_default('drop_last')}].",
+                                             show_default=False, rich_help_panel="Training"),
+    lr: Optional[float] = _opt("--lr", "Adam learning rate."),
+    lr_decay: Optional[float] = _opt("--lr-decay", "Learning rate multiplied by this every epoch (1: constant)."),
+    clustering: Optional[str] = _opt("--clustering", "ARI from kmeans on validation posterior means, or leiden on "
+                                     "sampled z of all samples (needs initsens[leiden])."),
+    latent_dim: Optional[int] = _opt("--latent-dim", "Latent dimensions.", panel=MODEL),
+    hidden_dims: Optional[str] = _opt("--hidden-dims", "Hidden widths, e.g. 512 or 512,256 (halved to reach the "
+                                      "depth).", panel=MODEL),
+    activation: Optional[str] = _opt("--activation", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL),
+    kl_weight: Optional[str] = _opt("--kl-weight", "KL weight beta, or mn (batch size / split size).", panel=MODEL),
+    recon_reduction: Optional[str] = _opt("--recon-reduction", "Reconstruction term: sum (Gaussian "
+                                          "log-likelihood over genes) or mean (MSE averaged over genes).",
+                                          panel=MODEL),
+    iwae_k: Optional[int] = _opt("--iwae-k", "IWAE importance samples K.", panel=MODEL),
+    iwae_objective: Optional[str] = _opt("--iwae-objective", "bound (the IWAE bound) or pytorch-vae (softmax "
+                                         "weighting, not the bound).", panel=MODEL),
+    info_alpha: Optional[float] = _opt("--info-alpha", "InfoVAE alpha.", panel=MODEL),
+    info_lambda: Optional[float] = _opt("--info-lambda", "InfoVAE lambda.", panel=MODEL),
+    info_kernel: Optional[str] = _opt("--info-kernel", "InfoVAE MMD kernel: imq or rbf.", panel=MODEL),
+    info_recon_weight: Optional[float] = _opt("--info-recon-weight", "InfoVAE reconstruction weight.", panel=MODEL),
+    info_mmd: Optional[str] = _opt("--info-mmd", "InfoVAE MMD estimate: unbiased or pytorch-vae.", panel=MODEL),
+    logcosh_a: Optional[float] = _opt("--logcosh-a", "LogCoshVAE a.", panel=MODEL),
+    logcosh_form: Optional[str] = _opt("--logcosh-form", "LogCoshVAE log cosh: stable or pytorch-vae (overflows).",
+                                       panel=MODEL),
+    device: Optional[str] = _opt("--device", "auto, cpu or cuda.", panel=RUN),
+    trainer: Optional[str] = _opt("--trainer", "ensemble (vectorized) or reference (one run at a time).", panel=RUN),
+    ensemble_size: Optional[int] = _opt("--ensemble-size", "Members per ensemble; 0 fits a memory budget.",
+                                        panel=RUN),
+    out: Path = typer.Option(Path("results"), "--out", help="Results folder.", rich_help_panel=RUN),
+    config: Optional[str] = typer.Option(None, "--config", help="A preset (initsens, eltager2023: see `initsens "
+                                         "presets`) or a TOML file with the same keys (use _ for -); command-line "
+                                         "values win.", show_default=False, rich_help_panel=RUN),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the data and --out, print the grid and every "
+                                 "setting, train nothing.", rich_help_panel=RUN),
+    force: bool = typer.Option(False, "--force", help="Retrain runs that are already recorded.", rich_help_panel=RUN),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress display; one summary line.", rich_help_panel=RUN),
 ) -> None:
-    """Train every model x initializer x depth x normalization x seed and log to Parquet."""
+    """Train every model x initializer x depth x normalization x init scope x seed and log to Parquet."""
+    given = {
+        "models": models, "inits": inits, "depths": depths, "normalizations": normalizations,
+        "init_scopes": init_scopes, "init_scope": init_scope, "repeats": repeats, "seeds": seeds, "data": data,
+        "labels": labels, "label_column": label_column, "impute": impute, "drop_missing": drop_missing,
+        "transform": transform, "top_genes": top_genes, "gene_selection": gene_selection,
+        "val_fraction": val_fraction, "split": split, "split_seed": split_seed, "stratify": stratify,
+        "fit_on": fit_on, "epochs": epochs, "min_epochs": min_epochs, "patience": patience, "min_delta": min_delta,
+        "select_epoch": select_epoch, "batch_size": batch_size, "drop_last": drop_last, "lr": lr,
+        "lr_decay": lr_decay, "clustering": clustering, "latent_dim": latent_dim, "hidden_dims": hidden_dims,
+        "activation": activation, "kl_weight": kl_weight, "recon_reduction": recon_reduction, "iwae_k": iwae_k,
+        "iwae_objective": iwae_objective, "info_alpha": info_alpha, "info_lambda": info_lambda,
+        "info_kernel": info_kernel, "info_recon_weight": info_recon_weight, "info_mmd": info_mmd,
+        "logcosh_a": logcosh_a, "logcosh_form": logcosh_form, "device": device, "trainer": trainer,
+        "ensemble_size": ensemble_size,
+    }
+    cfg = build_config(config, {key: value for key, value in given.items() if value is not None})
+    run_training(cfg, out, force=force, quiet=quiet, dry_run=dry_run)
+
+
+def build_config(config: str | None, given: dict[str, Any]):
+    """The sweep's configuration: a preset or TOML file with the command line's values on top."""
     from initsens.training.config import SweepConfig
 
-    given = {key: value for key, value in locals().items() if key in _KEYS and value is not None}
-    cfg = SweepConfig.from_toml(config, given) if config else SweepConfig.from_mapping(given, "command line")
-    if dry_run:
-        _print_grid(cfg)
-        return
+    return SweepConfig.load(config, given) if config else SweepConfig.from_mapping(given, "command line")
+
+
+def run_training(cfg: Any, out: Path, force: bool = False, quiet: bool = False, dry_run: bool = False,
+                 next_step: str | None = None) -> Any:
+    """Check, then train (or with ``dry_run`` only check and print) one sweep; returns its summary."""
     from initsens.training.sweep import plan_sweep, run_sweep
 
-    if quiet:
-        summary = run_sweep(plan_sweep(cfg, out, force))
+    if quiet or dry_run:
+        plan = plan_sweep(cfg, out, force, dry_run=dry_run)
     else:
         with console.status(f"Loading {cfg.data} and checking {out}/ ..."):
             plan = plan_sweep(cfg, out, force)
+    for note in plan.notes:
+        console.print(note)
+    if dry_run:
+        print_plan(plan)
+        return None
+    if quiet:
+        summary = run_sweep(plan)
+    else:
         with _RichObserver() as observer:
             summary = run_sweep(plan, observer)
-    _report(summary, quiet)
+    _report(summary, quiet, next_step)
+    return summary
 
 
-def _print_grid(cfg: Any) -> None:
+def print_plan(plan: Any) -> None:
+    """The grid, every setting (with per-model values and where each came from) and what a run would do."""
+    from initsens.training.presets import PRESETS
+
+    cfg = plan.config
     table = Table(title="Sweep grid", show_header=False)
     for label, values in (("models", cfg.models), ("initializers", cfg.inits), ("depths", cfg.depths),
-                          ("normalizations", cfg.normalizations), ("seeds", cfg.seeds)):
+                          ("normalizations", cfg.normalizations), ("init scopes", cfg.init_scopes),
+                          ("seeds", cfg.seeds)):
         table.add_row(label, ", ".join(map(str, values)), str(len(values)))
     console.print(table)
-    console.print(f"{len(cfg.runs())} runs on {cfg.data}, up to {cfg.epochs} epochs each "
-                  f"(runs already recorded in --out are skipped).")
+    notes = PRESETS.get(cfg.preset).notes if cfg.preset else {}
+    settings = Table(title=f"Settings ({'preset ' + cfg.preset if cfg.preset else 'initsens defaults'}; "
+                           "command-line values win)")
+    for column in ("setting", "value", "per model", "why" if notes else ""):
+        if column:
+            settings.add_column(column, overflow="fold")
+    for key, value, per_model in cfg.settings():
+        shown = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        own = "; ".join(f"{m}: {v}" for m, v in per_model.items())
+        settings.add_row(key, shown, own, *([notes.get(key, "")] if notes else []))
+    console.print(settings)
+    console.print(f"{plan.total} runs on {plan.dataset.name} ({plan.dataset.n_samples} samples x "
+                  f"{plan.dataset.n_genes} genes), up to {cfg.epochs} epochs each; {plan.total - len(plan.todo)} "
+                  f"already recorded in {plan.store.root}/ are skipped, {len(plan.todo)} to train.")
 
 
 class _RichObserver:
@@ -142,12 +230,14 @@ class _RichObserver:
                           f"seed {spec.seed}: {error}")
 
 
-def _report(summary: Any, quiet: bool) -> None:
+def _report(summary: Any, quiet: bool, next_step: str | None = None) -> None:
     statuses = Counter()
     for (_, _, status), n in summary.counts.items():
         statuses[status] += n
     line = (f"{summary.trained} runs trained ({', '.join(f'{n} {s}' for s, n in statuses.items()) or 'none'}), "
             f"{summary.skipped} already recorded, {summary.wall_seconds:.0f} s; results in {summary.out}/")
+    if summary.capped:
+        line += f"; {summary.capped} run(s) reached --epochs still improving (not converged)"
     if summary.interrupted:
         line = f"interrupted: {line}; run the same command again to continue"
     if quiet:
@@ -162,5 +252,7 @@ def _report(summary: Any, quiet: bool) -> None:
             table.add_row(model, init, *(str(summary.counts[(model, init, s)]) for s in ("ok", "diverged", "failed")))
         console.print(table)
     console.print(line)
-    console.print(f"Read them with pandas: pd.read_parquet('{summary.out}/runs') and pd.read_parquet('{summary.out}/epochs')")
-    console.print(f"Next: [bold]initsens analyze {summary.out} --report reports/summary.md[/]")
+    if next_step is None:
+        console.print(f"Read them with pandas: pd.read_parquet('{summary.out}/runs') and "
+                      f"pd.read_parquet('{summary.out}/epochs')")
+        console.print(f"Next: [bold]initsens analyze {summary.out} --report reports/summary.md[/]")

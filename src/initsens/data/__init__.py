@@ -1,9 +1,10 @@
-"""Datasets: the embedded ``synthetic`` generator, matrix files, UCSC Xena Pan-Cancer, and preprocessing.
+"""Datasets: the embedded real ``tcga5``, the ``synthetic`` generator, matrix files, UCSC Xena Pan-Cancer,
+and preprocessing.
 
 Typical use::
 
     from initsens.data import load_dataset, prepare
-    data = prepare(load_dataset("synthetic"), top_genes=5000, normalization="zscore")
+    data = prepare(load_dataset("tcga5"), top_genes=5000, normalization="zscore")
 """
 
 from initsens.data.dataset import Dataset
@@ -14,6 +15,7 @@ from initsens.data.prepare import PreparedData, prepare
 from initsens.data.sources import DATASETS, load_dataset
 from initsens.data.split import train_val_split
 from initsens.data.synthetic import make_synthetic
+from initsens.data.tcga5 import load_tcga5, tcga5_path
 from initsens.data.xena import fetch_xena_pancan
 
 __all__ = [
@@ -25,8 +27,10 @@ __all__ = [
     "fetch_xena_pancan",
     "load_dataset",
     "load_matrix",
+    "load_tcga5",
     "make_synthetic",
     "prepare",
+    "tcga5_path",
     "top_variable_genes",
     "train_val_split",
 ]

@@ -1,4 +1,5 @@
-"""Gene selection: keep the k most variable genes, by median absolute deviation (default) or variance."""
+"""Gene selection: keep the k most variable genes, by median absolute deviation (default), mean absolute
+deviation or variance."""
 
 from __future__ import annotations
 
@@ -6,14 +7,19 @@ import numpy as np
 
 from initsens.errors import InitsensError
 
-SELECTION_METHODS = ("mad", "variance")
+SELECTION_METHODS = ("mad", "meanad", "variance")
 
 
 def gene_spread(X: np.ndarray, method: str = "mad") -> np.ndarray:
-    """Per-gene spread: MAD = median(|x - median(x)|) (unscaled), or the population variance."""
+    """Per-gene spread: ``mad`` = median(|x - median(x)|) (unscaled); ``meanad`` = mean(|x - mean(x)|), what
+    pandas' ``DataFrame.mad()`` computed until pandas 2.0 (the original study's code called it); or the
+    population ``variance``."""
     if method == "mad":
         centred = np.abs(X - np.median(X, axis=0))
         return np.median(centred, axis=0)
+    if method == "meanad":
+        X64 = X.astype(np.float64)
+        return np.abs(X64 - X64.mean(axis=0)).mean(axis=0)
     if method == "variance":
         return X.var(axis=0, dtype=np.float64)
     raise InitsensError(f"unknown gene selection {method!r}; choose one of: {', '.join(SELECTION_METHODS)}")

@@ -1,4 +1,4 @@
-"""From a loaded dataset to model-ready arrays: split, select genes, normalize (train-fitted)."""
+"""From a loaded dataset to model-ready arrays: transform per sample, split, select genes, normalize."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from initsens.data.dataset import Dataset
+from initsens.errors import InitsensError
 from initsens.data.genes import top_variable_genes
 from initsens.data.normalize import Normalizer, check_normalization, make_normalizer
 from initsens.data.split import train_val_split
+from initsens.data.transform import apply_transform, resolve_transform
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,6 +30,17 @@ class PreparedData:
     split_seed: int
     dataset: str
     dataset_sha256: str
+    transform: str = "none"
+    fit_on: str = "train"
+
+    @property
+    def X_all(self) -> np.ndarray:
+        """Training and validation samples together (e.g. for clustering every sample)."""
+        return np.concatenate([self.X_train, self.X_val])
+
+    @property
+    def labels_all(self) -> np.ndarray | None:
+        return None if self.labels_train is None else np.concatenate([self.labels_train, self.labels_val])
 
     @property
     def n_genes(self) -> int:
@@ -49,21 +62,30 @@ def prepare(
     normalization: str = "zscore",
     val_fraction: float = 0.2,
     split_seed: int = 0,
+    transform: str = "auto",
+    fit_on: str = "train",
+    stratify: bool = True,
 ) -> PreparedData:
-    """Split (stratified when labelled), keep the top genes and normalize, fitting both on training only.
+    """Transform per sample, split (stratified when labelled), keep the top genes and normalize.
 
-    Gene selection and normalization parameters see the training split alone, so nothing about the
-    validation samples leaks into the model's input.
+    ``transform`` (see :mod:`initsens.data.transform`) works on each sample alone, before gene
+    selection. With ``fit_on='train'`` (default) gene selection and normalization parameters see the
+    training split alone, so nothing about the validation samples leaks into the model's input;
+    ``fit_on='all'`` fits them on every sample, as the original study's code did.
     """
     check_normalization(normalization)
-    train, val = train_val_split(dataset.n_samples, dataset.labels, val_fraction, split_seed)
-    genes = top_variable_genes(dataset.X[train], top_genes, gene_selection)
-    X_train = dataset.X[np.ix_(train, genes)]
-    normalizer = make_normalizer(normalization).fit(X_train)
+    if fit_on not in ("train", "all"):
+        raise InitsensError(f"unknown --fit-on {fit_on!r}; choose one of: train, all")
+    resolved = resolve_transform(dataset.X, transform)
+    X = apply_transform(dataset.X, resolved, dataset.name)
     labels = dataset.labels
+    train, val = train_val_split(dataset.n_samples, labels if stratify else None, val_fraction, split_seed)
+    fit_rows = train if fit_on == "train" else np.arange(dataset.n_samples)
+    genes = top_variable_genes(X[fit_rows], top_genes, gene_selection)
+    normalizer = make_normalizer(normalization).fit(X[np.ix_(fit_rows, genes)])
     return PreparedData(
-        X_train=normalizer.transform(X_train),
-        X_val=normalizer.transform(dataset.X[np.ix_(val, genes)]),
+        X_train=normalizer.transform(X[np.ix_(train, genes)]),
+        X_val=normalizer.transform(X[np.ix_(val, genes)]),
         train_ids=dataset.sample_ids[train],
         val_ids=dataset.sample_ids[val],
         gene_ids=dataset.gene_ids[genes],
@@ -74,4 +96,6 @@ def prepare(
         split_seed=split_seed,
         dataset=dataset.name,
         dataset_sha256=dataset.sha256,
+        transform=resolved,
+        fit_on=fit_on,
     )

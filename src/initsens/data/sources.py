@@ -9,18 +9,21 @@ from initsens.data.dataset import Dataset
 from initsens.data.files import Orientation, load_matrix
 from initsens.data.missing import DropMissing, Impute
 from initsens.data.synthetic import make_synthetic
+from initsens.data.tcga5 import load_tcga5
 from initsens.data.xena import load_xena_pancan
 from initsens.errors import InitsensError
 from initsens.registry import Registry
 
 #: Named datasets: each loader is called with keyword arguments impute, drop_missing and cache_dir.
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
+DATASETS.register("tcga5")(load_tcga5)
+DATASETS.register("tcga5-tumor")(lambda **_: load_tcga5(tumor_only=True))
 DATASETS.register("synthetic")(lambda **_: make_synthetic())
 DATASETS.register("xena-pancan")(load_xena_pancan)
 
 
 def load_dataset(
-    data: str | Path = "synthetic",
+    data: str | Path = "tcga5",
     labels: str | Path | None = None,
     label_column: str | None = None,
     orientation: Orientation = "auto",
@@ -28,7 +31,7 @@ def load_dataset(
     drop_missing: DropMissing | None = None,
     cache_dir: Path | None = None,
 ) -> Dataset:
-    """Load a registered dataset by name (``synthetic``, ``xena-pancan``) or a matrix file by path."""
+    """Load a registered dataset by name (``tcga5``, ``synthetic``, ``xena-pancan``, ...) or a matrix file."""
     if str(data) in DATASETS:
         if labels is not None or label_column is not None or orientation != "auto":
             raise InitsensError(

@@ -28,6 +28,8 @@ from initsens.models.networks import Decoder, Encoder
 from initsens.models.objectives import Generators, gaussian_nll, kl_standard_normal, reparameterize
 from initsens.registry import Registry
 
+RECON_REDUCTIONS = ("sum", "mean")
+
 
 @dataclass(frozen=True)
 class LossOutput:
@@ -44,6 +46,14 @@ class VAE(nn.Module):
 
     #: One line naming the objective and its paper, shown by ``initsens models``.
     summary: ClassVar[str] = ""
+    #: Weight of the KL term: a number, or ``"mn"`` (PyTorch-VAE's M_N = batch size / size of the split
+    #: being evaluated, set by :meth:`use_split`). Models without a KL weight leave it at 1.
+    kl_weight: float | str = 1.0
+    #: ``sum``: Gaussian negative log-likelihood summed over genes; ``mean``: squared error averaged over
+    #: genes (``F.mse_loss``, as the original study's code).
+    recon_reduction: str = "sum"
+    obs_var: float = 1.0
+    _split_fraction: float | None = None
 
     def __init__(
         self,
@@ -76,6 +86,32 @@ class VAE(nn.Module):
         """Linear layers of the encoder's and decoder's hidden stacks (not the heads or output)."""
         stacks = (self.encoder.hidden, self.decoder.hidden)
         return [m for stack in stacks for m in stack if isinstance(m, nn.Linear)]
+
+    def set_loss_options(self, kl_weight: float | str, recon_reduction: str, obs_var: float = 1.0) -> None:
+        """Check and keep the options shared by the objectives (see the class attributes)."""
+        if kl_weight != "mn":
+            kl_weight = non_negative("kl_weight", kl_weight)
+        if recon_reduction not in RECON_REDUCTIONS:
+            raise InitsensError(f"recon_reduction must be one of {', '.join(RECON_REDUCTIONS)} (got {recon_reduction!r})")
+        self.kl_weight, self.recon_reduction, self.obs_var = kl_weight, recon_reduction, positive("obs_var", obs_var)
+
+    def use_split(self, n_samples: int, batch_size: int) -> None:
+        """Tell the model the size of the split it is trained or evaluated on (for ``kl_weight='mn'``)."""
+        self._split_fraction = batch_size / n_samples
+
+    def kl_factor(self) -> float:
+        """The KL term's weight now: ``kl_weight``, or batch size / split size under ``'mn'``."""
+        if self.kl_weight != "mn":
+            return float(self.kl_weight)
+        if self._split_fraction is None:
+            raise InitsensError("kl_weight 'mn' needs the split size: call model.use_split(n_samples, batch_size)")
+        return self._split_fraction
+
+    def reconstruction(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        """Per-sample reconstruction term: Gaussian NLL summed over genes, or the MSE averaged over genes."""
+        if self.recon_reduction == "mean":
+            return (x - x_hat).pow(2).mean(-1)
+        return gaussian_nll(x, x_hat, self.obs_var)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.encoder(x)
@@ -113,9 +149,11 @@ class VAE(nn.Module):
             )
 
     @torch.no_grad()
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Posterior means, the latent embedding used for downstream clustering."""
-        return self.encode(x)[0]
+    def embed(self, x: torch.Tensor, generator: Generators = None, sample: bool = False) -> torch.Tensor:
+        """The latent embedding used for downstream clustering: posterior means, or with ``sample`` one
+        reparameterized draw per sample (the original study's choice)."""
+        mu, logvar = self.encode(x)
+        return reparameterize(mu, logvar, generator) if sample else mu
 
 
 MODELS: Registry[type[VAE]] = Registry("model")

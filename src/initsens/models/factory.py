@@ -26,7 +26,7 @@ def build_model(
     latent_dim: int = 50,
     activation: str = "leaky_relu",
     initializer: str = "default",
-    init_scope: str = "all",
+    init_scope: str = "hidden",
     seed: int = 0,
     hyperparameters: Mapping[str, Any] | None = None,
 ) -> VAE:

@@ -9,6 +9,8 @@ explicit ``torch.Generator`` so that a seed alone fixes the initial weights:
 ``uniform``        W ~ U(0, 1) (as in the original study's code: every weight positive)
 ``xavier_normal``  W ~ N(0, s^2), s = sqrt(2 / (fan_in + fan_out))  (Glorot & Bengio 2010, gain 1)
 ``xavier_uniform`` W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out))  (gain 1)
+``kaiming_uniform`` W ~ U(-b, b), b = sqrt(6 / fan_in): ``kaiming_uniform_(W)`` with its defaults (a = 0),
+                   what the original study's code ran under the name "default"
 =================  =====================================================================
 
 Biases always keep PyTorch's default law, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from the same
@@ -70,12 +72,18 @@ def xavier_uniform(weight: torch.Tensor, generator: torch.Generator) -> None:
     nn.init.xavier_uniform_(weight, gain=1.0, generator=generator)
 
 
+@INITIALIZERS.register("kaiming_uniform")
+def kaiming_uniform(weight: torch.Tensor, generator: torch.Generator) -> None:
+    """W ~ U(-sqrt(6 / fan_in), sqrt(6 / fan_in)), kaiming_uniform_ with a = 0 (the original study's "default")."""
+    nn.init.kaiming_uniform_(weight, a=0.0, generator=generator)
+
+
 def initialize(
     model: nn.Module,
     initializer: str,
     seed: int | None = None,
     generator: torch.Generator | None = None,
-    scope: str = "all",
+    scope: str = "hidden",
 ) -> None:
     """Re-draw every Linear weight and bias of ``model`` (in module order) and reset its BatchNorms.
 

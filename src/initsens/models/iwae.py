@@ -3,10 +3,11 @@
 log w_k = log N(x; decoder(z_k), v I) + log N(z_k; 0, I) - log q(z_k | x),  z_k ~ q(z | x),
 loss = -(logsumexp_k log w_k - log K), per sample.
 
-This is the bound itself, whose gradient weights each sample by its normalized importance weight.
-(The widely copied PyTorch-VAE "IWAE" instead takes softmax weights of the *negative* log-weights,
-which favours the worst sample and is not this bound.) K = 1 gives the single-sample ELBO with a
-sampled KL; the bound tightens towards log p(x) as K grows.
+This is the bound itself (``iwae_objective='bound'``, default), whose gradient weights each sample by
+its normalized importance weight. ``iwae_objective='pytorch-vae'`` is the widely copied PyTorch-VAE
+"IWAE" that the original study ran: l_k = reconstruction_k + kl_weight * KL, loss = sum_k softmax(l)_k l_k.
+It weights samples by a softmax of their *losses*, which favours the worst sample, and is not the
+IWAE bound (kept to reproduce that study). K = 1 gives the single-sample ELBO with a sampled KL.
 """
 
 from __future__ import annotations
@@ -14,8 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from initsens.errors import InitsensError
-from initsens.models.base import MODELS, VAE, positive
-from initsens.models.objectives import iwae_bound, iwae_log_weights
+from initsens.models.base import MODELS, VAE
+from initsens.models.objectives import (
+    iwae_bound,
+    iwae_log_weights,
+    kl_standard_normal,
+    pytorch_vae_iwae_loss,
+    reparameterize,
+)
+
+OBJECTIVES = ("bound", "pytorch-vae")
 
 
 @MODELS.register("IWAE")
@@ -23,13 +32,23 @@ class IWAE(VAE):
     summary = "negative importance-weighted bound with K samples (Burda et al. 2016)"
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
-                 activation: str = "leaky_relu", *, iwae_k: int = 5, obs_var: float = 1.0):
+                 activation: str = "leaky_relu", *, iwae_k: int = 5, iwae_objective: str = "bound",
+                 kl_weight: float | str = 1.0, recon_reduction: str = "sum", obs_var: float = 1.0):
         super().__init__(n_genes, hidden_dims, latent_dim, activation)
         if int(iwae_k) != iwae_k or iwae_k < 1:
             raise InitsensError(f"iwae_k must be a whole number >= 1 (got {iwae_k})")
-        self.iwae_k = int(iwae_k)
-        self.obs_var = positive("obs_var", obs_var)
+        if iwae_objective not in OBJECTIVES:
+            raise InitsensError(f"iwae_objective must be one of {', '.join(OBJECTIVES)} (got {iwae_objective!r})")
+        self.iwae_k, self.iwae_objective = int(iwae_k), iwae_objective
+        self.set_loss_options(kl_weight, recon_reduction, obs_var)
 
     def objective(self, x, mu, logvar, generator):
-        log_w, x_hat = iwae_log_weights(x, mu, logvar, self.decode, self.iwae_k, self.obs_var, generator)
+        if self.iwae_objective == "pytorch-vae":
+            z = reparameterize(mu, logvar, generator, n_samples=self.iwae_k)
+            x_hat = self.decode(z)
+            recon = self.reconstruction(x.unsqueeze(-3), x_hat)
+            loss = pytorch_vae_iwae_loss(recon, kl_standard_normal(mu, logvar), self.kl_factor())
+            return loss.mean(-1), x_hat[..., 0, :, :]
+        log_w, x_hat = iwae_log_weights(x, mu, logvar, self.decode, self.iwae_k, generator=generator,
+                                        nll=self.reconstruction)
         return -iwae_bound(log_w).mean(-1), x_hat[..., 0, :, :]

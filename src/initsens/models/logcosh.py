@@ -4,15 +4,21 @@ loss = sum_g (1/a) * log cosh(a * (x_g - decoder(z)_g)) + beta * KL(q(z|x) || N(
 
 log cosh behaves like t^2/2 near 0 and like |t| - log 2 far out, so large residuals are penalized
 linearly. It is computed as |t| + softplus(-2|t|) - log 2, which stays finite where the textbook
-log((e^t + e^-t) / 2) overflows. Defaults: a = 10, beta = 1.
+log((e^t + e^-t) / 2) overflows. Defaults: a = 10, beta = 1. ``logcosh_form='pytorch-vae'`` uses the
+formula of the original study's code, a t + log(1 + exp(-2 a t)) - log 2 with t = x_hat - x, which
+overflows to infinity once -2 a t exceeds ~88 in float32 (a residual below -4.4 at a = 10);
+``recon_reduction='mean'`` averages over genes instead of summing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from initsens.models.base import MODELS, VAE, non_negative, positive
-from initsens.models.objectives import kl_standard_normal, log_cosh
+from initsens.errors import InitsensError
+from initsens.models.base import MODELS, VAE, positive
+from initsens.models.objectives import kl_standard_normal, log_cosh, log_cosh_pytorch_vae
+
+FORMS = ("stable", "pytorch-vae")
 
 
 @MODELS.register("LogCoshVAE")
@@ -20,12 +26,17 @@ class LogCoshVAE(VAE):
     summary = "(1/a) log cosh(a * residual) summed over genes + beta KL (Chen et al. 2019)"
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
-                 activation: str = "leaky_relu", *, logcosh_a: float = 10.0, kl_weight: float = 1.0):
+                 activation: str = "leaky_relu", *, logcosh_a: float = 10.0, logcosh_form: str = "stable",
+                 kl_weight: float | str = 1.0, recon_reduction: str = "sum"):
         super().__init__(n_genes, hidden_dims, latent_dim, activation)
-        self.logcosh_a = positive("logcosh_a", logcosh_a)
-        self.kl_weight = non_negative("kl_weight", kl_weight)
+        if logcosh_form not in FORMS:
+            raise InitsensError(f"logcosh_form must be one of {', '.join(FORMS)} (got {logcosh_form!r})")
+        self.logcosh_a, self.logcosh_form = positive("logcosh_a", logcosh_a), logcosh_form
+        self.set_loss_options(kl_weight, recon_reduction)
 
     def objective(self, x, mu, logvar, generator):
         _, x_hat = self.sample_and_decode(mu, logvar, generator)
-        recon = log_cosh(self.logcosh_a * (x - x_hat)).sum(-1) / self.logcosh_a
-        return (recon + self.kl_weight * kl_standard_normal(mu, logvar)).mean(-1), x_hat
+        form = log_cosh_pytorch_vae if self.logcosh_form == "pytorch-vae" else log_cosh
+        per_gene = form(self.logcosh_a * (x_hat - x)) / self.logcosh_a
+        recon = per_gene.mean(-1) if self.recon_reduction == "mean" else per_gene.sum(-1)
+        return (recon + self.kl_factor() * kl_standard_normal(mu, logvar)).mean(-1), x_hat

@@ -78,16 +78,18 @@ def iwae_log_weights(
     k: int,
     obs_var: float = 1.0,
     generator: Generators = None,
+    nll: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """log w_k = log p(x | z_k) + log N(z_k; 0, I) - log q(z_k | x) for K posterior samples.
 
     For x of shape (..., batch, genes) returns (log_w of shape (..., K, batch), reconstructions of
-    shape (..., K, batch, genes)); ``decode`` receives all K samples at once.
+    shape (..., K, batch, genes)); ``decode`` receives all K samples at once. -log p(x | z) is the
+    Gaussian NLL with variance ``obs_var`` unless ``nll(x, x_hat)`` is given.
     """
     z = reparameterize(mu, logvar, generator, n_samples=k)
     x_hat = decode(z)
-    log_w = (-gaussian_nll(x.unsqueeze(-3), x_hat, obs_var) + log_standard_normal(z)
-             - log_normal_diag(z, mu.unsqueeze(-3), logvar.unsqueeze(-3)))
+    neg_log_px = (nll or (lambda a, b: gaussian_nll(a, b, obs_var)))(x.unsqueeze(-3), x_hat)
+    log_w = -neg_log_px + log_standard_normal(z) - log_normal_diag(z, mu.unsqueeze(-3), logvar.unsqueeze(-3))
     return log_w, x_hat
 
 
@@ -97,10 +99,26 @@ def iwae_bound(log_w: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(log_w, dim=-2) - math.log(log_w.shape[-2])
 
 
+def pytorch_vae_iwae_loss(recon: torch.Tensor, kl: torch.Tensor, kl_weight: float) -> torch.Tensor:
+    """PyTorch-VAE's "IWAE" loss per sample, as the original study's code computed it (not the IWAE bound).
+
+    With l_k = recon_k + kl_weight * KL (``recon`` of shape (..., K, batch), ``kl`` of shape (..., batch)):
+    loss = sum_k softmax_k(l)_k * l_k, the softmax taken over the K samples and not detached.
+    """
+    log_weight = recon + kl_weight * kl.unsqueeze(-2)
+    return (torch.softmax(log_weight, dim=-2) * log_weight).sum(-2)
+
+
 def log_cosh(t: torch.Tensor) -> torch.Tensor:
     """log(cosh(t)) computed stably as |t| + softplus(-2|t|) - log 2 (finite for any finite t)."""
     a = t.abs()
     return a + F.softplus(-2.0 * a) - LOG_2
+
+
+def log_cosh_pytorch_vae(t: torch.Tensor) -> torch.Tensor:
+    """log(cosh(t)) as the original study's code wrote it: t + log(1 + exp(-2t)) - log 2. Exact in real
+    numbers, but exp overflows for t below about -44 in float32 (-355 in float64) and the value is inf."""
+    return t + torch.log(1.0 + torch.exp(-2.0 * t)) - LOG_2
 
 
 Kernel = Callable[[torch.Tensor, float], torch.Tensor]
@@ -133,3 +151,25 @@ def mmd_unbiased(a: torch.Tensor, b: torch.Tensor, kernel: str = "imq") -> torch
         + off_diagonal_mean(k(_squared_distances(b, b), scale), m)
         - 2.0 * k(_squared_distances(a, b), scale).mean((-2, -1))
     )
+
+
+def mmd_pytorch_vae(z: torch.Tensor, prior: torch.Tensor, kernel: str = "imq", latent_var: float = 2.0,
+                    eps: float = 1e-7) -> torch.Tensor:
+    """PyTorch-VAE InfoVAE's MMD term as the original study's code computed it, divided by n(n - 1) as its
+    loss does. Kernel scale C = 2 * d * latent_var (4d with its default latent_var = 2).
+
+    imq: k = C / (eps + C + ||a - b||^2) and each of the three sums leaves out its diagonal, the cross
+    term included: (S(p, p) + S(z, z) - 2 S(p, z)) / (n (n - 1)). rbf: k = exp(-mean_d (a - b)^2 / C),
+    each term a plain mean over all n^2 pairs, then also divided by n(n - 1).
+    """
+    n, scale = z.shape[-2], 2.0 * z.shape[-1] * latent_var
+
+    def term(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        diff2 = (a.unsqueeze(-2) - b.unsqueeze(-3)).pow(2)
+        if kernel == "imq":
+            gram = scale / (eps + scale + diff2.sum(-1))
+            return gram.sum((-2, -1)) - gram.diagonal(dim1=-2, dim2=-1).sum(-1)
+        KERNELS.get(kernel)
+        return torch.exp(-diff2.mean(-1) / scale).mean((-2, -1))
+
+    return (term(prior, prior) + term(z, z) - 2.0 * term(prior, z)) / (n * (n - 1))

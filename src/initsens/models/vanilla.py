@@ -2,15 +2,17 @@
 
 loss = E_q[-log N(x; decoder(z), v I)] + beta * KL(q(z|x) || N(0, I)), per sample, with one
 reparameterized sample of z. beta = 1 (default) gives the true negative ELBO, an upper bound on
--log p(x); v is the fixed decoder variance (``obs_var``, default 1).
+-log p(x); v is the fixed decoder variance (``obs_var``, default 1). With ``recon_reduction='mean'``
+the first term is the squared error averaged over genes and ``kl_weight='mn'`` weights the KL by
+batch size / split size: PyTorch-VAE's loss, as the original study's code ran it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from initsens.models.base import MODELS, VAE, non_negative, positive
-from initsens.models.objectives import gaussian_nll, kl_standard_normal
+from initsens.models.base import MODELS, VAE
+from initsens.models.objectives import kl_standard_normal
 
 
 @MODELS.register("VanillaVAE")
@@ -18,12 +20,12 @@ class VanillaVAE(VAE):
     summary = "negative ELBO, Gaussian decoder, KL weight beta (Kingma & Welling 2014)"
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
-                 activation: str = "leaky_relu", *, kl_weight: float = 1.0, obs_var: float = 1.0):
+                 activation: str = "leaky_relu", *, kl_weight: float | str = 1.0, recon_reduction: str = "sum",
+                 obs_var: float = 1.0):
         super().__init__(n_genes, hidden_dims, latent_dim, activation)
-        self.kl_weight = non_negative("kl_weight", kl_weight)
-        self.obs_var = positive("obs_var", obs_var)
+        self.set_loss_options(kl_weight, recon_reduction, obs_var)
 
     def objective(self, x, mu, logvar, generator):
         _, x_hat = self.sample_and_decode(mu, logvar, generator)
-        loss = gaussian_nll(x, x_hat, self.obs_var) + self.kl_weight * kl_standard_normal(mu, logvar)
+        loss = self.reconstruction(x, x_hat) + self.kl_factor() * kl_standard_normal(mu, logvar)
         return loss.mean(-1), x_hat

@@ -7,9 +7,11 @@ Typical use::
 """
 
 from initsens.training.config import RunSpec, SweepConfig
-from initsens.training.reference import RunResult, train_run
+from initsens.training.record import RunResult
+from initsens.training.reference import train_run
 from initsens.training.seeds import RunSeeds
-from initsens.training.store import EPOCHS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION, ResultsStore
+from initsens.schema import EPOCHS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION
+from initsens.training.store import ResultsStore
 from initsens.training.sweep import SweepPlan, SweepSummary, plan_sweep, run_sweep
 
 __all__ = [

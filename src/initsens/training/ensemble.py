@@ -19,7 +19,8 @@ from initsens.data.prepare import PreparedData
 from initsens.models.stacked import select_members, stack_models
 from initsens.training.config import RunSpec
 from initsens.training.memory import keep_freed_memory
-from initsens.training.reference import METRICS, EpochRecord, RunResult, RunTracker, batches, make_optimizer
+from initsens.training.loop import RunTracker, batches, clustering_input, make_optimizer, set_learning_rate
+from initsens.training.record import METRICS, EpochRecord, RunResult
 from initsens.training.seeds import RunSeeds
 
 #: on_epoch(active specs, epoch, lowest best validation loss among them)
@@ -27,14 +28,15 @@ EpochCallback = Callable[[Sequence[RunSpec], int, float], None]
 
 
 class _LazyEmbedding:
-    """The members' validation embeddings, computed once on first use (only improving members need it)."""
+    """The members' embeddings of the samples to cluster, computed once on first use (only the members whose
+    epoch is the one to report need it)."""
 
-    def __init__(self, model: torch.nn.Module, x: torch.Tensor) -> None:
-        self.model, self.x, self.values = model, x, None
+    def __init__(self, model: torch.nn.Module, x: torch.Tensor, generators: list | None) -> None:
+        self.model, self.x, self.generators, self.values = model, x, generators, None
 
     def __getitem__(self, member: int) -> np.ndarray:
         if self.values is None:
-            self.values = self.model.embed(self.x).cpu().numpy()
+            self.values = self.model.embed(self.x, self.generators, sample=self.generators is not None).cpu().numpy()
         return self.values[member]
 
 
@@ -67,15 +69,19 @@ def train_ensemble(
     optimizer = make_optimizer(ensemble.parameters(), cfg.lr)
     X_train = torch.from_numpy(data.X_train).to(device)
     X_val = torch.from_numpy(data.X_val).to(device)
+    X_embed, labels = clustering_input(data, cfg)
+    X_embed = torch.from_numpy(X_embed).to(device)
     orders = [seed.order_rng() for seed in seeds]
     noises = [seed.noise_generator(device) for seed in seeds]
-    trackers = [RunTracker(cfg.patience, cfg.min_delta) for _ in specs]
+    trackers = [RunTracker(cfg) for _ in specs]
     walls = [0.0] * len(specs)
     active = list(range(len(specs)))  # member index -> position in specs
 
     for epoch in range(1, cfg.epochs + 1):
+        set_learning_rate(optimizer, cfg, epoch)
         ensemble.train()
-        plans = [batches(data.n_train, cfg.batch_size, orders[m]) for m in active]
+        ensemble.use_split(data.n_train, cfg.batch_size)
+        plans = [batches(data.n_train, cfg.batch_size, orders[m], cfg.drop_last) for m in active]
         total, count = torch.zeros(len(active), device=device), 0
         for step in range(len(plans[0])):
             idx = torch.from_numpy(np.stack([plan[step] for plan in plans])).to(device)
@@ -86,11 +92,12 @@ def train_ensemble(
             total += out.loss.detach() * idx.shape[1]
             count += idx.shape[1]
         ensemble.eval()
+        ensemble.use_split(data.n_val, cfg.batch_size)
         with torch.no_grad():
-            x_val = X_val.expand(len(active), -1, -1)
-            val = ensemble(x_val, [seeds[m].val_noise_generator(device) for m in active])
+            val = ensemble(X_val.expand(len(active), -1, -1), [seeds[m].val_noise_generator(device) for m in active])
             columns = [t.cpu().tolist() for t in (total / count, *(getattr(val, m) for m in METRICS))]
-        embeddings = _LazyEmbedding(ensemble, x_val)
+        sampled = [seeds[m].embed_generator(device) for m in active] if cfg.clustering == "leiden" else None
+        embeddings = _LazyEmbedding(ensemble, X_embed.expand(len(active), -1, -1), sampled)
         for i, m in enumerate(active):
             record = EpochRecord(epoch, *(column[i] for column in columns))
             trackers[m].record(record, lambda i=i, e=embeddings: e[i])
@@ -105,5 +112,5 @@ def train_ensemble(
             if not active:
                 break
             optimizer = select_members(ensemble, torch.tensor(keep, device=device), optimizer)
-    return [tracker.result(data.labels_val, spec.seed, wall)
+    return [tracker.result(labels, spec.seed, wall)
             for tracker, spec, wall in zip(trackers, specs, walls)]

@@ -1,7 +1,8 @@
 """Independent random streams per run, derived from its seed.
 
-A run's seed fixes four streams, each from its own child of ``numpy.random.SeedSequence(seed)``:
-initial weights, minibatch order, sampling noise in training, and sampling noise in validation.
+A run's seed fixes five streams, each from its own child of ``numpy.random.SeedSequence(seed)``:
+initial weights, minibatch order, sampling noise in training, sampling noise in validation, and the
+latent sample drawn for clustering (``--clustering leiden``).
 Because the streams are separate, changing the initializer (or the model) changes nothing else:
 the same seed gives paired runs with the same minibatch order and noise (common random numbers).
 """
@@ -16,16 +17,18 @@ import torch
 
 @dataclass(frozen=True)
 class RunSeeds:
-    """Integer seeds of a run's four streams."""
+    """Integer seeds of a run's five streams (child i of the SeedSequence is the same whatever their number,
+    so adding a stream leaves the others unchanged)."""
 
     init: int
     order: int
     noise: int
     val_noise: int
+    embed_noise: int
 
     @classmethod
     def from_seed(cls, seed: int) -> RunSeeds:
-        children = np.random.SeedSequence(seed).spawn(4)
+        children = np.random.SeedSequence(seed).spawn(5)
         return cls(*(int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children))
 
     def order_rng(self) -> np.random.Generator:
@@ -37,3 +40,6 @@ class RunSeeds:
     def val_noise_generator(self, device: torch.device) -> torch.Generator:
         """A fresh generator per evaluation: every epoch's validation loss uses the same noise."""
         return torch.Generator(device=device).manual_seed(self.val_noise)
+
+    def embed_generator(self, device: torch.device) -> torch.Generator:
+        return torch.Generator(device=device).manual_seed(self.embed_noise)

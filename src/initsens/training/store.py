@@ -3,13 +3,15 @@
 Writes are atomic and paired: a batch of runs is written as ``epochs/part-T.parquet`` first, then
 ``runs/part-T.parquet`` (the commit point), each through a temporary file and a rename. A killed
 sweep therefore leaves at worst an epochs part without its runs part; :meth:`ResultsStore.open`
-removes such orphans, so re-running never duplicates rows. Columns use plain Arrow types (strings,
-int32, float64, UTC timestamps) that pandas, polars, duckdb and R's arrow read as they are.
+removes such orphans, so re-running never duplicates rows. The columns are those of
+:mod:`initsens.schema`: plain Arrow types (strings, int32, float64, UTC timestamps) that pandas,
+polars, duckdb and R's arrow read as they are, each described in its field's metadata.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -21,30 +23,8 @@ import pyarrow.parquet as pq
 
 from initsens.atomic import atomic_path
 from initsens.errors import InitsensError
-
-#: Bump when a column is added, removed, renamed or changes meaning.
-SCHEMA_VERSION = 1
-FINISHED = ("ok", "diverged")
-
-RUNS_SCHEMA = pa.schema([
-    ("run_id", pa.string()), ("model", pa.string()), ("initializer", pa.string()), ("depth", pa.int32()),
-    ("normalization", pa.string()), ("seed", pa.int32()), ("split_seed", pa.int32()),
-    ("latent_dim", pa.int32()), ("hidden_dims", pa.string()), ("learning_rate", pa.float64()),
-    ("batch_size", pa.int32()), ("max_epochs", pa.int32()), ("dataset", pa.string()),
-    ("dataset_sha256", pa.string()), ("n_genes", pa.int32()), ("n_train", pa.int32()), ("n_val", pa.int32()),
-    ("status", pa.string()), ("epochs_trained", pa.int32()), ("best_epoch", pa.int32()),
-    ("val_loss", pa.float64()), ("val_recon_mse", pa.float64()), ("val_kl", pa.float64()),
-    ("val_nelbo", pa.float64()), ("train_loss", pa.float64()), ("ari", pa.float64()),
-    ("wall_seconds", pa.float64()), ("device", pa.string()), ("initsens_version", pa.string()),
-    ("torch_version", pa.string()), ("schema_version", pa.int32()),
-    ("finished_at", pa.timestamp("us", tz="UTC")),
-])
-
-EPOCHS_SCHEMA = pa.schema([
-    ("run_id", pa.string()), ("epoch", pa.int32()), ("train_loss", pa.float64()), ("val_loss", pa.float64()),
-    ("val_recon_mse", pa.float64()), ("val_kl", pa.float64()), ("val_nelbo", pa.float64()),
-])
-
+from initsens.schema import EPOCHS_SCHEMA, RUNS_SCHEMA
+from initsens.training.record import FINISHED
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -56,6 +36,24 @@ class ResultsStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.runs_dir, self.epochs_dir = self.root / "runs", self.root / "epochs"
+
+    @classmethod
+    def check(cls, root: str | Path) -> ResultsStore:
+        """The store at ``root`` without creating or changing anything (for --dry-run): a one-line error
+        when it exists but is not a writable folder, or when it could not be created."""
+        store = cls(root)
+        existing = store.root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if existing.exists() and not existing.is_dir():
+            raise InitsensError(f"{store.root}: cannot create the results folder ({existing} is a file); use --out")
+        try:  # a real trial: permission bits do not tell (root, read-only mounts, /proc)
+            os.rmdir(tempfile.mkdtemp(prefix=".initsens-check-", dir=existing))
+        except OSError as exc:
+            what = "the results folder is not writable" if existing == store.root else \
+                f"cannot create the results folder in {existing} ({exc.strerror})"
+            raise InitsensError(f"{store.root}: {what}; use --out to choose another") from None
+        return store
 
     @classmethod
     def open(cls, root: str | Path) -> ResultsStore:
@@ -77,7 +75,7 @@ class ResultsStore:
         return store
 
     def run_parts(self) -> list[Path]:
-        return sorted(self.runs_dir.glob("part-*.parquet"))
+        return sorted(self.runs_dir.glob("part-*.parquet")) if self.runs_dir.is_dir() else []
 
     def read_runs(self, columns: list[str] | None = None) -> pa.Table:
         parts = self.run_parts()

@@ -9,6 +9,7 @@ at most the chunk in progress, and Ctrl-C stops cleanly after saving what is fin
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,12 +22,16 @@ import torch
 import initsens
 from initsens.data import Dataset, PreparedData, load_dataset, prepare
 from initsens.data.genes import check_top_genes
+from initsens.data.transform import TRANSFORMS, resolve_transform
 from initsens.errors import InitsensError
+from initsens.schema import SCHEMA_VERSION
+from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
 from initsens.training.ensemble import EpochCallback, member_bytes, train_ensemble
-from initsens.training.reference import RunResult, train_run
-from initsens.training.store import SCHEMA_VERSION, ResultsStore, utc_now
+from initsens.training.record import CAP, RunResult
+from initsens.training.reference import train_run
+from initsens.training.store import ResultsStore, utc_now
 
 #: A trainer takes runs of one architecture group and returns their results in order.
 Trainer = Callable[[Sequence[RunSpec], PreparedData, torch.device, EpochCallback], list[RunResult]]
@@ -38,8 +43,7 @@ CPU_ENSEMBLE_BYTES = 4 << 30
 def reference_trainer(specs: Sequence[RunSpec], data: PreparedData, device: torch.device,
                       on_epoch: EpochCallback) -> list[RunResult]:
     """The plain trainer behind the Trainer interface: the runs one after the other."""
-    return [train_run(spec, data, device, on_epoch=lambda record, best, s=spec: on_epoch([s], record.epoch, best))
-            for spec in specs]
+    return [train_run(spec, data, device, on_epoch) for spec in specs]
 
 
 TRAINERS: dict[str, Trainer] = {"ensemble": train_ensemble, "reference": reference_trainer}
@@ -77,6 +81,7 @@ class SweepSummary:
     trained: int = 0
     wall_seconds: float = 0.0
     counts: Counter = field(default_factory=Counter)  # (model, initializer, status) -> runs
+    capped: int = 0  # runs that reached --epochs while still improving
     interrupted: bool = False
 
 
@@ -85,13 +90,15 @@ def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData, d
     cfg = spec.config
     return {
         "run_id": run_id, "model": spec.model, "initializer": spec.initializer, "depth": spec.depth,
-        "normalization": spec.normalization, "seed": spec.seed, "split_seed": spec.split_seed,
-        "latent_dim": cfg.latent_dim, "hidden_dims": "-".join(map(str, spec.hidden_dims())),
-        "learning_rate": cfg.lr, "batch_size": cfg.batch_size, "max_epochs": cfg.epochs,
-        "dataset": data.dataset, "dataset_sha256": data.dataset_sha256, "n_genes": data.n_genes,
-        "n_train": data.n_train, "n_val": data.n_val, "status": result.status,
-        "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch,
-        "val_loss": result.val_loss, "val_recon_mse": result.val_recon_mse, "val_kl": result.val_kl,
+        "normalization": spec.normalization, "init_scope": spec.init_scope, "seed": spec.seed,
+        "split_seed": spec.split_seed, "latent_dim": cfg.latent_dim, "hidden_dims": "-".join(map(str, spec.hidden_dims())),
+        "activation": cfg.activation, "learning_rate": cfg.lr, "batch_size": cfg.batch_size,
+        "max_epochs": cfg.epochs, "preset": cfg.preset or "",
+        "settings": json.dumps(spec.identity(data.dataset_sha256), sort_keys=True, default=str),
+        "dataset": data.dataset, "dataset_sha256": data.dataset_sha256, "transform": data.transform,
+        "n_genes": data.n_genes, "n_train": data.n_train, "n_val": data.n_val, "status": result.status,
+        "stopped": result.stopped, "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch,
+        "selected_epoch": result.selected_epoch, "val_loss": result.val_loss, "val_recon_mse": result.val_recon_mse, "val_kl": result.val_kl,
         "val_nelbo": result.val_nelbo, "train_loss": result.train_loss, "ari": result.ari,
         "wall_seconds": result.wall_seconds, "device": str(device), "initsens_version": initsens.__version__,
         "torch_version": torch.__version__, "schema_version": SCHEMA_VERSION, "finished_at": utc_now(),
@@ -108,28 +115,42 @@ class SweepPlan:
     device: torch.device
     run_ids: dict[RunSpec, str]
     todo: list[RunSpec]
+    transform: str = "none"
+
+    @property
+    def notes(self) -> list[str]:
+        """Lines worth telling the user before training (e.g. the transform ``auto`` chose)."""
+        if self.config.transform == "auto" and self.transform != "none":
+            return [f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
+                    f"{self.dataset.X.max():,.0f}), so --transform auto applies {self.transform} "
+                    f"({TRANSFORMS[self.transform]}) before gene selection"]
+        return []
 
     @property
     def total(self) -> int:
         return len(self.run_ids)
 
 
-def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = False) -> SweepPlan:
+def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = False,
+               dry_run: bool = False) -> SweepPlan:
     """Check everything that can go wrong before training (device, folder, data), then list the runs to do.
 
     With ``force`` the grid's runs already recorded in ``out`` are removed, so they are trained again.
+    With ``dry_run`` nothing is created or removed: ``out`` is only checked to be creatable or writable.
     """
     device = resolve_device(config.device)
-    store = ResultsStore.open(out)
+    require_clustering(config.clustering)
+    store = ResultsStore.check(out) if dry_run else ResultsStore.open(out)
     dataset = load_dataset(config.data, config.labels, config.label_column, impute=config.impute,
                            drop_missing=config.drop_missing)
     check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
+    transform = resolve_transform(dataset.X, config.transform)
     run_ids = {spec: spec.run_id(dataset.sha256) for spec in config.runs()}
-    if force:
+    if force and not dry_run:
         store.remove_runs(run_ids.values())
-    finished = store.finished_run_ids()
+    finished = set() if force else store.finished_run_ids()
     todo = [spec for spec, run_id in run_ids.items() if run_id not in finished]
-    return SweepPlan(config, store, dataset, device, run_ids, todo)
+    return SweepPlan(config, store, dataset, device, run_ids, todo, transform)
 
 
 def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSummary:
@@ -142,13 +163,15 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
     prepared: dict[tuple[str, int], PreparedData] = {}
     start = time.perf_counter()
     try:
-        for _, group in groupby(plan.todo, key=RunSpec.group_key):
+        order = {key: i for i, key in enumerate(dict.fromkeys(spec.group_key() for spec in plan.todo))}
+        for _, group in groupby(sorted(plan.todo, key=lambda spec: order[spec.group_key()]), key=RunSpec.group_key):
             group = list(group)
             key = (group[0].normalization, group[0].split_seed)
             if key not in prepared:
-                prepared[key] = prepare(plan.dataset, config.top_genes, "mad", key[0], config.val_fraction, key[1])
+                prepared[key] = prepare(plan.dataset, config.top_genes, config.gene_selection, key[0],
+                                        config.val_fraction, key[1], config.transform, config.fit_on, config.stratify)
             data = prepared[key]
-            size = chunk_size(config, group[0], data, plan.device)
+            size = chunk_size(group[0].config, group[0], data, plan.device)
             for first in range(0, len(group), size):
                 chunk = group[first:first + size]
                 observer.chunk_start(chunk)
@@ -158,7 +181,7 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
                 except InitsensError:
                     raise
                 except Exception as exc:  # a chunk that crashes (e.g. out of memory) must not stop the sweep
-                    results, error = [RunResult(status="failed") for _ in chunk], f"{type(exc).__name__}: {exc}"
+                    results, error = [RunResult.failed() for _ in chunk], f"{type(exc).__name__}: {exc}"
                 rows = [run_row(spec, plan.run_ids[spec], result, data, plan.device)
                         for spec, result in zip(chunk, results)]
                 epochs = [{"run_id": plan.run_ids[spec], **record.__dict__}
@@ -167,6 +190,7 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
                 for spec, result in zip(chunk, results):
                     summary.trained += 1
                     summary.counts[(spec.model, spec.initializer, result.status)] += 1
+                    summary.capped += result.stopped == CAP
                     observer.run_done(spec, result, error)
     except KeyboardInterrupt:
         summary.interrupted = True

@@ -1,0 +1,61 @@
+"""Per-sample value transforms applied before gene selection: ``auto``, ``none``, ``log2p1``, ``log2cpm``.
+
+A matrix of raw read counts (GDC STAR/HTSeq counts, up to ~1e6 per gene) must be put on a log scale
+*before* the most variable genes are chosen: on the count scale, the median absolute deviation
+ranks genes by expression level, not by variability. Each transform works on one sample at a time
+(its own library size for CPM), so nothing crosses the train/validation split.
+
+``auto`` picks ``log2cpm`` when the values look like counts (non-negative, all whole numbers,
+maximum above 1,000) and ``none`` otherwise (values already on a log scale, like the Xena matrices
+and ``tcga5``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from initsens.errors import InitsensError
+
+TRANSFORMS = {
+    "auto": "log2cpm when the values look like raw counts (non-negative whole numbers, max > 1,000), else none",
+    "none": "values as they are (already log-scale expression, e.g. log2(RSEM + 1))",
+    "log2p1": "log2(x + 1) per value",
+    "log2cpm": "log2(counts per million + 1): each sample divided by its total, times 1e6",
+}
+COUNTS_MAX = 1000.0
+
+
+def looks_like_counts(X: np.ndarray) -> bool:
+    """Non-negative whole numbers with a maximum above 1,000: raw read counts, not log-expression."""
+    return bool(X.size) and float(X.min()) >= 0 and float(X.max()) > COUNTS_MAX and bool(
+        np.all(np.mod(X, 1.0) == 0))
+
+
+def resolve_transform(X: np.ndarray, name: str) -> str:
+    """The transform ``name`` stands for on ``X`` (``auto`` decided by :func:`looks_like_counts`)."""
+    if name not in TRANSFORMS:
+        raise InitsensError(f"unknown --transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")
+    if name == "auto":
+        return "log2cpm" if looks_like_counts(X) else "none"
+    return name
+
+
+def apply_transform(X: np.ndarray, name: str, source: str = "data") -> np.ndarray:
+    """``X`` (samples x genes) transformed per sample by a resolved transform name, as float32."""
+    if name == "none":
+        return X
+    low = float(X.min())
+    if low < 0:
+        raise InitsensError(f"{source}: --transform {name} needs non-negative values but the data go down to "
+                            f"{low:g}; the values may already be log-transformed: use --transform none")
+    X64 = X.astype(np.float64)
+    if name == "log2p1":
+        return np.log2(X64 + 1.0).astype(np.float32)
+    if name == "log2cpm":
+        totals = X64.sum(axis=1, keepdims=True)
+        empty = np.flatnonzero(totals[:, 0] == 0)
+        if len(empty):
+            raise InitsensError(f"{source}: --transform log2cpm needs counts in every sample, but {len(empty)} "
+                                f"sample(s) sum to 0 (row {int(empty[0])}); drop them or use --transform log2p1")
+        return np.log2(X64 / totals * 1e6 + 1.0).astype(np.float32)
+    raise InitsensError(f"unknown --transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")

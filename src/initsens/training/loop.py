@@ -1,0 +1,120 @@
+"""What every trainer shares: minibatches, the optimizer and its learning-rate schedule, early stopping,
+and the bookkeeping of one run (:class:`RunTracker`).
+
+A trainer calls, per epoch: :func:`set_learning_rate`, :func:`batches` for its minibatches, then
+:meth:`RunTracker.record` with the epoch's validation numbers and a callable that embeds the samples to
+cluster, and stops the run when ``record`` returns False.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from initsens.training.clustering import adjusted_rand
+from initsens.training.record import CAP, DIVERGED, EARLY, OK, EpochRecord, RunResult
+
+
+class EarlyStopping:
+    """Track the best validation loss; ``stop`` turns true after ``patience`` epochs without improvement."""
+
+    def __init__(self, patience: int, min_delta: float) -> None:
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.best_epoch, self.wait = math.inf, 0, 0
+
+    def update(self, value: float, epoch: int) -> bool:
+        """Record an epoch's validation loss; True when it is the new best."""
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            return True
+        self.wait += 1
+        return False
+
+    @property
+    def stop(self) -> bool:
+        return self.wait >= self.patience
+
+
+class RunTracker:
+    """One run's bookkeeping, shared by every trainer: history, early stopping (not before ``min_epochs``),
+    divergence, the epoch cap, and the embedding of the selected epoch (the best, or the last) for the
+    adjusted Rand index."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.stopper = EarlyStopping(config.patience, config.min_delta)
+        self.history: list[EpochRecord] = []
+        self.status, self.stopped = OK, EARLY
+        self.best: EpochRecord | None = None
+        self.embedding: np.ndarray | None = None
+        self.active = True
+
+    def record(self, record: EpochRecord, embed: Callable[[], np.ndarray]) -> bool:
+        """Add an epoch; ``embed()`` is called only when this epoch is the one to report. Returns whether to go on."""
+        cfg = self.config
+        self.history.append(record)
+        if not (math.isfinite(record.train_loss) and math.isfinite(record.val_loss)):
+            self.status = self.stopped = DIVERGED
+            self.active = False
+            return False
+        improved = self.stopper.update(record.val_loss, record.epoch)
+        if improved:
+            self.best = record
+        early = self.stopper.stop and record.epoch >= cfg.min_epochs
+        if record.epoch >= cfg.epochs and not early:
+            self.stopped = CAP
+        self.active = not early and record.epoch < cfg.epochs
+        if (cfg.select_epoch == "best" and improved) or (cfg.select_epoch == "last" and not self.active):
+            self.embedding = embed()
+        return self.active
+
+    def selected(self) -> EpochRecord | None:
+        if self.config.select_epoch == "last":
+            return self.history[-1] if self.status == OK and self.history else None
+        return self.best
+
+    def result(self, labels: np.ndarray | None, seed: int, wall_seconds: float) -> RunResult:
+        result = RunResult(status=self.status, stopped=self.stopped, epochs_trained=len(self.history),
+                           history=self.history, wall_seconds=wall_seconds)
+        chosen = self.selected()
+        if self.best is not None:
+            result.best_epoch = self.best.epoch
+        if chosen is not None:
+            result.selected_epoch, result.train_loss, result.val_loss = chosen.epoch, chosen.train_loss, chosen.val_loss
+            result.val_recon_mse, result.val_kl, result.val_nelbo = chosen.val_recon_mse, chosen.val_kl, chosen.val_nelbo
+            result.ari = adjusted_rand(self.embedding, labels, seed, self.config.clustering)
+        return result
+
+
+def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
+    """Adam, fused where this torch build and device support it (fewer passes over memory)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, config, epoch: int) -> None:
+    """Exponential decay per epoch (PyTorch's ExponentialLR): lr * lr_decay^(epoch - 1); constant at decay 1."""
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * config.lr_decay ** (epoch - 1)
+
+
+def batches(n: int, batch_size: int, order: np.random.Generator, drop_last: bool = False) -> list[np.ndarray]:
+    """A shuffled epoch's minibatch indices. A trailing batch of one sample is always dropped (BatchNorm
+    needs two); with ``drop_last`` any trailing batch smaller than ``batch_size`` is (PyTorch's DataLoader)."""
+    perm = order.permutation(n)
+    smallest = batch_size if drop_last else 2
+    return [perm[i:i + batch_size] for i in range(0, n, batch_size) if len(perm[i:i + batch_size]) >= smallest]
+
+
+def clustering_input(data, config) -> tuple[np.ndarray, np.ndarray | None]:
+    """The samples whose embedding is clustered and their labels: the validation split (``kmeans``) or
+    every sample (``leiden``, as the original study did)."""
+    if config.clustering == "leiden":
+        return data.X_all, data.labels_all
+    return data.X_val, data.labels_val
