@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,3 +32,10 @@ def small_frame() -> pd.DataFrame:
     frame.insert(0, "cancer_type", np.repeat(["BRCA", "LUAD", "KIRC"], 4))
     frame.insert(0, "sample_id", [f"S{i:02d}" for i in range(12)])
     return frame
+
+
+def run_cli(*args: str, cwd=None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``initsens ARGS`` as a user would (a real subprocess), wide and without colour."""
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-c", "from initsens.cli import main; main()", *args],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import stat
 
 import pandas as pd
 import pytest
-
-
-def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-c", "from initsens.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+from conftest import run_cli as run
 
 
 def test_help_version_and_models():
@@ -81,3 +75,51 @@ def test_train_config_file_and_dry_run(tmp_path):
     config.write_text("epoch = 3\n")
     bad = run("train", "--config", str(config), "--dry-run")
     assert bad.returncode == 2 and "unknown key(s) epoch; valid keys:" in bad.stderr
+
+
+def test_preset_dry_run_prints_every_setting_and_creates_nothing(tmp_path):
+    out = tmp_path / "not-yet"
+    result = run("train", "--config", "eltager2023", "--dry-run", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    for expected in ("kaiming_uniform", "IWAE: 100", "LogCoshVAE: 0.97", "leiden", "pytorch-vae", "per-seed",
+                     "preset eltager2023", "400 runs on tcga5 (309 samples x 8000 genes)"):
+        assert expected in text, expected
+    assert not out.exists()
+    listing = run("presets")
+    assert listing.returncode == 0 and "eltager2023" in listing.stdout and "initsens" in listing.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--data", "missing.tsv"), "error: missing.tsv: no such file and no dataset of that name"),
+    (("--out", "/proc/initsens-results"), "error: /proc/initsens-results: cannot create the results folder"),
+    (("--config", "eltager2024"), "error: eltager2024: no such config file and no preset of that name"),
+])
+def test_dry_run_catches_what_a_real_run_would(args, message):
+    result = run("train", "--dry-run", *args)
+    assert result.returncode == 2 and result.stderr.strip().startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_dry_run_on_a_file_in_place_of_the_results_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("train", "--dry-run", "--out", str(blocker / "results"))
+    assert result.returncode == 2 and "is a file" in result.stderr
+
+
+def test_results_files_are_readable_by_others(tmp_path):
+    """Every result file goes through atomic_path; the temporary file's 0600 must not survive the rename."""
+    from initsens.atomic import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "runs" / "part-x.parquet") as tmp:
+            tmp.write_bytes(b"data")
+        os.umask(0o027)
+        with atomic_path(tmp_path / "runs" / "part-y.parquet") as tmp:
+            tmp.write_bytes(b"data")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "runs" / "part-x.parquet").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "runs" / "part-y.parquet").stat().st_mode) == 0o640

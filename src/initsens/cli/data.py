@@ -56,16 +56,23 @@ def info(
     drop_missing: options.OptionalStr = options.DropMissingOpt,
     cache_dir: options.OptionalPath = options.CacheDir,
     top_genes: int = typer.Option(5000, "--top-genes", help="Report the spread of the top-k MAD genes."),
+    transform: str = typer.Option("auto", "--transform", help="Per-sample transform before gene selection: "
+                                  "auto, none, log2p1, log2cpm (auto: log2cpm for raw counts)."),
 ) -> None:
     """Load a dataset exactly as training would and summarize it."""
     from initsens.data import load_dataset, top_variable_genes
+    from initsens.data.transform import TRANSFORMS, apply_transform, resolve_transform
 
     dataset = load_dataset(data, labels, label_column, orientation, impute, drop_missing, cache_dir)
     table = Table(title=dataset.name, show_header=False)
     table.add_row("samples x genes", f"{dataset.n_samples:,} x {dataset.n_genes:,}")
     table.add_row("values", f"min {dataset.X.min():.3g}, mean {dataset.X.mean():.3g}, max {dataset.X.max():.3g}")
+    resolved = resolve_transform(dataset.X, transform)
+    table.add_row("transform", f"{resolved}" + (f" (chosen by auto: {TRANSFORMS[resolved]})" if transform == "auto"
+                                                 and resolved != "none" else f" ({TRANSFORMS[resolved]})"))
+    X = apply_transform(dataset.X, resolved, dataset.name)
     k = min(top_genes, dataset.n_genes)
-    kept = top_variable_genes(dataset.X, k)
+    kept = top_variable_genes(X, k)
     table.add_row(f"top {k:,} MAD genes", ", ".join(dataset.gene_ids[kept[:5]]) + (", ..." if k > 5 else ""))
     if dataset.labels is None:
         table.add_row("labels", "none (training will not compute the adjusted Rand index)")

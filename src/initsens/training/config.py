@@ -79,7 +79,7 @@ class SweepConfig:
     split_seed: int = _setting(0)
     stratify: bool = _setting(True)
     fit_on: str = _setting("train")
-    epochs: int = _setting(300)
+    epochs: int = _setting(1000)
     min_epochs: int = _setting(1)
     patience: int = _setting(10)
     min_delta: float = _setting(0.0)
@@ -134,8 +134,8 @@ class SweepConfig:
             (bool(self.seeds) and all(s >= 0 for s in self.seeds), f"--seeds must be >= 0 (got {list(self.seeds)})"),
             (len(set(self.seeds)) == len(self.seeds), f"--seeds has repeated values ({list(self.seeds)})"),
             (self.epochs >= 1, f"--epochs must be >= 1 (got {self.epochs})"),
-            (1 <= self.min_epochs <= self.epochs, f"--min-epochs must be between 1 and --epochs {self.epochs} "
-                                                  f"(got {self.min_epochs})"),
+            (self.min_epochs >= 1, f"--min-epochs must be >= 1 (got {self.min_epochs}); above --epochs it "
+                                   "means no early stopping"),
             (self.patience >= 1, f"--patience must be >= 1 (got {self.patience})"),
             (self.min_delta >= 0, f"--min-delta must be >= 0 (got {self.min_delta})"),
             (self.batch_size >= 2, f"--batch-size must be >= 2, BatchNorm needs 2 samples (got {self.batch_size})"),
@@ -369,8 +369,9 @@ class RunSpec:
                            cfg.model_hyperparameters())
 
     def group_key(self) -> tuple:
-        """Runs with the same key share an architecture and data (they may train together)."""
-        return (self.model, self.depth, self.normalization, self.split_seed)
+        """Runs with the same key share an architecture and data shapes (they may train together, each on
+        its own split)."""
+        return (self.model, self.depth, self.normalization)
 
     def identity(self, dataset_sha256: str) -> dict[str, Any]:
         """Everything that determines the run's result: its factors, the data's content hash, its model's

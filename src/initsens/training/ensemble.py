@@ -1,6 +1,8 @@
 """The vectorized trainer: runs that share an architecture train together as one stacked ensemble.
 
-Members differ only in initializer and seed. Each keeps its own initial weights, minibatch order,
+Members differ only in initializer, seed and possibly their train/validation split (``--split per-seed``:
+each member then sees its own matrices, which must have the same shapes). Each keeps its own initial
+weights, minibatch order,
 sampling noise (its own generators, so its draws are those of the same run trained alone), BatchNorm
 statistics and Adam state (Adam is elementwise, so one optimizer over stacked parameters is M
 independent Adams). Each step sums the members' losses and takes one backward pass and one fused Adam
@@ -40,64 +42,95 @@ class _LazyEmbedding:
         return self.values[member]
 
 
-def member_bytes(spec: RunSpec, n_genes: int, n_val: int) -> int:
+def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int = 0) -> int:
     """Approximate memory of one ensemble member, calibrated on the benchmark (about 130 MB per member
     at 5,000 genes, 512 hidden, batch 64): parameters, gradients and Adam moments plus transient
     copies (~6x the parameter bytes), and activations of a training step and of the validation pass,
-    which sees the whole validation split at once (~20 and ~6 floats per sample, sample draw and gene)."""
+    which sees the whole validation split at once (~20 and ~6 floats per sample, sample draw and gene),
+    plus its own copy of the data (``own_data_samples`` x genes) when members have their own splits."""
     cfg = spec.config
     dims = [n_genes, *spec.hidden_dims(), cfg.latent_dim]
     n_params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + cfg.latent_dim * dims[-2]
     draws = cfg.iwae_k if spec.model == "IWAE" else 1
     width = n_genes + sum(spec.hidden_dims())
-    return 4 * (6 * n_params + 20 * cfg.batch_size * draws * width + 6 * n_val * draws * width)
+    return 4 * (6 * n_params + 20 * cfg.batch_size * draws * width + 6 * n_val * draws * width
+                + 2 * own_data_samples * n_genes)
+
+
+class _Inputs:
+    """The members' training, validation and clustering matrices: one copy when every member sees the same
+    split, else stacked with a leading member axis (runs of a per-seed split training together)."""
+
+    def __init__(self, datas: Sequence[PreparedData], cfg, device: torch.device) -> None:
+        if len({(d.n_train, d.n_val, d.n_genes) for d in datas}) != 1:
+            raise ValueError("ensemble members need splits of equal sizes and as many genes")
+        self.shared = all(d is datas[0] for d in datas)
+        chosen = datas[:1] if self.shared else datas
+
+        def tensor(values) -> torch.Tensor:
+            array = values[0] if self.shared else np.stack(values)
+            return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+        self.train = tensor([d.X_train for d in chosen])
+        self.val = tensor([d.X_val for d in chosen])
+        self.embed = tensor([clustering_input(d, cfg)[0] for d in chosen])
+        self.labels = [clustering_input(d, cfg)[1] for d in datas]
+
+    def batch(self, members: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """(members, batch, genes): row ``idx[i]`` of member ``members[i]``'s training split."""
+        return self.train[idx] if self.shared else self.train[members[:, None], idx]
+
+    def whole(self, x: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
+        """All of ``x`` (validation or clustering input) for each of ``members``."""
+        return x.expand(len(members), -1, -1) if self.shared else x[members]
 
 
 def train_ensemble(
     specs: Sequence[RunSpec],
-    data: PreparedData,
+    data: PreparedData | Sequence[PreparedData],
     device: torch.device,
     on_epoch: EpochCallback | None = None,
 ) -> list[RunResult]:
-    """Train runs of one architecture group together; results come back in the order of ``specs``."""
+    """Train runs of one architecture together; ``data`` is shared or one per run (its own split).
+    Results come back in the order of ``specs``."""
     cfg = specs[0].config
     start = time.perf_counter()
     if device.type == "cpu":
         keep_freed_memory()
+    datas = list(data) if isinstance(data, Sequence) else [data] * len(specs)
+    inputs = _Inputs(datas, cfg, device)
+    n_train, n_val = datas[0].n_train, datas[0].n_val
     seeds = [RunSeeds.from_seed(spec.seed) for spec in specs]
-    ensemble = stack_models([spec.build_model(data.n_genes) for spec in specs]).to(device)
+    ensemble = stack_models([spec.build_model(datas[0].n_genes) for spec in specs]).to(device)
     optimizer = make_optimizer(ensemble.parameters(), cfg.lr)
-    X_train = torch.from_numpy(data.X_train).to(device)
-    X_val = torch.from_numpy(data.X_val).to(device)
-    X_embed, labels = clustering_input(data, cfg)
-    X_embed = torch.from_numpy(X_embed).to(device)
     orders = [seed.order_rng() for seed in seeds]
     noises = [seed.noise_generator(device) for seed in seeds]
     trackers = [RunTracker(cfg) for _ in specs]
     walls = [0.0] * len(specs)
     active = list(range(len(specs)))  # member index -> position in specs
+    members = torch.arange(len(specs), device=device)
 
     for epoch in range(1, cfg.epochs + 1):
         set_learning_rate(optimizer, cfg, epoch)
         ensemble.train()
-        ensemble.use_split(data.n_train, cfg.batch_size)
-        plans = [batches(data.n_train, cfg.batch_size, orders[m], cfg.drop_last) for m in active]
+        ensemble.use_split(n_train, cfg.batch_size)
+        plans = [batches(n_train, cfg.batch_size, orders[m], cfg.drop_last) for m in active]
         total, count = torch.zeros(len(active), device=device), 0
         for step in range(len(plans[0])):
             idx = torch.from_numpy(np.stack([plan[step] for plan in plans])).to(device)
             optimizer.zero_grad(set_to_none=True)
-            out = ensemble(X_train[idx], [noises[m] for m in active])
+            out = ensemble(inputs.batch(members, idx), [noises[m] for m in active])
             out.loss.sum().backward()
             optimizer.step()
             total += out.loss.detach() * idx.shape[1]
             count += idx.shape[1]
         ensemble.eval()
-        ensemble.use_split(data.n_val, cfg.batch_size)
+        ensemble.use_split(n_val, cfg.batch_size)
         with torch.no_grad():
-            val = ensemble(X_val.expand(len(active), -1, -1), [seeds[m].val_noise_generator(device) for m in active])
+            val = ensemble(inputs.whole(inputs.val, members), [seeds[m].val_noise_generator(device) for m in active])
             columns = [t.cpu().tolist() for t in (total / count, *(getattr(val, m) for m in METRICS))]
         sampled = [seeds[m].embed_generator(device) for m in active] if cfg.clustering == "leiden" else None
-        embeddings = _LazyEmbedding(ensemble, X_embed.expand(len(active), -1, -1), sampled)
+        embeddings = _LazyEmbedding(ensemble, inputs.whole(inputs.embed, members), sampled)
         for i, m in enumerate(active):
             record = EpochRecord(epoch, *(column[i] for column in columns))
             trackers[m].record(record, lambda i=i, e=embeddings: e[i])
@@ -112,5 +145,6 @@ def train_ensemble(
             if not active:
                 break
             optimizer = select_members(ensemble, torch.tensor(keep, device=device), optimizer)
+            members = torch.tensor(active, device=device)
     return [tracker.result(labels, spec.seed, wall)
-            for tracker, spec, wall in zip(trackers, specs, walls)]
+            for tracker, spec, wall, labels in zip(trackers, specs, walls, inputs.labels)]

@@ -1,6 +1,6 @@
 """Running a whole sweep: load and prepare the data, skip finished runs, train, write Parquet.
 
-Runs are trained group by group (runs sharing model, depth, normalization and split). With the
+Runs are trained group by group (runs sharing model, depth and normalization, each on its own split). With the
 ensemble trainer (default) a group trains as stacked ensembles of up to ``ensemble_size`` members
 (0: as many as a memory budget allows); the reference trainer takes its runs one at a time. Each
 chunk's results are written as one pair of Parquet parts as soon as it ends, so a killed sweep loses
@@ -33,17 +33,17 @@ from initsens.training.record import CAP, RunResult
 from initsens.training.reference import train_run
 from initsens.training.store import ResultsStore, utc_now
 
-#: A trainer takes runs of one architecture group and returns their results in order.
-Trainer = Callable[[Sequence[RunSpec], PreparedData, torch.device, EpochCallback], list[RunResult]]
+#: A trainer takes runs of one architecture group, each with its prepared data, and returns their results in order.
+Trainer = Callable[[Sequence[RunSpec], Sequence[PreparedData], torch.device, EpochCallback], list[RunResult]]
 
 #: Memory for one ensemble chunk: a quarter of the free GPU memory, or this many bytes on the CPU.
 CPU_ENSEMBLE_BYTES = 4 << 30
 
 
-def reference_trainer(specs: Sequence[RunSpec], data: PreparedData, device: torch.device,
+def reference_trainer(specs: Sequence[RunSpec], data: Sequence[PreparedData], device: torch.device,
                       on_epoch: EpochCallback) -> list[RunResult]:
     """The plain trainer behind the Trainer interface: the runs one after the other."""
-    return [train_run(spec, data, device, on_epoch) for spec in specs]
+    return [train_run(spec, own, device, on_epoch) for spec, own in zip(specs, data)]
 
 
 TRAINERS: dict[str, Trainer] = {"ensemble": train_ensemble, "reference": reference_trainer}
@@ -56,7 +56,8 @@ def chunk_size(config: SweepConfig, spec: RunSpec, data: PreparedData, device: t
     if config.ensemble_size:
         return config.ensemble_size
     budget = torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else CPU_ENSEMBLE_BYTES
-    return max(1, budget // member_bytes(spec, data.n_genes, data.n_val))
+    own_data = data.n_train + data.n_val if config.split == "per-seed" else 0
+    return max(1, budget // member_bytes(spec, data.n_genes, data.n_val, own_data))
 
 
 class SweepObserver:
@@ -166,23 +167,25 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
         order = {key: i for i, key in enumerate(dict.fromkeys(spec.group_key() for spec in plan.todo))}
         for _, group in groupby(sorted(plan.todo, key=lambda spec: order[spec.group_key()]), key=RunSpec.group_key):
             group = list(group)
-            key = (group[0].normalization, group[0].split_seed)
-            if key not in prepared:
-                prepared[key] = prepare(plan.dataset, config.top_genes, config.gene_selection, key[0],
-                                        config.val_fraction, key[1], config.transform, config.fit_on, config.stratify)
-            data = prepared[key]
-            size = chunk_size(group[0].config, group[0], data, plan.device)
+            for spec in group:
+                key = (spec.normalization, spec.split_seed)
+                if key not in prepared:
+                    prepared[key] = prepare(plan.dataset, config.top_genes, config.gene_selection, key[0],
+                                            config.val_fraction, key[1], config.transform, config.fit_on,
+                                            config.stratify)
+            data = {spec: prepared[(spec.normalization, spec.split_seed)] for spec in group}
+            size = chunk_size(group[0].config, group[0], data[group[0]], plan.device)
             for first in range(0, len(group), size):
                 chunk = group[first:first + size]
                 observer.chunk_start(chunk)
                 error = None
                 try:
-                    results = trainer(chunk, data, plan.device, observer.epoch)
+                    results = trainer(chunk, [data[spec] for spec in chunk], plan.device, observer.epoch)
                 except InitsensError:
                     raise
                 except Exception as exc:  # a chunk that crashes (e.g. out of memory) must not stop the sweep
                     results, error = [RunResult.failed() for _ in chunk], f"{type(exc).__name__}: {exc}"
-                rows = [run_row(spec, plan.run_ids[spec], result, data, plan.device)
+                rows = [run_row(spec, plan.run_ids[spec], result, data[spec], plan.device)
                         for spec, result in zip(chunk, results)]
                 epochs = [{"run_id": plan.run_ids[spec], **record.__dict__}
                           for spec, result in zip(chunk, results) for record in result.history]
