@@ -1,7 +1,7 @@
 """The whole analysis of one results table: every per-cell and across-cell table, and what could not be done.
 
-:func:`analyze` is what ``initsens analyze`` runs. Cells are model x depth (x normalization when it
-has several levels). Runs that failed (status other than ``ok``, or a non-finite metric) are counted
+:func:`analyze` is what ``initsens analyze`` runs. Cells are model x depth (x normalization, x init scope
+when they have several levels). Runs that failed (status other than ``ok``, or a non-finite metric) are counted
 and tested in ``failures`` and left out of every fit. A cell that cannot be analyzed (one initializer,
 one run per initializer, no variation) is named in ``notes`` and skipped; the rest goes on.
 
@@ -22,6 +22,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from initsens.analysis.association import spearman
+from initsens.analysis.convergence import convergence
 from initsens.analysis.descriptives import describe
 from initsens.analysis.factorial import factorial_anova
 from initsens.analysis.failures import failed_mask, failures
@@ -34,6 +35,8 @@ from initsens.analysis.variance import variance_components
 from initsens.errors import InitsensError
 
 COMMON_METRICS = frozenset({"val_nelbo", "val_recon_mse", "ari"})
+#: Columns that become cell keys (and factors across cells) when they hold several levels.
+OPTIONAL_CELL_KEYS = ("normalization", "init_scope")
 HIGHER_IS_BETTER = frozenset({"ari"})
 FACTOR = "initializer"
 
@@ -237,8 +240,7 @@ def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame |
     """
     step = on_step or (lambda _: None)
     cell_keys = ["model", "depth"]
-    if "normalization" in runs.columns and runs["normalization"].nunique() > 1:
-        cell_keys.append("normalization")
+    cell_keys += [key for key in OPTIONAL_CELL_KEYS if key in runs.columns and runs[key].nunique() > 1]
     factors = ["model", FACTOR, "depth", *cell_keys[2:]]
     analysis = Analysis(metric, cell_keys, factors,
                         base_metric(metric) in HIGHER_IS_BETTER if higher_is_better is None else higher_is_better,
@@ -247,6 +249,7 @@ def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame |
                                   "random_state": random_state})
     tables = analysis.tables
     step("failures")
+    tables["convergence"] = convergence(runs, cell_keys, FACTOR)
     tables["failures"] = failures(runs, metric, by=cell_keys, factor=FACTOR)
     per_cell_p = tables["failures"].groupby(cell_keys)["fisher_p"].first()
     tables["failures"] = tables["failures"].merge(holm(per_cell_p).rename("fisher_p_holm").reset_index(),

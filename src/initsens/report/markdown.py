@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from initsens.analysis.cells import cell_mask, iter_cells
+from initsens.analysis.convergence import CAPPED_WARNING, capped_cells
 from initsens.analysis.study import COMMON_METRICS, Analysis, base_metric, cell_label
 
 SEEDS_SHOWN_MAX = 1000  # beyond this, "more than 1000" (the extrapolation means little there)
@@ -81,6 +82,7 @@ def _summary(a: Analysis) -> list[str]:
             sentence += (" The failure rate depends on the initializer (Fisher exact, Holm-adjusted p < "
                          f"{a.settings['alpha']}) in {'; '.join(cell_label(dict(zip(a.cell_keys, k if isinstance(k, tuple) else (k,)))) for k in hit.index)}.")
         out.append(sentence)
+    out += _convergence_summary(a)
     if seeds.min() < 5:
         out.append(f"- **Caution.** With {seeds.min()} seed(s) per combination, bootstrap intervals are unreliable "
                    "and tests have little power; train at least 10 (`initsens train --repeats 10`).")
@@ -124,6 +126,33 @@ def _summary(a: Analysis) -> list[str]:
             out.append(f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ means "
                        "a lower loss goes with a better clustering.")
     return out
+
+
+def _convergence_summary(a: Analysis) -> list[str]:
+    """One sentence on runs that reached the epoch cap (a warning when a cell has more than 10% of them)."""
+    conv = a.tables.get("convergence")
+    if conv is None or conv.empty:
+        return []
+    n, capped = int(conv["n_finished"].sum()), int(conv["n_capped"].sum())
+    worst = capped_cells(conv, a.cell_keys)
+    if len(worst):
+        cells = "; ".join(f"{cell_label({k: r[k] for k in a.cell_keys})} {r.capped_share:.0%}"
+                          for _, r in worst.iterrows())
+        return [f"- **Warning: not converged.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch "
+                f"cap while still improving; more than {CAPPED_WARNING:.0%} in {cells}. Their numbers describe "
+                "unconverged models: train again with a higher `--epochs` (a new cap gives new run ids, so those runs are trained anew)."]
+    return [f"- **Convergence.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch cap; "
+            f"no cell has more than {CAPPED_WARNING:.0%}."]
+
+
+def _convergence_table(a: Analysis) -> str:
+    conv = a.tables["convergence"]
+    wide = conv.assign(cell=conv["n_capped"].astype(str) + "/" + conv["n_finished"].astype(str)).pivot_table(
+        index=a.cell_keys, columns="initializer", values="cell", aggfunc="first").reset_index()
+    share = conv.groupby(a.cell_keys)[["n_finished", "n_capped"]].sum()
+    wide = wide.merge((share["n_capped"] / share["n_finished"]).rename("share").reset_index(), on=a.cell_keys)
+    inits = sorted(conv["initializer"].unique())
+    return table(wide, {**{k: k for k in a.cell_keys}, **{i: i for i in inits}, "share": "capped share"})
 
 
 def _failures_table(a: Analysis) -> str:
@@ -186,6 +215,9 @@ def render(a: Analysis, files: Sequence[tuple[str, str]], figures: dict[str, str
              f"Cells are {' x '.join(a.cell_keys)}; factors across cells: {', '.join(a.factors)}.\n",
              "Failed runs / runs per initializer, with Fisher's exact test of failures x initializer per cell:\n",
              _failures_table(a)]
+    if "convergence" in t and len(t["convergence"]):
+        lines += ["", "Runs that reached the epoch cap still improving / finished runs, per initializer "
+                  f"(more than {CAPPED_WARNING:.0%} in a cell is flagged in the Summary):\n", _convergence_table(a)]
     if a.notes or warnings:
         lines += ["", "Notes:", *[f"- {n}" for n in [*warnings, *a.notes]], ""]
     lines += ["", f"![{a.metric} by initializer]({figures['metric_by_initializer']})\n",

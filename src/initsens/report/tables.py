@@ -16,6 +16,7 @@ from initsens.atomic import atomic_path
 
 CELL = {"model": "VAE model", "depth": "number of hidden layers",
         "normalization": "data normalization (present when it has several levels)",
+        "init_scope": "which Linear weights the initializer drew (present when it has several levels)",
         "metric": "analyzed column (a transformed variant carries its own label)",
         "initializer": "weight initializer"}
 COLUMNS: dict[str, str] = {
@@ -59,6 +60,9 @@ COLUMNS: dict[str, str] = {
     "seeds_needed": "seeds per initializer that would likely resolve the order (planning figure)",
     "other": "the downstream column correlated with the metric", "rho": "Spearman's rank correlation",
     "epoch": "epoch (1-based)",
+    "n_capped": "finished runs that reached the epoch cap still improving (stopped = cap)",
+    "n_finished": "runs that finished training (stopped early or at the cap; not diverged or failed)",
+    "capped_share": "n_capped / n_finished",
 }
 
 
