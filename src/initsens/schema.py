@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-#: 2: init_scope, activation, preset, settings, transform, stopped, selected_epoch added.
+#: 2: init_scope, activation, precision, preset, settings, transform, stopped, selected_epoch added.
 SCHEMA_VERSION = 2
 
 _STRING, _INT, _FLOAT = pa.string(), pa.int32(), pa.float64()
@@ -32,6 +32,7 @@ RUN_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("learning_rate", _FLOAT, "Adam's initial learning rate"),
     ("batch_size", _INT, "minibatch size"),
     ("max_epochs", _INT, "the epoch cap (--epochs)"),
+    ("precision", _STRING, "arithmetic of the forward passes: fp32, bf16 (autocast) or tf32 (CUDA)"),
     ("preset", _STRING, "the preset the settings came from (e.g. eltager2023), empty when none"),
     ("settings", _STRING, "JSON object of the run's identity: every setting that changes its numbers"),
     ("dataset", _STRING, "dataset name or path"),

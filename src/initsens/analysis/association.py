@@ -13,7 +13,8 @@ import pandas as pd
 from scipy import stats
 
 
-def _row(x: pd.Series, y: pd.Series, level: float) -> dict[str, float]:
+def rank_correlation(x: pd.Series, y: pd.Series, level: float = 0.95) -> dict[str, float]:
+    """n, Spearman rho, its Fisher-z CI at ``level`` and the two-sided p-value over the pairs where both are finite."""
     keep = np.isfinite(x.to_numpy(np.float64)) & np.isfinite(y.to_numpy(np.float64))
     n = int(keep.sum())
     if n < 4 or x[keep].nunique() < 2 or y[keep].nunique() < 2:
@@ -31,8 +32,8 @@ def spearman(runs: pd.DataFrame, metric: str = "val_loss", other: str = "ari", l
     rows = []
     for model, cell in runs.groupby("model", sort=True):
         rows.append({"model": model, "depth": "all", "metric": metric, "other": other,
-                     **_row(cell[metric], cell[other], level)})
+                     **rank_correlation(cell[metric], cell[other], level)})
         for depth, sub in cell.groupby("depth", sort=True):
             rows.append({"model": model, "depth": str(depth), "metric": metric, "other": other,
-                         **_row(sub[metric], sub[other], level)})
+                         **rank_correlation(sub[metric], sub[other], level)})
     return pd.DataFrame(rows)

@@ -54,6 +54,8 @@ class Analysis:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    #: Bootstrap replicates of the sensitivity indices per cell: {"omega_sq": {cell keys: draws}, "icc": ...}
+    draws: dict[str, dict[tuple, np.ndarray]] = field(default_factory=dict)
 
 
 def base_metric(metric: str) -> str:
@@ -138,6 +140,7 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: i
                                                         random_state=random_state, draws_out=icc)
     seeds = {keys: int(cell.groupby(FACTOR)["seed"].nunique().min()) for keys, cell in iter_cells(data, by)}
     tables["sensitivity"] = sensitivity(table, tables["variance_components"], omega, icc, by, seeds)
+    analysis.draws = {"omega_sq": omega, "icc": icc}
 
 
 def _variants(analysis: Analysis, data: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

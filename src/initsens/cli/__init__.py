@@ -16,6 +16,7 @@ from initsens.cli.analyze import analyze
 from initsens.cli.data import app as data_app
 from initsens.cli.models import list_models
 from initsens.cli.presets import list_presets
+from initsens.cli.reproduce import reproduce
 from initsens.cli.train import train
 from initsens.errors import InitsensError
 
@@ -31,6 +32,7 @@ app.command("train")(train)
 app.command("analyze")(analyze)
 app.command("models")(list_models)
 app.command("presets")(list_presets)
+app.command("reproduce")(reproduce)
 
 
 def _version(value: bool) -> None:

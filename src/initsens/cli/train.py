@@ -103,6 +103,8 @@ def train(
     logcosh_form: Optional[str] = _opt("--logcosh-form", "LogCoshVAE log cosh: stable or pytorch-vae (overflows).",
                                        panel=MODEL),
     device: Optional[str] = _opt("--device", "auto, cpu or cuda.", panel=RUN),
+    precision: Optional[str] = _opt("--precision", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 "
+                                    "bf16/AMX and on GPUs) or tf32 (CUDA only).", panel=RUN),
     trainer: Optional[str] = _opt("--trainer", "ensemble (vectorized) or reference (one run at a time).", panel=RUN),
     ensemble_size: Optional[int] = _opt("--ensemble-size", "Members per ensemble; 0 fits a memory budget.",
                                         panel=RUN),
@@ -128,7 +130,8 @@ def train(
         "activation": activation, "kl_weight": kl_weight, "recon_reduction": recon_reduction, "iwae_k": iwae_k,
         "iwae_objective": iwae_objective, "info_alpha": info_alpha, "info_lambda": info_lambda,
         "info_kernel": info_kernel, "info_recon_weight": info_recon_weight, "info_mmd": info_mmd,
-        "logcosh_a": logcosh_a, "logcosh_form": logcosh_form, "device": device, "trainer": trainer,
+        "logcosh_a": logcosh_a, "logcosh_form": logcosh_form, "device": device, "precision": precision,
+        "trainer": trainer,
         "ensemble_size": ensemble_size,
     }
     cfg = build_config(config, {key: value for key, value in given.items() if value is not None})

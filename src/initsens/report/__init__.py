@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-
-import pandas as pd
-import scipy
-import statsmodels
-import torch
 
 from initsens import __version__
 from initsens.analysis.inputs import Results, sha256
@@ -33,6 +29,18 @@ class Written:
     tables: list[Path]
 
 
+def versions() -> dict[str, str]:
+    """Versions of the packages behind the numbers (read from the installed metadata: importing torch here
+    would cost seconds and is not needed to report on results)."""
+    out = {"initsens": __version__}
+    for package in ("pandas", "scipy", "statsmodels", "torch"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
 def write_report(analysis: Analysis, results: Results, report: str | Path, command: str) -> Written:
     """Write tables, figures and the Markdown report at ``report``."""
     report = Path(report)
@@ -48,10 +56,8 @@ def write_report(analysis: Analysis, results: Results, report: str | Path, comma
     if "learning_curves" in analysis.tables and len(analysis.tables["learning_curves"]):
         made["learning_curves"] = figures.learning_curves(analysis, figures_dir / "learning_curves.png")
     links = {name: os.path.relpath(path, root) for name, path in made.items()}
-    versions = {"initsens": __version__, "pandas": pd.__version__, "scipy": scipy.__version__,
-                "statsmodels": statsmodels.__version__, "torch": torch.__version__}
     files = [(str(f), sha256(f)) for f in results.files]
-    text = render(analysis, files, links, os.path.relpath(tables_dir, root), command, versions, results.warnings)
+    text = render(analysis, files, links, os.path.relpath(tables_dir, root), command, versions(), results.warnings)
     with atomic_path(report) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Written(report, list(made.values()), tables)

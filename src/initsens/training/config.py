@@ -33,6 +33,7 @@ SELECT_EPOCH = ("best", "last")
 CLUSTERINGS = ("kmeans", "leiden")
 GENE_SELECTIONS = ("mad", "meanad", "variance")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16", "tf32")
 TRAINERS = ("ensemble", "reference")
 RECON_REDUCTIONS = ("sum", "mean")
 IWAE_OBJECTIVES = ("bound", "pytorch-vae")
@@ -103,6 +104,7 @@ class SweepConfig:
     logcosh_a: float = _setting(10.0)
     logcosh_form: str = _setting("stable")
     clustering: str = _setting("kmeans")
+    precision: str = _setting("fp32")
     device: str = _setting("auto", identity=False)
     trainer: str = _setting("ensemble", identity=False)
     ensemble_size: int = _setting(0, identity=False)
@@ -148,7 +150,7 @@ class SweepConfig:
             (0 < self.val_fraction < 1, f"--val-fraction must be between 0 and 1 (got {self.val_fraction})"),
             choice("transform", TRANSFORMS), choice("gene_selection", GENE_SELECTIONS), choice("split", SPLITS),
             choice("fit_on", FIT_ON), choice("select_epoch", SELECT_EPOCH), choice("clustering", CLUSTERINGS),
-            choice("device", DEVICES), choice("trainer", TRAINERS), choice("recon_reduction", RECON_REDUCTIONS),
+            choice("device", DEVICES), choice("trainer", TRAINERS), choice("precision", PRECISIONS), choice("recon_reduction", RECON_REDUCTIONS),
             choice("iwae_objective", IWAE_OBJECTIVES), choice("info_mmd", INFO_MMDS),
             choice("logcosh_form", LOGCOSH_FORMS),
             (self.ensemble_size >= 0, f"--ensemble-size must be >= 0, 0 meaning automatic (got {self.ensemble_size})"),

@@ -21,7 +21,7 @@ from initsens.data.prepare import PreparedData
 from initsens.models.stacked import select_members, stack_models
 from initsens.training.config import RunSpec
 from initsens.training.memory import keep_freed_memory
-from initsens.training.loop import RunTracker, batches, clustering_input, make_optimizer, set_learning_rate
+from initsens.training.loop import RunTracker, batches, clustering_input, make_optimizer, precision, set_learning_rate
 from initsens.training.record import METRICS, EpochRecord, RunResult
 from initsens.training.seeds import RunSeeds
 
@@ -33,12 +33,14 @@ class _LazyEmbedding:
     """The members' embeddings of the samples to cluster, computed once on first use (only the members whose
     epoch is the one to report need it)."""
 
-    def __init__(self, model: torch.nn.Module, x: torch.Tensor, generators: list | None) -> None:
-        self.model, self.x, self.generators, self.values = model, x, generators, None
+    def __init__(self, model: torch.nn.Module, x: torch.Tensor, generators: list | None, arithmetic) -> None:
+        self.model, self.x, self.generators, self.arithmetic, self.values = model, x, generators, arithmetic, None
 
     def __getitem__(self, member: int) -> np.ndarray:
         if self.values is None:
-            self.values = self.model.embed(self.x, self.generators, sample=self.generators is not None).cpu().numpy()
+            with self.arithmetic():
+                z = self.model.embed(self.x, self.generators, sample=self.generators is not None)
+            self.values = z.float().cpu().numpy()
         return self.values[member]
 
 
@@ -119,18 +121,20 @@ def train_ensemble(
         for step in range(len(plans[0])):
             idx = torch.from_numpy(np.stack([plan[step] for plan in plans])).to(device)
             optimizer.zero_grad(set_to_none=True)
-            out = ensemble(inputs.batch(members, idx), [noises[m] for m in active])
+            with precision(cfg, device):
+                out = ensemble(inputs.batch(members, idx), [noises[m] for m in active])
             out.loss.sum().backward()
             optimizer.step()
             total += out.loss.detach() * idx.shape[1]
             count += idx.shape[1]
         ensemble.eval()
         ensemble.use_split(n_val, cfg.batch_size)
-        with torch.no_grad():
+        with torch.no_grad(), precision(cfg, device):
             val = ensemble(inputs.whole(inputs.val, members), [seeds[m].val_noise_generator(device) for m in active])
             columns = [t.cpu().tolist() for t in (total / count, *(getattr(val, m) for m in METRICS))]
         sampled = [seeds[m].embed_generator(device) for m in active] if cfg.clustering == "leiden" else None
-        embeddings = _LazyEmbedding(ensemble, inputs.whole(inputs.embed, members), sampled)
+        embeddings = _LazyEmbedding(ensemble, inputs.whole(inputs.embed, members), sampled,
+                                    lambda: precision(cfg, device))
         for i, m in enumerate(active):
             record = EpochRecord(epoch, *(column[i] for column in columns))
             trackers[m].record(record, lambda i=i, e=embeddings: e[i])

@@ -8,8 +8,9 @@ cluster, and stops the run when ``record`` returns False.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -87,6 +88,24 @@ class RunTracker:
             result.val_recon_mse, result.val_kl, result.val_nelbo = chosen.val_recon_mse, chosen.val_kl, chosen.val_nelbo
             result.ari = adjusted_rand(self.embedding, labels, seed, self.config.clustering)
         return result
+
+
+@contextlib.contextmanager
+def precision(config, device: torch.device) -> Iterator[None]:
+    """The arithmetic of forward passes: ``fp32`` (strict), ``bf16`` (autocast: matrix products in bfloat16,
+    reductions and the loss in float32) or ``tf32`` (CUDA matrix products in TensorFloat-32)."""
+    if config.precision == "bf16":
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            yield
+    elif config.precision == "tf32":
+        previous = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = previous
+    else:
+        yield
 
 
 def make_optimizer(params, lr: float) -> torch.optim.Optimizer:

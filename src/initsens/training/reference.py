@@ -17,7 +17,7 @@ import torch
 from initsens.data.prepare import PreparedData
 from initsens.models import VAE
 from initsens.training.config import RunSpec
-from initsens.training.loop import RunTracker, batches, clustering_input, make_optimizer, set_learning_rate
+from initsens.training.loop import RunTracker, batches, clustering_input, make_optimizer, precision, set_learning_rate
 from initsens.training.record import METRICS, EpochRecord, RunResult
 from initsens.training.seeds import RunSeeds
 
@@ -55,7 +55,9 @@ def train_run(
     tracker = RunTracker(cfg)
 
     def embed():
-        return model.embed(X_embed, seeds.embed_generator(device), sample=cfg.clustering == "leiden").cpu().numpy()
+        with precision(cfg, device):
+            z = model.embed(X_embed, seeds.embed_generator(device), sample=cfg.clustering == "leiden")
+        return z.float().cpu().numpy()
 
     for epoch in range(1, cfg.epochs + 1):
         set_learning_rate(optimizer, cfg, epoch)
@@ -64,13 +66,15 @@ def train_run(
         total, count = torch.zeros((), device=device), 0
         for idx in batches(data.n_train, cfg.batch_size, order, cfg.drop_last):
             optimizer.zero_grad(set_to_none=True)
-            out = model(X_train[torch.from_numpy(idx).to(device)], noise)
+            with precision(cfg, device):
+                out = model(X_train[torch.from_numpy(idx).to(device)], noise)
             out.loss.backward()
             optimizer.step()
             total += out.loss.detach() * len(idx)
             count += len(idx)
-        record = EpochRecord(epoch, float(total) / count,
-                             *evaluate(model, X_val, seeds.val_noise_generator(device), cfg.batch_size))
+        with precision(cfg, device):
+            metrics = evaluate(model, X_val, seeds.val_noise_generator(device), cfg.batch_size)
+        record = EpochRecord(epoch, float(total) / count, *metrics)
         going_on = tracker.record(record, embed)
         if on_epoch is not None:
             on_epoch([spec], epoch, tracker.stopper.best)

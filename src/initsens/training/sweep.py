@@ -94,7 +94,7 @@ def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData, d
         "normalization": spec.normalization, "init_scope": spec.init_scope, "seed": spec.seed,
         "split_seed": spec.split_seed, "latent_dim": cfg.latent_dim, "hidden_dims": "-".join(map(str, spec.hidden_dims())),
         "activation": cfg.activation, "learning_rate": cfg.lr, "batch_size": cfg.batch_size,
-        "max_epochs": cfg.epochs, "preset": cfg.preset or "",
+        "max_epochs": cfg.epochs, "precision": cfg.precision, "preset": cfg.preset or "",
         "settings": json.dumps(spec.identity(data.dataset_sha256), sort_keys=True, default=str),
         "dataset": data.dataset, "dataset_sha256": data.dataset_sha256, "transform": data.transform,
         "n_genes": data.n_genes, "n_train": data.n_train, "n_val": data.n_val, "status": result.status,
@@ -140,6 +140,8 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     With ``dry_run`` nothing is created or removed: ``out`` is only checked to be creatable or writable.
     """
     device = resolve_device(config.device)
+    if config.precision == "tf32" and device.type != "cuda":
+        raise InitsensError(f"--precision tf32 is a CUDA mode; on {device.type} use fp32 or bf16")
     require_clustering(config.clustering)
     store = ResultsStore.check(out) if dry_run else ResultsStore.open(out)
     dataset = load_dataset(config.data, config.labels, config.label_column, impute=config.impute,
