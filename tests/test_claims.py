@@ -226,3 +226,24 @@ def test_evaluate_gives_every_claim_a_verdict_and_numbers():
     assert set(table["verdict"]) <= {SUPPORTED, CONTRADICTED, UNRESOLVED}
     assert np.isfinite(table[["estimate", "ci_low", "ci_high"]].to_numpy(np.float64)).all()
     assert (table[["n_supported", "n_contradicted", "n_unresolved"]].sum(axis=1) > 0).all()
+
+
+def test_cells_whose_runs_all_failed_are_judged_not_skipped():
+    """LogCoshVAE: every run under zscore diverges, and normal/uniform diverge under minmax too (what the
+    original code's log cosh did). P2 still gets a LogCoshVAE/zscore sub-result (unresolved: nothing separates
+    initializers that all fail) and P4 is contradicted there: the failure rates change with the normalization."""
+
+    def shift(model, init, depth, norm):
+        return 0.0 if init in ("default", "xavier_normal", "xavier_uniform") else 10.0
+
+    def fail(model, init, depth, norm, s):
+        return model == "LogCoshVAE" and (norm == "zscore" or init in ("normal", "uniform"))
+
+    analysis = run_analysis(simulate(shift, norms=("zscore", "minmax"), fail=fail))
+    p2, _ = claimed_sets("default")
+    got = by_where(best_initializer_claim(analysis, "P2", p2, [1]))
+    assert got["LogCoshVAE, depth 1, normalization zscore"] == UNRESOLVED
+    assert got["LogCoshVAE, depth 1, normalization minmax"] == SUPPORTED  # the others fail significantly more
+    p4 = {r["where"]: r for r in p4_normalization(analysis, n_boot=100)}
+    assert p4["LogCoshVAE, depth 1"]["verdict"] == CONTRADICTED
+    assert "failure rates differ" in p4["LogCoshVAE, depth 1"]["detail"]

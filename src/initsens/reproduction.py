@@ -81,7 +81,8 @@ def diagnostics(name: str, runs: pd.DataFrame, epochs: pd.DataFrame | None, tabl
     trained = runs.loc[runs["status"] == "ok", "epochs_trained"]
     if len(trained):
         stopped = runs["stopped"].value_counts().to_dict() if "stopped" in runs.columns else {}
-        at_min = int((trained <= int(settings.get("min_epochs", 1))).sum())
+        early = runs.loc[runs["status"] == "ok", "stopped"] == "early" if "stopped" in runs.columns else False
+        at_min = int(((trained == int(settings.get("min_epochs", 1))) & early).sum())
         lines.append(f"{name}: finished runs trained a median of {int(np.median(trained))} epochs (range "
                      f"{int(trained.min())}–{int(trained.max())}); {at_min} stopped at the minimum of "
                      f"{settings.get('min_epochs', 1)}; stopped: {', '.join(f'{k} {v}' for k, v in stopped.items())}.")
@@ -156,9 +157,11 @@ def _settings(runs: pd.DataFrame) -> dict[str, str]:
         if column in skip:
             continue
         values = parsed[column].map(lambda v: json.dumps(v) if isinstance(v, list) else v)
-        per_model = values.groupby(parsed["model"]).first()
-        if values.nunique(dropna=False) == 1:
-            out[column] = str(values.iloc[0])
+        present = values.notna()  # a model's own hyperparameters are absent from the other models' settings
+        per_model = values[present].groupby(parsed.loc[present, "model"]).first()
+        if values[present].nunique() == 1:
+            shared = str(values[present].iloc[0])
+            out[column] = shared if present.all() else f"{shared} ({', '.join(per_model.index)})"
         else:
             out[column] = "; ".join(f"{m} {v}" for m, v in per_model.items())
     return out

@@ -125,8 +125,9 @@ def _quantiles(draws: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def p1_most_sensitive(sensitivity: pd.DataFrame, draws: dict[str, dict[tuple, np.ndarray]], cell_keys: Sequence[str],
-                      alpha: float = 0.05, target: str = "VanillaVAE") -> list[dict]:
-    """P1's sub-results: one per depth group (depth, normalization, ...) and index (ω², ICC)."""
+                      alpha: float = 0.05, target: str = "VanillaVAE", models: Sequence[str] = ()) -> list[dict]:
+    """P1's sub-results: one per depth group (depth, normalization, ...) and index (ω², ICC). ``models`` (those
+    in the runs) lets the detail name the models without an analyzable cell in a group."""
     group_keys = [k for k in cell_keys if k != "model"]
     groups = list(sensitivity.groupby([*group_keys, "index"], sort=True)) if len(sensitivity) else []
     m = max(len(groups), 1)
@@ -143,9 +144,11 @@ def p1_most_sensitive(sensitivity: pd.DataFrame, draws: dict[str, dict[tuple, np
 
         group = group.sort_values("rank")
         top = group.iloc[0]
+        absent = sorted(set(models) - set(group["model"]))
+        missing = f"; not analyzable here (no usable runs): {', '.join(absent)}" if absent else ""
         if target not in set(group["model"]):
             rows.append(_sub("P1", where, np.nan, np.nan, np.nan, UNRESOLVED, np.nan,
-                             f"{target} has no analyzable cell here"))
+                             f"{target} has no analyzable cell here{missing}"))
             continue
         mine = group[group["model"] == target].iloc[0]
         others = group[group["model"] != target]
@@ -176,8 +179,8 @@ def p1_most_sensitive(sensitivity: pd.DataFrame, draws: dict[str, dict[tuple, np
                                f"{100 * (1 - alpha / m):.2f}% CI [{lo:.3g}, {hi:.3g}]")
                     if lo > 0:
                         verdict = CONTRADICTED
-        rows.append(_sub("P1", where, diff, low, high, verdict, low if np.isfinite(low) else np.nan, detail,
-                         rival=rival["model"]))
+        rows.append(_sub("P1", where, diff, low, high, verdict, low if np.isfinite(low) else np.nan,
+                         detail + missing, rival=rival["model"]))
     return rows
 
 
@@ -288,10 +291,11 @@ def _best_set_estimate(cell: CellComparison, claimed: set[str], against: tuple[s
 
 def best_initializer_claim(analysis: Analysis, claim: str, claimed_for: dict[str, set[str]], depths: Sequence[int],
                            alpha: float = 0.05) -> list[dict]:
-    """P2/P3 sub-results: one per analyzed cell at ``depths`` whose model has a claimed set."""
-    ow = analysis.tables["oneway_anova"]
+    """P2/P3 sub-results: one per cell at ``depths`` whose model has a claimed set, cells whose runs all
+    failed included (there only failure counts can separate initializers)."""
+    fail = analysis.tables["failures"]
     cells = [(dict(zip(analysis.cell_keys, keys)))
-             for keys, _ in iter_cells(ow, analysis.cell_keys)] if len(ow) else []
+             for keys, _ in iter_cells(fail, analysis.cell_keys)] if len(fail) else []
     cells = [c for c in cells if c["depth"] in depths and c["model"] in claimed_for]
     rows = []
     for keys in cells:
@@ -380,12 +384,12 @@ def p4_normalization(analysis: Analysis, alpha: float = 0.05, n_boot: int = 2000
         place = dict(zip(groups, keys))
         data = finished[cell_mask(finished, place)]
         where = cell_label(place)
-        if data["normalization"].nunique() < 2 or data[FACTOR].nunique() < 2:
-            rows.append(_sub("P4", where, np.nan, np.nan, np.nan, UNRESOLVED, np.nan, "too few finished runs"))
-            continue
-        stats_ = interaction_share(data[metric].to_numpy(np.float64), data[FACTOR].to_numpy(),
-                                   data["normalization"].to_numpy(), n_boot,
-                                   np.random.default_rng(cell_seed(seed, ("P4", *keys))))
+        if data["normalization"].nunique() < 2 or data[FACTOR].nunique() < 2:  # e.g. every run of a normalization failed
+            stats_ = dict.fromkeys(("share", "partial", "f", "df1", "df2", "p_value", "ci_low", "ci_high"), np.nan)
+        else:
+            stats_ = interaction_share(data[metric].to_numpy(np.float64), data[FACTOR].to_numpy(),
+                                       data["normalization"].to_numpy(), n_boot,
+                                       np.random.default_rng(cell_seed(seed, ("P4", *keys))))
         norms = sorted(runs["normalization"].unique())
         comparisons = {n: CellComparison.from_analysis(analysis, {**place, "normalization": n}) for n in norms}
         bests = {n: c.best(alpha) for n, c in comparisons.items()}
@@ -398,9 +402,10 @@ def p4_normalization(analysis: Analysis, alpha: float = 0.05, n_boot: int = 2000
             verdict = CONTRADICTED
         else:
             verdict = UNRESOLVED
-        detail = ("; ".join(f"{n}: best {{{', '.join(sorted(b))}}}" for n, b in bests.items())
-                  + f"; interaction F({stats_['df1']:.0f}, {stats_['df2']:.0f}) = {stats_['f']:.3g}, "
-                  f"p = {stats_['p_value']:.3g}, partial η² = {stats_['partial']:.3g}"
+        interaction = (f"; interaction F({stats_['df1']:.0f}, {stats_['df2']:.0f}) = {stats_['f']:.3g}, "
+                       f"p = {stats_['p_value']:.3g}, partial η² = {stats_['partial']:.3g}"
+                       if np.isfinite(stats_["f"]) else "; no interaction test (too few finished runs)")
+        detail = ("; ".join(f"{n}: best {{{', '.join(sorted(b))}}}" for n, b in bests.items()) + interaction
                   + (f"; failure rates differ between normalizations (p = {fail_p:.3g})" if fail_p < 1 else ""))
         rows.append(_sub("P4", where, stats_["share"], stats_["ci_low"], stats_["ci_high"], verdict,
                          NEGLIGIBLE_SHARE - stats_["ci_high"], detail, partial_eta_sq=stats_["partial"],
@@ -522,7 +527,8 @@ def evaluate(analysis: Analysis, alpha: float = 0.05, n_boot: int = 2000, seed: 
     p2, p3 = claimed_sets(default_name(runs))
     depths = sorted(runs["depth"].unique())
     rows = [
-        *p1_most_sensitive(analysis.tables["sensitivity"], analysis.draws, analysis.cell_keys, alpha),
+        *p1_most_sensitive(analysis.tables["sensitivity"], analysis.draws, analysis.cell_keys, alpha,
+                           models=sorted(runs["model"].unique())),
         *best_initializer_claim(analysis, "P2", p2, [1], alpha),
         *best_initializer_claim(analysis, "P3", p3, [d for d in depths if d >= 2], alpha),
         *p4_normalization(analysis, alpha, n_boot, seed),

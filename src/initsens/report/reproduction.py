@@ -108,15 +108,18 @@ def _verdict(word: str) -> str:
 
 def _claims_overview(results: Sequence[ProtocolResult]) -> str:
     frame = claims_table(results)
-    lines = ["| claim | protocol | statistic (metric) | estimate [95% CI] (where) | sub-results (supported / "
-             "contradicted / unresolved) | verdict | evidence |", "|---|---|---|---|---|---|---|"]
+    lines = ["| claim | protocol | metric | estimate [95% CI] (deciding sub-result) | sub-results: supported / "
+             "contradicted / unresolved | verdict |", "|---|---|---|---|---|---|"]
+    shown = set()
     for _, row in frame.iterrows():
         claim = CLAIMS[row["claim"]]
         estimate = (f"{fmt(row['estimate'], 3)} [{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}]"
                     + (f" ({row['where']})" if row["where"] else ""))
-        lines.append(f"| **{row['claim']}** {claim.text} | {row['protocol']} | {claim.statistic} (`{claim.metric}`) | "
-                     f"{estimate} | {row['n_supported']} / {row['n_contradicted']} / {row['n_unresolved']} | "
-                     f"{_verdict(row['verdict'])} | [{row['claim']}](#{row['claim'].lower()}) |")
+        first = row["claim"] not in shown
+        shown.add(row["claim"])
+        name = f"[**{row['claim']}**](#{row['claim'].lower()}) {claim.text}" if first else ""
+        lines.append(f"| {name} | {row['protocol']} | `{claim.metric}` | {estimate} | {row['n_supported']} / "
+                     f"{row['n_contradicted']} / {row['n_unresolved']} | {_verdict(row['verdict'])} |")
     return "\n".join(lines) + "\n"
 
 
