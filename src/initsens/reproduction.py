@@ -29,6 +29,56 @@ from initsens.report.tables import write_table
 LOSS_CLAIMS = ("P1", "P2", "P3", "P4")
 
 
+@dataclass(frozen=True)
+class Ablation:
+    """One protocol with a few settings changed: ``eltager2023:clustering=kmeans`` (``models=A,B`` restricts the
+    models trained). Its folder name and label say what changed."""
+
+    base: str
+    changes: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, spec: str) -> Ablation:
+        base, _, rest = spec.partition(":")
+        pairs = [item.split("=", 1) for item in rest.split(";") if item.strip()]
+        if not base or not pairs or any(len(p) != 2 or not p[0].strip() for p in pairs):
+            raise InitsensError(f"--ablation {spec!r}: write PRESET:KEY=VALUE[;KEY=VALUE], e.g. eltager2023:clustering=kmeans")
+        return cls(base.strip(), tuple((k.strip(), v.strip()) for k, v in pairs))
+
+    @property
+    def name(self) -> str:
+        return self.base + "+" + "+".join(f"{k}={v}" for k, v in self.changes)
+
+    def overrides(self) -> dict[str, str]:
+        return dict(self.changes)
+
+
+def ablation_lines(base: ProtocolResult, variant: ProtocolResult) -> list[str]:
+    """What changing the settings did: sub-results whose verdict moved, and the medians that moved most."""
+    merged = base.evidence.merge(variant.evidence, on=["claim", "where"], suffixes=("", "_v"))
+    if set(variant.runs["model"]) != set(base.runs["model"]):  # P1 compares models: only with all of them
+        merged = merged[merged["claim"] != "P1"]
+    moved = merged[merged["verdict"] != merged["verdict_v"]]
+    lines = []
+    for key in CLAIMS:
+        sub = moved[moved["claim"] == key]
+        if len(sub):
+            lines.append(f"{variant.name} vs {base.name}, {key}: " + "; ".join(
+                f"{r.where} {r.verdict} → {r.verdict_v}" for r in sub.itertuples()) + ".")
+    runs, other = base.runs, variant.runs
+    shared = sorted(set(runs["model"]) & set(other["model"]))
+    for column in ("ari", "val_kl"):
+        a = runs.loc[runs["model"].isin(shared) & (runs["status"] == "ok"), column].median()
+        b = other.loc[other["model"].isin(shared) & (other["status"] == "ok"), column].median()
+        lines.append(f"{variant.name} vs {base.name}: median {column} of finished runs {a:.3g} → {b:.3g}.")
+    failed = (runs["model"].isin(shared) & (runs["status"] != "ok")).sum(), (other["status"] != "ok").sum()
+    lines.append(f"{variant.name} vs {base.name}: diverged or failed runs {failed[0]} → {failed[1]} "
+                 f"(models {', '.join(shared)}).")
+    if not len(moved):
+        lines.append(f"{variant.name} vs {base.name}: no sub-result changes its verdict.")
+    return lines
+
+
 @dataclass
 class Reproduction:
     """What :func:`judge` wrote and decided."""
@@ -68,6 +118,11 @@ def diagnostics(name: str, runs: pd.DataFrame, epochs: pd.DataFrame | None, tabl
                 rejudge: Callable[[pd.DataFrame, str], pd.DataFrame]) -> list[str]:
     """Data-driven lines on what makes this protocol's verdicts what they are."""
     lines = []
+    ok = runs[runs["status"] == "ok"]
+    if len(ok) and {"val_kl", "ari"} <= set(ok.columns):
+        lines.append(f"{name}: finished runs have a median validation KL of {ok['val_kl'].median():.3g} nats per sample "
+                     f"(a KL near 0 means the posterior is the prior: the latent code carries almost nothing) and a "
+                     f"median ARI of {ok['ari'].median():.3g}.")
     failed = runs[runs["status"] != "ok"]
     if len(failed):
         by = failed.groupby(["model", "initializer"]).size().sort_values(ascending=False)
@@ -99,14 +154,17 @@ def diagnostics(name: str, runs: pd.DataFrame, epochs: pd.DataFrame | None, tabl
 
 
 def judge(folders: dict[str, Path], report: str | Path, command: str, alpha: float = 0.05, n_boot: int = 2000,
-          n_boot_icc: int = 500, seed: int = 0, on_step: Callable[[str], None] | None = None) -> Reproduction:
-    """Analyze each protocol's results folder, judge every claim, and write the reproduction report."""
+          n_boot_icc: int = 500, seed: int = 0, on_step: Callable[[str], None] | None = None,
+          ablations: dict[Ablation, Path] | None = None) -> Reproduction:
+    """Analyze each protocol's results folder, judge every claim, and write the reproduction report.
+    ``ablations`` (an ablated protocol -> its folder) are judged too and compared with their base protocol."""
     step = on_step or (lambda _: None)
     report = Path(report)
     root = report.parent / report.stem
     results = []
     wall, data = {}, {}
-    for name, folder in folders.items():
+    everything = {**folders, **{a.name: f for a, f in (ablations or {}).items()}}
+    for name, folder in everything.items():
         step(f"{name}: analysis of {METRIC}")
         loaded = load_results(folder, METRIC)
         runs = loaded.runs
@@ -130,19 +188,25 @@ def judge(folders: dict[str, Path], report: str | Path, command: str, alpha: flo
         wall[name] = training_hours(folder) * 3600
         if "dataset_sha256" in runs.columns:
             data = {"name": str(runs["dataset"].iloc[0]), "sha256": str(runs["dataset_sha256"].iloc[0])}
+    by_name = {r.name: r for r in results}
+    ablated = [by_name[a.name] for a in (ablations or {})]
+    for ablation in ablations or {}:
+        if ablation.base in by_name:
+            by_name[ablation.base].diagnostics += ablation_lines(by_name[ablation.base], by_name[ablation.name])
+    results = [r for r in results if r.name in folders]
     step("figures and report")
     figures = {key: forest_plot(key, results, root / "figures" / f"claim_{key}.png") for key in CLAIMS}
     links = {key: str(path.relative_to(report.parent)) for key, path in figures.items()}
-    claims = claims_table(results)
+    claims = claims_table(results + ablated)
     write_table(claims, root / "tables" / "claims.parquet")
-    evidence = pd.concat([r.evidence.assign(protocol=r.name) for r in results], ignore_index=True)
+    evidence = pd.concat([r.evidence.assign(protocol=r.name) for r in results + ablated], ignore_index=True)
     write_table(evidence.astype({c: str for c in evidence.columns if evidence[c].dtype == object}),
                 root / "tables" / "evidence.parquet")
     text = render(results, links, str((root / "tables").relative_to(report.parent)), command, versions(),
-                  data, wall, alpha)
+                  data, wall, alpha, ablated)
     with atomic_path(report) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    return Reproduction(report, claims, results)
+    return Reproduction(report, claims, results + ablated)
 
 
 def _settings(runs: pd.DataFrame) -> dict[str, str]:

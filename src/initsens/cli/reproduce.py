@@ -40,6 +40,9 @@ def reproduce(
     ensemble_size: Optional[int] = typer.Option(None, "--ensemble-size", help="Members per ensemble (0: memory "
                                                 "budget) [default: 0].", show_default=False,
                                                 rich_help_panel=TRAINING),
+    ablation: Optional[list[str]] = typer.Option(None, "--ablation", help="Also train and judge a protocol with "
+                                                 "settings changed, e.g. eltager2023:clustering=kmeans (repeatable; "
+                                                 "KEY=VALUE pairs separated by ';'; models=... restricts the models)."),
     train: bool = typer.Option(True, "--train/--no-train", help="Train what is missing first (--no-train judges "
                                "the results already in --out)."),
     judge_claims: bool = typer.Option(True, "--judge/--no-judge", help="Analyze and write the report after "
@@ -67,30 +70,39 @@ def reproduce(
                  "epochs": epochs, "top_genes": top_genes, "hidden_dims": hidden_dims, "latent_dim": latent_dim,
                  "device": device, "ensemble_size": ensemble_size}
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    from initsens.reproduction import Ablation
+
+    ablations = {Ablation.parse(spec): None for spec in ablation or []}
+    for item in ablations:
+        PRESETS.get(item.base)
     configs = {name: SweepConfig.load(name, overrides) for name in names}  # every protocol checked first
+    configs.update({a.name: SweepConfig.load(a.base, {**overrides, **a.overrides()}) for a in ablations})
     folders = {name: out / name for name in names}
+    ablation_folders = {a: out / "ablations" / a.name for a in ablations}
+    paths = {**folders, **{a.name: f for a, f in ablation_folders.items()}}
     if train:
         for name, cfg in configs.items():
-            console.print(f"[bold]{name}[/]: {len(cfg.runs())} runs into {folders[name]}/")
-            run_training(cfg, folders[name], quiet=quiet, next_step="")
+            console.print(f"[bold]{name}[/]: {len(cfg.runs())} runs into {paths[name]}/")
+            run_training(cfg, paths[name], quiet=quiet, next_step="")
     if not judge_claims:
         return
     from initsens.reproduction import check_folders, judge
 
-    check_folders(folders)
+    check_folders(paths)
     command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with nullcontext() if quiet else console.status("judging the claims") as status:
         progress = None if quiet else (lambda s: status.update(f"judging the claims: {s}"))
-        result = judge(folders, report, command, alpha, n_boot, n_boot_icc, seed, on_step=progress)
+        result = judge(folders, report, command, alpha, n_boot, n_boot_icc, seed, on_step=progress,
+                       ablations=ablation_folders)
     if quiet:
         print(result.report)
         return
     table = Table(title="Claims of the original study")
     table.add_column("claim")
-    for name in names:
+    for name in paths:
         table.add_column(name)
     for key in dict.fromkeys(result.claims["claim"]):
         rows = result.claims[result.claims["claim"] == key].set_index("protocol")
-        table.add_row(key, *(rows.loc[name, "verdict"] for name in names))
+        table.add_row(key, *(rows.loc[name, "verdict"] for name in paths))
     console.print(table)
     console.print(f"Report: [bold]{result.report}[/]")
