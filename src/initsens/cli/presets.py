@@ -32,11 +32,8 @@ def list_presets(
         for key, value, per_model in cfg.settings():
             if name is None and value == base[key] and not per_model:
                 continue
-            shown = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-            default = base[key]
-            table.add_row(key, shown, "; ".join(f"{m}: {v}" for m, v in per_model.items()),
-                          ",".join(map(str, default)) if isinstance(default, tuple) else str(default),
-                          preset.notes.get(key, ""))
+            table.add_row(key, cfg.shown(value), "; ".join(f"{m}: {v}" for m, v in per_model.items()),
+                          cfg.shown(base[key]), preset.notes.get(key, ""))
         console.print(table)
     if name is None:
         console.print("Use one with `initsens train --config NAME`; `initsens presets NAME` shows all its settings.")

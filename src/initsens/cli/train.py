@@ -22,9 +22,7 @@ def _default(key: str) -> str:
     from initsens.training.config import SweepConfig
 
     value = next(f.default for f in dataclasses.fields(SweepConfig) if f.name == key)
-    if key == "seeds":
-        return f"--repeats {len(value)}"
-    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    return f"--repeats {len(value)}" if key == "seeds" else SweepConfig.shown(value)
 
 
 def _opt(flag: str, help: str, key: str | None = None, panel: str = "Training"):
@@ -187,9 +185,8 @@ def print_plan(plan: Any) -> None:
         if column:
             settings.add_column(column, overflow="fold")
     for key, value, per_model in cfg.settings():
-        shown = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
         own = "; ".join(f"{m}: {v}" for m, v in per_model.items())
-        settings.add_row(key, shown, own, *([notes.get(key, "")] if notes else []))
+        settings.add_row(key, cfg.shown(value), own, *([notes.get(key, "")] if notes else []))
     console.print(settings)
     console.print(f"{plan.total} runs on {plan.dataset.name} ({plan.dataset.n_samples} samples x "
                   f"{plan.dataset.n_genes} genes), up to {cfg.epochs} epochs each; {plan.total - len(plan.todo)} "

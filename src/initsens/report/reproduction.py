@@ -32,6 +32,8 @@ from initsens.atomic import atomic_path  # noqa: E402
 from initsens.report.markdown import fmt, table  # noqa: E402
 
 MARKERS = {SUPPORTED: "o", CONTRADICTED: "X", UNRESOLVED: "s"}
+#: Claims whose statistic is unbounded (a difference of losses): their axis may switch to symlog.
+UNBOUNDED = ("P2", "P3")
 #: The decision threshold drawn on each claim's forest plot.
 THRESHOLDS = {"P1": 0.0, "P2": 0.0, "P3": 0.0, "P4": NEGLIGIBLE_SHARE, "E1": 0.0, "E2": -WEAK_RHO}
 AXIS = {"P1": "Δ sensitivity index: VanillaVAE − largest other model (> 0 supports)",
@@ -82,6 +84,9 @@ def forest_plot(key: str, results: Sequence[ProtocolResult], dest: Path) -> Path
                 ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=color, lw=1.5)
             if np.isfinite(row["estimate"]):
                 ax.plot(row["estimate"], y, MARKERS[row["verdict"]], color=color, ms=7)
+            else:  # e.g. every run of the cell failed: say so where the point would be
+                ax.plot(THRESHOLDS[key], y, MARKERS[row["verdict"]], color=color, ms=7, mfc="none")
+                ax.annotate(" no estimate", (THRESHOLDS[key], y), fontsize=7, color=color, va="center")
         ax.plot([], [], "-", color=color, label=result.name)
     for verdict, marker in MARKERS.items():
         ax.plot([], [], marker, color="grey", label=verdict)
@@ -91,7 +96,7 @@ def forest_plot(key: str, results: Sequence[ProtocolResult], dest: Path) -> Path
     ax.set_xlabel(AXIS[key], fontsize=9)
     values = data[["estimate", "ci_low", "ci_high"]].to_numpy(np.float64)
     values = values[np.isfinite(values)]
-    if values.size and np.abs(values).max() > 100 * max(np.median(np.abs(values)), 1e-12):
+    if key in UNBOUNDED and values.size and np.abs(values).max() > 100 * max(np.median(np.abs(values)), 1e-12):
         ax.set_xscale("symlog", linthresh=max(np.median(np.abs(values)), 1e-12))
     ax.set_title(f"{key}: {CLAIMS[key].text}", fontsize=9, wrap=True)
     ax.legend(fontsize=8, loc="best")
@@ -223,7 +228,8 @@ def render(results: Sequence[ProtocolResult], figures: dict[str, str], tables_di
               *[f"- **{r.name}**: {len(r.runs)} runs ({int((r.runs['status'] == 'ok').sum())} ok, "
                 f"{int((r.runs['status'] == 'diverged').sum())} diverged, {int((r.runs['status'] == 'failed').sum())} "
                 f"failed; {int((r.runs.get('stopped', pd.Series(dtype=str)) == 'cap').sum())} reached the epoch cap), "
-                f"training {wall.get(r.name, float('nan')) / 3600:.2f} h of run time; full analysis: [{r.report}]({r.report})"
+                f"trained on {', '.join(sorted(r.runs['device'].astype(str).unique())) if 'device' in r.runs else '?'} "
+                f"in {wall.get(r.name, float('nan')) / 60:.1f} min of ensemble time; full analysis: [{r.report}]({r.report})"
                 for r in [*results, *ablations]], "",
               f"Data: {data.get('name', '')}, content sha256 `{data.get('sha256', '')}`.\n",
               f"Tables: `{tables_dir}/claims.parquet` (this page's first table) and `{tables_dir}/evidence.parquet` "

@@ -21,33 +21,30 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from initsens.data.genes import SELECTION_METHODS as GENE_SELECTIONS
 from initsens.data.normalize import NORMALIZERS
 from initsens.data.transform import TRANSFORMS
 from initsens.errors import InitsensError
 from initsens.models import ACTIVATIONS, INITIALIZERS, KERNELS, MODELS, SCOPES, VAE, build_model, hidden_dims_for
+from initsens.models.base import RECON_REDUCTIONS
+from initsens.models.infovae import MMD_FORMS as INFO_MMDS
+from initsens.models.iwae import OBJECTIVES as IWAE_OBJECTIVES
+from initsens.models.logcosh import FORMS as LOGCOSH_FORMS
+from initsens.training.clustering import CLUSTERINGS
 from initsens.training.seeds import RunSeeds
 
 SPLITS = ("fixed", "per-seed")
 FIT_ON = ("train", "all")
 SELECT_EPOCH = ("best", "last")
-CLUSTERINGS = ("kmeans", "leiden")
-GENE_SELECTIONS = ("mad", "meanad", "variance")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16", "tf32")
 TRAINERS = ("ensemble", "reference")
-RECON_REDUCTIONS = ("sum", "mean")
-IWAE_OBJECTIVES = ("bound", "pytorch-vae")
-INFO_MMDS = ("unbiased", "pytorch-vae")
-LOGCOSH_FORMS = ("stable", "pytorch-vae")
 #: Hyperparameters handed to the models (each model takes the ones it defines).
 MODEL_HYPERPARAMETERS = ("kl_weight", "recon_reduction", "iwae_k", "iwae_objective", "info_alpha", "info_lambda",
                          "info_kernel", "info_recon_weight", "info_mmd", "logcosh_a", "logcosh_form")
 #: Settings a preset or TOML file may set per model (``[model.NAME]`` tables).
 PER_MODEL = ("epochs", "min_epochs", "patience", "min_delta", "select_epoch", "batch_size", "drop_last", "lr",
              "lr_decay", "latent_dim", "hidden_dims", "activation", *MODEL_HYPERPARAMETERS)
-#: Factors swept by the grid: option name -> the RunSpec attribute it feeds.
-FACTORS = {"models": "model", "inits": "initializer", "depths": "depth", "normalizations": "normalization",
-           "init_scopes": "init_scope", "seeds": "seed"}
 
 
 def _setting(default: Any, identity: bool = True) -> Any:
@@ -283,6 +280,11 @@ class SweepConfig:
             else:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
+
+    @staticmethod
+    def shown(value: Any) -> str:
+        """A setting's value as displays print it (lists comma-separated)."""
+        return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
 
     def settings(self) -> list[tuple[str, Any, dict[str, Any]]]:
         """(key, value, {model: its own value}) for every setting, for displays such as ``--dry-run``."""
