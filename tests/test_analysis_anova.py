@@ -46,9 +46,9 @@ def test_factorial_anova_matches_car(design, typ):
     assert set(ours.index) == set(r.index)
     for column in ("sum_sq", "df", "f", "p_value"):
         np.testing.assert_allclose(ours.loc[r.index, column], r[column], rtol=1e-6, err_msg=column)
-    resid = ours.loc["Residuals", "sum_sq"]
-    expected = ours["sum_sq"] / (ours["sum_sq"] + resid)
-    np.testing.assert_allclose(ours["partial_eta_sq"].drop("Residuals"), expected.drop("Residuals"))
+    expected = r["sum_sq"] / (r["sum_sq"] + r.loc["Residuals", "sum_sq"])  # from car's sums of squares
+    np.testing.assert_allclose(ours.loc[r.index, "partial_eta_sq"].drop("Residuals"), expected.drop("Residuals"),
+                               rtol=1e-6)
 
 
 def test_types_differ_only_when_unbalanced():

@@ -23,7 +23,8 @@ def runs_table() -> pd.DataFrame:
                                  "val_loss": rng.normal(10 + (init == "uniform") * (scope == "all"), 1),
                                  "status": "ok", "stopped": "early", "run_id": f"{model}{scope}{init}{seed}"})
     frame = pd.DataFrame(rows)
-    cap = (frame.model == "VanillaVAE") & (frame.init_scope == "all") & (frame.seed < 3) & (frame.initializer == "uniform")
+    cap = ((frame.model == "VanillaVAE") & (frame.init_scope == "all") & (frame.seed < 3)
+           & (frame.initializer == "uniform"))
     frame.loc[cap, "stopped"] = "cap"
     cap2 = (frame.model == "IWAE") & (frame.init_scope == "hidden") & (frame.seed < 1)
     frame.loc[cap2, "stopped"] = "cap"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
 from initsens.analysis import oneway
 from initsens.analysis.study import analyze
+
+pytestmark = pytest.mark.slow  # subprocesses or simulations: seconds to minutes
 
 INITS = ["default", "normal", "uniform", "xavier_normal", "xavier_uniform"]
 

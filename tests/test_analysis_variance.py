@@ -27,11 +27,15 @@ def test_variance_components_match_lme4(design):
     assert (ours["variance"][~positive] == 0.0).all()  # lme4's singular fits: exactly zero here too
 
 
-def test_boundary_gives_icc_exactly_zero():
+def test_boundary_gives_icc_exactly_zero_and_shares_match_lme4():
+    """The ICC (share) of each component equals lme4's variance over lme4's total, to lme4's tolerance; the
+    singular IWAE cell gives exactly 0."""
     ours = variance_components(pd.read_csv(FIXTURES / "unbalanced.csv")).set_index(["model", "depth", "component"])
     assert ours.loc[("IWAE", 1, "initializer"), "share"] == 0.0
-    shares = ours.groupby(level=["model", "depth"])["share"].sum()
-    np.testing.assert_allclose(shares, 1.0)
+    ref = pd.read_csv(FIXTURES / "r_varcomp.csv").query("design == 'unbalanced'")
+    ref = ref.set_index(["model", "depth", "component"])["variance"]
+    r_shares = ref / ref.groupby(level=["model", "depth"]).transform("sum")
+    np.testing.assert_allclose(ours.loc[r_shares.index, "share"], r_shares, rtol=1e-4, atol=1e-8)
 
 
 def test_one_way_random_effect_closed_form():

@@ -14,8 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from initsens.analysis.inputs import load_results
-from initsens.errors import InitsensError
 from initsens.cli import main
+from initsens.errors import InitsensError
+
+pytestmark = pytest.mark.slow  # subprocesses or simulations: seconds to minutes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "anova"
 FAST = ("--n-boot", "200", "--n-boot-icc", "50")
@@ -52,7 +54,8 @@ def test_train_then_analyze(trained, tmp_path):
                     "## Factorial ANOVA", "## Mixed model", "## Post-hoc comparisons", "## Methods",
                     "## Reproducibility"):
         assert heading in text, heading
-    assert "Input files (sha256)" in text and hashlib.sha256(next((trained / "runs").glob("*.parquet")).read_bytes()).hexdigest() in text
+    first_part = next((trained / "runs").glob("*.parquet"))
+    assert "Input files (sha256)" in text and hashlib.sha256(first_part.read_bytes()).hexdigest() in text
     for png in ("metric_by_initializer", "sensitivity", "learning_curves"):
         path = report.parent / "figures" / f"{png}.png"
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"figures/{png}.png" in text

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from conftest import run_cli as run
 
+pytestmark = pytest.mark.slow  # subprocesses or simulations: seconds to minutes
+
 
 def test_help_version_and_models():
     assert "fetch" in run("data", "--help").stdout

@@ -99,7 +99,11 @@ def test_select_members_keeps_their_optimizer_state():
     assert new_weight.shape[0] == 2 and ens.encoder.hidden[1].running_mean.shape[0] == 2
     torch.testing.assert_close(opt.state[new_weight]["exp_avg"], moment[[0, 2]])
     ens(x[[0, 2]]).loss.sum().backward()
-    opt.step()  # training goes on with the smaller ensemble
+    grad = new_weight.grad.clone()
+    opt.step()  # training goes on with the smaller ensemble, from the kept members' Adam state
+    state = opt.state[new_weight]
+    assert int(state["step"]) == 2
+    torch.testing.assert_close(state["exp_avg"], 0.9 * moment[[0, 2]] + 0.1 * grad)
 
 
 def test_chunk_size_rules():

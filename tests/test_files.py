@@ -71,7 +71,8 @@ def test_orientation_by_shape_and_explicit(tmp_path, small_frame):
 def test_named_label_column_and_load_dataset_dispatch(tmp_path, small_frame):
     path = tmp_path / "expr.csv"
     small_frame.rename(columns={"cancer_type": "tumour"}).to_csv(path, index=False)
-    with pytest.raises(InitsensError, match="column 'tumour' is not numeric|non-numeric value 'BRCA' in column 'tumour'"):
+    message = "column 'tumour' is not numeric|non-numeric value 'BRCA' in column 'tumour'"
+    with pytest.raises(InitsensError, match=message):
         load_matrix(path)
     ds = load_dataset(str(path), label_column="tumour")
     assert ds.classes == ["BRCA", "KIRC", "LUAD"]
@@ -94,7 +95,8 @@ def test_errors_are_one_line_and_name_the_problem(tmp_path, small_frame):
     dup.loc[5, "sample_id"] = "S01"
     cases.append((_write(tmp_path, dup, "dup.csv"), "1 duplicated sample id\\(s\\), e.g. 'S01'"))
     dup_genes = small_frame.rename(columns={"GENE7": "GENE6"})
-    cases.append((_write(tmp_path, dup_genes, "dupg.csv"), "1 column name\\(s\\) appear more than once in the header, e.g. 'GENE6'"))
+    cases.append((_write(tmp_path, dup_genes, "dupg.csv"),
+                  "1 column name\\(s\\) appear more than once in the header, e.g. 'GENE6'"))
     nolabel = small_frame.copy()
     nolabel.loc[2, "cancer_type"] = None
     cases.append((_write(tmp_path, nolabel, "nolabel.csv"), "1 of 12 samples in column 'cancer_type' have no label"))
@@ -113,7 +115,8 @@ def test_errors_are_one_line_and_name_the_problem(tmp_path, small_frame):
 def test_labels_that_do_not_match(tmp_path, small_frame):
     path = _write(tmp_path, small_frame.drop(columns="cancer_type"), "expr.csv")
     pheno = tmp_path / "pheno.tsv"
-    pd.DataFrame({"sample": [f"S{i:02d}" for i in range(10)], "cancer_type": "BRCA"}).to_csv(pheno, sep="\t", index=False)
+    phenotypes = pd.DataFrame({"sample": [f"S{i:02d}" for i in range(10)], "cancer_type": "BRCA"})
+    phenotypes.to_csv(pheno, sep="\t", index=False)
     with pytest.raises(InitsensError, match="2 of 12 samples in .*expr.csv have no label \\(e.g. S10, S11\\)"):
         load_matrix(path, labels=pheno)
     with pytest.raises(InitsensError, match="no column 'subtype' for --label-column"):
@@ -131,7 +134,8 @@ def test_missing_values_error_then_impute_or_drop(tmp_path, small_frame):
     frame.loc[3, "GENE9"] = np.nan
     path = _write(tmp_path, frame, "nan.csv")
     with pytest.raises(InitsensError, match=(
-            "3 missing or infinite value\\(s\\) in 2 gene\\(s\\) \\[GENE2 \\(2\\), GENE9 \\(1\\)\\] and 2 sample\\(s\\) "
+            "3 missing or infinite value\\(s\\) in 2 gene\\(s\\) \\[GENE2 \\(2\\), GENE9 \\(1\\)\\] "
+            "and 2 sample\\(s\\) "
             "\\[S03 \\(2\\), S01 \\(1\\)\\]; rerun with --impute mean\\|zero or --drop-missing genes\\|samples")):
         load_matrix(path)
     genes = load_matrix(path, drop_missing="genes")
@@ -150,7 +154,8 @@ def test_missing_values_error_then_impute_or_drop(tmp_path, small_frame):
 
 
 def test_unknown_dataset_name():
-    with pytest.raises(InitsensError, match="no-such: no such file and no dataset of that name; .* synthetic, xena-pancan"):
+    message = "no-such: no such file and no dataset of that name; .* synthetic, xena-pancan"
+    with pytest.raises(InitsensError, match=message):
         load_dataset("no-such")
     with pytest.raises(InitsensError, match="apply to files, not to the named dataset 'synthetic'"):
         load_dataset("synthetic", label_column="x")

@@ -31,7 +31,8 @@ def test_embedded_dataset_is_the_default_and_real(tcga5):
     assert load_dataset().name == "tcga5"
     assert (tcga5.n_samples, tcga5.n_genes) == (309, 8000)
     assert Counter(tcga5.labels.tolist()) == COUNTS
-    assert all(s.startswith("TCGA-") for s in tcga5.sample_ids) and {"CD19|930", "MLANA|2315", "STAR|6770"} <= set(tcga5.gene_ids)
+    assert all(s.startswith("TCGA-") for s in tcga5.sample_ids)
+    assert {"CD19|930", "MLANA|2315", "STAR|6770"} <= set(tcga5.gene_ids)
     assert tcga5.X.dtype == np.float32 and 0.0 <= tcga5.X.min() and tcga5.X.max() < 23.2
     assert tcga5_path().stat().st_size < 10_000_000
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli as run
 
 from initsens.data import Dataset, prepare
 from initsens.data.transform import apply_transform, looks_like_counts, resolve_transform
 from initsens.errors import InitsensError
-from conftest import run_cli as run
 
 
 def counts_matrix(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +64,7 @@ def test_transform_errors_are_one_line():
         apply_transform(np.array([[0.0, 0.0], [3.0, 5000.0]], dtype=np.float32), "log2cpm")
 
 
+@pytest.mark.slow
 def test_counts_file_trains_with_auto_and_records_the_transform(tmp_path):
     counts, labels = counts_matrix()
     frame = pd.DataFrame(counts.astype(np.int64), columns=[f"ENSG{j:011d}" for j in range(40)])

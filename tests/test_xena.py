@@ -132,7 +132,8 @@ def test_http_errors_are_one_line(server, tmp_path):
         download(server.url + "missing.gz", tmp_path / "x", progress=False)
     with pytest.raises(InitsensError, match="cannot connect"):
         download("http://127.0.0.1:9/none", tmp_path / "y", progress=False, timeout=2)
-    with pytest.raises(InitsensError, match="xena-pancan is not downloaded yet .* run `initsens data fetch xena-pancan`"):
+    message = "xena-pancan is not downloaded yet .* run `initsens data fetch xena-pancan`"
+    with pytest.raises(InitsensError, match=message):
         load_dataset("xena-pancan", cache_dir=tmp_path / "empty")
 
 

@@ -20,11 +20,12 @@ import pyarrow.parquet as pq
 
 from initsens.analysis import analyze, load_results
 from initsens.analysis.claims import CLAIMS, METRIC, evaluate, verdicts
-from initsens.errors import InitsensError
 from initsens.atomic import atomic_path
+from initsens.errors import InitsensError
 from initsens.report import versions, write_report
 from initsens.report.reproduction import ProtocolResult, claims_table, forest_plot, render
 from initsens.report.tables import write_table
+from initsens.schema import EARLY, OK
 
 LOSS_CLAIMS = ("P1", "P2", "P3", "P4")
 
@@ -42,7 +43,8 @@ class Ablation:
         base, _, rest = spec.partition(":")
         pairs = [item.split("=", 1) for item in rest.split(";") if item.strip()]
         if not base or not pairs or any(len(p) != 2 or not p[0].strip() for p in pairs):
-            raise InitsensError(f"--ablation {spec!r}: write PRESET:KEY=VALUE[;KEY=VALUE], e.g. eltager2023:clustering=kmeans")
+            raise InitsensError(f"--ablation {spec!r}: write PRESET:KEY=VALUE[;KEY=VALUE], "
+                                "e.g. eltager2023:clustering=kmeans")
         return cls(base.strip(), tuple((k.strip(), v.strip()) for k, v in pairs))
 
     @property
@@ -68,10 +70,10 @@ def ablation_lines(base: ProtocolResult, variant: ProtocolResult) -> list[str]:
     runs, other = base.runs, variant.runs
     shared = sorted(set(runs["model"]) & set(other["model"]))
     for column in ("ari", "val_kl"):
-        a = runs.loc[runs["model"].isin(shared) & (runs["status"] == "ok"), column].median()
-        b = other.loc[other["model"].isin(shared) & (other["status"] == "ok"), column].median()
+        a = runs.loc[runs["model"].isin(shared) & (runs["status"] == OK), column].median()
+        b = other.loc[other["model"].isin(shared) & (other["status"] == OK), column].median()
         lines.append(f"{variant.name} vs {base.name}: median {column} of finished runs {a:.3g} → {b:.3g}.")
-    failed = (runs["model"].isin(shared) & (runs["status"] != "ok")).sum(), (other["status"] != "ok").sum()
+    failed = (runs["model"].isin(shared) & (runs["status"] != OK)).sum(), (other["status"] != OK).sum()
     lines.append(f"{variant.name} vs {base.name}: diverged or failed runs {failed[0]} → {failed[1]} "
                  f"(models {', '.join(shared)}).")
     if not len(moved):
@@ -88,13 +90,13 @@ class Reproduction:
     results: list[ProtocolResult]
 
 
-def training_hours(folder: Path) -> float:
-    """Training time in hours: each runs part is one ensemble chunk; its longest run is the chunk's time."""
+def training_seconds(folder: Path) -> float:
+    """Training time: each runs part is one ensemble chunk, and its longest run is the chunk's time."""
     total = 0.0
     for part in sorted((folder / "runs").glob("part-*.parquet")):
         walls = pq.read_table(part, columns=["wall_seconds"])["wall_seconds"].to_numpy()
         total += float(np.nanmax(walls)) if len(walls) else 0.0
-    return total / 3600
+    return total
 
 
 def best_epoch_runs(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
@@ -105,7 +107,7 @@ def best_epoch_runs(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     out = runs.copy()
     for column in ("val_loss", "val_recon_mse", "val_kl", "val_nelbo"):
         mapped = out["run_id"].map(best[column])
-        out[column] = np.where(out["status"] == "ok", mapped, out[column])
+        out[column] = np.where(out["status"] == OK, mapped, out[column])
     return out
 
 
@@ -118,12 +120,13 @@ def diagnostics(name: str, runs: pd.DataFrame, epochs: pd.DataFrame | None, tabl
                 rejudge: Callable[[pd.DataFrame, str], pd.DataFrame]) -> list[str]:
     """Data-driven lines on what makes this protocol's verdicts what they are."""
     lines = []
-    ok = runs[runs["status"] == "ok"]
+    ok = runs[runs["status"] == OK]
     if len(ok) and {"val_kl", "ari"} <= set(ok.columns):
-        lines.append(f"{name}: finished runs have a median validation KL of {ok['val_kl'].median():.3g} nats per sample "
+        lines.append(f"{name}: finished runs have a median validation KL of {ok['val_kl'].median():.3g} nats "
+                     "per sample "
                      f"(a KL near 0 means the posterior is the prior: the latent code carries almost nothing) and a "
                      f"median ARI of {ok['ari'].median():.3g}.")
-    failed = runs[runs["status"] != "ok"]
+    failed = runs[runs["status"] != OK]
     if len(failed):
         by = failed.groupby(["model", "initializer"]).size().sort_values(ascending=False)
         where = ", ".join(f"{m} {i} {n}" for (m, i), n in by.head(8).items())
@@ -133,10 +136,10 @@ def diagnostics(name: str, runs: pd.DataFrame, epochs: pd.DataFrame | None, tabl
             if len(last):
                 first = f"; {int((last == 1).sum())} of them in their first epoch"
         lines.append(f"{name}: {len(failed)} of {len(runs)} runs diverged or failed ({where}){first}.")
-    trained = runs.loc[runs["status"] == "ok", "epochs_trained"]
+    trained = runs.loc[runs["status"] == OK, "epochs_trained"]
     if len(trained):
         stopped = runs["stopped"].value_counts().to_dict() if "stopped" in runs.columns else {}
-        early = runs.loc[runs["status"] == "ok", "stopped"] == "early" if "stopped" in runs.columns else False
+        early = runs.loc[runs["status"] == OK, "stopped"] == EARLY if "stopped" in runs.columns else False
         at_min = int(((trained == int(settings.get("min_epochs", 1))) & early).sum())
         lines.append(f"{name}: finished runs trained a median of {int(np.median(trained))} epochs (range "
                      f"{int(trained.min())}–{int(trained.max())}); {at_min} stopped at the minimum of "
@@ -169,8 +172,8 @@ def judge(folders: dict[str, Path], report: str | Path, command: str, alpha: flo
         loaded = load_results(folder, METRIC)
         runs = loaded.runs
 
-        def rejudge(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-            again = analyze(frame, metric, loaded.epochs, n_boot, n_boot_icc, alpha, seed)
+        def rejudge(frame: pd.DataFrame, metric: str, epochs: pd.DataFrame | None = loaded.epochs) -> pd.DataFrame:
+            again = analyze(frame, metric, epochs, n_boot, n_boot_icc, alpha, seed)
             return verdicts(evaluate(again, alpha, n_boot, seed))
 
         analysis = analyze(runs, METRIC, loaded.epochs, n_boot, n_boot_icc, alpha, seed)
@@ -181,11 +184,13 @@ def judge(folders: dict[str, Path], report: str | Path, command: str, alpha: flo
         evidence = evaluate(analysis, alpha, n_boot, seed)
         table = verdicts(evidence)
         settings = _settings(runs)
-        step(f"{name}: diagnostics (re-judging)")
-        notes = diagnostics(name, runs, loaded.epochs, table, settings, rejudge)
+        notes = []
+        if name in folders:  # an ablation is described by its comparison with its base protocol instead
+            step(f"{name}: diagnostics (re-judging)")
+            notes = diagnostics(name, runs, loaded.epochs, table, settings, rejudge)
         results.append(ProtocolResult(name, runs, evidence, table, str(sub_report.relative_to(report.parent)),
                                       settings, notes))
-        wall[name] = training_hours(folder) * 3600
+        wall[name] = training_seconds(folder)
         if "dataset_sha256" in runs.columns:
             data = {"name": str(runs["dataset"].iloc[0]), "sha256": str(runs["dataset_sha256"].iloc[0])}
     by_name = {r.name: r for r in results}

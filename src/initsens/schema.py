@@ -13,6 +13,15 @@ import pyarrow as pa
 #: 2: init_scope, activation, precision, preset, settings, transform, stopped, selected_epoch added.
 SCHEMA_VERSION = 2
 
+#: ``status``: finished (ok), produced a non-finite loss (diverged) or crashed (failed).
+OK, DIVERGED, FAILED = "ok", "diverged", "failed"
+STATUSES = (OK, DIVERGED, FAILED)
+#: Runs with these statuses are finished: a resumed sweep does not train them again.
+FINISHED = (OK, DIVERGED)
+#: ``stopped``: how training ended; ``cap`` means at --epochs while still improving (not converged).
+EARLY, CAP = "early", "cap"
+STOPPED = (EARLY, CAP, DIVERGED, FAILED)
+
 _STRING, _INT, _FLOAT = pa.string(), pa.int32(), pa.float64()
 
 #: (name, type, description) of every column of ``runs/part-*.parquet``, one row per run.

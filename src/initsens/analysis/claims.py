@@ -41,6 +41,7 @@ from scipy import stats
 from initsens.analysis.association import rank_correlation
 from initsens.analysis.cells import cell_mask, cell_seed, iter_cells
 from initsens.analysis.study import FACTOR, Analysis, cell_label
+from initsens.schema import OK
 
 SUPPORTED, CONTRADICTED, UNRESOLVED = "supported", "contradicted", "unresolved"
 VERDICTS = (SUPPORTED, CONTRADICTED, UNRESOLVED)
@@ -138,7 +139,7 @@ def p1_most_sensitive(sensitivity: pd.DataFrame, draws: dict[str, dict[tuple, np
         where = ", ".join(f"{k} {v}" for k, v in place.items() if k != "index") + f", {place['index']}"
         index = place["index"]
 
-        def key_of(model: str) -> tuple:
+        def key_of(model: str, place: dict = place) -> tuple:
             row = {**place, "model": model}
             return tuple(row[k] for k in cell_keys)
 
@@ -384,7 +385,8 @@ def p4_normalization(analysis: Analysis, alpha: float = 0.05, n_boot: int = 2000
         place = dict(zip(groups, keys))
         data = finished[cell_mask(finished, place)]
         where = cell_label(place)
-        if data["normalization"].nunique() < 2 or data[FACTOR].nunique() < 2:  # e.g. every run of a normalization failed
+        # too few finished runs to test the interaction (e.g. every run of a normalization failed)
+        if data["normalization"].nunique() < 2 or data[FACTOR].nunique() < 2:
             stats_ = dict.fromkeys(("share", "partial", "f", "df1", "df2", "p_value", "ci_low", "ci_high"), np.nan)
         else:
             stats_ = interaction_share(data[metric].to_numpy(np.float64), data[FACTOR].to_numpy(),
@@ -418,7 +420,7 @@ def _failure_difference_p(runs: pd.DataFrame) -> float:
     between normalizations (1 when nothing failed)."""
     ps = []
     inits = sorted(runs[FACTOR].unique())
-    for init, group in runs.groupby(FACTOR):
+    for _init, group in runs.groupby(FACTOR):
         counts = group.groupby("normalization")["failed"].agg(["sum", "size"])
         if len(counts) == 2 and counts["sum"].sum() > 0:
             (f1, n1), (f2, n2) = counts.to_numpy()
@@ -467,7 +469,7 @@ def e1_uniform_clusters_worse(runs: pd.DataFrame, cell_keys: Sequence[str], alph
 
 
 def _finished(runs: pd.DataFrame) -> np.ndarray:
-    return (runs["status"].astype(str) == "ok").to_numpy() if "status" in runs.columns else np.ones(len(runs), bool)
+    return (runs["status"].astype(str) == OK).to_numpy() if "status" in runs.columns else np.ones(len(runs), bool)
 
 
 # -- E2 -------------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from initsens.schema import CAP, EARLY
+
 #: Above this share of capped runs in a cell, the report warns that its runs are not converged.
 CAPPED_WARNING = 0.10
 
@@ -24,9 +26,9 @@ def convergence(runs: pd.DataFrame, by: Sequence[str], factor: str = "initialize
     columns = [*by, factor, "n_finished", "n_capped", "capped_share"]
     if "stopped" not in runs.columns:
         return pd.DataFrame(columns=columns)
-    finished = runs[runs["stopped"].isin(["early", "cap"])]
+    finished = runs[runs["stopped"].isin([EARLY, CAP])]
     table = finished.groupby([*by, factor], sort=True)["stopped"].agg(
-        n_finished="size", n_capped=lambda s: int((s == "cap").sum())).reset_index()
+        n_finished="size", n_capped=lambda s: int((s == CAP).sum())).reset_index()
     table["capped_share"] = table["n_capped"] / table["n_finished"]
     return table[columns]
 

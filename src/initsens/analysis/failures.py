@@ -19,6 +19,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
+from initsens.schema import OK
+
 MAX_TABLES = 5_000_000
 
 
@@ -27,7 +29,7 @@ def failed_mask(runs: pd.DataFrame, metric: str) -> pd.Series:
     values = pd.to_numeric(runs[metric], errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(values)
     if "status" in runs.columns:
-        bad |= runs["status"].astype(str).to_numpy() != "ok"
+        bad |= runs["status"].astype(str).to_numpy() != OK
     return pd.Series(bad, index=runs.index)
 
 

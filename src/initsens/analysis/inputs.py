@@ -97,7 +97,9 @@ def load_results(path: str | Path, metric: str = "val_loss") -> Results:
     """Runs (and epochs, when present) under ``path``, checked against the input contract."""
     path = Path(path)
     files = _find(path)
-    runs_parts, epoch_parts, messages = [], [], []
+    runs_parts: list[pd.DataFrame] = []
+    epoch_parts: list[pd.DataFrame] = []
+    messages: list[str] = []
     for file in files:
         frame = _read(file)
         (epoch_parts if "epoch" in frame.columns and "model" not in frame.columns else runs_parts).append(frame)

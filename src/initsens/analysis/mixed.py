@@ -4,8 +4,8 @@ Fitted with statsmodels' MixedLM (formula API, sum-to-zero contrasts so the fixe
 deviations from the grand mean). MixedLM's default optimizer can stop off the optimum when the seed
 variance is near zero (it may even report an infinite likelihood as converged), so every fit is run
 with several optimizers and the best finite likelihood is kept (the derivative-free ones are skipped
-only when the first two agree, converged, with the seed variance clearly above zero). The fixed-effect standard errors are
-then the GLS ones, sqrt(diag((X' V^-1 X)^-1)) at the fitted variances, as lme4 reports; V^-1 is
+only when the first two agree, converged, with the seed variance clearly above zero). The fixed-effect
+standard errors are then the GLS ones, sqrt(diag((X' V^-1 X)^-1)) at the fitted variances, as lme4 reports; V^-1 is
 applied through the Woodbury identity (V = s2 I + s2_seed Z Z'), so 40,000 runs are cheap.
 
 The likelihood-ratio test of the initializer terms compares ML fits (REML likelihoods of models with
@@ -76,7 +76,7 @@ def _agree(fits: list) -> bool:
 def fit_mixed(data: pd.DataFrame, formula: str, group: str, reml: bool) -> MixedFit:
     """Best finite-likelihood MixedLM fit over several optimizers, with GLS standard errors."""
     model = smf.mixedlm(formula, data, groups=data[group])
-    best, fits = None, []
+    best, fits = None, []  # type: ignore[var-annotated]
     for method in OPTIMIZERS:
         if len(fits) >= 2 and _agree(fits):
             break  # two gradient optimizers agree away from the boundary: the slower ones add nothing

@@ -71,7 +71,8 @@ def percentile_ci(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]
     if np.isnan(draws).all():
         return (np.nan, np.nan)
     alpha = (1.0 - level) / 2
-    return tuple(float(v) for v in np.nanquantile(draws, [alpha, 1.0 - alpha]))
+    low, high = np.nanquantile(draws, [alpha, 1.0 - alpha])
+    return float(low), float(high)
 
 
 def _cell(groups: list[np.ndarray], n_boot: int, seed: np.random.SeedSequence, draws_out: dict | None = None,

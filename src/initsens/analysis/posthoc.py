@@ -78,14 +78,14 @@ def pairwise(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = (
     """Tukey HSD and Games-Howell for every pair of ``factor`` levels within each cell."""
     rows = []
     for keys, cell in iter_cells(runs, by):
-        keys = dict(zip(by, keys))
+        place = dict(zip(by, keys))
         grouped = [(str(name), g[metric].to_numpy(np.float64)) for name, g in cell.groupby(factor, sort=True)]
         if len(grouped) < 2 or any(g.size < 2 for _, g in grouped):
             continue
         names, groups = [n for n, _ in grouped], [g for _, g in grouped]
         for method, compare in METHODS.items():
             for row in compare(names, groups, alpha):
-                rows.append({**keys, "metric": metric, "method": method, **row, "reject": row["p_adj"] < alpha})
+                rows.append({**place, "metric": metric, "method": method, **row, "reject": row["p_adj"] < alpha})
     return pd.DataFrame(rows)
 
 
@@ -116,7 +116,7 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] 
     sign = -1.0 if higher_is_better else 1.0
     rows = []
     for keys, cell in iter_cells(runs, by):
-        keys = dict(zip(by, keys))
+        place = dict(zip(by, keys))
         wide = cell.pivot_table(index=seed, columns=factor, values=metric, aggfunc="first") if seed in cell else None
         names = sorted(cell[factor].astype(str).unique())
         for g1, g2 in combinations(names, 2):
@@ -136,7 +136,7 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] 
                 draws = wins[ia[:, :, None], ib[:, None, :]].mean(axis=(1, 2))
             estimate, n_pairs = wins.mean(), wins.size
             low, high = np.quantile(draws, [alpha, 1.0 - alpha])
-            rows.append({**keys, "metric": metric, "group1": g1, "group2": g2, "paired": paired,
+            rows.append({**place, "metric": metric, "group1": g1, "group2": g2, "paired": paired,
                          "n_pairs": int(n_pairs), "prob_better": float(estimate), "ci_low": float(low),
                          "ci_high": float(high)})
     return pd.DataFrame(rows)

@@ -22,6 +22,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from initsens.analysis.association import spearman
+from initsens.analysis.cells import cell_mask, iter_cells
 from initsens.analysis.convergence import convergence
 from initsens.analysis.descriptives import describe
 from initsens.analysis.factorial import factorial_anova
@@ -29,7 +30,6 @@ from initsens.analysis.failures import failed_mask, failures
 from initsens.analysis.mixed import initializer_lrt, mixed_model
 from initsens.analysis.oneway import oneway
 from initsens.analysis.posthoc import improvement, letters, pairwise
-from initsens.analysis.cells import cell_mask, iter_cells
 from initsens.analysis.sensitivity import sensitivity
 from initsens.analysis.variance import variance_components
 from initsens.errors import InitsensError
@@ -134,7 +134,7 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: i
         mask = cell_mask(desc, sel) & desc[FACTOR].isin(display.index)
         desc.loc[mask, "letters"] = desc.loc[mask, FACTOR].map(display)
         desc.loc[mask, "best"] = desc.loc[mask, "letters"].str.contains("a")
-    icc = {}
+    icc: dict[tuple, np.ndarray] = {}
     step("variance components (REML, parametric bootstrap)")
     tables["variance_components"] = variance_components(data, metric, by=by, factor=FACTOR, n_boot=n_boot_icc,
                                                         random_state=random_state, draws_out=icc)

@@ -81,7 +81,8 @@ def _profiled(ratios: np.ndarray, design: CrossedDesign, n: int, yy: np.ndarray,
     w = [scale[:, [k]] * c for k, c in enumerate(design.counts)]  # L Z' 1
     if design.cross is None:
         logdet = np.log(d[0]).sum(axis=1)
-        quad_ww, quad_wu, quad_uu = (np.sum(x * y / d[0], axis=1) for x, y in ((w[0], w[0]), (w[0], u[0]), (u[0], u[0])))
+        pairs = ((w[0], w[0]), (w[0], u[0]), (u[0], u[0]))
+        quad_ww, quad_wu, quad_uu = (np.sum(x * y / d[0], axis=1) for x, y in pairs)
     else:
         # M = [[D0, B], [B', D1]] with D1 diagonal: a' M^-1 c through the Schur complement of D1,
         # one batched solve for both right-hand sides
@@ -90,6 +91,7 @@ def _profiled(ratios: np.ndarray, design: CrossedDesign, n: int, yy: np.ndarray,
         k = d[0].shape[1]
         inv_d1 = 1.0 / d[1]
         both = scale[:, 0] * scale[:, 1]
+        assert design.outer is not None  # the crossed design (seed shared) always has it
         schur = d[0][:, :, None] * np.eye(k) - (both**2)[:, None, None] * (inv_d1 @ design.outer.T).reshape(-1, k, k)
         logdet = np.log(d[1]).sum(axis=1) + np.linalg.slogdet(schur)[1]
         w_red = w[0] - both[:, None] * ((w[1] * inv_d1) @ design.cross.T)

@@ -10,11 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from initsens.analysis.inputs import load_results
-from initsens.analysis.study import analyze as run_analysis
-from initsens.analysis.study import log_metric
 from initsens.errors import InitsensError
-from initsens.report import write_report
 
 console = Console()
 
@@ -30,12 +26,17 @@ def analyze(
     n_boot_icc: int = typer.Option(500, "--n-boot-icc", help="Parametric-bootstrap refits for the ICC's CI."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level (tests, post-hoc, Holm)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
-    higher_is_better: bool = typer.Option(None, "--higher-is-better/--lower-is-better", show_default=False,
-                                          help="Direction of the metric [default: higher only for ari]."),
+    higher_is_better: bool = typer.Option(None, "--higher-is-better/--lower-is-better",
+                                          help="Direction of the metric.", show_default="higher only for ari"),
     log: bool = typer.Option(False, "--log", help="Analyze log10 of the metric (for losses spanning decades)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress display; print the report path only."),
 ) -> None:
     """Quantify how much the initializer matters (ANOVA, REML, mixed model, post-hoc) and write a report."""
+    from initsens.analysis.inputs import load_results
+    from initsens.analysis.study import analyze as run_analysis
+    from initsens.analysis.study import log_metric
+    from initsens.report import write_report
+
     if not 0.0 < alpha < 1.0:
         raise InitsensError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
     if n_boot < 1 or n_boot_icc < 1:
@@ -47,7 +48,7 @@ def analyze(
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with nullcontext() if quiet else console.status("reading results") as status:
-        progress = None if quiet else (lambda s: status.update(f"analyzing: {s}"))
+        progress = None if status is None else (lambda s: status.update(f"analyzing: {s}"))
         analysis = run_analysis(results.runs, metric, results.epochs, n_boot, n_boot_icc, alpha, seed,
                                 higher_is_better, on_step=progress)
         if status is not None:

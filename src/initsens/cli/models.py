@@ -6,7 +6,6 @@ from rich.console import Console
 from rich.table import Table
 
 
-
 def list_models() -> None:
     """List the registered models, initializers and normalizations."""
     from initsens.data import NORMALIZERS
@@ -29,6 +28,6 @@ def list_models() -> None:
     norms = Table(title="Normalizations (fitted on the training split)")
     norms.add_column("normalization")
     norms.add_column("what it does")
-    for name, cls in NORMALIZERS.items():
-        norms.add_row(name, cls.description)
+    for name, normalizer in NORMALIZERS.items():
+        norms.add_row(name, normalizer.description)
     console.print(norms)

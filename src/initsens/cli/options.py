@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-Data = typer.Option("tcga5", "--data", help="A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan) or a matrix file "
+Data = typer.Option("tcga5", "--data", help="A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan) "
+                    "or a matrix file "
                     "(CSV/TSV, optionally .gz, or Parquet; samples x genes or genes x samples).")
 Labels = typer.Option(None, "--labels", help="Phenotype table whose first column holds sample ids.")
 LabelColumn = typer.Option(None, "--label-column", help="Column holding the cancer type (found "
@@ -19,5 +19,5 @@ DropMissingOpt = typer.Option(None, "--drop-missing", help="Drop every gene or s
 CacheDir = typer.Option(None, "--cache-dir", help="Where downloaded datasets are cached "
                         "(default: the user cache folder).")
 
-OptionalPath = Optional[Path]
-OptionalStr = Optional[str]
+OptionalPath = Path | None
+OptionalStr = str | None

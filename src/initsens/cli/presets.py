@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
 
 def list_presets(
-    name: Optional[str] = typer.Argument(None, help="Show every setting of this preset (default: all presets, "
+    name: str | None = typer.Argument(None, help="Show every setting of this preset (default: all presets, "
                                          "with the settings where they differ from initsens)."),
 ) -> None:
     """List the presets usable as `initsens train --config NAME` and what each one sets."""

@@ -6,7 +6,6 @@ import shlex
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -26,21 +25,21 @@ def reproduce(
     out: Path = typer.Option(Path("results/reproduction"), "--out", help="Results root: one folder per protocol."),
     report: Path = typer.Option(Path("reports/reproduction.md"), "--report", help="The reproduction report; its "
                                 "figures, tables and each protocol's full analysis go in a folder of the same name."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Epoch cap [default: each preset's].",
-                                         show_default=False, rich_help_panel=TRAINING),
-    top_genes: Optional[int] = typer.Option(None, "--top-genes", help="Genes kept [default: 5000].",
-                                            show_default=False, rich_help_panel=TRAINING),
-    hidden_dims: Optional[str] = typer.Option(None, "--hidden-dims", help="Hidden widths [default: 512].",
-                                              show_default=False, rich_help_panel=TRAINING),
-    latent_dim: Optional[int] = typer.Option(None, "--latent-dim", help="Latent dimensions for every model "
-                                             "[default: each preset's, per model].", show_default=False,
+    epochs: int | None = typer.Option(None, "--epochs", help="Epoch cap.",
+                                         show_default="each preset's", rich_help_panel=TRAINING),
+    top_genes: int | None = typer.Option(None, "--top-genes", help="Genes kept.",
+                                            show_default="5000", rich_help_panel=TRAINING),
+    hidden_dims: str | None = typer.Option(None, "--hidden-dims", help="Hidden widths.",
+                                              show_default="512", rich_help_panel=TRAINING),
+    latent_dim: int | None = typer.Option(None, "--latent-dim", help="Latent dimensions for every model.",
+                                             show_default="each preset's, per model",
                                              rich_help_panel=TRAINING),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda [default: auto].",
-                                         show_default=False, rich_help_panel=TRAINING),
-    ensemble_size: Optional[int] = typer.Option(None, "--ensemble-size", help="Members per ensemble (0: memory "
-                                                "budget) [default: 0].", show_default=False,
+    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda.",
+                                         show_default="auto", rich_help_panel=TRAINING),
+    ensemble_size: int | None = typer.Option(None, "--ensemble-size", help="Members per ensemble (0: memory "
+                                                "budget).", show_default="0",
                                                 rich_help_panel=TRAINING),
-    ablation: Optional[list[str]] = typer.Option(None, "--ablation", help="Also train and judge a protocol with "
+    ablation: list[str] | None = typer.Option(None, "--ablation", help="Also train and judge a protocol with "
                                                  "settings changed, e.g. eltager2023:clustering=kmeans (repeatable; "
                                                  "KEY=VALUE pairs separated by ';'; models=... restricts the models)."),
     train: bool = typer.Option(True, "--train/--no-train", help="Train what is missing first (--no-train judges "
@@ -91,7 +90,7 @@ def reproduce(
     check_folders(paths)
     command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with nullcontext() if quiet else console.status("judging the claims") as status:
-        progress = None if quiet else (lambda s: status.update(f"judging the claims: {s}"))
+        progress = None if status is None else (lambda s: status.update(f"judging the claims: {s}"))
         result = judge(folders, report, command, alpha, n_boot, n_boot_icc, seed, on_step=progress,
                        ablations=ablation_folders)
     if quiet:

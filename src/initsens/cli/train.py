@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
+import functools
+import tomllib
 from collections import Counter
+from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console, Group
@@ -17,97 +19,102 @@ from rich.text import Text
 console = Console()
 
 
-def _default(key: str) -> str:
-    """The built-in default of a configuration key, as shown in --help (read from SweepConfig itself)."""
-    from initsens.training.config import SweepConfig
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    """The defaults, read from the ``initsens`` preset file (equal to SweepConfig's defaults, a test checks it)
+    rather than from SweepConfig, whose import pulls in torch and would make ``--help`` slow."""
+    return tomllib.loads((resources.files("initsens") / "presets" / "initsens.toml").read_text())
 
-    value = next(f.default for f in dataclasses.fields(SweepConfig) if f.name == key)
-    return f"--repeats {len(value)}" if key == "seeds" else SweepConfig.shown(value)
+
+def _default(key: str) -> str:
+    """The built-in default of a configuration key, as shown in --help."""
+    value = _defaults().get(key, "none")
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _opt(flag: str, help: str, key: str | None = None, panel: str = "Training"):
     """An option that is None unless given, so presets and TOML files can supply its value."""
     key = key or flag.lstrip("-").replace("-", "_")
-    return typer.Option(None, flag, help=f"{help} [default: {_default(key)}, or the --config value]",
-                        show_default=False, rich_help_panel=panel)
+    return typer.Option(None, flag, help=help, show_default=f"{_default(key)}, or the --config value",
+                        rich_help_panel=panel)
 
 
 GRID, DATA, MODEL, RUN = "Grid", "Data", "Model hyperparameters", "Running"
 
 
 def train(
-    models: Optional[str] = _opt("--models", "Models, comma-separated or 'all'.", panel=GRID),
-    inits: Optional[str] = _opt("--inits", "Initializers, comma-separated or 'all'.", panel=GRID),
-    depths: Optional[str] = _opt("--depths", "Hidden-layer counts, comma-separated.", panel=GRID),
-    normalizations: Optional[str] = _opt("--normalizations", "Normalizations, comma-separated or 'all'.",
+    models: str | None = _opt("--models", "Models, comma-separated or 'all'.", panel=GRID),
+    inits: str | None = _opt("--inits", "Initializers, comma-separated or 'all'.", panel=GRID),
+    depths: str | None = _opt("--depths", "Hidden-layer counts, comma-separated.", panel=GRID),
+    normalizations: str | None = _opt("--normalizations", "Normalizations, comma-separated or 'all'.",
                                          panel=GRID),
-    init_scopes: Optional[str] = _opt("--init-scopes", "Which Linear weights the initializer draws: hidden, all, "
+    init_scopes: str | None = _opt("--init-scopes", "Which Linear weights the initializer draws: hidden, all, "
                                       "or both as a factor (hidden,all).", panel=GRID),
-    init_scope: Optional[str] = typer.Option(None, "--init-scope", help="Same as --init-scopes with one value.",
+    init_scope: str | None = typer.Option(None, "--init-scope", help="Same as --init-scopes with one value.",
                                              show_default=False, rich_help_panel=GRID),
-    repeats: Optional[int] = typer.Option(None, "--repeats", help="Seeds 0..repeats-1 per combination "
-                                          "[default: 10].", show_default=False, rich_help_panel=GRID),
-    seeds: Optional[str] = typer.Option(None, "--seeds", help="Explicit seeds, comma-separated (instead of "
+    repeats: int | None = typer.Option(None, "--repeats", help="Seeds 0..repeats-1 per combination.",
+                                          show_default="10, or the --config value", rich_help_panel=GRID),
+    seeds: str | None = typer.Option(None, "--seeds", help="Explicit seeds, comma-separated (instead of "
                                         "--repeats).", show_default=False, rich_help_panel=GRID),
-    data: Optional[str] = _opt("--data", "Dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan) or matrix "
+    data: str | None = _opt("--data", "Dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan) or matrix "
                                "file.", panel=DATA),
-    labels: Optional[str] = _opt("--labels", "Phenotype table whose first column holds sample ids.", panel=DATA),
-    label_column: Optional[str] = _opt("--label-column", "Column holding the cancer type.", panel=DATA),
-    impute: Optional[str] = _opt("--impute", "Fill missing values: mean or zero.", panel=DATA),
-    drop_missing: Optional[str] = _opt("--drop-missing", "Drop genes or samples with missing values.", panel=DATA),
-    transform: Optional[str] = _opt("--transform", "Per-sample transform before gene selection: auto, none, "
+    labels: str | None = _opt("--labels", "Phenotype table whose first column holds sample ids.", panel=DATA),
+    label_column: str | None = _opt("--label-column", "Column holding the cancer type.", panel=DATA),
+    impute: str | None = _opt("--impute", "Fill missing values: mean or zero.", panel=DATA),
+    drop_missing: str | None = _opt("--drop-missing", "Drop genes or samples with missing values.", panel=DATA),
+    transform: str | None = _opt("--transform", "Per-sample transform before gene selection: auto, none, "
                                     "log2p1, log2cpm (auto: log2cpm for raw counts).", panel=DATA),
-    top_genes: Optional[int] = _opt("--top-genes", "Keep the k most variable genes (0 keeps all).", panel=DATA),
-    gene_selection: Optional[str] = _opt("--gene-selection", "mad (median absolute deviation), meanad (mean "
+    top_genes: int | None = _opt("--top-genes", "Keep the k most variable genes (0 keeps all).", panel=DATA),
+    gene_selection: str | None = _opt("--gene-selection", "mad (median absolute deviation), meanad (mean "
                                          "absolute deviation, pandas' old .mad()) or variance.", panel=DATA),
-    val_fraction: Optional[float] = _opt("--val-fraction", "Validation fraction.", panel=DATA),
-    split: Optional[str] = _opt("--split", "fixed (one split, from --split-seed) or per-seed.", panel=DATA),
-    split_seed: Optional[int] = _opt("--split-seed", "Seed of the fixed train/validation split.", panel=DATA),
-    stratify: Optional[bool] = typer.Option(None, "--stratify/--no-stratify", help="Stratify the split by "
-                                            f"cancer type [default: {_default('stratify')}].", show_default=False,
-                                            rich_help_panel=DATA),
-    fit_on: Optional[str] = _opt("--fit-on", "Fit gene selection and normalization on the training split (train) "
+    val_fraction: float | None = _opt("--val-fraction", "Validation fraction.", panel=DATA),
+    split: str | None = _opt("--split", "fixed (one split, from --split-seed) or per-seed.", panel=DATA),
+    split_seed: int | None = _opt("--split-seed", "Seed of the fixed train/validation split.", panel=DATA),
+    stratify: bool | None = typer.Option(None, "--stratify/--no-stratify", help="Stratify the split by "
+                                            "cancer type.", show_default=f"{_default('stratify')}, or the --config "
+                                            "value", rich_help_panel=DATA),
+    fit_on: str | None = _opt("--fit-on", "Fit gene selection and normalization on the training split (train) "
                                  "or on every sample (all).", panel=DATA),
-    epochs: Optional[int] = _opt("--epochs", "Maximum epochs (runs that reach it are recorded as capped)."),
-    min_epochs: Optional[int] = _opt("--min-epochs", "Early stopping cannot end a run before this epoch."),
-    patience: Optional[int] = _opt("--patience", "Early stopping: epochs without improvement."),
-    min_delta: Optional[float] = _opt("--min-delta", "Early stopping: smallest improvement that counts."),
-    select_epoch: Optional[str] = _opt("--select-epoch", "Report the best epoch's numbers or the last one's."),
-    batch_size: Optional[int] = _opt("--batch-size", "Minibatch size."),
-    drop_last: Optional[bool] = typer.Option(None, "--drop-last/--keep-last", help="Drop a last minibatch smaller "
-                                             f"than --batch-size [default: {_default('drop_last')}].",
-                                             show_default=False, rich_help_panel="Training"),
-    lr: Optional[float] = _opt("--lr", "Adam learning rate."),
-    lr_decay: Optional[float] = _opt("--lr-decay", "Learning rate multiplied by this every epoch (1: constant)."),
-    clustering: Optional[str] = _opt("--clustering", "ARI from kmeans on validation posterior means, or leiden on "
+    epochs: int | None = _opt("--epochs", "Maximum epochs (runs that reach it are recorded as capped)."),
+    min_epochs: int | None = _opt("--min-epochs", "Early stopping cannot end a run before this epoch."),
+    patience: int | None = _opt("--patience", "Early stopping: epochs without improvement."),
+    min_delta: float | None = _opt("--min-delta", "Early stopping: smallest improvement that counts."),
+    select_epoch: str | None = _opt("--select-epoch", "Report the best epoch's numbers or the last one's."),
+    batch_size: int | None = _opt("--batch-size", "Minibatch size."),
+    drop_last: bool | None = typer.Option(None, "--drop-last/--keep-last", help="Drop a last minibatch smaller "
+                                             "than --batch-size.", show_default=f"{_default('drop_last')}, or the "
+                                             "--config value", rich_help_panel="Training"),
+    lr: float | None = _opt("--lr", "Adam learning rate."),
+    lr_decay: float | None = _opt("--lr-decay", "Learning rate multiplied by this every epoch (1: constant)."),
+    clustering: str | None = _opt("--clustering", "ARI from kmeans on validation posterior means, or leiden on "
                                      "sampled z of all samples (needs initsens[leiden])."),
-    latent_dim: Optional[int] = _opt("--latent-dim", "Latent dimensions.", panel=MODEL),
-    hidden_dims: Optional[str] = _opt("--hidden-dims", "Hidden widths, e.g. 512 or 512,256 (halved to reach the "
+    latent_dim: int | None = _opt("--latent-dim", "Latent dimensions.", panel=MODEL),
+    hidden_dims: str | None = _opt("--hidden-dims", "Hidden widths, e.g. 512 or 512,256 (halved to reach the "
                                       "depth).", panel=MODEL),
-    activation: Optional[str] = _opt("--activation", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL),
-    kl_weight: Optional[str] = _opt("--kl-weight", "KL weight beta, or mn (batch size / split size).", panel=MODEL),
-    recon_reduction: Optional[str] = _opt("--recon-reduction", "Reconstruction term: sum (Gaussian "
+    activation: str | None = _opt("--activation", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL),
+    kl_weight: str | None = _opt("--kl-weight", "KL weight beta, or mn (batch size / split size).", panel=MODEL),
+    recon_reduction: str | None = _opt("--recon-reduction", "Reconstruction term: sum (Gaussian "
                                           "log-likelihood over genes) or mean (MSE averaged over genes).",
                                           panel=MODEL),
-    iwae_k: Optional[int] = _opt("--iwae-k", "IWAE importance samples K.", panel=MODEL),
-    iwae_objective: Optional[str] = _opt("--iwae-objective", "bound (the IWAE bound) or pytorch-vae (softmax "
+    iwae_k: int | None = _opt("--iwae-k", "IWAE importance samples K.", panel=MODEL),
+    iwae_objective: str | None = _opt("--iwae-objective", "bound (the IWAE bound) or pytorch-vae (softmax "
                                          "weighting, not the bound).", panel=MODEL),
-    info_alpha: Optional[float] = _opt("--info-alpha", "InfoVAE alpha.", panel=MODEL),
-    info_lambda: Optional[float] = _opt("--info-lambda", "InfoVAE lambda.", panel=MODEL),
-    info_kernel: Optional[str] = _opt("--info-kernel", "InfoVAE MMD kernel: imq or rbf.", panel=MODEL),
-    info_recon_weight: Optional[float] = _opt("--info-recon-weight", "InfoVAE reconstruction weight.", panel=MODEL),
-    info_mmd: Optional[str] = _opt("--info-mmd", "InfoVAE MMD estimate: unbiased or pytorch-vae.", panel=MODEL),
-    logcosh_a: Optional[float] = _opt("--logcosh-a", "LogCoshVAE a.", panel=MODEL),
-    logcosh_form: Optional[str] = _opt("--logcosh-form", "LogCoshVAE log cosh: stable or pytorch-vae (overflows).",
+    info_alpha: float | None = _opt("--info-alpha", "InfoVAE alpha.", panel=MODEL),
+    info_lambda: float | None = _opt("--info-lambda", "InfoVAE lambda.", panel=MODEL),
+    info_kernel: str | None = _opt("--info-kernel", "InfoVAE MMD kernel: imq or rbf.", panel=MODEL),
+    info_recon_weight: float | None = _opt("--info-recon-weight", "InfoVAE reconstruction weight.", panel=MODEL),
+    info_mmd: str | None = _opt("--info-mmd", "InfoVAE MMD estimate: unbiased or pytorch-vae.", panel=MODEL),
+    logcosh_a: float | None = _opt("--logcosh-a", "LogCoshVAE a.", panel=MODEL),
+    logcosh_form: str | None = _opt("--logcosh-form", "LogCoshVAE log cosh: stable or pytorch-vae (overflows).",
                                        panel=MODEL),
-    device: Optional[str] = _opt("--device", "auto, cpu or cuda.", panel=RUN),
-    precision: Optional[str] = _opt("--precision", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 "
+    device: str | None = _opt("--device", "auto, cpu or cuda.", panel=RUN),
+    precision: str | None = _opt("--precision", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 "
                                     "bf16/AMX and on GPUs) or tf32 (CUDA only).", panel=RUN),
-    trainer: Optional[str] = _opt("--trainer", "ensemble (vectorized) or reference (one run at a time).", panel=RUN),
-    ensemble_size: Optional[int] = _opt("--ensemble-size", "Members per ensemble; 0 fits a memory budget.",
+    trainer: str | None = _opt("--trainer", "ensemble (vectorized) or reference (one run at a time).", panel=RUN),
+    ensemble_size: int | None = _opt("--ensemble-size", "Members per ensemble; 0 fits a memory budget.",
                                         panel=RUN),
     out: Path = typer.Option(Path("results"), "--out", help="Results folder.", rich_help_panel=RUN),
-    config: Optional[str] = typer.Option(None, "--config", help="A preset (initsens, eltager2023: see `initsens "
+    config: str | None = typer.Option(None, "--config", help="A preset (initsens, eltager2023: see `initsens "
                                          "presets`) or a TOML file with the same keys (use _ for -); command-line "
                                          "values win.", show_default=False, rich_help_panel=RUN),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the data and --out, print the grid and every "
@@ -231,7 +238,7 @@ class _RichObserver:
 
 
 def _report(summary: Any, quiet: bool, next_step: str | None = None) -> None:
-    statuses = Counter()
+    statuses: Counter[str] = Counter()
     for (_, _, status), n in summary.counts.items():
         statuses[status] += n
     line = (f"{summary.trained} runs trained ({', '.join(f'{n} {s}' for s, n in statuses.items()) or 'none'}), "
@@ -243,13 +250,15 @@ def _report(summary: Any, quiet: bool, next_step: str | None = None) -> None:
     if quiet:
         print(line)
         return
+    from initsens.schema import STATUSES
+
     if summary.counts:
         table = Table(title="Runs trained")
-        for column in ("model", "initializer", "ok", "diverged", "failed"):
+        for column in ("model", "initializer", *STATUSES):
             table.add_column(column, justify="left" if column in ("model", "initializer") else "right")
         pairs = dict.fromkeys((m, i) for m, i, _ in summary.counts)
         for model, init in pairs:
-            table.add_row(model, init, *(str(summary.counts[(model, init, s)]) for s in ("ok", "diverged", "failed")))
+            table.add_row(model, init, *(str(summary.counts[(model, init, s)]) for s in STATUSES))
         console.print(table)
     console.print(line)
     if next_step is None:

@@ -93,10 +93,15 @@ class Dataset:
         """Content hash of values, ids and labels: the same data gives the same hash whatever the file format."""
         h = hashlib.sha256()
         h.update(self.X.tobytes())
-        for ids in (self.sample_ids, self.gene_ids, self.labels if self.labels is not None else []):
+        labels = self.labels if self.labels is not None else np.array([], dtype=str)
+        for ids in (self.sample_ids, self.gene_ids, labels):
             h.update("\x1f".join(ids).encode())
             h.update(b"\x1e")
         return h.hexdigest()
+
+    def renamed(self, name: str) -> Dataset:
+        """The same data under another name (the one error messages and run records show)."""
+        return Dataset(self.X, self.sample_ids, self.gene_ids, self.labels, name)
 
     def select_samples(self, mask: np.ndarray) -> Dataset:
         """A new dataset with the samples where ``mask`` is true (boolean mask or index array)."""

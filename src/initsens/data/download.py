@@ -6,7 +6,7 @@ import hashlib
 import http.client
 import os
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
@@ -104,5 +104,5 @@ def download(url: str, dest: Path, progress: bool = True, timeout: float = 60.0)
         path=str(dest),
         size=dest.stat().st_size,
         sha256=sha256_file(dest),
-        downloaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        downloaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )

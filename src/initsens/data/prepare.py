@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from initsens.data.dataset import Dataset
-from initsens.errors import InitsensError
 from initsens.data.genes import top_variable_genes
 from initsens.data.normalize import Normalizer, check_normalization, make_normalizer
 from initsens.data.split import train_val_split
 from initsens.data.transform import apply_transform, resolve_transform
+from initsens.errors import InitsensError
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from initsens.data.dataset import Dataset
 from initsens.data.files import Orientation, load_matrix
@@ -26,9 +27,9 @@ def load_dataset(
     data: str | Path = "tcga5",
     labels: str | Path | None = None,
     label_column: str | None = None,
-    orientation: Orientation = "auto",
-    impute: Impute | None = None,
-    drop_missing: DropMissing | None = None,
+    orientation: Orientation | str = "auto",
+    impute: Impute | str | None = None,
+    drop_missing: DropMissing | str | None = None,
     cache_dir: Path | None = None,
 ) -> Dataset:
     """Load a registered dataset by name (``tcga5``, ``synthetic``, ``xena-pancan``, ...) or a matrix file."""
@@ -42,4 +43,6 @@ def load_dataset(
         raise InitsensError(
             f"{data}: no such file and no dataset of that name; give a path or one of: {', '.join(DATASETS.names())}"
         )
-    return load_matrix(data, orientation, labels, label_column, impute, drop_missing)
+    # the strings are checked where they are used (one-line errors naming the valid choices)
+    return load_matrix(data, cast(Orientation, orientation), labels, label_column, cast(Impute | None, impute),
+                       cast(DropMissing | None, drop_missing))

@@ -35,4 +35,4 @@ def load_tcga5(tumor_only: bool = False, **_: object) -> Dataset:
     if not tumor_only:
         return dataset
     tumour = np.asarray(table["sample_type"].to_pylist()) == "Primary Tumor"
-    return Dataset(X[tumour], dataset.sample_ids[tumour], dataset.gene_ids, dataset.labels[tumour], "tcga5-tumor")
+    return dataset.select_samples(tumour).renamed("tcga5-tumor")

@@ -89,10 +89,13 @@ class VAE(nn.Module):
 
     def set_loss_options(self, kl_weight: float | str, recon_reduction: str, obs_var: float = 1.0) -> None:
         """Check and keep the options shared by the objectives (see the class attributes)."""
-        if kl_weight != "mn":
+        if not isinstance(kl_weight, str):
             kl_weight = non_negative("kl_weight", kl_weight)
+        elif kl_weight != "mn":
+            raise InitsensError(f"kl_weight must be a number >= 0 or 'mn' (got {kl_weight!r})")
         if recon_reduction not in RECON_REDUCTIONS:
-            raise InitsensError(f"recon_reduction must be one of {', '.join(RECON_REDUCTIONS)} (got {recon_reduction!r})")
+            raise InitsensError(f"recon_reduction must be one of {', '.join(RECON_REDUCTIONS)} "
+                                f"(got {recon_reduction!r})")
         self.kl_weight, self.recon_reduction, self.obs_var = kl_weight, recon_reduction, positive("obs_var", obs_var)
 
     def use_split(self, n_samples: int, batch_size: int) -> None:

@@ -100,7 +100,7 @@ def initialize(
         if seed is None:
             raise ValueError("initialize() needs a seed or a generator")
         generator = torch.Generator().manual_seed(seed)
-    targets = set(model.hidden_linears()) if scope == "hidden" else None
+    targets = set(model.hidden_linears()) if scope == "hidden" else None  # type: ignore[operator]
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, nn.Linear):

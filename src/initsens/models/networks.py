@@ -52,8 +52,9 @@ class Encoder(nn.Module):
     def __init__(self, n_genes: int, hidden_dims: Sequence[int], latent_dim: int, activation: str):
         super().__init__()
         self.hidden = hidden_stack([n_genes, *hidden_dims], activation)
-        self.mu = nn.Linear(hidden_dims[-1], latent_dim)
-        self.logvar = nn.Linear(hidden_dims[-1], latent_dim)
+        # nn.Module, not nn.Linear: an ensemble puts stacked layers here (models/stacked.py)
+        self.mu: nn.Module = nn.Linear(hidden_dims[-1], latent_dim)
+        self.logvar: nn.Module = nn.Linear(hidden_dims[-1], latent_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.hidden(x)
@@ -66,7 +67,7 @@ class Decoder(nn.Module):
     def __init__(self, n_genes: int, hidden_dims: Sequence[int], latent_dim: int, activation: str):
         super().__init__()
         self.hidden = hidden_stack([latent_dim, *reversed(hidden_dims)], activation)
-        self.output = nn.Linear(hidden_dims[0], n_genes)
+        self.output: nn.Module = nn.Linear(hidden_dims[0], n_genes)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Decode z of shape (..., latent); all leading axes are decoded as one batch."""

@@ -12,6 +12,7 @@ A member's slice of every tensor has exactly its source model's shape, and membe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -45,11 +46,13 @@ class StackedBatchNorm1d(nn.Module):
     def __init__(self, layers: Sequence[nn.BatchNorm1d]) -> None:
         super().__init__()
         first = layers[0]
-        self.eps, self.momentum = first.eps, first.momentum
+        self.eps, self.momentum = first.eps, first.momentum if first.momentum is not None else 0.1
         self.weight = nn.Parameter(torch.stack([layer.weight.detach() for layer in layers]))
         self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
-        self.register_buffer("running_mean", torch.stack([layer.running_mean for layer in layers]))
-        self.register_buffer("running_var", torch.stack([layer.running_var for layer in layers]))
+        self.running_mean: torch.Tensor
+        self.running_var: torch.Tensor
+        self.register_buffer("running_mean", torch.stack([_tensor(layer.running_mean) for layer in layers]))
+        self.register_buffer("running_var", torch.stack([_tensor(layer.running_var) for layer in layers]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         members, n, channels = x.shape
@@ -59,8 +62,14 @@ class StackedBatchNorm1d(nn.Module):
         return out.reshape(n, members, channels).transpose(0, 1)
 
 
+def _tensor(value: torch.Tensor | None) -> torch.Tensor:
+    """A BatchNorm buffer, which exists when running statistics are tracked (always here)."""
+    assert value is not None, "BatchNorm without running statistics cannot be stacked"
+    return value
+
+
 def _stack_sequential(stacks: Sequence[nn.Sequential]) -> nn.Sequential:
-    layers = []
+    layers: list[nn.Module] = []
     for position in zip(*stacks):
         if isinstance(position[0], nn.Linear):
             layers.append(StackedLinear(position))
@@ -77,8 +86,8 @@ class StackedEncoder(Encoder):
     def __init__(self, encoders: Sequence[Encoder]) -> None:
         nn.Module.__init__(self)
         self.hidden = _stack_sequential([e.hidden for e in encoders])
-        self.mu = StackedLinear([e.mu for e in encoders])
-        self.logvar = StackedLinear([e.logvar for e in encoders])
+        self.mu = StackedLinear([cast(nn.Linear, e.mu) for e in encoders])
+        self.logvar = StackedLinear([cast(nn.Linear, e.logvar) for e in encoders])
 
 
 class StackedDecoder(Decoder):
@@ -87,7 +96,7 @@ class StackedDecoder(Decoder):
     def __init__(self, decoders: Sequence[Decoder]) -> None:
         nn.Module.__init__(self)
         self.hidden = _stack_sequential([d.hidden for d in decoders])
-        self.output = StackedLinear([d.output for d in decoders])
+        self.output = StackedLinear([cast(nn.Linear, d.output) for d in decoders])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         flat = z.reshape(z.shape[0], -1, z.shape[-1])

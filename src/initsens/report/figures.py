@@ -19,7 +19,7 @@ from initsens.analysis.cells import cell_mask  # noqa: E402
 from initsens.analysis.study import Analysis  # noqa: E402
 from initsens.atomic import atomic_path  # noqa: E402
 
-COLORS = plt.get_cmap("tab10").colors
+COLORS = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]
 
 
 def _scale(ax, values: np.ndarray) -> None:
@@ -58,7 +58,7 @@ def metric_by_initializer(analysis: Analysis, dest: Path) -> Path:
     inits = sorted(analysis.runs["initializer"].unique())
     rng = np.random.default_rng(0)
     fig = None
-    for fig, ax, cell, title in _panels(analysis, data):
+    for fig, ax, cell, title in _panels(analysis, data):  # noqa: B007 (the last figure is saved below)
         groups = [cell.loc[cell["initializer"] == i, analysis.metric].to_numpy() for i in inits]
         ax.boxplot([g if g.size else [np.nan] for g in groups], showfliers=False, widths=0.6)
         for k, g in enumerate(groups):
@@ -67,6 +67,7 @@ def metric_by_initializer(analysis: Analysis, dest: Path) -> Path:
         ax.set_xticks(range(1, len(inits) + 1), inits, rotation=35, ha="right", fontsize=8)
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(analysis.metric, fontsize=8)
+    assert fig is not None, "no panel to draw"
     fig.suptitle(f"{analysis.metric} by initializer (failed runs left out)", fontsize=11)
     fig.tight_layout()
     return _save(fig, dest)
@@ -106,7 +107,7 @@ def learning_curves(analysis: Analysis, dest: Path) -> Path:
     curves = analysis.tables["learning_curves"]
     inits = sorted(curves["initializer"].unique())
     fig = None
-    for fig, ax, cell, title in _panels(analysis, curves):
+    for fig, ax, cell, title in _panels(analysis, curves):  # noqa: B007 (the last figure is saved below)
         for k, init in enumerate(inits):
             c = cell[cell["initializer"] == init]
             ax.plot(c["epoch"], c["median"], color=COLORS[k % 10], label=init, lw=1.4)
@@ -115,6 +116,7 @@ def learning_curves(analysis: Analysis, dest: Path) -> Path:
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch", fontsize=8)
         ax.set_ylabel(curves["value"].iloc[0], fontsize=8)
+    assert fig is not None, "no panel to draw"
     fig.axes[0].legend(fontsize=7)
     fig.suptitle("Validation curves: median and IQR over seeds", fontsize=11)
     fig.tight_layout()

@@ -75,7 +75,7 @@ def forest_plot(key: str, results: Sequence[ProtocolResult], dest: Path) -> Path
     height = max(2.5, 0.32 * len(labels) * len(results) + 1.2)
     fig, ax = plt.subplots(figsize=(8.5, height))
     offsets = np.linspace(-0.22, 0.22, len(results)) if len(results) > 1 else [0.0]
-    colors = plt.get_cmap("tab10").colors
+    colors = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]
     for (result, offset), color in zip(zip(results, offsets), colors):
         sub = data[data["protocol"] == result.name]
         for _, row in sub.iterrows():
@@ -154,10 +154,11 @@ def _disagreements(results: Sequence[ProtocolResult]) -> list[str]:
         verdicts = ", ".join(f"{r.name}: {frame[(frame.claim == key) & (frame.protocol == r.name)].verdict.iloc[0]}"
                              for r in results)
         out.append(f"- **{key}** ({verdicts}).")
-        merged = None
+        merged: pd.DataFrame | None = None
         for r in results:
             sub = r.evidence[r.evidence["claim"] == key][["where", "verdict"]].rename(columns={"verdict": r.name})
             merged = sub if merged is None else merged.merge(sub, on="where", how="outer")
+        assert merged is not None
         differing = merged[merged[[r.name for r in results]].nunique(axis=1) > 1]
         if len(differing):
             out.append("  Sub-results that differ: " + "; ".join(
@@ -229,7 +230,8 @@ def render(results: Sequence[ProtocolResult], figures: dict[str, str], tables_di
                 f"{int((r.runs['status'] == 'diverged').sum())} diverged, {int((r.runs['status'] == 'failed').sum())} "
                 f"failed; {int((r.runs.get('stopped', pd.Series(dtype=str)) == 'cap').sum())} reached the epoch cap), "
                 f"trained on {', '.join(sorted(r.runs['device'].astype(str).unique())) if 'device' in r.runs else '?'} "
-                f"in {wall.get(r.name, float('nan')) / 60:.1f} min of ensemble time; full analysis: [{r.report}]({r.report})"
+                f"in {wall.get(r.name, float('nan')) / 60:.1f} min of ensemble time; "
+                f"full analysis: [{r.report}]({r.report})"
                 for r in [*results, *ablations]], "",
               f"Data: {data.get('name', '')}, content sha256 `{data.get('sha256', '')}`.\n",
               f"Tables: `{tables_dir}/claims.parquet` (this page's first table) and `{tables_dir}/evidence.parquet` "

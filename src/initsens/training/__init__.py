@@ -6,11 +6,11 @@ Typical use::
     summary = run_sweep(plan_sweep(SweepConfig(seeds=(0, 1, 2)), out="results"))
 """
 
+from initsens.schema import EPOCHS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.record import RunResult
 from initsens.training.reference import train_run
 from initsens.training.seeds import RunSeeds
-from initsens.schema import EPOCHS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION
 from initsens.training.store import ResultsStore
 from initsens.training.sweep import SweepPlan, SweepSummary, plan_sweep, run_sweep
 

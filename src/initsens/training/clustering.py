@@ -28,7 +28,8 @@ def require_clustering(name: str) -> None:
             import igraph  # noqa: F401
             import leidenalg  # noqa: F401
         except ImportError:
-            raise InitsensError('--clustering leiden needs leidenalg and igraph: pip install "initsens[leiden]"') from None
+            raise InitsensError('--clustering leiden needs leidenalg and igraph: '
+                                'pip install "initsens[leiden]"') from None
 
 
 def adjusted_rand(embedding: np.ndarray, labels: np.ndarray | None, seed: int, method: str = "kmeans") -> float:

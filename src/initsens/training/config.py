@@ -16,7 +16,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -30,15 +29,16 @@ from initsens.models.base import RECON_REDUCTIONS
 from initsens.models.infovae import MMD_FORMS as INFO_MMDS
 from initsens.models.iwae import OBJECTIVES as IWAE_OBJECTIVES
 from initsens.models.logcosh import FORMS as LOGCOSH_FORMS
+from initsens.registry import Registry
 from initsens.training.clustering import CLUSTERINGS
+from initsens.training.device import DEVICES
 from initsens.training.seeds import RunSeeds
+from initsens.training.trainers import TRAINERS
 
 SPLITS = ("fixed", "per-seed")
 FIT_ON = ("train", "all")
 SELECT_EPOCH = ("best", "last")
-DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16", "tf32")
-TRAINERS = ("ensemble", "reference")
 #: Hyperparameters handed to the models (each model takes the ones it defines).
 MODEL_HYPERPARAMETERS = ("kl_weight", "recon_reduction", "iwae_k", "iwae_objective", "info_alpha", "info_lambda",
                          "info_kernel", "info_recon_weight", "info_mmd", "logcosh_a", "logcosh_form")
@@ -110,7 +110,8 @@ class SweepConfig:
     model_settings: tuple = _setting((), identity=False)
 
     def __post_init__(self) -> None:
-        registries = {"models": MODELS, "inits": INITIALIZERS, "normalizations": NORMALIZERS}
+        registries: dict[str, Registry[Any]] = {"models": MODELS, "inits": INITIALIZERS,
+                                                "normalizations": NORMALIZERS}
         for name, registry in registries.items():
             values = getattr(self, name)
             if not values:
@@ -123,13 +124,16 @@ class SweepConfig:
 
         def choice(name: str, options) -> tuple[bool, str]:
             value = getattr(self, name)
-            return value in options, f"unknown --{name.replace('_', '-')} {value!r}; choose one of: {', '.join(options)}"
+            flag = "--" + name.replace("_", "-")
+            return value in options, f"unknown {flag} {value!r}; choose one of: {', '.join(options)}"
 
         checks = [
             (bool(self.init_scopes) and all(s in SCOPES for s in self.init_scopes),
              f"--init-scopes must be among {', '.join(SCOPES)} (got {list(self.init_scopes)})"),
-            (len(set(self.init_scopes)) == len(self.init_scopes), f"--init-scopes repeats a value ({list(self.init_scopes)})"),
-            (all(d >= 1 for d in self.depths) and bool(self.depths), f"--depths must be >= 1 (got {list(self.depths)})"),
+            (len(set(self.init_scopes)) == len(self.init_scopes),
+             f"--init-scopes repeats a value ({list(self.init_scopes)})"),
+            (all(d >= 1 for d in self.depths) and bool(self.depths),
+             f"--depths must be >= 1 (got {list(self.depths)})"),
             (bool(self.seeds) and all(s >= 0 for s in self.seeds), f"--seeds must be >= 0 (got {list(self.seeds)})"),
             (len(set(self.seeds)) == len(self.seeds), f"--seeds has repeated values ({list(self.seeds)})"),
             (self.epochs >= 1, f"--epochs must be >= 1 (got {self.epochs})"),
@@ -147,7 +151,8 @@ class SweepConfig:
             (0 < self.val_fraction < 1, f"--val-fraction must be between 0 and 1 (got {self.val_fraction})"),
             choice("transform", TRANSFORMS), choice("gene_selection", GENE_SELECTIONS), choice("split", SPLITS),
             choice("fit_on", FIT_ON), choice("select_epoch", SELECT_EPOCH), choice("clustering", CLUSTERINGS),
-            choice("device", DEVICES), choice("trainer", TRAINERS), choice("precision", PRECISIONS), choice("recon_reduction", RECON_REDUCTIONS),
+            choice("device", DEVICES), choice("trainer", TRAINERS.names()), choice("precision", PRECISIONS),
+            choice("recon_reduction", RECON_REDUCTIONS),
             choice("iwae_objective", IWAE_OBJECTIVES), choice("info_mmd", INFO_MMDS),
             choice("logcosh_form", LOGCOSH_FORMS),
             (self.ensemble_size >= 0, f"--ensemble-size must be >= 0, 0 meaning automatic (got {self.ensemble_size})"),
@@ -164,7 +169,7 @@ class SweepConfig:
         for ok, message in checks:
             if not ok:
                 raise InitsensError(message)
-        for model, overrides in self.model_settings:
+        for model, _overrides in self.model_settings:
             if model not in MODELS:
                 raise InitsensError(f"[model.{model}]: unknown model; choose from: {', '.join(MODELS.names())}")
             self.for_model(model)  # validates the model's effective settings
@@ -272,7 +277,7 @@ class SweepConfig:
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        out = {}
+        out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "model_settings":

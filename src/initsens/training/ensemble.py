@@ -11,37 +11,41 @@ step. A member that early-stops or diverges is dropped from the stacks; its sibl
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from initsens.data.prepare import PreparedData
+from initsens.models import VAE
 from initsens.models.stacked import select_members, stack_models
-from initsens.training.config import RunSpec
-from initsens.training.memory import keep_freed_memory
 from initsens.training.loop import RunTracker, batches, clustering_input, make_optimizer, precision, set_learning_rate
-from initsens.training.record import METRICS, EpochRecord, RunResult
+from initsens.training.memory import keep_freed_memory
+from initsens.training.record import METRICS, EpochCallback, EpochRecord, RunResult
 from initsens.training.seeds import RunSeeds
 
-#: on_epoch(active specs, epoch, lowest best validation loss among them)
-EpochCallback = Callable[[Sequence[RunSpec], int, float], None]
+if TYPE_CHECKING:
+    from initsens.training.config import RunSpec
+
 
 
 class _LazyEmbedding:
     """The members' embeddings of the samples to cluster, computed once on first use (only the members whose
     epoch is the one to report need it)."""
 
-    def __init__(self, model: torch.nn.Module, x: torch.Tensor, generators: list | None, arithmetic) -> None:
-        self.model, self.x, self.generators, self.arithmetic, self.values = model, x, generators, arithmetic, None
+    def __init__(self, model: VAE, x: torch.Tensor, generators: list | None, arithmetic) -> None:
+        self.model, self.x, self.generators, self.arithmetic = model, x, generators, arithmetic
+        self.values: np.ndarray | None = None
 
     def __getitem__(self, member: int) -> np.ndarray:
         if self.values is None:
             with self.arithmetic():
                 z = self.model.embed(self.x, self.generators, sample=self.generators is not None)
             self.values = z.float().cpu().numpy()
-        return self.values[member]
+        return self.values[member]  # type: ignore[index]
 
 
 def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int = 0) -> int:
@@ -137,7 +141,7 @@ def train_ensemble(
                                     lambda: precision(cfg, device))
         for i, m in enumerate(active):
             record = EpochRecord(epoch, *(column[i] for column in columns))
-            trackers[m].record(record, lambda i=i, e=embeddings: e[i])
+            trackers[m].record(record, functools.partial(embeddings.__getitem__, i))
         elapsed = time.perf_counter() - start
         for m in active:
             walls[m] = elapsed

@@ -85,8 +85,10 @@ class RunTracker:
             result.best_epoch = self.best.epoch
         if chosen is not None:
             result.selected_epoch, result.train_loss, result.val_loss = chosen.epoch, chosen.train_loss, chosen.val_loss
-            result.val_recon_mse, result.val_kl, result.val_nelbo = chosen.val_recon_mse, chosen.val_kl, chosen.val_nelbo
-            result.ari = adjusted_rand(self.embedding, labels, seed, self.config.clustering)
+            result.val_recon_mse, result.val_kl = chosen.val_recon_mse, chosen.val_kl
+            result.val_nelbo = chosen.val_nelbo
+            if self.embedding is not None:
+                result.ari = adjusted_rand(self.embedding, labels, seed, self.config.clustering)
         return result
 
 

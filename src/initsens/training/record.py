@@ -1,23 +1,26 @@
 """What a run produces: one record per epoch and the run's result, with the words used for its outcome.
 
-``status`` says whether a run finished (``ok``), produced a non-finite loss (``diverged``) or crashed
-(``failed``); ``stopped`` says how its training ended: ``early`` (early stopping), ``cap`` (it reached
-``--epochs`` while still improving, so it is not converged), ``diverged`` or ``failed``.
+The words of ``status`` and ``stopped`` are defined with the columns in :mod:`initsens.schema`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from initsens.schema import CAP, DIVERGED, EARLY, FAILED, FINISHED, OK, STATUSES, STOPPED  # noqa: F401
+
+if TYPE_CHECKING:
+    from initsens.training.config import RunSpec
+
+#: on_epoch(active runs, epoch, lowest best validation loss among them): what every trainer reports after
+#: each epoch (for progress displays).
+EpochCallback = Callable[[Sequence["RunSpec"], int, float], Any]
 
 #: Per-epoch validation quantities: the model's own objective and the common metrics.
 METRICS = ("loss", "recon_mse", "kl", "nelbo")
-OK, DIVERGED, FAILED = "ok", "diverged", "failed"
-STATUSES = (OK, DIVERGED, FAILED)
-#: Runs with these statuses are finished: a resumed sweep does not train them again.
-FINISHED = (OK, DIVERGED)
-EARLY, CAP = "early", "cap"
-STOPPED = (EARLY, CAP, DIVERGED, FAILED)
 
 
 @dataclass(frozen=True)

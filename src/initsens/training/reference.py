@@ -10,16 +10,18 @@ handles early stopping, divergence, the cap and the epoch to report.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from initsens.data.prepare import PreparedData
 from initsens.models import VAE
-from initsens.training.config import RunSpec
 from initsens.training.loop import RunTracker, batches, clustering_input, make_optimizer, precision, set_learning_rate
-from initsens.training.record import METRICS, EpochRecord, RunResult
+from initsens.training.record import METRICS, EpochCallback, EpochRecord, RunResult
 from initsens.training.seeds import RunSeeds
+
+if TYPE_CHECKING:
+    from initsens.training.config import RunSpec
 
 
 @torch.no_grad()
@@ -35,7 +37,7 @@ def train_run(
     spec: RunSpec,
     data: PreparedData,
     device: torch.device,
-    on_epoch: Callable[[Sequence[RunSpec], int, float], None] | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> RunResult:
     """Train one run of the grid from scratch and return its result.
 
@@ -49,8 +51,8 @@ def train_run(
     optimizer = make_optimizer(model.parameters(), cfg.lr)
     X_train = torch.from_numpy(data.X_train).to(device)
     X_val = torch.from_numpy(data.X_val).to(device)
-    X_embed, labels = clustering_input(data, cfg)
-    X_embed = torch.from_numpy(X_embed).to(device)
+    embed_input, labels = clustering_input(data, cfg)
+    X_embed = torch.from_numpy(embed_input).to(device)
     order, noise = seeds.order_rng(), seeds.noise_generator(device)
     tracker = RunTracker(cfg)
 

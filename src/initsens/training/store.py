@@ -14,7 +14,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,8 +26,9 @@ from initsens.errors import InitsensError
 from initsens.schema import EPOCHS_SCHEMA, RUNS_SCHEMA
 from initsens.training.record import FINISHED
 
+
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class ResultsStore:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -28,25 +28,15 @@ from initsens.schema import SCHEMA_VERSION
 from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
-from initsens.training.ensemble import EpochCallback, member_bytes, train_ensemble
+from initsens.training.ensemble import member_bytes
 from initsens.training.record import CAP, RunResult
-from initsens.training.reference import train_run
 from initsens.training.store import ResultsStore, utc_now
-
-#: A trainer takes runs of one architecture group, each with its prepared data, and returns their results in order.
-Trainer = Callable[[Sequence[RunSpec], Sequence[PreparedData], torch.device, EpochCallback], list[RunResult]]
+from initsens.training.trainers import TRAINERS
 
 #: Memory for one ensemble chunk: a quarter of the free GPU memory, or this many bytes on the CPU.
 CPU_ENSEMBLE_BYTES = 4 << 30
 
 
-def reference_trainer(specs: Sequence[RunSpec], data: Sequence[PreparedData], device: torch.device,
-                      on_epoch: EpochCallback) -> list[RunResult]:
-    """The plain trainer behind the Trainer interface: the runs one after the other."""
-    return [train_run(spec, own, device, on_epoch) for spec, own in zip(specs, data)]
-
-
-TRAINERS: dict[str, Trainer] = {"ensemble": train_ensemble, "reference": reference_trainer}
 
 
 def chunk_size(config: SweepConfig, spec: RunSpec, data: PreparedData, device: torch.device) -> int:
@@ -92,14 +82,16 @@ def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData, d
     return {
         "run_id": run_id, "model": spec.model, "initializer": spec.initializer, "depth": spec.depth,
         "normalization": spec.normalization, "init_scope": spec.init_scope, "seed": spec.seed,
-        "split_seed": spec.split_seed, "latent_dim": cfg.latent_dim, "hidden_dims": "-".join(map(str, spec.hidden_dims())),
+        "split_seed": spec.split_seed, "latent_dim": cfg.latent_dim,
+        "hidden_dims": "-".join(map(str, spec.hidden_dims())),
         "activation": cfg.activation, "learning_rate": cfg.lr, "batch_size": cfg.batch_size,
         "max_epochs": cfg.epochs, "precision": cfg.precision, "preset": cfg.preset or "",
         "settings": json.dumps(spec.identity(data.dataset_sha256), sort_keys=True, default=str),
         "dataset": data.dataset, "dataset_sha256": data.dataset_sha256, "transform": data.transform,
         "n_genes": data.n_genes, "n_train": data.n_train, "n_val": data.n_val, "status": result.status,
         "stopped": result.stopped, "epochs_trained": result.epochs_trained, "best_epoch": result.best_epoch,
-        "selected_epoch": result.selected_epoch, "val_loss": result.val_loss, "val_recon_mse": result.val_recon_mse, "val_kl": result.val_kl,
+        "selected_epoch": result.selected_epoch, "val_loss": result.val_loss, "val_recon_mse": result.val_recon_mse,
+        "val_kl": result.val_kl,
         "val_nelbo": result.val_nelbo, "train_loss": result.train_loss, "ari": result.ari,
         "wall_seconds": result.wall_seconds, "device": str(device), "initsens_version": initsens.__version__,
         "torch_version": torch.__version__, "schema_version": SCHEMA_VERSION, "finished_at": utc_now(),
@@ -160,15 +152,15 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
     """Train the plan's runs chunk by chunk, writing each chunk's results when it ends (or on Ctrl-C)."""
     observer = observer or SweepObserver()
     config = plan.config
-    trainer = TRAINERS[config.trainer]
+    trainer = TRAINERS.get(config.trainer)
     summary = SweepSummary(plan.store.root, total=plan.total, skipped=plan.total - len(plan.todo))
     observer.start(plan.total, len(plan.todo))
     prepared: dict[tuple[str, int], PreparedData] = {}
     start = time.perf_counter()
     try:
         order = {key: i for i, key in enumerate(dict.fromkeys(spec.group_key() for spec in plan.todo))}
-        for _, group in groupby(sorted(plan.todo, key=lambda spec: order[spec.group_key()]), key=RunSpec.group_key):
-            group = list(group)
+        for _, members in groupby(sorted(plan.todo, key=lambda spec: order[spec.group_key()]), key=RunSpec.group_key):
+            group = list(members)
             for spec in group:
                 key = (spec.normalization, spec.split_seed)
                 if key not in prepared:
