@@ -56,8 +56,7 @@ def info(
     drop_missing: options.OptionalStr = options.DropMissingOpt,
     cache_dir: options.OptionalPath = options.CacheDir,
     top_genes: int = typer.Option(5000, "--top-genes", help="Report the spread of the top-k MAD genes."),
-    transform: str = typer.Option("auto", "--transform", help="Per-sample transform before gene selection: "
-                                  "auto, none, log2p1, log2cpm (auto: log2cpm for raw counts)."),
+    transform: str = options.Transform,
 ) -> None:
     """Load a dataset exactly as training would and summarize it."""
     from initsens.data import load_dataset, top_variable_genes

@@ -1,4 +1,5 @@
-"""Command-line options shared by several commands (data source, labels, missing values)."""
+"""Command-line options shared by several commands (data source, labels, missing values): each flag and its
+help text once, as (flag, help) pairs that commands turn into options with their own defaults."""
 
 from __future__ import annotations
 
@@ -6,16 +7,23 @@ from pathlib import Path
 
 import typer
 
-Data = typer.Option("tcga5", "--data", help="A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan) "
-                    "or a matrix file "
-                    "(CSV/TSV, optionally .gz, or Parquet; samples x genes or genes x samples).")
-Labels = typer.Option(None, "--labels", help="Phenotype table whose first column holds sample ids.")
-LabelColumn = typer.Option(None, "--label-column", help="Column holding the cancer type (found "
-                           "automatically when it is 'cancer type abbreviation', 'cancer_type' or 'label').")
+DATA = ("--data", "A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan) or a matrix file (CSV/TSV, "
+                  "optionally .gz, or Parquet; samples x genes or genes x samples).")
+LABELS = ("--labels", "Phenotype table whose first column holds sample ids.")
+LABEL_COLUMN = ("--label-column", "Column holding the cancer type (found automatically when it is "
+                                  "'cancer type abbreviation', 'cancer_type' or 'label').")
+IMPUTE = ("--impute", "Fill missing/infinite values: mean (gene mean) or zero.")
+DROP_MISSING = ("--drop-missing", "Drop every gene or sample with a missing value: genes or samples.")
+TRANSFORM = ("--transform", "Per-sample transform before gene selection: auto, none, log2p1, log2cpm "
+                            "(auto: log2cpm for raw counts).")
+
+Data = typer.Option("tcga5", DATA[0], help=DATA[1])
+Labels = typer.Option(None, LABELS[0], help=LABELS[1])
+LabelColumn = typer.Option(None, LABEL_COLUMN[0], help=LABEL_COLUMN[1])
 Orientation = typer.Option("auto", "--orientation", help="auto, samples-x-genes or genes-x-samples.")
-ImputeOpt = typer.Option(None, "--impute", help="Fill missing/infinite values: mean (gene mean) or zero.")
-DropMissingOpt = typer.Option(None, "--drop-missing", help="Drop every gene or sample with a missing "
-                              "value: genes or samples.")
+ImputeOpt = typer.Option(None, IMPUTE[0], help=IMPUTE[1])
+DropMissingOpt = typer.Option(None, DROP_MISSING[0], help=DROP_MISSING[1])
+Transform = typer.Option("auto", TRANSFORM[0], help=TRANSFORM[1])
 CacheDir = typer.Option(None, "--cache-dir", help="Where downloaded datasets are cached "
                         "(default: the user cache folder).")
 

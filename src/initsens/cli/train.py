@@ -16,6 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from initsens.cli import options
+
 console = Console()
 
 
@@ -56,14 +58,12 @@ def train(
                                           show_default="10, or the --config value", rich_help_panel=GRID),
     seeds: str | None = typer.Option(None, "--seeds", help="Explicit seeds, comma-separated (instead of "
                                         "--repeats).", show_default=False, rich_help_panel=GRID),
-    data: str | None = _opt("--data", "Dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan) or matrix "
-                               "file.", panel=DATA),
-    labels: str | None = _opt("--labels", "Phenotype table whose first column holds sample ids.", panel=DATA),
-    label_column: str | None = _opt("--label-column", "Column holding the cancer type.", panel=DATA),
-    impute: str | None = _opt("--impute", "Fill missing values: mean or zero.", panel=DATA),
-    drop_missing: str | None = _opt("--drop-missing", "Drop genes or samples with missing values.", panel=DATA),
-    transform: str | None = _opt("--transform", "Per-sample transform before gene selection: auto, none, "
-                                    "log2p1, log2cpm (auto: log2cpm for raw counts).", panel=DATA),
+    data: str | None = _opt(*options.DATA, panel=DATA),
+    labels: str | None = _opt(*options.LABELS, panel=DATA),
+    label_column: str | None = _opt(*options.LABEL_COLUMN, panel=DATA),
+    impute: str | None = _opt(*options.IMPUTE, panel=DATA),
+    drop_missing: str | None = _opt(*options.DROP_MISSING, panel=DATA),
+    transform: str | None = _opt(*options.TRANSFORM, panel=DATA),
     top_genes: int | None = _opt("--top-genes", "Keep the k most variable genes (0 keeps all).", panel=DATA),
     gene_selection: str | None = _opt("--gene-selection", "mad (median absolute deviation), meanad (mean "
                                          "absolute deviation, pandas' old .mad()) or variance.", panel=DATA),

@@ -68,38 +68,60 @@ def _label(a: Analysis, keys) -> str:
 
 
 def _summary(a: Analysis) -> list[str]:
-    runs, t = a.runs, a.tables
-    n_failed = int(runs["failed"].sum())
+    """The Summary's sentences, each from one table."""
+    return [*_design_summary(a), *_failures_summary(a), *_convergence_summary(a), *_caution_summary(a),
+            *_effect_summary(a), *_sensitivity_summary(a), *_best_summary(a), *_association_summary(a)]
+
+
+def _seeds(a: Analysis) -> pd.Series:
+    return a.runs.groupby([*a.cell_keys, "initializer"])["seed"].nunique()
+
+
+def _design_summary(a: Analysis) -> list[str]:
+    runs, seeds = a.runs, _seeds(a)
     design = (f"{len(runs)} runs: {runs['model'].nunique()} models x {runs['initializer'].nunique()} initializers x "
               f"{runs['depth'].nunique()} depth(s)")
-    seeds = runs.groupby([*a.cell_keys, "initializer"])["seed"].nunique()
     design += f", {seeds.min()}–{seeds.max()} seeds per combination" if seeds.min() != seeds.max() else \
         f", {seeds.min()} seeds per combination"
-    out = [f"- **Design.** {design}; {n_failed} run(s) failed (diverged, errored or without a finite "
-           f"`{a.metric}`) and are left out of the fits."]
-    fails = t["failures"].groupby(a.cell_keys).agg(n_failed=("n_failed", "sum"), p=("fisher_p_holm", "first"))
+    return [f"- **Design.** {design}; {int(runs['failed'].sum())} run(s) failed (diverged, errored or without a "
+            f"finite `{a.metric}`) and are left out of the fits."]
+
+
+def _failures_summary(a: Analysis) -> list[str]:
+    table_ = a.tables["failures"]
+    if not int(a.runs["failed"].sum()):
+        return []
+    fails = table_.groupby(a.cell_keys).agg(n_failed=("n_failed", "sum"), p=("fisher_p_holm", "first"))
     hit = fails[fails["p"] < a.settings["alpha"]]
-    if n_failed:
-        by_init = t["failures"].groupby("initializer")["n_failed"].sum().sort_values(ascending=False)
-        worst = ", ".join(f"{i} {n}" for i, n in by_init.items() if n)
-        sentence = f"- **Failures** by initializer: {worst}."
-        if len(hit):
-            sentence += (" The failure rate depends on the initializer (Fisher exact, Holm-adjusted p < "
-                         f"{a.settings['alpha']}) in {'; '.join(_label(a, k) for k in hit.index)}.")
-        out.append(sentence)
-    out += _convergence_summary(a)
-    if seeds.min() < 5:
-        out.append(f"- **Caution.** With {seeds.min()} seed(s) per combination, bootstrap intervals are unreliable "
-                   "and tests have little power; train at least 10 (`initsens train --repeats 10`).")
-    ow = t["oneway_anova"]
-    sig = ow[ow["p_holm"] < a.settings["alpha"]]
-    out.append(f"- **Initializer effect.** In {len(sig)} of {len(ow)} cells ({' x '.join(a.cell_keys)}) the "
-               "initializer changes "
-               f"the mean `{a.metric}` (one-way ANOVA, Holm-adjusted p < {a.settings['alpha']}); "
-               f"Welch's test agrees in {int((ow['welch_p_holm'] < a.settings['alpha']).sum())}.")
-    sens = t["sensitivity"]
+    by_init = table_.groupby("initializer")["n_failed"].sum().sort_values(ascending=False)
+    sentence = f"- **Failures** by initializer: {', '.join(f'{i} {n}' for i, n in by_init.items() if n)}."
+    if len(hit):
+        sentence += (" The failure rate depends on the initializer (Fisher exact, Holm-adjusted p < "
+                     f"{a.settings['alpha']}) in {'; '.join(_label(a, k) for k in hit.index)}.")
+    return [sentence]
+
+
+def _caution_summary(a: Analysis) -> list[str]:
+    fewest = _seeds(a).min()
+    if fewest >= 5:
+        return []
+    return [f"- **Caution.** With {fewest} seed(s) per combination, bootstrap intervals are unreliable and tests "
+            "have little power; train at least 10 (`initsens train --repeats 10`)."]
+
+
+def _effect_summary(a: Analysis) -> list[str]:
+    ow, alpha = a.tables["oneway_anova"], a.settings["alpha"]
+    sig = ow[ow["p_holm"] < alpha]
+    return [f"- **Initializer effect.** In {len(sig)} of {len(ow)} cells ({' x '.join(a.cell_keys)}) the "
+            f"initializer changes the mean `{a.metric}` (one-way ANOVA, Holm-adjusted p < {alpha}); "
+            f"Welch's test agrees in {int((ow['welch_p_holm'] < alpha).sum())}."]
+
+
+def _sensitivity_summary(a: Analysis) -> list[str]:
+    """Per group and index: the most sensitive model when resolved, else what would resolve it."""
+    out, sens = [], a.tables["sensitivity"]
     for index, name in (("omega_sq", "ω²"), ("icc", "ICC")):
-        top = sens[(sens["index"] == index) & (sens["rank"] == 1)]
+        top = sens[(sens["index"] == index) & (sens["rank"] == 1)] if len(sens) else sens
         for _, row in top.iterrows():
             where = ", ".join(f"{k} {row[k]}" for k in a.cell_keys if k != "model")
             head = (f"- **Most sensitive ({name}), {where}:** ")
@@ -119,19 +141,28 @@ def _summary(a: Analysis) -> list[str]:
                            f"({fmt(row['value'], 3)}), but its difference from {row['next_model']} "
                            f"({fmt(row['diff_next'], 3)}, 95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])}) "
                            f"includes 0.{more}")
-    desc = t["descriptives"]
-    best = desc[desc["best"]].groupby(a.cell_keys)["initializer"].apply(lambda s: ", ".join(s))
-    if len(best):
-        out.append("- **Best initializer(s)** (lowest mean and those not significantly worse): " + "; ".join(
-            f"{_label(a, k)}: {v}" for k, v in best.items()) + ".")
-    if "association" in t:
-        whole = t["association"][t["association"]["depth"] == "all"]
-        parts = [f"{r.model} ρ = {fmt(r.rho, 2)} {ci(r.ci_low, r.ci_high)}" for r in whole.itertuples()
-                 if not pd.isna(r.rho)]
-        if parts:
-            out.append(f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ means "
-                       "a lower loss goes with a better clustering.")
     return out
+
+
+def _best_summary(a: Analysis) -> list[str]:
+    desc = a.tables["descriptives"]
+    best = desc[desc["best"]].groupby(a.cell_keys)["initializer"].apply(lambda s: ", ".join(s))
+    if not len(best):
+        return []
+    return ["- **Best initializer(s)** (lowest mean and those not significantly worse): "
+            + "; ".join(f"{_label(a, k)}: {v}" for k, v in best.items()) + "."]
+
+
+def _association_summary(a: Analysis) -> list[str]:
+    if "association" not in a.tables:
+        return []
+    whole = a.tables["association"][a.tables["association"]["depth"] == "all"]
+    parts = [f"{r.model} ρ = {fmt(r.rho, 2)} {ci(r.ci_low, r.ci_high)}" for r in whole.itertuples()
+             if not pd.isna(r.rho)]
+    if not parts:
+        return []
+    return [f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ means "
+            "a lower loss goes with a better clustering."]
 
 
 def _convergence_summary(a: Analysis) -> list[str]:
@@ -202,23 +233,20 @@ def _section_cells(a: Analysis) -> list[str]:
     return out
 
 
-def render(a: Analysis, files: Sequence[tuple[str, str]], figures: dict[str, str], tables_dir: str,
-           command: str, versions: dict[str, str], warnings: Sequence[str]) -> str:
-    """The whole report as Markdown text."""
-    t, alpha = a.tables, a.settings["alpha"]
-    cross_note = (f"`{a.metric}` has one definition for every model, so it is compared across models as is."
-                  if base_metric(a.metric) in COMMON_METRICS else
-                  f"`{base_metric(a.metric)}` is each model's own objective, whose scale differs between models; the "
-                  f"across-model tables are therefore also given on `{a.metric} (z within model)`, the metric "
-                  "standardized within each model, where the model:initializer terms compare sensitivities on one "
-                  "scale. For a metric with one definition for all models use `--metric val_nelbo` or "
-                  "`--metric val_recon_mse`.")
-    lines = [f"# Initialization sensitivity report: `{a.metric}`\n",
-             f"_Generated by initsens {versions.get('initsens', '')} on "
-             f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. "
-             f"{'Higher' if a.higher_is_better else 'Lower'} `{a.metric}` is better._\n",
-             "## Summary\n", *_summary(a), "",
-             "## Data & design\n",
+def section_header(a: Analysis, version: str) -> list[str]:
+    return [f"# Initialization sensitivity report: `{a.metric}`\n",
+            f"_Generated by initsens {version} on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. "
+            f"{'Higher' if a.higher_is_better else 'Lower'} `{a.metric}` is better._\n"]
+
+
+def section_summary(a: Analysis) -> list[str]:
+    return ["## Summary\n", *_summary(a), ""]
+
+
+def section_design(a: Analysis, figures: dict[str, str], warnings: Sequence[str]) -> list[str]:
+    """Cells and factors, failures per initializer, capped runs, notes and the metric's figure."""
+    t = a.tables
+    lines = ["## Data & design\n",
              f"Cells are {' x '.join(a.cell_keys)}; factors across cells: {', '.join(a.factors)}.\n",
              "Failed runs / runs per initializer, with Fisher's exact test of failures x initializer per cell:\n",
              _failures_table(a)]
@@ -227,87 +255,133 @@ def render(a: Analysis, files: Sequence[tuple[str, str]], figures: dict[str, str
                   f"(more than {CAPPED_WARNING:.0%} in a cell is flagged in the Summary):\n", _convergence_table(a)]
     if a.notes or warnings:
         lines += ["", "Notes:", *[f"- {n}" for n in [*warnings, *a.notes]], ""]
-    lines += ["", f"![{a.metric} by initializer]({figures['metric_by_initializer']})\n",
-              "## Per-model results\n", *_section_cells(a),
-              "## Sensitivity ranking\n",
-              "Models ranked within each depth by ω² and by the ICC (rank 1 = most sensitive). `resolved` means "
-              "the bootstrap CI of the difference from the next-ranked model excludes 0; `seeds needed` "
-              "extrapolates the seeds per initializer that would likely resolve it (CI widths shrink as "
-              "1/√seeds), assuming the estimated difference is real.\n",
-              table(t["sensitivity"].assign(seeds_needed=[
-                  f"> {SEEDS_SHOWN_MAX}" if v > SEEDS_SHOWN_MAX else ("–" if pd.isna(v) else str(int(v)))
-                  for v in t["sensitivity"]["seeds_needed"]]), {**{k: k for k in a.cell_keys if k != "model"},
-                                                                "model": "model",
-                                       "index": "index", "value": "value", "ci_low": "CI low", "ci_high": "CI high",
-                                       "rank": "rank", "diff_next": "Δ next", "diff_ci_low": "Δ CI low",
-                                       "diff_ci_high": "Δ CI high", "resolved": "resolved",
-                                       "seeds_needed": "seeds needed"}),
-              f"\n![sensitivity indices]({figures['sensitivity']})\n" if "sensitivity" in figures else "",
-              "### Variance components (REML)\n",
-              table(t["variance_components"], {**{k: k for k in a.cell_keys}, "component": "component",
-                                               "variance": "variance", "share": "share", "ci_low": "CI low",
-                                               "ci_high": "CI high"}),
-              "## Factorial ANOVA\n", cross_note + "\n",
-              table(t["factorial_anova"], {"metric": "metric", "typ": "type", "term": "term", "sum_sq": "SS",
-                                           "df": "df", "f": "F", "p_value": "p", "partial_eta_sq": "partial η²"},
-                    p_columns=("p_value",)),
-              "## Mixed model\n",
-              f"`metric ~ {' * '.join(a.factors)} + (1 | seed)`, REML; fixed effects are deviations from the grand "
-              "mean (sum contrasts) with GLS standard errors. The likelihood-ratio test compares ML fits with and "
-              "without every initializer term.\n"]
+    return [*lines, "", f"![{a.metric} by initializer]({figures['metric_by_initializer']})\n"]
+
+
+def section_cells(a: Analysis) -> list[str]:
+    return ["## Per-model results\n", *_section_cells(a)]
+
+
+def section_sensitivity(a: Analysis, figures: dict[str, str]) -> list[str]:
+    """The ranking of models by ω² and ICC, and the variance components behind the ICC."""
+    t = a.tables
+    needed = [f"> {SEEDS_SHOWN_MAX}" if v > SEEDS_SHOWN_MAX else ("–" if pd.isna(v) else str(int(v)))
+              for v in t["sensitivity"]["seeds_needed"]]
+    columns = {**{k: k for k in a.cell_keys if k != "model"}, "model": "model", "index": "index", "value": "value",
+               "ci_low": "CI low", "ci_high": "CI high", "rank": "rank", "diff_next": "Δ next",
+               "diff_ci_low": "Δ CI low", "diff_ci_high": "Δ CI high", "resolved": "resolved",
+               "seeds_needed": "seeds needed"}
+    return ["## Sensitivity ranking\n",
+            "Models ranked within each depth by ω² and by the ICC (rank 1 = most sensitive). `resolved` means "
+            "the bootstrap CI of the difference from the next-ranked model excludes 0; `seeds needed` "
+            "extrapolates the seeds per initializer that would likely resolve it (CI widths shrink as "
+            "1/√seeds), assuming the estimated difference is real.\n",
+            table(t["sensitivity"].assign(seeds_needed=needed), columns),
+            f"\n![sensitivity indices]({figures['sensitivity']})\n" if "sensitivity" in figures else "",
+            "### Variance components (REML)\n",
+            table(t["variance_components"], {**{k: k for k in a.cell_keys}, "component": "component",
+                                             "variance": "variance", "share": "share", "ci_low": "CI low",
+                                             "ci_high": "CI high"})]
+
+
+def section_factorial(a: Analysis) -> list[str]:
+    cross_note = (f"`{a.metric}` has one definition for every model, so it is compared across models as is."
+                  if base_metric(a.metric) in COMMON_METRICS else
+                  f"`{base_metric(a.metric)}` is each model's own objective, whose scale differs between models; the "
+                  f"across-model tables are therefore also given on `{a.metric} (z within model)`, the metric "
+                  "standardized within each model, where the model:initializer terms compare sensitivities on one "
+                  "scale. For a metric with one definition for all models use `--metric val_nelbo` or "
+                  "`--metric val_recon_mse`.")
+    return ["## Factorial ANOVA\n", cross_note + "\n",
+            table(a.tables["factorial_anova"], {"metric": "metric", "typ": "type", "term": "term", "sum_sq": "SS",
+                                                "df": "df", "f": "F", "p_value": "p",
+                                                "partial_eta_sq": "partial η²"}, p_columns=("p_value",))]
+
+
+def section_mixed(a: Analysis) -> list[str]:
+    t = a.tables
+    lines = ["## Mixed model\n",
+             f"`metric ~ {' * '.join(a.factors)} + (1 | seed)`, REML; fixed effects are deviations from the grand "
+             "mean (sum contrasts) with GLS standard errors. The likelihood-ratio test compares ML fits with and "
+             "without every initializer term.\n"]
     mm = t["mixed_model"]
-    if len(mm):
-        init_terms = mm[(mm["kind"] == "variance") | mm["term"].str.contains("initializer")]
-        lines += [table(t["mixed_model_lrt"], {"metric": "metric", "dropped": "dropped", "chisq": "χ²", "df": "df",
-                                               "p_value": "p"}, p_columns=("p_value",)),
-                  "\nVariances and the initializer fixed effects (all effects in `tables/mixed_model.parquet`):\n",
-                  table(init_terms, {"metric": "metric", "kind": "kind", "term": "term", "estimate": "estimate",
-                                     "std_err": "SE", "z": "z", "p_value": "p"}, p_columns=("p_value",))]
-    else:
-        lines.append("_Not fitted (see Notes)._\n")
-    lines += ["## Post-hoc comparisons\n",
-              "Tukey HSD, or Games-Howell where Brown-Forsythe rejects equal variances (the `selected` rows of "
-              "`tables/posthoc.parquet`). `P(better)` is the probability that the first initializer gives a better "
-              "metric than the second on the same seed (Bouthillier et al. 2021), with a bootstrap CI over seeds.\n",
-              table(t["posthoc"][t["posthoc"]["selected"]] if len(t["posthoc"]) else t["posthoc"],
-                    {**{k: k for k in a.cell_keys}, "method": "method", "group1": "group 1", "group2": "group 2",
-                     "mean_diff": "mean diff", "ci_low": "CI low", "ci_high": "CI high", "p_adj": "p adj"},
-                    p_columns=("p_adj",)),
-              "\n",
-              table(t["improvement"], {**{k: k for k in a.cell_keys}, "group1": "group 1", "group2": "group 2",
-                                       "prob_better": "P(better)", "ci_low": "CI low", "ci_high": "CI high",
-                                       "n_pairs": "pairs"})]
-    if "association" in t:
+    if not len(mm):
+        return [*lines, "_Not fitted (see Notes)._\n"]
+    init_terms = mm[(mm["kind"] == "variance") | mm["term"].str.contains("initializer")]
+    return [*lines,
+            table(t["mixed_model_lrt"], {"metric": "metric", "dropped": "dropped", "chisq": "χ²", "df": "df",
+                                         "p_value": "p"}, p_columns=("p_value",)),
+            "\nVariances and the initializer fixed effects (all effects in `tables/mixed_model.parquet`):\n",
+            table(init_terms, {"metric": "metric", "kind": "kind", "term": "term", "estimate": "estimate",
+                               "std_err": "SE", "z": "z", "p_value": "p"}, p_columns=("p_value",))]
+
+
+def section_posthoc(a: Analysis) -> list[str]:
+    t = a.tables
+    selected = t["posthoc"][t["posthoc"]["selected"]] if len(t["posthoc"]) else t["posthoc"]
+    return ["## Post-hoc comparisons\n",
+            "Tukey HSD, or Games-Howell where Brown-Forsythe rejects equal variances (the `selected` rows of "
+            "`tables/posthoc.parquet`). `P(better)` is the probability that the first initializer gives a better "
+            "metric than the second on the same seed (Bouthillier et al. 2021), with a bootstrap CI over seeds.\n",
+            table(selected, {**{k: k for k in a.cell_keys}, "method": "method", "group1": "group 1",
+                             "group2": "group 2", "mean_diff": "mean diff", "ci_low": "CI low", "ci_high": "CI high",
+                             "p_adj": "p adj"}, p_columns=("p_adj",)),
+            "\n",
+            table(t["improvement"], {**{k: k for k in a.cell_keys}, "group1": "group 1", "group2": "group 2",
+                                     "prob_better": "P(better)", "ci_low": "CI low", "ci_high": "CI high",
+                                     "n_pairs": "pairs"})]
+
+
+def section_association(a: Analysis, figures: dict[str, str]) -> list[str]:
+    lines = []
+    if "association" in a.tables:
         lines += ["## Validation loss vs downstream clustering\n",
-                  table(t["association"], {"model": "model", "depth": "depth", "n": "n", "rho": "Spearman ρ",
-                                           "ci_low": "CI low", "ci_high": "CI high", "p_value": "p",
-                                           "p_holm": "Holm"}, p_columns=("p_value", "p_holm"))]
+                  table(a.tables["association"], {"model": "model", "depth": "depth", "n": "n", "rho": "Spearman ρ",
+                                                  "ci_low": "CI low", "ci_high": "CI high", "p_value": "p",
+                                                  "p_holm": "Holm"}, p_columns=("p_value", "p_holm"))]
     if "learning_curves" in figures:
         lines.append(f"\n![learning curves]({figures['learning_curves']})\n")
-    lines += ["## Methods\n",
-              "- Runs with status other than `ok` or a non-finite metric are failures: counted per cell and "
-              "initializer and tested with Fisher's exact test (r x 2, exact enumeration); excluded from all fits.",
-              "- One-way ANOVA per cell on mean-shifted data; ω² = (SS_b − df_b MS_w) / (SS_t + MS_w) with a "
-              f"percentile bootstrap CI ({a.settings['n_boot']} resamples within initializers). Welch's ANOVA, "
-              "Kruskal-Wallis and Brown-Forsythe (Levene, median-centred) alongside.",
-              "- Holm's step-down adjustment across cells for each test family, reported next to the raw p-values.",
-              "- Variance components: REML with crossed random intercepts for initializer and seed "
-              "(seed only when shared across initializers), variances bounded at 0 (a boundary fit gives an ICC "
-              f"of exactly 0); ICC CI by parametric bootstrap ({a.settings['n_boot_icc']} simulated tables refitted).",
-              "- Factorial ANOVA types II and III with sum-to-zero contrasts (statsmodels), partial η².",
-              "- Mixed model: statsmodels MixedLM with several optimizers (best finite likelihood kept), GLS "
-              "standard errors; LRT on ML fits.",
-              "- Post-hoc: Tukey HSD (scipy) or Games-Howell; compact letters by insert-absorb; probability of "
-              f"improvement paired by seed with a percentile bootstrap over seeds. α = {alpha}.",
-              "- Spearman's ρ with a Fisher-z interval (Bonett-Wright variance).",
-              "- All statistics are validated against R (car, lme4, rstatix, multcompView) and the NIST StRD ANOVA "
-              "certified values in initsens' test suite.",
-              "",
-              "## Reproducibility\n",
-              f"Command: `{command}`\n",
-              "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())
-              + f", Python {platform.python_version()}.\n",
-              f"Tables: `{tables_dir}/` (Parquet, one per analysis; column descriptions in each file's schema).\n",
-              "Input files (sha256):\n",
-              *[f"- `{name}` {digest}" for name, digest in files], ""]
-    return "\n".join(lines)
+    return lines
+
+
+def section_methods(a: Analysis) -> list[str]:
+    return ["## Methods\n",
+            "- Runs with status other than `ok` or a non-finite metric are failures: counted per cell and "
+            "initializer and tested with Fisher's exact test (r x 2, exact enumeration); excluded from all fits.",
+            "- One-way ANOVA per cell on mean-shifted data; ω² = (SS_b − df_b MS_w) / (SS_t + MS_w) with a "
+            f"percentile bootstrap CI ({a.settings['n_boot']} resamples within initializers). Welch's ANOVA, "
+            "Kruskal-Wallis and Brown-Forsythe (Levene, median-centred) alongside.",
+            "- Holm's step-down adjustment across cells for each test family, reported next to the raw p-values.",
+            "- Variance components: REML with crossed random intercepts for initializer and seed "
+            "(seed only when shared across initializers), variances bounded at 0 (a boundary fit gives an ICC "
+            f"of exactly 0); ICC CI by parametric bootstrap ({a.settings['n_boot_icc']} simulated tables refitted).",
+            "- Factorial ANOVA types II and III with sum-to-zero contrasts (statsmodels), partial η².",
+            "- Mixed model: statsmodels MixedLM with several optimizers (best finite likelihood kept), GLS "
+            "standard errors; LRT on ML fits.",
+            "- Post-hoc: Tukey HSD (scipy) or Games-Howell; compact letters by insert-absorb; probability of "
+            f"improvement paired by seed with a percentile bootstrap over seeds. α = {a.settings['alpha']}.",
+            "- Spearman's ρ with a Fisher-z interval (Bonett-Wright variance).",
+            "- All statistics are validated against R (car, lme4, rstatix, multcompView) and the NIST StRD ANOVA "
+            "certified values in initsens' test suite.",
+            ""]
+
+
+def section_reproducibility(files: Sequence[tuple[str, str]], tables_dir: str, command: str,
+                            versions: dict[str, str]) -> list[str]:
+    return ["## Reproducibility\n",
+            f"Command: `{command}`\n",
+            "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())
+            + f", Python {platform.python_version()}.\n",
+            f"Tables: `{tables_dir}/` (Parquet, one per analysis; column descriptions in each file's schema).\n",
+            "Input files (sha256):\n",
+            *[f"- `{name}` {digest}" for name, digest in files], ""]
+
+
+def render(a: Analysis, files: Sequence[tuple[str, str]], figures: dict[str, str], tables_dir: str,
+           command: str, versions: dict[str, str], warnings: Sequence[str]) -> str:
+    """The whole report as Markdown text, section by section."""
+    return "\n".join([*section_header(a, versions.get("initsens", "")), *section_summary(a),
+                      *section_design(a, figures, warnings), *section_cells(a), *section_sensitivity(a, figures),
+                      *section_factorial(a), *section_mixed(a), *section_posthoc(a),
+                      *section_association(a, figures), *section_methods(a),
+                      *section_reproducibility(files, tables_dir, command, versions)])

@@ -1,0 +1,79 @@
+"""The report's sections, one at a time, on small made-up tables whose sentences are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from initsens.analysis.study import Analysis
+from initsens.report import markdown as md
+
+
+def analysis(tables: dict, runs: pd.DataFrame | None = None, metric: str = "val_loss") -> Analysis:
+    runs = runs if runs is not None else pd.DataFrame({
+        "model": ["M"] * 4, "depth": [1] * 4, "initializer": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1],
+        "failed": [False] * 4})
+    return Analysis(metric, ["model", "depth"], ["model", "initializer", "depth"], False, runs, None, tables,
+                    settings={"alpha": 0.05, "n_boot": 123, "n_boot_icc": 45})
+
+
+def sensitivity_row(**values) -> dict:
+    base = {"depth": 1, "model": "IWAE", "index": "omega_sq", "value": 0.9, "ci_low": 0.8, "ci_high": 0.95,
+            "rank": 1, "next_model": "VanillaVAE", "diff_next": 0.2, "diff_ci_low": 0.1, "diff_ci_high": 0.3,
+            "resolved": True, "seeds": 10, "seeds_needed": np.nan}
+    return {**base, **values}
+
+
+def test_sensitivity_sentences():
+    table = pd.DataFrame([
+        sensitivity_row(),
+        sensitivity_row(depth=2, resolved=False, diff_ci_low=-0.1, seeds_needed=40),
+        sensitivity_row(depth=3, resolved=False, diff_ci_low=-0.1, seeds_needed=5000),
+        sensitivity_row(depth=4, next_model=np.nan),
+        sensitivity_row(depth=1, model="VanillaVAE", rank=2),  # not rank 1: no sentence
+    ])
+    lines = md._sensitivity_summary(analysis({"sensitivity": table}))
+    assert len(lines) == 4
+    assert lines[0] == ("- **Most sensitive (ω²), depth 1:** IWAE (ω² = 0.9, 95% CI [0.8, 0.95]), ahead of "
+                        "VanillaVAE by 0.2 (95% CI [0.1, 0.3]).")
+    assert "not resolved by these data" in lines[1] and "About 40 seeds per initializer (now 10)" in lines[1]
+    assert "Even 1000 seeds per initializer would likely not (now 10)" in lines[2]
+    assert lines[3].endswith("IWAE is the only analyzable model.")
+
+
+def test_failures_sentence_lists_initializers_and_significant_cells():
+    failures = pd.DataFrame({"model": ["M", "M", "N", "N"], "depth": 1, "initializer": ["a", "b", "a", "b"],
+                             "n_runs": 10, "n_failed": [0, 9, 0, 1], "fisher_p_holm": [0.001, 0.001, 0.9, 0.9]})
+    runs = pd.DataFrame({"model": "M", "depth": 1, "initializer": "a", "seed": range(10),
+                         "failed": [True] * 10})
+    (sentence,) = md._failures_summary(analysis({"failures": failures}, runs))
+    assert sentence == ("- **Failures** by initializer: b 10. The failure rate depends on the initializer "
+                        "(Fisher exact, Holm-adjusted p < 0.05) in M, depth 1.")
+    assert md._failures_summary(analysis({"failures": failures})) == []  # nothing failed: no sentence
+
+
+def test_effect_caution_and_best_sentences():
+    oneway = pd.DataFrame({"p_holm": [0.01, 0.2, 0.03], "welch_p_holm": [0.01, 0.01, 0.5]})
+    a = analysis({"oneway_anova": oneway})
+    assert md._effect_summary(a) == [
+        "- **Initializer effect.** In 2 of 3 cells (model x depth) the initializer changes the mean `val_loss` "
+        "(one-way ANOVA, Holm-adjusted p < 0.05); Welch's test agrees in 2."]
+    assert "With 2 seed(s) per combination" in md._caution_summary(a)[0]
+    desc = pd.DataFrame({"model": "M", "depth": 1, "initializer": ["a", "b", "c"], "best": [True, False, True]})
+    assert md._best_summary(analysis({"descriptives": desc})) == [
+        "- **Best initializer(s)** (lowest mean and those not significantly worse): M, depth 1: a, c."]
+
+
+def test_mixed_section_without_a_fit_and_methods_with_the_settings():
+    empty = analysis({"mixed_model": pd.DataFrame(), "mixed_model_lrt": pd.DataFrame()})
+    assert md.section_mixed(empty)[-1] == "_Not fitted (see Notes)._\n"
+    methods = "\n".join(md.section_methods(empty))
+    assert "123 resamples" in methods and "45 simulated tables" in methods and "α = 0.05" in methods
+
+
+def test_sections_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, initsens.report, initsens.report.reproduction; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
