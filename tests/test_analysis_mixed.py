@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from initsens.analysis.mixed import _gls, initializer_lrt, mixed_model
+import statsmodels.formula.api as smf
+
+from initsens.analysis.formulas import factorial_formula
+from initsens.analysis.mixed import fit_random_intercept, initializer_lrt, mixed_model
 
 FIXTURES = Path(__file__).parent / "fixtures" / "anova"
 LEVELS = {"model": ["IWAE", "VanillaVAE"], "initializer": ["default", "normal", "xavier_uniform"], "depth": ["1", "2"]}
@@ -49,14 +52,47 @@ def test_initializer_lrt_matches_lme4(design):
     assert ours["p_value"] == pytest.approx(ref["p_value"], rel=1e-4)
 
 
-def test_gls_woodbury_equals_dense_algebra():
+def test_random_intercept_equals_dense_gls_and_statsmodels():
+    """The sufficient-statistics fit against dense algebra at its own variances (beta, SEs, the likelihood
+    by the textbook formula) and against statsmodels' MixedLM (a second implementation) on unbalanced data."""
     rng = np.random.default_rng(7)
-    groups = rng.integers(0, 6, 40)
-    exog = np.column_stack([np.ones(40), rng.normal(size=(40, 3))])
-    y = rng.normal(size=40)
-    v = 0.3 * np.eye(40) + 0.8 * (groups[:, None] == groups[None, :])
-    v_inv = np.linalg.inv(v)
-    cov = np.linalg.inv(exog.T @ v_inv @ exog)
-    beta, se = _gls(exog, y, groups, 0.8, 0.3)
-    np.testing.assert_allclose(beta, cov @ exog.T @ v_inv @ y, rtol=1e-10)
-    np.testing.assert_allclose(se, np.sqrt(np.diag(cov)), rtol=1e-10)
+    groups = rng.integers(0, 9, 60)
+    exog = np.column_stack([np.ones(60), rng.normal(size=(60, 3))])
+    y = exog @ [1.0, 0.5, -0.3, 0.2] + rng.normal(0, 0.9, 9)[groups] + rng.normal(0, 0.5, 60)
+    for reml in (True, False):
+        s2_group, s2, beta, se, loglik = fit_random_intercept(exog, y, groups, reml)
+        v = s2 * np.eye(60) + s2_group * (groups[:, None] == groups[None, :])
+        v_inv = np.linalg.inv(v)
+        cov = np.linalg.inv(exog.T @ v_inv @ exog)
+        np.testing.assert_allclose(beta, cov @ exog.T @ v_inv @ y, rtol=1e-8)
+        np.testing.assert_allclose(se, np.sqrt(np.diag(cov)), rtol=1e-8)
+        r = y - exog @ beta
+        dense = -0.5 * (np.linalg.slogdet(v)[1] + r @ v_inv @ r + (60 - 4 * reml) * np.log(2 * np.pi))
+        if reml:
+            dense -= 0.5 * np.linalg.slogdet(exog.T @ v_inv @ exog)[1]
+        assert loglik == pytest.approx(dense, rel=1e-10)
+        frame = pd.DataFrame(exog[:, 1:], columns=["a", "b", "c"]).assign(y=y, g=groups)
+        sm = smf.mixedlm("y ~ a + b + c", frame, groups=frame["g"]).fit(reml=reml, method="lbfgs")
+        assert loglik >= sm.llf - 1e-8  # never worse than MixedLM's optimum
+        assert loglik == pytest.approx(sm.llf, abs=1e-5)
+        np.testing.assert_allclose(beta, sm.fe_params, rtol=1e-4)
+        np.testing.assert_allclose([s2_group, s2], [float(sm.cov_re.iloc[0, 0]), sm.scale], rtol=1e-3)
+
+
+def test_boundary_fit_has_zero_seed_variance():
+    """No seed effect at all: the maximum is at theta = 0, where the fit is ordinary least squares."""
+    rng = np.random.default_rng(3)
+    groups = np.repeat(np.arange(10), 5)
+    exog = np.column_stack([np.ones(50), rng.normal(size=50)])
+    y = exog @ [2.0, 1.0] + rng.normal(size=50)
+    y -= np.bincount(groups, weights=y)[groups] / 5 - y.mean()  # remove every between-seed difference
+    s2_group, _, beta, _, _ = fit_random_intercept(exog, y, groups, reml=True)
+    assert s2_group == 0.0
+    np.testing.assert_allclose(beta, np.linalg.lstsq(exog, y, rcond=None)[0], rtol=1e-10)
+
+
+def test_formula_api_design_matches_the_table_of_terms():
+    data = pd.read_csv(FIXTURES / "balanced.csv").astype({"depth": str})
+    formula = factorial_formula("val_loss", ["model", "initializer", "depth"])
+    ours = mixed_model(pd.read_csv(FIXTURES / "balanced.csv"))
+    assert (ours["kind"] == "fixed").sum() == smf.ols(formula, data).fit().params.size == 12

@@ -79,3 +79,17 @@ def test_improvement_paired_and_unpaired():
     assert not unpaired["paired"] and unpaired["prob_better"] == pytest.approx(u / 64)
     flipped = improvement(frame, n_boot=100, higher_is_better=True).iloc[0]
     assert flipped["prob_better"] == pytest.approx((1 + 0.5) / 8)
+
+
+def test_unpaired_superiority_from_ranks_equals_the_pairwise_table():
+    """P(A < B) + P(A = B)/2 from ranks equals counting every cross pair (the previous implementation), ties
+    included, for one sample and for a stack of bootstrap resamples."""
+    from initsens.analysis.posthoc import superiority
+
+    rng = np.random.default_rng(4)
+    a, b = rng.integers(0, 6, 23).astype(float), rng.integers(0, 6, 17).astype(float)  # many ties
+    table = (a[:, None] < b[None, :]) + 0.5 * (a[:, None] == b[None, :])
+    assert superiority(a, b) == pytest.approx(table.mean(), abs=1e-12)
+    ia, ib = rng.integers(0, 23, (50, 23)), rng.integers(0, 17, (50, 17))
+    expected = table[ia[:, :, None], ib[:, None, :]].mean(axis=(1, 2))
+    np.testing.assert_allclose(superiority(a[ia], b[ib]), expected, atol=1e-12)

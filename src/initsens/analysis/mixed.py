@@ -1,12 +1,15 @@
 """Linear mixed model across cells: ``metric ~ model * initializer * depth + (1 | seed)``.
 
-Fitted with statsmodels' MixedLM (formula API, sum-to-zero contrasts so the fixed effects are
-deviations from the grand mean). MixedLM's default optimizer can stop off the optimum when the seed
-variance is near zero (it may even report an infinite likelihood as converged), so every fit is run
-with several optimizers and the best finite likelihood is kept (the derivative-free ones are skipped
-only when the first two agree, converged, with the seed variance clearly above zero). The fixed-effect
-standard errors are then the GLS ones, sqrt(diag((X' V^-1 X)^-1)) at the fitted variances, as lme4 reports; V^-1 is
-applied through the Woodbury identity (V = s2 I + s2_seed Z Z'), so 40,000 runs are cheap.
+The fixed effects come from the formula API (patsy, sum-to-zero contrasts, so they are deviations from
+the grand mean); the only random effect is a seed intercept, so the model is a random-intercept model
+whose REML or ML likelihood is computed for all seeds at once from per-seed sufficient statistics
+(:func:`fit_random_intercept`): with theta = s2_seed / s2, V^-1 = (I - Z diag(w) Z') / s2 with
+w_g = theta / (1 + theta n_g), so X'V^-1X, X'V^-1y and y'V^-1y need only X'X, X'y, y'y and the seed
+sums of X and y. s2 and the fixed effects are profiled out in closed form, leaving one dimension, theta,
+which is maximized on a grid over log theta (and theta = 0, the boundary) refined by Brent's method.
+This gives lme4's estimates (tested against R's lme4 and statsmodels' MixedLM) in milliseconds where
+MixedLM's per-group loops took minutes at 18,000 runs. The fixed-effect standard errors are the GLS
+ones, sqrt(diag(s2 (X'H^-1X)^-1)), as lme4 reports.
 
 The likelihood-ratio test of the initializer terms compares ML fits (REML likelihoods of models with
 different fixed effects are not comparable) of the full model and the model without any term that
@@ -21,25 +24,24 @@ involves the initializer.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
-from scipy import stats
+import patsy
+from scipy import optimize, stats
 
 from initsens.analysis.cells import require_columns
 from initsens.analysis.formulas import factorial_formula, term_name
 from initsens.errors import InitsensError
 
-OPTIMIZERS = ("lbfgs", "bfgs", "powell", "nm", "cg")
+LOG2PI = float(np.log(2 * np.pi))
 
 
 @dataclass(frozen=True)
 class MixedFit:
-    """A MixedLM fit reduced to what the tables need."""
+    """A random-intercept fit reduced to what the tables need."""
 
     terms: list[str]
     estimate: np.ndarray
@@ -50,52 +52,85 @@ class MixedFit:
     n_fixed: int
 
 
-def _gls(exog: np.ndarray, y: np.ndarray, groups: np.ndarray, var_group: float,
-         var_resid: float) -> tuple[np.ndarray, np.ndarray]:
-    """GLS estimates and standard errors for V = var_resid I + var_group Z Z' (Woodbury)."""
-    _, codes = np.unique(groups, return_inverse=True)
-    counts = np.bincount(codes).astype(np.float64)
-    ratio = var_group / var_resid
-    weight = ratio / (1.0 + ratio * counts)  # per group: V^-1 = (I - Z diag(weight) Z') / var_resid
-    x_sum = np.zeros((counts.size, exog.shape[1]))
-    np.add.at(x_sum, codes, exog)
-    y_sum = np.bincount(codes, weights=y, minlength=counts.size)
-    xtvx = (exog.T @ exog - (x_sum * weight[:, None]).T @ x_sum) / var_resid
-    xtvy = (exog.T @ y - (x_sum * weight[:, None]).T @ y_sum) / var_resid
-    cov = np.linalg.inv(xtvx)
-    return cov @ xtvy, np.sqrt(np.diag(cov))
+@dataclass(frozen=True)
+class _Sufficient:
+    """What the likelihood needs of (X, y, seeds): cross products and per-seed sums."""
+
+    xtx: np.ndarray
+    xty: np.ndarray
+    yty: float
+    x_sum: np.ndarray  # (seeds, p)
+    y_sum: np.ndarray  # (seeds,)
+    counts: np.ndarray  # (seeds,)
+
+    @classmethod
+    def of(cls, exog: np.ndarray, y: np.ndarray, groups: np.ndarray) -> _Sufficient:
+        _, codes = np.unique(groups, return_inverse=True)
+        counts = np.bincount(codes).astype(np.float64)
+        x_sum = np.zeros((counts.size, exog.shape[1]))
+        np.add.at(x_sum, codes, exog)
+        return cls(exog.T @ exog, exog.T @ y, float(y @ y), x_sum, np.bincount(codes, weights=y), counts)
+
+    def system(self, theta: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """(X'H^-1X, X'H^-1y, y'H^-1y) for H = I + theta Z Z' (V = s2 H)."""
+        weight = theta / (1.0 + theta * self.counts)
+        weighted = self.x_sum * weight[:, None]
+        return (self.xtx - weighted.T @ self.x_sum, self.xty - weighted.T @ self.y_sum,
+                self.yty - float(weight @ self.y_sum**2))
 
 
-def _agree(fits: list) -> bool:
-    """The fits so far reach the same likelihood, converged, with a seed variance off the boundary."""
-    llfs = [f.llf for f in fits]
-    interior = all(float(f.cov_re.iloc[0, 0]) > 1e-4 * f.scale for f in fits)
-    return all(f.converged for f in fits) and interior and max(llfs) - min(llfs) < 1e-6 * max(1.0, abs(max(llfs)))
+def _profile(stats_: _Sufficient, theta: float, reml: bool) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """(log-likelihood with s2 and beta profiled out, beta, X'H^-1X, s2) at ``theta``."""
+    a, c, q = stats_.system(theta)
+    n, p = float(stats_.counts.sum()), a.shape[0]
+    chol = np.linalg.cholesky(a)
+    beta = np.linalg.solve(a, c)
+    resid = max(q - float(c @ beta), 1e-300)
+    logdet_h = float(np.log1p(theta * stats_.counts).sum())
+    if reml:
+        s2 = resid / (n - p)
+        loglik = -0.5 * ((n - p) * (LOG2PI + np.log(s2) + 1.0) + logdet_h + 2.0 * np.log(np.diag(chol)).sum())
+    else:
+        s2 = resid / n
+        loglik = -0.5 * (n * (LOG2PI + np.log(s2) + 1.0) + logdet_h)
+    return float(loglik), beta, a, s2
+
+
+def fit_random_intercept(exog: np.ndarray, y: np.ndarray, groups: np.ndarray, reml: bool = True
+                         ) -> tuple[float, float, np.ndarray, np.ndarray, float]:
+    """(s2_group, s2, beta, GLS standard errors, log-likelihood) of y = X beta + b_group + e by REML or ML.
+
+    The profile likelihood in log theta is scanned on a grid (theta = 0 included), and the best grid point
+    is refined with Brent's method between its neighbours.
+    """
+    stats_ = _Sufficient.of(np.asarray(exog, np.float64), np.asarray(y, np.float64), np.asarray(groups))
+    if np.linalg.matrix_rank(stats_.xtx) < stats_.xtx.shape[0]:
+        raise InitsensError("the mixed model's fixed effects are not estimable (some combination of levels "
+                            "has no runs)")
+
+    def objective(log_theta: float) -> float:
+        return -_profile(stats_, float(np.exp(log_theta)), reml)[0]
+
+    grid = np.linspace(-25.0, 15.0, 81)
+    values = np.array([objective(v) for v in grid])
+    best = int(np.argmin(values))
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    refined = optimize.minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+    candidates = [(values[best], float(np.exp(grid[best]))), (float(refined.fun), float(np.exp(refined.x))),
+                  (-_profile(stats_, 0.0, reml)[0], 0.0)]
+    _, theta = min(candidates)
+    loglik, beta, a, s2 = _profile(stats_, theta, reml)
+    std_err = np.sqrt(np.diag(s2 * np.linalg.inv(a)))
+    return theta * s2, s2, beta, std_err, loglik
 
 
 def fit_mixed(data: pd.DataFrame, formula: str, group: str, reml: bool) -> MixedFit:
-    """Best finite-likelihood MixedLM fit over several optimizers, with GLS standard errors."""
-    model = smf.mixedlm(formula, data, groups=data[group])
-    best, fits = None, []  # type: ignore[var-annotated]
-    for method in OPTIMIZERS:
-        if len(fits) >= 2 and _agree(fits):
-            break  # two gradient optimizers agree away from the boundary: the slower ones add nothing
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                fit = model.fit(reml=reml, method=method, maxiter=2000)
-            except (np.linalg.LinAlgError, ValueError):
-                continue
-        if np.isfinite(fit.llf) and fit.scale > 0:
-            fits.append(fit)
-            if best is None or fit.llf > best.llf + 1e-10:
-                best = fit
-    if best is None:
-        raise InitsensError(f"the mixed model {formula} could not be fitted by any optimizer")
-    var_group = max(float(best.cov_re.iloc[0, 0]), 0.0)
-    estimate, std_err = _gls(model.exog, model.endog, data[group].to_numpy(), var_group, float(best.scale))
-    return MixedFit([term_name(c) for c in model.exog_names], estimate, std_err, var_group,
-                    float(best.scale), float(best.llf), model.exog.shape[1])
+    """The random-intercept fit of ``formula`` with ``group`` intercepts, with GLS standard errors."""
+    endog, exog = patsy.dmatrices(formula, data, return_type="dataframe")
+    var_group, var_resid, beta, std_err, loglik = fit_random_intercept(
+        exog.to_numpy(), endog.to_numpy().ravel(), data[group].to_numpy(), reml)
+    return MixedFit([term_name(c) for c in exog.columns], beta, std_err, var_group, var_resid, loglik,
+                    exog.shape[1])
 
 
 def _prepare(runs: pd.DataFrame, metric: str, factors: Sequence[str], group: str) -> tuple[pd.DataFrame, list[str]]:

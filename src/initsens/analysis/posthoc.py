@@ -107,6 +107,15 @@ def letters(means: pd.Series, significant: Sequence[tuple[str, str]], higher_is_
     return pd.Series({g: "".join(codes[i] for i, c in enumerate(columns) if g in c) for g in order})
 
 
+def superiority(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
+    """P(A < B) + P(A = B) / 2 over all cross pairs, from ranks (the Mann-Whitney U of B over n_a n_b) in
+    O(n log n) instead of an n_a x n_b table. ``a`` and ``b`` may carry a leading axis of resamples."""
+    n_a, n_b = a.shape[-1], b.shape[-1]
+    ranks = stats.rankdata(np.concatenate([a, b], axis=-1), axis=-1)  # average ranks: ties count one half
+    u_b = ranks[..., n_a:].sum(axis=-1) - n_b * (n_b + 1) / 2
+    return u_b / (n_a * n_b)
+
+
 def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
                 factor: str = "initializer", seed: str = "seed", n_boot: int = 2000, random_state: int = 0,
                 level: float = 0.95, higher_is_better: bool = False) -> pd.DataFrame:
@@ -126,15 +135,15 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] 
                 a, b = sign * both[g1].to_numpy(np.float64), sign * both[g2].to_numpy(np.float64)
                 wins = (a < b) + 0.5 * (a == b)
                 draws = wins[rng.integers(0, wins.size, (n_boot, wins.size))].mean(axis=1)
-            else:  # every cross pair
+                estimate, n_pairs = wins.mean(), wins.size
+            else:  # every cross pair, from ranks
                 a = sign * cell.loc[cell[factor].astype(str) == g1, metric].to_numpy(np.float64)
                 b = sign * cell.loc[cell[factor].astype(str) == g2, metric].to_numpy(np.float64)
                 if not (a.size and b.size):
                     continue
-                wins = (a[:, None] < b[None, :]) + 0.5 * (a[:, None] == b[None, :])
                 ia, ib = rng.integers(0, a.size, (n_boot, a.size)), rng.integers(0, b.size, (n_boot, b.size))
-                draws = wins[ia[:, :, None], ib[:, None, :]].mean(axis=(1, 2))
-            estimate, n_pairs = wins.mean(), wins.size
+                estimate, n_pairs = superiority(a, b), a.size * b.size
+                draws = superiority(a[ia], b[ib])
             low, high = np.quantile(draws, [alpha, 1.0 - alpha])
             rows.append({**place, "metric": metric, "group1": g1, "group2": g2, "paired": paired,
                          "n_pairs": int(n_pairs), "prob_better": float(estimate), "ci_low": float(low),

@@ -22,11 +22,13 @@ the share), ``reml_loglik``, ``n``.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from scipy.optimize import minimize
 
 from initsens.analysis.cells import cell_seed, iter_cells, require_columns
@@ -196,6 +198,16 @@ def _cell_groups(cell: pd.DataFrame, factor: str, seed: str) -> dict[str, np.nda
     return groups
 
 
+#: Rows x bootstrap refits above which the cells' bootstraps run in parallel processes (one per core).
+PARALLEL_WORK = 2_000_000
+
+
+def _fit_cell(y: np.ndarray, groups: dict[str, np.ndarray], n_boot: int, seed: np.random.SeedSequence):
+    """(variances, REML log-likelihood, bootstrap draws of the shares) of one cell."""
+    variances, loglik = reml_components(y, groups)
+    return variances, loglik, bootstrap_shares(variances, groups, n_boot, seed) if n_boot else {}
+
+
 def variance_components(
     runs: pd.DataFrame,
     metric: str = "val_loss",
@@ -214,14 +226,18 @@ def variance_components(
     require_columns(runs, (*by, factor, metric))
     rows = []
     alpha = (1.0 - level) / 2
+    cells = []
     for keys, cell in iter_cells(runs, by):
         y = cell[metric].to_numpy(np.float64)
         if cell[factor].nunique() < 2 or y.size <= cell[factor].nunique() or np.ptp(y) == 0:
             continue
-        groups = _cell_groups(cell, factor, seed)
-        variances, loglik = reml_components(y, groups)
+        cells.append((keys, y, _cell_groups(cell, factor, seed)))
+    work = sum(y.size for _, y, _ in cells) * n_boot
+    jobs = min(len(cells), os.cpu_count() or 1) if work > PARALLEL_WORK else 1
+    fitted = Parallel(n_jobs=jobs)(delayed(_fit_cell)(y, groups, n_boot, cell_seed(random_state, keys))
+                                   for keys, y, groups in cells)  # cells are independent: one process each
+    for (keys, y, _), (variances, loglik, draws) in zip(cells, fitted):
         total = sum(variances.values())
-        draws = bootstrap_shares(variances, groups, n_boot, cell_seed(random_state, keys)) if n_boot else {}
         if draws_out is not None and draws:
             draws_out[keys] = draws[factor]
         for component, variance in variances.items():

@@ -356,8 +356,8 @@ def section_methods(a: Analysis) -> list[str]:
             "(seed only when shared across initializers), variances bounded at 0 (a boundary fit gives an ICC "
             f"of exactly 0); ICC CI by parametric bootstrap ({a.settings['n_boot_icc']} simulated tables refitted).",
             "- Factorial ANOVA types II and III with sum-to-zero contrasts (statsmodels), partial η².",
-            "- Mixed model: statsmodels MixedLM with several optimizers (best finite likelihood kept), GLS "
-            "standard errors; LRT on ML fits.",
+            "- Mixed model: random seed intercept, REML (ML for the LRT) from per-seed sufficient statistics with "
+            "the variance ratio profiled (grid and Brent), GLS standard errors; equal to lme4::lmer.",
             "- Post-hoc: Tukey HSD (scipy) or Games-Howell; compact letters by insert-absorb; probability of "
             f"improvement paired by seed with a percentile bootstrap over seeds. α = {a.settings['alpha']}.",
             "- Spearman's ρ with a Fisher-z interval (Bonett-Wright variance).",
