@@ -7,7 +7,7 @@
   :func:`improvement` (paired probability of improvement), :func:`variance_components` (REML, ICC),
   :func:`failures` (counts, exact Fisher test).
 - Across cells: :func:`factorial_anova` (types II and III), :func:`mixed_model` and
-  :func:`initializer_lrt` (MixedLM), :func:`spearman` (metric vs ARI).
+  :func:`initializer_lrt` (random-intercept REML/ML), :func:`spearman` (metric vs ARI).
 
 All are validated against R and NIST (see tests/fixtures/anova/reference.R and tests/test_nist_anova.py).
 """
