@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 import statsmodels.formula.api as smf
 
 from initsens.analysis.formulas import factorial_formula

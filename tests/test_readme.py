@@ -1,5 +1,6 @@
-"""The README's Python snippets run as written, in a temporary folder holding a small real sweep's
-results (the snippets that read results/ assume the user ran `initsens train` first)."""
+"""The README's Python snippets (```python fences; ```py marks the few that need a cluster) run as written,
+in a temporary folder holding a small real sweep's results (the snippets that read results/ assume the user
+ran `initsens train` first)."""
 
 from __future__ import annotations
 

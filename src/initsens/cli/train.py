@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import tomllib
 from collections import Counter
@@ -41,7 +43,7 @@ def _opt(flag: str, help: str, key: str | None = None, panel: str = "Training"):
                         rich_help_panel=panel)
 
 
-GRID, DATA, MODEL, RUN = "Grid", "Data", "Model hyperparameters", "Running"
+GRID, DATA, MODEL, RUN, CLUSTER = "Grid", "Data", "Model hyperparameters", "Running", "Cluster (Dask)"
 
 
 def train(
@@ -113,6 +115,19 @@ def train(
     trainer: str | None = _opt("--trainer", "ensemble (vectorized) or reference (one run at a time).", panel=RUN),
     ensemble_size: int | None = _opt("--ensemble-size", "Members per ensemble; 0 fits a memory budget.",
                                         panel=RUN),
+    workers: int | None = typer.Option(None, "--workers", help="Train on a local Dask cluster of this many worker "
+                                       "processes (needs initsens[dask]).", show_default="in-process",
+                                       rich_help_panel=CLUSTER),
+    threads_per_worker: int | None = typer.Option(None, "--threads-per-worker", help="Threads of each local "
+                                                  "worker.", show_default="cores / workers",
+                                                  rich_help_panel=CLUSTER),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Address of a running Dask scheduler, e.g. "
+                                         "tcp://10.1.2.3:8786.", show_default=False, rich_help_panel=CLUSTER),
+    scheduler_file: Path | None = typer.Option(None, "--scheduler-file", help="Scheduler file written by "
+                                               "dask-jobqueue or dask-mpi.", show_default=False,
+                                               rich_help_panel=CLUSTER),
+    connect_timeout: float = typer.Option(20.0, "--connect-timeout", help="Seconds to wait for the scheduler and "
+                                          "a first worker before giving up.", rich_help_panel=CLUSTER),
     out: Path = typer.Option(Path("results"), "--out", help="Results folder.", rich_help_panel=RUN),
     config: str | None = typer.Option(None, "--config", help="A preset (initsens, eltager2023: see `initsens "
                                          "presets`) or a TOML file with the same keys (use _ for -); command-line "
@@ -140,7 +155,8 @@ def train(
         "ensemble_size": ensemble_size,
     }
     cfg = build_config(config, {key: value for key, value in given.items() if value is not None})
-    run_training(cfg, out, force=force, quiet=quiet, dry_run=dry_run)
+    cluster = Cluster(workers, threads_per_worker, scheduler, scheduler_file, connect_timeout)
+    run_training(cfg, out, force=force, quiet=quiet, dry_run=dry_run, cluster=cluster)
 
 
 def build_config(config: str | None, given: dict[str, Any]):
@@ -150,26 +166,64 @@ def build_config(config: str | None, given: dict[str, Any]):
     return SweepConfig.load(config, given) if config else SweepConfig.from_mapping(given, "command line")
 
 
+@dataclasses.dataclass(frozen=True)
+class Cluster:
+    """Where to train: in-process (nothing set), a local Dask cluster, or an existing one."""
+
+    workers: int | None = None
+    threads_per_worker: int | None = None
+    scheduler: str | None = None
+    scheduler_file: Path | None = None
+    timeout: float = 20.0
+
+    @property
+    def remote(self) -> bool:
+        return any(v is not None for v in (self.workers, self.scheduler, self.scheduler_file))
+
+
 def run_training(cfg: Any, out: Path, force: bool = False, quiet: bool = False, dry_run: bool = False,
-                 next_step: str | None = None) -> Any:
+                 next_step: str | None = None, cluster: Cluster = Cluster()) -> Any:
     """Check, then train (or with ``dry_run`` only check and print) one sweep; returns its summary."""
     from initsens.training.sweep import plan_sweep, run_sweep
 
+    if cluster.threads_per_worker is not None and cluster.workers is None:
+        from initsens.errors import InitsensError
+
+        raise InitsensError("--threads-per-worker applies to --workers (a local cluster)")
+    local = not cluster.remote
     if quiet or dry_run:
-        plan = plan_sweep(cfg, out, force, dry_run=dry_run)
+        plan = plan_sweep(cfg, out, force, dry_run=dry_run, local_device=local)
     else:
         with console.status(f"Loading {cfg.data} and checking {out}/ ..."):
-            plan = plan_sweep(cfg, out, force)
+            plan = plan_sweep(cfg, out, force, local_device=local)
     for note in plan.notes:
         console.print(note)
     if dry_run:
         print_plan(plan)
         return None
-    if quiet:
-        summary = run_sweep(plan)
+    if local:
+        train = functools.partial(run_sweep, plan)
     else:
-        with _RichObserver() as observer:
-            summary = run_sweep(plan, observer)
+        from initsens.training.distributed import connect, run_sweep_distributed
+
+        with contextlib.nullcontext() if quiet else console.status("Connecting to the Dask cluster ..."):
+            client = connect(cluster.workers, cluster.threads_per_worker, cluster.scheduler, cluster.scheduler_file,
+                             cluster.timeout)
+        if not quiet:
+            console.print(f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}")
+        train = functools.partial(run_sweep_distributed, plan, client)
+    try:
+        if quiet:
+            summary = train()
+        else:
+            with _RichObserver() as observer:
+                summary = train(observer)
+    finally:
+        if not local:
+            own = client.cluster if cluster.workers is not None else None
+            client.close()
+            if own is not None:
+                own.close()
     _report(summary, quiet, next_step)
     return summary
 

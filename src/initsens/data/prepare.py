@@ -14,6 +14,18 @@ from initsens.data.transform import apply_transform, resolve_transform
 from initsens.errors import InitsensError
 
 
+@dataclass(frozen=True)
+class DataInfo:
+    """What a run's record says about its data, without the matrices (small enough to send between machines)."""
+
+    dataset: str
+    dataset_sha256: str
+    transform: str
+    n_genes: int
+    n_train: int
+    n_val: int
+
+
 @dataclass(frozen=True, eq=False)
 class PreparedData:
     """Normalized float32 training and validation matrices over the selected genes, with provenance."""
@@ -32,6 +44,9 @@ class PreparedData:
     dataset_sha256: str
     transform: str = "none"
     fit_on: str = "train"
+
+    def info(self) -> DataInfo:
+        return DataInfo(self.dataset, self.dataset_sha256, self.transform, self.n_genes, self.n_train, self.n_val)
 
     @property
     def X_all(self) -> np.ndarray:

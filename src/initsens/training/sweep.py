@@ -22,6 +22,7 @@ import torch
 import initsens
 from initsens.data import Dataset, PreparedData, load_dataset, prepare
 from initsens.data.genes import check_top_genes
+from initsens.data.prepare import DataInfo
 from initsens.data.transform import TRANSFORMS, resolve_transform
 from initsens.errors import InitsensError
 from initsens.schema import SCHEMA_VERSION
@@ -29,7 +30,7 @@ from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
 from initsens.training.ensemble import member_bytes
-from initsens.training.record import CAP, RunResult
+from initsens.training.record import CAP, EpochCallback, RunResult
 from initsens.training.store import ResultsStore, utc_now
 from initsens.training.trainers import TRAINERS
 
@@ -39,15 +40,77 @@ CPU_ENSEMBLE_BYTES = 4 << 30
 
 
 
-def chunk_size(config: SweepConfig, spec: RunSpec, data: PreparedData, device: torch.device) -> int:
+@dataclass(frozen=True)
+class Shapes:
+    """Sizes every prepared split of a sweep has (all splits of one dataset have the same)."""
+
+    n_genes: int
+    n_train: int
+    n_val: int
+
+    @classmethod
+    def of(cls, dataset: Dataset, config: SweepConfig) -> Shapes:
+        n_val = int(round(config.val_fraction * dataset.n_samples))
+        return cls(config.top_genes or dataset.n_genes, dataset.n_samples - n_val, n_val)
+
+
+def ensemble_budget(device: torch.device) -> int:
+    """Bytes for one ensemble chunk: a quarter of the free GPU memory, or CPU_ENSEMBLE_BYTES on the CPU."""
+    return torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else CPU_ENSEMBLE_BYTES
+
+
+def chunk_size(config: SweepConfig, spec: RunSpec, data: Shapes | PreparedData, device: torch.device,
+               budget: int | None = None) -> int:
     """Members per ensemble: ``ensemble_size`` if set, else what fits the memory budget (1 for reference)."""
     if config.trainer == "reference":
         return 1
     if config.ensemble_size:
         return config.ensemble_size
-    budget = torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else CPU_ENSEMBLE_BYTES
     own_data = data.n_train + data.n_val if config.split == "per-seed" else 0
+    budget = ensemble_budget(device) if budget is None else budget
     return max(1, budget // member_bytes(spec, data.n_genes, data.n_val, own_data))
+
+
+def chunks(plan: SweepPlan, budget: int | None = None) -> list[list[RunSpec]]:
+    """The plan's runs in training order (architecture groups together), cut into ensemble chunks. The cut
+    depends on the grid, the chunk size and the memory budget only, never on how many workers train them."""
+    order = {key: i for i, key in enumerate(dict.fromkeys(spec.group_key() for spec in plan.todo))}
+    shapes = Shapes.of(plan.dataset, plan.config)
+    out = []
+    for _, members in groupby(sorted(plan.todo, key=lambda spec: order[spec.group_key()]), key=RunSpec.group_key):
+        group = list(members)
+        size = chunk_size(group[0].config, group[0], shapes, plan.device, budget)
+        out += [group[first:first + size] for first in range(0, len(group), size)]
+    return out
+
+
+class PreparedCache:
+    """``prepare`` once per (normalization, split seed) of a sweep's dataset (a chunk may span several splits)."""
+
+    def __init__(self, dataset: Dataset, config: SweepConfig) -> None:
+        self.dataset, self.config = dataset, config
+        self.prepared: dict[tuple[str, int], PreparedData] = {}
+
+    def __call__(self, spec: RunSpec) -> PreparedData:
+        key = (spec.normalization, spec.split_seed)
+        if key not in self.prepared:
+            cfg = self.config
+            self.prepared[key] = prepare(self.dataset, cfg.top_genes, cfg.gene_selection, key[0], cfg.val_fraction,
+                                         key[1], cfg.transform, cfg.fit_on, cfg.stratify)
+        return self.prepared[key]
+
+
+def train_chunk(chunk: Sequence[RunSpec], data: Sequence[PreparedData], device: torch.device,
+                on_epoch: EpochCallback | None = None) -> tuple[list[RunResult], str | None]:
+    """Train one chunk with the configured trainer. A crash that is not a user error (e.g. out of memory)
+    gives ``failed`` results and the message, so the sweep goes on."""
+    trainer = TRAINERS.get(chunk[0].config.trainer)
+    try:
+        return trainer(chunk, data, device, on_epoch or (lambda *_: None)), None
+    except InitsensError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (any crash of a chunk is recorded, not raised)
+        return [RunResult.failed() for _ in chunk], f"{type(exc).__name__}: {exc}"
 
 
 class SweepObserver:
@@ -76,7 +139,7 @@ class SweepSummary:
     interrupted: bool = False
 
 
-def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData, device: torch.device) -> dict:
+def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | DataInfo, device: str) -> dict:
     """The runs-table row of one finished run (see the README for the columns)."""
     cfg = spec.config
     return {
@@ -93,7 +156,7 @@ def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData, d
         "selected_epoch": result.selected_epoch, "val_loss": result.val_loss, "val_recon_mse": result.val_recon_mse,
         "val_kl": result.val_kl,
         "val_nelbo": result.val_nelbo, "train_loss": result.train_loss, "ari": result.ari,
-        "wall_seconds": result.wall_seconds, "device": str(device), "initsens_version": initsens.__version__,
+        "wall_seconds": result.wall_seconds, "device": device, "initsens_version": initsens.__version__,
         "torch_version": torch.__version__, "schema_version": SCHEMA_VERSION, "finished_at": utc_now(),
     }
 
@@ -125,14 +188,15 @@ class SweepPlan:
 
 
 def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = False,
-               dry_run: bool = False) -> SweepPlan:
+               dry_run: bool = False, local_device: bool = True) -> SweepPlan:
     """Check everything that can go wrong before training (device, folder, data), then list the runs to do.
 
     With ``force`` the grid's runs already recorded in ``out`` are removed, so they are trained again.
     With ``dry_run`` nothing is created or removed: ``out`` is only checked to be creatable or writable.
+    Without ``local_device`` (training on remote workers) the device is checked by the workers, not here.
     """
-    device = resolve_device(config.device)
-    if config.precision == "tf32" and device.type != "cuda":
+    device = resolve_device(config.device) if local_device else torch.device("cpu")
+    if config.precision == "tf32" and device.type != "cuda" and local_device:
         raise InitsensError(f"--precision tf32 is a CUDA mode; on {device.type} use fp32 or bf16")
     require_clustering(config.clustering)
     store = ResultsStore.check(out) if dry_run else ResultsStore.open(out)
@@ -148,47 +212,34 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     return SweepPlan(config, store, dataset, device, run_ids, todo, transform)
 
 
+def record_chunk(plan: SweepPlan, summary: SweepSummary, observer: SweepObserver, chunk: Sequence[RunSpec],
+                 data: Sequence[PreparedData | DataInfo], results: Sequence[RunResult], error: str | None,
+                 device: str) -> None:
+    """Write one chunk's runs and epochs (one atomic pair of parts) and count it in the summary."""
+    rows = [run_row(spec, plan.run_ids[spec], result, own, device) for spec, result, own in zip(chunk, results, data)]
+    epochs = [{"run_id": plan.run_ids[spec], **record.__dict__}
+              for spec, result in zip(chunk, results) for record in result.history]
+    plan.store.append(rows, epochs)
+    for spec, result in zip(chunk, results):
+        summary.trained += 1
+        summary.counts[(spec.model, spec.initializer, result.status)] += 1
+        summary.capped += result.stopped == CAP
+        observer.run_done(spec, result, error)
+
+
 def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSummary:
     """Train the plan's runs chunk by chunk, writing each chunk's results when it ends (or on Ctrl-C)."""
     observer = observer or SweepObserver()
-    config = plan.config
-    trainer = TRAINERS.get(config.trainer)
     summary = SweepSummary(plan.store.root, total=plan.total, skipped=plan.total - len(plan.todo))
     observer.start(plan.total, len(plan.todo))
-    prepared: dict[tuple[str, int], PreparedData] = {}
+    prepared = PreparedCache(plan.dataset, plan.config)
     start = time.perf_counter()
     try:
-        order = {key: i for i, key in enumerate(dict.fromkeys(spec.group_key() for spec in plan.todo))}
-        for _, members in groupby(sorted(plan.todo, key=lambda spec: order[spec.group_key()]), key=RunSpec.group_key):
-            group = list(members)
-            for spec in group:
-                key = (spec.normalization, spec.split_seed)
-                if key not in prepared:
-                    prepared[key] = prepare(plan.dataset, config.top_genes, config.gene_selection, key[0],
-                                            config.val_fraction, key[1], config.transform, config.fit_on,
-                                            config.stratify)
-            data = {spec: prepared[(spec.normalization, spec.split_seed)] for spec in group}
-            size = chunk_size(group[0].config, group[0], data[group[0]], plan.device)
-            for first in range(0, len(group), size):
-                chunk = group[first:first + size]
-                observer.chunk_start(chunk)
-                error = None
-                try:
-                    results = trainer(chunk, [data[spec] for spec in chunk], plan.device, observer.epoch)
-                except InitsensError:
-                    raise
-                except Exception as exc:  # a chunk that crashes (e.g. out of memory) must not stop the sweep
-                    results, error = [RunResult.failed() for _ in chunk], f"{type(exc).__name__}: {exc}"
-                rows = [run_row(spec, plan.run_ids[spec], result, data[spec], plan.device)
-                        for spec, result in zip(chunk, results)]
-                epochs = [{"run_id": plan.run_ids[spec], **record.__dict__}
-                          for spec, result in zip(chunk, results) for record in result.history]
-                plan.store.append(rows, epochs)
-                for spec, result in zip(chunk, results):
-                    summary.trained += 1
-                    summary.counts[(spec.model, spec.initializer, result.status)] += 1
-                    summary.capped += result.stopped == CAP
-                    observer.run_done(spec, result, error)
+        for chunk in chunks(plan):
+            data = [prepared(spec) for spec in chunk]
+            observer.chunk_start(chunk)
+            results, error = train_chunk(chunk, data, plan.device, observer.epoch)
+            record_chunk(plan, summary, observer, chunk, data, results, error, str(plan.device))
     except KeyboardInterrupt:
         summary.interrupted = True
     summary.wall_seconds = time.perf_counter() - start

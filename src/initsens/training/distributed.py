@@ -1,0 +1,143 @@
+"""One sweep over many workers with Dask distributed: a local cluster (``--workers N``) or an existing one
+(``--scheduler ADDRESS`` or ``--scheduler-file PATH``, as dask-jobqueue and dask-mpi write).
+
+The unit of work is one ensemble chunk, cut exactly as the in-process sweep cuts it (the grid, the chunk
+size and the memory budget decide; the number of workers does not), so a run's numbers do not depend on
+how many workers there were. The dataset is sent to every worker once; each worker prepares the splits it
+needs, trains its chunk on its own device (``--device cuda``: the worker's GPU) and sends back the results.
+The client writes every Parquet part, atomically as in-process, so workers need no shared filesystem. A
+worker that dies mid-chunk has its chunk rescheduled by Dask; nothing is written until a chunk completes,
+so nothing is lost or duplicated, and a killed client resumes from the Parquet files like any sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from initsens.errors import InitsensError
+
+if TYPE_CHECKING:
+    from initsens.training.config import RunSpec
+    from initsens.training.sweep import SweepObserver, SweepPlan, SweepSummary
+
+INSTALL = 'pip install "initsens[dask]"'
+#: Seconds to wait for a scheduler to answer and for a first worker to join.
+CONNECT_TIMEOUT = 20.0
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise InitsensError(f"--workers and --scheduler need Dask distributed: {INSTALL}") from None
+    return distributed
+
+
+def connect(workers: int | None = None, threads_per_worker: int | None = None, scheduler: str | None = None,
+            scheduler_file: str | Path | None = None, timeout: float = CONNECT_TIMEOUT):
+    """A Dask client: on a new LocalCluster of ``workers`` processes, or on an existing scheduler. Every
+    failure to reach a cluster with at least one worker is a one-line error within ``timeout`` seconds."""
+    distributed = _distributed()
+    given = [v is not None for v in (workers, scheduler, scheduler_file)]
+    if sum(given) != 1:
+        raise InitsensError("give one of --workers, --scheduler or --scheduler-file")
+    if workers is not None:
+        if workers < 1:
+            raise InitsensError(f"--workers must be >= 1 (got {workers})")
+        threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
+                                           dashboard_address=None)
+        return distributed.Client(cluster)
+    if scheduler_file is not None:
+        path = Path(scheduler_file)
+        try:
+            address = json.loads(path.read_text())["address"]
+        except FileNotFoundError:
+            raise InitsensError(f"{path}: no such scheduler file (dask-jobqueue or dask-mpi writes it)") from None
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise InitsensError(f"{path}: not a Dask scheduler file (JSON with an 'address')") from None
+    else:
+        address = scheduler
+    try:
+        client = distributed.Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InitsensError(f"cannot reach the Dask scheduler at {address} within {timeout:.0f} s "
+                            f"({type(exc).__name__}); is it running?") from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (TimeoutError, OSError):
+        client.close()
+        raise InitsensError(f"the Dask cluster at {address} has no workers (waited {timeout:.0f} s); "
+                            "start some with dask worker") from None
+    return client
+
+
+#: Per worker process: the prepared splits of the datasets it has seen (dataset sha256 -> cache).
+_CACHES: dict[str, Any] = {}
+
+
+def train_remote(chunk: Sequence[RunSpec], dataset, device_name: str):
+    """On a worker: prepare the chunk's splits (cached per worker), train it, return (results, data infos,
+    error, device)."""
+    from initsens.training.device import resolve_device
+    from initsens.training.sweep import PreparedCache, train_chunk
+
+    cache = _CACHES.setdefault(dataset.sha256, PreparedCache(dataset, chunk[0].config))
+    data = [cache(spec) for spec in chunk]
+    device = resolve_device(device_name)
+    results, error = train_chunk(chunk, data, device)
+    return results, [d.info() for d in data], error, str(device)
+
+
+def _device_kind(name: str) -> str:
+    from initsens.training.device import resolve_device
+
+    return resolve_device(name).type
+
+
+def _free_gpu_bytes() -> int:
+    import torch
+
+    return int(torch.cuda.mem_get_info()[0])
+
+
+def run_sweep_distributed(plan: SweepPlan, client, observer: SweepObserver | None = None) -> SweepSummary:
+    """Train the plan's chunks on the cluster's workers, writing each chunk's results as it completes."""
+    import time
+
+    import torch
+
+    from initsens.training.sweep import SweepObserver, SweepSummary, chunks, ensemble_budget, record_chunk
+
+    distributed = _distributed()
+    observer = observer or SweepObserver()
+    summary = SweepSummary(plan.store.root, total=plan.total, skipped=plan.total - len(plan.todo))
+    observer.start(plan.total, len(plan.todo))
+    start = time.perf_counter()
+    budget = None
+    if plan.todo:  # the workers' devices decide the chunk size, as the one device does in-process
+        kinds = set(client.run(_device_kind, plan.config.device).values())
+        if kinds == {"cuda"}:
+            budget = min(client.run(_free_gpu_bytes).values()) // 4
+        else:
+            budget = ensemble_budget(torch.device("cpu"))
+    work = chunks(plan, budget)
+    futures = {}
+    try:
+        dataset = client.scatter(plan.dataset, broadcast=True) if work else None
+        for chunk in work:
+            future = client.submit(train_remote, chunk, dataset, plan.config.device, pure=False)
+            futures[future] = chunk
+            observer.chunk_start(chunk)
+        for future in distributed.as_completed(futures):
+            results, infos, error, device = future.result()
+            record_chunk(plan, summary, observer, futures[future], infos, results, error, device)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        client.cancel(list(futures))
+    summary.wall_seconds = time.perf_counter() - start
+    return summary
