@@ -18,7 +18,7 @@ def test_readme_python_snippets_run(tmp_path, monkeypatch, capsys):
     config = SweepConfig.from_mapping({"models": "VanillaVAE,IWAE", "inits": "default,xavier_normal,normal",
                                        "depths": "1", "repeats": 3, "epochs": 2, "top_genes": 40,
                                        "hidden_dims": "16", "latent_dim": 3})
-    run_sweep(plan_sweep(config, tmp_path / "results"))
+    run_sweep(plan_sweep(config, tmp_path / "results" / "tour"))
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
     printed = capsys.readouterr().out
