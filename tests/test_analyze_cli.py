@@ -79,6 +79,21 @@ def test_train_then_analyze(trained, tmp_path):
     assert {"val_loss", "val_loss (z within model)"} == set(factorial["metric"])
 
 
+def test_a_models_own_metric_is_read_at_the_selected_epoch(trained):
+    """--metric val_ess: IWAE's own metric from the long metrics table, at each run's selected epoch; the
+    VanillaVAE runs (no such metric) are left out with a warning; epochs and metrics stay apart."""
+    loaded = load_results(trained, "val_ess")
+    assert set(loaded.runs["model"]) == {"IWAE"} and len(loaded.runs) == 9
+    assert any("val_ess is a metric of IWAE only" in w and "VanillaVAE" in w for w in loaded.warnings)
+    metrics = pd.read_parquet(trained / "metrics")
+    for run in loaded.runs.itertuples():
+        rows = metrics[(metrics.run_id == run.run_id) & (metrics.epoch == run.selected_epoch)]
+        expected = rows["value"].item() if len(rows) else np.nan
+        assert run.val_ess == pytest.approx(expected, nan_ok=True), run.run_id
+    assert np.isfinite(loaded.runs.loc[loaded.runs.status == "ok", "val_ess"]).all()
+    assert "metric" not in loaded.epochs.columns and len(loaded.epochs) == pd.read_parquet(trained / "epochs").shape[0]
+
+
 def test_analyze_a_csv_written_elsewhere(tmp_path):
     """A plain table from R or pandas with only the required columns works."""
     report = tmp_path / "r" / "report.md"

@@ -110,9 +110,25 @@ def test_infovae_reduces_to_vanilla_at_alpha_zero_lambda_one(batch):
     mu, logvar, z, x_hat = _pieces(strong, batch, 3)
     prior = torch.randn(z.shape, generator=_after(3, z.numel()))
     from initsens.models.objectives import mmd_unbiased
-    expected = (gaussian_nll(batch, x_hat) + 0.5 * kl_standard_normal(mu, logvar)).mean() + 10.5 * mmd_unbiased(
-        z, prior, "rbf")
-    torch.testing.assert_close(strong(batch, gen(3)).loss, expected)
+    mmd = mmd_unbiased(z, prior, "rbf")
+    expected = (gaussian_nll(batch, x_hat) + 0.5 * kl_standard_normal(mu, logvar)).mean() + 10.5 * mmd
+    out = strong(batch, gen(3))
+    torch.testing.assert_close(out.loss, expected)
+    assert out.extra_metrics.keys() == {"mmd"}  # the model's own metric: the MMD^2 term it adds
+    torch.testing.assert_close(out.extra_metrics["mmd"], mmd)
+
+
+def test_iwae_reports_the_effective_sample_size_of_its_weights(batch):
+    """K = 1: one weight, ESS exactly 1; K = 5: between 1 and 5; the PyTorch-VAE objective has no
+    importance weights, hence no ESS; the plain VAE reports no metric of its own."""
+    def ess(k, objective="bound"):
+        model = build_model("IWAE", N_GENES, hidden_dims=[32], latent_dim=4, seed=8,
+                            hyperparameters={"iwae_k": k, "iwae_objective": objective})
+        return model(batch, gen(3)).extra_metrics
+    assert float(ess(1)["ess"]) == pytest.approx(1.0, abs=1e-6)
+    assert 1.0 < float(ess(5)["ess"]) < 5.0
+    assert ess(5, "pytorch-vae") == {}
+    assert build_model("VanillaVAE", N_GENES, hidden_dims=[32], latent_dim=4, seed=8)(batch).extra_metrics == {}
 
 
 def _after(seed: int, n_drawn: int) -> torch.Generator:

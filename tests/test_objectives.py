@@ -12,6 +12,7 @@ from scipy import stats
 from torch.distributions import Normal, kl_divergence
 
 from initsens.models.objectives import (
+    effective_sample_size,
     gaussian_nll,
     iwae_bound,
     iwae_log_weights,
@@ -131,6 +132,15 @@ def _mmd_loop(a: np.ndarray, b: np.ndarray, kernel: str) -> float:
     bb = sum(k(b[i], b[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     ab = sum(k(a[i], b[j]) for i in range(n) for j in range(m)) / (n * m)
     return aa + bb - 2 * ab
+
+
+def test_effective_sample_size_closed_forms():
+    """Kish: (sum w)^2 / sum w^2 over the sample axis (-2), from log-weights at any scale (offset 700: exp
+    alone would overflow). Columns: w = (1, 1, 2) -> 16/6; w = (2, 1, 0) -> 9/5."""
+    w = torch.tensor([[1.0, 2.0], [1.0, 1.0], [2.0, 0.0]])
+    torch.testing.assert_close(effective_sample_size(torch.log(w) + 700.0), torch.tensor([16 / 6, 9 / 5]))
+    assert float(effective_sample_size(torch.zeros(7, 1))) == pytest.approx(7.0)  # equal weights: K
+    assert float(effective_sample_size(torch.tensor([[0.0], [-800.0]]))) == pytest.approx(1.0)  # one dominates
 
 
 @pytest.mark.parametrize("kernel", ["imq", "rbf"])

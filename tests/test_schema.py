@@ -1,4 +1,5 @@
-"""The runs and epochs tables are defined once (initsens.schema): the store writes them and README lists them."""
+"""The runs, epochs and metrics tables are defined once (initsens.schema): the store writes them and README lists
+them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 import pyarrow.parquet as pq
 from conftest import REPO
 
-from initsens.schema import EPOCH_COLUMNS, RUN_COLUMNS, SCHEMA_VERSION
+from initsens.schema import EPOCH_COLUMNS, METRIC_COLUMNS, RUN_COLUMNS, SCHEMA_VERSION
 from initsens.training import SweepConfig, plan_sweep, run_sweep
 
 
@@ -27,15 +28,16 @@ def readme_table(after: str) -> list[tuple[str, str, str]]:
 def test_readme_schema_tables_match_the_definition():
     assert f"## Parquet schema (`schema_version` {SCHEMA_VERSION})" in (REPO / "README.md").read_text()
     for heading, columns in (("`results/runs/part-*.parquet`, one row per run", RUN_COLUMNS),
-                             ("`results/epochs/part-*.parquet`, one row per run and epoch", EPOCH_COLUMNS)):
+                             ("`results/epochs/part-*.parquet`, one row per run and epoch", EPOCH_COLUMNS),
+                             ("`results/metrics/part-*.parquet`, one row per run, epoch and metric", METRIC_COLUMNS)):
         assert readme_table(heading) == [(n, str(t), d) for n, t, d in columns], heading
 
 
 def test_written_files_carry_the_schema_and_its_descriptions(tmp_path):
-    cfg = SweepConfig.from_mapping({"models": "VanillaVAE", "inits": "default", "depths": "1", "repeats": 2,
+    cfg = SweepConfig.from_mapping({"models": "InfoVAE", "inits": "default", "depths": "1", "repeats": 2,
                                     "epochs": 2, "top_genes": 40, "hidden_dims": "8", "latent_dim": 2})
     run_sweep(plan_sweep(cfg, tmp_path))
-    for folder, columns in (("runs", RUN_COLUMNS), ("epochs", EPOCH_COLUMNS)):
+    for folder, columns in (("runs", RUN_COLUMNS), ("epochs", EPOCH_COLUMNS), ("metrics", METRIC_COLUMNS)):
         schema = pq.read_schema(next((tmp_path / folder).glob("*.parquet")))
         assert [(f.name, str(f.type), f.metadata[b"description"].decode()) for f in schema] == \
             [(n, str(t), d) for n, t, d in columns]

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from initsens.data import load_dataset, prepare
+from initsens.schema import SCHEMA_VERSION
 from initsens.training import ResultsStore, SweepConfig, plan_sweep, run_sweep, train_run
 from initsens.training.clustering import adjusted_rand
 from initsens.training.loop import EarlyStopping, batches
@@ -120,7 +121,7 @@ def test_sweep_writes_tidy_parquet_and_resumes(tmp_path):
     counts = epochs.groupby("run_id").size()
     assert (counts.reindex(runs["run_id"]).to_numpy() == runs["epochs_trained"].to_numpy()).all()
     assert set(runs["hidden_dims"]) == {"16", "16-8"} and set(runs["n_genes"]) == {40}
-    assert str(runs["finished_at"].dt.tz) == "UTC" and (runs["schema_version"] == 2).all()
+    assert str(runs["finished_at"].dt.tz) == "UTC" and (runs["schema_version"] == SCHEMA_VERSION).all()
     second = run_sweep(plan_sweep(cfg, tmp_path))
     assert (second.trained, second.skipped) == (0, 16)
     forced = run_sweep(plan_sweep(cfg, tmp_path, force=True))
@@ -128,6 +129,24 @@ def test_sweep_writes_tidy_parquet_and_resumes(tmp_path):
     again = pd.read_parquet(tmp_path / "runs")
     assert len(again) == 16 and again["run_id"].is_unique and set(again["run_id"]) == set(runs["run_id"])
     assert len(pd.read_parquet(tmp_path / "epochs")) == len(epochs)
+    # IWAE's own metric: one row per IWAE epoch (val_ess, between 1 and K = 5 where finite), none for VanillaVAE
+    metrics = pd.read_parquet(tmp_path / "metrics")
+    iwae_epochs = epochs.merge(again[["run_id", "model"]]).query("model == 'IWAE'")
+    assert set(metrics["metric"]) == {"val_ess"} and not metrics.duplicated(["run_id", "epoch"]).any()
+    assert sorted(zip(metrics["run_id"], metrics["epoch"])) == sorted(zip(iwae_epochs["run_id"], iwae_epochs["epoch"]))
+    finite = metrics["value"].dropna()
+    assert len(finite) and ((finite >= 1 - 1e-9) & (finite <= 5 + 1e-9)).all()
+
+
+def test_remove_runs_rewrites_the_metrics_parts(tmp_path):
+    cfg = small(models="InfoVAE", inits="default", depths="1", seeds="0,1,2")
+    run_sweep(plan_sweep(cfg, tmp_path))
+    runs = pd.read_parquet(tmp_path / "runs")
+    gone = runs["run_id"].iloc[0]
+    assert ResultsStore(tmp_path).remove_runs([gone]) == 1
+    for folder in ("runs", "epochs", "metrics"):
+        left = pd.read_parquet(tmp_path / folder)
+        assert gone not in set(left["run_id"]) and set(left["run_id"]) == set(runs["run_id"].iloc[1:]), folder
 
 
 def test_parquet_reads_the_same_in_pandas_polars_duckdb(tmp_path):
@@ -145,14 +164,23 @@ def test_parquet_reads_the_same_in_pandas_polars_duckdb(tmp_path):
         assert pd.to_datetime(other["finished_at"], utc=True).tolist() == pdf["finished_at"].tolist()
     schema = pq.read_schema(next((tmp_path / "runs").glob("*.parquet")))
     assert schema.metadata is None or b"pandas" not in schema.metadata  # no pandas index metadata
+    pattern = str(tmp_path / "metrics" / "*.parquet")
+    order = ["run_id", "epoch"]
+    pdm = pd.read_parquet(tmp_path / "metrics").sort_values(order).reset_index(drop=True)
+    for other in (polars.read_parquet(pattern).sort(order).to_pandas(),
+                  duckdb.sql(f"SELECT * FROM read_parquet('{pattern}') ORDER BY run_id, epoch").df()):
+        pd.testing.assert_frame_equal(other, pdm, check_dtype=False)
 
 
-def test_orphaned_epochs_parts_are_removed(tmp_path):
+def test_orphaned_epochs_and_metrics_parts_are_removed(tmp_path):
     store = ResultsStore.open(tmp_path)
+    store.metrics_dir.mkdir()
     (store.epochs_dir / "part-orphan.parquet").write_bytes(b"half written")
+    (store.metrics_dir / "part-orphan.parquet").write_bytes(b"half written")
     (store.runs_dir / ".part-x.parquet.123.tmp").write_bytes(b"temp")
+    (store.metrics_dir / ".part-y.parquet.123.tmp").write_bytes(b"temp")
     ResultsStore.open(tmp_path)
-    assert not list(store.epochs_dir.iterdir()) and not list(store.runs_dir.iterdir())
+    assert not [*store.epochs_dir.iterdir(), *store.runs_dir.iterdir(), *store.metrics_dir.iterdir()]
 
 
 def _train_cmd(out, *extra):

@@ -1,4 +1,5 @@
-"""The results tables, defined once: every column of ``runs`` and ``epochs`` with its Arrow type and meaning.
+"""The results tables, defined once: every column of ``runs``, ``epochs`` and ``metrics`` with its Arrow type
+and meaning.
 
 The Parquet store writes these schemas (descriptions in each field's metadata), the README's schema
 tables are checked against them by a test, and the status words come from
@@ -11,7 +12,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 #: 2: init_scope, activation, precision, preset, settings, transform, stopped, selected_epoch added.
-SCHEMA_VERSION = 2
+#: 3: the ``metrics`` table (metrics of a model's own, e.g. InfoVAE's MMD) added; runs and epochs unchanged.
+SCHEMA_VERSION = 3
 
 #: ``status``: finished (ok), produced a non-finite loss (diverged) or crashed (failed).
 OK, DIVERGED, FAILED = "ok", "diverged", "failed"
@@ -85,6 +87,17 @@ EPOCH_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
 )
 
 
+#: (name, type, description) of every column of ``metrics/part-*.parquet``, one row per run, epoch and metric
+#: of a model's own (``VAE.extra_metrics``); absent when no model of the sweep has one.
+METRIC_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("run_id", _STRING, "the run (joins runs.run_id)"),
+    ("epoch", _INT, "epoch (1-based; joins epochs.epoch)"),
+    ("metric", _STRING, "val_<name> of the model's own metric on the validation split (e.g. val_mmd for InfoVAE, "
+                        "val_ess for IWAE); `initsens models` lists them"),
+    ("value", _FLOAT, "its value after the epoch"),
+)
+
+
 def arrow_schema(columns: tuple[tuple[str, pa.DataType, str], ...]) -> pa.Schema:
     """The Arrow schema of ``columns``, each field carrying its description in its metadata."""
     return pa.schema([pa.field(name, kind, metadata={"description": text}) for name, kind, text in columns],
@@ -93,3 +106,4 @@ def arrow_schema(columns: tuple[tuple[str, pa.DataType, str], ...]) -> pa.Schema
 
 RUNS_SCHEMA = arrow_schema(RUN_COLUMNS)
 EPOCHS_SCHEMA = arrow_schema(EPOCH_COLUMNS)
+METRICS_SCHEMA = arrow_schema(METRIC_COLUMNS)

@@ -1,7 +1,9 @@
 """Read results for analysis: a folder of Parquet files (as ``initsens train`` writes) or one Parquet/CSV file.
 
-Files holding an ``epoch`` column are per-epoch logs; all others are runs tables. Any table with the
-required columns works, whoever wrote it (R, pandas, polars). Every problem is one line naming the
+Files holding an ``epoch`` column are per-epoch logs (``metric`` and ``value`` columns besides: the
+long table of metrics of a model's own); all others are runs tables. Any table with the required columns
+works, whoever wrote it (R, pandas, polars). A metric that is not a runs column but is in the metrics
+table (e.g. ``val_mmd``) is taken at each run's selected epoch. Every problem is one line naming the
 file, column or value. Input files are only ever read.
 """
 
@@ -93,23 +95,47 @@ def _coerce(runs: pd.DataFrame, source: str, metric: str) -> pd.DataFrame:
     return runs
 
 
+def _selected_epoch_values(runs: pd.DataFrame, metrics: pd.DataFrame, metric: str) -> pd.Series:
+    """``metric`` from the long metrics table at each run's selected epoch (its best epoch in tables
+    without ``selected_epoch``); NaN where the run has none (another model, or a failed run)."""
+    epoch = "selected_epoch" if "selected_epoch" in runs.columns else "best_epoch"
+    if "run_id" not in runs.columns or epoch not in runs.columns:
+        raise InitsensError(f"metric {metric!r} is in the metrics table, but the runs table has no run_id and "
+                            f"{epoch} columns to join it on")
+    values = metrics.loc[metrics["metric"] == metric, ["run_id", "epoch", "value"]]
+    joined = runs[["run_id", epoch]].merge(values, how="left", left_on=["run_id", epoch],
+                                           right_on=["run_id", "epoch"], validate="many_to_one")
+    return pd.Series(joined["value"].to_numpy(np.float64), index=runs.index)
+
+
 def load_results(path: str | Path, metric: str = "val_loss") -> Results:
     """Runs (and epochs, when present) under ``path``, checked against the input contract."""
     path = Path(path)
     files = _find(path)
-    runs_parts: list[pd.DataFrame] = []
-    epoch_parts: list[pd.DataFrame] = []
+    parts: dict[str, list[pd.DataFrame]] = {"runs": [], "epochs": [], "metrics": []}
     messages: list[str] = []
     for file in files:
         frame = _read(file)
-        (epoch_parts if "epoch" in frame.columns and "model" not in frame.columns else runs_parts).append(frame)
-    if not runs_parts:
+        kind = "runs" if "model" in frame.columns or "epoch" not in frame.columns else \
+            "metrics" if {"metric", "value"} <= set(frame.columns) else "epochs"
+        parts[kind].append(frame)
+    if not parts["runs"]:
         raise InitsensError(f"{path} holds only per-epoch logs (no runs table with model/initializer columns)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # concat of parts with all-NaN columns
-        runs = pd.concat(runs_parts, ignore_index=True)
+        runs = pd.concat(parts["runs"], ignore_index=True)
     if runs.empty:
         raise InitsensError(f"the runs table(s) under {path} hold no rows")
+    if metric not in runs.columns and parts["metrics"]:
+        metrics = pd.concat(parts["metrics"], ignore_index=True)
+        if metric in set(metrics["metric"]):
+            runs[metric] = _selected_epoch_values(runs, metrics, metric)
+            reported = runs.groupby("model")[metric].transform(lambda v: v.notna().any()).astype(bool)
+            if not reported.all():
+                others = sorted(runs.loc[~reported, "model"].astype(str).unique())
+                messages.append(f"{metric} is a metric of {', '.join(sorted(runs.loc[reported, 'model'].unique()))} "
+                                f"only: the runs of {', '.join(others)} are left out")
+                runs = runs[reported].reset_index(drop=True)
     runs = _coerce(runs, str(path), metric)
     if "run_id" in runs.columns:
         duplicated = runs["run_id"].duplicated(keep="first")
@@ -117,5 +143,5 @@ def load_results(path: str | Path, metric: str = "val_loss") -> Results:
             messages.append(f"{int(duplicated.sum())} duplicated run_id row(s) (e.g. "
                             f"{runs.loc[duplicated, 'run_id'].iloc[0]}): kept the first of each")
             runs = runs[~duplicated].reset_index(drop=True)
-    epochs = pd.concat(epoch_parts, ignore_index=True) if epoch_parts else None
+    epochs = pd.concat(parts["epochs"], ignore_index=True) if parts["epochs"] else None
     return Results(runs, epochs, files, messages)

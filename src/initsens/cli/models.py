@@ -19,6 +19,13 @@ def list_models() -> None:
         params = ", ".join(f"{key}={value}" for key, value in cls.hyperparameters().items())
         models.add_row(name, cls.summary, params)
     console.print(models)
+    extras = Table(title="Metrics of a model's own (the metrics table; initsens analyze --metric val_<name>)")
+    for column in ("model", "metric", "meaning"):
+        extras.add_column(column)
+    for name, cls in MODELS.items():
+        for metric, meaning in cls.extra_metrics.items():
+            extras.add_row(name, f"val_{metric}", meaning)
+    console.print(extras)
     inits = Table(title="Initializers (weights of Linear layers; biases keep PyTorch's default)")
     inits.add_column("initializer")
     inits.add_column("law")

@@ -5,13 +5,13 @@ initializers: default, normal, uniform, xavier_normal, xavier_uniform. Typical u
 
     from initsens.models import build_model
     model = build_model("IWAE", n_genes=5000, depth=2, initializer="xavier_normal", seed=0)
-    out = model(x_batch)          # LossOutput: loss, recon_mse, kl, nelbo
+    out = model(x_batch)          # LossOutput: loss, recon_mse, kl, nelbo, extra_metrics (IWAE: ess)
     out.loss.backward()
 """
 
 # Registration order is the default sweep order: VanillaVAE, IWAE, InfoVAE, LogCoshVAE.
 from initsens.models import vanilla, iwae, infovae, logcosh  # noqa: F401,I001  isort: skip
-from initsens.models.base import MODELS, VAE, LossOutput
+from initsens.models.base import MODELS, VAE, LossOutput, Objective
 from initsens.models.factory import build_model, model_hyperparameters
 from initsens.models.initializers import INITIALIZERS, SCOPES, initialize
 from initsens.models.networks import ACTIVATIONS, hidden_dims_for
@@ -25,6 +25,7 @@ __all__ = [
     "SCOPES",
     "VAE",
     "LossOutput",
+    "Objective",
     "build_model",
     "hidden_dims_for",
     "initialize",

@@ -10,15 +10,18 @@ used by the objective (the first one for IWAE):
 * ``nelbo``: the beta = 1 negative ELBO per sample under a unit-variance Gaussian decoder,
   0.5 * sum_g (x_g - x_hat_g)^2 + (G/2) log(2 pi) + KL.
 
-The models' own losses live on different scales, so cross-model comparisons use these.
+The models' own losses live on different scales, so cross-model comparisons use these. A model may
+report metrics of its own besides (:attr:`VAE.extra_metrics`, e.g. InfoVAE's MMD): its objective returns
+them and every trainer records them, in the ``metrics`` table, without knowing what they are.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -31,14 +34,25 @@ from initsens.registry import Registry
 RECON_REDUCTIONS = ("sum", "mean")
 
 
+class Objective(NamedTuple):
+    """What :meth:`VAE.objective` returns: the loss averaged over the batch axis, the reconstruction from
+    the first posterior sample, and the model's own metrics (batch means, named in :attr:`VAE.extra_metrics`)."""
+
+    loss: torch.Tensor
+    x_hat: torch.Tensor
+    extra_metrics: Mapping[str, torch.Tensor] = MappingProxyType({})
+
+
 @dataclass(frozen=True)
 class LossOutput:
-    """Batch means: ``loss`` (the model's objective, differentiable) and the detached common metrics."""
+    """Batch means: ``loss`` (the model's objective, differentiable), the detached common metrics and
+    the detached metrics of the model's own (``extra_metrics``, keyed as :attr:`VAE.extra_metrics`)."""
 
     loss: torch.Tensor
     recon_mse: torch.Tensor
     kl: torch.Tensor
     nelbo: torch.Tensor
+    extra_metrics: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class VAE(nn.Module):
@@ -46,6 +60,9 @@ class VAE(nn.Module):
 
     #: One line naming the objective and its paper, shown by ``initsens models``.
     summary: ClassVar[str] = ""
+    #: Metrics of the model's own that its objective returns, name -> meaning (recorded per epoch on the
+    #: validation split as ``val_<name>`` in the ``metrics`` table; ``initsens analyze --metric val_<name>``).
+    extra_metrics: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: Weight of the KL term: a number, or ``"mn"`` (PyTorch-VAE's M_N = batch size / size of the split
     #: being evaluated, set by :meth:`use_split`). Models without a KL weight leave it at 1.
     kl_weight: float | str = 1.0
@@ -131,8 +148,9 @@ class VAE(nn.Module):
 
     def objective(
         self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, generator: Generators
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(objective averaged over the batch axis, reconstruction from the first posterior sample)."""
+    ) -> Objective:
+        """The loss averaged over the batch axis, the reconstruction from the first posterior sample and
+        the metrics named in :attr:`extra_metrics`."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, generator: Generators = None) -> LossOutput:
@@ -141,7 +159,7 @@ class VAE(nn.Module):
         Leading axes before the batch (an ensemble's members) are kept: each field then has that shape.
         """
         mu, logvar = self.encode(x)
-        loss, x_hat = self.objective(x, mu, logvar, generator)
+        loss, x_hat, extra = self.objective(x, mu, logvar, generator)
         with torch.no_grad():
             kl = kl_standard_normal(mu, logvar).mean(-1)
             return LossOutput(
@@ -149,6 +167,7 @@ class VAE(nn.Module):
                 recon_mse=(x - x_hat).pow(2).mean((-2, -1)),
                 kl=kl,
                 nelbo=gaussian_nll(x, x_hat, 1.0).mean(-1) + kl,
+                extra_metrics={name: value.detach() for name, value in extra.items()},
             )
 
     @torch.no_grad()

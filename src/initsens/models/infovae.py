@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from initsens.errors import InitsensError
-from initsens.models.base import MODELS, VAE, positive
+from initsens.models.base import MODELS, VAE, Objective, positive
 from initsens.models.objectives import KERNELS, kl_standard_normal, mmd_pytorch_vae, mmd_unbiased, standard_normal
 
 MMD_FORMS = ("unbiased", "pytorch-vae")
@@ -25,6 +25,8 @@ MMD_FORMS = ("unbiased", "pytorch-vae")
 @MODELS.register("InfoVAE")
 class InfoVAE(VAE):
     summary = "recon + (1-alpha) KL + (alpha+lambda-1) MMD(q(z), p(z)) (Zhao et al. 2019)"
+    extra_metrics = {"mmd": "the objective's MMD^2 estimate between the posterior samples of the batch (all of "
+                            "the validation split) and as many draws from N(0, I), in the form set by info_mmd"}
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
                  activation: str = "leaky_relu", *, info_alpha: float = 0.0, info_lambda: float = 100.0,
@@ -44,4 +46,5 @@ class InfoVAE(VAE):
         per_sample = (self.info_recon_weight * self.reconstruction(x, x_hat)
                       + (1.0 - self.info_alpha) * self.kl_factor() * kl_standard_normal(mu, logvar))
         mmd = (mmd_pytorch_vae if self.info_mmd == "pytorch-vae" else mmd_unbiased)(z, prior, self.info_kernel)
-        return per_sample.mean(-1) + (self.info_alpha + self.info_lambda - 1.0) * mmd, x_hat
+        loss = per_sample.mean(-1) + (self.info_alpha + self.info_lambda - 1.0) * mmd
+        return Objective(loss, x_hat, {"mmd": mmd})

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from initsens.errors import InitsensError
-from initsens.models.base import MODELS, VAE
+from initsens.models.base import MODELS, VAE, Objective
 from initsens.models.objectives import (
+    effective_sample_size,
     iwae_bound,
     iwae_log_weights,
     kl_standard_normal,
@@ -30,6 +31,8 @@ OBJECTIVES = ("bound", "pytorch-vae")
 @MODELS.register("IWAE")
 class IWAE(VAE):
     summary = "negative importance-weighted bound with K samples (Burda et al. 2016)"
+    extra_metrics = {"ess": "effective sample size of the K normalized importance weights, (sum w)^2 / sum w^2, "
+                            "from 1 (one sample dominates) to K, mean over samples (iwae_objective='bound' only)"}
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
                  activation: str = "leaky_relu", *, iwae_k: int = 5, iwae_objective: str = "bound",
@@ -48,7 +51,8 @@ class IWAE(VAE):
             x_hat = self.decode(z)
             recon = self.reconstruction(x.unsqueeze(-3), x_hat)
             loss = pytorch_vae_iwae_loss(recon, kl_standard_normal(mu, logvar), self.kl_factor())
-            return loss.mean(-1), x_hat[..., 0, :, :]
+            return Objective(loss.mean(-1), x_hat[..., 0, :, :])
         log_w, x_hat = iwae_log_weights(x, mu, logvar, self.decode, self.iwae_k, generator=generator,
                                         nll=self.reconstruction)
-        return -iwae_bound(log_w).mean(-1), x_hat[..., 0, :, :]
+        ess = effective_sample_size(log_w.detach()).mean(-1)
+        return Objective(-iwae_bound(log_w).mean(-1), x_hat[..., 0, :, :], {"ess": ess})

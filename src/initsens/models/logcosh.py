@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from initsens.errors import InitsensError
-from initsens.models.base import MODELS, VAE, positive
+from initsens.models.base import MODELS, VAE, Objective, positive
 from initsens.models.objectives import kl_standard_normal, log_cosh, log_cosh_pytorch_vae
 
 FORMS = ("stable", "pytorch-vae")
@@ -39,4 +39,4 @@ class LogCoshVAE(VAE):
         form = log_cosh_pytorch_vae if self.logcosh_form == "pytorch-vae" else log_cosh
         per_gene = form(self.logcosh_a * (x_hat - x)) / self.logcosh_a
         recon = per_gene.mean(-1) if self.recon_reduction == "mean" else per_gene.sum(-1)
-        return (recon + self.kl_factor() * kl_standard_normal(mu, logvar)).mean(-1), x_hat
+        return Objective((recon + self.kl_factor() * kl_standard_normal(mu, logvar)).mean(-1), x_hat)

@@ -99,6 +99,12 @@ def iwae_bound(log_w: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(log_w, dim=-2) - math.log(log_w.shape[-2])
 
 
+def effective_sample_size(log_w: torch.Tensor) -> torch.Tensor:
+    """Kish's effective sample size of importance weights per sample, over the sample axis (-2):
+    (sum_k w_k)^2 / sum_k w_k^2 = 1 / sum_k p_k^2 with p = softmax(log w); from 1 to K."""
+    return 1.0 / torch.softmax(log_w, dim=-2).pow(2).sum(-2)
+
+
 def pytorch_vae_iwae_loss(recon: torch.Tensor, kl: torch.Tensor, kl_weight: float) -> torch.Tensor:
     """PyTorch-VAE's "IWAE" loss per sample, as the original study's code computed it (not the IWAE bound).
 

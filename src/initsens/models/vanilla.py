@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from initsens.models.base import MODELS, VAE
+from initsens.models.base import MODELS, VAE, Objective
 from initsens.models.objectives import kl_standard_normal
 
 
@@ -28,4 +28,4 @@ class VanillaVAE(VAE):
     def objective(self, x, mu, logvar, generator):
         _, x_hat = self.sample_and_decode(mu, logvar, generator)
         loss = self.reconstruction(x, x_hat) + self.kl_factor() * kl_standard_normal(mu, logvar)
-        return loss.mean(-1), x_hat
+        return Objective(loss.mean(-1), x_hat)

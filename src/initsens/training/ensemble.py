@@ -24,7 +24,7 @@ from initsens.models import VAE
 from initsens.models.stacked import select_members, stack_models
 from initsens.training.loop import RunTracker, batches, clustering_input, make_optimizer, precision, set_learning_rate
 from initsens.training.memory import keep_freed_memory
-from initsens.training.record import METRICS, EpochCallback, EpochRecord, RunResult
+from initsens.training.record import METRICS, EpochCallback, EpochRecord, RunResult, extra_metric_columns
 from initsens.training.seeds import RunSeeds
 
 if TYPE_CHECKING:
@@ -135,12 +135,15 @@ def train_ensemble(
         ensemble.use_split(n_val, cfg.batch_size)
         with torch.no_grad(), precision(cfg, device):
             val = ensemble(inputs.whole(inputs.val, members), [seeds[m].val_noise_generator(device) for m in active])
-            columns = [t.cpu().tolist() for t in (total / count, *(getattr(val, m) for m in METRICS))]
+            train_loss = (total / count).cpu().tolist()
+            columns = [getattr(val, m).cpu().tolist() for m in METRICS]
+            extra = extra_metric_columns(val.extra_metrics)
         sampled = [seeds[m].embed_generator(device) for m in active] if cfg.clustering == "leiden" else None
         embeddings = _LazyEmbedding(ensemble, inputs.whole(inputs.embed, members), sampled,
                                     lambda: precision(cfg, device))
         for i, m in enumerate(active):
-            record = EpochRecord(epoch, *(column[i] for column in columns))
+            record = EpochRecord.from_values(epoch, train_loss[i], [column[i] for column in columns],
+                                             {name: values[i] for name, values in extra.items()})
             trackers[m].record(record, functools.partial(embeddings.__getitem__, i))
         elapsed = time.perf_counter() - start
         for m in active:

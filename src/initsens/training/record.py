@@ -6,8 +6,8 @@ The words of ``status`` and ``stopped`` are defined with the columns in :mod:`in
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from initsens.schema import CAP, DIVERGED, EARLY, FAILED, FINISHED, OK, STATUSES, STOPPED  # noqa: F401
@@ -23,9 +23,16 @@ EpochCallback = Callable[[Sequence["RunSpec"], int, float], Any]
 METRICS = ("loss", "recon_mse", "kl", "nelbo")
 
 
+def extra_metric_columns(extra_metrics: Mapping[str, Any]) -> dict[str, list[float]]:
+    """A model's own validation metrics (``LossOutput.extra_metrics``: a scalar, or one value per ensemble
+    member) as ``val_<name>`` -> values, the names they carry in the ``metrics`` table."""
+    return {f"val_{name}": value.reshape(-1).tolist() for name, value in extra_metrics.items()}
+
+
 @dataclass(frozen=True)
 class EpochRecord:
-    """One epoch of one run (mean training objective; validation objective and common metrics)."""
+    """One epoch of one run (mean training objective; validation objective, common metrics and the
+    model's own metrics, ``val_<name>`` -> value)."""
 
     epoch: int
     train_loss: float
@@ -33,6 +40,25 @@ class EpochRecord:
     val_recon_mse: float
     val_kl: float
     val_nelbo: float
+    extra_metrics: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_values(cls, epoch: int, train_loss: float, values: Sequence[float],
+                    extra_metrics: Mapping[str, float]) -> EpochRecord:
+        """The record of validation ``values`` given in the order of :data:`METRICS`."""
+        val_loss, val_recon_mse, val_kl, val_nelbo = values
+        return cls(epoch, train_loss, val_loss, val_recon_mse, val_kl, val_nelbo, extra_metrics)
+
+    def epochs_row(self, run_id: str) -> dict[str, Any]:
+        """This epoch's row of the ``epochs`` table."""
+        row = {"run_id": run_id, **asdict(self)}
+        del row["extra_metrics"]
+        return row
+
+    def metrics_rows(self, run_id: str) -> list[dict[str, Any]]:
+        """This epoch's rows of the ``metrics`` table (one per metric of the model's own)."""
+        return [{"run_id": run_id, "epoch": self.epoch, "metric": name, "value": value}
+                for name, value in self.extra_metrics.items()]
 
 
 @dataclass

@@ -17,7 +17,7 @@ import torch
 from initsens.data.prepare import PreparedData
 from initsens.models import VAE
 from initsens.training.loop import RunTracker, batches, clustering_input, make_optimizer, precision, set_learning_rate
-from initsens.training.record import METRICS, EpochCallback, EpochRecord, RunResult
+from initsens.training.record import METRICS, EpochCallback, EpochRecord, RunResult, extra_metric_columns
 from initsens.training.seeds import RunSeeds
 
 if TYPE_CHECKING:
@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 
 
 @torch.no_grad()
-def evaluate(model: VAE, X: torch.Tensor, generator: torch.Generator, batch_size: int) -> tuple[float, ...]:
-    """The objective and common metrics on the whole of ``X``, in eval mode."""
+def evaluate(model: VAE, X: torch.Tensor, generator: torch.Generator,
+             batch_size: int) -> tuple[tuple[float, ...], dict[str, float]]:
+    """The objective and common metrics on the whole of ``X``, in eval mode, and the model's own metrics."""
     model.eval()
     model.use_split(X.shape[-2], batch_size)
     out = model(X, generator)
-    return tuple(float(getattr(out, m)) for m in METRICS)
+    extra = {name: values[0] for name, values in extra_metric_columns(out.extra_metrics).items()}
+    return tuple(float(getattr(out, m)) for m in METRICS), extra
 
 
 def train_run(
@@ -75,8 +77,8 @@ def train_run(
             total += out.loss.detach() * len(idx)
             count += len(idx)
         with precision(cfg, device):
-            metrics = evaluate(model, X_val, seeds.val_noise_generator(device), cfg.batch_size)
-        record = EpochRecord(epoch, float(total) / count, *metrics)
+            metrics, extra = evaluate(model, X_val, seeds.val_noise_generator(device), cfg.batch_size)
+        record = EpochRecord.from_values(epoch, float(total) / count, metrics, extra)
         going_on = tracker.record(record, embed)
         if on_epoch is not None:
             on_epoch([spec], epoch, tracker.stopper.best)

@@ -1,9 +1,10 @@
-"""The Parquet results store: ``runs/part-*.parquet`` (one row per run) and ``epochs/part-*.parquet``.
+"""The Parquet results store: ``runs/part-*.parquet`` (one row per run), ``epochs/part-*.parquet`` and,
+when a model reports metrics of its own, ``metrics/part-*.parquet``.
 
-Writes are atomic and paired: a batch of runs is written as ``epochs/part-T.parquet`` first, then
-``runs/part-T.parquet`` (the commit point), each through a temporary file and a rename. A killed
-sweep therefore leaves at worst an epochs part without its runs part; :meth:`ResultsStore.open`
-removes such orphans, so re-running never duplicates rows. The columns are those of
+Writes are atomic and paired: a batch of runs is written as ``epochs/part-T.parquet`` (and
+``metrics/part-T.parquet``) first, then ``runs/part-T.parquet`` (the commit point), each through a
+temporary file and a rename. A killed sweep therefore leaves at worst detail parts without their runs
+part; :meth:`ResultsStore.open` removes such orphans, so re-running never duplicates rows. The columns are those of
 :mod:`initsens.schema`: plain Arrow types (strings, int32, float64, UTC timestamps) that pandas,
 polars, duckdb and R's arrow read as they are, each described in its field's metadata.
 """
@@ -23,7 +24,7 @@ import pyarrow.parquet as pq
 
 from initsens.atomic import atomic_path
 from initsens.errors import InitsensError
-from initsens.schema import EPOCHS_SCHEMA, RUNS_SCHEMA
+from initsens.schema import EPOCHS_SCHEMA, METRICS_SCHEMA, RUNS_SCHEMA
 from initsens.training.record import FINISHED
 
 
@@ -32,11 +33,17 @@ def utc_now() -> datetime:
 
 
 class ResultsStore:
-    """A results folder with ``runs/`` and ``epochs/`` part files."""
+    """A results folder with ``runs/``, ``epochs/`` and (when needed) ``metrics/`` part files."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.runs_dir, self.epochs_dir = self.root / "runs", self.root / "epochs"
+        self.metrics_dir = self.root / "metrics"
+
+    @property
+    def detail_dirs(self) -> tuple[Path, Path]:
+        """The folders whose parts belong to the runs part of the same name."""
+        return self.epochs_dir, self.metrics_dir
 
     @classmethod
     def check(cls, root: str | Path) -> ResultsStore:
@@ -68,11 +75,13 @@ class ResultsStore:
         if not os.access(store.runs_dir, os.W_OK) or not os.access(store.epochs_dir, os.W_OK):
             raise InitsensError(f"{store.root}: the results folder is not writable; use --out to choose another")
         runs = {p.name for p in store.runs_dir.glob("part-*.parquet")}
-        for part in store.epochs_dir.glob("part-*.parquet"):
-            if part.name not in runs:
-                part.unlink()
-        for leftover in (*store.runs_dir.glob(".*.tmp"), *store.epochs_dir.glob(".*.tmp")):
-            leftover.unlink()
+        for folder in store.detail_dirs:
+            for part in folder.glob("part-*.parquet"):
+                if part.name not in runs:
+                    part.unlink()
+        for folder in (store.runs_dir, *store.detail_dirs):
+            for leftover in folder.glob(".*.tmp"):
+                leftover.unlink()
         return store
 
     def run_parts(self) -> list[Path]:
@@ -101,22 +110,28 @@ class ResultsStore:
             if n_drop == 0:
                 continue
             removed += n_drop
-            epochs_part = self.epochs_dir / runs_part.name
+            details = [folder / runs_part.name for folder in self.detail_dirs if (folder / runs_part.name).exists()]
             if n_drop == runs.num_rows:
-                runs_part.unlink()  # the epochs part is now an orphan, removed here or by the next open()
-                epochs_part.unlink(missing_ok=True)
+                runs_part.unlink()  # the detail parts are now orphans, removed here or by the next open()
+                for part in details:
+                    part.unlink()
                 continue
-            epochs = pq.read_table(epochs_part)
-            self._write(epochs.filter(pc.invert(pc.is_in(epochs["run_id"], value_set=drop))), epochs_part)
+            for part in details:
+                table = pq.read_table(part)
+                self._write(table.filter(pc.invert(pc.is_in(table["run_id"], value_set=drop))), part)
             self._write(runs.filter(keep), runs_part)
         return removed
 
-    def append(self, runs: list[dict], epochs: list[dict]) -> None:
-        """Write one batch of finished runs (and their epochs) as a new pair of parts, atomically."""
+    def append(self, runs: list[dict], epochs: list[dict], metrics: list[dict] | None = None) -> None:
+        """Write one batch of finished runs, their epochs and their models' own metrics (when there are any)
+        as a new set of parts, atomically."""
         if not runs:
             return
         name = f"part-{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
         self._write(pa.Table.from_pylist(epochs, schema=EPOCHS_SCHEMA), self.epochs_dir / name)
+        if metrics:
+            self.metrics_dir.mkdir(exist_ok=True)
+            self._write(pa.Table.from_pylist(metrics, schema=METRICS_SCHEMA), self.metrics_dir / name)
         self._write(pa.Table.from_pylist(runs, schema=RUNS_SCHEMA), self.runs_dir / name)
 
     @staticmethod

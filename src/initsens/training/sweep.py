@@ -215,11 +215,11 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
 def record_chunk(plan: SweepPlan, summary: SweepSummary, observer: SweepObserver, chunk: Sequence[RunSpec],
                  data: Sequence[PreparedData | DataInfo], results: Sequence[RunResult], error: str | None,
                  device: str) -> None:
-    """Write one chunk's runs and epochs (one atomic pair of parts) and count it in the summary."""
+    """Write one chunk's runs, epochs and metrics (one atomic set of parts) and count it in the summary."""
     rows = [run_row(spec, plan.run_ids[spec], result, own, device) for spec, result, own in zip(chunk, results, data)]
-    epochs = [{"run_id": plan.run_ids[spec], **record.__dict__}
-              for spec, result in zip(chunk, results) for record in result.history]
-    plan.store.append(rows, epochs)
+    histories = [(plan.run_ids[spec], record) for spec, result in zip(chunk, results) for record in result.history]
+    plan.store.append(rows, [record.epochs_row(run_id) for run_id, record in histories],
+                      [row for run_id, record in histories for row in record.metrics_rows(run_id)])
     for spec, result in zip(chunk, results):
         summary.trained += 1
         summary.counts[(spec.model, spec.initializer, result.status)] += 1
