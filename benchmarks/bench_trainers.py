@@ -6,6 +6,15 @@ Prints, from one run on one machine: model-epochs per second of each trainer, th
 float32 matmul peak measured with a large matmul, each trainer's fraction of that peak (counting the
 three big matmuls per Linear layer: forward, input gradient, weight gradient), peak memory (RSS on
 the CPU, allocator peak on CUDA) and whether the ensemble reproduced the plain trainer's first epoch.
+
+Then a roofline of one model-epoch, each part measured in the same run: the matmuls that must be done
+(forward and weight gradients of every layer, input gradients of all but the first) at the measured
+peak, plus the Adam updates (13 steps of the model's 5.2 million parameters; memory-bound) timed on
+their own, next to the copy bandwidth; their sum bounds how fast any trainer can go, hence the best
+ratio over the plain loop. Last, what sharing the first layer's input between the runs of one seed
+would save at most: the first layer's forward and weight-gradient products for the members as the
+ensemble does them (one batched product per member) against one product with their weights side by
+side (what a seed-grouped ensemble would do).
 """
 
 from __future__ import annotations
@@ -44,6 +53,58 @@ def flops_per_model_epoch(n_train: int, n_val: int, n_genes: int, hidden: int, l
     """Matmul FLOPs of one epoch: 3 matmuls per layer in training, 1 in validation."""
     layer_macs = n_genes * hidden + hidden * 2 * latent + latent * hidden + hidden * n_genes
     return 2 * layer_macs * (3 * n_train + n_val)
+
+
+def seconds(fn, device: torch.device, repeats: int) -> float:
+    """Mean seconds of ``fn()`` after two warm-up calls."""
+    for _ in range(2):
+        fn()
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    sync(device)
+    return (time.perf_counter() - start) / repeats
+
+
+def copy_bandwidth(device: torch.device, n: int = 1 << 26) -> float:
+    """Bytes/s of ``c = a + b`` on float32 vectors of ``n`` elements (three streams: two read, one written)."""
+    a, b, c = (torch.randn(n, device=device) for _ in range(3))
+    return 3 * 4 * n / seconds(lambda: torch.add(a, b, out=c), device, 10)
+
+
+def adam_seconds(model: torch.nn.Module, device: torch.device, members: int = 1) -> float:
+    """Seconds of one Adam step (fused where available, as the trainers) over ``members`` copies of the
+    model's parameters, with gradients present."""
+    from initsens.training.loop import make_optimizer
+
+    params = [torch.nn.Parameter(torch.randn(members, *p.shape, device=device)) for p in model.parameters()]
+    for p in params:
+        p.grad = torch.randn_like(p)
+    optimizer = make_optimizer(params, 1e-3)
+    return seconds(optimizer.step, device, 10)
+
+
+def matmul_flops(n_samples_train: int, n_val: int, layers: list[tuple[int, int]]) -> float:
+    """FLOPs of the matmuls an epoch must do: forward + weight gradient of every layer and input gradient of
+    all but the first (the data need no gradient) per training sample, forward per validation sample."""
+    macs = [i * o for i, o in layers]
+    return 2 * (n_samples_train * (3 * sum(macs) - macs[0]) + n_val * sum(macs))
+
+
+def first_layer_seconds(members: int, batch: int, n_genes: int, hidden: int, device: torch.device,
+                        grouped: bool) -> float:
+    """One step's first-layer products for ``members`` runs sharing their minibatch: forward and weight
+    gradient, per member (batched, as the ensemble) or grouped (one product, weights side by side)."""
+    x = torch.randn(batch, n_genes, device=device)
+    grad_out = torch.randn(members, batch, hidden, device=device)
+    if grouped:
+        w = torch.randn(n_genes, members * hidden, device=device)
+        g = grad_out.permute(1, 0, 2).reshape(batch, members * hidden)
+        return seconds(lambda: (x @ w, x.T @ g), device, 20)
+    w = torch.randn(members, n_genes, hidden, device=device)
+    xs = x.expand(members, batch, n_genes)
+    return seconds(lambda: (torch.bmm(xs, w), torch.bmm(xs.transpose(1, 2), grad_out)), device, 20)
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -97,6 +158,26 @@ def main() -> None:
               f"{work * rate / peak:.0%} of peak, peak memory {mem:.0f} MiB")
     print(f"ensemble / plain speed ratio: {plain_s / ensemble_s:.2f}x")
     print(f"first-epoch training loss, largest relative difference: {worst:.1e}")
+
+    steps = data.n_train // 64 + (data.n_train % 64 > 1)
+    layers = [(data.n_genes, 512), (512, 100), (50, 512), (512, data.n_genes)]
+    matmul_s = matmul_flops(data.n_train, data.n_val, layers) / peak
+    model = specs[0].build_model(data.n_genes).to(device)
+    adam_s = steps * adam_seconds(model, device, args.members) / args.members
+    params = sum(p.numel() for p in model.parameters())
+    bound = matmul_s + adam_s
+    plain_per = plain_s / model_epochs
+    print(f"roofline per model-epoch: matmuls {matmul_s:.3f} s at peak + Adam {adam_s:.3f} s ({steps} steps x "
+          f"{params / 1e6:.1f} M parameters; copy bandwidth {copy_bandwidth(device) / 1e9:.1f} GB/s) = {bound:.3f} s; "
+          f"plain loop {plain_per:.3f} s, ensemble {ensemble_s / model_epochs:.3f} s")
+    print(f"best possible ratio over the plain loop: {plain_per / bound:.2f}x (target 1.5x)")
+    batched = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=False)
+    grouped = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=True)
+    saved = steps * (batched - grouped) / args.members
+    print(f"first layer per step, {args.members} members sharing a minibatch: batched {batched * 1e3:.1f} ms, "
+          f"grouped {grouped * 1e3:.1f} ms; at most {saved:.3f} s saved per model-epoch "
+          f"(ensemble would go {ensemble_s / model_epochs:.3f} -> {ensemble_s / model_epochs - saved:.3f} s, "
+          f"{plain_s / (ensemble_s - saved * model_epochs):.2f}x the plain loop)")
 
 
 if __name__ == "__main__":
