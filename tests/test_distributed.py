@@ -39,6 +39,11 @@ def test_two_workers_give_the_in_process_runs(tmp_path):
     client = connect(workers=2, threads_per_worker=1)
     try:
         summary = run_sweep_distributed(plan_sweep(cfg, tmp_path / "dask", local_device=False), client)
+        if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
+            # glibc reads the environment the process started with (/proc/self/environ), not os.environ later
+            started_with = client.run(lambda: open("/proc/self/environ", "rb").read().split(b"\0"))
+            assert all(b"MALLOC_ARENA_MAX=1" in env for env in started_with.values()), started_with.keys()
+            assert "MALLOC_ARENA_MAX" not in os.environ  # this process's environment is restored
     finally:
         cluster = client.cluster
         client.close()

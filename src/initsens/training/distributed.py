@@ -49,8 +49,11 @@ def connect(workers: int | None = None, threads_per_worker: int | None = None, s
         if workers < 1:
             raise InitsensError(f"--workers must be >= 1 (got {workers})")
         threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
-                                           dashboard_address=None)
+        from initsens.training.memory import worker_environment
+
+        with worker_environment():  # the workers train in threads: one malloc arena (see training.memory)
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
+                                               dashboard_address=None)
         return distributed.Client(cluster)
     if scheduler_file is not None:
         path = Path(scheduler_file)
