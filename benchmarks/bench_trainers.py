@@ -11,10 +11,12 @@ Then a roofline of one model-epoch, each part measured in the same run: the matm
 (forward and weight gradients of every layer, input gradients of all but the first) at the measured
 peak, plus the Adam updates (13 steps of the model's 5.2 million parameters; memory-bound) timed on
 their own, next to the copy bandwidth; their sum bounds how fast any trainer can go, hence the best
-ratio over the plain loop. Last, what sharing the first layer's input between the runs of one seed
-would save at most: the first layer's forward and weight-gradient products for the members as the
-ensemble does them (one batched product per member) against one product with their weights side by
-side (what a seed-grouped ensemble would do).
+ratio over the plain loop. A second bound times the ensemble's own products at their own shapes
+(the weight gradients have the batch, 64, as inner dimension and run well below the peak). Last,
+what sharing the first layer's input between the runs of one seed would save at most: the first
+layer's forward and weight-gradient products for the members as the ensemble does them (one batched
+product per member) against one product with their weights side by side (what a seed-grouped
+ensemble would do).
 """
 
 from __future__ import annotations
@@ -90,6 +92,26 @@ def matmul_flops(n_samples_train: int, n_val: int, layers: list[tuple[int, int]]
     all but the first (the data need no gradient) per training sample, forward per validation sample."""
     macs = [i * o for i, o in layers]
     return 2 * (n_samples_train * (3 * sum(macs) - macs[0]) + n_val * sum(macs))
+
+
+def layer_products_seconds(members: int, batch: int, n_val: int, steps: int, n_in: int, n_out: int,
+                           input_gradient: bool, device: torch.device) -> float:
+    """Seconds per epoch of one stacked layer's batched products: per step its forward, weight gradient and
+    (unless it is the first layer) input gradient; per epoch, the validation forward."""
+    x, dy = torch.randn(members, batch, n_in, device=device), torch.randn(members, batch, n_out, device=device)
+    w, xv = torch.randn(members, n_in, n_out, device=device), torch.randn(members, n_val, n_in, device=device)
+    per_step = seconds(lambda: torch.bmm(x, w), device, 10) + seconds(lambda: torch.bmm(x.transpose(1, 2), dy),
+                                                                       device, 10)
+    if input_gradient:
+        per_step += seconds(lambda: torch.bmm(dy, w.transpose(1, 2)), device, 10)
+    return steps * per_step + seconds(lambda: torch.bmm(xv, w), device, 5)
+
+
+def ensemble_products_seconds(members: int, batch: int, n_val: int, steps: int, layers: list[tuple[int, int]],
+                              device: torch.device) -> float:
+    """Seconds per model-epoch of the ensemble's batched products at their own shapes."""
+    return sum(layer_products_seconds(members, batch, n_val, steps, i, o, k > 0, device)
+               for k, (i, o) in enumerate(layers)) / members
 
 
 def first_layer_seconds(members: int, batch: int, n_genes: int, hidden: int, device: torch.device,
@@ -171,6 +193,9 @@ def main() -> None:
           f"{params / 1e6:.1f} M parameters; copy bandwidth {copy_bandwidth(device) / 1e9:.1f} GB/s) = {bound:.3f} s; "
           f"plain loop {plain_per:.3f} s, ensemble {ensemble_s / model_epochs:.3f} s")
     print(f"best possible ratio over the plain loop: {plain_per / bound:.2f}x (target 1.5x)")
+    shaped = ensemble_products_seconds(args.members, 64, data.n_val, steps, layers, device) + adam_s
+    print(f"with the ensemble's products timed at their own shapes: {shaped:.3f} s per model-epoch + Adam = "
+          f"best possible {plain_per / shaped:.2f}x for an ensemble of {args.members} at batch 64")
     batched = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=False)
     grouped = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=True)
     saved = steps * (batched - grouped) / args.members
