@@ -126,7 +126,7 @@ def load_results(path: str | Path, metric: str = "val_loss") -> Results:
         runs = pd.concat(parts["runs"], ignore_index=True)
     if runs.empty:
         raise InitsensError(f"the runs table(s) under {path} hold no rows")
-    if metric not in runs.columns and parts["metrics"]:
+    if metric not in runs.columns and parts["metrics"] and "model" in runs.columns:
         metrics = pd.concat(parts["metrics"], ignore_index=True)
         if metric in set(metrics["metric"]):
             runs[metric] = _selected_epoch_values(runs, metrics, metric)
