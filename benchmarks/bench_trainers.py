@@ -36,14 +36,7 @@ def matmul_peak(device: torch.device, n: int = 4096, repeats: int = 10) -> float
     """FLOP/s of a large square float32 matmul."""
     a = torch.randn(n, n, device=device)
     b = torch.randn(n, n, device=device)
-    for _ in range(3):
-        a @ b
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    sync(device)
-    return 2 * n**3 * repeats / (time.perf_counter() - start)
+    return 2 * n**3 / seconds(lambda: a @ b, device, repeats)
 
 
 def sync(device: torch.device) -> None:
