@@ -201,29 +201,24 @@ def run_training(cfg: Any, out: Path, force: bool = False, quiet: bool = False, 
     if dry_run:
         print_plan(plan)
         return None
-    if local:
-        train = functools.partial(run_sweep, plan)
-    else:
-        from initsens.training.distributed import connect, run_sweep_distributed
+    with contextlib.ExitStack() as stack:
+        if local:
+            train = functools.partial(run_sweep, plan)
+        else:
+            from initsens.training.distributed import connect, run_sweep_distributed
 
-        with contextlib.nullcontext() if quiet else console.status("Connecting to the Dask cluster ..."):
-            client = connect(cluster.workers, cluster.threads_per_worker, cluster.scheduler, cluster.scheduler_file,
-                             cluster.timeout)
-        if not quiet:
-            console.print(f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}")
-        train = functools.partial(run_sweep_distributed, plan, client)
-    try:
+            with contextlib.nullcontext() if quiet else console.status("Connecting to the Dask cluster ..."):
+                client = stack.enter_context(connect(cluster.workers, cluster.threads_per_worker, cluster.scheduler,
+                                                     cluster.scheduler_file, cluster.timeout))
+            if not quiet:
+                console.print(f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at "
+                              f"{client.scheduler.address}")
+            train = functools.partial(run_sweep_distributed, plan, client)
         if quiet:
             summary = train()
         else:
             with _RichObserver() as observer:
                 summary = train(observer)
-    finally:
-        if not local:
-            own = client.cluster if cluster.workers is not None else None
-            client.close()
-            if own is not None:
-                own.close()
     _report(summary, quiet, next_step)
     return summary
 
