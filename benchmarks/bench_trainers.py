@@ -12,7 +12,8 @@ Then a roofline of one model-epoch, each part measured in the same run: the matm
 peak, plus the Adam updates (13 steps of the model's 5.2 million parameters; memory-bound) timed on
 their own, next to the copy bandwidth; their sum bounds how fast any trainer can go, hence the best
 ratio over the plain loop. A second bound times the ensemble's own products at their own shapes
-(the weight gradients have the batch, 64, as inner dimension and run well below the peak). Last,
+(the weight gradients have the batch, 64, as inner dimension), next to the plain loop's products timed the
+same way at its shapes: their ratio is all the ensemble can gain on the products. Last,
 what sharing the first layer's input between the runs of one seed would save at most: the first
 layer's forward and weight-gradient products for the members as the ensemble does them (one batched
 product per member) against one product with their weights side by side (what a seed-grouped
@@ -189,6 +190,10 @@ def main() -> None:
     shaped = ensemble_products_seconds(args.members, 64, data.n_val, steps, layers, device) + adam_s
     print(f"with the ensemble's products timed at their own shapes: {shaped:.3f} s per model-epoch + Adam = "
           f"best possible {plain_per / shaped:.2f}x for an ensemble of {args.members} at batch 64")
+    lone = ensemble_products_seconds(1, 64, data.n_val, steps, layers, device)
+    print(f"products per model-epoch at their own shapes: plain loop {lone:.3f} s "
+          f"({matmul_flops(data.n_train, data.n_val, layers) / lone / peak:.0%} of peak), ensemble "
+          f"{shaped - adam_s:.3f} s: the ensemble gains {lone / (shaped - adam_s):.2f}x on them")
     batched = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=False)
     grouped = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=True)
     saved = steps * (batched - grouped) / args.members

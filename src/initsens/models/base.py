@@ -17,9 +17,9 @@ them and every trainer records them, in the ``metrics`` table, without knowing w
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar, NamedTuple
 
@@ -43,16 +43,33 @@ class Objective(NamedTuple):
     extra_metrics: Mapping[str, torch.Tensor] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
 class LossOutput:
     """Batch means: ``loss`` (the model's objective, differentiable), the detached common metrics and
-    the detached metrics of the model's own (``extra_metrics``, keyed as :attr:`VAE.extra_metrics`)."""
+    the detached metrics of the model's own (``extra_metrics``, keyed as :attr:`VAE.extra_metrics`).
 
-    loss: torch.Tensor
-    recon_mse: torch.Tensor
-    kl: torch.Tensor
-    nelbo: torch.Tensor
-    extra_metrics: dict[str, torch.Tensor] = field(default_factory=dict)
+    The common metrics are computed from the pass's tensors when first read, so a training step, which
+    reads only the loss, does not pay for three more passes over (batch, genes) (~2% of a step)."""
+
+    def __init__(self, loss: torch.Tensor, x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor,
+                 logvar: torch.Tensor, extra_metrics: Mapping[str, torch.Tensor] | None = None) -> None:
+        self.loss = loss
+        self._pass = tuple(t.detach() for t in (x, x_hat, mu, logvar))
+        self.extra_metrics = {name: value.detach() for name, value in (extra_metrics or {}).items()}
+
+    @functools.cached_property
+    def recon_mse(self) -> torch.Tensor:
+        x, x_hat, _, _ = self._pass
+        return (x - x_hat).pow(2).mean((-2, -1))
+
+    @functools.cached_property
+    def kl(self) -> torch.Tensor:
+        _, _, mu, logvar = self._pass
+        return kl_standard_normal(mu, logvar).mean(-1)
+
+    @functools.cached_property
+    def nelbo(self) -> torch.Tensor:
+        x, x_hat, _, _ = self._pass
+        return gaussian_nll(x, x_hat, 1.0).mean(-1) + self.kl
 
 
 class VAE(nn.Module):
@@ -160,15 +177,7 @@ class VAE(nn.Module):
         """
         mu, logvar = self.encode(x)
         loss, x_hat, extra = self.objective(x, mu, logvar, generator)
-        with torch.no_grad():
-            kl = kl_standard_normal(mu, logvar).mean(-1)
-            return LossOutput(
-                loss=loss,
-                recon_mse=(x - x_hat).pow(2).mean((-2, -1)),
-                kl=kl,
-                nelbo=gaussian_nll(x, x_hat, 1.0).mean(-1) + kl,
-                extra_metrics={name: value.detach() for name, value in extra.items()},
-            )
+        return LossOutput(loss, x, x_hat, mu, logvar, extra)
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor, generator: Generators = None, sample: bool = False) -> torch.Tensor:
