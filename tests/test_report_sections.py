@@ -77,3 +77,14 @@ def test_sections_do_not_import_torch():
 
     code = "import sys, initsens.report, initsens.report.reproduction; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_design_sentence_counts_in_the_right_number():
+    (one,) = md._design_summary(analysis({}))
+    assert one.startswith("- **Design.** 4 runs: 1 model x 2 initializers x 1 depth, 2 seeds per combination; "
+                          "0 runs failed")
+    runs = pd.DataFrame({"model": ["M", "N", "M"], "depth": [1, 2, 1], "initializer": ["a", "a", "a"],
+                         "seed": [0, 0, 1], "failed": [False, False, True]})
+    (mixed,) = md._design_summary(analysis({}, runs))
+    assert mixed == ("- **Design.** 3 runs: 2 models x 1 initializer x 2 depths, 1–2 seeds per combination; "
+                     "1 run failed (diverged, errored or without a finite `val_loss`) and is left out of the fits.")

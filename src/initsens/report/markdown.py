@@ -77,14 +77,20 @@ def _seeds(a: Analysis) -> pd.Series:
     return a.runs.groupby([*a.cell_keys, "initializer"])["seed"].nunique()
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 model``, ``4 models``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _design_summary(a: Analysis) -> list[str]:
     runs, seeds = a.runs, _seeds(a)
-    design = (f"{len(runs)} runs: {runs['model'].nunique()} models x {runs['initializer'].nunique()} initializers x "
-              f"{runs['depth'].nunique()} depth(s)")
+    design = (f"{_count(len(runs), 'run')}: {_count(runs['model'].nunique(), 'model')} x "
+              f"{_count(runs['initializer'].nunique(), 'initializer')} x {_count(runs['depth'].nunique(), 'depth')}")
     design += f", {seeds.min()}–{seeds.max()} seeds per combination" if seeds.min() != seeds.max() else \
-        f", {seeds.min()} seeds per combination"
-    return [f"- **Design.** {design}; {int(runs['failed'].sum())} run(s) failed (diverged, errored or without a "
-            f"finite `{a.metric}`) and are left out of the fits."]
+        f", {_count(seeds.min(), 'seed')} per combination"
+    failed = int(runs["failed"].sum())
+    return [f"- **Design.** {design}; {_count(failed, 'run')} failed (diverged, errored or without a finite "
+            f"`{a.metric}`) and {'is' if failed == 1 else 'are'} left out of the fits."]
 
 
 def _failures_summary(a: Analysis) -> list[str]:
