@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 import initsens
+from initsens.atomic import deferred_interrupt
 from initsens.data import Dataset, PreparedData, load_dataset, prepare
 from initsens.data.genes import check_top_genes
 from initsens.data.prepare import DataInfo
@@ -218,13 +219,14 @@ def record_chunk(plan: SweepPlan, summary: SweepSummary, observer: SweepObserver
     """Write one chunk's runs, epochs and metrics (one atomic set of parts) and count it in the summary."""
     rows = [run_row(spec, plan.run_ids[spec], result, own, device) for spec, result, own in zip(chunk, results, data)]
     histories = [(plan.run_ids[spec], record) for spec, result in zip(chunk, results) for record in result.history]
-    plan.store.append(rows, [record.epochs_row(run_id) for run_id, record in histories],
-                      [row for run_id, record in histories for row in record.metrics_rows(run_id)])
-    for spec, result in zip(chunk, results):
-        summary.trained += 1
-        summary.counts[(spec.model, spec.initializer, result.status)] += 1
-        summary.capped += result.stopped == CAP
-        observer.run_done(spec, result, error)
+    with deferred_interrupt():  # Ctrl-C now would leave the chunk written but not counted in the summary
+        plan.store.append(rows, [record.epochs_row(run_id) for run_id, record in histories],
+                          [row for run_id, record in histories for row in record.metrics_rows(run_id)])
+        for spec, result in zip(chunk, results):
+            summary.trained += 1
+            summary.counts[(spec.model, spec.initializer, result.status)] += 1
+            summary.capped += result.stopped == CAP
+            observer.run_done(spec, result, error)
 
 
 def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSummary:
