@@ -8,6 +8,11 @@ needs, trains its chunk on its own device (``--device cuda``: the worker's GPU) 
 The client writes every Parquet part, atomically as in-process, so workers need no shared filesystem. A
 worker that dies mid-chunk has its chunk rescheduled by Dask; nothing is written until a chunk completes,
 so nothing is lost or duplicated, and a killed client resumes from the Parquet files like any sweep.
+
+From Python::
+
+    with connect(workers=2) as client:  # or scheduler="tcp://...", scheduler_file="scheduler.json"
+        summary = run_sweep_distributed(plan_sweep(config, "results", local_device=False), client)
 """
 
 from __future__ import annotations
