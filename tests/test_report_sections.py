@@ -58,7 +58,7 @@ def test_effect_caution_and_best_sentences():
     assert md._effect_summary(a) == [
         "- **Initializer effect.** In 2 of 3 cells (model x depth) the initializer changes the mean `val_loss` "
         "(one-way ANOVA, Holm-adjusted p < 0.05); Welch's test agrees in 2."]
-    assert "With 2 seed(s) per combination" in md._caution_summary(a)[0]
+    assert "With 2 seeds per combination" in md._caution_summary(a)[0]
     desc = pd.DataFrame({"model": "M", "depth": 1, "initializer": ["a", "b", "c"], "best": [True, False, True]})
     assert md._best_summary(analysis({"descriptives": desc})) == [
         "- **Best initializer(s)** (lowest mean and those not significantly worse): M, depth 1: a, c."]

@@ -111,8 +111,8 @@ def _caution_summary(a: Analysis) -> list[str]:
     fewest = _seeds(a).min()
     if fewest >= 5:
         return []
-    return [f"- **Caution.** With {fewest} seed(s) per combination, bootstrap intervals are unreliable and tests "
-            "have little power; train at least 10 (`initsens train --repeats 10`)."]
+    return [f"- **Caution.** With {_count(fewest, 'seed')} per combination, bootstrap intervals are unreliable and "
+            "tests have little power; train at least 10 (`initsens train --repeats 10`)."]
 
 
 def _effect_summary(a: Analysis) -> list[str]:
