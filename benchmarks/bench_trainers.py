@@ -1,6 +1,6 @@
 """Ensemble trainer vs the plain one-run-at-a-time trainer on the study's architecture.
 
-Run on demand (not a test):  python benchmarks/bench_trainers.py [--members 10] [--epochs 2] [--device cpu]
+Run on demand (not a test):  python benchmarks/bench_trainers.py [--members 10] [--epochs 10] [--device cpu]
 
 Prints, from one run on one machine: model-epochs per second of each trainer, their ratio, the
 float32 matmul peak measured with a large matmul, each trainer's fraction of that peak (counting the
@@ -132,7 +132,7 @@ def peak_memory_mb(device: torch.device) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=10, help="runs in the ensemble (and in the plain loop)")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=10, help="epochs per run (few epochs weigh set-up more)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model", default="VanillaVAE")
     args = parser.parse_args()
