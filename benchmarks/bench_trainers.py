@@ -192,7 +192,7 @@ def main() -> None:
           f"best possible {plain_per / shaped:.2f}x for an ensemble of {args.members} at batch 64")
     lone = ensemble_products_seconds(1, 64, data.n_val, steps, layers, device)
     print(f"products per model-epoch at their own shapes: plain loop {lone:.3f} s "
-          f"({matmul_flops(data.n_train, data.n_val, layers) / lone / peak:.0%} of peak), ensemble "
+          f"({matmul_s / lone:.0%} of peak), ensemble "
           f"{shaped - adam_s:.3f} s: the ensemble gains {lone / (shaped - adam_s):.2f}x on them")
     batched = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=False)
     grouped = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=True)

@@ -27,6 +27,10 @@ SMALL = {"models": "VanillaVAE,IWAE", "inits": "default,uniform,xavier_normal", 
          "epochs": 3, "top_genes": 60, "hidden_dims": "16", "latent_dim": 3}
 
 
+#: Whether connect() sets MALLOC_ARENA_MAX for its workers here (glibc on Linux, not already set by the user).
+TUNED = sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ
+
+
 def arena_max_at_start(client) -> bool:
     """Whether every worker process started with MALLOC_ARENA_MAX=1 (glibc reads the environment a process
     started with, /proc/self/environ, not os.environ later)."""
@@ -44,13 +48,12 @@ def test_two_workers_give_the_in_process_runs(tmp_path):
         run_sweep(plan_sweep(cfg, tmp_path / "alone"))
     finally:
         torch.set_num_threads(threads)
-    tuned = sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ
     with connect(workers=2, threads_per_worker=1) as client:
         summary = run_sweep_distributed(plan_sweep(cfg, tmp_path / "dask", local_device=False), client)
-        if tuned:
+        if TUNED:
             assert arena_max_at_start(client)
         assert all(client.run(lambda: "initsens.training.sweep" in sys.modules).values())  # the preload ran
-    if tuned:
+    if TUNED:
         assert "MALLOC_ARENA_MAX" not in os.environ  # this process's environment is restored
     alone = pd.read_parquet(tmp_path / "alone" / "runs").set_index("run_id").sort_index()
     remote = pd.read_parquet(tmp_path / "dask" / "runs").set_index("run_id").sort_index()
@@ -80,8 +83,7 @@ def test_a_killed_worker_loses_nothing(tmp_path):
         os.kill(pid, signal.SIGKILL)
         thread.join(timeout=600)
         assert not thread.is_alive()
-        if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
-            # the nanny restarted the killed worker: it started with the setting too
+        if TUNED:  # the nanny restarted the killed worker: it started with the setting too
             client.wait_for_workers(2, timeout=60)
             assert arena_max_at_start(client)
     runs = pd.read_parquet(tmp_path / "runs")
