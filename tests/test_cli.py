@@ -136,15 +136,24 @@ def test_ctrl_c_waits_for_a_chunk_being_recorded():
 
     from initsens.atomic import deferred_interrupt
 
-    before = signal.getsignal(signal.SIGINT)
-    done = []
-    with pytest.raises(KeyboardInterrupt), deferred_interrupt():
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)  # a signal is handled between bytecodes: this is where it would have struck
-        done.append("written")
-    assert done == ["written"] and signal.getsignal(signal.SIGINT) is before
-    with deferred_interrupt():
-        pass  # nothing received: nothing raised
+    runner = signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever the runner's disposition
+    try:
+        done = []
+        with pytest.raises(KeyboardInterrupt), deferred_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # a signal is handled between bytecodes: this is where it would have struck
+            done.append("written")
+        assert done == ["written"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with deferred_interrupt():
+            pass  # nothing received: nothing raised
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a process started with SIGINT ignored keeps ignoring it
+        with deferred_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            done.append("ignored")
+        assert done[-1] == "ignored" and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, runner)
     errors = []
 
     def in_thread():

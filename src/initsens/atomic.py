@@ -51,8 +51,9 @@ def write_json(dest: str | Path, data: Any) -> None:
 @contextmanager
 def deferred_interrupt() -> Iterator[None]:
     """Hold Ctrl-C (SIGINT) until the block ends, then raise it: a set of files written and counted inside
-    is then either all done or not started. Only the main thread receives signals; elsewhere a no-op."""
-    if threading.current_thread() is not threading.main_thread():
+    is then either all done or not started. Only the main thread receives signals; elsewhere a no-op. A process
+    that ignores SIGINT (started with ``nohup`` or in the background) keeps ignoring it here too."""
+    if threading.current_thread() is not threading.main_thread() or not callable(signal.getsignal(signal.SIGINT)):
         yield
         return
     received: list[object] = []
