@@ -19,8 +19,7 @@ import pandas as pd
 import torch
 
 from initsens.data import load_dataset, prepare
-from initsens.training import SweepConfig
-from initsens.training.ensemble import train_ensemble
+from initsens.training import SweepConfig, train_ensemble
 
 
 def train(precision: str, args: argparse.Namespace, data, device: torch.device) -> tuple[pd.DataFrame, float]:

@@ -29,8 +29,7 @@ import time
 import torch
 
 from initsens.data import make_synthetic, prepare
-from initsens.training import SweepConfig, train_run
-from initsens.training.ensemble import train_ensemble
+from initsens.training import SweepConfig, train_ensemble, train_run
 
 
 def matmul_peak(device: torch.device, n: int = 4096, repeats: int = 10) -> float:

@@ -12,8 +12,7 @@ import torch
 from initsens.data import load_dataset, prepare
 from initsens.models import MODELS, build_model
 from initsens.models.stacked import select_members, stack_models
-from initsens.training import SweepConfig, train_run
-from initsens.training.ensemble import train_ensemble
+from initsens.training import SweepConfig, train_ensemble, train_run
 from initsens.training.sweep import chunk_size
 
 CPU = torch.device("cpu")

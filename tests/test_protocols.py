@@ -23,9 +23,9 @@ from initsens.models.objectives import (
     mmd_pytorch_vae,
     pytorch_vae_iwae_loss,
 )
-from initsens.training import SweepConfig, plan_sweep, run_sweep, train_run
+from initsens.training import SweepConfig, plan_sweep, run_sweep, train_ensemble, train_run
 from initsens.training.clustering import adjusted_rand
-from initsens.training.loop import batches, set_learning_rate
+from initsens.training.loop import MinibatchStream, batches, set_learning_rate
 from initsens.training.presets import PRESETS
 
 CPU = torch.device("cpu")
@@ -177,6 +177,102 @@ def test_trainer_weights_kl_by_batch_over_the_split_it_sees(data, monkeypatch):
                                      "seeds": "0", "epochs": 2, "kl_weight": "mn"}).runs()[0]
     train_run(spec, data, CPU)
     assert seen == [(True, data.n_train, 32), (False, data.n_val, 32)] * 2
+
+
+@pytest.mark.parametrize("trainer", ["reference", "ensemble"])
+def test_mn_sizes_weight_kl_by_batch_over_the_reference_splits(data, monkeypatch, trainer):
+    """--mn-sizes 8850,2212: M_N = batch / 8850 in training and batch / 2212 in validation, whatever the data's
+    own split sizes, in both trainers; the KL term of the loss carries exactly that weight."""
+    seen = []
+    original = VAE.use_split
+
+    def spy(self, n, batch_size):
+        original(self, n, batch_size)
+        seen.append((self.training, self.kl_factor()))
+
+    monkeypatch.setattr(VAE, "use_split", spy)
+    cfg = SweepConfig.from_mapping({**TINY, "models": "VanillaVAE", "inits": "default,normal", "depths": "1",
+                                    "seeds": "0", "epochs": 2, "kl_weight": "mn", "mn_sizes": "8850,2212",
+                                    "trainer": trainer})
+    specs = cfg.runs()
+    if trainer == "ensemble":
+        train_ensemble(specs, data, CPU)
+    else:
+        train_run(specs[0], data, CPU)
+    assert seen == [(True, 32 / 8850), (False, 32 / 2212)] * 2
+    model = build_model("VanillaVAE", 30, hidden_dims=[16], latent_dim=4, seed=0,
+                        hyperparameters={"kl_weight": "mn", "recon_reduction": "mean"})
+    model.use_split(*cfg.mn_split(247, 62)[:1], 64)
+    x = torch.randn(8, 30, generator=torch.Generator().manual_seed(2))
+    out = model(x, torch.Generator().manual_seed(5))
+    torch.testing.assert_close(out.loss, out.recon_mse + 64 / 8850 * out.kl)
+
+
+def test_mn_sizes_are_checked_and_leave_other_runs_ids_alone():
+    with pytest.raises(InitsensError, match="--mn-sizes takes two sizes"):
+        SweepConfig.from_mapping({"kl_weight": "mn", "mn_sizes": "8850"})
+    with pytest.raises(InitsensError, match="no effect with --kl-weight 1.0"):
+        SweepConfig.from_mapping({"mn_sizes": "8850,2212"})
+    with pytest.raises(InitsensError, match="--epoch-steps must be >= 0"):
+        SweepConfig.from_mapping({"epoch_steps": -1})
+    # settings added later stay out of the identity at their defaults: recorded runs keep their ids
+    plain = SweepConfig().runs()[0]
+    assert "epoch_steps" not in plain.identity("x") and "mn_sizes" not in plain.identity("x")
+    # the ids these runs had before the two settings existed (computed with the code of commit 79ad0f4)
+    assert plain.run_id("x") == "5589e5fa1cd721ae"
+    assert SweepConfig.load("eltager2023").runs()[5].run_id("x") == "c2a156faef3a81da"
+    stepped = SweepConfig(epoch_steps=138).runs()[0]
+    assert stepped.identity("x")["epoch_steps"] == 138 and stepped.run_id("x") != plain.run_id("x")
+
+
+def test_minibatch_stream_counts_epochs_in_steps():
+    """epoch_steps 0: an epoch is one pass (the same draws as batches()); N: the next N minibatches of consecutive
+    passes, each a fresh permutation, so every sample is seen once per pass."""
+    one = MinibatchStream(247, 64, np.random.default_rng(3), drop_last=True)
+    same = np.random.default_rng(3)
+    for _ in range(3):
+        np.testing.assert_array_equal(np.concatenate(one.epoch()), np.concatenate(batches(247, 64, same, True)))
+    stream = MinibatchStream(247, 64, np.random.default_rng(3), drop_last=True, epoch_steps=7)
+    epochs = [stream.epoch() for _ in range(3)]
+    assert [len(e) for e in epochs] == [7, 7, 7] and all(len(b) == 64 for e in epochs for b in e)
+    flat = [b for e in epochs for b in e]
+    passes = np.random.default_rng(3)
+    expected = [b for _ in range(7) for b in batches(247, 64, passes, True)][:21]
+    for got, want in zip(flat, expected):
+        np.testing.assert_array_equal(got, want)
+    for first in range(0, 21, 3):  # every pass of 3 minibatches holds 192 distinct samples
+        assert len(set(np.concatenate(flat[first:first + 3]))) == 192
+
+
+@pytest.mark.parametrize("trainer", ["reference", "ensemble"])
+def test_epoch_steps_set_the_steps_between_validations_and_the_schedules(data, monkeypatch, trainer):
+    """--epoch-steps 7: 7 optimizer steps between validations (a pass of tcga5's training split is 7 steps at
+    batch 32 here, 3 at the original batch 64), the learning rate decays once per 7 steps, and --min-epochs,
+    --patience and --epochs count these epochs."""
+    import initsens.training.fit as fit_module
+
+    steps, rates, validations = [0], [], []
+    original = fit_module.make_optimizer
+
+    def counting(params, lr):
+        optimizer = original(params, lr)
+        optimizer.register_step_post_hook(lambda opt, *_: (steps.__setitem__(0, steps[0] + 1),
+                                                           rates.append(opt.param_groups[0]["lr"])))
+        return optimizer
+
+    monkeypatch.setattr(fit_module, "make_optimizer", counting)
+    cfg = SweepConfig.from_mapping({**TINY, "models": "VanillaVAE", "inits": "default", "depths": "1", "seeds": "0",
+                                    "epochs": 6, "epoch_steps": 5, "lr": 0.01, "lr_decay": 0.5, "patience": 1,
+                                    "min_delta": 1e12, "min_epochs": 4, "drop_last": True, "trainer": trainer})
+    spec = cfg.runs()[0]
+    on_epoch = lambda specs, epoch, best: validations.append((epoch, steps[0]))  # noqa: E731
+    if trainer == "ensemble":
+        result = train_ensemble([spec], data, CPU, on_epoch)[0]
+    else:
+        result = train_run(spec, data, CPU, on_epoch)
+    assert validations == [(1, 5), (2, 10), (3, 15), (4, 20)]  # min_delta 1e12: stops at --min-epochs 4
+    assert (result.epochs_trained, result.stopped) == (4, "early")
+    assert rates == pytest.approx([0.01 * 0.5 ** (i // 5) for i in range(20)])
 
 
 # -- training options ---------------------------------------------------------------------------------

@@ -81,16 +81,16 @@ def test_patience_stops_training(data):
 
 def test_paired_runs_share_minibatch_order_and_noise(data, monkeypatch):
     seen: dict[str, list] = {}
-    import initsens.training.reference as reference
+    import initsens.training.loop as loop
 
-    original = reference.batches
+    original = loop.batches
 
     def spy(n, size, order, drop_last=False):
         parts = original(n, size, order, drop_last)
         seen.setdefault(current, []).append(np.concatenate(parts))
         return parts
 
-    monkeypatch.setattr(reference, "batches", spy)
+    monkeypatch.setattr(loop, "batches", spy)
     cfg = small(models="VanillaVAE", inits="default,xavier_uniform", depths="1", seeds="0,1", epochs=2)
     for spec in cfg.runs():
         current = f"{spec.initializer}-{spec.seed}"
@@ -183,6 +183,11 @@ def test_orphaned_epochs_and_metrics_parts_are_removed(tmp_path):
     assert not [*store.epochs_dir.iterdir(), *store.runs_dir.iterdir(), *store.metrics_dir.iterdir()]
 
 
+def _sigint_default() -> None:
+    """In a child before exec: SIGINT back to its default disposition (see test_interrupt_saves_finished_runs)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _train_cmd(out, *extra):
     return [sys.executable, "-c", "from initsens.cli import main; main()", "train", "--quiet", "--out", str(out),
             "--models", "VanillaVAE,IWAE,LogCoshVAE", "--inits", "default,xavier_normal", "--depths", "1",
@@ -216,7 +221,10 @@ def test_interrupt_saves_finished_runs(tmp_path):
     """Ctrl-C after the first group is written: that group is kept, the sweep says it was interrupted, and the
     group in progress (400 epochs without early stopping: far from done) is not written half-way."""
     long = ("--epochs", "400", "--patience", "400")
-    proc = subprocess.Popen(_train_cmd(tmp_path, *long), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the child, whatever the runner's disposition: a suite started in the background
+    # has SIGINT ignored, and children inherit that (Python then installs no KeyboardInterrupt handler).
+    proc = subprocess.Popen(_train_cmd(tmp_path, *long), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_default)
     deadline = time.time() + 300
     while not list((tmp_path / "runs").glob("part-*.parquet")) and time.time() < deadline:
         time.sleep(0.05)

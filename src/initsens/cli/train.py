@@ -78,6 +78,9 @@ def train(
     fit_on: str | None = _opt("--fit-on", "Fit gene selection and normalization on the training split (train) "
                                  "or on every sample (all).", panel=DATA),
     epochs: int | None = _opt("--epochs", "Maximum epochs (runs that reach it are recorded as capped)."),
+    epoch_steps: int | None = _opt("--epoch-steps", "Optimizer steps per epoch: 0 is one pass over the training "
+                                   "split; N counts every schedule (validation, early stopping, --min-epochs, "
+                                   "--epochs, --lr-decay) in epochs of N steps, e.g. a larger dataset's."),
     min_epochs: int | None = _opt("--min-epochs", "Early stopping cannot end a run before this epoch."),
     patience: int | None = _opt("--patience", "Early stopping: epochs without improvement."),
     min_delta: float | None = _opt("--min-delta", "Early stopping: smallest improvement that counts."),
@@ -95,6 +98,8 @@ def train(
                                       "depth).", panel=MODEL),
     activation: str | None = _opt("--activation", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL),
     kl_weight: str | None = _opt("--kl-weight", "KL weight beta, or mn (batch size / split size).", panel=MODEL),
+    mn_sizes: str | None = _opt("--mn-sizes", "N_TRAIN,N_VAL: the split sizes --kl-weight mn divides the batch "
+                                "size by, e.g. a larger dataset's (default: the splits' own).", panel=MODEL),
     recon_reduction: str | None = _opt("--recon-reduction", "Reconstruction term: sum (Gaussian "
                                           "log-likelihood over genes) or mean (MSE averaged over genes).",
                                           panel=MODEL),
@@ -144,10 +149,12 @@ def train(
         "labels": labels, "label_column": label_column, "impute": impute, "drop_missing": drop_missing,
         "transform": transform, "top_genes": top_genes, "gene_selection": gene_selection,
         "val_fraction": val_fraction, "split": split, "split_seed": split_seed, "stratify": stratify,
-        "fit_on": fit_on, "epochs": epochs, "min_epochs": min_epochs, "patience": patience, "min_delta": min_delta,
+        "fit_on": fit_on, "epochs": epochs, "epoch_steps": epoch_steps, "min_epochs": min_epochs, "patience": patience,
+        "min_delta": min_delta,
         "select_epoch": select_epoch, "batch_size": batch_size, "drop_last": drop_last, "lr": lr,
         "lr_decay": lr_decay, "clustering": clustering, "latent_dim": latent_dim, "hidden_dims": hidden_dims,
-        "activation": activation, "kl_weight": kl_weight, "recon_reduction": recon_reduction, "iwae_k": iwae_k,
+        "activation": activation, "kl_weight": kl_weight, "mn_sizes": mn_sizes, "recon_reduction": recon_reduction,
+        "iwae_k": iwae_k,
         "iwae_objective": iwae_objective, "info_alpha": info_alpha, "info_lambda": info_lambda,
         "info_kernel": info_kernel, "info_recon_weight": info_recon_weight, "info_mmd": info_mmd,
         "logcosh_a": logcosh_a, "logcosh_form": logcosh_form, "device": device, "precision": precision,

@@ -8,8 +8,8 @@ Typical use::
 
 from initsens.schema import EPOCHS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION
 from initsens.training.config import RunSpec, SweepConfig
+from initsens.training.fit import train_ensemble, train_run
 from initsens.training.record import RunResult
-from initsens.training.reference import train_run
 from initsens.training.seeds import RunSeeds
 from initsens.training.store import ResultsStore
 from initsens.training.sweep import SweepPlan, SweepSummary, plan_sweep, run_sweep
@@ -27,5 +27,6 @@ __all__ = [
     "SweepSummary",
     "plan_sweep",
     "run_sweep",
+    "train_ensemble",
     "train_run",
 ]

@@ -43,14 +43,16 @@ PRECISIONS = ("fp32", "bf16", "tf32")
 MODEL_HYPERPARAMETERS = ("kl_weight", "recon_reduction", "iwae_k", "iwae_objective", "info_alpha", "info_lambda",
                          "info_kernel", "info_recon_weight", "info_mmd", "logcosh_a", "logcosh_form")
 #: Settings a preset or TOML file may set per model (``[model.NAME]`` tables).
-PER_MODEL = ("epochs", "min_epochs", "patience", "min_delta", "select_epoch", "batch_size", "drop_last", "lr",
-             "lr_decay", "latent_dim", "hidden_dims", "activation", *MODEL_HYPERPARAMETERS)
+PER_MODEL = ("epochs", "epoch_steps", "min_epochs", "patience", "min_delta", "select_epoch", "batch_size", "drop_last",
+             "lr", "lr_decay", "latent_dim", "hidden_dims", "activation", *MODEL_HYPERPARAMETERS)
 
 
-def _setting(default: Any, identity: bool = True) -> Any:
+def _setting(default: Any, identity: bool = True, added: bool = False) -> Any:
     """A configuration field; ``identity=False`` keeps it out of ``run_id`` (it cannot change a run's numbers,
-    or its effect is already captured elsewhere: the data's content hash, the run's factors)."""
-    return field(default=default, metadata={"identity": identity})
+    or its effect is already captured elsewhere: the data's content hash, the run's factors). ``added`` marks a
+    setting added after results were recorded: at its default it stays out of the identity, so the runs
+    recorded before it existed keep their ids (and resume)."""
+    return field(default=default, metadata={"identity": identity, "added": added})
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class SweepConfig:
     stratify: bool = _setting(True)
     fit_on: str = _setting("train")
     epochs: int = _setting(1000)
+    epoch_steps: int = _setting(0, added=True)
     min_epochs: int = _setting(1)
     patience: int = _setting(10)
     min_delta: float = _setting(0.0)
@@ -90,6 +93,7 @@ class SweepConfig:
     hidden_dims: tuple[int, ...] = _setting((512,))
     activation: str = _setting("leaky_relu")
     kl_weight: float | str = _setting(1.0)
+    mn_sizes: tuple[int, ...] = _setting((), added=True)
     recon_reduction: str = _setting("sum")
     iwae_k: int = _setting(5)
     iwae_objective: str = _setting("bound")
@@ -137,6 +141,13 @@ class SweepConfig:
             (bool(self.seeds) and all(s >= 0 for s in self.seeds), f"--seeds must be >= 0 (got {list(self.seeds)})"),
             (len(set(self.seeds)) == len(self.seeds), f"--seeds has repeated values ({list(self.seeds)})"),
             (self.epochs >= 1, f"--epochs must be >= 1 (got {self.epochs})"),
+            (self.epoch_steps >= 0, f"--epoch-steps must be >= 0, 0 meaning one pass over the training split "
+                                    f"(got {self.epoch_steps})"),
+            (not self.mn_sizes or (len(self.mn_sizes) == 2 and min(self.mn_sizes) >= 1),
+             f"--mn-sizes takes two sizes, N_TRAIN,N_VAL, each >= 1 (got {list(self.mn_sizes)})"),
+            (not self.mn_sizes or self.kl_weight == "mn",
+             f"--mn-sizes sets the split sizes of --kl-weight mn; it has no effect with --kl-weight "
+             f"{self.kl_weight}"),
             (self.min_epochs >= 1, f"--min-epochs must be >= 1 (got {self.min_epochs}); above --epochs it "
                                    "means no early stopping"),
             (self.patience >= 1, f"--patience must be >= 1 (got {self.patience})"),
@@ -258,6 +269,11 @@ class SweepConfig:
 
     def model_hyperparameters(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in MODEL_HYPERPARAMETERS}
+
+    def mn_split(self, n_train: int, n_val: int) -> tuple[int, int]:
+        """The split sizes that ``--kl-weight mn`` divides the batch size by: the splits' own, or ``mn_sizes``
+        (the sizes of a reference dataset, e.g. the original study's Pan-Cancer splits)."""
+        return (self.mn_sizes[0], self.mn_sizes[1]) if self.mn_sizes else (n_train, n_val)
 
     def split_seed_for(self, seed: int) -> int:
         """The split of a run: fixed by ``split_seed``, or varied with the run's seed (``--split per-seed``)."""
@@ -388,7 +404,8 @@ class RunSpec:
         own = MODELS.get(self.model).hyperparameters()
         shared = {f.name: getattr(self.config, f.name) for f in fields(self.config)
                   if f.metadata.get("identity", True)
-                  and (f.name not in MODEL_HYPERPARAMETERS or f.name in own)}
+                  and (f.name not in MODEL_HYPERPARAMETERS or f.name in own)
+                  and not (f.metadata.get("added") and getattr(self.config, f.name) == f.default)}
         shared = {k: list(v) if isinstance(v, tuple) else v for k, v in shared.items()}
         return {"model": self.model, "initializer": self.initializer, "depth": self.depth,
                 "normalization": self.normalization, "init_scope": self.init_scope, "seed": self.seed,

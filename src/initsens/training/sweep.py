@@ -30,7 +30,7 @@ from initsens.schema import SCHEMA_VERSION
 from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
-from initsens.training.ensemble import member_bytes
+from initsens.training.fit import member_bytes
 from initsens.training.record import CAP, EpochCallback, RunResult
 from initsens.training.store import ResultsStore, utc_now
 from initsens.training.trainers import TRAINERS

@@ -12,9 +12,8 @@ import torch
 
 from initsens.data.prepare import PreparedData
 from initsens.registry import Registry
-from initsens.training.ensemble import train_ensemble
+from initsens.training.fit import train_ensemble, train_run
 from initsens.training.record import EpochCallback, RunResult
-from initsens.training.reference import train_run
 
 if TYPE_CHECKING:
     from initsens.training.config import RunSpec
