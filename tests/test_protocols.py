@@ -42,7 +42,19 @@ def data():
 
 def test_initsens_preset_is_the_default_configuration():
     assert dataclasses.replace(SweepConfig.load("initsens"), preset=None) == SweepConfig()
-    assert set(PRESETS.names()) == {"initsens", "eltager2023"}
+    assert set(PRESETS.names()) == {"initsens", "eltager2023", "eltager2023-pancan"}
+
+
+def test_pancan_preset_is_eltager2023_at_the_original_scale():
+    """eltager2023-pancan extends eltager2023: every setting equal (per-model ones too) except the KL weight's
+    split sizes, the step schedule and the imputation, whose derivation its notes cite."""
+    base, pancan = SweepConfig.load("eltager2023"), SweepConfig.load("eltager2023-pancan")
+    assert dataclasses.replace(pancan, mn_sizes=(), epoch_steps=0, impute=None, preset="eltager2023") == base
+    assert pancan.mn_split(247, 62) == (8850, 2212) and pancan.epoch_steps == 8850 // 64
+    assert pancan.for_model("IWAE").latent_dim == 100 and pancan.for_model("LogCoshVAE").lr_decay == 0.97
+    preset = PRESETS.get("eltager2023-pancan")
+    assert "8,850" in preset.notes["mn_sizes"] and "138" in preset.notes["epoch_steps"]
+    assert preset.notes["inits"] == PRESETS.get("eltager2023").notes["inits"]  # the base's notes carry over
 
 
 def test_eltager2023_preset_values_and_per_model_settings():

@@ -26,33 +26,9 @@ from initsens.report import versions, write_report
 from initsens.report.reproduction import ProtocolResult, claims_table, forest_plot, render
 from initsens.report.tables import write_table
 from initsens.schema import EARLY, OK
+from initsens.studies import Ablation
 
 LOSS_CLAIMS = ("P1", "P2", "P3", "P4")
-
-
-@dataclass(frozen=True)
-class Ablation:
-    """One protocol with a few settings changed: ``eltager2023:clustering=kmeans`` (``models=A,B`` restricts the
-    models trained). Its folder name and label say what changed."""
-
-    base: str
-    changes: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def parse(cls, spec: str) -> Ablation:
-        base, _, rest = spec.partition(":")
-        pairs = [item.split("=", 1) for item in rest.split(";") if item.strip()]
-        if not base or not pairs or any(len(p) != 2 or not p[0].strip() for p in pairs):
-            raise InitsensError(f"--ablation {spec!r}: write PRESET:KEY=VALUE[;KEY=VALUE], "
-                                "e.g. eltager2023:clustering=kmeans")
-        return cls(base.strip(), tuple((k.strip(), v.strip()) for k, v in pairs))
-
-    @property
-    def name(self) -> str:
-        return self.base + "+" + "+".join(f"{k}={v}" for k, v in self.changes)
-
-    def overrides(self) -> dict[str, str]:
-        return dict(self.changes)
 
 
 def ablation_lines(base: ProtocolResult, variant: ProtocolResult) -> list[str]:

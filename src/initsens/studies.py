@@ -1,0 +1,135 @@
+"""What ``initsens reproduce`` trains: the protocols, their ablations and the scale ladder, each a named
+configuration with its results folder.
+
+- **Protocols** (presets such as ``eltager2023`` and ``initsens``), trained on the reproduction's grid. With
+  ``both_defaults`` each also trains the other reading of the poster's "default" initializer
+  (:data:`DEFAULT_READINGS`): nn.Linear's own law, as the poster defines it, and ``kaiming_uniform``, what
+  the original code ran under that name.
+- **Ablations** (``--ablation eltager2023:clustering=kmeans``): a protocol with settings changed.
+- **The ladder** (:data:`LADDER`), fixed here before any rung was trained: the original protocol with the two
+  formulas that depend on the dataset's size moved to the size of the data it was written for (the Pan-Cancer
+  matrix: about 8,850 training samples, 138 optimizer steps per epoch), alone and together, and a
+  dose-response of the KL weight's M_N = batch / N_train alone for N_train = 247 (tcga5's own), 1,000, 3,000
+  and 8,850, the validation size being N_train / 4 (the 80/20 split). KL rungs train the z-score cells of the
+  reproduction's grid; rungs with the step schedule (hundreds of times more steps per run) train only the
+  paper's own cells, VanillaVAE and IWAE at depth 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from initsens.errors import InitsensError
+
+#: The two readings of the poster's "Default PyTorch implementation": what the code ran, what the poster defines.
+DEFAULT_READINGS = ("kaiming_uniform", "default")
+#: Where the ladder's rungs come from.
+LADDER_BASE = "eltager2023"
+#: The original data's training split (Pan-Cancer, ~11,060 labelled samples at 80/20) and its steps per epoch.
+PANCAN_TRAIN, PANCAN_EPOCH_STEPS = 8850, 138
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """One protocol with a few settings changed: ``eltager2023:clustering=kmeans`` (``models=A,B`` restricts the
+    models trained). Its folder name and label say what changed."""
+
+    base: str
+    changes: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, spec: str) -> Ablation:
+        base, _, rest = spec.partition(":")
+        pairs = [item.split("=", 1) for item in rest.split(";") if item.strip()]
+        if not base or not pairs or any(len(p) != 2 or not p[0].strip() for p in pairs):
+            raise InitsensError(f"--ablation {spec!r}: write PRESET:KEY=VALUE[;KEY=VALUE], "
+                                "e.g. eltager2023:clustering=kmeans")
+        return cls(base.strip(), tuple((k.strip(), v.strip()) for k, v in pairs))
+
+    @property
+    def name(self) -> str:
+        return self.base + "+" + "+".join(f"{k}={v}" for k, v in self.changes)
+
+    def overrides(self) -> dict[str, str]:
+        return dict(self.changes)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rung of the ladder: the base protocol with ``changes``; ``n_train`` is the training size its KL weight
+    M_N = batch / n_train assumes (tcga5's own 247 when the rung does not move it)."""
+
+    name: str
+    label: str
+    changes: tuple[tuple[str, str], ...]
+    n_train: int
+    epoch_steps: int = 0
+
+    @property
+    def dose(self) -> bool:
+        """Part of the dose-response: the KL weight moved alone."""
+        return not self.epoch_steps
+
+    def overrides(self) -> dict[str, str]:
+        return dict(self.changes)
+
+
+def _kl(n_train: int) -> tuple[tuple[str, str], ...]:
+    return (("mn_sizes", f"{n_train},{n_train // 4}"),) if n_train != 247 else ()
+
+
+_PAPER_CELLS = (("models", "VanillaVAE,IWAE"), ("depths", "1"))
+_STEPS = (("epoch_steps", str(PANCAN_EPOCH_STEPS)),)
+#: The ladder, in the order of the report's table (every rung on z-scored data).
+LADDER: tuple[Rung, ...] = (
+    Rung("kl-247", "KL weight at tcga5's own size (the protocol as it is)", _kl(247), 247),
+    Rung("kl-1000", "KL weight at N_train = 1,000", _kl(1000), 1000),
+    Rung("kl-3000", "KL weight at N_train = 3,000", _kl(3000), 3000),
+    Rung("kl-8850", "(a) KL weight at the original size, N_train = 8,850", _kl(PANCAN_TRAIN), PANCAN_TRAIN),
+    Rung("steps-138", "(b) step schedule: epochs of 138 optimizer steps", _PAPER_CELLS + _STEPS, 247,
+         PANCAN_EPOCH_STEPS),
+    Rung("kl-8850+steps-138", "(c) both: the original size's KL weight and step schedule",
+         _kl(PANCAN_TRAIN) + _PAPER_CELLS + _STEPS, PANCAN_TRAIN, PANCAN_EPOCH_STEPS),
+)
+
+
+@dataclass(frozen=True)
+class Study:
+    """One configuration ``initsens reproduce`` trains and judges: ``kind`` is protocol, ablation or rung."""
+
+    name: str
+    kind: str
+    config: Any  # SweepConfig
+    folder: Path
+    ablation: Ablation | None = None
+    rung: Rung | None = None
+
+
+def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path, ablations: Sequence[Ablation] = (),
+                 ladder: bool = True, both_defaults: bool = True) -> list[Study]:
+    """Every configuration of a reproduction with its folder under ``out``, each checked (a one-line error for a
+    bad preset or setting) before anything is trained or created."""
+    from initsens.training.config import SweepConfig
+    from initsens.training.presets import PRESETS
+
+    for name in [*protocols, *(a.base for a in ablations), *([LADDER_BASE] if ladder else [])]:
+        PRESETS.get(name)
+
+    def load(preset: str, changes: dict[str, Any]) -> Any:
+        cfg = SweepConfig.load(preset, {**overrides, **changes})
+        if both_defaults and "inits" not in {**overrides, **changes}:
+            extra = tuple(i for i in DEFAULT_READINGS if i not in cfg.inits)
+            cfg = SweepConfig.load(preset, {**overrides, **changes, "inits": ",".join(cfg.inits + extra)})
+        return cfg
+
+    studies = [Study(name, "protocol", load(name, {}), out / name) for name in protocols]
+    studies += [Study(a.name, "ablation", SweepConfig.load(a.base, {**overrides, **a.overrides()}),
+                      out / "ablations" / a.name, ablation=a) for a in ablations]
+    if ladder:
+        studies += [Study(r.name, "rung", SweepConfig.load(LADDER_BASE, {**overrides, "normalizations": "zscore",
+                                                                          **r.overrides()}),
+                          out / "ladder" / r.name, rung=r) for r in LADDER]
+    return studies
