@@ -1,5 +1,6 @@
-"""The claims' decision rules on made-up tables whose right verdict is known: one supported, one contradicted
-and one unresolved case per rule, plus the aggregation and the interaction statistic against statsmodels."""
+"""The claims' decision rules on made-up tables whose right verdict is known: one supported, one contradicted,
+one unresolved and one not testable case per rule where the rule has one, the aggregation, the scopes, and the
+statistics against independent computations (statsmodels, closed forms)."""
 
 from __future__ import annotations
 
@@ -9,35 +10,38 @@ import pytest
 import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 
-from initsens.analysis import analyze
 from initsens.analysis.claims import (
+    CLAIMS,
     CONTRADICTED,
+    NOT_TESTABLE,
+    PAPER,
+    POSTER,
     SUPPORTED,
     UNRESOLVED,
     aggregate,
-    best_initializer_claim,
     claimed_sets,
     default_name,
-    e1_uniform_clusters_worse,
-    e2_loss_vs_clustering,
     evaluate,
-    interaction_share,
-    p1_most_sensitive,
-    p4_normalization,
     verdicts,
 )
+from initsens.analysis.claims.base import ari_signal
+from initsens.analysis.claims.best import best_initializer_claim
+from initsens.analysis.claims.clustering import e1_uniform_clusters_worse, e2_loss_vs_clustering
+from initsens.analysis.claims.normalization import p4_normalization, rank_interaction_p, rank_shifts
+from initsens.analysis.claims.sensitivity import omega_difference, p1_most_sensitive
 
 INITS = ("default", "normal", "uniform", "xavier_normal", "xavier_uniform")
 MODELS = ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
+KEYS = ["model", "depth"]
 
 
-def simulate(shift, noise=1.0, seeds=10, depths=(1,), norms=("zscore",), ari=None, fail=None, seed=0):
-    """Runs of every model x initializer x depth x normalization x seed: val_nelbo = 100 + shift(model, init,
-    depth, norm) + noise * N(0, 1); ari = ari(model, init, depth, norm, nelbo, rng) (default 0.5 + noise);
-    fail(model, init, depth, norm, seed) -> True marks the run diverged."""
+def simulate(shift, noise=1.0, seeds=10, depths=(1,), norms=("zscore",), ari=None, fail=None, seed=0, models=MODELS):
+    """Runs of every model x initializer x depth x normalization x seed: val_loss = 100 + shift(model, init,
+    depth, norm) + noise * N(0, 1) (val_nelbo the same); ari = ari(model, init, depth, norm, loss, rng) (default
+    0.5 + noise); fail(model, init, depth, norm, seed) -> True marks the run diverged."""
     rng = np.random.default_rng(seed)
     rows = []
-    for model in MODELS:
+    for model in models:
         for depth in depths:
             for norm in norms:
                 for init in INITS:
@@ -48,23 +52,50 @@ def simulate(shift, noise=1.0, seeds=10, depths=(1,), norms=("zscore",), ari=Non
                         rows.append({"model": model, "initializer": init, "depth": depth, "normalization": norm,
                                      "seed": s, "run_id": f"{model}-{init}-{depth}-{norm}-{s}",
                                      "status": "diverged" if failed else "ok",
-                                     "val_nelbo": np.nan if failed else value, "ari": np.nan if failed else score})
+                                     "val_loss": np.nan if failed else value, "val_nelbo": np.nan if failed else value,
+                                     "ari": np.nan if failed else score})
     return pd.DataFrame(rows)
-
-
-def run_analysis(runs):
-    return analyze(runs, "val_nelbo", n_boot=300, n_boot_icc=60)
 
 
 def by_where(rows):
     return {r["where"]: r["verdict"] for r in rows}
 
 
-def test_aggregation_rule():
+def test_aggregation_rule_leaves_out_what_cannot_be_tested():
     assert aggregate([SUPPORTED, SUPPORTED]) == SUPPORTED
     assert aggregate([SUPPORTED, UNRESOLVED]) == UNRESOLVED
     assert aggregate([SUPPORTED, CONTRADICTED, UNRESOLVED]) == CONTRADICTED
-    assert aggregate([]) == UNRESOLVED
+    assert aggregate([SUPPORTED, NOT_TESTABLE]) == SUPPORTED
+    assert aggregate([NOT_TESTABLE, NOT_TESTABLE]) == NOT_TESTABLE
+    assert aggregate([]) == NOT_TESTABLE
+
+
+def test_scopes_follow_the_sources():
+    assert POSTER.contains({"model": "LogCoshVAE", "depth": 2, "normalization": "minmax"})
+    assert PAPER.contains({"model": "IWAE", "depth": 1, "normalization": "zscore"})
+    assert not PAPER.contains({"model": "IWAE", "depth": 2, "normalization": "zscore"})
+    assert not PAPER.contains({"model": "InfoVAE", "depth": 1})
+    assert not PAPER.contains({"model": "VanillaVAE", "depth": 1, "normalization": "minmax"})
+    assert {k: c.source for k, c in CLAIMS.items()} == {"P1": "poster", "P2": "poster", "P3": "poster",
+                                                        "P4": "poster", "E1": "paper", "E2": "paper"}
+
+
+def test_omega_difference_against_statsmodels_and_a_by_hand_jackknife():
+    """ω² from statsmodels' one-way ANOVA; the jackknife SE recomputed by dropping each seed by hand."""
+    runs = simulate(lambda m, i, d, n: (3.0 if m == "VanillaVAE" else 1.0) * INITS.index(i), seeds=6)
+    a, b = (runs[runs["model"] == m] for m in ("VanillaVAE", "IWAE"))
+
+    def omega(cell):
+        table = anova_lm(smf.ols("val_loss ~ C(initializer)", cell).fit())
+        ss_b, ss_w = table["sum_sq"]
+        df_b, df_w = table["df"]
+        return (ss_b - df_b * ss_w / df_w) / (ss_b + ss_w + ss_w / df_w)
+
+    est, se, low, high = omega_difference(a, b, "val_loss", 0.95)
+    assert est == pytest.approx(omega(a) - omega(b), rel=1e-9)
+    leave = np.array([omega(a[a.seed != s]) - omega(b[b.seed != s]) for s in range(6)])
+    assert se == pytest.approx(np.sqrt(5 / 6 * ((leave - leave.mean()) ** 2).sum()), rel=1e-9)
+    assert (high - est) == pytest.approx(2.5705818366 * se, rel=1e-8)  # t(0.975, 5)
 
 
 def test_p1_vanilla_most_sensitive():
@@ -73,22 +104,29 @@ def test_p1_vanilla_most_sensitive():
     effect = {1: {"VanillaVAE": 10.0}, 2: {"IWAE": 10.0}, 3: {}}
 
     def shift(model, init, depth, norm):
-        size = effect[depth].get(model, 0.6 if depth != 3 else 2.0)
-        return size * INITS.index(init)
+        return effect[depth].get(model, 0.6 if depth != 3 else 2.0) * INITS.index(init)
 
-    analysis = run_analysis(simulate(shift, depths=(1, 2, 3)))
-    rows = p1_most_sensitive(analysis.tables["sensitivity"], analysis.draws, analysis.cell_keys)
-    got = {(r["where"].split(",")[0], r["where"].split(", ")[-1]): r["verdict"] for r in rows}
-    for index in ("omega_sq", "icc"):
-        assert got[("depth 1", index)] == SUPPORTED
-        assert got[("depth 2", index)] == CONTRADICTED
-        assert got[("depth 3", index)] == UNRESOLVED
-    depth1 = [r for r in rows if r["where"].startswith("depth 1")]
-    assert all(r["estimate"] > 0 and r["ci_low"] > 0 for r in depth1)
+    rows = p1_most_sensitive(simulate(shift, depths=(1, 2, 3)), "val_loss", KEYS, POSTER)
+    assert by_where(rows) == {"depth 1": SUPPORTED, "depth 2": CONTRADICTED, "depth 3": UNRESOLVED}
+    depth1 = next(r for r in rows if r["where"] == "depth 1")
+    assert depth1["estimate"] > 0 and depth1["ci_low"] > 0
+    assert "IWAE" in next(r for r in rows if r["where"] == "depth 2")["detail"].split("level")[-1]
+
+
+def test_p1_is_not_testable_without_the_sources_models():
+    """A rung that trained only VanillaVAE and IWAE cannot say which of the four models is the most sensitive; a
+    model whose runs all diverged is named but does not stop the comparison of the others."""
+    two = simulate(lambda m, i, d, n: INITS.index(i), models=("VanillaVAE", "IWAE"))
+    rows = p1_most_sensitive(two, "val_loss", KEYS, POSTER)
+    assert by_where(rows) == {"depth 1": NOT_TESTABLE} and "InfoVAE, LogCoshVAE were not trained" in rows[0]["detail"]
+    diverged = simulate(lambda m, i, d, n: (10.0 if m == "VanillaVAE" else 0.5) * INITS.index(i),
+                        fail=lambda m, i, d, n, s: m == "LogCoshVAE")
+    row = p1_most_sensitive(diverged, "val_loss", KEYS, POSTER)[0]
+    assert row["verdict"] == SUPPORTED and "no usable runs (all failed or one initializer): LogCoshVAE" in row["detail"]
 
 
 @pytest.fixture(scope="module")
-def best_sets():
+def best_sets_runs():
     """Depth 1, claimed best per P2: uniform for VanillaVAE and InfoVAE, the Xaviers and default for IWAE and
     LogCoshVAE. VanillaVAE: uniform clearly lowest -> supported. InfoVAE: uniform clearly highest ->
     contradicted. IWAE: every initializer the same -> unresolved. LogCoshVAE: claimed ones clearly best, but
@@ -104,19 +142,37 @@ def best_sets():
         return 0.0
 
     fail = lambda model, init, depth, norm, s: model == "LogCoshVAE" and init == "xavier_uniform" and s < 8  # noqa: E731
-    return run_analysis(simulate(shift, fail=fail))
+    return simulate(shift, fail=fail)
 
 
-def test_p2_best_initializers_rule(best_sets):
+def test_p2_best_initializers_rule(best_sets_runs):
     p2, _ = claimed_sets("default")
-    got = by_where(best_initializer_claim(best_sets, "P2", p2, [1]))
-    assert got == {"VanillaVAE, depth 1": SUPPORTED, "InfoVAE, depth 1": CONTRADICTED,
-                   "IWAE, depth 1": UNRESOLVED, "LogCoshVAE, depth 1": CONTRADICTED}
-    rows = {r["where"]: r for r in best_initializer_claim(best_sets, "P2", p2, [1])}
+    rows = {r["where"]: r for r in best_initializer_claim(best_sets_runs, "P2", p2, [1], KEYS, POSTER, "val_loss")}
+    assert {w: r["verdict"] for w, r in rows.items()} == {
+        "VanillaVAE, depth 1": SUPPORTED, "InfoVAE, depth 1": CONTRADICTED, "IWAE, depth 1": UNRESOLVED,
+        "LogCoshVAE, depth 1": CONTRADICTED}
     assert "more failures, 8/10" in rows["LogCoshVAE, depth 1"]["detail"]
     vanilla = rows["VanillaVAE, depth 1"]
     assert vanilla["estimate"] == pytest.approx(20, abs=2) and vanilla["ci_low"] > 0
     assert rows["InfoVAE, depth 1"]["estimate"] < 0  # the contradicting pair: claimed uniform minus a better one
+    assert rows["InfoVAE, depth 1"]["level"] == pytest.approx(0.05 / 4)
+
+
+def test_best_set_uses_games_howell_when_spreads_differ():
+    """A claimed initializer 3 above a rival whose runs scatter 60 times more widely: Tukey's pooled variance
+    would call the claimed one worse (p ~ 0.001); Games-Howell, with each group's own variance, does not."""
+    rng = np.random.default_rng(4)
+    values = {"uniform": 103 + 0.05 * rng.standard_normal(10), "normal": 100 + 3.0 * rng.standard_normal(10)}
+    values.update({i: 120 + 0.05 * rng.standard_normal(10) for i in ("default", "xavier_normal", "xavier_uniform")})
+    runs = pd.DataFrame([{"model": "VanillaVAE", "depth": 1, "initializer": i, "seed": s, "status": "ok",
+                          "val_loss": v} for i, vs in values.items() for s, v in enumerate(vs)])
+    from scipy import stats
+
+    tukey = stats.tukey_hsd(*[values[i] for i in sorted(values)]).pvalue
+    names = sorted(values)
+    assert tukey[names.index("uniform"), names.index("normal")] < 0.05  # what a Tukey rule would have said
+    row = best_initializer_claim(runs, "P2", {"VanillaVAE": {"uniform"}}, [1], KEYS, POSTER, "val_loss")[0]
+    assert row["verdict"] == UNRESOLVED and "not separated from the claimed set: normal" in row["detail"]
 
 
 def test_p3_uses_the_protocols_default():
@@ -128,17 +184,18 @@ def test_p3_uses_the_protocols_default():
 
     runs = simulate(shift, depths=(2,))
     runs["initializer"] = runs["initializer"].replace({"default": "kaiming_uniform"})
-    analysis = run_analysis(runs)
     assert default_name(runs) == "kaiming_uniform"
     _, p3 = claimed_sets(default_name(runs))
-    assert set(by_where(best_initializer_claim(analysis, "P3", p3, [2])).values()) == {SUPPORTED}
+    assert set(by_where(best_initializer_claim(runs, "P3", p3, [2], KEYS, POSTER, "val_loss")).values()) == {SUPPORTED}
     _, wrong = claimed_sets("default")  # nn.Linear's default is not in these runs: kaiming_uniform stays unclaimed
-    assert set(by_where(best_initializer_claim(analysis, "P3", wrong, [2])).values()) == {UNRESOLVED}
+    assert set(by_where(best_initializer_claim(runs, "P3", wrong, [2], KEYS, POSTER, "val_loss")).values()) == {
+        UNRESOLVED}
 
 
 def test_p4_normalization_rule():
-    """VanillaVAE: the same pattern under both normalizations, tiny noise -> supported. IWAE: the pattern
-    reverses -> contradicted. InfoVAE and LogCoshVAE: no initializer effect, noise only -> unresolved."""
+    """VanillaVAE: the same order under both normalizations, on another scale -> supported. IWAE: the order
+    reverses -> contradicted. InfoVAE and LogCoshVAE: no initializer effect, noise only -> unresolved. One
+    normalization -> not testable."""
 
     def shift(model, init, depth, norm):
         rank = INITS.index(init)
@@ -148,41 +205,46 @@ def test_p4_normalization_rule():
             return 10.0 * (rank if norm == "zscore" else 4 - rank)
         return 0.0
 
-    analysis = run_analysis(simulate(shift, norms=("zscore", "minmax"), noise=0.5))
-    got = by_where(p4_normalization(analysis, n_boot=400))
-    assert got == {"VanillaVAE, depth 1": SUPPORTED, "IWAE, depth 1": CONTRADICTED,
-                   "InfoVAE, depth 1": UNRESOLVED, "LogCoshVAE, depth 1": UNRESOLVED}
-    single = run_analysis(simulate(lambda *a: 0.0))
-    assert by_where(p4_normalization(single)) == {"all cells": UNRESOLVED}
+    runs = simulate(shift, norms=("zscore", "minmax"), noise=0.5)
+    rows = {r["where"]: r for r in p4_normalization(runs, "val_loss", ["model", "depth", "normalization"], POSTER)}
+    assert {w: r["verdict"] for w, r in rows.items()} == {
+        "VanillaVAE, depth 1": SUPPORTED, "IWAE, depth 1": CONTRADICTED, "InfoVAE, depth 1": UNRESOLVED,
+        "LogCoshVAE, depth 1": UNRESOLVED}
+    iwae = rows["IWAE, depth 1"]  # default ranks 5th under minmax and 1st under zscore: a shift of 4 ranks
+    assert abs(iwae["estimate"]) == pytest.approx(4.0) and iwae["p_value"] == pytest.approx(2 / 1024)
+    assert rows["VanillaVAE, depth 1"]["estimate"] == 0.0
+    assert by_where(p4_normalization(simulate(lambda *a: 0.0), "val_loss", KEYS, POSTER)) == {"all cells": NOT_TESTABLE}
 
 
-def test_interaction_share_matches_statsmodels_type_ii():
-    rng = np.random.default_rng(3)
-    init = np.repeat(np.array(list("abc")), 14)
-    norm = np.tile(np.array(["z", "m"]), 21)
-    y = rng.normal(size=42) + (init == "a") * 2 + (init == "b") * (norm == "m") * 1.5
-    keep = np.ones(42, bool)
-    keep[[0, 5, 9]] = False  # unbalanced
-    y, init, norm = y[keep], init[keep], norm[keep]
-    z = y.copy()
-    for level in ("z", "m"):
-        block = norm == level
-        z[block] = (y[block] - y[block].mean()) / y[block].std()
-    frame = pd.DataFrame({"y": z, "i": init, "n": norm})
-    table = anova_lm(smf.ols("y ~ C(i) * C(n)", frame).fit(), typ=2)
-    ss_int, ss_res = table.loc["C(i):C(n)", "sum_sq"], table.loc["Residual", "sum_sq"]
-    got = interaction_share(y, init, norm)
-    assert got["share"] == pytest.approx(ss_int / ((z - z.mean()) ** 2).sum(), rel=1e-9)
-    assert got["partial"] == pytest.approx(ss_int / (ss_int + ss_res), rel=1e-9)
-    assert got["p_value"] == pytest.approx(table.loc["C(i):C(n)", "PR(>F)"], rel=1e-9)
-    with_ci = interaction_share(y, init, norm, n_boot=300, rng=np.random.default_rng(0))
-    assert with_ci["ci_low"] <= got["share"] <= with_ci["ci_high"]
+def test_rank_interaction_against_brute_force_and_ranks_by_seed():
+    """The sign-flip p-value recomputed over all 2^6 swaps with itertools; ranks within seed with failures last."""
+    from itertools import product
+
+    rng = np.random.default_rng(2)
+    d = rng.integers(-2, 3, size=(6, 4)).astype(float)
+    observed = np.sum(d.sum(0) ** 2)
+    brute = np.mean([np.sum((np.array(signs)[:, None] * d).sum(0) ** 2) >= observed
+                     for signs in product((-1, 1), repeat=6)])
+    assert rank_interaction_p(d) == pytest.approx(brute)
+    cell = pd.DataFrame({"seed": [0, 0, 0, 0, 0, 0], "initializer": list("abcabc"),
+                         "normalization": ["z", "z", "z", "m", "m", "m"], "val_loss": [3.0, 1.0, 2.0, 1.0, 5.0, 9.0],
+                         "failed": [False, False, False, False, False, True]})
+    assert rank_shifts(cell, "val_loss", "m", "z").iloc[0].tolist() == [1 - 3, 2 - 1, 3 - 2]
+
+
+def test_ari_signal_threshold():
+    """Signal: some initializer's mean ARI has a one-sided 95% lower bound above 0.1."""
+    rows = lambda means: pd.DataFrame([{"initializer": i, "seed": s, "status": "ok", "ari": m + 0.01 * ((s % 3) - 1)}  # noqa: E731
+                                       for i, m in means.items() for s in range(10)])
+    assert ari_signal(rows({"a": 0.0, "b": 0.003}))[0] is False  # chance everywhere
+    assert ari_signal(rows({"a": 0.0, "b": 0.09}))[0] is False  # above chance, below the threshold
+    assert ari_signal(rows({"a": 0.0, "b": 0.5}))[0] is True
 
 
 def test_e1_uniform_clustering_rule():
     """VanillaVAE: uniform's ARI 0.3 below every other -> supported. IWAE: uniform 0.2 above normal ->
     contradicted. InfoVAE: all equal -> unresolved. LogCoshVAE: uniform always diverges (scored 0) while
-    others reach 0.5 -> supported: failures count against it."""
+    others reach 0.5 -> supported: failures count against it. Depth 2 and InfoVAE lie beyond the paper's scope."""
 
     def ari(model, init, depth, norm, value, rng):
         base = 0.5 + 0.03 * rng.normal()
@@ -193,10 +255,26 @@ def test_e1_uniform_clustering_rule():
         return base
 
     fail = lambda model, init, depth, norm, s: model == "LogCoshVAE" and init == "uniform"  # noqa: E731
-    runs = simulate(lambda *a: 0.0, ari=ari, fail=fail)
-    got = by_where(e1_uniform_clusters_worse(runs, ["model", "depth"], n_boot=500))
-    assert got == {"VanillaVAE, depth 1": SUPPORTED, "IWAE, depth 1": CONTRADICTED,
-                   "InfoVAE, depth 1": UNRESOLVED, "LogCoshVAE, depth 1": SUPPORTED}
+    rows = e1_uniform_clusters_worse(simulate(lambda *a: 0.0, ari=ari, fail=fail), KEYS, PAPER)
+    assert by_where(rows) == {"VanillaVAE, depth 1": SUPPORTED, "IWAE, depth 1": CONTRADICTED,
+                              "InfoVAE, depth 1": UNRESOLVED, "LogCoshVAE, depth 1": SUPPORTED}
+    assert {r["where"]: r["scope"] for r in rows}["InfoVAE, depth 1"] == "extrapolation"
+    iwae = next(r for r in rows if r["where"] == "IWAE, depth 1")
+    assert iwae["p_value"] == pytest.approx(1 / 1024) and iwae["level"] == pytest.approx(0.05 / (2 * 4))
+
+
+def test_e1_says_when_a_level_is_out_of_reach_and_when_clustering_is_at_chance():
+    """Uniform 0.1 above every other initializer on seeds 0-5 and tied on seeds 6-9: 6 nonzero differences, so
+    the smallest one-sided sign-flip p is 1/64 = 0.0156, above the level 0.05 / 4 a contradiction needs: the
+    sub-result stays unresolved and says the level is unreachable. Every ARI at chance -> not testable."""
+    runs = simulate(lambda *a: 0.0, ari=lambda m, i, d, n, v, rng: 0.6, models=("VanillaVAE",))
+    runs.loc[(runs["seed"] < 6) & (runs["initializer"] == "uniform"), "ari"] = 0.7
+    row = e1_uniform_clusters_worse(runs, KEYS, PAPER)[0]
+    assert row["verdict"] == UNRESOLVED and row["p_value"] == pytest.approx(1 / 64)
+    assert "smallest p is 0.0156" in row["detail"] and "unreachable: needs >= 7 seeds" in row["detail"]
+    chance = simulate(lambda *a: 0.0, ari=lambda *a: a[-1].normal() * 0.01, models=("VanillaVAE", "IWAE"))
+    assert set(by_where(e1_uniform_clusters_worse(chance, KEYS, PAPER)).values()) == {NOT_TESTABLE}
+    assert set(by_where(e2_loss_vs_clustering(chance, KEYS, PAPER, "val_loss")).values()) == {NOT_TESTABLE}
 
 
 def test_e2_loss_vs_clustering_rule():
@@ -205,34 +283,37 @@ def test_e2_loss_vs_clustering_rule():
 
     def ari(model, init, depth, norm, value, rng):
         if model == "IWAE":
-            return -value + 0.1 * rng.normal()
+            return 0.6 - 0.1 * (value - 100) + 0.01 * rng.normal()
         if model == "InfoVAE":
-            return -0.4 * value + rng.normal()
-        return rng.normal()
+            return 0.5 - 0.04 * (value - 100) + 0.1 * rng.normal()
+        return 0.5 + 0.1 * rng.normal()
 
-    runs = simulate(lambda *a: 0.0, ari=ari, seeds=12)
-    got = by_where(e2_loss_vs_clustering(runs, ["model", "depth"]))
+    got = by_where(e2_loss_vs_clustering(simulate(lambda *a: 0.0, ari=ari, seeds=12), KEYS, POSTER, "val_loss"))
     assert got["VanillaVAE, depth 1"] == SUPPORTED
     assert got["IWAE, depth 1"] == CONTRADICTED
     assert got["InfoVAE, depth 1"] == UNRESOLVED
 
 
-def test_evaluate_gives_every_claim_a_verdict_and_numbers():
+def test_evaluate_gives_every_claim_a_verdict_numbers_and_a_scope():
     def shift(model, init, depth, norm):
         return 5.0 * INITS.index(init) * (2 if model == "VanillaVAE" else 1)
 
-    analysis = run_analysis(simulate(shift, depths=(1, 2), norms=("zscore", "minmax"), seeds=4))
-    table = verdicts(evaluate(analysis, n_boot=200))
+    evidence = evaluate(simulate(shift, depths=(1, 2), norms=("zscore", "minmax"), seeds=4))
+    table = verdicts(evidence)
     assert list(table["claim"]) == ["P1", "P2", "P3", "P4", "E1", "E2"]
     assert set(table["verdict"]) <= {SUPPORTED, CONTRADICTED, UNRESOLVED}
     assert np.isfinite(table[["estimate", "ci_low", "ci_high"]].to_numpy(np.float64)).all()
-    assert (table[["n_supported", "n_contradicted", "n_unresolved"]].sum(axis=1) > 0).all()
+    assert set(evidence["scope"]) == {"source", "extrapolation"}
+    assert set(evidence.loc[evidence["scope"] == "extrapolation", "claim"]) == {"E1", "E2"}
+    assert set(evidence.loc[evidence["claim"].isin(["P1", "P2", "P3", "P4"]), "metric"]) == {"val_loss"}
+    nelbo = evaluate(simulate(shift, seeds=4), metric="val_nelbo", claims=("P2", "E2"))
+    assert set(nelbo["claim"]) == {"P2", "E2"} and set(nelbo["metric"]) == {"val_nelbo"}
 
 
-def test_cells_whose_runs_all_failed_are_judged_not_skipped():
+def test_cells_whose_runs_all_failed_are_not_testable_but_failure_rates_still_speak():
     """LogCoshVAE: every run under zscore diverges, and normal/uniform diverge under minmax too (what the
-    original code's log cosh did). P2 still gets a LogCoshVAE/zscore sub-result (unresolved: nothing separates
-    initializers that all fail) and P4 is contradicted there: the failure rates change with the normalization."""
+    original code's log cosh did). P2's LogCoshVAE/zscore sub-result is not testable (nothing separates
+    initializers that all fail); P4 is contradicted there: the failure rates change with the normalization."""
 
     def shift(model, init, depth, norm):
         return 0.0 if init in ("default", "xavier_normal", "xavier_uniform") else 10.0
@@ -240,11 +321,13 @@ def test_cells_whose_runs_all_failed_are_judged_not_skipped():
     def fail(model, init, depth, norm, s):
         return model == "LogCoshVAE" and (norm == "zscore" or init in ("normal", "uniform"))
 
-    analysis = run_analysis(simulate(shift, norms=("zscore", "minmax"), fail=fail))
+    runs = simulate(shift, norms=("zscore", "minmax"), fail=fail)
+    keys = ["model", "depth", "normalization"]
     p2, _ = claimed_sets("default")
-    got = by_where(best_initializer_claim(analysis, "P2", p2, [1]))
-    assert got["LogCoshVAE, depth 1, normalization zscore"] == UNRESOLVED
+    got = by_where(best_initializer_claim(runs, "P2", p2, [1], keys, POSTER, "val_loss"))
+    assert got["LogCoshVAE, depth 1, normalization zscore"] == NOT_TESTABLE
     assert got["LogCoshVAE, depth 1, normalization minmax"] == SUPPORTED  # the others fail significantly more
-    p4 = {r["where"]: r for r in p4_normalization(analysis, n_boot=100)}
-    assert p4["LogCoshVAE, depth 1"]["verdict"] == CONTRADICTED
-    assert "failure rates differ" in p4["LogCoshVAE, depth 1"]["detail"]
+    p4 = {r["where"]: r for r in p4_normalization(runs, "val_loss", keys, POSTER)}
+    assert p4["LogCoshVAE, depth 1"]["verdict"] == CONTRADICTED  # normal and uniform drop to the last ranks
+    detail = p4["LogCoshVAE, depth 1"]["detail"]
+    assert "zscore: best {default, normal, uniform, xavier_normal, xavier_uniform}" in detail

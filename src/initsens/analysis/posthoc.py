@@ -1,7 +1,8 @@
 """Which initializers differ? Pairwise comparisons within each cell.
 
 - :func:`pairwise` runs Tukey's HSD (scipy) and Games-Howell (Welch standard errors and degrees of
-  freedom with the studentized range; for unequal variances) on every initializer pair of every cell.
+  freedom with the studentized range; valid for unequal variances, and the method the analysis uses) on
+  every initializer pair of every cell.
   Columns: the cell keys, ``metric``, ``method`` (``tukey``/``games_howell``), ``group1``, ``group2``,
   ``mean_diff`` (mean of group1 minus mean of group2), ``p_adj`` (adjusted for the pairs in the cell),
   ``ci_low``/``ci_high`` (simultaneous CI of ``mean_diff``), ``reject`` (p_adj < alpha).
@@ -53,24 +54,37 @@ def studentized_range_quantile(level: float, k: int, df: float) -> float:
     return q
 
 
-def _games_howell(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dict]:
+def games_howell(names: list[str], groups: list[np.ndarray], alpha: float, intervals: bool = True) -> list[dict]:
+    """Games-Howell for every pair: mean difference, Welch standard error ``se`` and degrees of freedom ``df``,
+    adjusted p-value and (with ``intervals``) the simultaneous CI at 1 - alpha. The p-value needs one integral
+    of the studentized range, the interval's quantile four more: leave them out where only decisions are
+    needed (:func:`games_howell_interval` gives one later)."""
     k = len(groups)
     rows = []
     for i, j in combinations(range(k), 2):
         a, b = groups[i], groups[j]
         va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
         diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
-        df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-        q_crit = studentized_range_quantile(1.0 - alpha, k, df)
+        df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se > 0 else np.inf
         with np.errstate(divide="ignore", invalid="ignore"):
             p = stats.studentized_range.sf(np.sqrt(2.0) * abs(diff) / se, k, df) if se > 0 else float(diff == 0)
-        half = q_crit / np.sqrt(2.0) * se
-        rows.append({"group1": names[i], "group2": names[j], "mean_diff": diff, "p_adj": float(min(p, 1.0)),
-                     "ci_low": diff - half, "ci_high": diff + half})
+        row = {"group1": names[i], "group2": names[j], "mean_diff": diff, "p_adj": float(min(p, 1.0)),
+               "ci_low": np.nan, "ci_high": np.nan, "se": float(se), "df": float(df)}
+        if intervals:
+            row["ci_low"], row["ci_high"] = games_howell_interval(diff, se, df, k, alpha)
+        rows.append(row)
     return rows
 
 
-METHODS = {"tukey": _tukey, "games_howell": _games_howell}
+def games_howell_interval(diff: float, se: float, df: float, k: int, alpha: float) -> tuple[float, float]:
+    """The simultaneous 1 - alpha interval of one Games-Howell difference among ``k`` groups."""
+    if not (se > 0 and np.isfinite(df)):
+        return float(diff), float(diff)
+    half = studentized_range_quantile(1.0 - alpha, k, df) / np.sqrt(2.0) * se
+    return float(diff - half), float(diff + half)
+
+
+METHODS = {"tukey": _tukey, "games_howell": games_howell}
 
 
 def pairwise(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
@@ -85,6 +99,7 @@ def pairwise(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = (
         names, groups = [n for n, _ in grouped], [g for _, g in grouped]
         for method, compare in METHODS.items():
             for row in compare(names, groups, alpha):
+                row = {k: v for k, v in row.items() if k not in ("se", "df")}
                 rows.append({**place, "metric": metric, "method": method, **row, "reject": row["p_adj"] < alpha})
     return pd.DataFrame(rows)
 

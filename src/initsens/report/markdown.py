@@ -326,8 +326,9 @@ def section_posthoc(a: Analysis) -> list[str]:
     t = a.tables
     selected = t["posthoc"][t["posthoc"]["selected"]] if len(t["posthoc"]) else t["posthoc"]
     return ["## Post-hoc comparisons\n",
-            "Tukey HSD, or Games-Howell where Brown-Forsythe rejects equal variances (the `selected` rows of "
-            "`tables/posthoc.parquet`). `P(better)` is the probability that the first initializer gives a better "
+            "Games-Howell in every cell, valid whether or not the initializers' spreads differ (the `selected` rows "
+            "of `tables/posthoc.parquet`; Tukey HSD, which assumes equal spreads, is in the same table for "
+            "reference). `P(better)` is the probability that the first initializer gives a better "
             "metric than the second on the same seed (Bouthillier et al. 2021), with a bootstrap CI over seeds.\n",
             table(selected, {**{k: k for k in a.cell_keys}, "method": "method", "group1": "group 1",
                              "group2": "group 2", "mean_diff": "mean diff", "ci_low": "CI low", "ci_high": "CI high",
@@ -364,8 +365,9 @@ def section_methods(a: Analysis) -> list[str]:
             "- Factorial ANOVA types II and III with sum-to-zero contrasts (statsmodels), partial η².",
             "- Mixed model: random seed intercept, REML (ML for the LRT) from per-seed sufficient statistics with "
             "the variance ratio profiled (grid and Brent), GLS standard errors; equal to lme4::lmer.",
-            "- Post-hoc: Tukey HSD (scipy) or Games-Howell; compact letters by insert-absorb; probability of "
-            f"improvement paired by seed with a percentile bootstrap over seeds. α = {a.settings['alpha']}.",
+            "- Post-hoc: Games-Howell (Tukey HSD beside it, not used); compact letters by insert-absorb; "
+            "probability of improvement paired by seed with a percentile bootstrap over seeds. "
+            f"α = {a.settings['alpha']}.",
             "- Spearman's ρ with a Fisher-z interval (Bonett-Wright variance).",
             "- All statistics are validated against R (car, lme4, rstatix, multcompView) and the NIST StRD ANOVA "
             "certified values in initsens' test suite.",

@@ -38,7 +38,7 @@ COLUMNS: dict[str, str] = {
     "method": "tukey / games_howell (post-hoc); REML / ML (mixed model)", "group1": "first initializer",
     "group2": "second initializer", "mean_diff": "mean(group1) - mean(group2)",
     "p_adj": "p-value adjusted for the pairs of the cell", "reject": "p_adj < alpha",
-    "selected": "the method used for this cell (Games-Howell when Brown-Forsythe rejects equal variances)",
+    "selected": "the method the letters, best sets and claims use: Games-Howell in every cell (no pretest)",
     "paired": "compared seed by seed (seeds shared across initializers)",
     "n_pairs": "number of compared pairs", "prob_better": "probability that group1 gives a better metric than group2",
     "component": "initializer / seed / residual", "variance": "REML variance",

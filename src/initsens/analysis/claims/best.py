@@ -1,0 +1,188 @@
+"""P2 and P3: which initializers perform best in a cell.
+
+Initializers are compared by Games-Howell (Welch standard errors and degrees of freedom with the studentized
+range), whatever the spreads: the initializers' spreads differ by factors of 60-200 in these runs, and a
+pretest that picks Tukey's equal-variance test misses such differences. A diverged or failed run counts
+against its initializer: one that fails significantly more often than another (one-sided Fisher exact test,
+Bonferroni over the cell's pairs) is worse than it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from initsens.analysis.claims.base import (
+    CONTRADICTED,
+    FACTOR,
+    NOT_TESTABLE,
+    SUPPORTED,
+    UNRESOLVED,
+    Scope,
+    cell_label,
+    sub_result,
+    with_failures,
+)
+from initsens.analysis.posthoc import games_howell, games_howell_interval
+
+XAVIERS_AND_DEFAULT = ("xavier_normal", "xavier_uniform", "default")
+
+
+@dataclass
+class CellComparison:
+    """What one cell says about its initializers: means of the finished runs, Games-Howell pairs (mean
+    difference, adjusted p, simultaneous CI at the level given) and failures (failed, runs)."""
+
+    means: dict[str, float]
+    pairs: dict[tuple[str, str], tuple[float, float, float, float]]  # (mean difference, p_adj, se, df)
+    failures: dict[str, tuple[int, int]]
+    compared: int = 0  # initializers in the Games-Howell family
+
+    @classmethod
+    def from_runs(cls, cell: pd.DataFrame, metric: str) -> CellComparison:
+        """``cell``: one cell's runs with a ``failed`` column (see :func:`with_failures`)."""
+        finished = cell[~cell["failed"]]
+        groups = [(str(name), g[metric].to_numpy(np.float64)) for name, g in finished.groupby(FACTOR, sort=True)]
+        means = {name: float(values.mean()) for name, values in groups}
+        comparable = [(name, values) for name, values in groups if values.size >= 2]
+        pairs: dict[tuple[str, str], tuple[float, float, float, float]] = {}
+        if len(comparable) >= 2:
+            for r in games_howell([n for n, _ in comparable], [v for _, v in comparable], 0.05, intervals=False):
+                pairs[(r["group1"], r["group2"])] = (r["mean_diff"], r["p_adj"], r["se"], r["df"])
+                pairs[(r["group2"], r["group1"])] = (-r["mean_diff"], r["p_adj"], r["se"], r["df"])
+        counts = cell.groupby(FACTOR, sort=True)["failed"].agg(["sum", "size"])
+        failures = {str(i): (int(f), int(n)) for i, (f, n) in counts.iterrows()}
+        for init in failures:
+            means.setdefault(init, np.nan)
+        return cls(means, pairs, failures, len(comparable))
+
+    def interval(self, i: str, j: str, level: float = 0.95) -> tuple[float, float, float]:
+        """mean(i) − mean(j) and its Games-Howell simultaneous interval at ``level`` (NaN when not compared)."""
+        pair = self.pairs.get((i, j))
+        if pair is None:
+            return np.nan, np.nan, np.nan
+        return (pair[0], *games_howell_interval(pair[0], pair[2], pair[3], self.compared, 1 - level))
+
+    @property
+    def initializers(self) -> list[str]:
+        return sorted(self.means)
+
+    @property
+    def testable(self) -> bool:
+        """Some pair can be compared: by means (two initializers with two finished runs) or by failure rates."""
+        return bool(self.pairs) or len({f / n for f, n in self.failures.values() if n}) > 1
+
+    def failure_p(self, i: str, j: str) -> float:
+        """One-sided Fisher exact p that ``i`` fails more often than ``j``."""
+        fi, ni = self.failures.get(i, (0, 0))
+        fj, nj = self.failures.get(j, (0, 0))
+        if ni == 0 or nj == 0 or fi / ni <= fj / nj:
+            return 1.0
+        return float(stats.fisher_exact([[fi, ni - fi], [fj, nj - fj]], alternative="greater").pvalue)
+
+    def worse(self, i: str, j: str, level: float) -> bool:
+        """``i`` is significantly worse than ``j``: a higher mean (Games-Howell p_adj < level) or more failures
+        (Fisher p, Bonferroni over the cell's pairs, < level)."""
+        pair = self.pairs.get((i, j))
+        if pair is not None and pair[0] > 0 and pair[1] < level:
+            return True
+        n_pairs = max(len(self.initializers) * (len(self.initializers) - 1) // 2, 1)
+        return self.failure_p(i, j) * n_pairs < level
+
+    def best(self, level: float) -> set[str]:
+        """Initializers not significantly worse than any other."""
+        inits = self.initializers
+        return {i for i in inits if not any(self.worse(i, j, level) for j in inits if j != i)}
+
+
+def best_set_rule(cell: CellComparison, claimed: set[str], alpha: float, m: int
+                  ) -> tuple[str, str, tuple[str, str] | None]:
+    """(verdict, detail, the (claimed, better) pair that contradicts it or None) of "the claimed initializers
+    perform best" in one cell: contradicted when a claimed one is significantly worse than another at α/m;
+    supported when no claimed one is worse than another at α and every other is worse than a claimed one."""
+    if not cell.testable:
+        return NOT_TESTABLE, "no two initializers can be compared (every run failed, or one initializer left)", None
+    inits = cell.initializers
+    claimed = claimed & set(inits)
+    others = [i for i in inits if i not in claimed]
+    beaten = [(c, j) for c in sorted(claimed) for j in inits if j != c and cell.worse(c, j, alpha / m)]
+    detail = f"best set {{{', '.join(sorted(cell.best(alpha)))}}}"
+    if beaten:
+        c, j = beaten[0]
+        pair = cell.pairs.get((c, j))
+        if pair is not None and pair[0] > 0 and pair[1] < alpha / m:
+            why = f"higher mean, Games-Howell p_adj = {pair[1]:.3g} < {alpha / m:.3g}"
+        else:
+            (fc, nc), (fj, nj) = cell.failures.get(c, (0, 0)), cell.failures.get(j, (0, 0))
+            why = f"more failures, {fc}/{nc} vs {fj}/{nj}"
+        return CONTRADICTED, detail + f"; claimed {c} is significantly worse than {j} ({why})", (c, j)
+    ok_claimed = all(not cell.worse(c, j, alpha) for c in claimed for j in inits if j != c)
+    separated = all(any(cell.worse(o, c, alpha) for c in claimed) for o in others)
+    if claimed and ok_claimed and separated:
+        return SUPPORTED, detail + "; every other initializer is significantly worse than a claimed one", None
+    missing = [o for o in others if not any(cell.worse(o, c, alpha) for c in claimed)]
+    return UNRESOLVED, detail + (f"; not separated from the claimed set: {', '.join(missing)}" if missing else ""), None
+
+
+def best_set_estimate(cell: CellComparison, claimed: set[str], against: tuple[str, str] | None = None
+                      ) -> tuple[float, float, float]:
+    """Δ = mean(best other) − mean(worst claimed) with the Games-Howell simultaneous CI of that pair (> 0: the
+    claimed initializers are better); for a contradicting pair (claimed c, better j), mean(j) − mean(c)."""
+    if against is not None:
+        return cell.interval(against[1], against[0])
+    finite = {i: v for i, v in cell.means.items() if np.isfinite(v)}
+    mine = [c for c in claimed if c in finite]
+    rest = [o for o in finite if o not in claimed]
+    if not mine or not rest:
+        return np.nan, np.nan, np.nan
+    worst = max(mine, key=lambda c: finite[c])
+    rival = min(rest, key=lambda o: finite[o])
+    if (rival, worst) not in cell.pairs:
+        return finite[rival] - finite[worst], np.nan, np.nan
+    return cell.interval(rival, worst)
+
+
+def claimed_sets(default: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """P2's and P3's claimed best sets per model, with ``default`` standing for the poster's "default"."""
+    xaviers = {default if name == "default" else name for name in XAVIERS_AND_DEFAULT}
+    p2 = {"VanillaVAE": {"uniform"}, "InfoVAE": {"uniform"}, "IWAE": xaviers, "LogCoshVAE": xaviers}
+    return p2, {model: xaviers for model in p2}
+
+
+def compare_cell(cell: pd.DataFrame, keys: dict, metric: str, cache: dict | None = None) -> CellComparison:
+    """:meth:`CellComparison.from_runs`, kept in ``cache`` under the cell's keys (P2, P3 and P4 see the same
+    cells)."""
+    key = (tuple(sorted((k, str(v)) for k, v in keys.items())), metric)
+    if cache is None or key not in cache:
+        found = CellComparison.from_runs(cell, metric)
+        if cache is None:
+            return found
+        cache[key] = found
+    return cache[key]
+
+
+def best_initializer_claim(runs: pd.DataFrame, claim: str, claimed_for: dict[str, set[str]], depths: Sequence[int],
+                           cell_keys: Sequence[str], scope: Scope, metric: str, alpha: float = 0.05,
+                           cache: dict | None = None) -> list[dict]:
+    """P2/P3 sub-results: one per cell at ``depths`` whose model has a claimed set, cells whose runs all failed
+    included (there only failure counts can separate initializers)."""
+    data = with_failures(runs, metric)
+    cells = [(dict(zip(cell_keys, k if isinstance(k, tuple) else (k,))), cell)
+             for k, cell in data.groupby(list(cell_keys), sort=True)]
+    cells = [(keys, cell) for keys, cell in cells if int(keys["depth"]) in depths and keys["model"] in claimed_for]
+    m = {s: max(sum(scope.contains(k) == (s == "source") for k, _ in cells), 1) for s in ("source", "extrapolation")}
+    rows = []
+    for keys, cell in cells:
+        kind = "source" if scope.contains(keys) else "extrapolation"
+        comparison = compare_cell(cell, keys, metric, cache)
+        claimed = claimed_for[keys["model"]]
+        verdict, detail, against = best_set_rule(comparison, claimed, alpha, m[kind])
+        estimate, low, high = best_set_estimate(comparison, claimed, against)
+        rows.append(sub_result(claim, cell_label(keys), kind, estimate, low, high, verdict, low, detail,
+                               claimed=", ".join(sorted(claimed)), best=", ".join(sorted(comparison.best(alpha))),
+                               level=alpha / m[kind]))
+    return rows

@@ -1,0 +1,132 @@
+"""P4: does the normalization change which initializers are best?
+
+Per model and depth, for every pair of normalizations the runs hold: the initializers' best sets under each
+(Games-Howell, as P2/P3), and how each initializer's rank moves. "Which initializers are best" is an ordinal
+statement, and a loss on min-max data is not an affine function of the loss on z-scored data, so the
+initializers are ranked within each seed and normalization (a failed run ranks last; ties share their rank)
+and D[s, i] = rank of initializer i under the first normalization minus under the second, on seed s (the same
+seed's runs are paired across normalizations: same initial weights, same minibatch order).
+
+- The interaction (does any initializer move?) is tested exactly: if the normalization changes nothing, the
+  two normalizations' rank vectors of a seed are exchangeable, so every pattern of swapping them (the sign of
+  D[s, :]) is equally likely; the statistic is the sum over initializers of (sum over seeds of D)^2 and the
+  p-value its share among the 2^n patterns (smallest value 2/2^n: 0.002 at 10 seeds).
+- Its size is the largest mean rank shift of an initializer, with a paired t interval; the change is negligible
+  when every initializer's 90% interval (two one-sided tests at 5%) lies within ±:data:`NEGLIGIBLE_SHIFT` ranks.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from initsens.analysis.claims.base import (
+    CONTRADICTED,
+    FACTOR,
+    NOT_TESTABLE,
+    SUPPORTED,
+    UNRESOLVED,
+    Scope,
+    cell_label,
+    sub_result,
+    with_failures,
+)
+from initsens.analysis.claims.best import compare_cell
+from initsens.analysis.exact import EXACT_MAX, sign_patterns
+
+#: An initializer whose mean rank (1 to k within a seed) moves by less than this between normalizations has not
+#: moved in any way that matters: half a place in the ranking.
+NEGLIGIBLE_SHIFT = 0.5
+
+
+def seed_ranks(cell: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Seeds x initializers: each seed's runs ranked by ``metric`` (1 = lowest), failed runs last (tied)."""
+    values = cell.assign(_v=np.where(cell["failed"], np.inf, cell[metric].to_numpy(np.float64)))
+    wide = values.pivot_table(index="seed", columns=FACTOR, values="_v", aggfunc="first").dropna()
+    return pd.DataFrame(stats.rankdata(wide.to_numpy(), axis=1), index=wide.index, columns=wide.columns)
+
+
+def rank_shifts(cell: pd.DataFrame, metric: str, first: str, second: str) -> pd.DataFrame:
+    """D = ranks under ``first`` minus ranks under ``second``, seeds present (every run) under both."""
+    a = seed_ranks(cell[cell["normalization"] == first], metric)
+    b = seed_ranks(cell[cell["normalization"] == second], metric)
+    seeds = a.index.intersection(b.index)
+    inits = a.columns.intersection(b.columns)
+    return a.loc[seeds, inits] - b.loc[seeds, inits]
+
+
+def rank_interaction_p(shifts: np.ndarray, rng: np.random.Generator | None = None, draws: int = 200_000) -> float:
+    """Exact sign-flip p-value of T = sum_i (sum_s D[s, i])^2 over the seeds' swaps (Monte Carlo beyond
+    :data:`~initsens.analysis.exact.EXACT_MAX` seeds)."""
+    d = np.asarray(shifts, dtype=np.float64)
+    d = d[np.any(d != 0, axis=1)]
+    if not len(d):
+        return 1.0
+    observed = np.sum(d.sum(0) ** 2)
+    if len(d) <= EXACT_MAX:
+        signs = sign_patterns(len(d))
+    else:
+        signs = (rng or np.random.default_rng(0)).choice([-1.0, 1.0], size=(draws, len(d)))
+    totals = np.sum((signs @ d) ** 2, axis=1)
+    return float(np.mean(totals >= observed * (1 - 1e-12)))
+
+
+def shift_interval(d: np.ndarray, level: float) -> tuple[float, float, float]:
+    """Mean of one initializer's rank shifts and its two-sided paired t interval at ``level``."""
+    mean = float(d.mean())
+    if d.size < 2:
+        return mean, np.nan, np.nan
+    half = float(stats.t.ppf(0.5 + level / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size))
+    return mean, mean - half, mean + half
+
+
+def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scope: Scope, alpha: float = 0.05,
+                     cache: dict | None = None) -> list[dict]:
+    """P4's sub-results: one per model and depth (and other cell keys but the normalization)."""
+    if "normalization" not in runs.columns or runs["normalization"].nunique() < 2:
+        return [sub_result("P4", "all cells", "source", np.nan, np.nan, np.nan, NOT_TESTABLE, np.nan,
+                           "the runs hold a single normalization: nothing to compare")]
+    data = with_failures(runs, metric)
+    groups = [k for k in cell_keys if k != "normalization"]
+    cells = [(dict(zip(groups, k if isinstance(k, tuple) else (k,))), cell)
+             for k, cell in data.groupby(groups, sort=True)]
+    norms = sorted(data["normalization"].unique())
+    pairs = list(combinations(norms, 2))
+    # a group is in the source's scope when its model and depth are, and so is every normalization compared
+    kinds = ["source" if scope.contains(place) and all(n in scope.normalizations for n in norms) else "extrapolation"
+             for place, _ in cells]
+    m = {s: max(kinds.count(s), 1) for s in ("source", "extrapolation")}
+    rows = []
+    for (place, cell), kind in zip(cells, kinds):
+        where, level = cell_label(place), alpha / (m[kind] * len(pairs))
+        shifts = {pair: rank_shifts(cell, metric, *pair) for pair in pairs}
+        if all(len(d) < 2 or d.shape[1] < 2 for d in shifts.values()):
+            rows.append(sub_result("P4", where, kind, np.nan, np.nan, np.nan, NOT_TESTABLE, np.nan,
+                                   "fewer than two seeds with every run under both normalizations"))
+            continue
+        p_values = {pair: rank_interaction_p(d.to_numpy()) for pair, d in shifts.items()}
+        moves = {(pair, init): (shift_interval(d[init].to_numpy(), 0.95), shift_interval(d[init].to_numpy(), 0.90))
+                 for pair, d in shifts.items() for init in d.columns}
+        (pair, init), ((estimate, low, high), _) = max(moves.items(), key=lambda item: abs(item[1][0][0]))
+        negligible = all(-NEGLIGIBLE_SHIFT < lo90 and hi90 < NEGLIGIBLE_SHIFT for _, (_, lo90, hi90) in moves.values())
+        bests = {n: compare_cell(cell[cell["normalization"] == n], {**place, "normalization": n}, metric, cache)
+                 .best(alpha) for n in norms}
+        same = len({frozenset(b) for b in bests.values()}) == 1
+        moved = min(p_values.values()) < level
+        if same and negligible:
+            verdict = SUPPORTED
+        elif not same and moved:
+            verdict = CONTRADICTED
+        else:
+            verdict = UNRESOLVED
+        detail = ("; ".join(f"{n}: best {{{', '.join(sorted(b))}}}" for n, b in bests.items())
+                  + "; " + "; ".join(f"rank interaction {a} vs {b}: sign-flip p = {p:.3g} over {len(shifts[(a, b)])} "
+                                     f"seeds" for (a, b), p in p_values.items())
+                  + f" (contradiction needs p < {level:.3g}); largest mean rank shift: {init} {estimate:+.2f} "
+                    f"({pair[0]} − {pair[1]})")
+        rows.append(sub_result("P4", where, kind, estimate, low, high, verdict, NEGLIGIBLE_SHIFT - abs(estimate),
+                               detail, p_value=min(p_values.values()), same_best=same, level=level))
+    return rows
