@@ -30,15 +30,17 @@ def test_sensitivity_sentences():
         sensitivity_row(depth=2, resolved=False, diff_ci_low=-0.1, seeds_needed=40),
         sensitivity_row(depth=3, resolved=False, diff_ci_low=-0.1, seeds_needed=5000),
         sensitivity_row(depth=4, next_model=np.nan),
+        sensitivity_row(depth=5, resolved=False, diff_next=0.0, diff_ci_low=-0.1, seeds_needed=np.inf),
         sensitivity_row(depth=1, model="VanillaVAE", rank=2),  # not rank 1: no sentence
     ])
     lines = md._sensitivity_summary(analysis({"sensitivity": table}))
-    assert len(lines) == 4
+    assert len(lines) == 5
     assert lines[0] == ("- **Most sensitive (ω²), depth 1:** IWAE (ω² = 0.9, 95% CI [0.8, 0.95]), ahead of "
                         "VanillaVAE by 0.2 (95% CI [0.1, 0.3]).")
     assert "not resolved by these data" in lines[1] and "About 40 seeds per initializer (now 10)" in lines[1]
     assert "Even 1000 seeds per initializer would likely not (now 10)" in lines[2]
     assert lines[3].endswith("IWAE is the only analyzable model.")
+    assert lines[4].endswith("No number of seeds would: the difference is 0 or next to it.")
 
 
 def test_failures_sentence_lists_initializers_and_significant_cells():
@@ -88,3 +90,21 @@ def test_design_sentence_counts_in_the_right_number():
     (mixed,) = md._design_summary(analysis({}, runs))
     assert mixed == ("- **Design.** 3 runs: 2 models x 1 initializer x 2 depths, 1–2 seeds per combination; "
                      "1 run failed (diverged, errored or without a finite `val_loss`) and is left out of the fits.")
+
+
+def test_seeds_needed_is_infinite_for_a_tie_and_written_as_a_float():
+    """A null result (two models equally sensitive) gives no finite number of seeds, and the table still writes."""
+    import pyarrow as pa
+
+    from initsens.analysis.sensitivity import seeds_needed
+
+    assert seeds_needed(10, 0.2, 0.1) == 40.0  # 10 * (0.2 / 0.1)^2
+    assert seeds_needed(10, 0.01, 0.1) == 11.0  # at least one more than now
+    assert np.isinf(seeds_needed(10, 0.2, 0.0)) and np.isinf(seeds_needed(10, 0.2, 1e-300))
+    column = pa.Table.from_pandas(pd.DataFrame({"seeds_needed": [40.0, np.inf, np.nan]}))["seeds_needed"]
+    assert column.type == pa.float64()
+    components = pd.DataFrame(columns=["model", "depth", "component", "variance", "share", "ci_low", "ci_high"])
+    table = md.section_sensitivity(analysis({"sensitivity": pd.DataFrame([
+        sensitivity_row(resolved=False, diff_next=0.0, seeds_needed=np.inf)]), "variance_components": components}),
+        {})
+    assert "| ∞ |" in "\n".join(table)

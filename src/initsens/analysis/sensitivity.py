@@ -10,7 +10,7 @@ difference of their indices (the cells hold different runs, so their replicates 
 When it does not, ``seeds_needed`` extrapolates how many seeds per initializer would make the
 interval exclude 0 if the estimated difference were real: CI widths shrink like 1/sqrt(seeds), so
 seeds_needed = seeds * (half-width / |difference|)^2, at least one more than now (a planning
-figure, not a promise).
+figure, not a promise; infinite where the difference is 0: no number of seeds resolves a tie).
 
 Columns: the group keys (``depth`` [, ``normalization``]), ``model``, ``index``, ``value``, ``ci_low``,
 ``ci_high``, ``rank``, ``next_model``, ``diff_next``, ``diff_ci_low``, ``diff_ci_high``, ``resolved``,
@@ -24,6 +24,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+
+def seeds_needed(seeds: int, half_width: float, difference: float) -> float:
+    """seeds * (half-width / difference)^2, at least seeds + 1; infinite when the difference is 0 or so small that
+    no number of seeds would resolve it (a null result is a result: no model is ahead)."""
+    if not difference > 0 or half_width / difference > 1e6:
+        return math.inf
+    return float(max(math.ceil(seeds * (half_width / difference) ** 2), seeds + 1))
 
 
 def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: Sequence[str],
@@ -53,9 +61,8 @@ def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: 
                         out["diff_ci_low"], out["diff_ci_high"] = float(low), float(high)
                         out["resolved"] = bool(low > 0 or high < 0)
                         half = (high - low) / 2
-                        if not out["resolved"] and out["diff_next"] > 0 and out["seeds"]:
-                            needed = math.ceil(out["seeds"] * (half / out["diff_next"]) ** 2)
-                            out["seeds_needed"] = max(needed, out["seeds"] + 1)
+                        if not out["resolved"] and out["diff_next"] >= 0 and out["seeds"]:
+                            out["seeds_needed"] = seeds_needed(out["seeds"], half, out["diff_next"])
             rows.append(out)
     return pd.DataFrame(rows)
 

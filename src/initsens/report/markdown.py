@@ -142,6 +142,8 @@ def _sensitivity_summary(a: Analysis) -> list[str]:
                 more = ("" if pd.isna(needed) else
                         f" About {int(needed)} seeds per initializer (now {row['seeds']}) would likely resolve it."
                         if needed <= SEEDS_SHOWN_MAX else
+                        " No number of seeds would: the difference is 0 or next to it."
+                        if np.isinf(needed) else
                         f" Even {SEEDS_SHOWN_MAX} seeds per initializer would likely not (now {row['seeds']}).")
                 out.append(head + f"not resolved by these data: {row['model']} has the largest {name} "
                            f"({fmt(row['value'], 3)}), but its difference from {row['next_model']} "
@@ -271,7 +273,7 @@ def section_cells(a: Analysis) -> list[str]:
 def section_sensitivity(a: Analysis, figures: dict[str, str]) -> list[str]:
     """The ranking of models by ω² and ICC, and the variance components behind the ICC."""
     t = a.tables
-    needed = [f"> {SEEDS_SHOWN_MAX}" if v > SEEDS_SHOWN_MAX else ("–" if pd.isna(v) else str(int(v)))
+    needed = ["∞" if np.isinf(v) else f"> {SEEDS_SHOWN_MAX}" if v > SEEDS_SHOWN_MAX else ("–" if pd.isna(v) else str(int(v)))
               for v in t["sensitivity"]["seeds_needed"]]
     columns = {**{k: k for k in a.cell_keys if k != "model"}, "model": "model", "index": "index", "value": "value",
                "ci_low": "CI low", "ci_high": "CI high", "rank": "rank", "diff_next": "Δ next",
