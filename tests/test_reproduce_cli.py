@@ -1,4 +1,6 @@
-"""`initsens reproduce` end to end on a tiny grid: both protocols trained, every claim judged, resumable."""
+"""`initsens reproduce` end to end on tiny grids: both protocols trained with both readings of "the default", every
+claim judged under each check, resumable; a user's own Xena-style matrix with a phenotype table; one-line errors.
+The ladder is tested in test_studies.py on a smaller grid."""
 
 from __future__ import annotations
 
@@ -7,41 +9,87 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from initsens.analysis.claims import CLAIMS, VERDICTS
+from initsens.analysis.claims import CHECKS, CLAIMS, NELBO, OTHER_DEFAULT, PRIMARY, SOURCE, VERDICTS
 
 TINY = ("--repeats", "2", "--epochs", "2", "--top-genes", "60", "--hidden-dims", "16", "--latent-dim", "4",
         "--n-boot", "50", "--n-boot-icc", "20")
 
 
 @pytest.mark.slow
-def test_tiny_reproduction_judges_every_claim_under_both_protocols(tmp_path):
+def test_tiny_reproduction_judges_every_claim_under_both_protocols_and_both_readings(tmp_path):
     out, report = tmp_path / "results", tmp_path / "reports" / "reproduction.md"
-    first = run_cli("reproduce", *TINY, "--out", str(out), "--report", str(report), timeout=900)
+    first = run_cli("reproduce", *TINY, "--no-ladder", "--out", str(out), "--report", str(report), timeout=1200)
     assert first.returncode == 0, first.stderr
-    claims = pd.read_parquet(report.parent / "reproduction" / "tables" / "claims.parquet")
-    assert sorted(zip(claims["claim"], claims["protocol"])) == sorted(
-        (c, p) for c in CLAIMS for p in ("eltager2023", "initsens"))
-    assert set(claims["verdict"]) <= set(VERDICTS)
-    assert np.isfinite(claims[["estimate", "ci_low", "ci_high"]].to_numpy(np.float64)).all()
-    counts = claims[["n_supported", "n_contradicted", "n_unresolved"]].sum(axis=1)
-    assert (counts > 0).all()
+    folder = report.parent / "reproduction"
+    claims = pd.read_parquet(folder / "tables" / "claims.parquet")
+    assert set(claims["verdict"]) <= {*VERDICTS, ""}
+    for check, (keys, _, _) in CHECKS.items():  # each check judges its claims under both protocols
+        judged = claims[(claims["check"] == check) & (claims["scope"] == SOURCE)]
+        assert sorted(zip(judged["claim"], judged["study"])) == sorted(
+            (c, s) for c in keys for s in ("eltager2023", "initsens"))
+    evidence = pd.read_parquet(folder / "tables" / "evidence.parquet")
+    assert set(evidence["check"]) == {PRIMARY, NELBO, OTHER_DEFAULT}
+    # P3 claims "the default": the protocol's own reading, or the other one under that check
+    p3 = evidence[(evidence["claim"] == "P3")].set_index(["study", "check"])["claimed"].str.split(", ")
+    assert all("kaiming_uniform" in c and "default" not in c for c in p3.loc[("eltager2023", PRIMARY)])
+    assert all("default" in c and "kaiming_uniform" not in c for c in p3.loc[("eltager2023", OTHER_DEFAULT)])
+    assert all("default" in c and "kaiming_uniform" not in c for c in p3.loc[("initsens", PRIMARY)])
+    assert all("kaiming_uniform" in c for c in p3.loc[("initsens", OTHER_DEFAULT)])
     text = report.read_text()
-    assert text.index("## Decision rules") < text.index("## Claims and verdicts")
+    assert text.index("## Decision rules") < text.index("## Claims and verdicts") < text.index("## Evidence per")
+    assert "The original protocol at the original data's scale" not in text  # --no-ladder
     for key in CLAIMS:
-        assert f"### {key}" in text and (report.parent / "reproduction" / "figures" / f"claim_{key}.png").stat().st_size
+        assert f"### {key}" in text and (folder / "figures" / f"claim_{key}.png").stat().st_size
+        assert CLAIMS[key].rule in text  # the rules are printed from the one place they are written
+    assert (folder / "eltager2023" / "summary.md").is_file() and (folder / "initsens" / "summary.md").is_file()
     runs = pd.read_parquet(out / "eltager2023" / "runs")
-    assert len(runs) == 4 * 5 * 2 * 2 * 2 and set(runs["preset"]) == {"eltager2023"}
-    evidence = pd.read_parquet(report.parent / "reproduction" / "tables" / "evidence.parquet")
-    finite = evidence[["estimate", "ci_low", "ci_high"]].to_numpy(np.float64)
-    assert np.isfinite(finite).mean() > 0.5  # most sub-results have numbers (all-failed cells may not)
-    again = run_cli("reproduce", *TINY, "--out", str(out), "--no-judge", "--quiet", timeout=900)
+    assert len(runs) == 4 * 6 * 2 * 2 * 2 and set(runs["preset"]) == {"eltager2023"}  # both readings trained
+    assert {"default", "kaiming_uniform"} <= set(runs["initializer"])
+    again = run_cli("reproduce", *TINY, "--no-ladder", "--out", str(out), "--no-judge", "--quiet", timeout=900)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("0 runs trained (none), 160 already recorded") == 2  # nothing retrained
+    assert again.stdout.count("0 runs trained (none), 192 already recorded") == 2  # nothing retrained
 
 
-def test_bad_protocol_and_ablation_are_one_line_errors():
+@pytest.mark.slow
+def test_reproduce_reads_a_xena_style_matrix_with_a_phenotype_table(tmp_path):
+    """A genes x samples TSV (Xena's layout) and a phenotype table with 'cancer type abbreviation': the options
+    `initsens train` has reach `initsens reproduce` too."""
+    rng = np.random.default_rng(3)
+    types = np.repeat(["BRCA", "LUAD", "KIRC"], 20)
+    centres = rng.normal(0, 3, (3, 40))
+    X = centres[np.repeat(np.arange(3), 20)] + rng.normal(0, 1, (60, 40))
+    samples = [f"TCGA-{i:02d}" for i in range(60)]
+    matrix = pd.DataFrame(X.T, columns=samples)
+    matrix.insert(0, "sample", [f"G{g}" for g in range(40)])
+    data, pheno = tmp_path / "HiSeqV2.tsv", tmp_path / "pheno"
+    matrix.to_csv(data, sep="\t", index=False)
+    pd.DataFrame({"sample": samples[::-1], "cancer type abbreviation": types[::-1]}).to_csv(pheno, sep="\t",
+                                                                                            index=False)
+    out, report = tmp_path / "results", tmp_path / "rep.md"
+    result = run_cli("reproduce", "--data", str(data), "--labels", str(pheno), "--orientation", "genes-x-samples",
+                     "--protocols", "initsens", "--own-default", "--no-ladder", "--depths", "1",
+                     "--normalizations", "zscore", "--repeats", "2", "--epochs", "2", "--top-genes", "30",
+                     "--hidden-dims", "8", "--latent-dim", "2", "--n-boot", "20", "--n-boot-icc", "10",
+                     "--out", str(out), "--report", str(report), "--quiet", timeout=600)
+    assert result.returncode == 0, result.stderr
+    runs = pd.read_parquet(out / "initsens" / "runs")
+    assert len(runs) == 4 * 5 * 2 and set(runs["n_genes"]) == {30} and set(runs["dataset"]) == {str(data)}
+    assert runs["ari"].notna().all()  # the labels reached the clustering
+    assert "kaiming_uniform" not in set(runs["initializer"])  # --own-default
+    assert report.is_file()
+
+
+def test_bad_protocol_ablation_and_data_are_one_line_errors(tmp_path):
+    counts = tmp_path / "counts.tsv"
+    pd.DataFrame(np.random.default_rng(0).integers(0, 5000, (20, 30)), columns=[f"G{g}" for g in range(30)],
+                 index=[f"S{i}" for i in range(20)]).to_csv(counts, sep="\t", index_label="sample")
+    out = tmp_path / "never"
     for args, message in ((("--protocols", "eltager2024"), "unknown preset 'eltager2024'"),
-                          (("--ablation", "eltager2023"), "--ablation 'eltager2023': write PRESET:KEY=VALUE")):
-        result = run_cli("reproduce", "--no-train", *args)
+                          (("--ablation", "eltager2023"), "--ablation 'eltager2023': write PRESET:KEY=VALUE"),
+                          (("--orientation", "sideways"), "unknown --orientation 'sideways'"),
+                          (("--data", str(counts), "--transform", "none", "--top-genes", "10", "--out", str(out)),
+                           "look like raw read counts")):
+        result = run_cli("reproduce", *args)
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()  # bad data stops before any folder is made

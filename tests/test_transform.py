@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli as run
 
-from initsens.data import Dataset, prepare
+from initsens.data import Dataset, prepare, top_variable_genes
 from initsens.data.transform import apply_transform, looks_like_counts, resolve_transform
 from initsens.errors import InitsensError
 
@@ -35,6 +35,15 @@ def test_auto_recognizes_counts_only():
     assert resolve_transform(counts, "log2p1") == "log2p1"
 
 
+def test_none_on_raw_counts_is_refused_in_one_line():
+    """A preset written for log-scale data (eltager2023 says transform = none) must not train on counts silently."""
+    counts, _ = counts_matrix()
+    with pytest.raises(InitsensError, match=r"^counts.tsv: the values look like raw read counts .* use --transform "
+                                            r"log2cpm"):
+        resolve_transform(counts, "none", "counts.tsv")
+    assert resolve_transform(np.log2(counts + 1), "none") == "none"  # log-scale values: as they are
+
+
 def test_log2cpm_is_per_sample():
     counts, _ = counts_matrix()
     out = apply_transform(counts, "log2cpm")
@@ -48,11 +57,13 @@ def test_log2cpm_is_per_sample():
 def test_transform_comes_before_gene_selection():
     counts, labels = counts_matrix()
     dataset = Dataset(counts, [f"S{i}" for i in range(60)], [f"G{j}" for j in range(40)], labels, "counts")
-    raw = prepare(dataset, top_genes=10, transform="none")
     logged = prepare(dataset, top_genes=10, transform="auto")
-    assert logged.transform == "log2cpm" and raw.transform == "none"
-    assert set(raw.gene_ids) == {f"G{j}" for j in range(10)}  # on counts, MAD picks the expressed genes
+    assert logged.transform == "log2cpm"
+    on_counts = top_variable_genes(counts, 10)  # what transform none would select: refused for that reason
+    assert set(on_counts) == set(range(10))  # on counts, MAD picks the expressed genes
     assert set(logged.gene_ids) == {f"G{j}" for j in range(30, 40)}  # on log-CPM, the variable ones
+    with pytest.raises(InitsensError, match="look like raw read counts"):
+        prepare(dataset, top_genes=10, transform="none")
 
 
 def test_transform_errors_are_one_line():

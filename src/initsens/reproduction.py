@@ -1,17 +1,19 @@
-"""The reproduction study, after training: judge the original claims under each protocol and write the report.
+"""The reproduction study, after training: judge the original claims on every study (the protocols, their
+ablations and the scale ladder's rungs, :mod:`initsens.studies`) and write the report.
 
-For each protocol's results folder: the standard analysis of ``val_nelbo`` (its full report beside the
-reproduction report), the claims' sub-results and verdicts (:mod:`initsens.analysis.claims`), and
-diagnostics that the data can answer: which initializers diverged and when, how long runs trained,
-and whether a verdict changes when the reported epoch (``select_epoch``) or the judged metric (the
-protocol's own loss) is swapped, re-judged from the logged epochs without retraining.
+Each study is judged three ways (:data:`CHECKS`): on each claim's own metric (the verdict), on ``val_nelbo``
+(one loss definition for every model and protocol: the robustness check) and, where the runs hold both readings
+of the poster's "default", with the other reading standing for it. Protocols and ablations also get the full
+``initsens analyze`` report of their own loss; rungs get a row of the ladder's table. A rung whose runs are not
+all trained yet is shown with how many are, and not judged: its cells would be a different test.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,21 +21,197 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from initsens.analysis import analyze, load_results
-from initsens.analysis.claims import CLAIMS, METRIC, evaluate, verdicts
+from initsens.analysis.claims import (
+    CHECKS,
+    CLAIMS,
+    LOSS_CLAIMS,
+    NELBO,
+    OWN_LOSS,
+    PRIMARY,
+    SOURCE,
+    evaluate,
+    verdicts,
+)
 from initsens.atomic import atomic_path
 from initsens.errors import InitsensError
 from initsens.report import versions, write_report
-from initsens.report.reproduction import ProtocolResult, claims_table, forest_plot, render
+from initsens.report.reproduction import Context, forest_plot, ladder_plot, render
 from initsens.report.tables import write_table
 from initsens.schema import EARLY, OK
-from initsens.studies import Ablation
-
-LOSS_CLAIMS = ("P1", "P2", "P3", "P4")
+from initsens.studies import DEFAULT_READINGS, Study
 
 
-def ablation_lines(base: ProtocolResult, variant: ProtocolResult) -> list[str]:
+@dataclass
+class StudyResult:
+    """One study's share of the reproduction: its runs, every sub-result (``check`` column), the verdicts (one row
+    per claim, check and scope), how much of it is trained, and provenance."""
+
+    study: Study
+    runs: pd.DataFrame
+    evidence: pd.DataFrame
+    verdicts: pd.DataFrame
+    trained: int
+    expected: int
+    report: str = ""  # relative link to the full analysis ('' for rungs)
+    settings: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.study.name
+
+    @property
+    def complete(self) -> bool:
+        return self.trained >= self.expected
+
+    def verdict(self, claim: str, check: str = PRIMARY, scope: str = SOURCE) -> str:
+        """The verdict of ``claim`` under ``check`` in ``scope`` ('' when that check does not apply)."""
+        v = self.verdicts
+        hit = v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)] if len(v) else v
+        return str(hit["verdict"].iloc[0]) if len(hit) else ""
+
+    def primary(self) -> pd.DataFrame:
+        """The sub-results of the verdict check."""
+        return self.evidence[self.evidence["check"] == PRIMARY] if len(self.evidence) else self.evidence
+
+
+@dataclass
+class Reproduction:
+    """What :func:`judge` wrote and decided."""
+
+    report: Path
+    claims: pd.DataFrame
+    results: list[StudyResult]
+
+
+def readings(runs: pd.DataFrame, own: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The runs with ``own`` reading of "the default" (the other one left out), and, when the runs hold both, the
+    runs with the other reading instead (None otherwise)."""
+    other = next(r for r in DEFAULT_READINGS if r != own)
+    inits = set(runs["initializer"])
+    if not {own, other} <= inits:
+        return runs, None
+    return runs[runs["initializer"] != other], runs[runs["initializer"] != own]
+
+
+def judge_runs(runs: pd.DataFrame, own: str, alpha: float) -> pd.DataFrame:
+    """Every check's sub-results for one study's runs (see :data:`CHECKS`), with a ``check`` column."""
+    mine, theirs = readings(runs, own)
+    frames = []
+    for check, (claims, metric, other) in CHECKS.items():
+        frame = theirs if other else mine
+        if frame is None or (metric not in frame.columns):
+            continue
+        frames.append(evaluate(frame, metric, alpha, claims).assign(check=check))
+    return pd.concat(frames, ignore_index=True)
+
+
+def verdict_table(evidence: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim, check and scope (the checks' claims only)."""
+    rows = []
+    for check, (claims, _, _) in CHECKS.items():
+        sub = evidence[evidence["check"] == check]
+        if not len(sub):
+            continue
+        for scope in (SOURCE, "extrapolation"):
+            table = verdicts(sub, scope)
+            rows.append(table[table["claim"].isin(claims)].assign(check=check))
+    return pd.concat(rows, ignore_index=True)
+
+
+def training_seconds(folder: Path) -> float:
+    """Training time: each runs part is one ensemble chunk, and its longest run is the chunk's time."""
+    total = 0.0
+    for part in sorted((folder / "runs").glob("part-*.parquet")):
+        walls = pq.read_table(part, columns=["wall_seconds"])["wall_seconds"].to_numpy()
+        total += float(np.nanmax(walls)) if len(walls) else 0.0
+    return total
+
+
+def best_epoch_runs(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with the loss metrics of each run's best epoch (``best_epoch``: the early-stopping tracker's, which
+    counts an epoch better only by more than ``min_delta``) in place of the reported ones: what ``--select-epoch
+    best`` would have reported (ARI cannot be re-derived)."""
+    best = runs.set_index("run_id")["best_epoch"]
+    chosen = epochs[epochs["epoch"].to_numpy() == epochs["run_id"].map(best).to_numpy()].set_index("run_id")
+    out = runs.copy()
+    for column in ("val_loss", "val_recon_mse", "val_kl", "val_nelbo"):
+        if column in chosen.columns:
+            out[column] = np.where(out["status"] == OK, out["run_id"].map(chosen[column]), out[column])
+    return out
+
+
+def run_settings(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each run's recorded settings, one column per setting (JSON-decoded)."""
+    if "settings" not in runs.columns:
+        return pd.DataFrame(index=runs.index)
+    return pd.DataFrame([json.loads(s) for s in runs["settings"]], index=runs.index)
+
+
+def steps_per_epoch(runs: pd.DataFrame) -> pd.Series:
+    """Optimizer steps per epoch of each run: ``epoch_steps``, else one pass over the training split in
+    minibatches."""
+    settings = run_settings(runs)
+    fixed = pd.to_numeric(settings.get("epoch_steps", pd.Series(0, index=runs.index)), errors="coerce").fillna(0)
+    drop = settings.get("drop_last", pd.Series(False, index=runs.index)).fillna(False).astype(bool)
+    n, b = runs["n_train"].to_numpy(np.int64), runs["batch_size"].to_numpy(np.int64)
+    one_pass = np.where(drop, n // b, -(-n // b))
+    return pd.Series(np.where(fixed.to_numpy() > 0, fixed.to_numpy(), one_pass), index=runs.index)
+
+
+def optimizer_steps(runs: pd.DataFrame) -> pd.Series:
+    """Optimizer steps each run took: epochs trained times its steps per epoch."""
+    return runs["epochs_trained"] * steps_per_epoch(runs)
+
+
+def _changes(base: pd.DataFrame, other: pd.DataFrame, keys: Sequence[str]) -> list[str]:
+    a = base[base["scope"] == SOURCE].set_index("claim")["verdict"]
+    b = other[other["scope"] == SOURCE].set_index("claim")["verdict"]
+    return [f"{k} {a[k]} → {b[k]}" for k in keys if k in a.index and k in b.index and a[k] != b[k]]
+
+
+def diagnostics(result: StudyResult, epochs: pd.DataFrame | None, alpha: float) -> list[str]:
+    """Data-driven lines on what makes this study's verdicts what they are."""
+    name, runs, settings = result.name, result.runs, result.settings
+    lines = []
+    ok = runs[runs["status"] == OK]
+    if len(ok) and {"val_kl", "ari"} <= set(ok.columns):
+        lines.append(f"{name}: finished runs have a median validation KL of {ok['val_kl'].median():.3g} nats per "
+                     "sample (near 0: the posterior is the prior and the latent code carries almost nothing), a "
+                     f"median validation reconstruction MSE of {ok['val_recon_mse'].median():.3g} and a median ARI "
+                     f"of {ok['ari'].median():.3g}.")
+    failed = runs[runs["status"] != OK]
+    if len(failed):
+        by = failed.groupby(["model", "initializer"]).size().sort_values(ascending=False)
+        where = ", ".join(f"{m} {i} {n}" for (m, i), n in by.head(8).items())
+        first = ""
+        if epochs is not None:
+            last = epochs[epochs["run_id"].isin(failed["run_id"])].groupby("run_id")["epoch"].max()
+            if len(last):
+                first = f"; {int((last == 1).sum())} of them in their first epoch"
+        lines.append(f"{name}: {len(failed)} of {len(runs)} runs diverged or failed ({where}){first}.")
+    if len(ok):
+        trained, steps = ok["epochs_trained"], optimizer_steps(ok)
+        stopped = runs["stopped"].value_counts().to_dict() if "stopped" in runs.columns else {}
+        at_min = int(((trained == int(settings.get("min_epochs", 1))) & (ok["stopped"] == EARLY)).sum())
+        lines.append(f"{name}: finished runs trained a median of {int(np.median(trained))} epochs (range "
+                     f"{int(trained.min())}–{int(trained.max())}), {int(np.median(steps))} optimizer steps; "
+                     f"{at_min} stopped at the minimum of {settings.get('min_epochs', 1)} epochs; stopped: "
+                     f"{', '.join(f'{k} {v}' for k, v in stopped.items())}.")
+    if epochs is not None and settings.get("select_epoch") == "last" and "best_epoch" in runs.columns:
+        mine, _ = readings(runs, result.study.default)
+        again = verdicts(evaluate(best_epoch_runs(mine, epochs), OWN_LOSS, alpha, (*LOSS_CLAIMS, "E2")))
+        base = result.verdicts[result.verdicts["check"] == PRIMARY]
+        changed = _changes(base, again, (*LOSS_CLAIMS, "E2"))
+        lines.append(f"{name}: re-judged with each run's best epoch instead of its last (`select_epoch`, from the "
+                     "epochs log): " + ("; ".join(changed) + ", so the reported epoch drives these verdicts."
+                                        if changed else "no verdict of P1–P4 or E2 changes."))
+    return lines
+
+
+def ablation_lines(base: StudyResult, variant: StudyResult) -> list[str]:
     """What changing the settings did: sub-results whose verdict moved, and the medians that moved most."""
-    merged = base.evidence.merge(variant.evidence, on=["claim", "where"], suffixes=("", "_v"))
+    merged = base.primary().merge(variant.primary(), on=["claim", "where"], suffixes=("", "_v"))
     if set(variant.runs["model"]) != set(base.runs["model"]):  # P1 compares models: only with all of them
         merged = merged[merged["claim"] != "P1"]
     moved = merged[merged["verdict"] != merged["verdict_v"]]
@@ -57,144 +235,123 @@ def ablation_lines(base: ProtocolResult, variant: ProtocolResult) -> list[str]:
     return lines
 
 
-@dataclass
-class Reproduction:
-    """What :func:`judge` wrote and decided."""
-
-    report: Path
-    claims: pd.DataFrame
-    results: list[ProtocolResult]
-
-
-def training_seconds(folder: Path) -> float:
-    """Training time: each runs part is one ensemble chunk, and its longest run is the chunk's time."""
-    total = 0.0
-    for part in sorted((folder / "runs").glob("part-*.parquet")):
-        walls = pq.read_table(part, columns=["wall_seconds"])["wall_seconds"].to_numpy()
-        total += float(np.nanmax(walls)) if len(walls) else 0.0
-    return total
-
-
-def best_epoch_runs(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with the loss metrics of each run's best epoch (lowest validation loss) in place of the
-    reported ones: what ``--select-epoch best`` would have reported (ARI cannot be re-derived)."""
-    finite = epochs[np.isfinite(epochs["val_loss"].to_numpy(np.float64))]
-    best = finite.loc[finite.groupby("run_id")["val_loss"].idxmin()].set_index("run_id")
-    out = runs.copy()
-    for column in ("val_loss", "val_recon_mse", "val_kl", "val_nelbo"):
-        mapped = out["run_id"].map(best[column])
-        out[column] = np.where(out["status"] == OK, mapped, out[column])
-    return out
+def ladder_table(results: Sequence[StudyResult]) -> pd.DataFrame:
+    """One row per rung: its sizes and schedule, how far it trained, what its runs learned, and its verdicts
+    (``<claim>`` on the claim's metric, ``<claim>_nelbo`` on val_nelbo; '' for a rung not completely trained)."""
+    rows = []
+    for result in results:
+        rung, runs = result.study.rung, result.runs
+        assert rung is not None
+        ok = runs[runs["status"] == OK] if len(runs) else runs
+        batch = int(runs["batch_size"].iloc[0]) if len(runs) else int(result.study.config.batch_size)
+        steps = optimizer_steps(ok) if len(ok) else pd.Series(dtype=float)
+        per_epoch = int(steps_per_epoch(runs.iloc[:1]).iloc[0]) if len(runs) else rung.epoch_steps or np.nan
+        row = {"rung": rung.name, "label": rung.label, "n_train_mn": rung.n_train, "mn_train": batch / rung.n_train,
+               "epoch_steps": per_epoch, "trained": result.trained,
+               "expected": result.expected, "failed": int((runs["status"] != OK).sum()) if len(runs) else 0,
+               "median_epochs": float(ok["epochs_trained"].median()) if len(ok) else np.nan,
+               "median_steps": float(steps.median()) if len(steps) else np.nan,
+               **{f"median_{c}": float(ok[c].median()) if len(ok) else np.nan
+                  for c in ("val_kl", "ari", "val_recon_mse")}}
+        for key in CLAIMS:
+            row[key] = result.verdict(key) if result.complete else ""
+            row[f"{key}_nelbo"] = result.verdict(key, NELBO) if result.complete else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
-def _changes(base: pd.DataFrame, other: pd.DataFrame, keys: Sequence[str]) -> list[str]:
-    a, b = base.set_index("claim")["verdict"], other.set_index("claim")["verdict"]
-    return [f"{k} {a[k]} → {b[k]}" for k in keys if k in b.index and a[k] != b[k]]
+def _study_result(study: Study, alpha: float) -> tuple[StudyResult, pd.DataFrame | None]:
+    expected = len(study.config.runs())
+    if not list((study.folder / "runs").glob("part-*.parquet")):  # a rung not started yet
+        return StudyResult(study, pd.DataFrame(columns=["run_id", "model", "initializer", "status"]), pd.DataFrame(),
+                           pd.DataFrame(), 0, expected), None
+    loaded = load_results(study.folder, OWN_LOSS)
+    runs = loaded.runs
+    if "dataset_sha256" in runs.columns and len(runs):
+        sha = str(runs["dataset_sha256"].iloc[0])
+        ids = {spec.run_id(sha) for spec in study.config.runs()}
+        runs = runs[runs["run_id"].isin(ids)].reset_index(drop=True)  # the study's grid only
+    result = StudyResult(study, runs, pd.DataFrame(), pd.DataFrame(), len(runs), expected,
+                         settings=_settings(runs))
+    if result.complete:
+        result.evidence = judge_runs(runs, study.default, alpha)
+        result.verdicts = verdict_table(result.evidence)
+    return result, loaded.epochs
 
 
-def diagnostics(name: str, runs: pd.DataFrame, epochs: pd.DataFrame | None, table: pd.DataFrame, settings: dict,
-                rejudge: Callable[[pd.DataFrame, str], pd.DataFrame]) -> list[str]:
-    """Data-driven lines on what makes this protocol's verdicts what they are."""
-    lines = []
-    ok = runs[runs["status"] == OK]
-    if len(ok) and {"val_kl", "ari"} <= set(ok.columns):
-        lines.append(f"{name}: finished runs have a median validation KL of {ok['val_kl'].median():.3g} nats "
-                     "per sample "
-                     f"(a KL near 0 means the posterior is the prior: the latent code carries almost nothing) and a "
-                     f"median ARI of {ok['ari'].median():.3g}.")
-    failed = runs[runs["status"] != OK]
-    if len(failed):
-        by = failed.groupby(["model", "initializer"]).size().sort_values(ascending=False)
-        where = ", ".join(f"{m} {i} {n}" for (m, i), n in by.head(8).items())
-        first = ""
-        if epochs is not None:
-            last = epochs[epochs["run_id"].isin(failed["run_id"])].groupby("run_id")["epoch"].max()
-            if len(last):
-                first = f"; {int((last == 1).sum())} of them in their first epoch"
-        lines.append(f"{name}: {len(failed)} of {len(runs)} runs diverged or failed ({where}){first}.")
-    trained = runs.loc[runs["status"] == OK, "epochs_trained"]
-    if len(trained):
-        stopped = runs["stopped"].value_counts().to_dict() if "stopped" in runs.columns else {}
-        early = runs.loc[runs["status"] == OK, "stopped"] == EARLY if "stopped" in runs.columns else False
-        at_min = int(((trained == int(settings.get("min_epochs", 1))) & early).sum())
-        lines.append(f"{name}: finished runs trained a median of {int(np.median(trained))} epochs (range "
-                     f"{int(trained.min())}–{int(trained.max())}); {at_min} stopped at the minimum of "
-                     f"{settings.get('min_epochs', 1)}; stopped: {', '.join(f'{k} {v}' for k, v in stopped.items())}.")
-    if epochs is not None and settings.get("select_epoch") == "last":
-        changed = _changes(table, rejudge(best_epoch_runs(runs, epochs), METRIC), LOSS_CLAIMS)
-        lines.append(f"{name}: re-judged with each run's best epoch instead of its last (`select_epoch`, from the "
-                     "epochs log): " + ("; ".join(changed) + ", so the reported epoch drives these verdicts."
-                                        if changed else "no verdict of P1–P4 changes."))
-    own = _changes(table, rejudge(runs, "val_loss"), (*LOSS_CLAIMS, "E2"))
-    lines.append(f"{name}: re-judged on the protocol's own loss (`val_loss`) instead of `val_nelbo`: "
-                 + ("; ".join(own) + ", so the loss definition drives these verdicts." if own
-                    else "no verdict changes."))
-    return lines
-
-
-def judge(folders: dict[str, Path], report: str | Path, command: str, alpha: float = 0.05, n_boot: int = 2000,
-          n_boot_icc: int = 500, seed: int = 0, on_step: Callable[[str], None] | None = None,
-          ablations: dict[Ablation, Path] | None = None) -> Reproduction:
-    """Analyze each protocol's results folder, judge every claim, and write the reproduction report.
-    ``ablations`` (an ablated protocol -> its folder) are judged too and compared with their base protocol."""
+def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: float = 0.05, n_boot: int = 2000,
+          n_boot_icc: int = 500, seed: int = 0, on_step: Callable[[str], None] | None = None) -> Reproduction:
+    """Judge every study, write each protocol's and ablation's full analysis, the figures, the tables and the
+    reproduction report."""
     step = on_step or (lambda _: None)
     report = Path(report)
     root = report.parent / report.stem
-    results = []
-    wall, data = {}, {}
-    everything = {**folders, **{a.name: f for a, f in (ablations or {}).items()}}
-    for name, folder in everything.items():
-        step(f"{name}: analysis of {METRIC}")
-        loaded = load_results(folder, METRIC)
-        runs = loaded.runs
-
-        def rejudge(frame: pd.DataFrame, metric: str, epochs: pd.DataFrame | None = loaded.epochs) -> pd.DataFrame:
-            again = analyze(frame, metric, epochs, n_boot, n_boot_icc, alpha, seed)
-            return verdicts(evaluate(again, alpha, n_boot, seed))
-
-        analysis = analyze(runs, METRIC, loaded.epochs, n_boot, n_boot_icc, alpha, seed)
-        sub_report = root / name / "summary.md"
-        step(f"{name}: full report")
-        write_report(analysis, loaded, sub_report, f"initsens analyze {folder} --metric {METRIC}")
-        step(f"{name}: claims")
-        evidence = evaluate(analysis, alpha, n_boot, seed)
-        table = verdicts(evidence)
-        settings = _settings(runs)
-        notes = []
-        if name in folders:  # an ablation is described by its comparison with its base protocol instead
-            step(f"{name}: diagnostics (re-judging)")
-            notes = diagnostics(name, runs, loaded.epochs, table, settings, rejudge)
-        results.append(ProtocolResult(name, runs, evidence, table, str(sub_report.relative_to(report.parent)),
-                                      settings, notes))
-        wall[name] = training_seconds(folder)
-        if "dataset_sha256" in runs.columns:
-            data = {"name": str(runs["dataset"].iloc[0]), "sha256": str(runs["dataset_sha256"].iloc[0])}
+    results: list[StudyResult] = []
+    wall: dict[str, float] = {}
+    data: dict[str, str] = {}
+    for study in studies:
+        step(f"{study.name}: claims")
+        result, epochs = _study_result(study, alpha)
+        if study.kind != "rung" and not result.complete:
+            raise InitsensError(f"{study.folder}: {result.trained} of {result.expected} runs of {study.name} are "
+                                "trained; train the rest first (initsens reproduce without --no-train)")
+        if study.kind != "rung":
+            step(f"{study.name}: full analysis of {OWN_LOSS}")
+            analysis = analyze(result.runs, OWN_LOSS, epochs, n_boot, n_boot_icc, alpha, seed)
+            sub_report = root / study.name / "summary.md"
+            write_report(analysis, load_results(study.folder, OWN_LOSS), sub_report,
+                         f"initsens analyze {study.folder} --metric {OWN_LOSS}")
+            result.report = os.path.relpath(sub_report, report.parent)
+        if study.kind == "protocol":
+            step(f"{study.name}: diagnostics (re-judging)")
+            result.diagnostics = diagnostics(result, epochs, alpha)
+        results.append(result)
+        wall[study.name] = training_seconds(study.folder)
+        if "dataset_sha256" in result.runs.columns and len(result.runs) and not data:
+            data = {"name": str(result.runs["dataset"].iloc[0]), "sha256": str(result.runs["dataset_sha256"].iloc[0])}
     by_name = {r.name: r for r in results}
-    ablated = [by_name[a.name] for a in (ablations or {})]
-    for ablation in ablations or {}:
-        if ablation.base in by_name:
-            by_name[ablation.base].diagnostics += ablation_lines(by_name[ablation.base], by_name[ablation.name])
-    results = [r for r in results if r.name in folders]
+    for r in results:
+        if r.study.ablation is not None and r.study.ablation.base in by_name:
+            by_name[r.study.ablation.base].diagnostics += ablation_lines(by_name[r.study.ablation.base], r)
     step("figures and report")
-    figures = {key: forest_plot(key, results, root / "figures" / f"claim_{key}.png") for key in CLAIMS}
-    links = {key: str(path.relative_to(report.parent)) for key, path in figures.items()}
-    claims = claims_table(results + ablated)
+    protocols = [r for r in results if r.study.kind == "protocol"]
+    rungs = [r for r in results if r.study.kind == "rung"]
+    judged = [r for r in results if r.complete]
+    figures = {key: forest_plot(key, protocols, root / "figures" / f"claim_{key}.png") for key in CLAIMS
+               if protocols}
+    ladder = ladder_table(rungs) if rungs else pd.DataFrame()
+    if len(ladder):
+        figures["ladder"] = ladder_plot(ladder, root / "figures" / "ladder.png")
+        write_table(ladder, root / "tables" / "ladder.parquet")
+    claims = claims_table(judged)
     write_table(claims, root / "tables" / "claims.parquet")
-    evidence = pd.concat([r.evidence.assign(protocol=r.name) for r in results + ablated], ignore_index=True)
+    evidence = pd.concat([r.evidence.assign(study=r.name) for r in judged], ignore_index=True) if judged \
+        else pd.DataFrame()
     write_table(evidence.astype({c: str for c in evidence.columns if evidence[c].dtype == object}),
                 root / "tables" / "evidence.parquet")
-    text = render(results, links, str((root / "tables").relative_to(report.parent)), command, versions(),
-                  data, wall, alpha, ablated)
+    context = Context(command, versions(), data, wall, alpha, str((root / "tables").relative_to(report.parent)),
+                      {k: str(p.relative_to(report.parent)) for k, p in figures.items()})
+    text = render(results, ladder, context)
     with atomic_path(report) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    return Reproduction(report, claims, results + ablated)
+    return Reproduction(report, claims, results)
+
+
+def claims_table(results: Sequence[StudyResult]) -> pd.DataFrame:
+    """One row per claim, study, check and scope (written as ``tables/claims.parquet``)."""
+    frames = [r.verdicts.assign(study=r.name, kind=r.study.kind) for r in results if len(r.verdicts)]
+    if not frames:
+        return pd.DataFrame(columns=["claim", "study", "kind", "check", "scope", "verdict"])
+    frame = pd.concat(frames, ignore_index=True)
+    first = ["claim", "study", "kind", "check", "scope", "verdict"]
+    return frame[[*first, *(c for c in frame.columns if c not in first)]]
 
 
 def _settings(runs: pd.DataFrame) -> dict[str, str]:
-    """The protocol's settings as its runs recorded them (values shared by all runs; per-model ones listed)."""
-    if "settings" not in runs.columns:
+    """The study's settings as its runs recorded them (values shared by all runs; per-model ones listed)."""
+    parsed = run_settings(runs)
+    if parsed.empty:
         return {}
-    parsed = pd.DataFrame([json.loads(s) for s in runs["settings"]])
     parsed["model"] = runs["model"].to_numpy()
     skip = {"model", "initializer", "depth", "normalization", "seed", "split_seed", "dataset_sha256", "init_scope"}
     out = {}
@@ -212,9 +369,10 @@ def _settings(runs: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def check_folders(folders: dict[str, Path]) -> None:
-    """A one-line error when a protocol's results folder holds no runs yet."""
-    for name, folder in folders.items():
-        if not list((folder / "runs").glob("part-*.parquet")):
-            raise InitsensError(f"{folder}: no runs of protocol {name} yet; train them first "
-                                f"(initsens reproduce without --no-train)")
+def check_folders(studies: Sequence[Study]) -> None:
+    """A one-line error when a protocol's or ablation's results folder holds no runs yet (a rung may be untrained:
+    the report says so)."""
+    for study in studies:
+        if study.kind != "rung" and not list((study.folder / "runs").glob("part-*.parquet")):
+            raise InitsensError(f"{study.folder}: no runs of {study.name} yet; train them first "
+                                "(initsens reproduce without --no-train)")

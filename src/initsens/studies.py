@@ -98,12 +98,15 @@ LADDER: tuple[Rung, ...] = (
 
 @dataclass(frozen=True)
 class Study:
-    """One configuration ``initsens reproduce`` trains and judges: ``kind`` is protocol, ablation or rung."""
+    """One configuration ``initsens reproduce`` trains and judges: ``kind`` is protocol, ablation or rung;
+    ``default`` is the reading of "the default" its preset trains (the claims are judged on it; the other reading,
+    where trained too, is a check)."""
 
     name: str
     kind: str
     config: Any  # SweepConfig
     folder: Path
+    default: str = "default"
     ablation: Ablation | None = None
     rung: Rung | None = None
 
@@ -118,18 +121,19 @@ def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path,
     for name in [*protocols, *(a.base for a in ablations), *([LADDER_BASE] if ladder else [])]:
         PRESETS.get(name)
 
-    def load(preset: str, changes: dict[str, Any]) -> Any:
+    def study(name: str, kind: str, preset: str, changes: dict[str, Any], folder: Path, extend: bool,
+              **extra: Any) -> Study:
         cfg = SweepConfig.load(preset, {**overrides, **changes})
-        if both_defaults and "inits" not in {**overrides, **changes}:
-            extra = tuple(i for i in DEFAULT_READINGS if i not in cfg.inits)
-            cfg = SweepConfig.load(preset, {**overrides, **changes, "inits": ",".join(cfg.inits + extra)})
-        return cfg
+        own = next((i for i in cfg.inits if i in DEFAULT_READINGS), "default")
+        if extend and "inits" not in {**overrides, **changes}:
+            more = tuple(i for i in DEFAULT_READINGS if i not in cfg.inits)
+            cfg = SweepConfig.load(preset, {**overrides, **changes, "inits": ",".join(cfg.inits + more)})
+        return Study(name, kind, cfg, folder, own, **extra)
 
-    studies = [Study(name, "protocol", load(name, {}), out / name) for name in protocols]
-    studies += [Study(a.name, "ablation", SweepConfig.load(a.base, {**overrides, **a.overrides()}),
-                      out / "ablations" / a.name, ablation=a) for a in ablations]
+    studies = [study(name, "protocol", name, {}, out / name, both_defaults) for name in protocols]
+    studies += [study(a.name, "ablation", a.base, a.overrides(), out / "ablations" / a.name, False, ablation=a)
+                for a in ablations]
     if ladder:
-        studies += [Study(r.name, "rung", SweepConfig.load(LADDER_BASE, {**overrides, "normalizations": "zscore",
-                                                                          **r.overrides()}),
-                          out / "ladder" / r.name, rung=r) for r in LADDER]
+        studies += [study(r.name, "rung", LADDER_BASE, {"normalizations": "zscore", **r.overrides()},
+                          out / "ladder" / r.name, False, rung=r) for r in LADDER]
     return studies

@@ -11,18 +11,39 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from initsens.cli import options
+
 console = Console()
 TRAINING = "Training (passed to every protocol; command-line values win over the presets)"
+DATA = "Data (as for initsens train; command-line values win over the presets)"
+
+
+def _data(flag_help: tuple[str, str]):
+    """A data option as `initsens train` has it (options.py: one flag and help for every command), None unless given."""
+    return typer.Option(None, flag_help[0], help=flag_help[1], show_default="each preset's", rich_help_panel=DATA)
 
 
 def reproduce(
-    data: str = typer.Option("tcga5", "--data", help="Dataset name or matrix file (as for initsens train)."),
+    data: str | None = _data(options.DATA),
+    labels: str | None = _data(options.LABELS),
+    label_column: str | None = _data(options.LABEL_COLUMN),
+    orientation: str | None = _data(options.ORIENTATION),
+    impute: str | None = _data(options.IMPUTE),
+    drop_missing: str | None = _data(options.DROP_MISSING),
+    transform: str | None = _data(options.TRANSFORM),
     repeats: int = typer.Option(10, "--repeats", help="Seeds 0..repeats-1 per combination."),
     protocols: str = typer.Option("eltager2023,initsens", "--protocols", help="Presets to compare, comma-separated "
                                   "(see `initsens presets`)."),
     depths: str = typer.Option("1,2", "--depths", help="Hidden-layer counts."),
     normalizations: str = typer.Option("zscore,minmax", "--normalizations", help="Normalizations (P4 compares them)."),
-    out: Path = typer.Option(Path("results/reproduction"), "--out", help="Results root: one folder per protocol."),
+    ladder: bool = typer.Option(True, "--ladder/--no-ladder", help="Also train and judge the scale ladder: "
+                                "eltager2023 with its KL weight and step schedule at the original data's size "
+                                "(initsens.studies.LADDER)."),
+    both_defaults: bool = typer.Option(True, "--both-defaults/--own-default", help="Also train each protocol with "
+                                       "the other reading of the poster's 'default' (nn.Linear's law and "
+                                       "kaiming_uniform, what the original code ran)."),
+    out: Path = typer.Option(Path("results/reproduction"), "--out", help="Results root: one folder per protocol, "
+                             "ablations/ and ladder/."),
     report: Path = typer.Option(Path("reports/reproduction.md"), "--report", help="The reproduction report; its "
                                 "figures, tables and each protocol's full analysis go in a folder of the same name."),
     epochs: int | None = typer.Option(None, "--epochs", help="Epoch cap.",
@@ -46,62 +67,61 @@ def reproduce(
                                "the results already in --out)."),
     judge_claims: bool = typer.Option(True, "--judge/--no-judge", help="Analyze and write the report after "
                                       "training (--no-judge only trains)."),
-    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap resamples (ω², P(better), claims' CIs)."),
+    n_boot: int = typer.Option(2000, "--n-boot", help="Bootstrap resamples of the full analyses (ω², P(better)); "
+                               "the claims use exact and t-based tests."),
     n_boot_icc: int = typer.Option(500, "--n-boot-icc", help="Parametric-bootstrap refits for the ICC's CI."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the decision rules."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
-    """Re-test the original study's claims under its own protocol and initsens's, and write one report."""
+    """Re-test the original study's claims under its own protocol, initsens's and the scale ladder; write one
+    report."""
     from initsens.cli.train import run_training
     from initsens.errors import InitsensError
-    from initsens.training.config import SweepConfig
-    from initsens.training.presets import PRESETS
+    from initsens.studies import Ablation, plan_studies
 
     names = [p.strip() for p in protocols.split(",") if p.strip()]
     if not names:
+        from initsens.training.presets import PRESETS
+
         raise InitsensError("--protocols is empty; choose from: " + ", ".join(PRESETS.names()))
-    for name in names:
-        PRESETS.get(name)
     if not 0.0 < alpha < 1.0:
         raise InitsensError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
-    overrides = {"data": data, "repeats": repeats, "depths": depths, "normalizations": normalizations,
-                 "epochs": epochs, "top_genes": top_genes, "hidden_dims": hidden_dims, "latent_dim": latent_dim,
-                 "device": device, "ensemble_size": ensemble_size}
+    overrides = {"data": data, "labels": labels, "label_column": label_column, "orientation": orientation,
+                 "impute": impute, "drop_missing": drop_missing, "transform": transform, "repeats": repeats,
+                 "depths": depths, "normalizations": normalizations, "epochs": epochs, "top_genes": top_genes,
+                 "hidden_dims": hidden_dims, "latent_dim": latent_dim, "device": device,
+                 "ensemble_size": ensemble_size}
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    from initsens.reproduction import Ablation
-
-    ablations = {Ablation.parse(spec): None for spec in ablation or []}
-    for item in ablations:
-        PRESETS.get(item.base)
-    configs = {name: SweepConfig.load(name, overrides) for name in names}  # every protocol checked first
-    configs.update({a.name: SweepConfig.load(a.base, {**overrides, **a.overrides()}) for a in ablations})
-    folders = {name: out / name for name in names}
-    ablation_folders = {a: out / "ablations" / a.name for a in ablations}
-    paths = {**folders, **{a.name: f for a, f in ablation_folders.items()}}
+    ablations = list(dict.fromkeys(Ablation.parse(spec) for spec in ablation or []))
+    studies = plan_studies(names, overrides, out, ablations, ladder, both_defaults)  # all checked first
     if train:
-        for name, cfg in configs.items():
-            console.print(f"[bold]{name}[/]: {len(cfg.runs())} runs into {paths[name]}/")
-            run_training(cfg, paths[name], quiet=quiet, next_step="")
+        for study in studies:
+            console.print(f"[bold]{study.name}[/] ({study.kind}): {len(study.config.runs())} runs into "
+                          f"{study.folder}/")
+            run_training(study.config, study.folder, quiet=quiet, next_step="")
     if not judge_claims:
         return
+    from initsens.analysis.claims import CLAIMS
     from initsens.reproduction import check_folders, judge
 
-    check_folders(paths)
+    check_folders(studies)
     command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with nullcontext() if quiet else console.status("judging the claims") as status:
         progress = None if status is None else (lambda s: status.update(f"judging the claims: {s}"))
-        result = judge(folders, report, command, alpha, n_boot, n_boot_icc, seed, on_step=progress,
-                       ablations=ablation_folders)
+        result = judge(studies, report, command, alpha, n_boot, n_boot_icc, seed, on_step=progress)
     if quiet:
         print(result.report)
         return
-    table = Table(title="Claims of the original study")
+    judged = [r for r in result.results if len(r.verdicts)]
+    table = Table(title="Claims of the original study (verdict on the claim's metric and source's scope)")
     table.add_column("claim")
-    for name in paths:
-        table.add_column(name)
-    for key in dict.fromkeys(result.claims["claim"]):
-        rows = result.claims[result.claims["claim"] == key].set_index("protocol")
-        table.add_row(key, *(rows.loc[name, "verdict"] for name in paths))
+    for r in judged:
+        table.add_column(r.name)
+    for key in CLAIMS:
+        table.add_row(key, *(r.verdict(key) for r in judged))
     console.print(table)
+    for r in result.results:
+        if not r.complete:
+            console.print(f"{r.name}: {r.trained} of {r.expected} runs trained, not judged yet")
     console.print(f"Report: [bold]{result.report}[/]")

@@ -31,12 +31,18 @@ def looks_like_counts(X: np.ndarray) -> bool:
         np.all(np.mod(X, 1.0) == 0))
 
 
-def resolve_transform(X: np.ndarray, name: str) -> str:
-    """The transform ``name`` stands for on ``X`` (``auto`` decided by :func:`looks_like_counts`)."""
+def resolve_transform(X: np.ndarray, name: str, source: str = "data") -> str:
+    """The transform ``name`` stands for on ``X`` (``auto`` decided by :func:`looks_like_counts`). ``none`` on values
+    that look like raw counts is refused: the most variable genes would be chosen on the count scale (a preset
+    written for log-scale data, such as eltager2023, would otherwise train silently on counts)."""
     if name not in TRANSFORMS:
         raise InitsensError(f"unknown --transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")
     if name == "auto":
         return "log2cpm" if looks_like_counts(X) else "none"
+    if name == "none" and looks_like_counts(X):
+        raise InitsensError(f"{source}: the values look like raw read counts (non-negative whole numbers up to "
+                            f"{float(X.max()):,.0f}) but --transform is none; use --transform log2cpm (or auto) to "
+                            "put them on a log scale first")
     return name
 
 

@@ -273,8 +273,8 @@ def section_cells(a: Analysis) -> list[str]:
 def section_sensitivity(a: Analysis, figures: dict[str, str]) -> list[str]:
     """The ranking of models by ω² and ICC, and the variance components behind the ICC."""
     t = a.tables
-    needed = ["∞" if np.isinf(v) else f"> {SEEDS_SHOWN_MAX}" if v > SEEDS_SHOWN_MAX else ("–" if pd.isna(v) else str(int(v)))
-              for v in t["sensitivity"]["seeds_needed"]]
+    needed = ["∞" if np.isinf(v) else f"> {SEEDS_SHOWN_MAX}" if v > SEEDS_SHOWN_MAX
+              else ("–" if pd.isna(v) else str(int(v))) for v in t["sensitivity"]["seeds_needed"]]
     columns = {**{k: k for k in a.cell_keys if k != "model"}, "model": "model", "index": "index", "value": "value",
                "ci_low": "CI low", "ci_high": "CI high", "rank": "rank", "diff_next": "Δ next",
                "diff_ci_low": "Δ CI low", "diff_ci_high": "Δ CI high", "resolved": "resolved",

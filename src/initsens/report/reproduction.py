@@ -1,17 +1,20 @@
-"""The reproduction report: the original study's claims, a verdict per claim and protocol, and the evidence.
+"""The reproduction report: the original study's claims, a verdict per claim and study, and the evidence.
 
-Layout: the claims table first (one row per claim and protocol), the decision rules stated once before
-it, then one section per claim with its sub-results and a forest plot, "Where the protocols disagree",
-and Methods/Reproducibility. Beside the report: ``<name>/figures/claim_*.png``,
-``<name>/tables/{claims,evidence}.parquet`` and each protocol's full ``initsens analyze`` report.
+Layout: the decision rules (printed from :data:`initsens.analysis.claims.CLAIMS`, the one place they are
+written), the claims table (verdict on the claim's metric and source's scope; val_nelbo, beyond the scope and
+the other reading of "the default" as their own columns), what the exact tests can reach, the scale ladder
+(table and dose-response figure), one section per claim with its sub-results and a forest plot, where the
+protocols disagree, ablations, Methods. Beside the report: ``<name>/figures/*.png``,
+``<name>/tables/{claims,evidence,ladder}.parquet`` and each protocol's full ``initsens analyze`` report.
 """
 
 from __future__ import annotations
 
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -23,219 +26,359 @@ import pandas as pd  # noqa: E402
 from initsens.analysis.claims import (  # noqa: E402
     CLAIMS,
     CONTRADICTED,
-    NEGLIGIBLE_SHARE,
+    EXTRAPOLATION,
+    NEGLIGIBLE_SHIFT,
+    NELBO,
+    NOT_TESTABLE,
+    OTHER_DEFAULT,
+    PRIMARY,
+    RULES_PREAMBLE,
+    SOURCE,
     SUPPORTED,
     UNRESOLVED,
     WEAK_RHO,
 )
+from initsens.analysis.exact import min_sign_flip_p, seeds_for_level  # noqa: E402
 from initsens.atomic import atomic_path  # noqa: E402
 from initsens.report.markdown import fmt, table  # noqa: E402
 
-MARKERS = {SUPPORTED: "o", CONTRADICTED: "X", UNRESOLVED: "s"}
+if TYPE_CHECKING:
+    from initsens.reproduction import StudyResult
+
+MARKERS = {SUPPORTED: "o", CONTRADICTED: "X", UNRESOLVED: "s", NOT_TESTABLE: "D"}
+COLORS = {SUPPORTED: "tab:green", CONTRADICTED: "tab:red", UNRESOLVED: "tab:gray", NOT_TESTABLE: "lightgray"}
 #: Claims whose statistic is unbounded (a difference of losses): their axis may switch to symlog.
 UNBOUNDED = ("P2", "P3")
-#: The decision threshold drawn on each claim's forest plot.
-THRESHOLDS = {"P1": 0.0, "P2": 0.0, "P3": 0.0, "P4": NEGLIGIBLE_SHARE, "E1": 0.0, "E2": -WEAK_RHO}
-AXIS = {"P1": "Δ sensitivity index: VanillaVAE − largest other model (> 0 supports)",
-        "P2": "Δ val_nelbo: best other − worst claimed initializer (> 0 supports)",
-        "P3": "Δ val_nelbo: best other − worst claimed initializer (> 0 supports)",
-        "P4": f"η² of initializer × normalization (< {NEGLIGIBLE_SHARE} supports)",
+#: The decision thresholds drawn on each claim's forest plot (P4's band is ±NEGLIGIBLE_SHIFT).
+THRESHOLDS = {"P1": (0.0,), "P2": (0.0,), "P3": (0.0,), "P4": (-NEGLIGIBLE_SHIFT, NEGLIGIBLE_SHIFT),
+              "E1": (0.0,), "E2": (-WEAK_RHO,)}
+AXIS = {"P1": "Δω²: VanillaVAE − closest other model (> 0 supports)",
+        "P2": "Δ val_loss: best other − worst claimed initializer (> 0 supports)",
+        "P3": "Δ val_loss: best other − worst claimed initializer (> 0 supports)",
+        "P4": f"largest mean rank shift between normalizations (inside ±{NEGLIGIBLE_SHIFT} supports)",
         "E1": "mean paired ARI difference, uniform − closest other (< 0 supports)",
-        "E2": f"Spearman ρ(val_nelbo, ARI) (> −{WEAK_RHO} supports)"}
+        "E2": f"Spearman ρ(val_loss, ARI) (> −{WEAK_RHO} supports)"}
+#: The exact tests' smallest one-sided p at n seeds: E1's paired sign flips, P4's sign flips of whole seeds
+#: (its statistic does not change when every sign flips, so it has half the patterns).
+SMALLEST_P = {"E1": lambda n: min_sign_flip_p(n), "P4": lambda n: min_sign_flip_p(n - 1)}
+EXTRA_SEEDS = {"E1": 0, "P4": 1}
 
 
-@dataclass
-class ProtocolResult:
-    """One protocol's share of the reproduction: its runs, claim evidence and verdicts, and provenance."""
+@dataclass(frozen=True)
+class Context:
+    """What the report says about how it was made."""
 
-    name: str
-    runs: pd.DataFrame
-    evidence: pd.DataFrame
-    verdicts: pd.DataFrame
-    report: str  # relative link to the protocol's full analysis report
-    settings: dict[str, str] = field(default_factory=dict)
-    diagnostics: list[str] = field(default_factory=list)
-
-
-def claims_table(results: Sequence[ProtocolResult]) -> pd.DataFrame:
-    """One row per claim and protocol (the report's first table, also written as Parquet)."""
-    rows = []
-    for key in CLAIMS:
-        for result in results:
-            row = result.verdicts[result.verdicts["claim"] == key].iloc[0].to_dict()
-            rows.append({"claim": key, "protocol": result.name, **{k: v for k, v in row.items() if k != "claim"}})
-    return pd.DataFrame(rows)
+    command: str
+    versions: dict[str, str]
+    data: dict[str, str]
+    wall: dict[str, float]
+    alpha: float
+    tables_dir: str
+    figures: dict[str, str]
 
 
-def forest_plot(key: str, results: Sequence[ProtocolResult], dest: Path) -> Path:
-    """Each sub-result's estimate and 95% CI, one colour per protocol, marker by verdict, threshold line."""
-    frames = [r.evidence[r.evidence["claim"] == key].assign(protocol=r.name) for r in results]
-    data = pd.concat(frames, ignore_index=True)
-    labels = list(dict.fromkeys(data["where"]))
-    height = max(2.5, 0.32 * len(labels) * len(results) + 1.2)
+def _word(verdict: str) -> str:
+    return f"**{verdict}**" if verdict else "–"
+
+
+def forest_plot(key: str, results: Sequence[StudyResult], dest: Path) -> Path:
+    """Each sub-result's estimate and 95% CI on the claim's metric, one colour per study, marker by verdict,
+    threshold line(s); sub-results beyond the source's scope are marked † ."""
+    frames = [r.primary()[r.primary()["claim"] == key].assign(study=r.name) for r in results if len(r.evidence)]
+    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["where", "scope"])
+    data["label"] = data["where"] + np.where(data["scope"] == EXTRAPOLATION, " †", "")
+    labels = list(dict.fromkeys(data["label"])) or ["(no sub-results)"]
+    height = max(2.5, 0.32 * len(labels) * max(len(results), 1) + 1.2)
     fig, ax = plt.subplots(figsize=(8.5, height))
     offsets = np.linspace(-0.22, 0.22, len(results)) if len(results) > 1 else [0.0]
     colors = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]
+    anchor = THRESHOLDS[key][0] if len(THRESHOLDS[key]) == 1 else 0.0
     for (result, offset), color in zip(zip(results, offsets), colors):
-        sub = data[data["protocol"] == result.name]
-        for _, row in sub.iterrows():
-            y = labels.index(row["where"]) + offset
+        for _, row in data[data["study"] == result.name].iterrows():
+            y = labels.index(row["label"]) + offset
             if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
                 ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=color, lw=1.5)
             if np.isfinite(row["estimate"]):
                 ax.plot(row["estimate"], y, MARKERS[row["verdict"]], color=color, ms=7)
-            else:  # e.g. every run of the cell failed: say so where the point would be
-                ax.plot(THRESHOLDS[key], y, MARKERS[row["verdict"]], color=color, ms=7, mfc="none")
-                ax.annotate(" no estimate", (THRESHOLDS[key], y), fontsize=7, color=color, va="center")
+            else:  # not testable, or every run of the cell failed: say so where the point would be
+                ax.plot(anchor, y, MARKERS[row["verdict"]], color=color, ms=7, mfc="none")
+                ax.annotate(f" {row['verdict'] if row['verdict'] == NOT_TESTABLE else 'no estimate'}", (anchor, y),
+                            fontsize=7, color=color, va="center")
         ax.plot([], [], "-", color=color, label=result.name)
     for verdict, marker in MARKERS.items():
         ax.plot([], [], marker, color="grey", label=verdict)
-    ax.axvline(THRESHOLDS[key], color="black", lw=0.8, ls="--")
+    for threshold in THRESHOLDS[key]:
+        ax.axvline(threshold, color="black", lw=0.8, ls="--")
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(AXIS[key], fontsize=9)
-    values = data[["estimate", "ci_low", "ci_high"]].to_numpy(np.float64)
+    ax.set_xlabel(AXIS[key] + " († beyond the source's scope)", fontsize=9)
+    values = data[["estimate", "ci_low", "ci_high"]].to_numpy(np.float64) if len(data) else np.array([])
     values = values[np.isfinite(values)]
     if key in UNBOUNDED and values.size and np.abs(values).max() > 100 * max(np.median(np.abs(values)), 1e-12):
         ax.set_xscale("symlog", linthresh=max(np.median(np.abs(values)), 1e-12))
     ax.set_title(f"{key}: {CLAIMS[key].text}", fontsize=9, wrap=True)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="x", alpha=0.3)
+    return _save(fig, dest)
+
+
+def ladder_plot(ladder: pd.DataFrame, dest: Path) -> Path:
+    """The dose-response: each claim's verdict (filled: the claim's metric; hollow: val_nelbo) and the runs' median
+    validation KL and ARI against the training size the KL weight M_N = batch / N assumes."""
+    dose = ladder[ladder["epoch_steps"] == ladder["epoch_steps"].min()].sort_values("n_train_mn")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    keys = list(CLAIMS)
+    for _, row in dose.iterrows():
+        for i, key in enumerate(keys):
+            for column, dy, fill in ((key, -0.12, True), (f"{key}_nelbo", 0.12, False)):
+                verdict = row[column]
+                if verdict:
+                    left.plot(row["n_train_mn"], i + dy, MARKERS[verdict], color=COLORS[verdict], ms=8,
+                              mfc=COLORS[verdict] if fill else "none")
+    for verdict, marker in MARKERS.items():
+        left.plot([], [], marker, color=COLORS[verdict], label=verdict)
+    left.plot([], [], "o", color="black", mfc="none", label="hollow: on val_nelbo")
+    left.set_yticks(range(len(keys)), keys)
+    left.invert_yaxis()
+    left.set_xscale("log")
+    left.set_xlabel("N_train behind the KL weight M_N = batch / N")
+    left.set_title("Verdict per claim (untrained rungs left blank)", fontsize=9)
+    left.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    right.plot(dose["n_train_mn"], dose["median_val_kl"], "o-", color="tab:blue", label="median validation KL")
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_ylabel("median validation KL (nats)", color="tab:blue")
+    right.set_xlabel("N_train behind the KL weight M_N = batch / N")
+    twin = right.twinx()
+    twin.plot(dose["n_train_mn"], dose["median_ari"], "s--", color="tab:orange", label="median ARI")
+    twin.set_ylim(-0.05, 1.0)
+    twin.set_ylabel("median ARI", color="tab:orange")
+    right.set_title("What the runs learned", fontsize=9)
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, dest)
+
+
+def _save(fig, dest: Path) -> Path:
     with atomic_path(dest) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     plt.close(fig)
     return dest
 
 
-def _verdict(word: str) -> str:
-    return f"**{word}**"
+def _rules(alpha: float) -> list[str]:
+    lines = ["## Decision rules (stated before the results)\n", RULES_PREAMBLE + f" Here α = {alpha}.\n",
+             "Columns of the claims table: **verdict** on the claim's own metric over its source's scope; "
+             "**val_nelbo** the same sub-results on the common loss (the loss claims and E2); **beyond scope** the "
+             "cells the source did not measure, as their own family; **other default** P2 and P3 with the other "
+             "reading of \"the default\" standing for it (where both were trained).\n"]
+    for key, claim in CLAIMS.items():
+        lines.append(f"- **{key}** ({claim.source}; scope: {claim.scope.describe()}; metric `{claim.metric}`). "
+                     f"Statistic: {claim.statistic}. Rule: {claim.rule}")
+    return [*lines, ""]
 
 
-def _claims_overview(results: Sequence[ProtocolResult]) -> str:
-    frame = claims_table(results)
-    lines = ["| claim | protocol | metric | estimate [95% CI] (deciding sub-result) | sub-results: supported / "
-             "contradicted / unresolved | verdict |", "|---|---|---|---|---|---|"]
-    shown = set()
-    for _, row in frame.iterrows():
-        claim = CLAIMS[row["claim"]]
-        estimate = (f"{fmt(row['estimate'], 3)} [{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}]"
-                    + (f" ({row['where']})" if row["where"] else ""))
-        first = row["claim"] not in shown
-        shown.add(row["claim"])
-        name = f"[**{row['claim']}**](#{row['claim'].lower()}) {claim.text}" if first else ""
-        lines.append(f"| {name} | {row['protocol']} | `{claim.metric}` | {estimate} | {row['n_supported']} / "
-                     f"{row['n_contradicted']} / {row['n_unresolved']} | {_verdict(row['verdict'])} |")
+def _row_for(result: StudyResult, key: str) -> str:
+    v = result.verdicts
+    row = v[(v["claim"] == key) & (v["check"] == PRIMARY) & (v["scope"] == SOURCE)].iloc[0]
+    estimate = (f"{fmt(row['estimate'], 3)} [{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}]"
+                + (f" ({row['where']})" if row["where"] else "")) if row["where"] else "–"
+    counts = " / ".join(str(row[f"n_{w.replace(' ', '_')}"]) for w in (SUPPORTED, CONTRADICTED, UNRESOLVED,
+                                                                        NOT_TESTABLE))
+    return (f"| {result.name} | {_word(row['verdict'])} | {estimate} | {counts} | "
+            f"{_word(result.verdict(key, NELBO))} | {_word(result.verdict(key, PRIMARY, EXTRAPOLATION))} | "
+            f"{_word(result.verdict(key, OTHER_DEFAULT))} |")
+
+
+def claims_overview(results: Sequence[StudyResult]) -> str:
+    """The claims table: one block of rows per claim, one row per judged study."""
+    lines = ["| claim | study | verdict | estimate [95% CI] (deciding sub-result) | sub-results: supported / "
+             "contradicted / unresolved / not testable | val_nelbo | beyond scope | other default |",
+             "|---|---|---|---|---|---|---|---|"]
+    for key, claim in CLAIMS.items():
+        lines.append(f"| [**{key}**](#{key.lower()}) {claim.text} |  |  |  |  |  |  |  |")
+        lines += [_row_for(r, key).replace("| ", "|  | ", 1) for r in results if len(r.verdicts)]
     return "\n".join(lines) + "\n"
 
 
-def _claim_section(key: str, results: Sequence[ProtocolResult], figure: str) -> list[str]:
-    claim = CLAIMS[key]
-    out = [f"### {key}\n", f"**{claim.text}** Source: the {claim.source}. Metric: `{claim.metric}`. Statistic: "
-           f"{claim.statistic}. Rule: {claim.rule}\n"]
-    for result in results:
-        row = result.verdicts[result.verdicts["claim"] == key].iloc[0]
-        out.append(f"**{result.name}: {row['verdict']}** ({row['n_supported']} supported, {row['n_contradicted']} "
-                   f"contradicted, {row['n_unresolved']} unresolved).\n")
-        sub = result.evidence[result.evidence["claim"] == key]
-        out.append(table(sub, {"where": "where", "estimate": "estimate", "ci_low": "CI low", "ci_high": "CI high",
-                               "verdict": "verdict", "detail": "evidence"}))
-    out.append(f"![{key}]({figure})\n")
+def _not_testable(results: Sequence[StudyResult]) -> list[str]:
+    out = []
+    for r in results:
+        if not len(r.verdicts):
+            continue
+        v = r.verdicts[(r.verdicts["check"] == PRIMARY) & (r.verdicts["scope"] == SOURCE)]
+        for row in v.itertuples():
+            if row.not_testable:
+                total = sum(getattr(row, "n_" + w.replace(" ", "_")) for w in MARKERS)
+                out.append(f"- {r.name}, {row.claim} ({row.n_not_testable} of {total} sub-results): "
+                           f"{row.not_testable}.")
     return out
 
 
-def _disagreements(results: Sequence[ProtocolResult]) -> list[str]:
-    frame = claims_table(results)
-    split = frame.groupby("claim")["verdict"].nunique()
-    keys = [k for k in CLAIMS if split.get(k, 1) > 1]
+def reach(results: Sequence[StudyResult]) -> pd.DataFrame:
+    """What the exact tests can reach: per study and claim judged by one (E1, P4) in the source's scope, the level
+    a contradiction needs, the smallest p the test can give at the study's seeds, and the seeds it would need."""
+    rows = []
+    for r in results:
+        ev = r.primary()
+        if not len(ev) or "level" not in ev.columns:
+            continue
+        n = int(r.runs["seed"].nunique())
+        for key, smallest in SMALLEST_P.items():
+            levels = ev.loc[(ev["claim"] == key) & (ev["scope"] == SOURCE), "level"].dropna()
+            if len(levels):
+                level = float(levels.min())
+                rows.append({"study": r.name, "claim": key, "check": PRIMARY, "seeds": n, "level": level,
+                             "smallest_p": smallest(n), "reachable": bool(smallest(n) <= level),
+                             "seeds_needed": seeds_for_level(level) + EXTRA_SEEDS[key]})
+    return pd.DataFrame(rows)
+
+
+def _ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
+    if not len(ladder):
+        return []
+    lines = ["## The original protocol at the original data's scale\n",
+             "Two formulas of the original protocol depend on the data's size: the KL weight M_N = batch / N of the "
+             "split, and the schedules (validation, early stopping, minimum length, learning-rate decay) counted "
+             "in epochs. On tcga5 (247 training samples) they give M_N = 64/247 ≈ 0.26 and 3 optimizer steps per "
+             "epoch; on the Pan-Cancer matrix the study trained on, about 0.0072 and 138. The ladder (fixed in "
+             "`initsens.studies.LADDER` before any rung was trained) moves them: the KL weight alone for N_train = "
+             "247, 1,000, 3,000 and 8,850 (the dose-response), (b) the step schedule alone and (c) both. KL rungs "
+             "train the z-score cells; step-schedule rungs the paper's own cells (VanillaVAE and IWAE, depth 1), "
+             "so P1 (which compares four models) and P4 (two normalizations) are not testable there. Each rung "
+             "is judged on the claim's metric and, after the slash, on val_nelbo; a rung not completely trained "
+             "shows how far it got and no verdict.\n"]
+    header = ["rung", "N for M_N", "M_N (train)", "steps/epoch", "runs trained", "failed", "median epochs",
+              "median steps", "median val KL", "median ARI", "median val recon MSE", *CLAIMS]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in ladder.iterrows():
+        trained = f"{row['trained']} of {row['expected']}"
+        verdicts = [f"{row[k] or '–'} / {row[k + '_nelbo'] or '–'}" if row[k] else "–" for k in CLAIMS]
+        lines.append("| " + " | ".join([f"{row['rung']}: {row['label']}", f"{row['n_train_mn']:,}",
+                                        fmt(row["mn_train"], 3), str(row["epoch_steps"]), trained, str(row["failed"]),
+                                        fmt(row["median_epochs"], 3), fmt(row["median_steps"], 3),
+                                        fmt(row["median_val_kl"], 3), fmt(row["median_ari"], 3),
+                                        fmt(row["median_val_recon_mse"], 3), *verdicts]) + " |")
+    if figure:
+        lines.append(f"\n![the ladder's dose-response]({figure})\n")
+    return lines
+
+
+def _claim_section(key: str, results: Sequence[StudyResult], figure: str | None) -> list[str]:
+    claim = CLAIMS[key]
+    out = [f"### {key}\n", f"**{claim.text}** Source: the {claim.source} (scope: {claim.scope.describe()}). "
+           f"Metric: `{claim.metric}`. Statistic: {claim.statistic}. Rule: {claim.rule}\n"]
+    for result in results:
+        out.append(f"**{result.name}: {result.verdict(key) or '–'}**"
+                   + (f" (beyond the source's scope: {result.verdict(key, scope=EXTRAPOLATION)})"
+                      if result.verdict(key, scope=EXTRAPOLATION) else "") + ".\n")
+        sub = result.primary()
+        sub = sub[sub["claim"] == key]
+        out.append(table(sub, {"where": "where", "scope": "scope", "estimate": "estimate", "ci_low": "CI low",
+                               "ci_high": "CI high", "verdict": "verdict", "detail": "evidence"}))
+    if figure:
+        out.append(f"![{key}]({figure})\n")
+    return out
+
+
+def _disagreements(results: Sequence[StudyResult]) -> list[str]:
     out = ["## Where the protocols disagree\n"]
+    keys = [k for k in CLAIMS if len({r.verdict(k) for r in results}) > 1]
     if not keys:
-        out.append("The two protocols reach the same verdict on every claim.\n")
+        out.append("The protocols reach the same verdict on every claim.\n")
     for key in keys:
-        verdicts = ", ".join(f"{r.name}: {frame[(frame.claim == key) & (frame.protocol == r.name)].verdict.iloc[0]}"
-                             for r in results)
-        out.append(f"- **{key}** ({verdicts}).")
+        out.append(f"- **{key}** (" + ", ".join(f"{r.name}: {r.verdict(key)}" for r in results) + ").")
         merged: pd.DataFrame | None = None
         for r in results:
-            sub = r.evidence[r.evidence["claim"] == key][["where", "verdict"]].rename(columns={"verdict": r.name})
+            sub = r.primary()
+            sub = sub[(sub["claim"] == key) & (sub["scope"] == SOURCE)][["where", "verdict"]]
+            sub = sub.rename(columns={"verdict": r.name})
             merged = sub if merged is None else merged.merge(sub, on="where", how="outer")
         assert merged is not None
-        differing = merged[merged[[r.name for r in results]].nunique(axis=1) > 1]
+        differing = merged[merged[[r.name for r in results]].nunique(axis=1, dropna=False) > 1]
         if len(differing):
-            out.append("  Sub-results that differ: " + "; ".join(
+            out.append("  Sub-results in the source's scope that differ: " + "; ".join(
                 f"{w} ({', '.join(f'{r.name} {row[r.name]}' for r in results)})"
                 for w, row in differing.set_index("where").iterrows()) + ".")
     notes = [line for r in results for line in r.diagnostics]
     if notes:
-        out += ["", "What the data show about the settings behind the differences:", "", *[f"- {n}" for n in notes]]
-    differing_settings = _setting_differences(results)
-    if differing_settings:
+        out += ["", "What the data show about the settings behind the verdicts:", "", *[f"- {n}" for n in notes]]
+    keys_differing = [k for k in results[0].settings if len({r.settings.get(k) for r in results}) > 1]
+    if keys_differing:
         out += ["", "Settings that differ between the protocols (each can be set alone with its `initsens train` "
-                "option; `initsens presets` explains every value):", "", differing_settings]
+                "option; `initsens presets` explains every value):", "",
+                "| setting | " + " | ".join(r.name for r in results) + " |", "|---|" + "---|" * len(results),
+                *[f"| `{k}` | " + " | ".join(str(r.settings.get(k, "")) for r in results) + " |"
+                  for k in keys_differing], ""]
     return out
 
 
-def _setting_differences(results: Sequence[ProtocolResult]) -> str:
-    keys = [k for k in results[0].settings if len({r.settings.get(k) for r in results}) > 1]
-    if not keys:
-        return ""
-    lines = ["| setting | " + " | ".join(r.name for r in results) + " |", "|---|" + "---|" * len(results)]
-    lines += [f"| `{k}` | " + " | ".join(str(r.settings.get(k, "")) for r in results) + " |" for k in keys]
-    return "\n".join(lines) + "\n"
-
-
-def render(results: Sequence[ProtocolResult], figures: dict[str, str], tables_dir: str, command: str,
-           versions: dict[str, str], data: dict[str, str], wall: dict[str, float], alpha: float,
-           ablations: Sequence[ProtocolResult] = ()) -> str:
+def render(results: Sequence[StudyResult], ladder: pd.DataFrame, context: Context) -> str:
     """The reproduction report as Markdown."""
+    protocols = [r for r in results if r.study.kind == "protocol"]
+    ablations = [r for r in results if r.study.kind == "ablation"]
+    judged = [r for r in results if len(r.verdicts)]
     lines = ["# Do the original study's conclusions about initialization hold?\n",
-             f"_Generated by `{command}`. Protocols: {', '.join(r.name for r in results)}; data "
-             f"{data.get('name', '')}._\n",
+             f"_Generated by `{context.command}`. Protocols: {', '.join(r.name for r in protocols)}; data "
+             f"{context.data.get('name', '')}._\n",
              "The study (elTager's poster \"The Effect of Different Initialization Methods on VAEs for Modeling Cancer "
              "using RNA Genome Expressions\" and Eltager et al., PLoS One 2023) made the claims below. Each is "
-             "re-tested under the original protocol **as its code executed** (`eltager2023`) and under initsens's "
-             "corrected one (`initsens`); `initsens presets` lists every setting of both.\n",
-             "## Decision rules (stated before the results)\n",
-             "Each claim is split into sub-results (one per cell, or per depth and index for P1); each sub-result "
-             "is judged by the rule below, and a claim is **contradicted** if any of its sub-results contradicts "
-             "it, **supported** if all of them support it, and **unresolved** otherwise. Support needs every "
-             "sub-result at the 95% level (an intersection-union test); contradiction needs one sub-result at the "
-             f"Bonferroni level α/m (α = {alpha}, m = the claim's number of sub-results), so that a true claim is "
-             "called contradicted with probability at most α. Diverged or failed runs count against their "
-             "initializer: in P2–P4 an initializer that fails significantly more often than another is "
-             "significantly worse than it (Fisher's exact test); in E1 a failed run's ARI is 0 (chance). \"The "
-             "default\" is the law each protocol ran under that name: `kaiming_uniform` (U(±√(6/fan_in))) under "
-             "eltager2023, nn.Linear's `default` (U(±1/√fan_in)) under initsens. P1–P4 use `val_nelbo`, one "
-             "definition for every model and both protocols, so a verdict cannot change because the protocols "
-             "define their own losses differently.\n",
-             *[f"- **{k}** ({c.metric}): {c.rule}" for k, c in CLAIMS.items()], "",
-             "## Claims and verdicts\n", _claims_overview(results),
-             "The estimate shown is that of the deciding sub-result: the one with the smallest margin among "
-             "those sharing the claim's verdict (its cell in brackets).\n",
-             "## Evidence per claim\n"]
+             "re-tested under the original protocol **as its code executed** (`eltager2023`), under initsens's "
+             "corrected one (`initsens`), and along a ladder that moves the original protocol to the size of the "
+             "data it was written for; `initsens presets` lists every setting.\n",
+             *_rules(context.alpha),
+             "## Claims and verdicts\n", claims_overview(protocols),
+             "The estimate is the deciding sub-result's (the one with the smallest margin among those sharing the "
+             "claim's verdict; its cell in brackets).\n"]
+    missing = _not_testable(protocols)
+    if missing:
+        lines += ["Sub-results not testable (listed, and left out of the verdict):\n", *missing, ""]
+    reached = reach(judged)
+    if len(reached):
+        lines += ["### What the exact tests can reach\n",
+                  "An exact test at ten seeds has a smallest attainable p; where it lies above the Bonferroni level a "
+                  "contradiction needs, the claim cannot be contradicted by these runs whatever they show.\n",
+                  table(reached, {"study": "study", "claim": "claim", "seeds": "seeds", "level": "level needed",
+                                  "smallest_p": "smallest attainable p", "reachable": "reachable",
+                                  "seeds_needed": "seeds needed"})]
+    lines += _ladder_section(ladder, context.figures.get("ladder"))
+    lines.append("## Evidence per claim\n")
     for key in CLAIMS:
-        lines += _claim_section(key, results, figures[key])
-    lines += _disagreements(results)
+        lines += _claim_section(key, protocols, context.figures.get(key))
+    if protocols:
+        lines += _disagreements(protocols)
     if ablations:
         lines += ["", "### Ablations\n", "Each ablation retrains one protocol with the settings in its name changed "
                   "(`initsens reproduce --ablation PRESET:KEY=VALUE`) and is judged by the same rules; the lines "
                   "above comparing it with its base protocol show what those settings do. Its verdicts:\n",
-                  _claims_overview(ablations)]
-    lines += ["", "## Methods and reproducibility\n",
-              f"Command: `{command}`\n",
-              "Training: `initsens train --config PROTOCOL` per protocol, into `<out>/<protocol>/` (resumable). "
-              "Analysis: `initsens analyze` on `val_nelbo` per protocol; the full reports are linked below. "
-              "Claims: `initsens.analysis.claims` (rules tested on made-up tables with known verdicts in "
-              "`tests/test_claims.py`).\n",
-              *[f"- **{r.name}**: {len(r.runs)} runs ({int((r.runs['status'] == 'ok').sum())} ok, "
-                f"{int((r.runs['status'] == 'diverged').sum())} diverged, {int((r.runs['status'] == 'failed').sum())} "
-                f"failed; {int((r.runs.get('stopped', pd.Series(dtype=str)) == 'cap').sum())} reached the epoch cap), "
-                f"trained on {', '.join(sorted(r.runs['device'].astype(str).unique())) if 'device' in r.runs else '?'} "
-                f"in {wall.get(r.name, float('nan')) / 60:.1f} min of ensemble time; "
-                f"full analysis: [{r.report}]({r.report})"
-                for r in [*results, *ablations]], "",
-              f"Data: {data.get('name', '')}, content sha256 `{data.get('sha256', '')}`.\n",
-              f"Tables: `{tables_dir}/claims.parquet` (this page's first table) and `{tables_dir}/evidence.parquet` "
-              "(every sub-result).\n",
-              "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())
-              + f", Python {platform.python_version()}.\n"]
+                  claims_overview(ablations)]
+    lines += _methods(results, context)
     return "\n".join(lines)
+
+
+def _methods(results: Sequence[StudyResult], context: Context) -> list[str]:
+    def line(r: StudyResult) -> str:
+        runs = r.runs
+        status = runs["status"].value_counts() if len(runs) else pd.Series(dtype=int)
+        devices = ", ".join(sorted(runs["device"].astype(str).unique())) if "device" in runs and len(runs) else "–"
+        capped = int((runs["stopped"] == "cap").sum()) if "stopped" in runs else 0
+        link = f"; full analysis: [{r.report}]({r.report})" if r.report else ""
+        return (f"- **{r.name}** ({r.study.kind}): {r.trained} of {r.expected} runs ({int(status.get('ok', 0))} ok, "
+                f"{int(status.get('diverged', 0))} diverged, {int(status.get('failed', 0))} failed; {capped} reached "
+                f"the epoch cap), on {devices}, {context.wall.get(r.name, float('nan')) / 60:.1f} min of ensemble "
+                f"time; \"the default\" read as `{r.study.default}`{link}")
+
+    return ["", "## Methods and reproducibility\n", f"Command: `{context.command}`\n",
+            "Training: `initsens train` per study, into `<out>/<protocol>/`, `<out>/ablations/<name>/` and "
+            "`<out>/ladder/<rung>/` (resumable). Claims: `initsens.analysis.claims` (rules tested on made-up tables "
+            "with known verdicts in `tests/test_claims.py`, error rates simulated in "
+            "`tests/test_claims_error_rates.py`). Each protocol's and ablation's full `initsens analyze` report of "
+            "its own loss is linked below (both readings of \"the default\" where both were trained).\n",
+            *[line(r) for r in results], "",
+            f"Data: {context.data.get('name', '')}, content sha256 `{context.data.get('sha256', '')}`.\n",
+            f"Tables: `{context.tables_dir}/claims.parquet` (every verdict: claim, study, check, scope), "
+            f"`{context.tables_dir}/evidence.parquet` (every sub-result) and `{context.tables_dir}/ladder.parquet` "
+            "(the ladder's table).\n",
+            "Versions: " + ", ".join(f"{k} {v}" for k, v in context.versions.items())
+            + f", Python {platform.python_version()}.\n"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from initsens.data.files import ORIENTATIONS
 from initsens.data.genes import SELECTION_METHODS as GENE_SELECTIONS
 from initsens.data.normalize import NORMALIZERS
 from initsens.data.transform import TRANSFORMS
@@ -68,6 +69,7 @@ class SweepConfig:
     seeds: tuple[int, ...] = _setting(tuple(range(10)), identity=False)
     data: str = _setting("tcga5", identity=False)
     labels: str | None = _setting(None, identity=False)
+    orientation: str = _setting("auto", identity=False, added=True)
     label_column: str | None = _setting(None, identity=False)
     impute: str | None = _setting(None, identity=False)
     drop_missing: str | None = _setting(None, identity=False)
@@ -160,7 +162,8 @@ class SweepConfig:
              f"--hidden-dims must be positive widths (got {list(self.hidden_dims)})"),
             (self.top_genes >= 0, f"--top-genes must be >= 0 (got {self.top_genes})"),
             (0 < self.val_fraction < 1, f"--val-fraction must be between 0 and 1 (got {self.val_fraction})"),
-            choice("transform", TRANSFORMS), choice("gene_selection", GENE_SELECTIONS), choice("split", SPLITS),
+            choice("transform", TRANSFORMS), choice("orientation", ORIENTATIONS),
+            choice("gene_selection", GENE_SELECTIONS), choice("split", SPLITS),
             choice("fit_on", FIT_ON), choice("select_epoch", SELECT_EPOCH), choice("clustering", CLUSTERINGS),
             choice("device", DEVICES), choice("trainer", TRAINERS.names()), choice("precision", PRECISIONS),
             choice("recon_reduction", RECON_REDUCTIONS),

@@ -200,11 +200,11 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     if config.precision == "tf32" and device.type != "cuda" and local_device:
         raise InitsensError(f"--precision tf32 is a CUDA mode; on {device.type} use fp32 or bf16")
     require_clustering(config.clustering)
-    store = ResultsStore.check(out) if dry_run else ResultsStore.open(out)
-    dataset = load_dataset(config.data, config.labels, config.label_column, impute=config.impute,
-                           drop_missing=config.drop_missing)
+    dataset = load_dataset(config.data, config.labels, config.label_column, config.orientation, config.impute,
+                           config.drop_missing)
     check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
-    transform = resolve_transform(dataset.X, config.transform)
+    transform = resolve_transform(dataset.X, config.transform, dataset.name)
+    store = ResultsStore.check(out) if dry_run else ResultsStore.open(out)  # bad data creates no folder
     run_ids = {spec: spec.run_id(dataset.sha256) for spec in config.runs()}
     if force and not dry_run:
         store.remove_runs(run_ids.values())

@@ -46,7 +46,8 @@ from initsens.analysis.claims.clustering import WEAK_RHO, e1_uniform_clusters_wo
 from initsens.analysis.claims.normalization import NEGLIGIBLE_SHIFT, p4_normalization
 from initsens.analysis.claims.sensitivity import p1_most_sensitive
 
-__all__ = ["ARI_SIGNAL", "CLAIMS", "CONTRADICTED", "EXTRAPOLATION", "NEGLIGIBLE_SHIFT", "NOT_TESTABLE",
+__all__ = ["ARI_SIGNAL", "CHECKS", "CLAIMS", "COMMON_LOSS", "LOSS_CLAIMS", "NELBO", "OTHER_DEFAULT", "OWN_LOSS",
+           "PRIMARY", "CONTRADICTED", "EXTRAPOLATION", "NEGLIGIBLE_SHIFT", "NOT_TESTABLE",
            "RULES_PREAMBLE", "SOURCE", "SUPPORTED", "UNRESOLVED", "VERDICTS", "WEAK_RHO", "Claim", "Scope",
            "aggregate", "claimed_sets", "default_name", "evaluate", "verdicts"]
 
@@ -59,6 +60,7 @@ PAPER = Scope(("VanillaVAE", "IWAE"), (1,), ("zscore",))
 OWN_LOSS = "val_loss"
 #: One definition for every model and protocol: the robustness check of the loss claims.
 COMMON_LOSS = "val_nelbo"
+LOSS_CLAIMS = ("P1", "P2", "P3", "P4")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,16 @@ CLAIMS: dict[str, Claim] = {c.key: c for c in (
           f"a better clustering); contradicted when its interval at 1 − α/m lies below −{WEAK_RHO}; not testable "
           "when the clustering is at chance (as E1); else unresolved."),
 )}
+
+#: The checks a study is judged under: the claim's own metric (the verdict), the common loss (robustness) and the
+#: other reading of "the default" standing for it.
+PRIMARY, NELBO, OTHER_DEFAULT = "verdict", COMMON_LOSS, "other default"
+#: check -> (claims it judges, the loss metric, whether the other reading of "the default" stands for it).
+CHECKS: dict[str, tuple[tuple[str, ...], str, bool]] = {
+    PRIMARY: (tuple(CLAIMS), OWN_LOSS, False),
+    NELBO: ((*LOSS_CLAIMS, "E2"), COMMON_LOSS, False),
+    OTHER_DEFAULT: (("P2", "P3"), OWN_LOSS, True),
+}
 
 #: How sub-results make a verdict, stated once for the report.
 RULES_PREAMBLE = (

@@ -1,0 +1,98 @@
+"""What `initsens reproduce` plans (initsens.studies) and how the judge shows a rung that is not completely trained."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from initsens.errors import InitsensError
+from initsens.report.reproduction import _ladder_section
+from initsens.reproduction import StudyResult, ladder_table
+from initsens.studies import PANCAN_EPOCH_STEPS, PANCAN_TRAIN, Ablation, plan_studies
+
+GRID = {"repeats": 2, "depths": "1,2", "normalizations": "zscore,minmax"}
+
+
+def test_protocols_carry_their_own_default_and_train_the_other_reading_too(tmp_path):
+    studies = {s.name: s for s in plan_studies(["eltager2023", "initsens"], GRID, tmp_path, ladder=False)}
+    assert studies["eltager2023"].default == "kaiming_uniform" and studies["initsens"].default == "default"
+    for study in studies.values():
+        assert set(study.config.inits) == {"default", "kaiming_uniform", "normal", "uniform", "xavier_normal",
+                                           "xavier_uniform"}
+        assert study.folder == tmp_path / study.name and study.kind == "protocol"
+    own = {s.name: s for s in plan_studies(["eltager2023", "initsens"], GRID, tmp_path, ladder=False,
+                                           both_defaults=False)}
+    assert "default" not in own["eltager2023"].config.inits and "kaiming_uniform" not in own["initsens"].config.inits
+
+
+def test_the_ladder_moves_the_kl_weight_and_the_step_schedule_as_fixed_in_code(tmp_path):
+    studies = [s for s in plan_studies([], GRID, tmp_path) if s.kind == "rung"]
+    assert [s.name for s in studies] == ["kl-247", "kl-1000", "kl-3000", "kl-8850", "steps-138", "kl-8850+steps-138"]
+    for study in studies:
+        cfg, rung = study.config, study.rung
+        assert rung is not None and study.folder == tmp_path / "ladder" / rung.name
+        assert cfg.preset == "eltager2023" and cfg.normalizations == ("zscore",) and study.default == "kaiming_uniform"
+        # the KL weight divides the batch by N_train (tcga5's own split where the rung does not move it)
+        assert cfg.mn_split(247, 62) == ((rung.n_train, rung.n_train // 4) if rung.n_train != 247 else (247, 62))
+        assert cfg.epoch_steps == rung.epoch_steps
+        if rung.epoch_steps:
+            assert cfg.models == ("VanillaVAE", "IWAE") and cfg.depths == (1,)
+        else:
+            assert len(cfg.models) == 4 and cfg.depths == (1, 2)
+    by_name = {s.name: s for s in studies}
+    assert by_name["kl-8850+steps-138"].config.mn_sizes == (PANCAN_TRAIN, 2212)
+    assert by_name["steps-138"].config.epoch_steps == PANCAN_EPOCH_STEPS == 138
+
+
+def test_a_bad_ablation_or_setting_fails_before_anything_is_planned(tmp_path):
+    with pytest.raises(InitsensError, match="unknown preset 'nope'"):
+        plan_studies(["eltager2023"], GRID, tmp_path, [Ablation.parse("nope:clustering=kmeans")])
+    with pytest.raises(InitsensError, match="--orientation"):
+        plan_studies(["initsens"], {**GRID, "orientation": "sideways"}, tmp_path, ladder=False)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_rung_not_completely_trained_shows_how_far_it_got_and_no_verdict(tmp_path):
+    study = next(s for s in plan_studies([], GRID, tmp_path) if s.name == "steps-138")
+    runs = pd.DataFrame({"run_id": ["a", "b", "c"], "model": "IWAE", "initializer": "uniform", "status": "ok",
+                         "batch_size": 64, "n_train": 247, "epochs_trained": [10, 20, 30],
+                         "settings": '{"epoch_steps": 138, "drop_last": true}', "val_kl": [1.0, 2.0, 3.0],
+                         "ari": [0.1, 0.2, 0.3], "val_recon_mse": 0.9})
+    partial = StudyResult(study, runs, pd.DataFrame(), pd.DataFrame(), trained=3, expected=40)
+    row = ladder_table([partial]).iloc[0]
+    assert (row["trained"], row["expected"], row["epoch_steps"]) == (3, 40, 138)
+    assert row["median_steps"] == 20 * 138 and row["median_val_kl"] == 2.0 and row["mn_train"] == 64 / 247
+    assert all(row[key] == "" for key in ("P1", "P2", "P3", "P4", "E1", "E2"))
+    text = "\n".join(_ladder_section(ladder_table([partial]), None))
+    assert "| 3 of 40 |" in text and "| – | – | – | – | – | – |" in text
+
+
+
+@pytest.mark.slow
+def test_the_ladder_trains_and_is_judged_on_both_metrics(tmp_path):
+    """The ladder end to end on a tiny grid (two models, one depth, two seeds, one epoch): every rung trained into
+    its folder with its own KL weight and step schedule, judged on the claim's metric and on val_nelbo."""
+    from initsens.cli.train import run_training
+    from initsens.reproduction import judge
+
+    tiny = {"repeats": 2, "depths": "1", "normalizations": "zscore", "epochs": 1, "top_genes": 40,
+            "hidden_dims": "8", "latent_dim": 3, "models": "VanillaVAE,IWAE"}
+    studies = [s for s in plan_studies([], tiny, tmp_path / "results") if s.kind == "rung"]
+    for study in studies[:-1]:  # the last rung stays untrained: the report must say so
+        run_training(study.config, study.folder, quiet=True)
+    result = judge(studies, tmp_path / "rep.md", "test", n_boot=20, n_boot_icc=10)
+    ladder = pd.read_parquet(tmp_path / "rep" / "tables" / "ladder.parquet")
+    assert ladder["rung"].tolist() == [s.name for s in studies]
+    assert ladder["trained"].tolist() == [20] * 5 + [0] and (ladder["expected"] == 20).all()
+    assert ladder["epoch_steps"].tolist()[:5] == [3, 3, 3, 3, PANCAN_EPOCH_STEPS]  # tcga5: floor(247 / 64)
+    assert (ladder["median_steps"].iloc[:4] == 3).all() and ladder["median_steps"].iloc[4] == PANCAN_EPOCH_STEPS
+    runs = pd.read_parquet(tmp_path / "results" / "ladder" / "kl-8850" / "runs")
+    assert set(runs["normalization"]) == {"zscore"} and '"mn_sizes": [8850, 2212]' in runs["settings"].iloc[0]
+    judged = {r.name: r for r in result.results}
+    for name in ("kl-247", "kl-8850", "steps-138"):
+        assert judged[name].verdict("P4") == "not testable"  # one normalization
+        assert judged[name].verdict("P2") and judged[name].verdict("P2", "val_nelbo")
+    assert ladder.iloc[-1][["P1", "P2", "E1"]].tolist() == ["", "", ""]  # untrained: no verdict
+    text = (tmp_path / "rep.md").read_text()
+    assert "| 0 of 20 |" in text and "kl-8850+steps-138" in text
+    assert (tmp_path / "rep" / "figures" / "ladder.png").stat().st_size
