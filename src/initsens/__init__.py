@@ -1,7 +1,10 @@
 """initsens: how sensitive is each VAE to its weight initialization on TCGA RNA-seq?
 
-Subpackages: :mod:`initsens.data` (datasets, preprocessing, splits), :mod:`initsens.models`
-(VAE networks, objectives, initializers) and :mod:`initsens.cli` (the ``initsens`` command).
+In a notebook: ``initsens.train``, ``initsens.analyze`` and ``initsens.reproduce`` (:mod:`initsens.api`), imported on
+first use so that ``import initsens`` and ``initsens --help`` stay fast. Subpackages: :mod:`initsens.data`
+(datasets, preprocessing, splits), :mod:`initsens.models` (VAE networks, objectives, initializers),
+:mod:`initsens.training`, :mod:`initsens.analysis`, :mod:`initsens.report` and :mod:`initsens.cli` (the ``initsens``
+command).
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -13,4 +16,14 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["InitsensError", "__version__"]
+__all__ = ["InitsensError", "__version__", "analyze", "reproduce", "train"]
+_API = ("train", "analyze", "reproduce")
+
+
+def __getattr__(name: str):
+    """``initsens.train`` and friends, imported from :mod:`initsens.api` on first use."""
+    if name in _API:
+        from initsens import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'initsens' has no attribute {name!r}")

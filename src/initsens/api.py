@@ -1,0 +1,121 @@
+"""The library entry points behind the ``initsens`` command, for notebooks and scripts: :func:`train`,
+:func:`analyze` and :func:`reproduce` (also importable as ``initsens.train`` and so on). Each returns plain
+objects (DataFrames, the analysis, the verdicts) and reports progress through an optional callback; the command
+line calls the same planning, training and judging and adds its display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from initsens.analysis.study import Analysis
+    from initsens.reproduction import Reproduction
+    from initsens.training import SweepConfig
+    from initsens.training.sweep import SweepObserver
+
+
+def _config(config: str | Path | SweepConfig | None, settings: dict[str, Any]) -> SweepConfig:
+    from initsens.training import SweepConfig
+
+    if isinstance(config, SweepConfig):
+        if settings:
+            from initsens.errors import InitsensError
+
+            raise InitsensError(f"give settings in the SweepConfig or as keywords, not both (got {sorted(settings)})")
+        return config
+    return SweepConfig.load(str(config), settings) if config else SweepConfig.from_mapping(settings, "Python")
+
+
+def train(config: str | Path | SweepConfig | None = None, out: str | Path = "results", *, force: bool = False,
+          observer: SweepObserver | None = None, **settings: Any) -> pd.DataFrame:
+    """Train a sweep into ``out`` (resumable, like ``initsens train``) and return its grid's runs table.
+
+    Parameters
+    ----------
+    config : a preset name (``"eltager2023"``), a TOML file, a :class:`~initsens.training.SweepConfig`, or None for
+        initsens's defaults.
+    out : the results folder.
+    force : retrain runs already recorded in ``out``.
+    observer : progress callbacks (:class:`~initsens.training.sweep.SweepObserver`).
+    **settings : any setting of ``initsens train`` by its name (``models="IWAE"``, ``repeats=3``, ``epochs=5``);
+        they win over ``config``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run of the grid, the columns of ``runs/`` (README: Parquet schema).
+    """
+    from initsens.analysis import load_results
+    from initsens.training import plan_sweep, run_sweep
+
+    plan = plan_sweep(_config(config, settings), out, force)
+    summary = run_sweep(plan, observer)
+    if summary.interrupted:
+        raise KeyboardInterrupt
+    runs = load_results(out).runs
+    return runs[runs["run_id"].isin(set(plan.run_ids.values()))].reset_index(drop=True)
+
+
+def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, report: str | Path | None = None,
+            n_boot: int = 2000, n_boot_icc: int = 500, alpha: float = 0.05, seed: int = 0,
+            on_step: Callable[[str], None] | None = None) -> Analysis:
+    """Analyze a results folder (or a runs DataFrame) as ``initsens analyze`` does; with ``report`` also write the
+    Markdown report, its figures and tables.
+
+    Returns
+    -------
+    Analysis
+        ``.tables``: every table of the report by name (each a tidy DataFrame; README: Analysis).
+    """
+    from initsens.analysis import load_results
+    from initsens.analysis.inputs import Results
+    from initsens.analysis.study import analyze as run_analysis
+    from initsens.report import write_report
+
+    loaded = Results(results, None, []) if isinstance(results, pd.DataFrame) else load_results(results, metric)
+    analysis = run_analysis(loaded.runs, metric, loaded.epochs, n_boot, n_boot_icc, alpha, seed, on_step=on_step)
+    if report is not None:
+        write_report(analysis, loaded, report, f"initsens.analyze({str(results)!r}, {metric!r})"
+                     if not isinstance(results, pd.DataFrame) else f"initsens.analyze(runs, {metric!r})")
+    return analysis
+
+
+def reproduce(protocols: Sequence[str] = ("eltager2023", "initsens"), out: str | Path = "results/reproduction",
+              report: str | Path = "reports/reproduction.md", *, ablations: Sequence[str] = (), ladder: bool = True,
+              both_defaults: bool = True, train: bool = True, alpha: float = 0.05, n_boot: int = 2000,
+              n_boot_icc: int = 500, seed: int = 0, on_study: Callable[[Any], None] | None = None,
+              on_step: Callable[[str], None] | None = None, observer: SweepObserver | None = None,
+              **settings: Any) -> Reproduction:
+    """Train what is missing of every study (the protocols, ``ablations`` such as
+    ``"eltager2023:clustering=kmeans"``, the scale ladder) and judge the original study's claims, as
+    ``initsens reproduce`` does.
+
+    ``settings`` (e.g. ``repeats=10``, ``depths="1,2"``, ``data="my.tsv"``) reach every study; ``on_study`` is
+    called with each :class:`~initsens.studies.Study` before it trains.
+
+    Returns
+    -------
+    Reproduction
+        ``.claims``: one row per claim, study, check and scope (verdict, estimate, CI, sub-result counts);
+        ``.results``: each study's runs, evidence and verdicts; ``.report``: the report's path.
+    """
+    from initsens.reproduction import check_folders, judge
+    from initsens.studies import Ablation, plan_studies
+    from initsens.training import plan_sweep, run_sweep
+
+    parsed = list(dict.fromkeys(Ablation.parse(spec) for spec in ablations))
+    studies = plan_studies(list(protocols), settings, Path(out), parsed, ladder, both_defaults)
+    if train:
+        for study in studies:
+            if on_study is not None:
+                on_study(study)
+            if run_sweep(plan_sweep(study.config, study.folder), observer).interrupted:
+                raise KeyboardInterrupt
+    check_folders(studies)
+    return judge(studies, report, f"initsens.reproduce({list(protocols)!r})", alpha, n_boot, n_boot_icc, seed,
+                 on_step)

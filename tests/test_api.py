@@ -1,0 +1,56 @@
+"""The library entry points (initsens.train, initsens.analyze, initsens.reproduce) agree with what the command
+line writes, resume like it, and keep `import initsens` free of torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import initsens
+from initsens.errors import InitsensError
+
+TINY = {"models": "VanillaVAE,IWAE", "inits": "default,uniform", "depths": "1", "repeats": 2, "epochs": 2,
+        "top_genes": 40, "hidden_dims": "8", "latent_dim": 3}
+
+
+def test_train_returns_the_grid_and_resumes_and_analyze_reads_frames_and_folders(tmp_path):
+    runs = initsens.train(out=tmp_path / "r", **TINY)
+    assert len(runs) == 2 * 2 * 2 and set(runs["status"]) == {"ok"}
+    on_disk = pd.read_parquet(tmp_path / "r" / "runs")
+    assert sorted(runs["run_id"]) == sorted(on_disk["run_id"])
+    again = initsens.train(out=tmp_path / "r", **TINY)  # resumable: nothing retrained, same runs
+    assert sorted(again["finished_at"]) == sorted(runs["finished_at"])
+    from_frame = initsens.analyze(runs, "val_loss", n_boot=50, n_boot_icc=10)
+    from_folder = initsens.analyze(tmp_path / "r", "val_loss", n_boot=50, n_boot_icc=10,
+                                   report=tmp_path / "rep" / "summary.md")
+    pd.testing.assert_frame_equal(from_frame.tables["oneway_anova"], from_folder.tables["oneway_anova"])
+    assert (tmp_path / "rep" / "summary.md").is_file()
+
+
+def test_settings_go_in_the_config_or_as_keywords(tmp_path):
+    from initsens.training import SweepConfig
+
+    with pytest.raises(InitsensError, match="not both"):
+        initsens.train(SweepConfig.from_mapping(TINY), out=tmp_path, epochs=3)
+    with pytest.raises(InitsensError, match="no such config file and no preset of that name"):
+        initsens.train("no-such-preset", out=tmp_path)
+
+
+@pytest.mark.slow
+def test_reproduce_returns_the_verdicts(tmp_path):
+    seen = []
+    result = initsens.reproduce(["initsens"], tmp_path / "out", tmp_path / "rep.md", ladder=False,
+                                both_defaults=False, n_boot=20, n_boot_icc=10, on_study=seen.append,
+                                **{**TINY, "inits": "default,normal,uniform,xavier_normal,xavier_uniform"})
+    assert [s.name for s in seen] == ["initsens"] and result.report.is_file()
+    primary = result.claims[(result.claims["check"] == "verdict") & (result.claims["scope"] == "source")]
+    assert sorted(primary["claim"]) == sorted(["P1", "P2", "P3", "P4", "E1", "E2"])
+    assert primary.set_index("claim").loc["P1", "verdict"] == "not testable"  # two of the poster's four models
+
+
+def test_import_initsens_does_not_import_torch():
+    code = "import sys, initsens; initsens.__version__; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
