@@ -32,7 +32,7 @@ def _config(config: str | Path | SweepConfig | None, settings: dict[str, Any]) -
 
 
 def train(config: str | Path | SweepConfig | None = None, out: str | Path = "results", *, force: bool = False,
-          observer: SweepObserver | None = None, **settings: Any) -> pd.DataFrame:
+          quarantine: bool = False, observer: SweepObserver | None = None, **settings: Any) -> pd.DataFrame:
     """Train a sweep into ``out`` (resumable, like ``initsens train``) and return its grid's runs table.
 
     Parameters
@@ -41,6 +41,7 @@ def train(config: str | Path | SweepConfig | None = None, out: str | Path = "res
         initsens's defaults.
     out : the results folder.
     force : retrain runs already recorded in ``out``.
+    quarantine : move unreadable part files aside (``*.corrupt``) and retrain their runs, instead of stopping.
     observer : progress callbacks (:class:`~initsens.training.sweep.SweepObserver`).
     **settings : any setting of ``initsens train`` by its name (``models="IWAE"``, ``repeats=3``, ``epochs=5``);
         they win over ``config``.
@@ -53,7 +54,7 @@ def train(config: str | Path | SweepConfig | None = None, out: str | Path = "res
     from initsens.analysis import load_results
     from initsens.training import plan_sweep, run_sweep
 
-    plan = plan_sweep(_config(config, settings), out, force)
+    plan = plan_sweep(_config(config, settings), out, force, quarantine=quarantine)
     summary = run_sweep(plan, observer)
     if summary.interrupted:
         raise KeyboardInterrupt

@@ -26,8 +26,10 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_path(dest: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on success it replaces ``dest``, on error it is removed."""
+def atomic_path(dest: str | Path, sync: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; on success it replaces ``dest``, on error it is removed. With
+    ``sync`` the file's data is flushed to disk (fsync) before the rename and the folder's entry after it, so a
+    power cut cannot leave a renamed but empty file."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
@@ -36,10 +38,23 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if sync:
+            fsync_path(tmp_path)
         os.replace(tmp_path, dest)
+        if sync:
+            fsync_path(dest.parent)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or a folder (a folder's fsync commits the names in it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_json(dest: str | Path, data: Any) -> None:

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from initsens import __version__
 from initsens.cli.analyze import analyze
+from initsens.cli.check import check
 from initsens.cli.data import app as data_app
 from initsens.cli.models import list_models
 from initsens.cli.presets import list_presets
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.command("train")(train)
 app.command("analyze")(analyze)
+app.command("check")(check)
 app.command("models")(list_models)
 app.command("presets")(list_presets)
 app.command("reproduce")(reproduce)

@@ -141,6 +141,8 @@ def train(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the data and --out, print the grid and every "
                                  "setting, train nothing.", rich_help_panel=RUN),
     force: bool = typer.Option(False, "--force", help="Retrain runs that are already recorded.", rich_help_panel=RUN),
+    quarantine: bool = typer.Option(False, "--quarantine", help="Move part files that cannot be read aside (renamed "
+                                    "*.corrupt) and retrain their runs, instead of stopping.", rich_help_panel=RUN),
     quiet: bool = typer.Option(False, "--quiet", help="No progress display; one summary line.", rich_help_panel=RUN),
 ) -> None:
     """Train every model x initializer x depth x normalization x init scope x seed and log to Parquet."""
@@ -165,7 +167,7 @@ def train(
     }
     cfg = build_config(config, {key: value for key, value in given.items() if value is not None})
     cluster = Cluster(workers, threads_per_worker, scheduler, scheduler_file, connect_timeout)
-    run_training(cfg, out, force=force, quiet=quiet, dry_run=dry_run, cluster=cluster)
+    run_training(cfg, out, force=force, quiet=quiet, dry_run=dry_run, cluster=cluster, quarantine=quarantine)
 
 
 def build_config(config: str | None, given: dict[str, Any]):
@@ -191,7 +193,7 @@ class Cluster:
 
 
 def run_training(cfg: Any, out: Path, force: bool = False, quiet: bool = False, dry_run: bool = False,
-                 next_step: str | None = None, cluster: Cluster = Cluster()) -> Any:
+                 next_step: str | None = None, cluster: Cluster = Cluster(), quarantine: bool = False) -> Any:
     """Check, then train (or with ``dry_run`` only check and print) one sweep; returns its summary."""
     from initsens.training.sweep import plan_sweep, run_sweep
 
@@ -201,10 +203,10 @@ def run_training(cfg: Any, out: Path, force: bool = False, quiet: bool = False, 
         raise InitsensError("--threads-per-worker applies to --workers (a local cluster)")
     local = not cluster.remote
     if quiet or dry_run:
-        plan = plan_sweep(cfg, out, force, dry_run=dry_run, local_device=local)
+        plan = plan_sweep(cfg, out, force, dry_run=dry_run, local_device=local, quarantine=quarantine)
     else:
         with console.status(f"Loading {cfg.data} and checking {out}/ ..."):
-            plan = plan_sweep(cfg, out, force, local_device=local)
+            plan = plan_sweep(cfg, out, force, local_device=local, quarantine=quarantine)
     for note in plan.notes:
         console.print(note)
     if dry_run:

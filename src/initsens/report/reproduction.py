@@ -260,6 +260,11 @@ def _ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
                                         fmt(row["median_epochs"], 3), fmt(row["median_steps"], 3),
                                         fmt(row["median_val_kl"], 3), fmt(row["median_ari"], 3),
                                         fmt(row["median_val_recon_mse"], 3), *verdicts]) + " |")
+    pending = ladder[ladder["trained"] < ladder["expected"]]
+    if len(pending):
+        lines.append("\nNot completely trained yet: " + ", ".join(
+            f"{r.rung} ({r.trained} of {r.expected} runs)" for r in pending.itertuples())
+            + ". The same command resumes them where they stopped; the report then judges them.")
     if figure:
         lines.append(f"\n![the ladder's dose-response]({figure})\n")
     return lines

@@ -170,5 +170,7 @@ def run_sweep_distributed(plan: SweepPlan, client, observer: SweepObserver | Non
     except KeyboardInterrupt:
         summary.interrupted = True
         client.cancel(list(futures))
+    finally:
+        plan.store.release()  # the client is the folder's only writer; workers never write
     summary.wall_seconds = time.perf_counter() - start
     return summary

@@ -4,17 +4,25 @@ when a model reports metrics of its own, ``metrics/part-*.parquet``.
 Writes are atomic and paired: a batch of runs is written as ``epochs/part-T.parquet`` (and
 ``metrics/part-T.parquet``) first, then ``runs/part-T.parquet`` (the commit point), each through a
 temporary file and a rename. A killed sweep therefore leaves at worst detail parts without their runs
-part; :meth:`ResultsStore.open` removes such orphans, so re-running never duplicates rows. The columns are those of
+part; :meth:`ResultsStore.open` removes such orphans, so re-running never duplicates rows. A part counts as
+written once it and its folder are synced to disk (fsync). One process writes a folder at a time: it holds
+``.initsens.lock`` (pid, host, since when) from :meth:`ResultsStore.open` until it ends; a second writer stops
+with one line naming the holder, and a lock left by a process that died on this host is taken over with a
+notice. Part files that cannot be read stop a writer too, or with ``quarantine`` are renamed ``*.corrupt``
+(then neither ``train`` nor ``analyze`` reads them, and their runs are trained again). The columns are those of
 :mod:`initsens.schema`: plain Arrow types (strings, int32, float64, UTC timestamps) that pandas,
 polars, duckdb and R's arrow read as they are, each described in its field's metadata.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import socket
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,9 +35,23 @@ from initsens.errors import InitsensError
 from initsens.schema import EPOCHS_SCHEMA, METRICS_SCHEMA, RUNS_SCHEMA
 from initsens.training.record import FINISHED
 
+LOCK_NAME = ".initsens.lock"
+QUARANTINE_SUFFIX = ".corrupt"
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another account
+        return True
+    return True
 
 
 class ResultsStore:
@@ -39,6 +61,9 @@ class ResultsStore:
         self.root = Path(root)
         self.runs_dir, self.epochs_dir = self.root / "runs", self.root / "epochs"
         self.metrics_dir = self.root / "metrics"
+        self.lock_path = self.root / LOCK_NAME
+        self.notices: list[str] = []
+        self._held = False
 
     @property
     def detail_dirs(self) -> tuple[Path, Path]:
@@ -64,8 +89,10 @@ class ResultsStore:
         return store
 
     @classmethod
-    def open(cls, root: str | Path) -> ResultsStore:
-        """Create the folders if needed, check they are writable, and drop orphaned epochs parts."""
+    def open(cls, root: str | Path, quarantine: bool = False) -> ResultsStore:
+        """Create the folders if needed, check they are writable, take the folder's lock, drop orphaned detail parts
+        (a write cut short before its runs part) and temporary files, and stop on unreadable parts (or move them
+        aside with ``quarantine``)."""
         store = cls(root)
         try:
             store.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +101,7 @@ class ResultsStore:
             raise InitsensError(f"{store.root}: cannot create the results folder ({exc.strerror}); use --out") from None
         if not os.access(store.runs_dir, os.W_OK) or not os.access(store.epochs_dir, os.W_OK):
             raise InitsensError(f"{store.root}: the results folder is not writable; use --out to choose another")
+        store.acquire()
         runs = {p.name for p in store.runs_dir.glob("part-*.parquet")}
         for folder in store.detail_dirs:
             for part in folder.glob("part-*.parquet"):
@@ -82,7 +110,111 @@ class ResultsStore:
         for folder in (store.runs_dir, *store.detail_dirs):
             for leftover in folder.glob(".*.tmp"):
                 leftover.unlink()
+        bad = store.unreadable_parts()
+        if bad and not quarantine:
+            store.release()
+            names = ", ".join(str(p.relative_to(store.root)) for p in bad[:3]) + (" ..." if len(bad) > 3 else "")
+            raise InitsensError(f"{store.root}: {len(bad)} part file(s) cannot be read ({names}); run again with "
+                                "--quarantine to move them aside and retrain their runs, or see `initsens check "
+                                f"{store.root}`")
+        if bad:
+            moved = store.quarantine(bad)
+            store.notices.append(f"{store.root}: moved {len(moved)} unreadable part file(s) aside (renamed "
+                                 f"*{QUARANTINE_SUFFIX}); their runs are trained again")
         return store
+
+    def holder(self) -> dict | None:
+        """Who holds the folder's lock (pid, host, since), or None; {} for a lock file that cannot be read."""
+        try:
+            return dict(json.loads(self.lock_path.read_text()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {}
+
+    def acquire(self) -> None:
+        """Take the folder's lock (an exclusive create, atomic on local and NFS v3+ file systems): one writer at a
+        time. Held already by this process: nothing to do. Held by a process that no longer runs on this host:
+        taken over with a notice. Otherwise a one-line error naming the holder."""
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": utc_now().isoformat(timespec="seconds")}
+        for _ in range(3):
+            try:
+                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self.holder()
+                if holder is None:
+                    continue  # released meanwhile
+                if holder.get("pid") == me["pid"] and holder.get("host") == me["host"]:
+                    self._held = True
+                    return
+                if holder and (holder.get("host") != me["host"] or _alive(int(holder.get("pid", -1)))):
+                    raise InitsensError(
+                        f"{self.root} is being written by pid {holder.get('pid')} on {holder.get('host')} since "
+                        f"{holder.get('since')}; wait for it to end or use another --out (if that process is gone, "
+                        f"delete {self.lock_path})") from None
+                try:  # stale: move it aside under a unique name, so two takers cannot both succeed
+                    os.rename(self.lock_path, self.root / f"{LOCK_NAME}.stale-{uuid.uuid4().hex[:8]}")
+                except FileNotFoundError:
+                    continue
+                for stale in self.root.glob(f"{LOCK_NAME}.stale-*"):
+                    stale.unlink(missing_ok=True)
+                self.notices.append(f"{self.root}: took over the lock of pid {holder.get('pid', '?')} "
+                                    f"(since {holder.get('since', '?')}), which no longer runs")
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump(me, handle)
+            self._held = True
+            atexit.register(self.release)
+            return
+        raise InitsensError(f"{self.root}: could not take the folder's lock {self.lock_path}; run again")
+
+    def release(self) -> None:
+        """Give the lock back (only this process's own)."""
+        if not self._held:
+            return
+        holder = self.holder()
+        if holder and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+            self.lock_path.unlink(missing_ok=True)
+        self._held = False
+
+    def unreadable_parts(self) -> list[Path]:
+        """Part files whose Parquet footer cannot be read (cut short, not Parquet)."""
+        bad = []
+        for folder in (self.runs_dir, *self.detail_dirs):
+            for part in sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []:
+                try:
+                    pq.read_schema(part)  # reads the footer: fails for a file cut short
+                except Exception:  # pyarrow raises ArrowInvalid, OSError or others for damaged files
+                    bad.append(part)
+        return bad
+
+    def quarantine(self, parts: Sequence[Path], sets: bool = True) -> list[Path]:
+        """Rename ``parts`` to ``*.corrupt`` (nothing reads them then); with ``sets`` also the parts of the same name
+        in the other folders, so their runs are trained again as a whole. Returns what was moved."""
+        names = {p.name for p in parts}
+        targets = [folder / name for folder in (self.runs_dir, *self.detail_dirs) for name in sorted(names)] if sets \
+            else list(parts)
+        moved = []
+        for part in targets:
+            if part.exists():
+                os.replace(part, part.with_name(part.name + QUARANTINE_SUFFIX))
+                moved.append(part)
+        return moved
+
+    def drop_duplicates(self, folder: Path, keys: list[str]) -> int:
+        """Rewrite ``folder``'s parts without rows whose ``keys`` an earlier part (or row) already holds."""
+        seen: set[tuple] = set()
+        removed = 0
+        for part in sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []:
+            table = pq.read_table(part)
+            if not set(keys) <= set(table.column_names):
+                continue
+            rows = list(zip(*(table[k].to_pylist() for k in keys)))
+            keep = [row not in seen and not seen.add(row) for row in rows]  # type: ignore[func-returns-value]
+            if not all(keep):
+                removed += keep.count(False)
+                self._write(table.filter(pa.array(keep)), part)
+        return removed
 
     def run_parts(self) -> list[Path]:
         return sorted(self.runs_dir.glob("part-*.parquet")) if self.runs_dir.is_dir() else []
@@ -128,13 +260,25 @@ class ResultsStore:
         if not runs:
             return
         name = f"part-{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
-        self._write(pa.Table.from_pylist(epochs, schema=EPOCHS_SCHEMA), self.epochs_dir / name)
-        if metrics:
-            self.metrics_dir.mkdir(exist_ok=True)
-            self._write(pa.Table.from_pylist(metrics, schema=METRICS_SCHEMA), self.metrics_dir / name)
-        self._write(pa.Table.from_pylist(runs, schema=RUNS_SCHEMA), self.runs_dir / name)
+        try:
+            self._write(pa.Table.from_pylist(epochs, schema=EPOCHS_SCHEMA), self.epochs_dir / name)
+            if metrics:
+                self.metrics_dir.mkdir(exist_ok=True)
+                self._write(pa.Table.from_pylist(metrics, schema=METRICS_SCHEMA), self.metrics_dir / name)
+            self._write(pa.Table.from_pylist(runs, schema=RUNS_SCHEMA), self.runs_dir / name)
+        except OSError as exc:  # no space, permissions, a read-only file system
+            if not (self.runs_dir / name).exists():  # not committed: no detail part may stay without it
+                for folder in self.detail_dirs:
+                    (folder / name).unlink(missing_ok=True)
+            try:
+                saved = f"{len(self.finished_run_ids())} runs saved before it are intact"
+            except Exception:
+                saved = "the runs saved before it are intact"
+            raise InitsensError(f"{self.root}: could not write the results of {len(runs)} runs "
+                                f"({exc.strerror or exc}); {saved}; fix that and run the same command again to "
+                                "resume") from None
 
     @staticmethod
     def _write(table: pa.Table, dest: Path) -> None:
-        with atomic_path(dest) as tmp:
+        with atomic_path(dest, sync=True) as tmp:
             pq.write_table(table, tmp, compression="zstd")

@@ -176,12 +176,14 @@ class SweepPlan:
 
     @property
     def notes(self) -> list[str]:
-        """Lines worth telling the user before training (e.g. the transform ``auto`` chose)."""
+        """Lines worth telling the user before training (the transform ``auto`` chose, a lock taken over, parts
+        moved aside)."""
+        notes = list(self.store.notices)
         if self.config.transform == "auto" and self.transform != "none":
-            return [f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
-                    f"{self.dataset.X.max():,.0f}), so --transform auto applies {self.transform} "
-                    f"({TRANSFORMS[self.transform]}) before gene selection"]
-        return []
+            notes.append(f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
+                         f"{self.dataset.X.max():,.0f}), so --transform auto applies {self.transform} "
+                         f"({TRANSFORMS[self.transform]}) before gene selection")
+        return notes
 
     @property
     def total(self) -> int:
@@ -189,12 +191,14 @@ class SweepPlan:
 
 
 def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = False,
-               dry_run: bool = False, local_device: bool = True) -> SweepPlan:
+               dry_run: bool = False, local_device: bool = True, quarantine: bool = False) -> SweepPlan:
     """Check everything that can go wrong before training (device, folder, data), then list the runs to do.
 
     With ``force`` the grid's runs already recorded in ``out`` are removed, so they are trained again.
     With ``dry_run`` nothing is created or removed: ``out`` is only checked to be creatable or writable.
     Without ``local_device`` (training on remote workers) the device is checked by the workers, not here.
+    Opening the folder takes its lock (one writer at a time) until :func:`run_sweep` ends; unreadable part files
+    stop it, or with ``quarantine`` are moved aside and their runs trained again.
     """
     device = resolve_device(config.device) if local_device else torch.device("cpu")
     if config.precision == "tf32" and device.type != "cuda" and local_device:
@@ -204,7 +208,7 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
                            config.drop_missing)
     check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
     transform = resolve_transform(dataset.X, config.transform, dataset.name)
-    store = ResultsStore.check(out) if dry_run else ResultsStore.open(out)  # bad data creates no folder
+    store = ResultsStore.check(out) if dry_run else ResultsStore.open(out, quarantine)  # bad data: no folder
     run_ids = {spec: spec.run_id(dataset.sha256) for spec in config.runs()}
     if force and not dry_run:
         store.remove_runs(run_ids.values())
@@ -244,5 +248,7 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
             record_chunk(plan, summary, observer, chunk, data, results, error, str(plan.device))
     except KeyboardInterrupt:
         summary.interrupted = True
+    finally:
+        plan.store.release()
     summary.wall_seconds = time.perf_counter() - start
     return summary

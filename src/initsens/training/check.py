@@ -1,0 +1,109 @@
+"""``initsens check``: what is in a results folder and what is wrong with it, and the repairs that lose nothing.
+
+Problems looked for: part files that cannot be read (cut short, not Parquet), detail parts (epochs, metrics)
+without their runs part and runs parts without their epochs part, a ``run_id`` recorded twice in ``runs/`` or
+a (run_id, epoch) twice in ``epochs/``, leftover temporary files, and a writer's lock. ``repair`` moves
+unreadable part sets aside (renamed ``*.corrupt``, which neither ``train`` nor ``analyze`` reads, so ``train``
+retrains their runs), drops duplicated rows keeping the first, and moves orphaned detail parts aside too:
+nothing is deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from initsens.errors import InitsensError
+from initsens.training.store import QUARANTINE_SUFFIX, ResultsStore
+
+
+@dataclass
+class Inspection:
+    """What :func:`inspect_folder` found: ``summary`` (one row per part folder: parts, rows, distinct run ids,
+    schema versions) and ``problems`` (one row per problem: ``kind``, ``path``, ``detail``)."""
+
+    summary: pd.DataFrame
+    problems: pd.DataFrame
+
+
+def _duplicates(table: pa.Table, keys: list[str]) -> int:
+    if not table.num_rows:
+        return 0
+    groups = table.group_by(keys).aggregate([([], "count_all")])
+    return int(pc.sum(pc.subtract(groups["count_all"], 1)).as_py() or 0)
+
+
+def inspect_folder(root: str | Path) -> Inspection:
+    """Read every part of the results folder ``root`` and list what is wrong."""
+    store = ResultsStore(root)
+    if not store.root.is_dir():
+        raise InitsensError(f"{store.root}: no such folder; give the folder `initsens train --out` wrote")
+    if not store.runs_dir.is_dir():
+        raise InitsensError(f"{store.root}: no runs/ folder; is this a results folder written by `initsens train`?")
+    problems: list[dict] = []
+    unreadable = set(store.unreadable_parts())
+    for path in sorted(unreadable):
+        problems.append({"kind": "unreadable part", "path": str(path), "detail": "not a readable Parquet file"})
+    runs_names = {p.name for p in store.run_parts()}
+    epochs_names = {p.name for p in store.epochs_dir.glob("part-*.parquet")} if store.epochs_dir.is_dir() else set()
+    for folder in store.detail_dirs:
+        for part in sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []:
+            if part.name not in runs_names:
+                problems.append({"kind": "orphaned part", "path": str(part),
+                                 "detail": "no runs part of that name (a write was cut short)"})
+    for part in store.run_parts():
+        if part.name not in epochs_names:
+            problems.append({"kind": "runs without epochs", "path": str(part), "detail": "no epochs part of that name"})
+    for folder in (store.runs_dir, *store.detail_dirs):
+        for leftover in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
+            problems.append({"kind": "temporary file", "path": str(leftover), "detail": "left by an interrupted write"})
+    holder = store.holder()
+    if holder is not None:
+        problems.append({"kind": "lock", "path": str(store.lock_path),
+                         "detail": f"held by pid {holder.get('pid')} on {holder.get('host')} since "
+                                   f"{holder.get('since')}"})
+    rows = []
+    for name, folder, keys in (("runs", store.runs_dir, ["run_id"]), ("epochs", store.epochs_dir, ["run_id", "epoch"]),
+                               ("metrics", store.metrics_dir, ["run_id", "epoch", "metric"])):
+        parts = [p for p in sorted(folder.glob("part-*.parquet")) if p not in unreadable] if folder.is_dir() else []
+        tables = [pq.read_table(p, columns=[k for k in keys if k in pq.read_schema(p).names]) for p in parts]
+        table = pa.concat_tables(tables, promote_options="default") if tables else None
+        versions = ""
+        if name == "runs" and parts:
+            found = {str(v) for p in parts for v in pq.read_table(p, columns=["schema_version"])["schema_version"]
+                     .to_pylist()} if all("schema_version" in pq.read_schema(p).names for p in parts) else {"?"}
+            versions = ", ".join(sorted(found))
+        duplicated = _duplicates(table, keys) if table is not None and set(keys) <= set(table.column_names) else 0
+        if duplicated:
+            problems.append({"kind": "duplicated rows", "path": str(folder),
+                             "detail": f"{duplicated} row(s) repeat a {' + '.join(keys)} already recorded"})
+        rows.append({"folder": name, "parts": len(parts), "rows": table.num_rows if table is not None else 0,
+                     "run_ids": len(set(table["run_id"].to_pylist())) if table is not None else 0,
+                     "schema_versions": versions})
+    return Inspection(pd.DataFrame(rows), pd.DataFrame(problems, columns=["kind", "path", "detail"]))
+
+
+def repair(root: str | Path) -> list[str]:
+    """Do what is safe for the problems :func:`inspect_folder` finds; returns one line per action."""
+    store = ResultsStore(root)
+    store.acquire()  # no writer may be at work while parts are rewritten
+    try:
+        moved = store.quarantine(store.unreadable_parts())
+        done = [f"moved aside {p} (renamed {p.name}{QUARANTINE_SUFFIX})" for p in moved]
+        runs_names = {p.name for p in store.run_parts()}
+        orphans = [p for folder in store.detail_dirs if folder.is_dir() for p in folder.glob("part-*.parquet")
+                   if p.name not in runs_names]
+        done += [f"moved aside orphaned {p}" for p in store.quarantine(orphans, sets=False)]
+        for folder, keys in ((store.runs_dir, ["run_id"]), (store.epochs_dir, ["run_id", "epoch"]),
+                             (store.metrics_dir, ["run_id", "epoch", "metric"])):
+            removed = store.drop_duplicates(folder, keys)
+            if removed:
+                done.append(f"dropped {removed} duplicated row(s) in {folder} (kept the first of each)")
+    finally:
+        store.release()
+    return done

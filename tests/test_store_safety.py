@@ -1,0 +1,186 @@
+"""A results folder survives a second writer, a stale lock, a corrupt part, a full disk and a failure at every
+write step of a chunk: what was committed stays there once, nothing half-written is read, and a re-run completes
+the grid without duplicates."""
+
+from __future__ import annotations
+
+import errno
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from conftest import run_cli
+
+import initsens
+from initsens import atomic
+from initsens.analysis import load_results
+from initsens.errors import InitsensError
+from initsens.training import store as store_module
+from initsens.training.check import inspect_folder, repair
+from initsens.training.store import LOCK_NAME, ResultsStore
+
+TINY = {"models": "VanillaVAE", "inits": "default,uniform", "depths": "1", "repeats": 2, "epochs": 1,
+        "top_genes": 30, "hidden_dims": "8", "latent_dim": 2, "ensemble_size": 2}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """A finished tiny sweep (4 runs in 2 chunks) and its rows, to write again under injected faults."""
+    out = tmp_path_factory.mktemp("sweep")
+    runs = initsens.train(out=out, **TINY)
+    epochs = pd.read_parquet(out / "epochs")
+    return out, runs, epochs
+
+
+def _lock(root, pid, host=None):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / LOCK_NAME).write_text(json.dumps({"pid": pid, "host": host or socket.gethostname(),
+                                              "since": "2026-12-06T00:00:00+00:00"}))
+
+
+def test_a_second_writer_stops_and_a_stale_lock_is_taken_over(tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _lock(tmp_path / "live", sleeper.pid)
+        with pytest.raises(InitsensError, match=rf"being written by pid {sleeper.pid} on {socket.gethostname()} "
+                                                r"since 2026-12-06T00:00:00\+00:00; wait"):
+            ResultsStore.open(tmp_path / "live")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    _lock(tmp_path / "far", 1, host="another-node")  # another host: liveness unknown, so never taken over
+    with pytest.raises(InitsensError, match="on another-node"):
+        ResultsStore.open(tmp_path / "far")
+    _lock(tmp_path / "stale", sleeper.pid)  # that process has ended
+    store = ResultsStore.open(tmp_path / "stale")
+    assert store.notices == [f"{store.root}: took over the lock of pid {sleeper.pid} (since "
+                             "2026-12-06T00:00:00+00:00), which no longer runs"]
+    assert json.loads(store.lock_path.read_text())["pid"] == __import__("os").getpid()
+    again = ResultsStore.open(tmp_path / "stale")  # this process already holds it
+    assert again.notices == []
+    store.release()
+    assert not store.lock_path.exists() and not list((tmp_path / "stale").glob(f"{LOCK_NAME}*"))
+
+
+@pytest.mark.slow
+def test_two_commands_on_one_folder_train_once(tmp_path):
+    args = ["train", "--quiet", "--out", str(tmp_path), "--models", "VanillaVAE,IWAE", "--inits", "default,uniform",
+            "--depths", "1", "--repeats", "3", "--top-genes", "30", "--hidden-dims", "8", "--latent-dim", "2",
+            "--epochs", "20"]
+    first = subprocess.Popen([sys.executable, "-c", "from initsens.cli import main; main()", *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / LOCK_NAME).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = run_cli(*args)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert second.returncode == 2 and f"being written by pid {first.pid}" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1
+    runs = pd.read_parquet(tmp_path / "runs")
+    assert len(runs) == runs["run_id"].nunique() == 12 and not (tmp_path / LOCK_NAME).exists()
+
+
+def test_a_corrupt_part_stops_train_and_quarantine_retrains_its_runs(tmp_path, sweep):
+    source, runs, _ = sweep
+    out = tmp_path / "r"
+    subprocess.run(["cp", "-r", str(source), str(out)], check=True)
+    part = sorted((out / "runs").glob("part-*.parquet"))[0]
+    lost = set(pq.read_table(part)["run_id"].to_pylist())
+    part.write_bytes(part.read_bytes()[:300])  # a copy cut short
+    with pytest.raises(InitsensError, match=r"1 part file\(s\) cannot be read \(runs/part-.*\); run again with "
+                                            "--quarantine"):
+        initsens.train(out=out, **TINY)
+    assert inspect_folder(out).problems["kind"].tolist() == ["unreadable part"]
+    again = initsens.train(out=out, quarantine=True, **TINY)
+    assert sorted(again["run_id"]) == sorted(runs["run_id"]) and again["run_id"].is_unique
+    assert (part.parent / (part.name + ".corrupt")).exists()
+    assert (out / "epochs" / (part.name + ".corrupt")).exists()  # its epochs moved aside with it
+    loaded = load_results(out)  # analyze reads neither
+    assert len(loaded.runs) == 4 and set(loaded.runs["run_id"]) >= lost
+    assert loaded.epochs.groupby("run_id")["epoch"].apply(lambda e: e.is_unique).all()
+
+
+def test_a_full_disk_loses_nothing_and_the_same_command_resumes(tmp_path, monkeypatch):
+    write = pq.write_table
+    calls = {"n": 0}
+
+    def full_after_first_chunk(table, where, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 2:  # the first chunk's epochs and runs parts fit; then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device", str(where))
+        return write(table, where, **kwargs)
+
+    monkeypatch.setattr(store_module.pq, "write_table", full_after_first_chunk)
+    with pytest.raises(InitsensError, match=r"could not write the results of 2 runs \(No space left on device\); 2 "
+                                            r"runs saved before it are intact; .* run the same command again"):
+        initsens.train(out=tmp_path, **TINY)
+    assert len(pd.read_parquet(tmp_path / "runs")) == 2
+    assert len(list((tmp_path / "epochs").glob("part-*"))) == 1  # no epochs part without its runs part
+    assert not list(tmp_path.rglob(".*.tmp")) and not (tmp_path / LOCK_NAME).exists()
+    monkeypatch.setattr(store_module.pq, "write_table", write)
+    runs = initsens.train(out=tmp_path, **TINY)
+    assert len(runs) == 4 and runs["run_id"].is_unique
+
+
+@pytest.mark.parametrize("fail_at", range(1, 9))  # one chunk = epochs part + runs part, 4 steps each
+def test_a_failure_at_any_write_step_of_a_chunk_commits_all_or_nothing(tmp_path, monkeypatch, sweep, fail_at):
+    _, runs, epochs = sweep
+    first, second = sorted(runs["run_id"])[:2], sorted(runs["run_id"])[2:]
+    rows = {row["run_id"]: row for row in pq.read_table(sweep[0] / "runs").to_pylist()}
+    ep = {rid: g.to_dict("records") for rid, g in epochs.groupby("run_id")}
+    store = ResultsStore.open(tmp_path)
+    store.append([rows[r] for r in first], [e for r in first for e in ep[r]])
+    calls = {"n": 0}
+    originals = {"write": pq.write_table, "fsync": atomic.fsync_path, "replace": atomic.os.replace}
+
+    def failing(step):
+        def call(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == fail_at:
+                raise OSError(errno.EIO, f"injected failure at {step}")
+            return originals[step](*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(store_module.pq, "write_table", failing("write"))
+    monkeypatch.setattr(atomic, "fsync_path", failing("fsync"))
+    monkeypatch.setattr(atomic.os, "replace", failing("replace"))
+    with pytest.raises(InitsensError, match="could not write the results of 2 runs"):
+        store.append([rows[r] for r in second], [e for r in second for e in ep[r]])
+    monkeypatch.undo()
+    reopened = ResultsStore.open(tmp_path)
+    committed = reopened.finished_run_ids()
+    # all or nothing: a failure before the runs part's rename leaves the chunk out; after it, the chunk is in
+    assert committed in (set(first), set(first) | set(second))
+    assert not list(tmp_path.rglob(".*.tmp")) and inspect_folder(tmp_path).problems["kind"].tolist() in ([], ["lock"])
+    todo = [r for r in second if r not in committed]
+    reopened.append([rows[r] for r in todo], [e for r in todo for e in ep[r]])
+    final = load_results(tmp_path)
+    assert sorted(final.runs["run_id"]) == sorted(runs["run_id"])
+    assert not final.epochs.duplicated(["run_id", "epoch"]).any()
+    reopened.release()
+
+
+def test_check_reports_and_repair_fixes_duplicates_orphans_and_corrupt_parts(tmp_path, sweep):
+    out = tmp_path / "r"
+    subprocess.run(["cp", "-r", str(sweep[0]), str(out)], check=True)
+    parts = sorted((out / "runs").glob("part-*.parquet"))
+    clean = run_cli("check", str(out))
+    assert clean.returncode == 0 and "no problems found" in clean.stdout
+    (out / "runs" / "part-zzcopy.parquet").write_bytes(parts[0].read_bytes())  # a part copied twice
+    (out / "epochs" / "part-zzcopy.parquet").write_bytes((out / "epochs" / parts[0].name).read_bytes())
+    (out / "epochs" / "part-orphan.parquet").write_bytes((out / "epochs" / parts[1].name).read_bytes())
+    parts[1].write_bytes(b"PAR1 cut")
+    found = inspect_folder(out).problems
+    assert sorted(found["kind"]) == ["duplicated rows", "duplicated rows", "orphaned part", "unreadable part"]
+    shown = run_cli("check", str(out))
+    assert shown.returncode == 1 and "4 problem(s)" in shown.stdout
+    done = repair(out)
+    assert len(done) == 5 and inspect_folder(out).problems.empty  # duplicates dropped, the rest moved aside
+    kept = load_results(out).runs
+    assert kept["run_id"].is_unique and len(kept) == 2  # the corrupt part's two runs are left to retrain
