@@ -181,6 +181,10 @@ def test_check_reports_and_repair_fixes_duplicates_orphans_and_corrupt_parts(tmp
     shown = run_cli("check", str(out))
     assert shown.returncode == 1 and "4 problem(s)" in shown.stdout
     done = repair(out)
-    assert len(done) == 5 and inspect_folder(out).problems.empty  # duplicates dropped, the rest moved aside
+    assert len(done) == 5  # duplicates dropped, the rest moved aside
+    left = inspect_folder(out).problems  # the grid recorded in sweeps.json now lacks the corrupt part's runs
+    assert left["kind"].tolist() == ["runs not trained"] and left["detail"].iloc[0].startswith("2 of 4 runs")
     kept = load_results(out).runs
-    assert kept["run_id"].is_unique and len(kept) == 2  # the corrupt part's two runs are left to retrain
+    assert kept["run_id"].is_unique and len(kept) == 2
+    initsens.train(out=out, **TINY)  # the same command trains them
+    assert inspect_folder(out).problems.empty

@@ -2,7 +2,8 @@
 
 Problems looked for: part files that cannot be read (cut short, not Parquet), detail parts (epochs, metrics)
 without their runs part and runs parts without their epochs part, a ``run_id`` recorded twice in ``runs/`` or
-a (run_id, epoch) twice in ``epochs/``, leftover temporary files, and a writer's lock. ``repair`` moves
+a (run_id, epoch) twice in ``epochs/``, leftover temporary files, a writer's lock, and runs of a grid started in
+the folder (``sweeps.json``; folders from before it have none) that are not recorded yet. ``repair`` moves
 unreadable part sets aside (renamed ``*.corrupt``, which neither ``train`` nor ``analyze`` reads, so ``train``
 retrains their runs), drops duplicated rows keeping the first, and moves orphaned detail parts aside too:
 nothing is deleted.
@@ -62,6 +63,14 @@ def inspect_folder(root: str | Path) -> Inspection:
     for folder in (store.runs_dir, *store.detail_dirs):
         for leftover in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
             problems.append({"kind": "temporary file", "path": str(leftover), "detail": "left by an interrupted write"})
+    finished = store.finished_run_ids() if not unreadable else set()
+    for sweep in store.sweeps():
+        missing = len(set(sweep.get("run_ids", [])) - finished)
+        if missing and not unreadable:
+            problems.append({"kind": "runs not trained", "path": str(store.root / "sweeps.json"),
+                             "detail": f"{missing} of {sweep.get('runs')} runs of the grid started "
+                                       f"{sweep.get('since')} ({sweep.get('preset') or 'initsens defaults'}) are "
+                                       "not recorded; the same `initsens train` command trains them"})
     holder = store.holder()
     if holder is not None:
         problems.append({"kind": "lock", "path": str(store.lock_path),

@@ -17,6 +17,7 @@ polars, duckdb and R's arrow read as they are, each described in its field's met
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import socket
@@ -30,12 +31,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from initsens.atomic import atomic_path
+from initsens.atomic import atomic_path, write_json
 from initsens.errors import InitsensError
 from initsens.schema import EPOCHS_SCHEMA, METRICS_SCHEMA, RUNS_SCHEMA
 from initsens.training.record import FINISHED
 
 LOCK_NAME = ".initsens.lock"
+#: The grids written into the folder (their run ids), so `initsens check` can say which runs are still missing.
+SWEEPS_NAME = "sweeps.json"
 QUARANTINE_SUFFIX = ".corrupt"
 
 
@@ -215,6 +218,24 @@ class ResultsStore:
                 removed += keep.count(False)
                 self._write(table.filter(pa.array(keep)), part)
         return removed
+
+    def sweeps(self) -> list[dict]:
+        """The grids recorded by :meth:`record_sweep` (empty for folders written before it existed)."""
+        try:
+            return list(json.loads((self.root / SWEEPS_NAME).read_text())["sweeps"])
+        except (OSError, ValueError, KeyError):
+            return []
+
+    def record_sweep(self, run_ids: Iterable[str], preset: str | None) -> None:
+        """Add a grid's run ids to ``sweeps.json`` (once per distinct grid), under the folder's lock."""
+        ids = sorted(set(run_ids))
+        key = hashlib.sha256("".join(ids).encode()).hexdigest()[:16]
+        sweeps = self.sweeps()
+        if any(s.get("id") == key for s in sweeps):
+            return
+        sweeps.append({"id": key, "preset": preset, "runs": len(ids),
+                       "since": utc_now().isoformat(timespec="seconds"), "run_ids": ids})
+        write_json(self.root / SWEEPS_NAME, {"sweeps": sweeps})
 
     def run_parts(self) -> list[Path]:
         return sorted(self.runs_dir.glob("part-*.parquet")) if self.runs_dir.is_dir() else []

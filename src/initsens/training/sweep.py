@@ -210,6 +210,8 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     transform = resolve_transform(dataset.X, config.transform, dataset.name)
     store = ResultsStore.check(out) if dry_run else ResultsStore.open(out, quarantine)  # bad data: no folder
     run_ids = {spec: spec.run_id(dataset.sha256) for spec in config.runs()}
+    if not dry_run:
+        store.record_sweep(run_ids.values(), config.preset)
     if force and not dry_run:
         store.remove_runs(run_ids.values())
     finished = set() if force else store.finished_run_ids()
