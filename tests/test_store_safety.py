@@ -9,7 +9,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -68,20 +67,25 @@ def test_a_second_writer_stops_and_a_stale_lock_is_taken_over(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_commands_on_one_folder_train_once(tmp_path):
-    args = ["train", "--quiet", "--out", str(tmp_path), "--models", "VanillaVAE,IWAE", "--inits", "default,uniform",
-            "--depths", "1", "--repeats", "3", "--top-genes", "30", "--hidden-dims", "8", "--latent-dim", "2",
-            "--epochs", "20"]
-    first = subprocess.Popen([sys.executable, "-c", "from initsens.cli import main; main()", *args],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (tmp_path / LOCK_NAME).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    second = run_cli(*args)
-    out, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err
-    assert second.returncode == 2 and f"being written by pid {first.pid}" in second.stderr
-    assert len(second.stderr.strip().splitlines()) == 1
+def test_a_second_command_on_a_folder_being_written_stops_and_trains_nothing(tmp_path):
+    """A writer (here a process holding the folder open, as a training sweep does) makes a second `initsens train`
+    stop at once; once the writer is gone, the same command takes the lock over and trains every run once."""
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from initsens.training.store import "
+                               "ResultsStore; ResultsStore.open(sys.argv[1]); print('open', flush=True); "
+                               "time.sleep(120)", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        args = ["train", "--quiet", "--out", str(tmp_path), "--models", "VanillaVAE,IWAE", "--inits",
+                "default,uniform", "--depths", "1", "--repeats", "3", "--top-genes", "30", "--hidden-dims", "8",
+                "--latent-dim", "2", "--epochs", "2"]
+        second = run_cli(*args)
+        assert second.returncode == 2 and f"being written by pid {holder.pid} on " in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1 and not list((tmp_path / "runs").glob("part-*"))
+    finally:
+        holder.kill()
+        holder.wait()
+    third = run_cli(*args)  # the holder died without releasing: its lock is taken over
+    assert third.returncode == 0, third.stderr
     runs = pd.read_parquet(tmp_path / "runs")
     assert len(runs) == runs["run_id"].nunique() == 12 and not (tmp_path / LOCK_NAME).exists()
 
