@@ -41,6 +41,7 @@ from initsens.analysis.claims import (  # noqa: E402
 from initsens.analysis.exact import min_sign_flip_p, seeds_for_level  # noqa: E402
 from initsens.atomic import atomic_path  # noqa: E402
 from initsens.report.markdown import fmt, table  # noqa: E402
+from initsens.schema import CAP, STATUSES  # noqa: E402
 
 if TYPE_CHECKING:
     from initsens.reproduction import StudyResult
@@ -367,10 +368,10 @@ def _methods(results: Sequence[StudyResult], context: Context) -> list[str]:
         runs = r.runs
         status = runs["status"].value_counts() if len(runs) else pd.Series(dtype=int)
         devices = ", ".join(sorted(runs["device"].astype(str).unique())) if "device" in runs and len(runs) else "–"
-        capped = int((runs["stopped"] == "cap").sum()) if "stopped" in runs else 0
+        capped = int((runs["stopped"] == CAP).sum()) if "stopped" in runs else 0
         link = f"; full analysis: [{r.report}]({r.report})" if r.report else ""
-        return (f"- **{r.name}** ({r.study.kind}): {r.trained} of {r.expected} runs ({int(status.get('ok', 0))} ok, "
-                f"{int(status.get('diverged', 0))} diverged, {int(status.get('failed', 0))} failed; {capped} reached "
+        counts = ", ".join(f"{int(status.get(s, 0))} {s}" for s in STATUSES)
+        return (f"- **{r.name}** ({r.study.kind}): {r.trained} of {r.expected} runs ({counts}; {capped} reached "
                 f"the epoch cap), on {devices}, {context.wall.get(r.name, float('nan')) / 60:.1f} min of ensemble "
                 f"time; \"the default\" read as `{r.study.default}`{link}")
 

@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from initsens.analysis.failures import failed_mask
+from initsens.schema import OK
 
 SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE = "supported", "contradicted", "unresolved", "not testable"
 VERDICTS = (SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE)
@@ -74,7 +75,7 @@ def scored_ari(runs: pd.DataFrame) -> np.ndarray:
     ari = pd.to_numeric(runs["ari"], errors="coerce").to_numpy(np.float64)
     ok = np.isfinite(ari)
     if "status" in runs.columns:
-        ok &= runs["status"].astype(str).to_numpy() == "ok"
+        ok &= runs["status"].astype(str).to_numpy() == OK
     return np.where(ok, ari, 0.0)
 
 
