@@ -42,3 +42,6 @@ def test_written_files_carry_the_schema_and_its_descriptions(tmp_path):
         assert [(f.name, str(f.type), f.metadata[b"description"].decode()) for f in schema] == \
             [(n, str(t), d) for n, t, d in columns]
         assert schema.metadata[b"schema_version"] == str(SCHEMA_VERSION).encode()
+        # a key the writer misspells is filled with nulls by from_pylist(schema=...): no column may be all null
+        table = pq.read_table(tmp_path / folder)
+        assert [c for c in table.column_names if table[c].null_count == table.num_rows] == [], folder
