@@ -88,8 +88,8 @@ def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, rep
 
 def reproduce(protocols: Sequence[str] = ("eltager2023", "initsens"), out: str | Path = "results/reproduction",
               report: str | Path = "reports/reproduction.md", *, ablations: Sequence[str] = (), ladder: bool = True,
-              both_defaults: bool = True, train: bool = True, alpha: float = 0.05, n_boot: int = 2000,
-              n_boot_icc: int = 500, seed: int = 0, on_study: Callable[[Any], None] | None = None,
+              both_defaults: bool = True, train: bool = True, quarantine: bool = False, alpha: float = 0.05,
+              n_boot: int = 2000, n_boot_icc: int = 500, seed: int = 0, on_study: Callable[[Any], None] | None = None,
               on_step: Callable[[str], None] | None = None, observer: SweepObserver | None = None,
               **settings: Any) -> Reproduction:
     """Train what is missing of every study (the protocols, ``ablations`` such as
@@ -115,7 +115,7 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "initsens"), out: str |
         for study in studies:
             if on_study is not None:
                 on_study(study)
-            if run_sweep(plan_sweep(study.config, study.folder), observer).interrupted:
+            if run_sweep(plan_sweep(study.config, study.folder, quarantine=quarantine), observer).interrupted:
                 raise KeyboardInterrupt
     check_folders(studies)
     return judge(studies, report, f"initsens.reproduce({list(protocols)!r})", alpha, n_boot, n_boot_icc, seed,

@@ -63,6 +63,8 @@ def reproduce(
     ablation: list[str] | None = typer.Option(None, "--ablation", help="Also train and judge a protocol with "
                                                  "settings changed, e.g. eltager2023:clustering=kmeans (repeatable; "
                                                  "KEY=VALUE pairs separated by ';'; models=... restricts the models)."),
+    quarantine: bool = typer.Option(False, "--quarantine", help="Move part files that cannot be read aside "
+                                    "(renamed *.corrupt) and retrain their runs, instead of stopping."),
     train: bool = typer.Option(True, "--train/--no-train", help="Train what is missing first (--no-train judges "
                                "the results already in --out)."),
     judge_claims: bool = typer.Option(True, "--judge/--no-judge", help="Analyze and write the report after "
@@ -107,7 +109,7 @@ def reproduce(
         for study in studies:
             console.print(f"[bold]{study.name}[/] ({study.kind}): {len(study.config.runs())} runs into "
                           f"{study.folder}/")
-            run_training(study.config, study.folder, quiet=quiet, next_step="")
+            run_training(study.config, study.folder, quiet=quiet, next_step="", quarantine=quarantine)
     if not judge_claims:
         return
     from initsens.analysis.claims import CLAIMS
