@@ -125,11 +125,11 @@ def reproduce(
         return
     judged = [r for r in result.results if len(r.verdicts)]
     table = Table(title="Claims of the original study (verdict on the claim's metric and source's scope)")
-    table.add_column("claim")
-    for r in judged:
-        table.add_column(r.name)
+    table.add_column("study")
     for key in CLAIMS:
-        table.add_row(key, *(r.verdict(key) for r in judged))
+        table.add_column(key)
+    for r in judged:
+        table.add_row(r.name, *(r.verdict(key) for key in CLAIMS))
     console.print(table)
     for r in result.results:
         if not r.complete:
