@@ -192,3 +192,54 @@ def test_check_reports_and_repair_fixes_duplicates_orphans_and_corrupt_parts(tmp
     assert kept["run_id"].is_unique and len(kept) == 2
     initsens.train(out=out, **TINY)  # the same command trains them
     assert inspect_folder(out).problems.empty
+
+
+_KILLER = """
+import os, pickle, signal, sys
+from initsens import atomic
+from initsens.training import store as sm
+at, calls = int(sys.argv[2]), [0]
+def hooked(original):
+    def call(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(*args, **kwargs)
+    return call
+sm.pq.write_table, atomic.fsync_path, atomic.os.replace = (hooked(sm.pq.write_table), hooked(atomic.fsync_path),
+                                                           hooked(atomic.os.replace))
+runs, epochs = pickle.loads(open(sys.argv[3], "rb").read())
+sm.ResultsStore.open(sys.argv[1]).append(runs, epochs)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", range(1, 9))
+def test_a_process_killed_at_any_write_step_leaves_the_chunk_whole_or_absent(tmp_path, sweep, kill_at):
+    """SIGKILL (no cleanup runs: no except, no atexit) at each write step of a chunk: the chunk is committed
+    whole or not at all, nothing half-written is read, the dead writer's lock is taken over and a re-run
+    completes the grid without duplicates."""
+    import pickle
+
+    _, runs, epochs = sweep
+    table = {row["run_id"]: row for row in pq.read_table(sweep[0] / "runs").to_pylist()}
+    ep = {rid: g.to_dict("records") for rid, g in epochs.groupby("run_id")}
+    first, second = sorted(table)[:2], sorted(table)[2:]
+    store = ResultsStore.open(tmp_path / "r")
+    store.append([table[r] for r in first], [e for r in first for e in ep[r]])
+    store.release()
+    chunk = tmp_path / "chunk.pkl"
+    chunk.write_bytes(pickle.dumps(([table[r] for r in second], [e for r in second for e in ep[r]])))
+    killed = subprocess.run([sys.executable, "-c", _KILLER, str(tmp_path / "r"), str(kill_at), str(chunk)])
+    assert killed.returncode == -9
+    reopened = ResultsStore.open(tmp_path / "r")  # takes the dead writer's lock over, drops its leftovers
+    assert reopened.notices and "which no longer runs" in reopened.notices[0]
+    committed = reopened.finished_run_ids()
+    assert committed in (set(first), set(first) | set(second))
+    assert not list((tmp_path / "r").rglob(".*.tmp"))
+    todo = [r for r in second if r not in committed]
+    reopened.append([table[r] for r in todo], [e for r in todo for e in ep[r]])
+    reopened.release()
+    final = load_results(tmp_path / "r")
+    assert sorted(final.runs["run_id"]) == sorted(runs["run_id"])
+    assert not final.epochs.duplicated(["run_id", "epoch"]).any()
