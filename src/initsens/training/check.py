@@ -50,23 +50,20 @@ def inspect_folder(root: str | Path) -> Inspection:
     unreadable = set(store.unreadable_parts())
     for path in sorted(unreadable):
         problems.append({"kind": "unreadable part", "path": str(path), "detail": "not a readable Parquet file"})
-    runs_names = {p.name for p in store.run_parts()}
-    epochs_names = {p.name for p in store.epochs_dir.glob("part-*.parquet")} if store.epochs_dir.is_dir() else set()
-    for folder in store.detail_dirs:
-        for part in sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []:
-            if part.name not in runs_names:
-                problems.append({"kind": "orphaned part", "path": str(part),
-                                 "detail": "no runs part of that name (a write was cut short)"})
+    for part in store.orphaned_parts():
+        problems.append({"kind": "orphaned part", "path": str(part),
+                         "detail": "no runs part of that name (a write was cut short)"})
+    epochs_names = {p.name for p in store.epochs_dir.glob("part-*.parquet")}
     for part in store.run_parts():
         if part.name not in epochs_names:
             problems.append({"kind": "runs without epochs", "path": str(part), "detail": "no epochs part of that name"})
-    for folder in (store.runs_dir, *store.detail_dirs):
-        for leftover in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
+    for folder in store.part_dirs:
+        for leftover in sorted(folder.glob(".*.tmp")):
             problems.append({"kind": "temporary file", "path": str(leftover), "detail": "left by an interrupted write"})
-    finished = store.finished_run_ids() if not unreadable else set()
-    for sweep in store.sweeps():
+    finished = set() if unreadable else store.finished_run_ids()
+    for sweep in store.sweeps() if not unreadable else []:  # unreadable parts hide which runs are recorded
         missing = len(set(sweep.get("run_ids", [])) - finished)
-        if missing and not unreadable:
+        if missing:
             problems.append({"kind": "runs not trained", "path": str(store.root / "sweeps.json"),
                              "detail": f"{missing} of {sweep.get('runs')} runs of the grid started "
                                        f"{sweep.get('since')} ({sweep.get('preset') or 'initsens defaults'}) are "
@@ -77,16 +74,16 @@ def inspect_folder(root: str | Path) -> Inspection:
                          "detail": f"held by pid {holder.get('pid')} on {holder.get('host')} since "
                                    f"{holder.get('since')}"})
     rows = []
-    for name, folder, keys in (("runs", store.runs_dir, ["run_id"]), ("epochs", store.epochs_dir, ["run_id", "epoch"]),
-                               ("metrics", store.metrics_dir, ["run_id", "epoch", "metric"])):
-        parts = [p for p in sorted(folder.glob("part-*.parquet")) if p not in unreadable] if folder.is_dir() else []
-        tables = [pq.read_table(p, columns=[k for k in keys if k in pq.read_schema(p).names]) for p in parts]
+    for name, folder, keys in store.row_keys():
+        parts = [p for p in sorted(folder.glob("part-*.parquet")) if p not in unreadable]
+        wanted = [*keys, "schema_version"] if name == "runs" else keys
+        files = [pq.ParquetFile(p) for p in parts]  # one open per part: its schema, then the columns read
+        tables = [f.read(columns=[c for c in wanted if c in f.schema_arrow.names]) for f in files]
         table = pa.concat_tables(tables, promote_options="default") if tables else None
         versions = ""
-        if name == "runs" and parts:
-            found = {str(v) for p in parts for v in pq.read_table(p, columns=["schema_version"])["schema_version"]
-                     .to_pylist()} if all("schema_version" in pq.read_schema(p).names for p in parts) else {"?"}
-            versions = ", ".join(sorted(found))
+        if name == "runs" and table is not None:
+            found = table["schema_version"].to_pylist() if "schema_version" in table.column_names else [None]
+            versions = ", ".join(sorted({"?" if v is None else str(v) for v in found}))
         duplicated = _duplicates(table, keys) if table is not None and set(keys) <= set(table.column_names) else 0
         if duplicated:
             problems.append({"kind": "duplicated rows", "path": str(folder),
@@ -104,12 +101,8 @@ def repair(root: str | Path) -> list[str]:
     try:
         moved = store.quarantine(store.unreadable_parts())
         done = [f"moved aside {p} (renamed {p.name}{QUARANTINE_SUFFIX})" for p in moved]
-        runs_names = {p.name for p in store.run_parts()}
-        orphans = [p for folder in store.detail_dirs if folder.is_dir() for p in folder.glob("part-*.parquet")
-                   if p.name not in runs_names]
-        done += [f"moved aside orphaned {p}" for p in store.quarantine(orphans, sets=False)]
-        for folder, keys in ((store.runs_dir, ["run_id"]), (store.epochs_dir, ["run_id", "epoch"]),
-                             (store.metrics_dir, ["run_id", "epoch", "metric"])):
+        done += [f"moved aside orphaned {p}" for p in store.quarantine(store.orphaned_parts(), sets=False)]
+        for _, folder, keys in store.row_keys():
             removed = store.drop_duplicates(folder, keys)
             if removed:
                 done.append(f"dropped {removed} duplicated row(s) in {folder} (kept the first of each)")

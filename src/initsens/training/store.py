@@ -73,6 +73,23 @@ class ResultsStore:
         """The folders whose parts belong to the runs part of the same name."""
         return self.epochs_dir, self.metrics_dir
 
+    @property
+    def part_dirs(self) -> tuple[Path, Path, Path]:
+        """Every folder of part files: runs, then the detail folders."""
+        return self.runs_dir, *self.detail_dirs
+
+    def row_keys(self) -> list[tuple[str, Path, list[str]]]:
+        """(name, folder, the columns that identify a row) of each part folder: a row whose keys an earlier row
+        holds is a duplicate."""
+        return [("runs", self.runs_dir, ["run_id"]), ("epochs", self.epochs_dir, ["run_id", "epoch"]),
+                ("metrics", self.metrics_dir, ["run_id", "epoch", "metric"])]
+
+    def orphaned_parts(self) -> list[Path]:
+        """Detail parts without the runs part of their name: a chunk's write cut short before its commit point."""
+        runs = {p.name for p in self.run_parts()}
+        return [part for folder in self.detail_dirs for part in sorted(folder.glob("part-*.parquet"))
+                if part.name not in runs]
+
     @classmethod
     def check(cls, root: str | Path) -> ResultsStore:
         """The store at ``root`` without creating or changing anything (for --dry-run): a one-line error
@@ -105,12 +122,9 @@ class ResultsStore:
         if not os.access(store.runs_dir, os.W_OK) or not os.access(store.epochs_dir, os.W_OK):
             raise InitsensError(f"{store.root}: the results folder is not writable; use --out to choose another")
         store.acquire()
-        runs = {p.name for p in store.runs_dir.glob("part-*.parquet")}
-        for folder in store.detail_dirs:
-            for part in folder.glob("part-*.parquet"):
-                if part.name not in runs:
-                    part.unlink()
-        for folder in (store.runs_dir, *store.detail_dirs):
+        for part in store.orphaned_parts():
+            part.unlink()
+        for folder in store.part_dirs:
             for leftover in folder.glob(".*.tmp"):
                 leftover.unlink()
         bad = store.unreadable_parts()
@@ -183,8 +197,8 @@ class ResultsStore:
     def unreadable_parts(self) -> list[Path]:
         """Part files whose Parquet footer cannot be read (cut short, not Parquet)."""
         bad = []
-        for folder in (self.runs_dir, *self.detail_dirs):
-            for part in sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []:
+        for folder in self.part_dirs:
+            for part in sorted(folder.glob("part-*.parquet")):
                 try:
                     pq.read_schema(part)  # reads the footer: fails for a file cut short
                 except Exception:  # pyarrow raises ArrowInvalid, OSError or others for damaged files
@@ -195,8 +209,7 @@ class ResultsStore:
         """Rename ``parts`` to ``*.corrupt`` (nothing reads them then); with ``sets`` also the parts of the same name
         in the other folders, so their runs are trained again as a whole. Returns what was moved."""
         names = {p.name for p in parts}
-        targets = [folder / name for folder in (self.runs_dir, *self.detail_dirs) for name in sorted(names)] if sets \
-            else list(parts)
+        targets = [folder / name for folder in self.part_dirs for name in sorted(names)] if sets else list(parts)
         moved = []
         for part in targets:
             if part.exists():
@@ -208,7 +221,7 @@ class ResultsStore:
         """Rewrite ``folder``'s parts without rows whose ``keys`` an earlier part (or row) already holds."""
         seen: set[tuple] = set()
         removed = 0
-        for part in sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []:
+        for part in sorted(folder.glob("part-*.parquet")):
             table = pq.read_table(part)
             if not set(keys) <= set(table.column_names):
                 continue
