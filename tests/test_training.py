@@ -19,7 +19,7 @@ from initsens.data import load_dataset, prepare
 from initsens.schema import SCHEMA_VERSION
 from initsens.training import ResultsStore, SweepConfig, plan_sweep, run_sweep, train_run
 from initsens.training.clustering import adjusted_rand
-from initsens.training.loop import EarlyStopping, batches
+from initsens.training.loop import EarlyStopping, batch_count, batches
 
 SMALL = {"top_genes": 40, "hidden_dims": "16", "latent_dim": 3, "epochs": 3, "batch_size": 32}
 CPU = torch.device("cpu")
@@ -50,6 +50,16 @@ def test_batches_cover_every_sample_once_and_never_leave_one_alone():
         joined = np.concatenate(parts)
         assert all(len(p) >= 2 for p in parts) and len(set(joined)) == len(joined)
         assert len(joined) == (n - 1 if n % size == 1 else n)
+
+
+
+def test_batch_count_is_the_number_of_batches_made():
+    """The report's optimizer steps per epoch count what training does (a lone trailing sample is dropped)."""
+    rng = np.random.default_rng(0)
+    for n in (247, 248, 249, 256, 257, 62, 3):
+        for drop_last in (False, True):
+            assert batch_count(n, 64, drop_last) == len(batches(n, 64, rng, drop_last)), (n, drop_last)
+    assert batch_count(247, 64, True) == 3 and batch_count(257, 64) == 4  # 257 = 4 x 64 + a lone sample
 
 
 def test_adjusted_rand_on_known_clusterings():

@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from initsens.analysis import analyze, load_results
+from initsens.analysis import Results, analyze, load_results
 from initsens.analysis.claims import (
     CHECKS,
     CLAIMS,
+    EXTRAPOLATION,
     LOSS_CLAIMS,
     NELBO,
     OWN_LOSS,
@@ -39,6 +40,7 @@ from initsens.report.reproduction import Context, forest_plot, ladder_plot, rend
 from initsens.report.tables import write_table
 from initsens.schema import EARLY, OK
 from initsens.studies import DEFAULT_READINGS, Study
+from initsens.training.loop import batch_count
 
 
 @dataclass
@@ -113,7 +115,7 @@ def verdict_table(evidence: pd.DataFrame) -> pd.DataFrame:
         sub = evidence[evidence["check"] == check]
         if not len(sub):
             continue
-        for scope in (SOURCE, "extrapolation"):
+        for scope in (SOURCE, EXTRAPOLATION):
             table = verdicts(sub, scope)
             rows.append(table[table["claim"].isin(claims)].assign(check=check))
     return pd.concat(rows, ignore_index=True)
@@ -154,8 +156,7 @@ def steps_per_epoch(runs: pd.DataFrame) -> pd.Series:
     settings = run_settings(runs)
     fixed = pd.to_numeric(settings.get("epoch_steps", pd.Series(0, index=runs.index)), errors="coerce").fillna(0)
     drop = settings.get("drop_last", pd.Series(False, index=runs.index)).fillna(False).astype(bool)
-    n, b = runs["n_train"].to_numpy(np.int64), runs["batch_size"].to_numpy(np.int64)
-    one_pass = np.where(drop, n // b, -(-n // b))
+    one_pass = [batch_count(int(n), int(b), bool(d)) for n, b, d in zip(runs["n_train"], runs["batch_size"], drop)]
     return pd.Series(np.where(fixed.to_numpy() > 0, fixed.to_numpy(), one_pass), index=runs.index)
 
 
@@ -260,7 +261,7 @@ def ladder_table(results: Sequence[StudyResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _study_result(study: Study, alpha: float) -> tuple[StudyResult, pd.DataFrame | None]:
+def _study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | None]:
     expected = len(study.config.runs())
     if not list((study.folder / "runs").glob("part-*.parquet")):  # a rung not started yet
         return StudyResult(study, pd.DataFrame(columns=["run_id", "model", "initializer", "status"]), pd.DataFrame(),
@@ -276,7 +277,7 @@ def _study_result(study: Study, alpha: float) -> tuple[StudyResult, pd.DataFrame
     if result.complete:
         result.evidence = judge_runs(runs, study.default, alpha)
         result.verdicts = verdict_table(result.evidence)
-    return result, loaded.epochs
+    return result, loaded
 
 
 def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: float = 0.05, n_boot: int = 2000,
@@ -291,7 +292,8 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: flo
     data: dict[str, str] = {}
     for study in studies:
         step(f"{study.name}: claims")
-        result, epochs = _study_result(study, alpha)
+        result, loaded = _study_result(study, alpha)
+        epochs = loaded.epochs if loaded is not None else None
         if study.kind != "rung" and not result.complete:
             raise InitsensError(f"{study.folder}: {result.trained} of {result.expected} runs of {study.name} are "
                                 "trained; train the rest first (initsens reproduce without --no-train)")
@@ -299,7 +301,8 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: flo
             step(f"{study.name}: full analysis of {OWN_LOSS}")
             analysis = analyze(result.runs, OWN_LOSS, epochs, n_boot, n_boot_icc, alpha, seed)
             sub_report = root / study.name / "summary.md"
-            write_report(analysis, load_results(study.folder, OWN_LOSS), sub_report,
+            assert loaded is not None  # complete, so it has runs
+            write_report(analysis, loaded, sub_report,
                          f"initsens analyze {study.folder} --metric {OWN_LOSS}")
             result.report = os.path.relpath(sub_report, report.parent)
         if study.kind == "protocol":

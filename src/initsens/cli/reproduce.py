@@ -97,15 +97,10 @@ def reproduce(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     ablations = list(dict.fromkeys(Ablation.parse(spec) for spec in ablation or []))
     studies = plan_studies(names, overrides, out, ablations, ladder, both_defaults)  # all checked first
-    if train and studies:  # the data once, before anything is printed or created (the studies share it)
-        from initsens.data import load_dataset
-        from initsens.data.genes import check_top_genes
-        from initsens.data.transform import resolve_transform
+    if train and studies:
+        from initsens.training.sweep import load_data
 
-        cfg = studies[0].config
-        dataset = load_dataset(cfg.data, cfg.labels, cfg.label_column, cfg.orientation, cfg.impute, cfg.drop_missing)
-        check_top_genes(cfg.top_genes, dataset.n_genes, dataset.name)
-        resolve_transform(dataset.X, cfg.transform, dataset.name)
+        load_data(studies[0].config)  # the studies share the data: checked before anything is printed or created
         for study in studies:
             console.print(f"[bold]{study.name}[/] ({study.kind}): {len(study.config.runs())} runs into "
                           f"{study.folder}/")

@@ -129,8 +129,18 @@ def batches(n: int, batch_size: int, order: np.random.Generator, drop_last: bool
     """A shuffled epoch's minibatch indices. A trailing batch of one sample is always dropped (BatchNorm
     needs two); with ``drop_last`` any trailing batch smaller than ``batch_size`` is (PyTorch's DataLoader)."""
     perm = order.permutation(n)
-    smallest = batch_size if drop_last else 2
+    smallest = _smallest_batch(batch_size, drop_last)
     return [perm[i:i + batch_size] for i in range(0, n, batch_size) if len(perm[i:i + batch_size]) >= smallest]
+
+
+def _smallest_batch(batch_size: int, drop_last: bool) -> int:
+    return batch_size if drop_last else 2
+
+
+def batch_count(n: int, batch_size: int, drop_last: bool = False) -> int:
+    """How many minibatches :func:`batches` makes of ``n`` samples: an epoch's optimizer steps (one pass)."""
+    full, rest = divmod(n, batch_size)
+    return full + int(rest >= _smallest_batch(batch_size, drop_last))
 
 
 class MinibatchStream:

@@ -190,6 +190,15 @@ class SweepPlan:
         return len(self.run_ids)
 
 
+def load_data(config: SweepConfig) -> tuple[Dataset, str]:
+    """The sweep's dataset, checked (enough genes for ``top_genes``; no ``transform none`` on raw counts), and the
+    transform it resolves to: what can be wrong with the data, found before anything is created."""
+    dataset = load_dataset(config.data, config.labels, config.label_column, config.orientation, config.impute,
+                           config.drop_missing)
+    check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
+    return dataset, resolve_transform(dataset.X, config.transform, dataset.name)
+
+
 def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = False,
                dry_run: bool = False, local_device: bool = True, quarantine: bool = False) -> SweepPlan:
     """Check everything that can go wrong before training (device, folder, data), then list the runs to do.
@@ -204,10 +213,7 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     if config.precision == "tf32" and device.type != "cuda" and local_device:
         raise InitsensError(f"--precision tf32 is a CUDA mode; on {device.type} use fp32 or bf16")
     require_clustering(config.clustering)
-    dataset = load_dataset(config.data, config.labels, config.label_column, config.orientation, config.impute,
-                           config.drop_missing)
-    check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
-    transform = resolve_transform(dataset.X, config.transform, dataset.name)
+    dataset, transform = load_data(config)
     store = ResultsStore.check(out) if dry_run else ResultsStore.open(out, quarantine)  # bad data: no folder
     run_ids = {spec: spec.run_id(dataset.sha256) for spec in config.runs()}
     if not dry_run:
