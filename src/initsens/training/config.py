@@ -230,7 +230,7 @@ class SweepConfig:
                                     f"{', '.join(PER_MODEL)}")
             settings.append((model, tuple(sorted((k, _convert(k, v, f"{source} [model.{model}]"))
                                                  for k, v in overrides.items()))))
-        return cls(**converted, model_settings=tuple(settings) or values.get("model_settings", ()))
+        return cls(**converted, model_settings=tuple(sorted(settings)) or values.get("model_settings", ()))
 
     @classmethod
     def load(cls, config: str | Path, overrides: dict[str, Any] | None = None) -> SweepConfig:

@@ -53,7 +53,7 @@ def _extended(name: str, files: dict[str, dict[str, Any]], seen: tuple[str, ...]
     merged = {**under, **raw}
     for table in ("model",):
         merged[table] = {m: {**under.get(table, {}).get(m, {}), **raw.get(table, {}).get(m, {})}
-                         for m in {*under.get(table, {}), *raw.get(table, {})}}
+                         for m in dict.fromkeys([*under.get(table, {}), *raw.get(table, {})])}
     about_under, about = under.get("about", {}), raw.get("about", {})
     merged["about"] = {**about_under, **about,
                        "notes": {**about_under.get("notes", {}), **about.get("notes", {})}}
