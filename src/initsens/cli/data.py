@@ -51,6 +51,8 @@ def info(
     data: str = options.Data,
     labels: options.OptionalPath = options.Labels,
     label_column: options.OptionalStr = options.LabelColumn,
+    layer: options.OptionalStr = options.Layer,
+    gene_column: options.OptionalStr = options.GeneColumn,
     orientation: str = options.Orientation,
     impute: options.OptionalStr = options.ImputeOpt,
     drop_missing: options.OptionalStr = options.DropMissingOpt,
@@ -60,12 +62,17 @@ def info(
 ) -> None:
     """Load a dataset exactly as training would and summarize it."""
     from initsens.data import load_dataset, top_variable_genes
+    from initsens.data.matrix import column_min_max, is_sparse, value_mean, value_range
     from initsens.data.transform import TRANSFORMS, apply_transform, resolve_transform
 
-    dataset = load_dataset(data, labels, label_column, orientation, impute, drop_missing, cache_dir)
+    dataset = load_dataset(data, labels, label_column, orientation, impute, drop_missing, cache_dir, layer,
+                           gene_column)
     table = Table(title=dataset.name, show_header=False)
     table.add_row("samples x genes", f"{dataset.n_samples:,} x {dataset.n_genes:,}")
-    table.add_row("values", f"min {dataset.X.min():.3g}, mean {dataset.X.mean():.3g}, max {dataset.X.max():.3g}")
+    low, high = value_range(dataset.X)
+    table.add_row("values", f"min {low:.3g}, mean {value_mean(dataset.X):.3g}, max {high:.3g}"
+                  + (f" ({dataset.X.nnz / (dataset.n_samples * dataset.n_genes):.1%} non-zero, kept sparse)"
+                     if is_sparse(dataset.X) else ""))
     resolved = resolve_transform(dataset.X, transform)
     table.add_row("transform", f"{resolved}" + (f" (chosen by auto: {TRANSFORMS[resolved]})" if transform == "auto"
                                                  and resolved != "none" else f" ({TRANSFORMS[resolved]})"))
@@ -80,6 +87,7 @@ def info(
         table.add_row("labels", ", ".join(f"{name} {count}" for name, count in counts))
     table.add_row("sha256", dataset.sha256)
     console.print(table)
-    constant = int((dataset.X.max(axis=0) == dataset.X.min(axis=0)).sum())
+    lowest, highest = column_min_max(dataset.X)
+    constant = int((highest == lowest).sum())
     if constant:
         console.print(f"{constant} constant gene(s): any normalization maps them to 0 (never NaN).")

@@ -27,6 +27,8 @@ def reproduce(
     data: str | None = _data(options.DATA),
     labels: str | None = _data(options.LABELS),
     label_column: str | None = _data(options.LABEL_COLUMN),
+    layer: str | None = _data(options.LAYER),
+    gene_column: str | None = _data(options.GENE_COLUMN),
     orientation: str | None = _data(options.ORIENTATION),
     impute: str | None = _data(options.IMPUTE),
     drop_missing: str | None = _data(options.DROP_MISSING),
@@ -89,7 +91,8 @@ def reproduce(
         raise InitsensError("--protocols is empty; choose from: " + ", ".join(PRESETS.names()))
     if not 0.0 < alpha < 1.0:
         raise InitsensError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
-    overrides = {"data": data, "labels": labels, "label_column": label_column, "orientation": orientation,
+    overrides = {"data": data, "labels": labels, "label_column": label_column, "layer": layer,
+                 "gene_column": gene_column, "orientation": orientation,
                  "impute": impute, "drop_missing": drop_missing, "transform": transform, "repeats": repeats,
                  "depths": depths, "normalizations": normalizations, "epochs": epochs, "top_genes": top_genes,
                  "hidden_dims": hidden_dims, "latent_dim": latent_dim, "device": device,

@@ -63,6 +63,8 @@ def train(
     data: str | None = _opt(*options.DATA, panel=DATA),
     labels: str | None = _opt(*options.LABELS, panel=DATA),
     label_column: str | None = _opt(*options.LABEL_COLUMN, panel=DATA),
+    layer: str | None = _opt(*options.LAYER, panel=DATA),
+    gene_column: str | None = _opt(*options.GENE_COLUMN, panel=DATA),
     orientation: str | None = _opt(*options.ORIENTATION, panel=DATA),
     impute: str | None = _opt(*options.IMPUTE, panel=DATA),
     drop_missing: str | None = _opt(*options.DROP_MISSING, panel=DATA),
@@ -149,7 +151,8 @@ def train(
     given = {
         "models": models, "inits": inits, "depths": depths, "normalizations": normalizations,
         "init_scopes": init_scopes, "init_scope": init_scope, "repeats": repeats, "seeds": seeds, "data": data,
-        "labels": labels, "label_column": label_column, "orientation": orientation,
+        "labels": labels, "label_column": label_column, "layer": layer, "gene_column": gene_column,
+        "orientation": orientation,
         "impute": impute, "drop_missing": drop_missing,
         "transform": transform, "top_genes": top_genes, "gene_selection": gene_selection,
         "val_fraction": val_fraction, "split": split, "split_seed": split_seed, "stratify": stratify,

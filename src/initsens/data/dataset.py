@@ -8,6 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
+from initsens.data.matrix import Matrix, as_matrix, nonfinite_mask, row_blocks
 from initsens.data.missing import describe_missing
 from initsens.errors import InitsensError
 
@@ -28,18 +29,21 @@ def _first_duplicates(ids: np.ndarray, limit: int = 3) -> tuple[int, list[str]]:
 class Dataset:
     """Samples x genes float32 expression with ids, validated on construction.
 
+    ``X`` is dense, or sparse CSR for data that arrive sparse (AnnData counts); it stays sparse until the selected
+    genes are taken out (:func:`initsens.data.prepare.prepare`).
+
     ``labels`` (cancer type per sample) is optional. ``name`` says where the data came from
     (a registered dataset name or a file path) and appears in every error message.
     """
 
-    X: np.ndarray
+    X: Matrix
     sample_ids: np.ndarray
     gene_ids: np.ndarray
     labels: np.ndarray | None = None
     name: str = "dataset"
 
     def __post_init__(self) -> None:
-        X = np.ascontiguousarray(self.X, dtype=np.float32)
+        X = as_matrix(self.X)
         object.__setattr__(self, "X", X)
         object.__setattr__(self, "sample_ids", np.asarray(self.sample_ids, dtype=object).astype(str))
         object.__setattr__(self, "gene_ids", np.asarray(self.gene_ids, dtype=object).astype(str))
@@ -68,8 +72,8 @@ class Dataset:
                     f"{self.name}: {len(labels)} labels for {X.shape[0]} samples"
                 )
             object.__setattr__(self, "labels", labels)
-        bad = ~np.isfinite(X)
-        if bad.any():
+        bad = nonfinite_mask(X)
+        if bad.sum():
             raise InitsensError(
                 f"{self.name}: {describe_missing(bad, self.sample_ids, self.gene_ids)}; "
                 "rerun with --impute mean|zero or --drop-missing genes|samples"
@@ -92,7 +96,8 @@ class Dataset:
     def sha256(self) -> str:
         """Content hash of values, ids and labels: the same data gives the same hash whatever the file format."""
         h = hashlib.sha256()
-        h.update(self.X.tobytes())
+        for block in row_blocks(self.X):  # dense row blocks: a sparse matrix hashes as its dense equal does
+            h.update(np.ascontiguousarray(block).tobytes())
         labels = self.labels if self.labels is not None else np.array([], dtype=str)
         for ids in (self.sample_ids, self.gene_ids, labels):
             h.update("\x1f".join(ids).encode())

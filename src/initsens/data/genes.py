@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from initsens.data.matrix import Matrix, column_blocks, is_sparse
 from initsens.errors import InitsensError
 
 SELECTION_METHODS = ("mad", "meanad", "variance")
 
 
-def gene_spread(X: np.ndarray, method: str = "mad") -> np.ndarray:
+def gene_spread(X: Matrix, method: str = "mad") -> np.ndarray:
     """Per-gene spread: ``mad`` = median(|x - median(x)|) (unscaled); ``meanad`` = mean(|x - mean(x)|), what
     pandas' ``DataFrame.mad()`` computed until pandas 2.0 (the original study's code called it); or the
-    population ``variance``."""
+    population ``variance``. A sparse ``X`` is made dense a block of genes at a time."""
+    if is_sparse(X):
+        spread = np.empty(X.shape[1])
+        for start, block in column_blocks(X):
+            spread[start:start + block.shape[1]] = gene_spread(block, method)
+        return spread
     if method == "mad":
         centred = np.abs(X - np.median(X, axis=0))
         return np.median(centred, axis=0)
@@ -36,7 +42,7 @@ def check_top_genes(k: int | None, n_genes: int, what: str = "the data") -> None
         )
 
 
-def top_variable_genes(X: np.ndarray, k: int | None, method: str = "mad") -> np.ndarray:
+def top_variable_genes(X: Matrix, k: int | None, method: str = "mad") -> np.ndarray:
     """Column indices of the ``k`` most variable genes, in their original order.
 
     Ties at the cut-off go to the earlier gene, so the choice is deterministic. ``k=None`` or 0

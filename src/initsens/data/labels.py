@@ -11,7 +11,7 @@ import pandas as pd
 from initsens.data.tables import read_table
 from initsens.errors import InitsensError
 
-#: Column names recognised as cancer-type labels without being named (first match wins).
+#: Column names recognised as cancer-type (or cell-type) labels without being named (first match wins).
 #: ``cancer type abbreviation`` is the column of Xena's TCGA Pan-Cancer phenotype table.
 LABEL_COLUMNS = (
     "cancer type abbreviation",
@@ -20,6 +20,8 @@ LABEL_COLUMNS = (
     "cancer type",
     "label",
     "labels",
+    "cell_type",
+    "cell type",
 )
 
 

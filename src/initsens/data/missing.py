@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,10 +20,10 @@ def _examples(names: np.ndarray, counts: np.ndarray, limit: int = 3) -> str:
     return shown + (", ..." if len(names) > limit else "")
 
 
-def describe_missing(bad: np.ndarray, sample_ids: np.ndarray, gene_ids: np.ndarray) -> str:
+def describe_missing(bad: Any, sample_ids: np.ndarray, gene_ids: np.ndarray) -> str:
     """One clause saying how many cells are NaN/inf and where, e.g. '3 missing or infinite values ...'."""
-    gene_counts = bad.sum(axis=0)
-    sample_counts = bad.sum(axis=1)
+    gene_counts = np.asarray(bad.sum(axis=0)).ravel()  # np.asarray: a sparse mask sums to a matrix
+    sample_counts = np.asarray(bad.sum(axis=1)).ravel()
     genes = np.flatnonzero(gene_counts)
     samples = np.flatnonzero(sample_counts)
     return (
@@ -31,6 +31,18 @@ def describe_missing(bad: np.ndarray, sample_ids: np.ndarray, gene_ids: np.ndarr
         f"[{_examples(gene_ids[genes], gene_counts[genes])}] and {len(samples)} sample(s) "
         f"[{_examples(sample_ids[samples], sample_counts[samples])}]"
     )
+
+
+def check_missing_choice(impute: str | None, drop_missing: str | None) -> None:
+    """One-line errors for an unknown or contradictory --impute / --drop-missing."""
+    if impute is not None and impute not in IMPUTE_CHOICES:
+        raise InitsensError(f"unknown --impute {impute!r}; choose one of: {', '.join(IMPUTE_CHOICES)}")
+    if drop_missing is not None and drop_missing not in DROP_CHOICES:
+        raise InitsensError(
+            f"unknown --drop-missing {drop_missing!r}; choose one of: {', '.join(DROP_CHOICES)}"
+        )
+    if impute is not None and drop_missing is not None:
+        raise InitsensError("give either --impute or --drop-missing, not both")
 
 
 def resolve_missing(
@@ -46,14 +58,7 @@ def resolve_missing(
     ``impute='mean'`` fills a cell with its gene's mean over finite values (0 where a gene has none),
     ``impute='zero'`` with 0; ``drop_missing='genes'|'samples'`` removes every gene or sample that has one.
     """
-    if impute is not None and impute not in IMPUTE_CHOICES:
-        raise InitsensError(f"unknown --impute {impute!r}; choose one of: {', '.join(IMPUTE_CHOICES)}")
-    if drop_missing is not None and drop_missing not in DROP_CHOICES:
-        raise InitsensError(
-            f"unknown --drop-missing {drop_missing!r}; choose one of: {', '.join(DROP_CHOICES)}"
-        )
-    if impute is not None and drop_missing is not None:
-        raise InitsensError("give either --impute or --drop-missing, not both")
+    check_missing_choice(impute, drop_missing)
     bad = ~np.isfinite(X)
     if not bad.any() or (impute is None and drop_missing is None):
         return X, sample_ids, gene_ids

@@ -8,6 +8,7 @@ import numpy as np
 
 from initsens.data.dataset import Dataset
 from initsens.data.genes import top_variable_genes
+from initsens.data.matrix import dense_block
 from initsens.data.normalize import Normalizer, check_normalization, make_normalizer
 from initsens.data.split import train_val_split
 from initsens.data.transform import apply_transform, resolve_transform
@@ -97,10 +98,10 @@ def prepare(
     train, val = train_val_split(dataset.n_samples, labels if stratify else None, val_fraction, split_seed)
     fit_rows = train if fit_on == "train" else np.arange(dataset.n_samples)
     genes = top_variable_genes(X[fit_rows], top_genes, gene_selection)
-    normalizer = make_normalizer(normalization).fit(X[np.ix_(fit_rows, genes)])
+    normalizer = make_normalizer(normalization).fit(dense_block(X, fit_rows, genes))
     return PreparedData(
-        X_train=normalizer.transform(X[np.ix_(train, genes)]),
-        X_val=normalizer.transform(X[np.ix_(val, genes)]),
+        X_train=normalizer.transform(dense_block(X, train, genes)),
+        X_val=normalizer.transform(dense_block(X, val, genes)),
         train_ids=dataset.sample_ids[train],
         val_ids=dataset.sample_ids[val],
         gene_ids=dataset.gene_ids[genes],

@@ -8,6 +8,8 @@ from typing import cast
 
 from initsens.data.dataset import Dataset
 from initsens.data.files import Orientation, load_matrix
+from initsens.data.h5ad import SUFFIX as H5AD
+from initsens.data.h5ad import load_h5ad
 from initsens.data.missing import DropMissing, Impute
 from initsens.data.synthetic import make_synthetic
 from initsens.data.tcga5 import load_tcga5
@@ -31,18 +33,30 @@ def load_dataset(
     impute: Impute | str | None = None,
     drop_missing: DropMissing | str | None = None,
     cache_dir: Path | None = None,
+    layer: str | None = None,
+    gene_column: str | None = None,
 ) -> Dataset:
-    """Load a registered dataset by name (``tcga5``, ``synthetic``, ``xena-pancan``, ...) or a matrix file."""
+    """Load a registered dataset by name (``tcga5``, ``synthetic``, ``xena-pancan``, ...), a matrix file or an
+    AnnData file (``.h5ad``; ``layer`` and ``gene_column`` apply to it alone)."""
     if str(data) in DATASETS:
-        if labels is not None or label_column is not None or orientation != "auto":
+        if labels is not None or label_column is not None or orientation != "auto" or layer or gene_column:
             raise InitsensError(
-                f"--labels, --label-column and --orientation apply to files, not to the named dataset {data!r}"
+                f"--labels, --label-column, --orientation, --layer and --gene-column apply to files, not to the "
+                f"named dataset {data!r}"
             )
         return DATASETS.get(str(data))(impute=impute, drop_missing=drop_missing, cache_dir=cache_dir)
     if not Path(data).exists():
         raise InitsensError(
             f"{data}: no such file and no dataset of that name; give a path or one of: {', '.join(DATASETS.names())}"
         )
+    if str(data).lower().endswith(H5AD):
+        if orientation != "auto":
+            raise InitsensError(f"{data}: --orientation does not apply to .h5ad files (samples are AnnData's obs, "
+                                "genes its var); leave it at auto")
+        return load_h5ad(data, layer, labels, label_column, gene_column, cast(Impute | None, impute),
+                         cast(DropMissing | None, drop_missing))
+    if layer is not None or gene_column is not None:
+        raise InitsensError(f"{data}: --layer and --gene-column apply to .h5ad files only")
     # the strings are checked where they are used (one-line errors naming the valid choices)
     return load_matrix(data, cast(Orientation, orientation), labels, label_column, cast(Impute | None, impute),
                        cast(DropMissing | None, drop_missing))

@@ -71,6 +71,8 @@ class SweepConfig:
     labels: str | None = _setting(None, identity=False)
     orientation: str = _setting("auto", identity=False, added=True)
     label_column: str | None = _setting(None, identity=False)
+    layer: str | None = _setting(None, identity=False)
+    gene_column: str | None = _setting(None, identity=False)
     impute: str | None = _setting(None, identity=False)
     drop_missing: str | None = _setting(None, identity=False)
     transform: str = _setting("auto")

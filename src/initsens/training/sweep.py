@@ -23,6 +23,7 @@ import initsens
 from initsens.atomic import deferred_interrupt
 from initsens.data import Dataset, PreparedData, load_dataset, prepare
 from initsens.data.genes import check_top_genes
+from initsens.data.matrix import value_range
 from initsens.data.prepare import DataInfo
 from initsens.data.transform import TRANSFORMS, resolve_transform
 from initsens.errors import InitsensError
@@ -181,7 +182,7 @@ class SweepPlan:
         notes = list(self.store.notices)
         if self.config.transform == "auto" and self.transform != "none":
             notes.append(f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
-                         f"{self.dataset.X.max():,.0f}), so --transform auto applies {self.transform} "
+                         f"{value_range(self.dataset.X)[1]:,.0f}), so --transform auto applies {self.transform} "
                          f"({TRANSFORMS[self.transform]}) before gene selection")
         return notes
 
@@ -194,7 +195,7 @@ def load_data(config: SweepConfig) -> tuple[Dataset, str]:
     """The sweep's dataset, checked (enough genes for ``top_genes``; no ``transform none`` on raw counts), and the
     transform it resolves to: what can be wrong with the data, found before anything is created."""
     dataset = load_dataset(config.data, config.labels, config.label_column, config.orientation, config.impute,
-                           config.drop_missing)
+                           config.drop_missing, layer=config.layer, gene_column=config.gene_column)
     check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
     return dataset, resolve_transform(dataset.X, config.transform, dataset.name)
 
