@@ -63,10 +63,14 @@ def train(config: str | Path | SweepConfig | None = None, out: str | Path = "res
 
 
 def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, report: str | Path | None = None,
+            factor: str = "initializer", by: str | Sequence[str] | None = None, replicate: str = "seed",
             n_boot: int = 2000, n_boot_icc: int = 500, alpha: float = 0.05, seed: int = 0,
-            on_step: Callable[[str], None] | None = None) -> Analysis:
-    """Analyze a results folder (or a runs DataFrame) as ``initsens analyze`` does; with ``report`` also write the
-    Markdown report, its figures and tables.
+            higher_is_better: bool | None = None, on_step: Callable[[str], None] | None = None) -> Analysis:
+    """Analyze a results folder, a runs file or a runs DataFrame as ``initsens analyze`` does; with ``report`` also
+    write the Markdown report, its figures and tables.
+
+    ``factor``, ``by`` (the columns that define a cell; default model x depth) and ``replicate`` name the
+    columns of any seed sweep, e.g. ``analyze("sweep.csv", "accuracy", factor="optimizer", by="model,dataset")``.
 
     Returns
     -------
@@ -74,12 +78,19 @@ def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, rep
         ``.tables``: every table of the report by name (each a tidy DataFrame; README: Analysis).
     """
     from initsens.analysis import load_results
-    from initsens.analysis.inputs import Results
+    from initsens.analysis.design import Design
+    from initsens.analysis.inputs import Results, check_runs
     from initsens.analysis.study import analyze as run_analysis
     from initsens.report import write_report
 
-    loaded = Results(results, None, []) if isinstance(results, pd.DataFrame) else load_results(results, metric)
-    analysis = run_analysis(loaded.runs, metric, loaded.epochs, n_boot, n_boot_icc, alpha, seed, on_step=on_step)
+    design = Design.parse(factor, by, replicate)
+    if isinstance(results, pd.DataFrame):
+        runs, warnings = check_runs(results, "DataFrame", metric, design)
+        loaded = Results(runs, None, [], warnings)
+    else:
+        loaded = load_results(results, metric, design)
+    analysis = run_analysis(loaded.runs, metric, loaded.epochs, n_boot, n_boot_icc, alpha, seed, higher_is_better,
+                            on_step=on_step, design=design)
     if report is not None:
         write_report(analysis, loaded, report, f"initsens.analyze({str(results)!r}, {metric!r})"
                      if not isinstance(results, pd.DataFrame) else f"initsens.analyze(runs, {metric!r})")

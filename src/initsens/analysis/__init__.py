@@ -1,7 +1,8 @@
 """Statistics on results tables: each function takes a tidy DataFrame and returns a tidy DataFrame.
 
 - :func:`load_results` reads a results folder or file; :func:`analyze` runs everything below and
-  returns an :class:`Analysis` whose ``tables`` are what ``initsens analyze`` writes.
+  returns an :class:`Analysis` whose ``tables`` are what ``initsens analyze`` writes. A :class:`Design`
+  names the columns of any seed sweep (factor, cells, replicate); initsens' own names by default.
 - Per cell (model x depth): :func:`describe`, :func:`oneway` (one-way ANOVA, effect sizes with
   bootstrap CIs, Welch, Kruskal-Wallis, Brown-Forsythe), :func:`pairwise` (Tukey, Games-Howell),
   :func:`improvement` (paired probability of improvement), :func:`variance_components` (REML, ICC),
@@ -14,6 +15,7 @@ All are validated against R and NIST (see tests/fixtures/anova/reference.R and t
 
 from initsens.analysis.association import spearman
 from initsens.analysis.descriptives import describe
+from initsens.analysis.design import Design
 from initsens.analysis.factorial import factorial_anova
 from initsens.analysis.failures import failures
 from initsens.analysis.inputs import Results, load_results
@@ -23,6 +25,6 @@ from initsens.analysis.posthoc import improvement, pairwise
 from initsens.analysis.study import Analysis, analyze
 from initsens.analysis.variance import variance_components
 
-__all__ = ["Analysis", "Results", "analyze", "describe", "factorial_anova", "failures", "improvement",
+__all__ = ["Analysis", "Design", "Results", "analyze", "describe", "factorial_anova", "failures", "improvement",
            "initializer_lrt", "load_results", "mixed_model", "oneway", "pairwise", "spearman",
            "variance_components"]

@@ -8,6 +8,8 @@ depth. Columns: ``model``, ``depth`` (``all`` for the whole model), ``metric``, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -27,13 +29,16 @@ def rank_correlation(x: pd.Series, y: pd.Series, level: float = 0.95) -> dict[st
             "p_value": float(result.pvalue)}
 
 
-def spearman(runs: pd.DataFrame, metric: str = "val_loss", other: str = "ari", level: float = 0.95) -> pd.DataFrame:
-    """Spearman's rho of ``metric`` vs ``other`` per model and per model x depth."""
+def spearman(runs: pd.DataFrame, metric: str = "val_loss", other: str = "ari", level: float = 0.95,
+             by: Sequence[str] = ("model", "depth")) -> pd.DataFrame:
+    """Spearman's rho of ``metric`` vs ``other`` per first ``by`` column (the others ``all``) and per cell."""
+    first, rest = by[0], list(by[1:])
     rows = []
-    for model, cell in runs.groupby("model", sort=True):
-        rows.append({"model": model, "depth": "all", "metric": metric, "other": other,
+    for value, cell in runs.groupby(first, sort=True):
+        rows.append({first: value, **dict.fromkeys(rest, "all"), "metric": metric, "other": other,
                      **rank_correlation(cell[metric], cell[other], level)})
-        for depth, sub in cell.groupby("depth", sort=True):
-            rows.append({"model": model, "depth": str(depth), "metric": metric, "other": other,
+        for keys, sub in (cell.groupby(rest, sort=True) if rest else []):
+            keys = keys if isinstance(keys, tuple) else (keys,)
+            rows.append({first: value, **{k: str(v) for k, v in zip(rest, keys)}, "metric": metric, "other": other,
                          **rank_correlation(sub[metric], sub[other], level)})
     return pd.DataFrame(rows)

@@ -1,8 +1,9 @@
 """Read results for analysis: a folder of Parquet files (as ``initsens train`` writes) or one Parquet/CSV file.
 
 Files holding an ``epoch`` column are per-epoch logs (``metric`` and ``value`` columns besides: the
-long table of metrics of a model's own); all others are runs tables. Any table with the required columns
-works, whoever wrote it (R, pandas, polars). A metric that is not a runs column but is in the metrics
+long table of metrics of a model's own); all others are runs tables. Any table with the columns its
+:class:`~initsens.analysis.design.Design` names works, whoever wrote it (R, pandas, polars, a tracking tool's
+CSV export). A metric that is not a runs column but is in the metrics
 table (e.g. ``val_mmd``) is taken at each run's selected epoch. Every problem is one line naming the
 file, column or value. Input files are only ever read.
 """
@@ -19,10 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from initsens.analysis.design import Design, coerce_replicate, map_status
 from initsens.errors import InitsensError
-
-REQUIRED = ("model", "initializer", "depth", "seed")
-INTEGER_COLUMNS = ("depth", "seed")
 
 
 @dataclass
@@ -68,19 +67,24 @@ def _find(path: Path) -> list[Path]:
     return files
 
 
-def _coerce(runs: pd.DataFrame, source: str, metric: str) -> pd.DataFrame:
-    missing = [c for c in (*REQUIRED, metric) if c not in runs.columns]
+def _coerce(runs: pd.DataFrame, source: str, metric: str, design: Design) -> pd.DataFrame:
+    missing = [c for c in (*design.required, metric) if c not in runs.columns]
     if missing:
+        hint = ("; name the columns with --factor, --by, --replicate and --metric" if design.is_default else "")
         raise InitsensError(f"{source} has no column(s) {', '.join(repr(c) for c in missing)} "
-                            f"(columns found: {', '.join(map(str, runs.columns))})")
+                            f"(columns found: {', '.join(map(str, runs.columns))}){hint}")
     runs = runs.copy()
-    for column in INTEGER_COLUMNS:
-        values = pd.to_numeric(runs[column], errors="coerce")
+    if design.by is None:  # initsens' own depth: a number of hidden layers
+        values = pd.to_numeric(runs["depth"], errors="coerce")
         bad = values.isna() | (values != np.round(values))
         if bad.any():
-            raise InitsensError(f"column {column!r} in {source} must hold integers; found "
-                                f"{runs.loc[bad, column].iloc[0]!r}")
-        runs[column] = values.astype(np.int64)
+            raise InitsensError(f"column 'depth' in {source} must hold integers; found "
+                                f"{runs.loc[bad, 'depth'].iloc[0]!r}")
+        runs["depth"] = values.astype(np.int64)
+    if runs[design.replicate].isna().any():
+        raise InitsensError(f"replicate column {design.replicate!r} in {source} has empty values; every run needs "
+                            "a replicate id (e.g. its seed)")
+    runs[design.replicate] = coerce_replicate(runs[design.replicate])
     if not (pd.api.types.is_numeric_dtype(runs[metric]) or pd.api.types.is_bool_dtype(runs[metric])):
         values = pd.to_numeric(runs[metric], errors="coerce")
         bad = values.isna() & runs[metric].notna()
@@ -89,8 +93,12 @@ def _coerce(runs: pd.DataFrame, source: str, metric: str) -> pd.DataFrame:
                                 f"{runs.loc[bad, metric].iloc[0]!r}); choose a numeric column with --metric")
         runs[metric] = values
     runs[metric] = runs[metric].astype(np.float64)
-    for column in ("model", "initializer", "normalization", "status"):
+    text = ["model", design.factor, "normalization", "status",
+            *(c for c in design.by or () if not pd.api.types.is_numeric_dtype(runs[c]))]
+    for column in dict.fromkeys(text):
         if column in runs.columns:
+            if runs[column].isna().any() and column != "status":
+                raise InitsensError(f"column {column!r} in {source} has empty values; fill or drop those runs")
             runs[column] = runs[column].astype(str)
     return runs
 
@@ -108,19 +116,38 @@ def _selected_epoch_values(runs: pd.DataFrame, metrics: pd.DataFrame, metric: st
     return pd.Series(joined["value"].to_numpy(np.float64), index=runs.index)
 
 
-def load_results(path: str | Path, metric: str = "val_loss") -> Results:
-    """Runs (and epochs, when present) under ``path``, checked against the input contract."""
+def check_runs(runs: pd.DataFrame, source: str, metric: str = "val_loss",
+               design: Design = Design()) -> tuple[pd.DataFrame, list[str]]:
+    """A runs table checked against the input contract (the design's columns and the metric present, replicate
+    ids and status words made usable, duplicated run ids dropped), and the warnings to show."""
+    messages = []
+    runs, status_note = map_status(runs, source)
+    if status_note:
+        messages.append(status_note)
+    runs = _coerce(runs, source, metric, design)
+    if "run_id" in runs.columns:
+        duplicated = runs["run_id"].duplicated(keep="first")
+        if duplicated.any():
+            messages.append(f"{int(duplicated.sum())} duplicated run_id row(s) (e.g. "
+                            f"{runs.loc[duplicated, 'run_id'].iloc[0]}): kept the first of each")
+            runs = runs[~duplicated].reset_index(drop=True)
+    return runs, messages
+
+
+def load_results(path: str | Path, metric: str = "val_loss", design: Design = Design()) -> Results:
+    """Runs (and epochs, when present) under ``path``, checked against the input contract (``design`` names the
+    factor, cell and replicate columns; a ``status`` column in another tool's words is mapped or ignored)."""
     path = Path(path)
     files = _find(path)
     parts: dict[str, list[pd.DataFrame]] = {"runs": [], "epochs": [], "metrics": []}
     messages: list[str] = []
     for file in files:
         frame = _read(file)
-        kind = "runs" if "model" in frame.columns or "epoch" not in frame.columns else \
+        kind = "runs" if design.factor in frame.columns or "epoch" not in frame.columns else \
             "metrics" if {"metric", "value"} <= set(frame.columns) else "epochs"
         parts[kind].append(frame)
     if not parts["runs"]:
-        raise InitsensError(f"{path} holds only per-epoch logs (no runs table with model/initializer columns)")
+        raise InitsensError(f"{path} holds only per-epoch logs (no runs table with a {design.factor!r} column)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # concat of parts with all-NaN columns
         runs = pd.concat(parts["runs"], ignore_index=True)
@@ -136,12 +163,7 @@ def load_results(path: str | Path, metric: str = "val_loss") -> Results:
                 messages.append(f"{metric} is a metric of {', '.join(sorted(runs.loc[reported, 'model'].unique()))} "
                                 f"only: the runs of {', '.join(others)} are left out")
                 runs = runs[reported].reset_index(drop=True)
-    runs = _coerce(runs, str(path), metric)
-    if "run_id" in runs.columns:
-        duplicated = runs["run_id"].duplicated(keep="first")
-        if duplicated.any():
-            messages.append(f"{int(duplicated.sum())} duplicated run_id row(s) (e.g. "
-                            f"{runs.loc[duplicated, 'run_id'].iloc[0]}): kept the first of each")
-            runs = runs[~duplicated].reset_index(drop=True)
+    runs, checked = check_runs(runs, str(path), metric, design)
+    messages += checked
     epochs = pd.concat(parts["epochs"], ignore_index=True) if parts["epochs"] else None
     return Results(runs, epochs, files, messages)

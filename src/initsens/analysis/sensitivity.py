@@ -3,7 +3,8 @@
 Two scale-free indices per cell: ``omega_sq`` (the share of the metric's variance the initializer
 explains, bias-corrected) and ``icc`` (the initializer's REML variance share, seed variance included).
 Within each depth (and normalization), models are ranked by each index (rank 1 = most sensitive),
-and every model is compared with the next-ranked one through the bootstrap distribution of the
+and every model is compared with the next-ranked one. With other cell columns the first one is ranked within
+the others (``next_model`` is then ``next_<first column>``), through the bootstrap distribution of the
 difference of their indices (the cells hold different runs, so their replicates are independent):
 ``resolved`` is true when that difference's CI excludes 0.
 
@@ -38,13 +39,14 @@ def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: 
                seeds: dict[tuple, int], level: float = 0.95) -> pd.DataFrame:
     """Rank one index: ``values`` has the cell keys, ``index``, ``value``, ``ci_low``, ``ci_high``."""
     alpha = (1.0 - level) / 2
-    group_keys = [k for k in cell_keys if k != "model"]
+    ranked, group_keys = cell_keys[0], list(cell_keys[1:])
+    next_column = f"next_{ranked}"
     rows = []
     grouped = values.groupby(group_keys, sort=True) if group_keys else [((), values)]
     for _, group in grouped:
         group = group.sort_values("value", ascending=False, kind="stable").reset_index(drop=True)
         for i, row in group.iterrows():
-            out = {**row.to_dict(), "rank": i + 1, "next_model": None, "diff_next": np.nan,
+            out = {**row.to_dict(), "rank": i + 1, next_column: None, "diff_next": np.nan,
                    "diff_ci_low": np.nan, "diff_ci_high": np.nan, "resolved": False}
             key = tuple(row[k] for k in cell_keys)
             out["seeds"] = seeds.get(key, 0)
@@ -52,7 +54,7 @@ def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: 
             if i + 1 < len(group):
                 nxt = group.iloc[i + 1]
                 a, b = draws.get(key), draws.get(tuple(nxt[k] for k in cell_keys))
-                out["next_model"], out["diff_next"] = nxt["model"], row["value"] - nxt["value"]
+                out[next_column], out["diff_next"] = nxt[ranked], row["value"] - nxt["value"]
                 if a is not None and b is not None:
                     diff = a[: min(a.size, b.size)] - b[: min(a.size, b.size)]
                     diff = diff[np.isfinite(diff)]
@@ -83,6 +85,6 @@ def sensitivity(oneway_table: pd.DataFrame, variance_table: pd.DataFrame, omega_
     if not frames:
         return pd.DataFrame()
     table = pd.concat(frames, ignore_index=True)
-    first = [k for k in cell_keys if k != "model"]
-    return table[[*first, "model", "index", "value", "ci_low", "ci_high", "rank", "next_model", "diff_next",
+    ranked, groups = cell_keys[0], list(cell_keys[1:])
+    return table[[*groups, ranked, "index", "value", "ci_low", "ci_high", "rank", f"next_{ranked}", "diff_next",
                   "diff_ci_low", "diff_ci_high", "resolved", "seeds", "seeds_needed"]]

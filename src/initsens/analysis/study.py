@@ -1,7 +1,7 @@
 """The whole analysis of one results table: every per-cell and across-cell table, and what could not be done.
 
 :func:`analyze` is what ``initsens analyze`` runs. Cells are model x depth (x normalization, x init scope
-when they have several levels). Runs that failed (status other than ``ok``, or a non-finite metric) are counted
+when they have several levels), or the columns a :class:`~initsens.analysis.design.Design` names. Runs that failed (status other than ``ok``, or a non-finite metric) are counted
 and tested in ``failures`` and left out of every fit. A cell that cannot be analyzed (one initializer,
 one run per initializer, no variation) is named in ``notes`` and skipped; the rest goes on.
 
@@ -25,6 +25,7 @@ from initsens.analysis.association import spearman
 from initsens.analysis.cells import cell_mask, iter_cells
 from initsens.analysis.convergence import convergence
 from initsens.analysis.descriptives import describe
+from initsens.analysis.design import Design
 from initsens.analysis.factorial import factorial_anova
 from initsens.analysis.failures import failed_mask, failures
 from initsens.analysis.mixed import initializer_lrt, mixed_model
@@ -35,17 +36,20 @@ from initsens.analysis.variance import variance_components
 from initsens.errors import InitsensError
 
 COMMON_METRICS = frozenset({"val_nelbo", "val_recon_mse", "ari"})
-#: Columns that become cell keys (and factors across cells) when they hold several levels.
-OPTIONAL_CELL_KEYS = ("normalization", "init_scope")
-HIGHER_IS_BETTER = frozenset({"ari"})
-FACTOR = "initializer"
+#: Metrics where higher is better (also with a val_/valid_/test_/eval_ prefix); any other is taken as a loss.
+HIGHER_IS_BETTER = frozenset({"ari", "nmi", "accuracy", "acc", "auc", "auroc", "roc_auc", "f1", "r2", "precision",
+                              "recall", "map", "bleu", "reward", "return"})
 #: The post-hoc method the letters, best sets and claims use: Games-Howell, valid whether or not spreads differ.
 SELECTED_POSTHOC = "games_howell"
 
 
 @dataclass
 class Analysis:
-    """Tables (name -> tidy DataFrame), the design, and notes on what was skipped and why."""
+    """Tables (name -> tidy DataFrame), the design, and notes on what was skipped and why.
+
+    ``factor`` is the column whose effect is measured, ``replicate`` the column of replicate ids (seeds), and
+    ``cell_keys`` the columns that define a cell; the first of them is the one the sensitivity ranking ranks.
+    """
 
     metric: str
     cell_keys: list[str]
@@ -58,6 +62,16 @@ class Analysis:
     settings: dict = field(default_factory=dict)
     #: Bootstrap replicates of the sensitivity indices per cell: {"omega_sq": {cell keys: draws}, "icc": ...}
     draws: dict[str, dict[tuple, np.ndarray]] = field(default_factory=dict)
+    factor: str = "initializer"
+    replicate: str = "seed"
+
+
+def metric_higher_is_better(metric: str) -> bool:
+    """The direction of a metric, from its name (``HIGHER_IS_BETTER``, case-insensitive, split prefixes removed)."""
+    name = base_metric(metric).lower()
+    for prefix in ("val_", "valid_", "test_", "eval_", "train_"):
+        name = name.removeprefix(prefix)
+    return name in HIGHER_IS_BETTER
 
 
 def base_metric(metric: str) -> str:
@@ -78,26 +92,26 @@ def cell_label(keys: dict) -> str:
     return ", ".join(f"{k} {v}" if k != "model" else str(v) for k, v in keys.items())
 
 
-def _check_cells(usable: pd.DataFrame, runs: pd.DataFrame, cell_keys: list[str], metric: str,
-                 notes: list[str]) -> pd.DataFrame:
+def _check_cells(analysis: Analysis, usable: pd.DataFrame) -> pd.DataFrame:
     """The usable rows of the cells that can be analyzed; a note for each cell that cannot."""
-    keep = []
-    for keys, cell in iter_cells(runs, cell_keys):
-        label = cell_label(dict(zip(cell_keys, keys)))
+    keep, factor = [], analysis.factor
+    notes, metric, replicate = analysis.notes, analysis.metric, analysis.replicate
+    for keys, cell in iter_cells(analysis.runs, analysis.cell_keys):
+        label = cell_label(dict(zip(analysis.cell_keys, keys)))
         rows = usable.loc[usable.index.intersection(cell.index)]
-        sizes = rows.groupby(FACTOR).size()
+        sizes = rows.groupby(factor).size()
         if rows.empty:
             notes.append(f"{label}: no usable runs (all failed or the metric is missing); not analyzed")
         elif len(sizes) < 2:
-            notes.append(f"{label}: only one initializer ({sizes.index[0]}) has usable runs; not analyzed")
+            notes.append(f"{label}: only one {factor} ({sizes.index[0]}) has usable runs; not analyzed")
         elif (sizes < 2).all():
-            notes.append(f"{label}: a single seed per initializer leaves no within-initializer variation; "
+            notes.append(f"{label}: a single {replicate} per {factor} leaves no within-{factor} variation; "
                          "not analyzed (train more --repeats)")
         elif np.ptp(rows[metric].to_numpy()) == 0:
             notes.append(f"{label}: {metric} is the same in every run (zero variance); not analyzed")
         else:
             if (sizes < 2).any():
-                notes.append(f"{label}: initializer(s) {', '.join(sizes.index[sizes < 2])} have one usable run; "
+                notes.append(f"{label}: {factor}(s) {', '.join(sizes.index[sizes < 2])} have one usable run; "
                              "post-hoc tests skip this cell")
             keep.append(rows)
     return pd.concat(keep) if keep else usable.iloc[:0]
@@ -105,48 +119,48 @@ def _check_cells(usable: pd.DataFrame, runs: pd.DataFrame, cell_keys: list[str],
 
 def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: int, alpha: float,
               random_state: int, step: Callable[[str], None]) -> None:
-    metric, by, tables = analysis.metric, analysis.cell_keys, analysis.tables
+    metric, by, tables, factor = analysis.metric, analysis.cell_keys, analysis.tables, analysis.factor
     step("one-way ANOVA per cell")
     omega: dict[tuple, np.ndarray] = {}
-    table = oneway(data, metric, by=by, factor=FACTOR, n_boot=n_boot, seed=random_state, draws_out=omega)
+    table = oneway(data, metric, by=by, factor=factor, n_boot=n_boot, seed=random_state, draws_out=omega)
     for column in ("p_value", "welch_p", "kruskal_p", "bf_p"):
         table["p_holm" if column == "p_value" else f"{column}_holm"] = holm(table[column])
     tables["oneway_anova"] = table
     step("post-hoc comparisons")
-    posthoc = pairwise(data, metric, by=by, factor=FACTOR, alpha=alpha)
+    posthoc = pairwise(data, metric, by=by, factor=factor, alpha=alpha)
     if len(posthoc):  # Games-Howell whatever the spreads: a variance pretest misses 60-200x differences at n = 10
         posthoc["selected"] = posthoc["method"].to_numpy() == SELECTED_POSTHOC
     tables["posthoc"] = posthoc
-    tables["improvement"] = improvement(data, metric, by=by, factor=FACTOR, n_boot=n_boot,
+    tables["improvement"] = improvement(data, metric, by=by, factor=factor, seed=analysis.replicate, n_boot=n_boot,
                                         random_state=random_state, higher_is_better=analysis.higher_is_better)
     desc = tables["descriptives"]
     desc["letters"], desc["best"] = "", False
     significant = posthoc[posthoc["selected"] & posthoc["reject"]] if len(posthoc) else posthoc
     for keys, cell in iter_cells(data, by):
         sel = dict(zip(by, keys))
-        means = cell.groupby(FACTOR)[metric].mean()
+        means = cell.groupby(factor)[metric].mean()
         sig = []
         if len(significant):
             rows = significant[cell_mask(significant, sel)]
             sig = list(zip(rows["group1"], rows["group2"]))
         display = letters(means, sig, analysis.higher_is_better)
-        mask = cell_mask(desc, sel) & desc[FACTOR].isin(display.index)
-        desc.loc[mask, "letters"] = desc.loc[mask, FACTOR].map(display)
+        mask = cell_mask(desc, sel) & desc[factor].isin(display.index)
+        desc.loc[mask, "letters"] = desc.loc[mask, factor].map(display)
         desc.loc[mask, "best"] = desc.loc[mask, "letters"].str.contains("a")
     icc: dict[tuple, np.ndarray] = {}
     step("variance components (REML, parametric bootstrap)")
-    tables["variance_components"] = variance_components(data, metric, by=by, factor=FACTOR, n_boot=n_boot_icc,
-                                                        random_state=random_state, draws_out=icc)
-    seeds = {keys: int(cell.groupby(FACTOR)["seed"].nunique().min()) for keys, cell in iter_cells(data, by)}
-    tables["sensitivity"] = sensitivity(table, tables["variance_components"], omega, icc, by, seeds)
+    tables["variance_components"] = variance_components(data, metric, by=by, factor=factor, seed=analysis.replicate,
+                                                        n_boot=n_boot_icc, random_state=random_state, draws_out=icc)
+    seeds = {keys: int(cell.groupby(factor)[analysis.replicate].nunique().min()) for keys, cell in iter_cells(data, by)}
+    tables["sensitivity"] = sensitivity(table, tables["variance_components"], omega, icc, by, seeds, factor=factor)
     analysis.draws = {"omega_sq": omega, "icc": icc}
 
 
 def _variants(analysis: Analysis, data: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """(label, table with the column ``label``) for each version of the metric fitted across cells."""
-    metric = analysis.metric
+    metric, within = analysis.metric, analysis.cell_keys[0]
     variants = [(metric, data)]
-    if base_metric(metric) not in COMMON_METRICS and data["model"].nunique() > 1:
+    if within == "model" and base_metric(metric) not in COMMON_METRICS and data["model"].nunique() > 1:
         grouped = data.groupby("model")[metric]
         z = (data[metric] - grouped.transform("mean")) / grouped.transform("std")
         label = f"{metric} (z within model)"
@@ -161,14 +175,15 @@ def _complete(analysis: Analysis, data: pd.DataFrame) -> pd.DataFrame | None:
     out of the across-cell models; if a combination of factor levels is still empty, the full
     factorial is not estimable and only the per-cell analyses stand.
     """
-    cells = [k for k in analysis.factors if k != FACTOR]
+    factor = analysis.factor
+    cells = [k for k in analysis.factors if k != factor]
     n_cells = len(data.groupby(cells))
-    present = data.groupby(FACTOR)[cells].apply(lambda g: len(g.drop_duplicates()))
+    present = data.groupby(factor)[cells].apply(lambda g: len(g.drop_duplicates()))
     dropped = sorted(present.index[present < n_cells])
     if dropped:
-        analysis.notes.append(f"across cells: initializer(s) {', '.join(dropped)} left out of the factorial ANOVA "
+        analysis.notes.append(f"across cells: {factor}(s) {', '.join(dropped)} left out of the factorial ANOVA "
                               "and the mixed model (no usable runs in some cell)")
-        data = data[~data[FACTOR].isin(dropped)]
+        data = data[~data[factor].isin(dropped)]
     levels = [data[f].nunique() for f in analysis.factors]
     if data.empty or len(data.groupby(analysis.factors)) < int(np.prod(levels)):
         analysis.notes.append("across cells: some combination of " + " x ".join(analysis.factors)
@@ -190,12 +205,13 @@ def _across_cells(analysis: Analysis, data: pd.DataFrame) -> None:
             factorial.append(factorial_anova(frame, label, analysis.factors))
         except (InitsensError, ValueError, np.linalg.LinAlgError) as exc:
             analysis.notes.append(f"factorial ANOVA on {label}: {exc}")
-        if frame["seed"].nunique() < 2:
-            analysis.notes.append(f"mixed model on {label}: needs at least two seeds; skipped")
+        if frame[analysis.replicate].nunique() < 2:
+            analysis.notes.append(f"mixed model on {label}: needs at least two {analysis.replicate}s; skipped")
             continue
         try:
-            mixed.append(mixed_model(frame, label, analysis.factors))
-            lrt.append(initializer_lrt(frame, label, analysis.factors))
+            mixed.append(mixed_model(frame, label, analysis.factors, group=analysis.replicate))
+            lrt.append(initializer_lrt(frame, label, analysis.factors, group=analysis.replicate,
+                                       factor=analysis.factor))
         except (InitsensError, ValueError, np.linalg.LinAlgError) as exc:
             analysis.notes.append(f"mixed model on {label}: {exc}")
     analysis.tables["factorial_anova"] = pd.concat(factorial, ignore_index=True) if factorial else pd.DataFrame()
@@ -222,9 +238,9 @@ def log_metric(runs: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str]:
 
 
 def learning_curves(epochs: pd.DataFrame, runs: pd.DataFrame, cell_keys: Sequence[str],
-                    value: str = "val_loss") -> pd.DataFrame:
-    """Median and quartiles of ``value`` per cell, initializer and epoch (runs joined on run_id)."""
-    keys = [*cell_keys, FACTOR]
+                    value: str = "val_loss", factor: str = "initializer") -> pd.DataFrame:
+    """Median and quartiles of ``value`` per cell, ``factor`` level and epoch (runs joined on run_id)."""
+    keys = [*cell_keys, factor]
     joined = epochs.merge(runs[["run_id", *keys]], on="run_id", how="inner")
     joined = joined[np.isfinite(pd.to_numeric(joined[value], errors="coerce"))]
     grouped = joined.groupby([*keys, "epoch"], sort=True)[value]
@@ -235,42 +251,45 @@ def learning_curves(epochs: pd.DataFrame, runs: pd.DataFrame, cell_keys: Sequenc
 
 def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame | None = None,
             n_boot: int = 2000, n_boot_icc: int = 500, alpha: float = 0.05, random_state: int = 0,
-            higher_is_better: bool | None = None, on_step: Callable[[str], None] | None = None) -> Analysis:
-    """Every table of the report for one runs table (see the module docstring).
+            higher_is_better: bool | None = None, on_step: Callable[[str], None] | None = None,
+            design: Design = Design()) -> Analysis:
+    """Every table of the report for one runs table (see the module docstring); ``design`` names the factor,
+    cell and replicate columns (initsens' own by default).
 
     ``on_step`` is called with a short description before each stage (for progress displays).
     """
     step = on_step or (lambda _: None)
-    cell_keys = ["model", "depth"]
-    cell_keys += [key for key in OPTIONAL_CELL_KEYS if key in runs.columns and runs[key].nunique() > 1]
-    factors = ["model", FACTOR, "depth", *cell_keys[2:]]
+    cell_keys = design.cell_keys(runs)
+    factor = design.factor
+    factors = [cell_keys[0], factor, *cell_keys[1:]]
     analysis = Analysis(metric, cell_keys, factors,
-                        base_metric(metric) in HIGHER_IS_BETTER if higher_is_better is None else higher_is_better,
+                        metric_higher_is_better(metric) if higher_is_better is None else higher_is_better,
                         runs.assign(failed=failed_mask(runs, metric)), epochs,
+                        factor=factor, replicate=design.replicate,
                         settings={"n_boot": n_boot, "n_boot_icc": n_boot_icc, "alpha": alpha,
                                   "random_state": random_state})
     tables = analysis.tables
     step("failures")
-    tables["convergence"] = convergence(runs, cell_keys, FACTOR)
-    tables["failures"] = failures(runs, metric, by=cell_keys, factor=FACTOR)
+    tables["convergence"] = convergence(runs, cell_keys, factor)
+    tables["failures"] = failures(runs, metric, by=cell_keys, factor=factor)
     per_cell_p = tables["failures"].groupby(cell_keys)["fisher_p"].first()
     tables["failures"] = tables["failures"].merge(holm(per_cell_p).rename("fisher_p_holm").reset_index(),
                                                   on=cell_keys)
     usable = analysis.runs[~analysis.runs["failed"]]
-    data = _check_cells(usable, runs, cell_keys, metric, analysis.notes)
-    tables["descriptives"] = describe(usable, metric, by=cell_keys, factor=FACTOR)
+    data = _check_cells(analysis, usable)
+    tables["descriptives"] = describe(usable, metric, by=cell_keys, factor=factor)
     if data.empty:
-        raise InitsensError(f"no cell of model x depth can be analyzed on {metric!r}: "
+        raise InitsensError(f"no cell of {' x '.join(cell_keys)} can be analyzed on {metric!r}: "
                             + "; ".join(analysis.notes))
     _per_cell(analysis, data, n_boot, n_boot_icc, alpha, random_state, step)
     step("factorial ANOVA and mixed model across cells")
     _across_cells(analysis, data)
     if "ari" in runs.columns and metric != "ari" and usable["ari"].notna().any():
-        table = spearman(usable, metric, "ari")
+        table = spearman(usable, metric, "ari", by=cell_keys[:2])
         table["p_holm"] = holm(table["p_value"])
         tables["association"] = table
     if epochs is not None and "run_id" in runs.columns and "run_id" in epochs.columns:
         value = metric if metric in epochs.columns else "val_loss"
         if value in epochs.columns:
-            tables["learning_curves"] = learning_curves(epochs, runs, cell_keys, value)
+            tables["learning_curves"] = learning_curves(epochs, runs, cell_keys, value, factor)
     return analysis

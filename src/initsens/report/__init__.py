@@ -17,7 +17,7 @@ from initsens.analysis.study import Analysis
 from initsens.atomic import atomic_path
 from initsens.report import figures
 from initsens.report.markdown import render
-from initsens.report.tables import write_table
+from initsens.report.tables import descriptions, write_table
 
 
 @dataclass
@@ -47,10 +47,12 @@ def write_report(analysis: Analysis, results: Results, report: str | Path, comma
     root = report.parent
     tables_dir, figures_dir = root / "tables", root / "figures"
     tables = []
+    described = descriptions(analysis.factor, analysis.replicate, analysis.cell_keys)
     for name, frame in analysis.tables.items():
         tables.append(tables_dir / f"{name}.parquet")
-        write_table(frame, tables[-1])
-    made = {"metric_by_initializer": figures.metric_by_initializer(analysis, figures_dir / "metric_by_initializer.png")}
+        write_table(frame, tables[-1], described)
+    made = {"metric_by_factor": figures.metric_by_factor(analysis,
+                                                         figures_dir / f"metric_by_{analysis.factor}.png")}
     if len(analysis.tables["sensitivity"]):
         made["sensitivity"] = figures.sensitivity_indices(analysis, figures_dir / "sensitivity.png")
     if "learning_curves" in analysis.tables and len(analysis.tables["learning_curves"]):

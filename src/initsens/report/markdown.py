@@ -74,7 +74,7 @@ def _summary(a: Analysis) -> list[str]:
 
 
 def _seeds(a: Analysis) -> pd.Series:
-    return a.runs.groupby([*a.cell_keys, "initializer"])["seed"].nunique()
+    return a.runs.groupby([*a.cell_keys, a.factor])[a.replicate].nunique()
 
 
 def _count(n: int, noun: str) -> str:
@@ -83,11 +83,10 @@ def _count(n: int, noun: str) -> str:
 
 
 def _design_summary(a: Analysis) -> list[str]:
-    runs, seeds = a.runs, _seeds(a)
-    design = (f"{_count(len(runs), 'run')}: {_count(runs['model'].nunique(), 'model')} x "
-              f"{_count(runs['initializer'].nunique(), 'initializer')} x {_count(runs['depth'].nunique(), 'depth')}")
-    design += f", {seeds.min()}–{seeds.max()} seeds per combination" if seeds.min() != seeds.max() else \
-        f", {_count(seeds.min(), 'seed')} per combination"
+    runs, seeds, seed = a.runs, _seeds(a), a.replicate
+    design = f"{_count(len(runs), 'run')}: " + " x ".join(_count(runs[c].nunique(), c) for c in a.factors)
+    design += f", {seeds.min()}–{seeds.max()} {seed}s per combination" if seeds.min() != seeds.max() else \
+        f", {_count(seeds.min(), seed)} per combination"
     failed = int(runs["failed"].sum())
     return [f"- **Design.** {design}; {_count(failed, 'run')} failed (diverged, errored or without a finite "
             f"`{a.metric}`) and {'is' if failed == 1 else 'are'} left out of the fits."]
@@ -99,10 +98,10 @@ def _failures_summary(a: Analysis) -> list[str]:
         return []
     fails = table_.groupby(a.cell_keys).agg(n_failed=("n_failed", "sum"), p=("fisher_p_holm", "first"))
     hit = fails[fails["p"] < a.settings["alpha"]]
-    by_init = table_.groupby("initializer")["n_failed"].sum().sort_values(ascending=False)
-    sentence = f"- **Failures** by initializer: {', '.join(f'{i} {n}' for i, n in by_init.items() if n)}."
+    by_init = table_.groupby(a.factor)["n_failed"].sum().sort_values(ascending=False)
+    sentence = f"- **Failures** by {a.factor}: {', '.join(f'{i} {n}' for i, n in by_init.items() if n)}."
     if len(hit):
-        sentence += (" The failure rate depends on the initializer (Fisher exact, Holm-adjusted p < "
+        sentence += (f" The failure rate depends on the {a.factor} (Fisher exact, Holm-adjusted p < "
                      f"{a.settings['alpha']}) in {'; '.join(_label(a, k) for k in hit.index)}.")
     return [sentence]
 
@@ -111,42 +110,44 @@ def _caution_summary(a: Analysis) -> list[str]:
     fewest = _seeds(a).min()
     if fewest >= 5:
         return []
-    return [f"- **Caution.** With {_count(fewest, 'seed')} per combination, bootstrap intervals are unreliable and "
-            "tests have little power; train at least 10 (`initsens train --repeats 10`)."]
+    return [f"- **Caution.** With {_count(fewest, a.replicate)} per combination, bootstrap intervals are unreliable "
+            "and tests have little power; train at least 10 (`initsens train --repeats 10`)."]
 
 
 def _effect_summary(a: Analysis) -> list[str]:
     ow, alpha = a.tables["oneway_anova"], a.settings["alpha"]
     sig = ow[ow["p_holm"] < alpha]
-    return [f"- **Initializer effect.** In {len(sig)} of {len(ow)} cells ({' x '.join(a.cell_keys)}) the "
-            f"initializer changes the mean `{a.metric}` (one-way ANOVA, Holm-adjusted p < {alpha}); "
+    return [f"- **{a.factor[:1].upper() + a.factor[1:]} effect.** In {len(sig)} of {len(ow)} cells "
+            f"({' x '.join(a.cell_keys)}) the {a.factor} changes the mean `{a.metric}` (one-way ANOVA, Holm-adjusted "
+            f"p < {alpha}); "
             f"Welch's test agrees in {int((ow['welch_p_holm'] < alpha).sum())}."]
 
 
 def _sensitivity_summary(a: Analysis) -> list[str]:
-    """Per group and index: the most sensitive model when resolved, else what would resolve it."""
+    """Per group and index: the most sensitive model (first cell column) when resolved, else what would resolve it."""
     out, sens = [], a.tables["sensitivity"]
+    ranked, factor, seed = a.cell_keys[0], a.factor, a.replicate
     for index, name in (("omega_sq", "ω²"), ("icc", "ICC")):
         top = sens[(sens["index"] == index) & (sens["rank"] == 1)] if len(sens) else sens
         for _, row in top.iterrows():
-            where = ", ".join(f"{k} {row[k]}" for k in a.cell_keys if k != "model")
-            head = (f"- **Most sensitive ({name}), {where}:** ")
-            if pd.isna(row["next_model"]):
-                out.append(head + f"{row['model']} is the only analyzable model.")
+            where = ", ".join(f"{k} {row[k]}" for k in a.cell_keys[1:])
+            head = (f"- **Most sensitive ({name}), {where}:** " if where else f"- **Most sensitive ({name}):** ")
+            if pd.isna(row[f"next_{ranked}"]):
+                out.append(head + f"{row[ranked]} is the only analyzable {ranked}.")
             elif row["resolved"]:
-                out.append(head + f"{row['model']} ({name} = {fmt(row['value'], 3)}, 95% CI "
-                           f"{ci(row['ci_low'], row['ci_high'])}), ahead of {row['next_model']} by "
+                out.append(head + f"{row[ranked]} ({name} = {fmt(row['value'], 3)}, 95% CI "
+                           f"{ci(row['ci_low'], row['ci_high'])}), ahead of {row[f'next_{ranked}']} by "
                            f"{fmt(row['diff_next'], 3)} (95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])}).")
             else:
                 needed = row["seeds_needed"]
                 more = ("" if pd.isna(needed) else
-                        f" About {int(needed)} seeds per initializer (now {row['seeds']}) would likely resolve it."
+                        f" About {int(needed)} {seed}s per {factor} (now {row['seeds']}) would likely resolve it."
                         if needed <= SEEDS_SHOWN_MAX else
-                        " No number of seeds would: the difference is 0 or next to it."
+                        f" No number of {seed}s would: the difference is 0 or next to it."
                         if np.isinf(needed) else
-                        f" Even {SEEDS_SHOWN_MAX} seeds per initializer would likely not (now {row['seeds']}).")
-                out.append(head + f"not resolved by these data: {row['model']} has the largest {name} "
-                           f"({fmt(row['value'], 3)}), but its difference from {row['next_model']} "
+                        f" Even {SEEDS_SHOWN_MAX} {seed}s per {factor} would likely not (now {row['seeds']}).")
+                out.append(head + f"not resolved by these data: {row[ranked]} has the largest {name} "
+                           f"({fmt(row['value'], 3)}), but its difference from {row[f'next_{ranked}']} "
                            f"({fmt(row['diff_next'], 3)}, 95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])}) "
                            f"includes 0.{more}")
     return out
@@ -154,19 +155,21 @@ def _sensitivity_summary(a: Analysis) -> list[str]:
 
 def _best_summary(a: Analysis) -> list[str]:
     desc = a.tables["descriptives"]
-    best = desc[desc["best"]].groupby(a.cell_keys)["initializer"].apply(lambda s: ", ".join(s))
+    best = desc[desc["best"]].groupby(a.cell_keys)[a.factor].apply(lambda s: ", ".join(s))
     if not len(best):
         return []
-    return ["- **Best initializer(s)** (lowest mean and those not significantly worse): "
+    return [f"- **Best {a.factor}(s)** ({'highest' if a.higher_is_better else 'lowest'} mean and those not "
+            "significantly worse): "
             + "; ".join(f"{_label(a, k)}: {v}" for k, v in best.items()) + "."]
 
 
 def _association_summary(a: Analysis) -> list[str]:
     if "association" not in a.tables:
         return []
-    whole = a.tables["association"][a.tables["association"]["depth"] == "all"]
-    parts = [f"{r.model} ρ = {fmt(r.rho, 2)} {ci(r.ci_low, r.ci_high)}" for r in whole.itertuples()
-             if not pd.isna(r.rho)]
+    table_, ranked = a.tables["association"], a.cell_keys[0]
+    whole = table_[(table_[a.cell_keys[1]] == "all")] if len(a.cell_keys) > 1 else table_
+    parts = [f"{row[ranked]} ρ = {fmt(row['rho'], 2)} {ci(row['ci_low'], row['ci_high'])}"
+             for _, row in whole.iterrows() if not pd.isna(row["rho"])]
     if not parts:
         return []
     return [f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ means "
@@ -194,20 +197,20 @@ def _convergence_summary(a: Analysis) -> list[str]:
 def _convergence_table(a: Analysis) -> str:
     conv = a.tables["convergence"]
     wide = conv.assign(cell=conv["n_capped"].astype(str) + "/" + conv["n_finished"].astype(str)).pivot_table(
-        index=a.cell_keys, columns="initializer", values="cell", aggfunc="first").reset_index()
+        index=a.cell_keys, columns=a.factor, values="cell", aggfunc="first").reset_index()
     share = conv.groupby(a.cell_keys)[["n_finished", "n_capped"]].sum()
     wide = wide.merge((share["n_capped"] / share["n_finished"]).rename("share").reset_index(), on=a.cell_keys)
-    inits = sorted(conv["initializer"].unique())
+    inits = sorted(conv[a.factor].unique())
     return table(wide, {**{k: k for k in a.cell_keys}, **{i: i for i in inits}, "share": "capped share"})
 
 
 def _failures_table(a: Analysis) -> str:
     f = a.tables["failures"]
     wide = f.assign(cell=f["n_failed"].astype(str) + "/" + f["n_runs"].astype(str)).pivot_table(
-        index=a.cell_keys, columns="initializer", values="cell", aggfunc="first").reset_index()
+        index=a.cell_keys, columns=a.factor, values="cell", aggfunc="first").reset_index()
     p = f.groupby(a.cell_keys)[["fisher_p", "fisher_p_holm"]].first().reset_index()
     wide = wide.merge(p, on=a.cell_keys)
-    inits = sorted(f["initializer"].unique())
+    inits = sorted(f[a.factor].unique())
     return table(wide, {**{k: k for k in a.cell_keys}, **{i: i for i in inits}, "fisher_p": "Fisher p",
                         "fisher_p_holm": "Holm"}, p_columns=("fisher_p", "fisher_p_holm"))
 
@@ -218,7 +221,7 @@ def _section_cells(a: Analysis) -> list[str]:
     for keys, cell in iter_cells(desc, a.cell_keys):
         sel = dict(zip(a.cell_keys, keys))
         out.append(f"### {cell_label(sel)}\n")
-        out.append(table(cell, {"initializer": "initializer", "n": "n", "mean": "mean", "sd": "sd",
+        out.append(table(cell, {a.factor: a.factor, "n": "n", "mean": "mean", "sd": "sd",
                                 "median": "median", "iqr": "IQR", "ci_low": "95% CI low", "ci_high": "95% CI high",
                                 "letters": "group"}))
         row = ow[cell_mask(ow, sel)]
@@ -242,7 +245,8 @@ def _section_cells(a: Analysis) -> list[str]:
 
 
 def section_header(a: Analysis, version: str) -> list[str]:
-    return [f"# Initialization sensitivity report: `{a.metric}`\n",
+    title = "Initialization" if a.factor == "initializer" else a.factor[:1].upper() + a.factor[1:]
+    return [f"# {title} sensitivity report: `{a.metric}`\n",
             f"_Generated by initsens {version} on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. "
             f"{'Higher' if a.higher_is_better else 'Lower'} `{a.metric}` is better._\n"]
 
@@ -252,38 +256,39 @@ def section_summary(a: Analysis) -> list[str]:
 
 
 def section_design(a: Analysis, figures: dict[str, str], warnings: Sequence[str]) -> list[str]:
-    """Cells and factors, failures per initializer, capped runs, notes and the metric's figure."""
-    t = a.tables
+    """Cells and factors, failures per factor level, capped runs, notes and the metric's figure."""
+    t, factor = a.tables, a.factor
     lines = ["## Data & design\n",
              f"Cells are {' x '.join(a.cell_keys)}; factors across cells: {', '.join(a.factors)}.\n",
-             "Failed runs / runs per initializer, with Fisher's exact test of failures x initializer per cell:\n",
+             f"Failed runs / runs per {factor}, with Fisher's exact test of failures x {factor} per cell:\n",
              _failures_table(a)]
     if "convergence" in t and len(t["convergence"]):
-        lines += ["", "Runs that reached the epoch cap still improving / finished runs, per initializer "
+        lines += ["", f"Runs that reached the epoch cap still improving / finished runs, per {factor} "
                   f"(more than {CAPPED_WARNING:.0%} in a cell is flagged in the Summary):\n", _convergence_table(a)]
     if a.notes or warnings:
         lines += ["", "Notes:", *[f"- {n}" for n in [*warnings, *a.notes]], ""]
-    return [*lines, "", f"![{a.metric} by initializer]({figures['metric_by_initializer']})\n"]
+    return [*lines, "", f"![{a.metric} by {factor}]({figures['metric_by_factor']})\n"]
 
 
 def section_cells(a: Analysis) -> list[str]:
-    return ["## Per-model results\n", *_section_cells(a)]
+    return [f"## Per-{a.cell_keys[0]} results\n", *_section_cells(a)]
 
 
 def section_sensitivity(a: Analysis, figures: dict[str, str]) -> list[str]:
-    """The ranking of models by ω² and ICC, and the variance components behind the ICC."""
-    t = a.tables
+    """The ranking of models (the first cell column) by ω² and ICC, and the variance components behind the ICC."""
+    t, ranked, seed = a.tables, a.cell_keys[0], a.replicate
     needed = ["∞" if np.isinf(v) else f"> {SEEDS_SHOWN_MAX}" if v > SEEDS_SHOWN_MAX
               else ("–" if pd.isna(v) else str(int(v))) for v in t["sensitivity"]["seeds_needed"]]
-    columns = {**{k: k for k in a.cell_keys if k != "model"}, "model": "model", "index": "index", "value": "value",
+    columns = {**{k: k for k in a.cell_keys[1:]}, ranked: ranked, "index": "index", "value": "value",
                "ci_low": "CI low", "ci_high": "CI high", "rank": "rank", "diff_next": "Δ next",
                "diff_ci_low": "Δ CI low", "diff_ci_high": "Δ CI high", "resolved": "resolved",
-               "seeds_needed": "seeds needed"}
+               "seeds_needed": f"{seed}s needed"}
+    within = f" within each {' x '.join(a.cell_keys[1:])}" if len(a.cell_keys) > 1 else ""
     return ["## Sensitivity ranking\n",
-            "Models ranked within each depth by ω² and by the ICC (rank 1 = most sensitive). `resolved` means "
-            "the bootstrap CI of the difference from the next-ranked model excludes 0; `seeds needed` "
-            "extrapolates the seeds per initializer that would likely resolve it (CI widths shrink as "
-            "1/√seeds), assuming the estimated difference is real.\n",
+            f"{ranked[:1].upper() + ranked[1:]}s ranked{within} by ω² and by the ICC (rank 1 = most sensitive). "
+            f"`resolved` means the bootstrap CI of the difference from the next-ranked {ranked} excludes 0; "
+            f"`{seed}s needed` extrapolates the {seed}s per {a.factor} that would likely resolve it (CI widths "
+            f"shrink as 1/√{seed}s), assuming the estimated difference is real.\n",
             table(t["sensitivity"].assign(seeds_needed=needed), columns),
             f"\n![sensitivity indices]({figures['sensitivity']})\n" if "sensitivity" in figures else "",
             "### Variance components (REML)\n",
@@ -295,9 +300,10 @@ def section_sensitivity(a: Analysis, figures: dict[str, str]) -> list[str]:
 def section_factorial(a: Analysis) -> list[str]:
     cross_note = (f"`{a.metric}` has one definition for every model, so it is compared across models as is."
                   if base_metric(a.metric) in COMMON_METRICS else
+                  f"`{a.metric}` is compared across cells as it is." if a.cell_keys[0] != "model" else
                   f"`{base_metric(a.metric)}` is each model's own objective, whose scale differs between models; the "
                   f"across-model tables are therefore also given on `{a.metric} (z within model)`, the metric "
-                  "standardized within each model, where the model:initializer terms compare sensitivities on one "
+                  f"standardized within each model, where the model:{a.factor} terms compare sensitivities on one "
                   "scale. For a metric with one definition for all models use `--metric val_nelbo` or "
                   "`--metric val_recon_mse`.")
     return ["## Factorial ANOVA\n", cross_note + "\n",
@@ -309,17 +315,17 @@ def section_factorial(a: Analysis) -> list[str]:
 def section_mixed(a: Analysis) -> list[str]:
     t = a.tables
     lines = ["## Mixed model\n",
-             f"`metric ~ {' * '.join(a.factors)} + (1 | seed)`, REML; fixed effects are deviations from the grand "
-             "mean (sum contrasts) with GLS standard errors. The likelihood-ratio test compares ML fits with and "
-             "without every initializer term.\n"]
+             f"`metric ~ {' * '.join(a.factors)} + (1 | {a.replicate})`, REML; fixed effects are deviations from the "
+             "grand mean (sum contrasts) with GLS standard errors. The likelihood-ratio test compares ML fits with and "
+             f"without every {a.factor} term.\n"]
     mm = t["mixed_model"]
     if not len(mm):
         return [*lines, "_Not fitted (see Notes)._\n"]
-    init_terms = mm[(mm["kind"] == "variance") | mm["term"].str.contains("initializer")]
+    init_terms = mm[(mm["kind"] == "variance") | mm["term"].str.contains(a.factor, regex=False)]
     return [*lines,
             table(t["mixed_model_lrt"], {"metric": "metric", "dropped": "dropped", "chisq": "χ²", "df": "df",
                                          "p_value": "p"}, p_columns=("p_value",)),
-            "\nVariances and the initializer fixed effects (all effects in `tables/mixed_model.parquet`):\n",
+            f"\nVariances and the {a.factor} fixed effects (all effects in `tables/mixed_model.parquet`):\n",
             table(init_terms, {"metric": "metric", "kind": "kind", "term": "term", "estimate": "estimate",
                                "std_err": "SE", "z": "z", "p_value": "p"}, p_columns=("p_value",))]
 
@@ -327,11 +333,13 @@ def section_mixed(a: Analysis) -> list[str]:
 def section_posthoc(a: Analysis) -> list[str]:
     t = a.tables
     selected = t["posthoc"][t["posthoc"]["selected"]] if len(t["posthoc"]) else t["posthoc"]
+    factor, seed = a.factor, a.replicate
     return ["## Post-hoc comparisons\n",
-            "Games-Howell in every cell, valid whether or not the initializers' spreads differ (the `selected` rows "
+            f"Games-Howell in every cell, valid whether or not the {factor}s' spreads differ (the `selected` rows "
             "of `tables/posthoc.parquet`; Tukey HSD, which assumes equal spreads, is in the same table for "
-            "reference). `P(better)` is the probability that the first initializer gives a better "
-            "metric than the second on the same seed (Bouthillier et al. 2021), with a bootstrap CI over seeds.\n",
+            f"reference). `P(better)` is the probability that the first {factor} gives a better "
+            f"metric than the second on the same {seed} (Bouthillier et al. 2021), with a bootstrap CI over "
+            f"{seed}s.\n",
             table(selected, {**{k: k for k in a.cell_keys}, "method": "method", "group1": "group 1",
                              "group2": "group 2", "mean_diff": "mean diff", "ci_low": "CI low", "ci_high": "CI high",
                              "p_adj": "p adj"}, p_columns=("p_adj",)),
@@ -345,7 +353,7 @@ def section_association(a: Analysis, figures: dict[str, str]) -> list[str]:
     lines = []
     if "association" in a.tables:
         lines += ["## Validation loss vs downstream clustering\n",
-                  table(a.tables["association"], {"model": "model", "depth": "depth", "n": "n", "rho": "Spearman ρ",
+                  table(a.tables["association"], {**{k: k for k in a.cell_keys[:2]}, "n": "n", "rho": "Spearman ρ",
                                                   "ci_low": "CI low", "ci_high": "CI high", "p_value": "p",
                                                   "p_holm": "Holm"}, p_columns=("p_value", "p_holm"))]
     if "learning_curves" in figures:
@@ -354,21 +362,22 @@ def section_association(a: Analysis, figures: dict[str, str]) -> list[str]:
 
 
 def section_methods(a: Analysis) -> list[str]:
+    factor, seed = a.factor, a.replicate
     return ["## Methods\n",
             "- Runs with status other than `ok` or a non-finite metric are failures: counted per cell and "
-            "initializer and tested with Fisher's exact test (r x 2, exact enumeration); excluded from all fits.",
+            f"{factor} and tested with Fisher's exact test (r x 2, exact enumeration); excluded from all fits.",
             "- One-way ANOVA per cell on mean-shifted data; ω² = (SS_b − df_b MS_w) / (SS_t + MS_w) with a "
-            f"percentile bootstrap CI ({a.settings['n_boot']} resamples within initializers). Welch's ANOVA, "
+            f"percentile bootstrap CI ({a.settings['n_boot']} resamples within {factor}s). Welch's ANOVA, "
             "Kruskal-Wallis and Brown-Forsythe (Levene, median-centred) alongside.",
             "- Holm's step-down adjustment across cells for each test family, reported next to the raw p-values.",
-            "- Variance components: REML with crossed random intercepts for initializer and seed "
-            "(seed only when shared across initializers), variances bounded at 0 (a boundary fit gives an ICC "
+            f"- Variance components: REML with crossed random intercepts for {factor} and {seed} "
+            f"({seed} only when shared across {factor}s), variances bounded at 0 (a boundary fit gives an ICC "
             f"of exactly 0); ICC CI by parametric bootstrap ({a.settings['n_boot_icc']} simulated tables refitted).",
             "- Factorial ANOVA types II and III with sum-to-zero contrasts (statsmodels), partial η².",
-            "- Mixed model: random seed intercept, REML (ML for the LRT) from per-seed sufficient statistics with "
+            f"- Mixed model: random {seed} intercept, REML (ML for the LRT) from per-{seed} sufficient statistics with "
             "the variance ratio profiled (grid and Brent), GLS standard errors; equal to lme4::lmer.",
             "- Post-hoc: Games-Howell (Tukey HSD beside it, not used); compact letters by insert-absorb; "
-            "probability of improvement paired by seed with a percentile bootstrap over seeds. "
+            f"probability of improvement paired by {seed} with a percentile bootstrap over {seed}s. "
             f"α = {a.settings['alpha']}.",
             "- Spearman's ρ with a Fisher-z interval (Bonett-Wright variance).",
             "- All statistics are validated against R (car, lme4, rstatix, multcompView) and the NIST StRD ANOVA "

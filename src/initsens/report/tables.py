@@ -6,6 +6,8 @@ written column has one.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -66,10 +68,23 @@ COLUMNS: dict[str, str] = {
 }
 
 
-def write_table(table: pd.DataFrame, dest: Path) -> None:
-    """Write ``table`` atomically with each column's description in its Arrow field metadata."""
+def descriptions(factor: str = "initializer", replicate: str = "seed", cell_keys: Sequence[str] = ()) -> dict[str, str]:
+    """:data:`COLUMNS` in a design's words: its factor and replicate named where ours are, its cell columns and
+    the sensitivity ranking's ``next_<first cell column>`` described."""
+    words = {"initializer": factor, "seed": replicate}
+    out = {name: re.sub(r"\b(initializer|seed)", lambda m: words[m.group(1)], text) for name, text in COLUMNS.items()}
+    out.setdefault(factor, "the factor whose effect is measured (--factor)")
+    for key in cell_keys:
+        out.setdefault(key, "cell column (--by)")
+    if cell_keys:
+        out.setdefault(f"next_{cell_keys[0]}", f"the next-ranked {cell_keys[0]}")
+    return out
+
+
+def write_table(table: pd.DataFrame, dest: Path, described: dict[str, str] = COLUMNS) -> None:
+    """Write ``table`` atomically with each column's description (from ``described``) in its Arrow field metadata."""
     arrow = pa.Table.from_pandas(table, preserve_index=False)
-    fields = [f.with_metadata({"description": COLUMNS.get(f.name, "")}) for f in arrow.schema]
+    fields = [f.with_metadata({"description": described.get(f.name, "")}) for f in arrow.schema]
     arrow = arrow.cast(pa.schema(fields, metadata={"producer": "initsens analyze"}))
     with atomic_path(dest) as tmp:
         pq.write_table(arrow, tmp)
