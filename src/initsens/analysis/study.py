@@ -1,9 +1,10 @@
 """The whole analysis of one results table: every per-cell and across-cell table, and what could not be done.
 
 :func:`analyze` is what ``initsens analyze`` runs. Cells are model x depth (x normalization, x init scope
-when they have several levels), or the columns a :class:`~initsens.analysis.design.Design` names. Runs that
-failed (status other than ``ok``, or a non-finite metric) are counted and tested in ``failures`` and left out of every fit. A cell that cannot be analyzed (one initializer,
-one run per initializer, no variation) is named in ``notes`` and skipped; the rest goes on.
+when they have several levels), or the columns a :class:`~initsens.analysis.design.Design` names. Runs
+that failed (status other than ``ok``, or a non-finite metric) are counted and tested in ``failures`` and
+left out of every fit. A cell that cannot be analyzed (one initializer, one run per initializer, no
+variation) is named in ``notes`` and skipped; the rest goes on.
 
 Across cells, models' objectives live on different scales (IWAE's bound, InfoVAE's MMD term and
 LogCosh's reconstruction are different numbers), so the factorial ANOVA and the mixed model are fitted
