@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from initsens.training.clustering import adjusted_rand
-from initsens.training.record import CAP, DIVERGED, EARLY, OK, EpochRecord, RunResult
+from initsens.training.record import CAP, DIVERGED, EARLY, OK, SELECTED_NUMBERS, EpochRecord, RunResult
 
 
 class EarlyStopping:
@@ -84,9 +84,9 @@ class RunTracker:
         if self.best is not None:
             result.best_epoch = self.best.epoch
         if chosen is not None:
-            result.selected_epoch, result.train_loss, result.val_loss = chosen.epoch, chosen.train_loss, chosen.val_loss
-            result.val_recon_mse, result.val_kl = chosen.val_recon_mse, chosen.val_kl
-            result.val_nelbo = chosen.val_nelbo
+            result.selected_epoch = chosen.epoch
+            for name in SELECTED_NUMBERS:  # the selected epoch's numbers, by their shared names
+                setattr(result, name, getattr(chosen, name))
             if self.embedding is not None:
                 result.ari = adjusted_rand(self.embedding, labels, seed, self.config.clustering)
         return result

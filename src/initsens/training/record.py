@@ -21,6 +21,8 @@ EpochCallback = Callable[[Sequence["RunSpec"], int, float], Any]
 
 #: Per-epoch validation quantities: the model's own objective and the common metrics.
 METRICS = ("loss", "recon_mse", "kl", "nelbo")
+#: What a run reports from its selected epoch: fields of both :class:`EpochRecord` and :class:`RunResult`.
+SELECTED_NUMBERS = ("train_loss", *(f"val_{name}" for name in METRICS))
 
 
 def extra_metric_columns(extra_metrics: Mapping[str, Any]) -> dict[str, list[float]]:
