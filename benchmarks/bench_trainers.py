@@ -76,7 +76,7 @@ def adam_seconds(model: torch.nn.Module, device: torch.device, members: int = 1)
     params = [torch.nn.Parameter(torch.randn(members, *p.shape, device=device)) for p in model.parameters()]
     for p in params:
         p.grad = torch.randn_like(p)
-    optimizer = make_optimizer(params, 1e-3)
+    optimizer = make_optimizer(params, lr=1e-3)
     return seconds(optimizer.step, device, 10)
 
 

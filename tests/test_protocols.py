@@ -266,8 +266,8 @@ def test_epoch_steps_set_the_steps_between_validations_and_the_schedules(data, m
     steps, rates, validations = [0], [], []
     original = fit_module.make_optimizer
 
-    def counting(params, lr):
-        optimizer = original(params, lr)
+    def counting(params, **adam):
+        optimizer = original(params, **adam)
         optimizer.register_step_post_hook(lambda opt, *_: (steps.__setitem__(0, steps[0] + 1),
                                                            rates.append(opt.param_groups[0]["lr"])))
         return optimizer

@@ -6,6 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from initsens.settings import shown
+
 
 def list_presets(
     name: str | None = typer.Argument(None, help="Show every setting of this preset (default: all presets, "
@@ -30,8 +32,8 @@ def list_presets(
         for key, value, per_model in cfg.settings():
             if name is None and value == base[key] and not per_model:
                 continue
-            table.add_row(key, cfg.shown(value), "; ".join(f"{m}: {v}" for m, v in per_model.items()),
-                          cfg.shown(base[key]), preset.notes.get(key, ""))
+            table.add_row(key, shown(value), "; ".join(f"{m}: {v}" for m, v in per_model.items()),
+                          shown(base[key]), preset.notes.get(key, ""))
         console.print(table)
     if name is None:
         console.print("Use one with `initsens train --config NAME`; `initsens presets NAME` shows all its settings.")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import tomllib
+import inspect
 from collections import Counter
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,113 +17,39 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from initsens.cli import options
+from initsens.settings import GRID, RUN, flag_and_help, shown, table
 
 console = Console()
 
 
-@functools.cache
-def _defaults() -> dict[str, Any]:
-    """The defaults, read from the ``initsens`` preset file (equal to SweepConfig's defaults, a test checks it)
-    rather than from SweepConfig, whose import pulls in torch and would make ``--help`` slow."""
-    return tomllib.loads((resources.files("initsens") / "presets" / "initsens.toml").read_text())
+CLUSTER = "Cluster (Dask)"
 
 
-def _default(key: str) -> str:
-    """The built-in default of a configuration key, as shown in --help."""
-    value = _defaults().get(key, "none")
-    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+def _option(f: dataclasses.Field) -> inspect.Parameter:
+    """A setting's ``initsens train`` option, from its row of the settings table; None unless given, so presets and
+    TOML files can supply the value."""
+    annotation: Any = {"int": int, "float": float, "bool": bool}.get(str(f.type), str)
+    flag, help = flag_and_help(f.name)
+    return inspect.Parameter(
+        f.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation | None,
+        default=typer.Option(None, flag, help=help,
+                             show_default=f"{'none' if f.default is None else shown(f.default)}, or the --config "
+                                          "value",
+                             rich_help_panel=f.metadata["panel"]))
 
 
-def _opt(flag: str, help: str, key: str | None = None, panel: str = "Training"):
-    """An option that is None unless given, so presets and TOML files can supply its value."""
-    key = key or flag.lstrip("-").replace("-", "_")
-    return typer.Option(None, flag, help=help, show_default=f"{_default(key)}, or the --config value",
-                        rich_help_panel=panel)
-
-
-GRID, DATA, MODEL, RUN, CLUSTER = "Grid", "Data", "Model hyperparameters", "Running", "Cluster (Dask)"
-
-
-def train(
-    models: str | None = _opt("--models", "Models, comma-separated or 'all'.", panel=GRID),
-    inits: str | None = _opt("--inits", "Initializers, comma-separated or 'all'.", panel=GRID),
-    depths: str | None = _opt("--depths", "Hidden-layer counts, comma-separated.", panel=GRID),
-    normalizations: str | None = _opt("--normalizations", "Normalizations, comma-separated or 'all'.",
-                                         panel=GRID),
-    init_scopes: str | None = _opt("--init-scopes", "Which Linear weights the initializer draws: hidden, all, "
-                                      "or both as a factor (hidden,all).", panel=GRID),
+def _aliases(
     init_scope: str | None = typer.Option(None, "--init-scope", help="Same as --init-scopes with one value.",
-                                             show_default=False, rich_help_panel=GRID),
-    repeats: int | None = typer.Option(None, "--repeats", help="Seeds 0..repeats-1 per combination.",
-                                          show_default="10, or the --config value", rich_help_panel=GRID),
-    seeds: str | None = typer.Option(None, "--seeds", help="Explicit seeds, comma-separated (instead of "
-                                        "--repeats).", show_default=False, rich_help_panel=GRID),
-    data: str | None = _opt(*options.DATA, panel=DATA),
-    labels: str | None = _opt(*options.LABELS, panel=DATA),
-    label_column: str | None = _opt(*options.LABEL_COLUMN, panel=DATA),
-    layer: str | None = _opt(*options.LAYER, panel=DATA),
-    gene_column: str | None = _opt(*options.GENE_COLUMN, panel=DATA),
-    orientation: str | None = _opt(*options.ORIENTATION, panel=DATA),
-    impute: str | None = _opt(*options.IMPUTE, panel=DATA),
-    drop_missing: str | None = _opt(*options.DROP_MISSING, panel=DATA),
-    transform: str | None = _opt(*options.TRANSFORM, panel=DATA),
-    top_genes: int | None = _opt("--top-genes", "Keep the k most variable genes (0 keeps all).", panel=DATA),
-    gene_selection: str | None = _opt("--gene-selection", "mad (median absolute deviation), meanad (mean "
-                                         "absolute deviation, pandas' old .mad()) or variance.", panel=DATA),
-    val_fraction: float | None = _opt("--val-fraction", "Validation fraction.", panel=DATA),
-    split: str | None = _opt("--split", "fixed (one split, from --split-seed) or per-seed.", panel=DATA),
-    split_seed: int | None = _opt("--split-seed", "Seed of the fixed train/validation split.", panel=DATA),
-    stratify: bool | None = typer.Option(None, "--stratify/--no-stratify", help="Stratify the split by "
-                                            "cancer type.", show_default=f"{_default('stratify')}, or the --config "
-                                            "value", rich_help_panel=DATA),
-    fit_on: str | None = _opt("--fit-on", "Fit gene selection and normalization on the training split (train) "
-                                 "or on every sample (all).", panel=DATA),
-    epochs: int | None = _opt("--epochs", "Maximum epochs (runs that reach it are recorded as capped)."),
-    epoch_steps: int | None = _opt("--epoch-steps", "Optimizer steps per epoch: 0 is one pass over the training "
-                                   "split; N counts every schedule (validation, early stopping, --min-epochs, "
-                                   "--epochs, --lr-decay) in epochs of N steps, e.g. a larger dataset's."),
-    min_epochs: int | None = _opt("--min-epochs", "Early stopping cannot end a run before this epoch."),
-    patience: int | None = _opt("--patience", "Early stopping: epochs without improvement."),
-    min_delta: float | None = _opt("--min-delta", "Early stopping: smallest improvement that counts."),
-    select_epoch: str | None = _opt("--select-epoch", "Report the best epoch's numbers or the last one's."),
-    batch_size: int | None = _opt("--batch-size", "Minibatch size."),
-    drop_last: bool | None = typer.Option(None, "--drop-last/--keep-last", help="Drop a last minibatch smaller "
-                                             "than --batch-size.", show_default=f"{_default('drop_last')}, or the "
-                                             "--config value", rich_help_panel="Training"),
-    lr: float | None = _opt("--lr", "Adam learning rate."),
-    lr_decay: float | None = _opt("--lr-decay", "Learning rate multiplied by this every epoch (1: constant)."),
-    clustering: str | None = _opt("--clustering", "ARI from kmeans on validation posterior means, or leiden on "
-                                     "sampled z of all samples (needs initsens[leiden])."),
-    latent_dim: int | None = _opt("--latent-dim", "Latent dimensions.", panel=MODEL),
-    hidden_dims: str | None = _opt("--hidden-dims", "Hidden widths, e.g. 512 or 512,256 (halved to reach the "
-                                      "depth).", panel=MODEL),
-    activation: str | None = _opt("--activation", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL),
-    kl_weight: str | None = _opt("--kl-weight", "KL weight beta, or mn (batch size / split size).", panel=MODEL),
-    mn_sizes: str | None = _opt("--mn-sizes", "N_TRAIN,N_VAL: the split sizes --kl-weight mn divides the batch "
-                                "size by, e.g. a larger dataset's (default: the splits' own).", panel=MODEL),
-    recon_reduction: str | None = _opt("--recon-reduction", "Reconstruction term: sum (Gaussian "
-                                          "log-likelihood over genes) or mean (MSE averaged over genes).",
-                                          panel=MODEL),
-    iwae_k: int | None = _opt("--iwae-k", "IWAE importance samples K.", panel=MODEL),
-    iwae_objective: str | None = _opt("--iwae-objective", "bound (the IWAE bound) or pytorch-vae (softmax "
-                                         "weighting, not the bound).", panel=MODEL),
-    info_alpha: float | None = _opt("--info-alpha", "InfoVAE alpha.", panel=MODEL),
-    info_lambda: float | None = _opt("--info-lambda", "InfoVAE lambda.", panel=MODEL),
-    info_kernel: str | None = _opt("--info-kernel", "InfoVAE MMD kernel: imq or rbf.", panel=MODEL),
-    info_recon_weight: float | None = _opt("--info-recon-weight", "InfoVAE reconstruction weight.", panel=MODEL),
-    info_mmd: str | None = _opt("--info-mmd", "InfoVAE MMD estimate: unbiased or pytorch-vae.", panel=MODEL),
-    logcosh_a: float | None = _opt("--logcosh-a", "LogCoshVAE a.", panel=MODEL),
-    logcosh_form: str | None = _opt("--logcosh-form", "LogCoshVAE log cosh: stable or pytorch-vae (overflows).",
-                                       panel=MODEL),
-    device: str | None = _opt("--device", "auto, cpu or cuda.", panel=RUN),
-    precision: str | None = _opt("--precision", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 "
-                                    "bf16/AMX and on GPUs) or tf32 (CUDA only).", panel=RUN),
-    trainer: str | None = _opt("--trainer", "ensemble (vectorized) or reference (one run at a time).", panel=RUN),
-    ensemble_size: int | None = _opt("--ensemble-size", "Members per ensemble; 0 fits a memory budget.",
-                                        panel=RUN),
+                                          show_default=False, rich_help_panel=GRID),
+    repeats: int | None = typer.Option(None, "--repeats", help="Seeds 0..repeats-1 per combination (instead of "
+                                       "--seeds).", show_default="10, or the --config value", rich_help_panel=GRID),
+) -> None:
+    """Options that name a setting another way (``repeats`` gives ``seeds``)."""
+
+
+def _running(
     workers: int | None = typer.Option(None, "--workers", help="Train on a local Dask cluster of this many worker "
-                                       "processes (needs initsens[dask]).", show_default="in-process",
+                                       "processes (needs initsens\\[dask]).", show_default="in-process",
                                        rich_help_panel=CLUSTER),
     threads_per_worker: int | None = typer.Option(None, "--threads-per-worker", help="Threads of each local "
                                                   "worker.", show_default="cores / workers",
@@ -147,30 +72,36 @@ def train(
                                     "*.corrupt) and retrain their runs, instead of stopping.", rich_help_panel=RUN),
     quiet: bool = typer.Option(False, "--quiet", help="No progress display; one summary line.", rich_help_panel=RUN),
 ) -> None:
+    """Options of the run itself (where, how, what to show), not settings of the sweep."""
+
+
+def train(**values: Any) -> None:
     """Train every model x initializer x depth x normalization x init scope x seed and log to Parquet."""
-    given = {
-        "models": models, "inits": inits, "depths": depths, "normalizations": normalizations,
-        "init_scopes": init_scopes, "init_scope": init_scope, "repeats": repeats, "seeds": seeds, "data": data,
-        "labels": labels, "label_column": label_column, "layer": layer, "gene_column": gene_column,
-        "orientation": orientation,
-        "impute": impute, "drop_missing": drop_missing,
-        "transform": transform, "top_genes": top_genes, "gene_selection": gene_selection,
-        "val_fraction": val_fraction, "split": split, "split_seed": split_seed, "stratify": stratify,
-        "fit_on": fit_on, "epochs": epochs, "epoch_steps": epoch_steps, "min_epochs": min_epochs, "patience": patience,
-        "min_delta": min_delta,
-        "select_epoch": select_epoch, "batch_size": batch_size, "drop_last": drop_last, "lr": lr,
-        "lr_decay": lr_decay, "clustering": clustering, "latent_dim": latent_dim, "hidden_dims": hidden_dims,
-        "activation": activation, "kl_weight": kl_weight, "mn_sizes": mn_sizes, "recon_reduction": recon_reduction,
-        "iwae_k": iwae_k,
-        "iwae_objective": iwae_objective, "info_alpha": info_alpha, "info_lambda": info_lambda,
-        "info_kernel": info_kernel, "info_recon_weight": info_recon_weight, "info_mmd": info_mmd,
-        "logcosh_a": logcosh_a, "logcosh_form": logcosh_form, "device": device, "precision": precision,
-        "trainer": trainer,
-        "ensemble_size": ensemble_size,
-    }
-    cfg = build_config(config, {key: value for key, value in given.items() if value is not None})
-    cluster = Cluster(workers, threads_per_worker, scheduler, scheduler_file, connect_timeout)
-    run_training(cfg, out, force=force, quiet=quiet, dry_run=dry_run, cluster=cluster, quarantine=quarantine)
+    given = {key: values.pop(key) for key in [*SETTINGS, "init_scope", "repeats"]}
+    cfg = build_config(values["config"], {key: value for key, value in given.items() if value is not None})
+    cluster = Cluster(values["workers"], values["threads_per_worker"], values["scheduler"], values["scheduler_file"],
+                      values["connect_timeout"])
+    run_training(cfg, values["out"], force=values["force"], quiet=values["quiet"], dry_run=values["dry_run"],
+                 cluster=cluster, quarantine=values["quarantine"])
+
+
+def _signature() -> inspect.Signature:
+    """``train``'s options: one per setting of the table (its alias beside the setting it names), then the run's
+    own options."""
+    aliases = inspect.signature(_aliases, eval_str=True).parameters
+    beside = {"init_scopes": "init_scope", "seeds": "repeats"}
+    parameters = []
+    for f in table():
+        if f.metadata["cli"]:
+            parameters.append(_option(f))
+            if f.name in beside:
+                parameters.append(aliases[beside[f.name]])
+    parameters += inspect.signature(_running, eval_str=True).parameters.values()
+    return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters])
+
+
+SETTINGS = [f.name for f in table() if f.metadata["cli"]]
+train.__signature__ = _signature()  # type: ignore[attr-defined]
 
 
 def build_config(config: str | None, given: dict[str, Any]):
@@ -256,7 +187,7 @@ def print_plan(plan: Any) -> None:
             settings.add_column(column, overflow="fold")
     for key, value, per_model in cfg.settings():
         own = "; ".join(f"{m}: {v}" for m, v in per_model.items())
-        settings.add_row(key, cfg.shown(value), own, *([notes.get(key, "")] if notes else []))
+        settings.add_row(key, shown(value), own, *([notes.get(key, "")] if notes else []))
     console.print(settings)
     console.print(f"{plan.total} runs on {plan.dataset.name} ({plan.dataset.n_samples} samples x "
                   f"{plan.dataset.n_genes} genes), up to {cfg.epochs} epochs each; {plan.total - len(plan.todo)} "

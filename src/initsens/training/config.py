@@ -6,8 +6,8 @@ model (``[model.IWAE]`` tables in TOML, as the original study's per-model config
 :meth:`SweepConfig.runs` expands the grid into :class:`RunSpec` objects, each carrying the
 configuration of its own model and a deterministic ``run_id``.
 
-Which settings enter a run's identity is declared on the field itself (``_setting(identity=False)``
-for the few that do not change a run's numbers), so a new option cannot silently change every id.
+Every setting is declared once, in :class:`initsens.settings.Settings` (type, default, help, panel, checks, and
+whether it enters a run's identity), so a new option cannot silently change every id.
 """
 
 from __future__ import annotations
@@ -20,171 +20,23 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from initsens.data.files import ORIENTATIONS
-from initsens.data.genes import SELECTION_METHODS as GENE_SELECTIONS
 from initsens.data.normalize import NORMALIZERS
-from initsens.data.transform import TRANSFORMS
 from initsens.errors import InitsensError
-from initsens.models import ACTIVATIONS, INITIALIZERS, KERNELS, MODELS, SCOPES, VAE, build_model, hidden_dims_for
-from initsens.models.base import RECON_REDUCTIONS
-from initsens.models.infovae import MMD_FORMS as INFO_MMDS
-from initsens.models.iwae import OBJECTIVES as IWAE_OBJECTIVES
-from initsens.models.logcosh import FORMS as LOGCOSH_FORMS
-from initsens.registry import Registry
-from initsens.training.clustering import CLUSTERINGS
-from initsens.training.device import DEVICES
+from initsens.models import INITIALIZERS, MODELS, VAE, build_model, hidden_dims_for
+from initsens.settings import MODEL_HYPERPARAMETERS, PER_MODEL, Settings
 from initsens.training.seeds import RunSeeds
-from initsens.training.trainers import TRAINERS
-
-SPLITS = ("fixed", "per-seed")
-FIT_ON = ("train", "all")
-SELECT_EPOCH = ("best", "last")
-PRECISIONS = ("fp32", "bf16", "tf32")
-#: Hyperparameters handed to the models (each model takes the ones it defines).
-MODEL_HYPERPARAMETERS = ("kl_weight", "recon_reduction", "iwae_k", "iwae_objective", "info_alpha", "info_lambda",
-                         "info_kernel", "info_recon_weight", "info_mmd", "logcosh_a", "logcosh_form")
-#: Settings a preset or TOML file may set per model (``[model.NAME]`` tables).
-PER_MODEL = ("epochs", "epoch_steps", "min_epochs", "patience", "min_delta", "select_epoch", "batch_size", "drop_last",
-             "lr", "lr_decay", "latent_dim", "hidden_dims", "activation", *MODEL_HYPERPARAMETERS)
-
-
-def _setting(default: Any, identity: bool = True, added: bool = False) -> Any:
-    """A configuration field; ``identity=False`` keeps it out of ``run_id`` (it cannot change a run's numbers,
-    or its effect is already captured elsewhere: the data's content hash, the run's factors). ``added`` marks a
-    setting added after results were recorded: at its default it stays out of the identity, so the runs
-    recorded before it existed keep their ids (and resume)."""
-    return field(default=default, metadata={"identity": identity, "added": added})
 
 
 @dataclass(frozen=True)
-class SweepConfig:
-    """Everything a sweep needs; the defaults are the ``initsens`` protocol (``presets/initsens.toml``)."""
-
-    models: tuple[str, ...] = _setting(("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE"), identity=False)
-    inits: tuple[str, ...] = _setting(("default", "normal", "uniform", "xavier_normal", "xavier_uniform"),
-                                      identity=False)
-    depths: tuple[int, ...] = _setting((1, 2), identity=False)
-    normalizations: tuple[str, ...] = _setting(("zscore",), identity=False)
-    init_scopes: tuple[str, ...] = _setting(("hidden",), identity=False)
-    seeds: tuple[int, ...] = _setting(tuple(range(10)), identity=False)
-    data: str = _setting("tcga5", identity=False)
-    labels: str | None = _setting(None, identity=False)
-    orientation: str = _setting("auto", identity=False, added=True)
-    label_column: str | None = _setting(None, identity=False)
-    layer: str | None = _setting(None, identity=False)
-    gene_column: str | None = _setting(None, identity=False)
-    impute: str | None = _setting(None, identity=False)
-    drop_missing: str | None = _setting(None, identity=False)
-    transform: str = _setting("auto")
-    top_genes: int = _setting(5000)
-    gene_selection: str = _setting("mad")
-    val_fraction: float = _setting(0.2)
-    split: str = _setting("fixed")
-    split_seed: int = _setting(0)
-    stratify: bool = _setting(True)
-    fit_on: str = _setting("train")
-    epochs: int = _setting(1000)
-    epoch_steps: int = _setting(0, added=True)
-    min_epochs: int = _setting(1)
-    patience: int = _setting(10)
-    min_delta: float = _setting(0.0)
-    select_epoch: str = _setting("best")
-    batch_size: int = _setting(64)
-    drop_last: bool = _setting(False)
-    lr: float = _setting(1e-3)
-    lr_decay: float = _setting(1.0)
-    latent_dim: int = _setting(50)
-    hidden_dims: tuple[int, ...] = _setting((512,))
-    activation: str = _setting("leaky_relu")
-    kl_weight: float | str = _setting(1.0)
-    mn_sizes: tuple[int, ...] = _setting((), added=True)
-    recon_reduction: str = _setting("sum")
-    iwae_k: int = _setting(5)
-    iwae_objective: str = _setting("bound")
-    info_alpha: float = _setting(0.0)
-    info_lambda: float = _setting(100.0)
-    info_kernel: str = _setting("imq")
-    info_recon_weight: float = _setting(1.0)
-    info_mmd: str = _setting("unbiased")
-    logcosh_a: float = _setting(10.0)
-    logcosh_form: str = _setting("stable")
-    clustering: str = _setting("kmeans")
-    precision: str = _setting("fp32")
-    device: str = _setting("auto", identity=False)
-    trainer: str = _setting("ensemble", identity=False)
-    ensemble_size: int = _setting(0, identity=False)
-    preset: str | None = _setting(None, identity=False)
-    #: Per-model overrides: ((model, ((key, value), ...)), ...); see :meth:`for_model`.
-    model_settings: tuple = _setting((), identity=False)
+class SweepConfig(Settings):
+    """Everything a sweep needs: the settings table (:class:`initsens.settings.Settings`, whose defaults are the
+    ``initsens`` protocol), the checks that relate settings, and the grid of runs."""
 
     def __post_init__(self) -> None:
-        registries: dict[str, Registry[Any]] = {"models": MODELS, "inits": INITIALIZERS,
-                                                "normalizations": NORMALIZERS}
-        for name, registry in registries.items():
-            values = getattr(self, name)
-            if not values:
-                raise InitsensError(f"--{name} is empty; choose from: {', '.join(registry.names())}")
-            for value in values:
-                if value not in registry:
-                    raise InitsensError(
-                        f"unknown value {value!r} in --{name}; choose from: {', '.join(registry.names())} (or all)"
-                    )
-
-        def choice(name: str, options) -> tuple[bool, str]:
-            value = getattr(self, name)
-            flag = "--" + name.replace("_", "-")
-            return value in options, f"unknown {flag} {value!r}; choose one of: {', '.join(options)}"
-
-        checks = [
-            (bool(self.init_scopes) and all(s in SCOPES for s in self.init_scopes),
-             f"--init-scopes must be among {', '.join(SCOPES)} (got {list(self.init_scopes)})"),
-            (len(set(self.init_scopes)) == len(self.init_scopes),
-             f"--init-scopes repeats a value ({list(self.init_scopes)})"),
-            (all(d >= 1 for d in self.depths) and bool(self.depths),
-             f"--depths must be >= 1 (got {list(self.depths)})"),
-            (bool(self.seeds) and all(s >= 0 for s in self.seeds), f"--seeds must be >= 0 (got {list(self.seeds)})"),
-            (len(set(self.seeds)) == len(self.seeds), f"--seeds has repeated values ({list(self.seeds)})"),
-            (self.epochs >= 1, f"--epochs must be >= 1 (got {self.epochs})"),
-            (self.epoch_steps >= 0, f"--epoch-steps must be >= 0, 0 meaning one pass over the training split "
-                                    f"(got {self.epoch_steps})"),
-            (not self.mn_sizes or (len(self.mn_sizes) == 2 and min(self.mn_sizes) >= 1),
-             f"--mn-sizes takes two sizes, N_TRAIN,N_VAL, each >= 1 (got {list(self.mn_sizes)})"),
-            (not self.mn_sizes or self.kl_weight == "mn",
-             f"--mn-sizes sets the split sizes of --kl-weight mn; it has no effect with --kl-weight "
-             f"{self.kl_weight}"),
-            (self.min_epochs >= 1, f"--min-epochs must be >= 1 (got {self.min_epochs}); above --epochs it "
-                                   "means no early stopping"),
-            (self.patience >= 1, f"--patience must be >= 1 (got {self.patience})"),
-            (self.min_delta >= 0, f"--min-delta must be >= 0 (got {self.min_delta})"),
-            (self.batch_size >= 2, f"--batch-size must be >= 2, BatchNorm needs 2 samples (got {self.batch_size})"),
-            (self.lr > 0, f"--lr must be > 0 (got {self.lr})"),
-            (0 < self.lr_decay <= 1, f"--lr-decay must be in (0, 1], 1 meaning a constant rate (got {self.lr_decay})"),
-            (self.latent_dim >= 1, f"--latent-dim must be >= 1 (got {self.latent_dim})"),
-            (bool(self.hidden_dims) and all(w >= 1 for w in self.hidden_dims),
-             f"--hidden-dims must be positive widths (got {list(self.hidden_dims)})"),
-            (self.top_genes >= 0, f"--top-genes must be >= 0 (got {self.top_genes})"),
-            (0 < self.val_fraction < 1, f"--val-fraction must be between 0 and 1 (got {self.val_fraction})"),
-            choice("transform", TRANSFORMS), choice("orientation", ORIENTATIONS),
-            choice("gene_selection", GENE_SELECTIONS), choice("split", SPLITS),
-            choice("fit_on", FIT_ON), choice("select_epoch", SELECT_EPOCH), choice("clustering", CLUSTERINGS),
-            choice("device", DEVICES), choice("trainer", TRAINERS.names()), choice("precision", PRECISIONS),
-            choice("recon_reduction", RECON_REDUCTIONS),
-            choice("iwae_objective", IWAE_OBJECTIVES), choice("info_mmd", INFO_MMDS),
-            choice("logcosh_form", LOGCOSH_FORMS),
-            (self.ensemble_size >= 0, f"--ensemble-size must be >= 0, 0 meaning automatic (got {self.ensemble_size})"),
-            (self.activation in ACTIVATIONS,
-             f"unknown --activation {self.activation!r}; choose one of: {', '.join(ACTIVATIONS.names())}"),
-            (self.info_kernel in KERNELS, f"unknown --info-kernel {self.info_kernel!r}; choose one of: "
-             f"{', '.join(KERNELS.names())}"),
-            (self.iwae_k >= 1, f"--iwae-k must be >= 1 (got {self.iwae_k})"),
-            (self.kl_weight == "mn" or (isinstance(self.kl_weight, float) and self.kl_weight >= 0),
-             f"--kl-weight must be a number >= 0 or 'mn' (got {self.kl_weight!r})"),
-            (self.info_recon_weight > 0, f"--info-recon-weight must be > 0 (got {self.info_recon_weight})"),
-            (self.logcosh_a > 0, f"--logcosh-a must be > 0 (got {self.logcosh_a})"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise InitsensError(message)
+        super().__post_init__()
+        if self.mn_sizes and self.kl_weight != "mn":
+            raise InitsensError(f"--mn-sizes sets the split sizes of --kl-weight mn; it has no effect with "
+                                f"--kl-weight {self.kl_weight}")
         for model, _overrides in self.model_settings:
             if model not in MODELS:
                 raise InitsensError(f"[model.{model}]: unknown model; choose from: {', '.join(MODELS.names())}")
@@ -306,11 +158,6 @@ class SweepConfig:
             else:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
-
-    @staticmethod
-    def shown(value: Any) -> str:
-        """A setting's value as displays print it (lists comma-separated)."""
-        return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
 
     def settings(self) -> list[tuple[str, Any, dict[str, Any]]]:
         """(key, value, {model: its own value}) for every setting, for displays such as ``--dry-run``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -110,13 +111,14 @@ def precision(config, device: torch.device) -> Iterator[None]:
         yield
 
 
-def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
-    """Adam, fused where this torch build and device support it (fewer passes over memory)."""
+def make_optimizer(params, **adam: Any) -> torch.optim.Optimizer:
+    """Adam with ``adam``'s arguments (lr, ...), fused where this torch build and device support it (fewer passes
+    over memory)."""
     params = list(params)
     try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
+        return torch.optim.Adam(params, fused=True, **adam)
     except (RuntimeError, TypeError):
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, **adam)
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, config, epoch: int) -> None:

@@ -1,0 +1,251 @@
+"""Every setting of a sweep, declared once: name, type, default, help, CLI panel, run identity, checks.
+
+:class:`Settings` is that table. Each field is one line; from it come :class:`~initsens.training.SweepConfig`
+(which adds the grid and the checks that relate settings), the ``initsens train`` options (flag, help,
+panel), the defaults of the ``initsens`` preset, the ``--dry-run`` and ``initsens presets`` tables, the
+per-model keys of presets and the run id (``identity``). Adding a setting is one line here plus the line that
+uses it. This module imports nothing heavy, so ``initsens --help`` stays fast.
+
+Field metadata (see :func:`setting`): ``help``; ``panel`` (the ``--help`` group); ``identity`` (whether the
+setting enters the run id: False for those that cannot change a run's numbers or whose effect is captured
+elsewhere); ``added`` (added after results were recorded: at its default it stays out of the identity, so
+old runs keep their ids); ``per_model`` (settable in ``[model.NAME]`` tables); ``model`` (handed to the
+model classes as a keyword argument); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``);
+``cli`` (whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the
+message formatted with ``flag`` and ``value``); ``choices`` (``"module:NAME"`` of the allowed values,
+imported when checked).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import Field, dataclass, field, fields
+from typing import Any
+
+GRID, DATA, TRAINING, MODEL, RUN = "Grid", "Data", "Training", "Model hyperparameters", "Running"
+
+Check = tuple[Callable[[Any], bool], str]
+
+
+def setting(default: Any, help: str = "", *, panel: str = TRAINING, identity: bool = True, added: bool = False,
+            per_model: bool = False, model: bool = False, flag: str | None = None, cli: bool = True,
+            checks: tuple[Check, ...] = (), choices: str | None = None) -> Any:
+    """One row of the table: a dataclass field whose metadata carries the rest of the row."""
+    return field(default=default, metadata={
+        "help": help, "panel": panel, "identity": identity, "added": added, "per_model": per_model or model,
+        "model": model, "flag": flag, "cli": cli, "checks": checks, "choices": choices})
+
+
+def at_least(low: float, why: str = "") -> Check:
+    return (lambda v: v >= low, f"{{flag}} must be >= {low:g}{why} (got {{value}})")
+
+
+def above(low: float, why: str = "") -> Check:
+    return (lambda v: v > low, f"{{flag}} must be > {low:g}{why} (got {{value}})")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings table (module docstring); its defaults are the ``initsens`` protocol."""
+
+    # -- grid: the swept factors --------------------------------------------------------------------------
+    models: tuple[str, ...] = setting(("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE"), "Models, comma-separated "
+                                      "or 'all'.", panel=GRID, identity=False, choices="initsens.models:MODELS")
+    inits: tuple[str, ...] = setting(("default", "normal", "uniform", "xavier_normal", "xavier_uniform"),
+                                     "Initializers, comma-separated or 'all'.", panel=GRID, identity=False,
+                                     choices="initsens.models:INITIALIZERS")
+    depths: tuple[int, ...] = setting((1, 2), "Hidden-layer counts, comma-separated.", panel=GRID, identity=False,
+                                      checks=((lambda v: bool(v) and min(v) >= 1,
+                                               "{flag} must be >= 1 (got {value})"),))
+    normalizations: tuple[str, ...] = setting(("zscore",), "Normalizations, comma-separated or 'all'.", panel=GRID,
+                                              identity=False, choices="initsens.data.normalize:NORMALIZERS")
+    init_scopes: tuple[str, ...] = setting(("hidden",), "Which Linear weights the initializer draws: hidden, all, "
+                                           "or both as a factor (hidden,all).", panel=GRID, identity=False,
+                                           choices="initsens.models:SCOPES", checks=(
+                                               (lambda v: len(set(v)) == len(v), "{flag} repeats a value ({value})"),))
+    seeds: tuple[int, ...] = setting(tuple(range(10)), "Explicit seeds, comma-separated (instead of --repeats).",
+                                     panel=GRID, identity=False, checks=(
+                                         (lambda v: bool(v) and min(v) >= 0, "{flag} must be >= 0 (got {value})"),
+                                         (lambda v: len(set(v)) == len(v), "{flag} has repeated values ({value})")))
+    # -- data -----------------------------------------------------------------------------------------------
+    data: str = setting("tcga5", "A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan), a matrix file "
+                        "(CSV/TSV, optionally .gz, or Parquet; samples x genes or genes x samples) or an AnnData "
+                        ".h5ad file.", panel=DATA, identity=False)
+    labels: str | None = setting(None, "Phenotype table whose first column holds sample ids.", panel=DATA,
+                                 identity=False)
+    orientation: str = setting("auto", "Matrix orientation: auto, samples-x-genes or genes-x-samples.", panel=DATA,
+                               identity=False, added=True, choices="initsens.data.files:ORIENTATIONS")
+    label_column: str | None = setting(None, "Column (an obs column for .h5ad) holding the cancer type (found "
+                                       "automatically when it is 'cancer type abbreviation', 'cancer_type', "
+                                       "'label' or 'cell_type').", panel=DATA, identity=False)
+    layer: str | None = setting(None, "For .h5ad: read this layer (e.g. counts) instead of X.", panel=DATA,
+                                identity=False)
+    gene_column: str | None = setting(None, "For .h5ad: the var column holding gene ids (default: var_names).",
+                                      panel=DATA, identity=False)
+    impute: str | None = setting(None, "Fill missing/infinite values: mean (gene mean) or zero.", panel=DATA,
+                                 identity=False)
+    drop_missing: str | None = setting(None, "Drop every gene or sample with a missing value: genes or samples.",
+                                       panel=DATA, identity=False)
+    transform: str = setting("auto", "Per-sample transform before gene selection: auto, none, log2p1, log2cpm "
+                             "(auto: log2cpm for raw counts).", panel=DATA,
+                             choices="initsens.data.transform:TRANSFORMS")
+    top_genes: int = setting(5000, "Keep the k most variable genes (0 keeps all).", panel=DATA,
+                             checks=(at_least(0),))
+    gene_selection: str = setting("mad", "mad (median absolute deviation), meanad (mean absolute deviation, "
+                                  "pandas' old .mad()) or variance.", panel=DATA,
+                                  choices="initsens.data.genes:SELECTION_METHODS")
+    val_fraction: float = setting(0.2, "Validation fraction.", panel=DATA,
+                                  checks=((lambda v: 0 < v < 1, "{flag} must be between 0 and 1 (got {value})"),))
+    split: str = setting("fixed", "fixed (one split, from --split-seed) or per-seed.", panel=DATA,
+                         choices="initsens.settings:SPLITS")
+    split_seed: int = setting(0, "Seed of the fixed train/validation split.", panel=DATA)
+    stratify: bool = setting(True, "Stratify the split by cancer type.", panel=DATA, flag="--stratify/--no-stratify")
+    fit_on: str = setting("train", "Fit gene selection and normalization on the training split (train) or on every "
+                          "sample (all).", panel=DATA, choices="initsens.settings:FIT_ON")
+    # -- training -------------------------------------------------------------------------------------------
+    epochs: int = setting(1000, "Maximum epochs (runs that reach it are recorded as capped).", per_model=True,
+                          checks=(at_least(1),))
+    epoch_steps: int = setting(0, "Optimizer steps per epoch: 0 is one pass over the training split; N counts every "
+                               "schedule (validation, early stopping, --min-epochs, --epochs, --lr-decay) in epochs "
+                               "of N steps, e.g. a larger dataset's.", added=True, per_model=True,
+                               checks=(at_least(0, ", 0 meaning one pass over the training split"),))
+    min_epochs: int = setting(1, "Early stopping cannot end a run before this epoch.", per_model=True, checks=(
+        (lambda v: v >= 1, "{flag} must be >= 1 (got {value}); above --epochs it means no early stopping"),))
+    patience: int = setting(10, "Early stopping: epochs without improvement.", per_model=True, checks=(at_least(1),))
+    min_delta: float = setting(0.0, "Early stopping: smallest improvement that counts.", per_model=True,
+                               checks=(at_least(0),))
+    select_epoch: str = setting("best", "Report the best epoch's numbers or the last one's.", per_model=True,
+                                choices="initsens.settings:SELECT_EPOCH")
+    batch_size: int = setting(64, "Minibatch size.", per_model=True,
+                              checks=(at_least(2, ", BatchNorm needs 2 samples"),))
+    drop_last: bool = setting(False, "Drop a last minibatch smaller than --batch-size.", per_model=True,
+                              flag="--drop-last/--keep-last")
+    lr: float = setting(1e-3, "Adam learning rate.", per_model=True, checks=(above(0),))
+    lr_decay: float = setting(1.0, "Learning rate multiplied by this every epoch (1: constant).", per_model=True,
+                              checks=((lambda v: 0 < v <= 1,
+                                       "{flag} must be in (0, 1], 1 meaning a constant rate (got {value})"),))
+    clustering: str = setting("kmeans", "ARI from kmeans on validation posterior means, or leiden on sampled z of all "
+                              "samples (needs initsens[leiden]).", choices="initsens.training.clustering:CLUSTERINGS")
+    # -- model ----------------------------------------------------------------------------------------------
+    latent_dim: int = setting(50, "Latent dimensions.", panel=MODEL, per_model=True, checks=(at_least(1),))
+    hidden_dims: tuple[int, ...] = setting((512,), "Hidden widths, e.g. 512 or 512,256 (halved to reach the "
+                                           "depth).", panel=MODEL, per_model=True, checks=(
+                                               (lambda v: bool(v) and min(v) >= 1,
+                                                "{flag} must be positive widths (got {value})"),))
+    activation: str = setting("leaky_relu", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL, per_model=True,
+                              choices="initsens.models:ACTIVATIONS")
+    kl_weight: float | str = setting(1.0, "KL weight beta, or mn (batch size / split size).", panel=MODEL,
+                                     model=True, checks=(
+                                         (lambda v: v == "mn" or (isinstance(v, float) and v >= 0),
+                                          "{flag} must be a number >= 0 or 'mn' (got {value!r})"),))
+    mn_sizes: tuple[int, ...] = setting((), "N_TRAIN,N_VAL: the split sizes --kl-weight mn divides the batch size "
+                                        "by, e.g. a larger dataset's (default: the splits' own).", panel=MODEL,
+                                        added=True, checks=(
+                                            (lambda v: not v or (len(v) == 2 and min(v) >= 1),
+                                             "{flag} takes two sizes, N_TRAIN,N_VAL, each >= 1 (got {value})"),))
+    recon_reduction: str = setting("sum", "Reconstruction term: sum (Gaussian log-likelihood over genes) or mean "
+                                   "(MSE averaged over genes).", panel=MODEL, model=True,
+                                   choices="initsens.models.base:RECON_REDUCTIONS")
+    iwae_k: int = setting(5, "IWAE importance samples K.", panel=MODEL, model=True, checks=(at_least(1),))
+    iwae_objective: str = setting("bound", "bound (the IWAE bound) or pytorch-vae (softmax weighting, not the "
+                                  "bound).", panel=MODEL, model=True, choices="initsens.models.iwae:OBJECTIVES")
+    info_alpha: float = setting(0.0, "InfoVAE alpha.", panel=MODEL, model=True)
+    info_lambda: float = setting(100.0, "InfoVAE lambda.", panel=MODEL, model=True)
+    info_kernel: str = setting("imq", "InfoVAE MMD kernel: imq or rbf.", panel=MODEL, model=True,
+                               choices="initsens.models:KERNELS")
+    info_recon_weight: float = setting(1.0, "InfoVAE reconstruction weight.", panel=MODEL, model=True,
+                                       checks=(above(0),))
+    info_mmd: str = setting("unbiased", "InfoVAE MMD estimate: unbiased or pytorch-vae.", panel=MODEL, model=True,
+                            choices="initsens.models.infovae:MMD_FORMS")
+    logcosh_a: float = setting(10.0, "LogCoshVAE a.", panel=MODEL, model=True, checks=(above(0),))
+    logcosh_form: str = setting("stable", "LogCoshVAE log cosh: stable or pytorch-vae (overflows).", panel=MODEL,
+                                model=True, choices="initsens.models.logcosh:FORMS")
+    # -- running --------------------------------------------------------------------------------------------
+    precision: str = setting("fp32", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 bf16/AMX and on "
+                             "GPUs) or tf32 (CUDA only).", panel=RUN, choices="initsens.settings:PRECISIONS")
+    device: str = setting("auto", "auto, cpu or cuda.", panel=RUN, identity=False,
+                          choices="initsens.training.device:DEVICES")
+    trainer: str = setting("ensemble", "ensemble (vectorized) or reference (one run at a time).", panel=RUN,
+                           identity=False, choices="initsens.training.trainers:TRAINERS")
+    ensemble_size: int = setting(0, "Members per ensemble; 0 fits a memory budget.", panel=RUN, identity=False,
+                                 checks=(at_least(0, ", 0 meaning automatic"),))
+    preset: str | None = setting(None, identity=False, cli=False)
+    #: Per-model overrides: ((model, ((key, value), ...)), ...); see :meth:`SweepConfig.for_model`.
+    model_settings: tuple = setting((), identity=False, cli=False)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = list(value) if isinstance(value, tuple) else value
+            for ok, message in f.metadata["checks"]:
+                if not ok(value):
+                    from initsens.errors import InitsensError
+
+                    raise InitsensError(message.format(flag=flag_of(f), value=shown))
+            if f.metadata["choices"] is not None:
+                check_choice(f, value)
+
+
+SPLITS = ("fixed", "per-seed")
+FIT_ON = ("train", "all")
+SELECT_EPOCH = ("best", "last")
+PRECISIONS = ("fp32", "bf16", "tf32")
+
+
+def flag_of(f: Field) -> str:
+    """The option's name as messages write it: ``--drop-last`` (the first spelling of a pair)."""
+    return (f.metadata.get("flag") or "--" + f.name.replace("_", "-")).split("/")[0]
+
+
+def choices_of(f: Field) -> list[str]:
+    """The allowed values of a setting with ``choices`` (imported now: some live next to torch code)."""
+    module, name = f.metadata["choices"].split(":")
+    values = getattr(importlib.import_module(module), name)
+    return list(values.names()) if hasattr(values, "names") else list(values)
+
+
+def check_choice(f: Field, value: Any) -> None:
+    from initsens.errors import InitsensError
+
+    allowed, flag = choices_of(f), flag_of(f)
+    if isinstance(value, tuple):  # a swept factor: every value must be known, and there must be one
+        if not value:
+            raise InitsensError(f"{flag} is empty; choose from: {', '.join(allowed)}")
+        for item in value:
+            if item not in allowed:
+                every = "" if "all" in allowed else " (or all)"  # 'all' selects every choice unless it is one
+                raise InitsensError(f"unknown value {item!r} in {flag}; choose from: {', '.join(allowed)}{every}")
+    elif value not in allowed:
+        raise InitsensError(f"unknown {flag_of(f)} {value!r}; choose one of: {', '.join(allowed)}")
+
+
+def shown(value: Any) -> str:
+    """A setting's value as displays print it (lists comma-separated)."""
+    return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
+def table() -> tuple[Field, ...]:
+    """The rows of the table, in order."""
+    return fields(Settings)
+
+
+def row(name: str) -> Field:
+    return next(f for f in fields(Settings) if f.name == name)
+
+
+def default(name: str) -> Any:
+    return row(name).default
+
+
+def flag_and_help(name: str) -> tuple[str, str]:
+    """(flag, help) of a setting's command-line option, the help escaped for rich's markup (``initsens[leiden]``
+    is text, not a style)."""
+    f = row(name)
+    return f.metadata["flag"] or "--" + name.replace("_", "-"), f.metadata["help"].replace("[", "\\[")
+
+
+#: Settings a preset or TOML file may set per model (``[model.NAME]`` tables).
+PER_MODEL = tuple(f.name for f in fields(Settings) if f.metadata["per_model"])
+#: Hyperparameters handed to the models (each model takes the ones it defines).
+MODEL_HYPERPARAMETERS = tuple(f.name for f in fields(Settings) if f.metadata["model"])

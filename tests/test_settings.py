@@ -1,0 +1,66 @@
+"""The settings table (initsens.settings.Settings) is the one declaration every other view derives from: the
+config, the `initsens train` options, the `initsens` preset, the per-model keys, the model hyperparameters."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from initsens.models import MODELS
+from initsens.settings import MODEL_HYPERPARAMETERS, PER_MODEL, Settings, flag_and_help, table
+from initsens.training.config import SweepConfig
+from initsens.training.presets import PRESETS
+
+
+def test_every_row_is_complete_and_every_flag_is_unique():
+    rows = [f for f in table() if f.metadata["cli"]]
+    assert all(f.metadata["help"] and f.metadata["panel"] for f in rows)
+    flags = [flag_and_help(f.name)[0].split("/")[0] for f in rows]
+    assert len(flags) == len(set(flags))
+    assert [f.name for f in fields(SweepConfig)] == [f.name for f in table()]  # SweepConfig adds no field
+
+
+def test_model_hyperparameters_are_the_models_keyword_arguments_with_their_defaults():
+    """Rows marked ``model`` are keyword arguments of the model classes, with the classes' defaults (a class may
+    take more, such as obs_var, which no sweep varies)."""
+    own = {name: default for model in MODELS.names() for name, default in MODELS.get(model).hyperparameters().items()}
+    assert set(MODEL_HYPERPARAMETERS) <= set(own)
+    defaults = {f.name: f.default for f in table()}
+    assert {name: defaults[name] for name in MODEL_HYPERPARAMETERS} == {name: own[name] for name in MODEL_HYPERPARAMETERS}
+    assert set(MODEL_HYPERPARAMETERS) <= set(PER_MODEL)
+
+
+def test_the_initsens_preset_is_the_table_s_defaults():
+    assert PRESETS.get("initsens").values == {}
+    assert SweepConfig.load("initsens") == SweepConfig(preset="initsens")
+
+
+def test_train_has_one_option_per_setting_with_the_table_s_flag_help_and_panel():
+    import typer
+
+    from initsens.cli import app
+
+    options = {p.name: p for p in typer.main.get_command(app).commands["train"].params}
+    for f in table():
+        if f.metadata["cli"]:
+            flag, help = flag_and_help(f.name)
+            option = options[f.name]
+            assert option.opts[0] == flag.split("/")[0] and option.help == help
+            assert option.rich_help_panel == f.metadata["panel"] and option.default is None  # presets may set it
+    assert {"repeats", "init_scope", "out", "config", "dry_run"} <= set(options)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"top_genes": -1}, "--top-genes must be >= 0 (got -1)"),
+    ({"init_scopes": ("hidden", "hidden")}, "--init-scopes repeats a value (['hidden', 'hidden'])"),
+    ({"seeds": (0, 0)}, "--seeds has repeated values ([0, 0])"),
+    ({"activation": "swish"}, "unknown --activation 'swish'; choose one of: leaky_relu"),
+    ({"init_scopes": ("bias",)}, "unknown value 'bias' in --init-scopes; choose from: "),
+])
+def test_each_row_s_checks_run_on_construction(values, message):
+    from initsens.errors import InitsensError
+
+    with pytest.raises(InitsensError) as error:
+        Settings(**values)
+    assert str(error.value).startswith(message)
