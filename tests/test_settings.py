@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
+import torch
 
 from initsens.models import MODELS
 from initsens.settings import MODEL_HYPERPARAMETERS, PER_MODEL, Settings, flag_and_help, table
@@ -64,3 +65,35 @@ def test_each_row_s_checks_run_on_construction(values, message):
     with pytest.raises(InitsensError) as error:
         Settings(**values)
     assert str(error.value).startswith(message)
+
+
+def test_weight_decay_reaches_adam_and_the_run_id_only_when_set(monkeypatch):
+    """--weight-decay: one row of the table and the one line that hands it to Adam."""
+    import initsens.training.fit as fit_module
+    from initsens.data import load_dataset, prepare
+    from initsens.errors import InitsensError
+    from initsens.training import train_run
+
+    seen = []
+    original = fit_module.make_optimizer
+
+    def recording(params, **adam):
+        optimizer = original(params, **adam)
+        seen.append(optimizer.param_groups[0]["weight_decay"])
+        return optimizer
+
+    monkeypatch.setattr(fit_module, "make_optimizer", recording)
+    tiny = {"models": "VanillaVAE", "inits": "default", "depths": "1", "seeds": "0", "epochs": 1, "top_genes": 20,
+            "hidden_dims": "8", "latent_dim": 2, "batch_size": 32}
+    plain, decayed = (SweepConfig.from_mapping({**tiny, **extra}, "test") for extra in ({}, {"weight_decay": "0.01"}))
+    data = prepare(load_dataset("tcga5"), top_genes=20)
+    for cfg in (plain, decayed):
+        train_run(cfg.runs()[0], data, torch.device("cpu"))
+    assert seen == [0.0, 0.01]
+    (run,), (run_decayed,) = plain.runs(), decayed.runs()
+    assert "weight_decay" not in run.identity("sha")  # at its default: old runs keep their ids
+    assert run_decayed.identity("sha")["weight_decay"] == 0.01 and run.run_id("sha") != run_decayed.run_id("sha")
+    per_model = SweepConfig.from_mapping({**tiny, "model": {"VanillaVAE": {"weight_decay": 0.1}}}, "test")
+    assert per_model.runs()[0].config.weight_decay == 0.1
+    with pytest.raises(InitsensError, match=r"^--weight-decay must be >= 0 \(got -1.0\)$"):
+        SweepConfig.from_mapping({"weight_decay": -1}, "test")

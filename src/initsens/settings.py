@@ -122,6 +122,8 @@ class Settings:
     drop_last: bool = setting(False, "Drop a last minibatch smaller than --batch-size.", per_model=True,
                               flag="--drop-last/--keep-last")
     lr: float = setting(1e-3, "Adam learning rate.", per_model=True, checks=(above(0),))
+    weight_decay: float = setting(0.0, "Adam weight decay (L2 penalty) on all parameters.", per_model=True, added=True,
+                                  checks=(at_least(0),))
     lr_decay: float = setting(1.0, "Learning rate multiplied by this every epoch (1: constant).", per_model=True,
                               checks=((lambda v: 0 < v <= 1,
                                        "{flag} must be in (0, 1], 1 meaning a constant rate (got {value})"),))

@@ -137,7 +137,7 @@ def fit(
     seeds = [RunSeeds.from_seed(spec.seed) for spec in specs]
     built = [spec.build_model(datas[0].n_genes) for spec in specs]
     model = (stack_models(built) if stacked else built[0]).to(device)
-    optimizer = make_optimizer(model.parameters(), lr=cfg.lr)
+    optimizer = make_optimizer(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     streams = [MinibatchStream(n_train, cfg.batch_size, seed.order_rng(), cfg.drop_last, cfg.epoch_steps)
                for seed in seeds]
     noises = [seed.noise_generator(device) for seed in seeds]
