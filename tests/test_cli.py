@@ -35,7 +35,8 @@ def test_data_info_on_a_file(tmp_path, small_frame):
 @pytest.mark.parametrize("args,message", [
     (("data", "info", "--data", "nope.tsv"), "error: nope.tsv: no such file and no dataset of that name"),
     (("data", "fetch", "tcga"), "error: unknown dataset to fetch 'tcga'; choose one of: xena-pancan"),
-    (("data", "info", "--label-column", "x"), "error: --labels, --label-column and --orientation apply to files"),
+    (("data", "info", "--label-column", "x"),
+     "error: --labels, --label-column, --orientation, --layer and --gene-column apply to files"),
 ])
 def test_user_errors_are_one_line_without_traceback(args, message):
     result = run(*args)
