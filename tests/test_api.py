@@ -41,11 +41,14 @@ def test_settings_go_in_the_config_or_as_keywords(tmp_path):
 
 @pytest.mark.slow
 def test_reproduce_returns_the_verdicts(tmp_path):
-    seen = []
+    seen, summaries = [], []
     result = initsens.reproduce(["initsens"], tmp_path / "out", tmp_path / "rep.md", ladder=False,
-                                both_defaults=False, n_boot=20, n_boot_icc=10, on_study=seen.append,
+                                both_defaults=False, n_boot=20, n_boot_icc=10,
+                                on_study=lambda study, plan: seen.append((study, plan.total)),
+                                on_trained=lambda study, summary: summaries.append(summary.trained),
                                 **{**TINY, "inits": "default,normal,uniform,xavier_normal,xavier_uniform"})
-    assert [s.name for s in seen] == ["initsens"] and result.report.is_file()
+    assert [(s.name, total) for s, total in seen] == [("initsens", 20)] and summaries == [20]
+    assert result is not None and result.report.is_file()
     primary = result.claims[(result.claims["check"] == "verdict") & (result.claims["scope"] == "source")]
     assert sorted(primary["claim"]) == sorted(["P1", "P2", "P3", "P4", "E1", "E2"])
     assert primary.set_index("claim").loc["P1", "verdict"] == "not testable"  # two of the poster's four models

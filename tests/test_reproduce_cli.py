@@ -93,3 +93,30 @@ def test_bad_protocol_ablation_and_data_are_one_line_errors(tmp_path):
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1 and "runs into" not in result.stdout
     assert not out.exists()  # bad data stops before any folder is made
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_whole_reproduction_after_saving_the_finished_runs(tmp_path):
+    """Ctrl-C in the first study: its finished runs are kept, it says it was interrupted, and the next study does
+    not start (it used to: each study's sweep swallowed the interrupt and the loop went on)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "results"
+    command = [sys.executable, "-c", "from initsens.cli import main; main()", "reproduce", "--quiet", "--no-ladder",
+               "--own-default", "--protocols", "initsens,eltager2023", "--repeats", "2", "--epochs", "400",
+               "--top-genes", "40", "--hidden-dims", "8", "--latent-dim", "3", "--out", str(out),
+               "--report", str(tmp_path / "r.md")]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 300
+    while not list((out / "initsens" / "runs").glob("part-*.parquet")) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert "interrupted:" in stdout and "run the same command again to continue" in stdout
+    assert 0 < len(pd.read_parquet(out / "initsens" / "runs"))
+    assert not (out / "eltager2023").exists() and not (tmp_path / "r.md").exists()

@@ -99,35 +99,48 @@ def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, rep
 
 def reproduce(protocols: Sequence[str] = ("eltager2023", "initsens"), out: str | Path = "results/reproduction",
               report: str | Path = "reports/reproduction.md", *, ablations: Sequence[str] = (), ladder: bool = True,
-              both_defaults: bool = True, train: bool = True, quarantine: bool = False, alpha: float = 0.05,
-              n_boot: int = 2000, n_boot_icc: int = 500, seed: int = 0, on_study: Callable[[Any], None] | None = None,
-              on_step: Callable[[str], None] | None = None, observer: SweepObserver | None = None,
-              **settings: Any) -> Reproduction:
+              both_defaults: bool = True, train: bool = True, judge_claims: bool = True, quarantine: bool = False,
+              alpha: float = 0.05, n_boot: int = 2000, n_boot_icc: int = 500, seed: int = 0,
+              on_study: Callable[[Any, Any], None] | None = None,
+              on_trained: Callable[[Any, Any], None] | None = None, on_step: Callable[[str], None] | None = None,
+              observer: SweepObserver | None = None, command: str | None = None,
+              **settings: Any) -> Reproduction | None:
     """Train what is missing of every study (the protocols, ``ablations`` such as
     ``"eltager2023:clustering=kmeans"``, the scale ladder) and judge the original study's claims, as
     ``initsens reproduce`` does.
 
-    ``settings`` (e.g. ``repeats=10``, ``depths="1,2"``, ``data="my.tsv"``) reach every study; ``on_study`` is
-    called with each :class:`~initsens.studies.Study` before it trains.
+    ``settings`` (e.g. ``repeats=10``, ``depths="1,2"``, ``data="my.tsv"``) reach every study. The data are
+    checked before anything is created. ``on_study(study, plan)`` is called before a study trains (its
+    :class:`~initsens.training.SweepPlan` carries notes worth showing), ``on_trained(study, summary)`` after;
+    an interrupted study (Ctrl-C) raises :class:`KeyboardInterrupt` once its finished runs are saved.
 
     Returns
     -------
-    Reproduction
-        ``.claims``: one row per claim, study, check and scope (verdict, estimate, CI, sub-result counts);
-        ``.results``: each study's runs, evidence and verdicts; ``.report``: the report's path.
+    Reproduction or None
+        None with ``judge_claims=False``; else ``.claims``: one row per claim, study, check and scope (verdict,
+        estimate, CI, sub-result counts); ``.results``: each study's runs, evidence and verdicts; ``.report``: the
+        report's path.
     """
     from initsens.reproduction import check_folders, judge
     from initsens.studies import Ablation, plan_studies
     from initsens.training import plan_sweep, run_sweep
+    from initsens.training.sweep import load_data
 
     parsed = list(dict.fromkeys(Ablation.parse(spec) for spec in ablations))
     studies = plan_studies(list(protocols), settings, Path(out), parsed, ladder, both_defaults)
-    if train:
+    if train and studies:
+        load_data(studies[0].config)  # the studies share the data: checked before anything is created
         for study in studies:
+            plan = plan_sweep(study.config, study.folder, quarantine=quarantine)
             if on_study is not None:
-                on_study(study)
-            if run_sweep(plan_sweep(study.config, study.folder, quarantine=quarantine), observer).interrupted:
+                on_study(study, plan)
+            summary = run_sweep(plan, observer)
+            if on_trained is not None:
+                on_trained(study, summary)
+            if summary.interrupted:
                 raise KeyboardInterrupt
+    if not judge_claims:
+        return None
     check_folders(studies)
-    return judge(studies, report, f"initsens.reproduce({list(protocols)!r})", alpha, n_boot, n_boot_icc, seed,
-                 on_step)
+    return judge(studies, report, command or f"initsens.reproduce({list(protocols)!r})", alpha, n_boot, n_boot_icc,
+                 seed, on_step)

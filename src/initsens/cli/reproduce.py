@@ -6,6 +6,7 @@ import shlex
 import sys
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -80,9 +81,9 @@ def reproduce(
 ) -> None:
     """Re-test the original study's claims under its own protocol, initsens's and the scale ladder; write one
     report."""
-    from initsens.cli.train import run_training
+    from initsens.api import reproduce as run_reproduction
+    from initsens.cli.train import RichObserver, report_summary
     from initsens.errors import InitsensError
-    from initsens.studies import Ablation, plan_studies
 
     names = [p.strip() for p in protocols.split(",") if p.strip()]
     if not names:
@@ -91,33 +92,39 @@ def reproduce(
         raise InitsensError("--protocols is empty; choose from: " + ", ".join(PRESETS.names()))
     if not 0.0 < alpha < 1.0:
         raise InitsensError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
-    overrides = {"data": data, "labels": labels, "label_column": label_column, "layer": layer,
-                 "gene_column": gene_column, "orientation": orientation,
-                 "impute": impute, "drop_missing": drop_missing, "transform": transform, "repeats": repeats,
-                 "depths": depths, "normalizations": normalizations, "epochs": epochs, "top_genes": top_genes,
-                 "hidden_dims": hidden_dims, "latent_dim": latent_dim, "device": device,
-                 "ensemble_size": ensemble_size}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    ablations = list(dict.fromkeys(Ablation.parse(spec) for spec in ablation or []))
-    studies = plan_studies(names, overrides, out, ablations, ladder, both_defaults)  # all checked first
-    if train and studies:
-        from initsens.training.sweep import load_data
+    settings = {"data": data, "labels": labels, "label_column": label_column, "layer": layer,
+                "gene_column": gene_column, "orientation": orientation, "impute": impute,
+                "drop_missing": drop_missing, "transform": transform, "repeats": repeats, "depths": depths,
+                "normalizations": normalizations, "epochs": epochs, "top_genes": top_genes,
+                "hidden_dims": hidden_dims, "latent_dim": latent_dim, "device": device,
+                "ensemble_size": ensemble_size}
+    common: dict[str, Any] = {"protocols": names, "out": out, "report": report, "ablations": ablation or [],
+                              "ladder": ladder, "both_defaults": both_defaults,
+                              **{k: v for k, v in settings.items() if v is not None}}
 
-        load_data(studies[0].config)  # the studies share the data: checked before anything is printed or created
-        for study in studies:
-            console.print(f"[bold]{study.name}[/] ({study.kind}): {len(study.config.runs())} runs into "
-                          f"{study.folder}/")
-            run_training(study.config, study.folder, quiet=quiet, next_step="", quarantine=quarantine)
+    def on_study(study, plan) -> None:
+        console.print(f"[bold]{study.name}[/] ({study.kind}): {plan.total} runs into {study.folder}/")
+        for note in plan.notes:
+            console.print(note)
+
+    if train:
+        with nullcontext() if quiet else RichObserver() as observer:
+            try:
+                run_reproduction(**common, judge_claims=False, quarantine=quarantine, observer=observer,
+                                 on_study=None if quiet else on_study,
+                                 on_trained=lambda study, summary: report_summary(summary, quiet, next_step=""))
+            except KeyboardInterrupt:
+                return  # the interrupted study said so, and what is saved
     if not judge_claims:
         return
     from initsens.analysis.claims import CLAIMS
-    from initsens.reproduction import check_folders, judge
 
-    check_folders(studies)
     command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with nullcontext() if quiet else console.status("judging the claims") as status:
         progress = None if status is None else (lambda s: status.update(f"judging the claims: {s}"))
-        result = judge(studies, report, command, alpha, n_boot, n_boot_icc, seed, on_step=progress)
+        result = run_reproduction(**common, train=False, alpha=alpha, n_boot=n_boot, n_boot_icc=n_boot_icc,
+                                  seed=seed, on_step=progress, command=command)
+    assert result is not None
     if quiet:
         print(result.report)
         return

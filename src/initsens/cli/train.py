@@ -162,9 +162,9 @@ def run_training(cfg: Any, out: Path, force: bool = False, quiet: bool = False, 
         if quiet:
             summary = train()
         else:
-            with _RichObserver() as observer:
+            with RichObserver() as observer:
                 summary = train(observer)
-    _report(summary, quiet, next_step)
+    report_summary(summary, quiet, next_step)
     return summary
 
 
@@ -194,7 +194,7 @@ def print_plan(plan: Any) -> None:
                   f"already recorded in {plan.store.root}/ are skipped, {len(plan.todo)} to train.")
 
 
-class _RichObserver:
+class RichObserver:
     """Live display: a bar for the grid (runs done / total, ETA) and a line for the current run."""
 
     def __enter__(self):
@@ -211,7 +211,7 @@ class _RichObserver:
         self.live.__exit__(*exc)
 
     def start(self, total: int, todo: int) -> None:
-        self.progress.update(self.grid, total=todo)
+        self.progress.reset(self.grid, total=todo)  # one display may follow several sweeps (reproduce's studies)
         if total > todo:
             console.print(f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains).")
 
@@ -231,7 +231,7 @@ class _RichObserver:
                           f"seed {spec.seed}: {error}")
 
 
-def _report(summary: Any, quiet: bool, next_step: str | None = None) -> None:
+def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> None:
     statuses: Counter[str] = Counter()
     for (_, _, status), n in summary.counts.items():
         statuses[status] += n
