@@ -29,7 +29,8 @@ def _umask() -> int:
 def atomic_path(dest: str | Path, sync: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success it replaces ``dest``, on error it is removed. With
     ``sync`` the file's data is flushed to disk (fsync) before the rename and the folder's entry after it, so a
-    power cut cannot leave a renamed but empty file."""
+    power cut cannot leave a renamed but empty file.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
@@ -67,7 +68,8 @@ def write_json(dest: str | Path, data: Any) -> None:
 def deferred_interrupt() -> Iterator[None]:
     """Hold Ctrl-C (SIGINT) until the block ends, then raise it: a set of files written and counted inside
     is then either all done or not started. Only the main thread receives signals; elsewhere a no-op. A process
-    that ignores SIGINT (started with ``nohup`` or in the background) keeps ignoring it here too."""
+    that ignores SIGINT (started with ``nohup`` or in the background) keeps ignoring it here too.
+    """
     if threading.current_thread() is not threading.main_thread() or not callable(signal.getsignal(signal.SIGINT)):
         yield
         return

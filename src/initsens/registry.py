@@ -42,9 +42,11 @@ class Registry(Generic[T]):
             ) from None
 
     def names(self) -> list[str]:
+        """The registered names, in registration order."""
         return list(self._entries)
 
     def items(self) -> Iterator[tuple[str, T]]:
+        """(name, entry) pairs, in registration order."""
         return iter(self._entries.items())
 
     def __contains__(self, name: object) -> bool:

@@ -46,7 +46,8 @@ from initsens.training.loop import batch_count
 @dataclass
 class StudyResult:
     """One study's share of the reproduction: its runs, every sub-result (``check`` column), the verdicts (one row
-    per claim, check and scope), how much of it is trained, and provenance."""
+    per claim, check and scope), how much of it is trained, and provenance.
+    """
 
     study: Study
     runs: pd.DataFrame
@@ -60,10 +61,12 @@ class StudyResult:
 
     @property
     def name(self) -> str:
+        """The study's name (its folder under the results root)."""
         return self.study.name
 
     @property
     def complete(self) -> bool:
+        """Whether every run of the study's grid is recorded (only then are its claims judged)."""
         return self.trained >= self.expected
 
     def verdict(self, claim: str, check: str = PRIMARY, scope: str = SOURCE) -> str:
@@ -88,7 +91,8 @@ class Reproduction:
 
 def readings(runs: pd.DataFrame, own: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The runs with ``own`` reading of "the default" (the other one left out), and, when the runs hold both, the
-    runs with the other reading instead (None otherwise)."""
+    runs with the other reading instead (None otherwise).
+    """
     other = next(r for r in DEFAULT_READINGS if r != own)
     inits = set(runs["initializer"])
     if not {own, other} <= inits:
@@ -133,7 +137,8 @@ def training_seconds(folder: Path) -> float:
 def best_epoch_runs(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     """``runs`` with the loss metrics of each run's best epoch (``best_epoch``: the early-stopping tracker's, which
     counts an epoch better only by more than ``min_delta``) in place of the reported ones: what ``--select-epoch
-    best`` would have reported (ARI cannot be re-derived)."""
+    best`` would have reported (ARI cannot be re-derived).
+    """
     best = runs.set_index("run_id")["best_epoch"]
     chosen = epochs[epochs["epoch"].to_numpy() == epochs["run_id"].map(best).to_numpy()].set_index("run_id")
     out = runs.copy()
@@ -152,7 +157,8 @@ def run_settings(runs: pd.DataFrame) -> pd.DataFrame:
 
 def steps_per_epoch(runs: pd.DataFrame) -> pd.Series:
     """Optimizer steps per epoch of each run: ``epoch_steps``, else one pass over the training split in
-    minibatches."""
+    minibatches.
+    """
     settings = run_settings(runs)
     fixed = pd.to_numeric(settings.get("epoch_steps", pd.Series(0, index=runs.index)), errors="coerce").fillna(0)
     drop = settings.get("drop_last", pd.Series(False, index=runs.index)).fillna(False).astype(bool)
@@ -238,7 +244,8 @@ def ablation_lines(base: StudyResult, variant: StudyResult) -> list[str]:
 
 def ladder_table(results: Sequence[StudyResult]) -> pd.DataFrame:
     """One row per rung: its sizes and schedule, how far it trained, what its runs learned, and its verdicts
-    (``<claim>`` on the claim's metric, ``<claim>_nelbo`` on val_nelbo; '' for a rung not completely trained)."""
+    (``<claim>`` on the claim's metric, ``<claim>_nelbo`` on val_nelbo; '' for a rung not completely trained).
+    """
     rows = []
     for result in results:
         rung, runs = result.study.rung, result.runs
@@ -283,7 +290,8 @@ def _study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | No
 def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: float = 0.05, n_boot: int = 2000,
           n_boot_icc: int = 500, seed: int = 0, on_step: Callable[[str], None] | None = None) -> Reproduction:
     """Judge every study, write each protocol's and ablation's full analysis, the figures, the tables and the
-    reproduction report."""
+    reproduction report.
+    """
     step = on_step or (lambda _: None)
     report = Path(report)
     root = report.parent / report.stem
@@ -374,7 +382,8 @@ def _settings(runs: pd.DataFrame) -> dict[str, str]:
 
 def check_folders(studies: Sequence[Study]) -> None:
     """A one-line error when a protocol's or ablation's results folder holds no runs yet (a rung may be untrained:
-    the report says so)."""
+    the report says so).
+    """
     for study in studies:
         if study.kind != "rung" and not list((study.folder / "runs").glob("part-*.parquet")):
             raise InitsensError(f"{study.folder}: no runs of {study.name} yet; train them first "

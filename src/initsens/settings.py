@@ -38,10 +38,12 @@ def setting(default: Any, help: str = "", *, panel: str = TRAINING, identity: bo
 
 
 def at_least(low: float, why: str = "") -> Check:
+    """A check that the value is >= ``low`` (``why`` follows the bound in the message)."""
     return (lambda v: v >= low, f"{{flag}} must be >= {low:g}{why} (got {{value}})")
 
 
 def above(low: float, why: str = "") -> Check:
+    """A check that the value is > ``low`` (``why`` follows the bound in the message)."""
     return (lambda v: v > low, f"{{flag}} must be > {low:g}{why} (got {{value}})")
 
 
@@ -208,6 +210,7 @@ def choices_of(f: Field) -> list[str]:
 
 
 def check_choice(f: Field, value: Any) -> None:
+    """A one-line error unless ``value`` (each value of a factor) is among the setting's choices."""
     from initsens.errors import InitsensError
 
     allowed, flag = choices_of(f), flag_of(f)
@@ -233,16 +236,19 @@ def table() -> tuple[Field, ...]:
 
 
 def row(name: str) -> Field:
+    """The table's row (dataclass field) of a setting."""
     return next(f for f in fields(Settings) if f.name == name)
 
 
 def default(name: str) -> Any:
+    """A setting's default."""
     return row(name).default
 
 
 def flag_and_help(name: str) -> tuple[str, str]:
     """(flag, help) of a setting's command-line option, the help escaped for rich's markup (``initsens[leiden]``
-    is text, not a style)."""
+    is text, not a style).
+    """
     f = row(name)
     return f.metadata["flag"] or "--" + name.replace("_", "-"), f.metadata["help"].replace("[", "\\[")
 

@@ -35,13 +35,15 @@ PANCAN_TRAIN, PANCAN_EPOCH_STEPS = 8850, 138
 @dataclass(frozen=True)
 class Ablation:
     """One protocol with a few settings changed: ``eltager2023:clustering=kmeans`` (``models=A,B`` restricts the
-    models trained). Its folder name and label say what changed."""
+    models trained). Its folder name and label say what changed.
+    """
 
     base: str
     changes: tuple[tuple[str, str], ...]
 
     @classmethod
     def parse(cls, spec: str) -> Ablation:
+        """An ablation from ``PRESET:KEY=VALUE;...`` (``models=`` restricts the models); one-line errors."""
         base, _, rest = spec.partition(":")
         pairs = [item.split("=", 1) for item in rest.split(";") if item.strip()]
         if not base or not pairs or any(len(p) != 2 or not p[0].strip() for p in pairs):
@@ -51,16 +53,19 @@ class Ablation:
 
     @property
     def name(self) -> str:
+        """The ablation's folder name, e.g. ``eltager2023+clustering=kmeans``."""
         return self.base + "+" + "+".join(f"{k}={v}" for k, v in self.changes)
 
     def overrides(self) -> dict[str, str]:
+        """The settings this study changes."""
         return dict(self.changes)
 
 
 @dataclass(frozen=True)
 class Rung:
     """One rung of the ladder: the base protocol with ``changes``; ``n_train`` is the training size its KL weight
-    M_N = batch / n_train assumes (tcga5's own 247 when the rung does not move it)."""
+    M_N = batch / n_train assumes (tcga5's own 247 when the rung does not move it).
+    """
 
     name: str
     label: str
@@ -74,6 +79,7 @@ class Rung:
         return not self.epoch_steps
 
     def overrides(self) -> dict[str, str]:
+        """The settings this study changes."""
         return dict(self.changes)
 
 
@@ -100,7 +106,8 @@ LADDER: tuple[Rung, ...] = (
 class Study:
     """One configuration ``initsens reproduce`` trains and judges: ``kind`` is protocol, ablation or rung;
     ``default`` is the reading of "the default" its preset trains (the claims are judged on it; the other reading,
-    where trained too, is a check)."""
+    where trained too, is a check).
+    """
 
     name: str
     kind: str
@@ -114,7 +121,8 @@ class Study:
 def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path, ablations: Sequence[Ablation] = (),
                  ladder: bool = True, both_defaults: bool = True) -> list[Study]:
     """Every configuration of a reproduction with its folder under ``out``, each checked (a one-line error for a
-    bad preset or setting) before anything is trained or created."""
+    bad preset or setting) before anything is trained or created.
+    """
     from initsens.training.config import SweepConfig
     from initsens.training.presets import PRESETS
 

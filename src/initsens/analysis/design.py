@@ -33,7 +33,8 @@ STATUS_WORDS = {
 @dataclass(frozen=True)
 class Design:
     """The roles of a runs table's columns. ``by=None`` is initsens' cell definition: model x depth, plus
-    normalization and init scope when they hold several levels; a given ``by`` is the whole cell definition."""
+    normalization and init scope when they hold several levels; a given ``by`` is the whole cell definition.
+    """
 
     factor: str = "initializer"
     by: tuple[str, ...] | None = None
@@ -57,13 +58,16 @@ class Design:
 
     @property
     def is_default(self) -> bool:
+        """Whether this is initsens' own design (initializer, model x depth, seed)."""
         return self == Design()
 
     @property
     def required(self) -> tuple[str, ...]:
+        """The columns a runs table must have for this design."""
         return (*(self.by or DEFAULT_BY), self.factor, self.replicate)
 
     def cell_keys(self, runs: pd.DataFrame) -> list[str]:
+        """The columns that define a cell in ``runs`` (the default adds normalization and init scope when they vary)."""
         if self.by is not None:
             return list(self.by)
         return [*DEFAULT_BY, *(k for k in OPTIONAL_BY if k in runs.columns and runs[k].nunique() > 1)]
@@ -78,7 +82,8 @@ def map_status(runs: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str | Non
 
     A column already in our words is kept. One in another tool's words (MLflow's FINISHED / FAILED / KILLED,
     W&B's finished / crashed, ...) is mapped, case-insensitively. A column with any other word is ignored: then
-    only a non-finite metric marks a run as failed (and the note says so)."""
+    only a non-finite metric marks a run as failed (and the note says so).
+    """
     if "status" not in runs.columns:
         return runs, None
     words = runs["status"].astype(str)

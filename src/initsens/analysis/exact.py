@@ -35,7 +35,8 @@ def sign_patterns(n: int) -> np.ndarray:
 def sign_flip_p(differences: np.ndarray, alternative: str = "greater", rng: np.random.Generator | None = None,
                 draws: int = 200_000) -> float:
     """Exact one-sided p-value of the sign-flip test that the mean of ``differences`` is above 0
-    (``alternative='greater'``) or below 0 (``'less'``); NaNs are dropped, zeros carry no sign."""
+    (``alternative='greater'``) or below 0 (``'less'``); NaNs are dropped, zeros carry no sign.
+    """
     d = np.asarray(differences, dtype=np.float64)
     d = d[np.isfinite(d)]
     if alternative == "less":
@@ -57,7 +58,8 @@ def sign_flip_p(differences: np.ndarray, alternative: str = "greater", rng: np.r
 
 def sign_flip_p_batch(differences: np.ndarray, alternative: str = "greater") -> np.ndarray:
     """:func:`sign_flip_p` of every row of a (tables, n) array with no NaNs, n <= :data:`EXACT_MAX` (for
-    simulations: one matrix product instead of a loop)."""
+    simulations: one matrix product instead of a loop).
+    """
     d = np.asarray(differences, dtype=np.float64)
     if alternative == "less":
         d = -d
@@ -83,7 +85,8 @@ def jackknife_t(statistic: Callable[[np.ndarray], np.ndarray], blocks: int, leve
 
     ``statistic(keep)`` gets a boolean (replicates, blocks) mask of the blocks to use and returns one value per
     replicate; row 0 keeps every block, row i + 1 drops block i. ``side`` 'lower' or 'upper' gives a one-sided
-    bound at ``level`` (the other end infinite)."""
+    bound at ``level`` (the other end infinite).
+    """
     keep = np.ones((blocks + 1, blocks), dtype=bool)
     keep[np.arange(1, blocks + 1), np.arange(blocks)] = False
     values = np.asarray(statistic(keep), dtype=np.float64)
@@ -100,7 +103,8 @@ def jackknife_t(statistic: Callable[[np.ndarray], np.ndarray], blocks: int, leve
 
 def omega_sq(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """omega^2 = (SS_between - (k - 1) MS_within) / (SS_total + MS_within) of ``values`` (n,) grouped by integer
-    codes ``groups`` (n,), once per row of 0/1 ``weights`` (replicates, n) selecting the observations used."""
+    codes ``groups`` (n,), once per row of 0/1 ``weights`` (replicates, n) selecting the observations used.
+    """
     w = np.asarray(weights, dtype=np.float64)
     x = np.asarray(values, dtype=np.float64)
     codes = np.asarray(groups)

@@ -35,6 +35,7 @@ class Results:
 
 
 def sha256(path: Path) -> str:
+    """The file's sha256, read in 1 MiB blocks (the report lists its inputs by it)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -105,7 +106,8 @@ def _coerce(runs: pd.DataFrame, source: str, metric: str, design: Design) -> pd.
 
 def _selected_epoch_values(runs: pd.DataFrame, metrics: pd.DataFrame, metric: str) -> pd.Series:
     """``metric`` from the long metrics table at each run's selected epoch (its best epoch in tables
-    without ``selected_epoch``); NaN where the run has none (another model, or a failed run)."""
+    without ``selected_epoch``); NaN where the run has none (another model, or a failed run).
+    """
     epoch = "selected_epoch" if "selected_epoch" in runs.columns else "best_epoch"
     if "run_id" not in runs.columns or epoch not in runs.columns:
         raise InitsensError(f"metric {metric!r} is in the metrics table, but the runs table has no run_id and "
@@ -119,7 +121,8 @@ def _selected_epoch_values(runs: pd.DataFrame, metrics: pd.DataFrame, metric: st
 def check_runs(runs: pd.DataFrame, source: str, metric: str = "val_loss",
                design: Design = Design()) -> tuple[pd.DataFrame, list[str]]:
     """A runs table checked against the input contract (the design's columns and the metric present, replicate
-    ids and status words made usable, duplicated run ids dropped), and the warnings to show."""
+    ids and status words made usable, duplicated run ids dropped), and the warnings to show.
+    """
     messages = []
     runs, status_note = map_status(runs, source)
     if status_note:
@@ -136,7 +139,8 @@ def check_runs(runs: pd.DataFrame, source: str, metric: str = "val_loss",
 
 def load_results(path: str | Path, metric: str = "val_loss", design: Design = Design()) -> Results:
     """Runs (and epochs, when present) under ``path``, checked against the input contract (``design`` names the
-    factor, cell and replicate columns; a ``status`` column in another tool's words is mapped or ignored)."""
+    factor, cell and replicate columns; a ``status`` column in another tool's words is mapped or ignored).
+    """
     path = Path(path)
     files = _find(path)
     parts: dict[str, list[pd.DataFrame]] = {"runs": [], "epochs": [], "metrics": []}

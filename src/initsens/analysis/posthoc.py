@@ -58,7 +58,8 @@ def games_howell(names: list[str], groups: list[np.ndarray], alpha: float, inter
     """Games-Howell for every pair: mean difference, Welch standard error ``se`` and degrees of freedom ``df``,
     adjusted p-value and (with ``intervals``) the simultaneous CI at 1 - alpha. The p-value needs one integral
     of the studentized range, the interval's quantile four more: leave them out where only decisions are
-    needed (:func:`games_howell_interval` gives one later)."""
+    needed (:func:`games_howell_interval` gives one later).
+    """
     k = len(groups)
     rows = []
     for i, j in combinations(range(k), 2):
@@ -124,7 +125,8 @@ def letters(means: pd.Series, significant: Sequence[tuple[str, str]], higher_is_
 
 def superiority(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
     """P(A < B) + P(A = B) / 2 over all cross pairs, from ranks (the Mann-Whitney U of B over n_a n_b) in
-    O(n log n) instead of an n_a x n_b table. ``a`` and ``b`` may carry a leading axis of resamples."""
+    O(n log n) instead of an n_a x n_b table. ``a`` and ``b`` may carry a leading axis of resamples.
+    """
     n_a, n_b = a.shape[-1], b.shape[-1]
     ranks = stats.rankdata(np.concatenate([a, b], axis=-1), axis=-1)  # average ranks: ties count one half
     u_b = ranks[..., n_a:].sum(axis=-1) - n_b * (n_b + 1) / 2

@@ -29,7 +29,8 @@ import pandas as pd
 
 def seeds_needed(seeds: int, half_width: float, difference: float) -> float:
     """seeds * (half-width / difference)^2, at least seeds + 1; infinite when the difference is 0 or so small that
-    no number of seeds would resolve it (a null result is a result: no model is ahead)."""
+    no number of seeds would resolve it (a null result is a result: no model is ahead).
+    """
     if not difference > 0 or half_width / difference > 1e6:
         return math.inf
     return float(max(math.ceil(seeds * (half_width / difference) ** 2), seeds + 1))

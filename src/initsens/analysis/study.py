@@ -23,7 +23,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from initsens.analysis.association import spearman
-from initsens.analysis.cells import cell_mask, iter_cells
+from initsens.analysis.cells import cell_label, cell_mask, iter_cells
 from initsens.analysis.convergence import convergence
 from initsens.analysis.descriptives import describe
 from initsens.analysis.design import Design
@@ -87,10 +87,6 @@ def holm(p_values: pd.Series) -> pd.Series:
     if finite.any():
         out[finite] = multipletests(p_values[finite].to_numpy(np.float64), method="holm")[1]
     return out
-
-
-def cell_label(keys: dict) -> str:
-    return ", ".join(f"{k} {v}" if k != "model" else str(v) for k, v in keys.items())
 
 
 def _check_cells(analysis: Analysis, usable: pd.DataFrame) -> pd.DataFrame:

@@ -47,6 +47,7 @@ class CrossedDesign:
 
     @classmethod
     def from_codes(cls, groups: dict[str, np.ndarray]) -> CrossedDesign:
+        """The design of one or two crossed grouping factors (name -> level per row)."""
         coded = {name: np.unique(values, return_inverse=True)[1] for name, values in groups.items()}
         names = tuple(sorted(coded, key=lambda name: coded[name].max()))  # fewer levels first
         codes = tuple(coded[name] for name in names)
@@ -163,7 +164,8 @@ def _fit_many(y: np.ndarray, design: CrossedDesign, rounds: int = 16) -> np.ndar
 
 def reml_components(y: np.ndarray, groups: dict[str, np.ndarray]) -> tuple[dict[str, float], float]:
     """REML variances of crossed random intercepts ``groups`` (name -> level per observation) and the
-    residual, with the REML log-likelihood."""
+    residual, with the REML log-likelihood.
+    """
     y = np.asarray(y, dtype=np.float64)
     y = y - y.mean()  # the intercept absorbs any shift; centring keeps the algebra well scaled
     design = CrossedDesign.from_codes(groups)

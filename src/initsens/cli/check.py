@@ -17,7 +17,8 @@ def check(
                                 "*.corrupt) and drop duplicated rows keeping the first; deletes nothing."),
 ) -> None:
     """Read every part of a results folder; list unreadable parts, orphans, duplicates and locks; exit 1 on a
-    problem."""
+    problem.
+    """
     from initsens.training.check import inspect_folder
     from initsens.training.check import repair as fix
 

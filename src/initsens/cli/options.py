@@ -1,6 +1,7 @@
 """Command-line options shared by several commands (data source, labels, missing values): each flag and its
 help text come from the settings table (:mod:`initsens.settings`), as (flag, help) pairs that commands turn into
-options with their own defaults."""
+options with their own defaults.
+"""
 
 from __future__ import annotations
 

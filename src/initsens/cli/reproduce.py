@@ -80,7 +80,8 @@ def reproduce(
     quiet: bool = typer.Option(False, "--quiet", help="No progress display."),
 ) -> None:
     """Re-test the original study's claims under its own protocol, initsens's and the scale ladder; write one
-    report."""
+    report.
+    """
     from initsens.api import reproduce as run_reproduction
     from initsens.cli.train import RichObserver, report_summary
     from initsens.errors import InitsensError

@@ -27,7 +27,8 @@ CLUSTER = "Cluster (Dask)"
 
 def _option(f: dataclasses.Field) -> inspect.Parameter:
     """A setting's ``initsens train`` option, from its row of the settings table; None unless given, so presets and
-    TOML files can supply the value."""
+    TOML files can supply the value.
+    """
     annotation: Any = {"int": int, "float": float, "bool": bool}.get(str(f.type), str)
     flag, help = flag_and_help(f.name)
     return inspect.Parameter(
@@ -87,7 +88,8 @@ def train(**values: Any) -> None:
 
 def _signature() -> inspect.Signature:
     """``train``'s options: one per setting of the table (its alias beside the setting it names), then the run's
-    own options."""
+    own options.
+    """
     aliases = inspect.signature(_aliases, eval_str=True).parameters
     beside = {"init_scopes": "init_scope", "seeds": "repeats"}
     parameters = []
@@ -123,6 +125,7 @@ class Cluster:
 
     @property
     def remote(self) -> bool:
+        """Whether the sweep trains on Dask (a local cluster or a running scheduler)."""
         return any(v is not None for v in (self.workers, self.scheduler, self.scheduler_file))
 
 
@@ -211,20 +214,24 @@ class RichObserver:
         self.live.__exit__(*exc)
 
     def start(self, total: int, todo: int) -> None:
+        """A sweep begins: the bar counts the runs to train."""
         self.progress.reset(self.grid, total=todo)  # one display may follow several sweeps (reproduce's studies)
         if total > todo:
             console.print(f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains).")
 
     def chunk_start(self, specs) -> None:
+        """An ensemble (one architecture group) begins."""
         self.label = f"{specs[0].model} depth {specs[0].depth} {specs[0].normalization}"
         self.line.plain = f"{self.label}: starting {len(specs)} run(s)"
 
     def epoch(self, specs, epoch: int, best: float) -> None:
+        """Show the current epoch and the best validation loss so far."""
         runs = f"{specs[0].initializer} seed {specs[0].seed}" if len(specs) == 1 else f"{len(specs)} runs active"
         self.line.plain = (f"{self.label}, {runs}: epoch {epoch}/{specs[0].config.epochs}, "
                            f"best val loss {best:.5g}")
 
     def run_done(self, spec, result, error) -> None:
+        """Advance the bar; name a failed run and its error."""
         self.progress.advance(self.grid)
         if error:
             console.print(f"[yellow]run failed[/] {spec.model} {spec.initializer} depth {spec.depth} "
@@ -232,6 +239,7 @@ class RichObserver:
 
 
 def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> None:
+    """Print a sweep's summary: statuses per model and initializer, then one line (that line alone if ``quiet``)."""
     statuses: Counter[str] = Counter()
     for (_, _, status), n in summary.counts.items():
         statuses[status] += n

@@ -81,10 +81,12 @@ class Dataset:
 
     @property
     def n_samples(self) -> int:
+        """Number of samples (rows)."""
         return self.X.shape[0]
 
     @property
     def n_genes(self) -> int:
+        """Number of genes (columns)."""
         return self.X.shape[1]
 
     @property

@@ -36,10 +36,12 @@ class DownloadRecord:
     downloaded_at: str
 
     def to_dict(self) -> dict[str, object]:
+        """The record as the manifest's JSON stores it."""
         return asdict(self)
 
 
 def sha256_file(path: Path) -> str:
+    """The file's sha256 (hex), read in blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(CHUNK), b""):

@@ -1,5 +1,6 @@
 """Gene selection: keep the k most variable genes, by median absolute deviation (default), mean absolute
-deviation or variance."""
+deviation or variance.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ SELECTION_METHODS = ("mad", "meanad", "variance")
 def gene_spread(X: Matrix, method: str = "mad") -> np.ndarray:
     """Per-gene spread: ``mad`` = median(|x - median(x)|) (unscaled); ``meanad`` = mean(|x - mean(x)|), what
     pandas' ``DataFrame.mad()`` computed until pandas 2.0 (the original study's code called it); or the
-    population ``variance``. A sparse ``X`` is made dense a block of genes at a time."""
+    population ``variance``. A sparse ``X`` is made dense a block of genes at a time.
+    """
     if is_sparse(X):
         spread = np.empty(X.shape[1])
         for start, block in column_blocks(X):

@@ -21,6 +21,7 @@ BLOCK = 1024
 
 
 def is_sparse(X: Matrix) -> bool:
+    """Whether ``X`` is a scipy.sparse matrix."""
     return sparse.issparse(X)
 
 
@@ -39,6 +40,7 @@ def stored_values(X: Matrix) -> np.ndarray:
 
 
 def has_implicit_zeros(X: Matrix) -> bool:
+    """Whether a sparse ``X`` leaves some values unstored (zeros)."""
     return is_sparse(X) and X.nnz < X.shape[0] * X.shape[1]
 
 
@@ -53,6 +55,7 @@ def value_range(X: Matrix) -> tuple[float, float]:
 
 
 def value_mean(X: Matrix) -> float:
+    """Mean over every value, implicit zeros included."""
     return float(stored_values(X).sum(dtype=np.float64) / (X.shape[0] * X.shape[1]))
 
 

@@ -47,6 +47,7 @@ class PreparedData:
     fit_on: str = "train"
 
     def info(self) -> DataInfo:
+        """What a run's record needs of the data (no matrices)."""
         return DataInfo(self.dataset, self.dataset_sha256, self.transform, self.n_genes, self.n_train, self.n_val)
 
     @property
@@ -56,18 +57,22 @@ class PreparedData:
 
     @property
     def labels_all(self) -> np.ndarray | None:
+        """Training then validation labels (None without labels)."""
         return None if self.labels_train is None else np.concatenate([self.labels_train, self.labels_val])
 
     @property
     def n_genes(self) -> int:
+        """Number of selected genes."""
         return self.X_train.shape[1]
 
     @property
     def n_train(self) -> int:
+        """Number of training samples."""
         return self.X_train.shape[0]
 
     @property
     def n_val(self) -> int:
+        """Number of validation samples."""
         return self.X_val.shape[0]
 
 

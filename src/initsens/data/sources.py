@@ -37,7 +37,8 @@ def load_dataset(
     gene_column: str | None = None,
 ) -> Dataset:
     """Load a registered dataset by name (``tcga5``, ``synthetic``, ``xena-pancan``, ...), a matrix file or an
-    AnnData file (``.h5ad``; ``layer`` and ``gene_column`` apply to it alone)."""
+    AnnData file (``.h5ad``; ``layer`` and ``gene_column`` apply to it alone).
+    """
     if str(data) in DATASETS:
         if labels is not None or label_column is not None or orientation != "auto" or layer or gene_column:
             raise InitsensError(

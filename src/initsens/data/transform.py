@@ -36,7 +36,8 @@ def looks_like_counts(X: Matrix) -> bool:
 def resolve_transform(X: Matrix, name: str, source: str = "data") -> str:
     """The transform ``name`` stands for on ``X`` (``auto`` decided by :func:`looks_like_counts`). ``none`` on values
     that look like raw counts is refused: the most variable genes would be chosen on the count scale (a preset
-    written for log-scale data, such as eltager2023, would otherwise train silently on counts)."""
+    written for log-scale data, such as eltager2023, would otherwise train silently on counts).
+    """
     if name not in TRANSFORMS:
         raise InitsensError(f"unknown --transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")
     if name == "auto":
@@ -50,7 +51,8 @@ def resolve_transform(X: Matrix, name: str, source: str = "data") -> str:
 
 def apply_transform(X: Matrix, name: str, source: str = "data") -> Matrix:
     """``X`` (samples x genes) transformed per sample by a resolved transform name, as float32; a sparse ``X``
-    stays sparse (both transforms map 0 to 0, so only its stored values change)."""
+    stays sparse (both transforms map 0 to 0, so only its stored values change).
+    """
     if name == "none":
         return X
     low = value_range(X)[0]

@@ -36,7 +36,8 @@ RECON_REDUCTIONS = ("sum", "mean")
 
 class Objective(NamedTuple):
     """What :meth:`VAE.objective` returns: the loss averaged over the batch axis, the reconstruction from
-    the first posterior sample, and the model's own metrics (batch means, named in :attr:`VAE.extra_metrics`)."""
+    the first posterior sample, and the model's own metrics (batch means, named in :attr:`VAE.extra_metrics`).
+    """
 
     loss: torch.Tensor
     x_hat: torch.Tensor
@@ -48,7 +49,8 @@ class LossOutput:
     the detached metrics of the model's own (``extra_metrics``, keyed as :attr:`VAE.extra_metrics`).
 
     The common metrics are computed from the pass's tensors when first read, so a training step, which
-    reads only the loss, does not pay for three more passes over (batch, genes) (~2% of a step)."""
+    reads only the loss, does not pay for three more passes over (batch, genes) (~2% of a step).
+    """
 
     def __init__(self, loss: torch.Tensor, x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor,
                  logvar: torch.Tensor, extra_metrics: Mapping[str, torch.Tensor] | None = None) -> None:
@@ -58,16 +60,19 @@ class LossOutput:
 
     @functools.cached_property
     def recon_mse(self) -> torch.Tensor:
+        """Reconstruction MSE per gene and sample (the same definition for every model)."""
         x, x_hat, _, _ = self._pass
         return (x - x_hat).pow(2).mean((-2, -1))
 
     @functools.cached_property
     def kl(self) -> torch.Tensor:
+        """KL(q(z|x) || N(0, I)) per sample."""
         _, _, mu, logvar = self._pass
         return kl_standard_normal(mu, logvar).mean(-1)
 
     @functools.cached_property
     def nelbo(self) -> torch.Tensor:
+        """The beta = 1 negative ELBO per sample, unit-variance Gaussian decoder (one definition for all models)."""
         x, x_hat, _, _ = self._pass
         return gaussian_nll(x, x_hat, 1.0).mean(-1) + self.kl
 
@@ -151,9 +156,11 @@ class VAE(nn.Module):
         return gaussian_nll(x, x_hat, self.obs_var)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and log-variance of ``x``."""
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The reconstruction of latent codes ``z``."""
         return self.decoder(z)
 
     def sample_and_decode(
@@ -167,7 +174,8 @@ class VAE(nn.Module):
         self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, generator: Generators
     ) -> Objective:
         """The loss averaged over the batch axis, the reconstruction from the first posterior sample and
-        the metrics named in :attr:`extra_metrics`."""
+        the metrics named in :attr:`extra_metrics`.
+        """
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, generator: Generators = None) -> LossOutput:
@@ -182,7 +190,8 @@ class VAE(nn.Module):
     @torch.no_grad()
     def embed(self, x: torch.Tensor, generator: Generators = None, sample: bool = False) -> torch.Tensor:
         """The latent embedding used for downstream clustering: posterior means, or with ``sample`` one
-        reparameterized draw per sample (the original study's choice)."""
+        reparameterized draw per sample (the original study's choice).
+        """
         mu, logvar = self.encode(x)
         return reparameterize(mu, logvar, generator) if sample else mu
 
@@ -198,6 +207,7 @@ def positive(name: str, value: float) -> float:
 
 
 def non_negative(name: str, value: float) -> float:
+    """``value`` as a float, or a one-line error naming ``name`` when it is negative."""
     if not value >= 0:
         raise InitsensError(f"{name} must be >= 0 (got {value})")
     return float(value)

@@ -24,6 +24,8 @@ MMD_FORMS = ("unbiased", "pytorch-vae")
 
 @MODELS.register("InfoVAE")
 class InfoVAE(VAE):
+    """InfoVAE: re-weighted KL and an MMD pull of the aggregate posterior to the prior (module docstring)."""
+
     summary = "recon + (1-alpha) KL + (alpha+lambda-1) MMD(q(z), p(z)) (Zhao et al. 2019)"
     extra_metrics = {"mmd": "the objective's MMD^2 estimate between the posterior samples of the batch (all of "
                             "the validation split) and as many draws from N(0, I), in the form set by info_mmd"}
@@ -41,6 +43,7 @@ class InfoVAE(VAE):
         self.set_loss_options(kl_weight, recon_reduction, obs_var)
 
     def objective(self, x, mu, logvar, generator):
+        """The InfoVAE loss of a batch, with its MMD term among the extra metrics."""
         z, x_hat = self.sample_and_decode(mu, logvar, generator)
         prior = standard_normal(z.shape, z, generator)
         per_sample = (self.info_recon_weight * self.reconstruction(x, x_hat)

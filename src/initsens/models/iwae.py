@@ -30,6 +30,8 @@ OBJECTIVES = ("bound", "pytorch-vae")
 
 @MODELS.register("IWAE")
 class IWAE(VAE):
+    """Importance-weighted autoencoder: the K-sample bound, or the original code's weighting (module docstring)."""
+
     summary = "negative importance-weighted bound with K samples (Burda et al. 2016)"
     extra_metrics = {"ess": "effective sample size of the K normalized importance weights, (sum w)^2 / sum w^2, "
                             "from 1 (one sample dominates) to K, mean over samples (iwae_objective='bound' only)"}
@@ -46,6 +48,7 @@ class IWAE(VAE):
         self.set_loss_options(kl_weight, recon_reduction, obs_var)
 
     def objective(self, x, mu, logvar, generator):
+        """The negative importance-weighted bound of a batch (K samples per input)."""
         if self.iwae_objective == "pytorch-vae":
             z = reparameterize(mu, logvar, generator, n_samples=self.iwae_k)
             x_hat = self.decode(z)

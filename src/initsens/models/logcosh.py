@@ -23,6 +23,8 @@ FORMS = ("stable", "pytorch-vae")
 
 @MODELS.register("LogCoshVAE")
 class LogCoshVAE(VAE):
+    """VAE with a log-cosh reconstruction loss of scale ``a`` (module docstring)."""
+
     summary = "(1/a) log cosh(a * residual) summed over genes + beta KL (Chen et al. 2019)"
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
@@ -35,6 +37,7 @@ class LogCoshVAE(VAE):
         self.set_loss_options(kl_weight, recon_reduction)
 
     def objective(self, x, mu, logvar, generator):
+        """The log-cosh reconstruction plus the weighted KL of a batch."""
         _, x_hat = self.sample_and_decode(mu, logvar, generator)
         form = log_cosh_pytorch_vae if self.logcosh_form == "pytorch-vae" else log_cosh
         per_gene = form(self.logcosh_a * (x_hat - x)) / self.logcosh_a

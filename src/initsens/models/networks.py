@@ -26,7 +26,8 @@ FIRST_WIDTH = 512
 
 def hidden_dims_for(depth: int, widths: Sequence[int] | None = None) -> list[int]:
     """Hidden widths for ``depth`` layers: ``widths`` as given, truncated to ``depth`` or continued
-    by halving its last entry; by default 512, 256, 128, ..."""
+    by halving its last entry; by default 512, 256, 128, ...
+    """
     if depth < 1:
         raise InitsensError(f"depth must be >= 1 (got {depth})")
     widths = list(widths) if widths else [FIRST_WIDTH]
@@ -57,6 +58,7 @@ class Encoder(nn.Module):
         self.logvar: nn.Module = nn.Linear(hidden_dims[-1], latent_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and log-variance of a batch."""
         h = self.hidden(x)
         return self.mu(h), self.logvar(h)
 

@@ -25,7 +25,8 @@ Generators = torch.Generator | Sequence[torch.Generator] | None
 
 def standard_normal(shape: Sequence[int], like: torch.Tensor, generator: Generators = None) -> torch.Tensor:
     """N(0, 1) draws of ``shape``. A sequence of generators means a leading member axis: member m's
-    slice is drawn from generator m exactly as a lone run would draw it (so ensembles reproduce runs)."""
+    slice is drawn from generator m exactly as a lone run would draw it (so ensembles reproduce runs).
+    """
     if generator is None or isinstance(generator, torch.Generator):
         return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
     return torch.stack([torch.randn(shape[1:], generator=g, device=like.device, dtype=like.dtype)
@@ -95,13 +96,15 @@ def iwae_log_weights(
 
 def iwae_bound(log_w: torch.Tensor) -> torch.Tensor:
     """The importance-weighted bound per sample: logsumexp_k(log w_k) - log K over the sample axis (-2)
-    (Burda et al. 2016)."""
+    (Burda et al. 2016).
+    """
     return torch.logsumexp(log_w, dim=-2) - math.log(log_w.shape[-2])
 
 
 def effective_sample_size(log_w: torch.Tensor) -> torch.Tensor:
     """Kish's effective sample size of importance weights per sample, over the sample axis (-2):
-    (sum_k w_k)^2 / sum_k w_k^2 = 1 / sum_k p_k^2 with p = softmax(log w); from 1 to K."""
+    (sum_k w_k)^2 / sum_k w_k^2 = 1 / sum_k p_k^2 with p = softmax(log w); from 1 to K.
+    """
     return 1.0 / torch.softmax(log_w, dim=-2).pow(2).sum(-2)
 
 
@@ -123,7 +126,8 @@ def log_cosh(t: torch.Tensor) -> torch.Tensor:
 
 def log_cosh_pytorch_vae(t: torch.Tensor) -> torch.Tensor:
     """log(cosh(t)) as the original study's code wrote it: t + log(1 + exp(-2t)) - log 2. Exact in real
-    numbers, but exp overflows for t below about -44 in float32 (-355 in float64) and the value is inf."""
+    numbers, but exp overflows for t below about -44 in float32 (-355 in float64) and the value is inf.
+    """
     return t + torch.log(1.0 + torch.exp(-2.0 * t)) - LOG_2
 
 

@@ -36,12 +36,14 @@ class StackedLinear(nn.Module):
         self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The stack applied member by member (leading dimension: members)."""
         return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight)
 
 
 class StackedBatchNorm1d(nn.Module):
     """M BatchNorm1d layers over x (M, N, C), computed by PyTorch's own kernel on (N, M*C) channels,
-    so each member's statistics, running averages and numerics are those of its own BatchNorm1d."""
+    so each member's statistics, running averages and numerics are those of its own BatchNorm1d.
+    """
 
     def __init__(self, layers: Sequence[nn.BatchNorm1d]) -> None:
         super().__init__()
@@ -55,6 +57,7 @@ class StackedBatchNorm1d(nn.Module):
         self.register_buffer("running_var", torch.stack([_tensor(layer.running_var) for layer in layers]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The stack applied member by member (leading dimension: members)."""
         members, n, channels = x.shape
         flat = x.transpose(0, 1).reshape(n, members * channels)
         out = F.batch_norm(flat, self.running_mean.view(-1), self.running_var.view(-1), self.weight.view(-1),
@@ -99,6 +102,7 @@ class StackedDecoder(Decoder):
         self.output = StackedLinear([cast(nn.Linear, d.output) for d in decoders])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """The stack applied member by member (leading dimension: members)."""
         flat = z.reshape(z.shape[0], -1, z.shape[-1])
         return self.output(self.hidden(flat)).reshape(*z.shape[:-1], -1)
 
@@ -119,7 +123,8 @@ def select_members(
 ) -> torch.optim.Optimizer:
     """Keep only the members at indices ``keep``: parameters and buffers are sliced in place (new
     parameter objects, as autograd requires) and a new optimizer of the same kind, with the same
-    settings and the kept members' state (step, moments), is returned."""
+    settings and the kept members' state (step, moments), is returned.
+    """
     old_state = {}
     with torch.no_grad():
         for module in model.modules():

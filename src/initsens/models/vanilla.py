@@ -17,6 +17,8 @@ from initsens.models.objectives import kl_standard_normal
 
 @MODELS.register("VanillaVAE")
 class VanillaVAE(VAE):
+    """The VAE: Gaussian reconstruction plus the weighted KL (module docstring)."""
+
     summary = "negative ELBO, Gaussian decoder, KL weight beta (Kingma & Welling 2014)"
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
@@ -26,6 +28,7 @@ class VanillaVAE(VAE):
         self.set_loss_options(kl_weight, recon_reduction, obs_var)
 
     def objective(self, x, mu, logvar, generator):
+        """The negative ELBO (reconstruction plus weighted KL) of a batch."""
         _, x_hat = self.sample_and_decode(mu, logvar, generator)
         loss = self.reconstruction(x, x_hat) + self.kl_factor() * kl_standard_normal(mu, logvar)
         return Objective(loss.mean(-1), x_hat)

@@ -31,7 +31,8 @@ class Written:
 
 def versions() -> dict[str, str]:
     """Versions of the packages behind the numbers (read from the installed metadata: importing torch here
-    would cost seconds and is not needed to report on results)."""
+    would cost seconds and is not needed to report on results).
+    """
     out = {"initsens": __version__}
     for package in ("pandas", "scipy", "statsmodels", "torch"):
         try:

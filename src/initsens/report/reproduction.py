@@ -84,7 +84,8 @@ def _word(verdict: str) -> str:
 
 def forest_plot(key: str, results: Sequence[StudyResult], dest: Path) -> Path:
     """Each sub-result's estimate and 95% CI on the claim's metric, one colour per study, marker by verdict,
-    threshold line(s); sub-results beyond the source's scope are marked † ."""
+    threshold line(s); sub-results beyond the source's scope are marked † .
+    """
     frames = [r.primary()[r.primary()["claim"] == key].assign(study=r.name) for r in results if len(r.evidence)]
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["where", "scope"])
     data["label"] = data["where"] + np.where(data["scope"] == EXTRAPOLATION, " †", "")
@@ -125,7 +126,8 @@ def forest_plot(key: str, results: Sequence[StudyResult], dest: Path) -> Path:
 
 def ladder_plot(ladder: pd.DataFrame, dest: Path) -> Path:
     """The dose-response: each claim's verdict (filled: the claim's metric; hollow: val_nelbo) and the runs' median
-    validation KL and ARI against the training size the KL weight M_N = batch / N assumes."""
+    validation KL and ARI against the training size the KL weight M_N = batch / N assumes.
+    """
     dose = ladder[ladder["epoch_steps"] == ladder["epoch_steps"].min()].sort_values("n_train_mn")
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     keys = list(CLAIMS)
@@ -219,7 +221,8 @@ def _not_testable(results: Sequence[StudyResult]) -> list[str]:
 
 def reach(results: Sequence[StudyResult]) -> pd.DataFrame:
     """What the exact tests can reach: per study and claim judged by one (E1, P4) in the source's scope, the level
-    a contradiction needs, the smallest p the test can give at the study's seeds, and the seeds it would need."""
+    a contradiction needs, the smallest p the test can give at the study's seeds, and the seeds it would need.
+    """
     rows = []
     for r in results:
         ev = r.primary()

@@ -70,7 +70,8 @@ COLUMNS: dict[str, str] = {
 
 def descriptions(factor: str = "initializer", replicate: str = "seed", cell_keys: Sequence[str] = ()) -> dict[str, str]:
     """:data:`COLUMNS` in a design's words: its factor and replicate named where ours are, its cell columns and
-    the sensitivity ranking's ``next_<first cell column>`` described."""
+    the sensitivity ranking's ``next_<first cell column>`` described.
+    """
     words = {"initializer": factor, "seed": replicate}
     out = {name: re.sub(r"\b(initializer|seed)", lambda m: words[m.group(1)], text) for name, text in COLUMNS.items()}
     out.setdefault(factor, "the factor whose effect is measured (--factor)")

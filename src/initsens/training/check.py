@@ -26,7 +26,8 @@ from initsens.training.store import QUARANTINE_SUFFIX, ResultsStore
 @dataclass
 class Inspection:
     """What :func:`inspect_folder` found: ``summary`` (one row per part folder: parts, rows, distinct run ids,
-    schema versions) and ``problems`` (one row per problem: ``kind``, ``path``, ``detail``)."""
+    schema versions) and ``problems`` (one row per problem: ``kind``, ``path``, ``detail``).
+    """
 
     summary: pd.DataFrame
     problems: pd.DataFrame

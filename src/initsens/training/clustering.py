@@ -53,7 +53,8 @@ def _kmeans(embedding: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 def _leiden(embedding: np.ndarray) -> np.ndarray:
     """Leiden modularity partition of the symmetrized kNN graph (each sample's 15 nearest, itself included,
-    as ``NearestNeighbors.kneighbors`` on the fitted points returns them; one self-loop per sample)."""
+    as ``NearestNeighbors.kneighbors`` on the fitted points returns them; one self-loop per sample).
+    """
     import igraph
     import leidenalg
     from sklearn.neighbors import NearestNeighbors

@@ -30,7 +30,8 @@ from initsens.training.seeds import RunSeeds
 @dataclass(frozen=True)
 class SweepConfig(Settings):
     """Everything a sweep needs: the settings table (:class:`initsens.settings.Settings`, whose defaults are the
-    ``initsens`` protocol), the checks that relate settings, and the grid of runs."""
+    ``initsens`` protocol), the checks that relate settings, and the grid of runs.
+    """
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -89,7 +90,8 @@ class SweepConfig(Settings):
     @classmethod
     def load(cls, config: str | Path, overrides: dict[str, Any] | None = None) -> SweepConfig:
         """A preset by name (``initsens``, ``eltager2023``) or a TOML file; ``overrides`` (the command line) win,
-        also over the file's per-model values."""
+        also over the file's per-model values.
+        """
         from initsens.training.presets import PRESETS, read_toml
 
         name = str(config)
@@ -120,16 +122,18 @@ class SweepConfig(Settings):
     # -- use -------------------------------------------------------------------------------------------
 
     def for_model(self, model: str) -> SweepConfig:
-        """This configuration with ``model``'s own settings applied (no per-model table left)."""
+        """The configuration with ``model``'s own settings applied (no per-model table left)."""
         overrides = dict(next((table for name, table in self.model_settings if name == model), ()))
         return dataclasses.replace(self, model_settings=(), **overrides) if overrides or self.model_settings else self
 
     def model_hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters handed to the model classes (each takes the ones it defines)."""
         return {key: getattr(self, key) for key in MODEL_HYPERPARAMETERS}
 
     def mn_split(self, n_train: int, n_val: int) -> tuple[int, int]:
         """The split sizes that ``--kl-weight mn`` divides the batch size by: the splits' own, or ``mn_sizes``
-        (the sizes of a reference dataset, e.g. the original study's Pan-Cancer splits)."""
+        (the sizes of a reference dataset, e.g. the original study's Pan-Cancer splits).
+        """
         return (self.mn_sizes[0], self.mn_sizes[1]) if self.mn_sizes else (n_train, n_val)
 
     def split_seed_for(self, seed: int) -> int:
@@ -150,6 +154,7 @@ class SweepConfig(Settings):
         ]
 
     def to_dict(self) -> dict[str, Any]:
+        """Every setting as plain values (lists, ``model`` tables), as TOML would hold them."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -247,12 +252,14 @@ class RunSpec:
 
     def group_key(self) -> tuple:
         """Runs with the same key share an architecture and data shapes (they may train together, each on
-        its own split)."""
+        its own split).
+        """
         return (self.model, self.depth, self.normalization)
 
     def identity(self, dataset_sha256: str) -> dict[str, Any]:
         """Everything that determines the run's result: its factors, the data's content hash, its model's
-        settings (fields declared with identity) and only the hyperparameters its model defines."""
+        settings (fields declared with identity) and only the hyperparameters its model defines.
+        """
         own = MODELS.get(self.model).hyperparameters()
         shared = {f.name: getattr(self.config, f.name) for f in fields(self.config)
                   if f.metadata.get("identity", True)

@@ -48,7 +48,8 @@ def connect(workers: int | None = None, threads_per_worker: int | None = None, s
             scheduler_file: str | Path | None = None, timeout: float = CONNECT_TIMEOUT) -> Iterator[Any]:
     """A Dask client, closed on exit: on a new LocalCluster of ``workers`` processes (closed too), or on an
     existing scheduler. Every failure to reach a cluster with at least one worker is a one-line error within
-    ``timeout`` seconds."""
+    ``timeout`` seconds.
+    """
     distributed = _distributed()
     given = [v is not None for v in (workers, scheduler, scheduler_file)]
     if sum(given) != 1:
@@ -94,7 +95,8 @@ def connect(workers: int | None = None, threads_per_worker: int | None = None, s
 def dask_setup(worker=None) -> None:
     """Dask's preload hook (``dask worker --preload initsens.training.distributed``): import the training code,
     the clustering backends and what torch imports lazily on a first optimizer (torch._dynamo, ~0.8 s) once,
-    when a worker starts, instead of inside its first chunk."""
+    when a worker starts, instead of inside its first chunk.
+    """
     import importlib.util
 
     import torch
@@ -113,7 +115,8 @@ _CACHES: dict[str, Any] = {}
 
 def train_remote(chunk: Sequence[RunSpec], dataset, device_name: str):
     """On a worker: prepare the chunk's splits (cached per worker), train it, return (results, data infos,
-    error, device)."""
+    error, device).
+    """
     from initsens.training.device import resolve_device
     from initsens.training.sweep import PreparedCache, train_chunk
 

@@ -52,7 +52,8 @@ def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int 
     at 5,000 genes, 512 hidden, batch 64): parameters, gradients and Adam moments plus transient
     copies (~6x the parameter bytes), and activations of a training step and of the validation pass,
     which sees the whole validation split at once (~20 and ~6 floats per sample, sample draw and gene),
-    plus its own copy of the data (``own_data_samples`` x genes) when members have their own splits."""
+    plus its own copy of the data (``own_data_samples`` x genes) when members have their own splits.
+    """
     cfg = spec.config
     dims = [n_genes, *spec.hidden_dims(), cfg.latent_dim]
     n_params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + cfg.latent_dim * dims[-2]
@@ -65,7 +66,8 @@ def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int 
 class _Inputs:
     """The members' training, validation and clustering matrices: one copy when every member sees the same
     split, else stacked with a leading member axis (runs of a per-seed split training together). A lone plain
-    model (``stacked`` False) gets its matrices without a member axis."""
+    model (``stacked`` False) gets its matrices without a member axis.
+    """
 
     def __init__(self, datas: Sequence[PreparedData], cfg: SweepConfig, device: torch.device, stacked: bool) -> None:
         if len({(d.n_train, d.n_val, d.n_genes) for d in datas}) != 1:
@@ -98,7 +100,8 @@ class _Inputs:
 
 class _LazyEmbedding:
     """The members' embeddings of the samples to cluster, computed once on first use (only the members whose
-    epoch is the one to report need it)."""
+    epoch is the one to report need it).
+    """
 
     def __init__(self, model: VAE, x: torch.Tensor, generators, arithmetic) -> None:
         self.model, self.x, self.generators, self.arithmetic = model, x, generators, arithmetic

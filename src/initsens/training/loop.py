@@ -37,13 +37,15 @@ class EarlyStopping:
 
     @property
     def stop(self) -> bool:
+        """Whether early stopping ends the run now."""
         return self.wait >= self.patience
 
 
 class RunTracker:
     """One run's bookkeeping, shared by every trainer: history, early stopping (not before ``min_epochs``),
     divergence, the epoch cap, and the embedding of the selected epoch (the best, or the last) for the
-    adjusted Rand index."""
+    adjusted Rand index.
+    """
 
     def __init__(self, config) -> None:
         self.config = config
@@ -74,11 +76,13 @@ class RunTracker:
         return self.active
 
     def selected(self) -> EpochRecord | None:
+        """The epoch whose numbers are reported: the best, or the last under ``--select-epoch last``."""
         if self.config.select_epoch == "last":
             return self.history[-1] if self.status == OK and self.history else None
         return self.best
 
     def result(self, labels: np.ndarray | None, seed: int, wall_seconds: float) -> RunResult:
+        """The run's result: status, how it stopped, the selected epoch's numbers and its ARI."""
         result = RunResult(status=self.status, stopped=self.stopped, epochs_trained=len(self.history),
                            history=self.history, wall_seconds=wall_seconds)
         chosen = self.selected()
@@ -96,7 +100,8 @@ class RunTracker:
 @contextlib.contextmanager
 def precision(config, device: torch.device) -> Iterator[None]:
     """The arithmetic of forward passes: ``fp32`` (strict), ``bf16`` (autocast: matrix products in bfloat16,
-    reductions and the loss in float32) or ``tf32`` (CUDA matrix products in TensorFloat-32)."""
+    reductions and the loss in float32) or ``tf32`` (CUDA matrix products in TensorFloat-32).
+    """
     if config.precision == "bf16":
         with torch.autocast(device.type, dtype=torch.bfloat16):
             yield
@@ -113,7 +118,8 @@ def precision(config, device: torch.device) -> Iterator[None]:
 
 def make_optimizer(params, **adam: Any) -> torch.optim.Optimizer:
     """Adam with ``adam``'s arguments (lr, ...), fused where this torch build and device support it (fewer passes
-    over memory)."""
+    over memory).
+    """
     params = list(params)
     try:
         return torch.optim.Adam(params, fused=True, **adam)
@@ -129,7 +135,8 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, config, epoch: int) -> N
 
 def batches(n: int, batch_size: int, order: np.random.Generator, drop_last: bool = False) -> list[np.ndarray]:
     """A shuffled epoch's minibatch indices. A trailing batch of one sample is always dropped (BatchNorm
-    needs two); with ``drop_last`` any trailing batch smaller than ``batch_size`` is (PyTorch's DataLoader)."""
+    needs two); with ``drop_last`` any trailing batch smaller than ``batch_size`` is (PyTorch's DataLoader).
+    """
     perm = order.permutation(n)
     smallest = _smallest_batch(batch_size, drop_last)
     return [perm[i:i + batch_size] for i in range(0, n, batch_size) if len(perm[i:i + batch_size]) >= smallest]
@@ -176,7 +183,8 @@ class MinibatchStream:
 
 def clustering_input(data, config) -> tuple[np.ndarray, np.ndarray | None]:
     """The samples whose embedding is clustered and their labels: the validation split (``kmeans``) or
-    every sample (``leiden``, as the original study did)."""
+    every sample (``leiden``, as the original study did).
+    """
     if config.clustering == "leiden":
         return data.X_all, data.labels_all
     return data.X_val, data.labels_val

@@ -36,7 +36,8 @@ def _tuning() -> bool:
 @contextlib.contextmanager
 def worker_environment() -> Iterator[None]:
     """While processes are started inside it, they inherit ``MALLOC_ARENA_MAX=1`` (unless tuning is off or
-    the variable is already set); this process's own environment is restored afterwards."""
+    the variable is already set); this process's own environment is restored afterwards.
+    """
     if not _tuning() or "MALLOC_ARENA_MAX" in os.environ:
         yield
         return

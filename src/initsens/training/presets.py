@@ -42,7 +42,8 @@ def read_toml(path: Path | Any) -> dict[str, Any]:
 
 def _extended(name: str, files: dict[str, dict[str, Any]], seen: tuple[str, ...] = ()) -> dict[str, Any]:
     """The raw TOML of preset ``name`` with the preset it ``extends`` laid under it (model tables and notes
-    merged key by key)."""
+    merged key by key).
+    """
     raw = dict(files[name])
     base = raw.pop("extends", None)
     if base is None:

@@ -27,14 +27,16 @@ SELECTED_NUMBERS = ("train_loss", *(f"val_{name}" for name in METRICS))
 
 def extra_metric_columns(extra_metrics: Mapping[str, Any]) -> dict[str, list[float]]:
     """A model's own validation metrics (``LossOutput.extra_metrics``: a scalar, or one value per ensemble
-    member) as ``val_<name>`` -> values, the names they carry in the ``metrics`` table."""
+    member) as ``val_<name>`` -> values, the names they carry in the ``metrics`` table.
+    """
     return {f"val_{name}": value.reshape(-1).tolist() for name, value in extra_metrics.items()}
 
 
 @dataclass(frozen=True)
 class EpochRecord:
     """One epoch of one run (mean training objective; validation objective, common metrics and the
-    model's own metrics, ``val_<name>`` -> value)."""
+    model's own metrics, ``val_<name>`` -> value).
+    """
 
     epoch: int
     train_loss: float
@@ -52,13 +54,13 @@ class EpochRecord:
         return cls(epoch, train_loss, val_loss, val_recon_mse, val_kl, val_nelbo, extra_metrics)
 
     def epochs_row(self, run_id: str) -> dict[str, Any]:
-        """This epoch's row of the ``epochs`` table."""
+        """The epoch's row of the ``epochs`` table."""
         row = {"run_id": run_id, **asdict(self)}
         del row["extra_metrics"]
         return row
 
     def metrics_rows(self, run_id: str) -> list[dict[str, Any]]:
-        """This epoch's rows of the ``metrics`` table (one per metric of the model's own)."""
+        """The epoch's rows of the ``metrics`` table (one per metric of the model's own)."""
         return [{"run_id": run_id, "epoch": self.epoch, "metric": name, "value": value}
                 for name, value in self.extra_metrics.items()]
 
@@ -87,4 +89,5 @@ class RunResult:
 
     @classmethod
     def failed(cls) -> RunResult:
+        """The result of a run that crashed."""
         return cls(status=FAILED, stopped=FAILED)

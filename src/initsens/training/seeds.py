@@ -18,7 +18,8 @@ import torch
 @dataclass(frozen=True)
 class RunSeeds:
     """Integer seeds of a run's five streams (child i of the SeedSequence is the same whatever their number,
-    so adding a stream leaves the others unchanged)."""
+    so adding a stream leaves the others unchanged).
+    """
 
     init: int
     order: int
@@ -28,13 +29,16 @@ class RunSeeds:
 
     @classmethod
     def from_seed(cls, seed: int) -> RunSeeds:
+        """The run's streams, spawned from its seed."""
         children = np.random.SeedSequence(seed).spawn(5)
         return cls(*(int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children))
 
     def order_rng(self) -> np.random.Generator:
+        """The generator of the minibatch order."""
         return np.random.default_rng(self.order)
 
     def noise_generator(self, device: torch.device) -> torch.Generator:
+        """The torch generator of the reparameterization noise on ``device``."""
         return torch.Generator(device=device).manual_seed(self.noise)
 
     def val_noise_generator(self, device: torch.device) -> torch.Generator:
@@ -42,4 +46,5 @@ class RunSeeds:
         return torch.Generator(device=device).manual_seed(self.val_noise)
 
     def embed_generator(self, device: torch.device) -> torch.Generator:
+        """The torch generator of the embedding's samples (Leiden clustering) on ``device``."""
         return torch.Generator(device=device).manual_seed(self.embed_noise)

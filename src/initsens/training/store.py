@@ -43,6 +43,7 @@ QUARANTINE_SUFFIX = ".corrupt"
 
 
 def utc_now() -> datetime:
+    """Now, in UTC (the runs table's ``finished_at``)."""
     return datetime.now(UTC)
 
 
@@ -80,7 +81,8 @@ class ResultsStore:
 
     def row_keys(self) -> list[tuple[str, Path, list[str]]]:
         """(name, folder, the columns that identify a row) of each part folder: a row whose keys an earlier row
-        holds is a duplicate."""
+        holds is a duplicate.
+        """
         return [("runs", self.runs_dir, ["run_id"]), ("epochs", self.epochs_dir, ["run_id", "epoch"]),
                 ("metrics", self.metrics_dir, ["run_id", "epoch", "metric"])]
 
@@ -93,7 +95,8 @@ class ResultsStore:
     @classmethod
     def check(cls, root: str | Path) -> ResultsStore:
         """The store at ``root`` without creating or changing anything (for --dry-run): a one-line error
-        when it exists but is not a writable folder, or when it could not be created."""
+        when it exists but is not a writable folder, or when it could not be created.
+        """
         store = cls(root)
         existing = store.root
         while not existing.exists() and existing != existing.parent:
@@ -112,7 +115,8 @@ class ResultsStore:
     def open(cls, root: str | Path, quarantine: bool = False) -> ResultsStore:
         """Create the folders if needed, check they are writable, take the folder's lock, drop orphaned detail parts
         (a write cut short before its runs part) and temporary files, and stop on unreadable parts (or move them
-        aside with ``quarantine``)."""
+        aside with ``quarantine``).
+        """
         store = cls(root)
         try:
             store.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +156,8 @@ class ResultsStore:
     def acquire(self) -> None:
         """Take the folder's lock (an exclusive create, atomic on local and NFS v3+ file systems): one writer at a
         time. Held already by this process: nothing to do. Held by a process that no longer runs on this host:
-        taken over with a notice. Otherwise a one-line error naming the holder."""
+        taken over with a notice. Otherwise a one-line error naming the holder.
+        """
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": utc_now().isoformat(timespec="seconds")}
         for _ in range(3):
             try:
@@ -207,7 +212,8 @@ class ResultsStore:
 
     def quarantine(self, parts: Sequence[Path], sets: bool = True) -> list[Path]:
         """Rename ``parts`` to ``*.corrupt`` (nothing reads them then); with ``sets`` also the parts of the same name
-        in the other folders, so their runs are trained again as a whole. Returns what was moved."""
+        in the other folders, so their runs are trained again as a whole. Returns what was moved.
+        """
         names = {p.name for p in parts}
         targets = [folder / name for folder in self.part_dirs for name in sorted(names)] if sets else list(parts)
         moved = []
@@ -251,9 +257,11 @@ class ResultsStore:
         write_json(self.root / SWEEPS_NAME, {"sweeps": sweeps})
 
     def run_parts(self) -> list[Path]:
+        """The readable runs part files."""
         return sorted(self.runs_dir.glob("part-*.parquet")) if self.runs_dir.is_dir() else []
 
     def read_runs(self, columns: list[str] | None = None) -> pa.Table:
+        """Every runs part as one Arrow table (``columns`` only, when given)."""
         parts = self.run_parts()
         if not parts:
             return RUNS_SCHEMA.empty_table() if columns is None else RUNS_SCHEMA.empty_table().select(columns)
@@ -290,7 +298,8 @@ class ResultsStore:
 
     def append(self, runs: list[dict], epochs: list[dict], metrics: list[dict] | None = None) -> None:
         """Write one batch of finished runs, their epochs and their models' own metrics (when there are any)
-        as a new set of parts, atomically."""
+        as a new set of parts, atomically.
+        """
         if not runs:
             return
         name = f"part-{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"

@@ -52,6 +52,7 @@ class Shapes:
 
     @classmethod
     def of(cls, dataset: Dataset, config: SweepConfig) -> Shapes:
+        """The shapes of the sweep's runs: from the data and the configuration alone."""
         n_val = int(round(config.val_fraction * dataset.n_samples))
         return cls(config.top_genes or dataset.n_genes, dataset.n_samples - n_val, n_val)
 
@@ -75,7 +76,8 @@ def chunk_size(config: SweepConfig, spec: RunSpec, data: Shapes | PreparedData, 
 
 def chunks(plan: SweepPlan, budget: int | None = None) -> list[list[RunSpec]]:
     """The plan's runs in training order (architecture groups together), cut into ensemble chunks. The cut
-    depends on the grid, the chunk size and the memory budget only, never on how many workers train them."""
+    depends on the grid, the chunk size and the memory budget only, never on how many workers train them.
+    """
     order = {key: i for i, key in enumerate(dict.fromkeys(spec.group_key() for spec in plan.todo))}
     shapes = Shapes.of(plan.dataset, plan.config)
     out = []
@@ -94,6 +96,7 @@ class PreparedCache:
         self.prepared: dict[tuple[str, int], PreparedData] = {}
 
     def __call__(self, spec: RunSpec) -> PreparedData:
+        """The prepared data of ``spec``'s normalization and split."""
         key = (spec.normalization, spec.split_seed)
         if key not in self.prepared:
             cfg = self.config
@@ -105,7 +108,8 @@ class PreparedCache:
 def train_chunk(chunk: Sequence[RunSpec], data: Sequence[PreparedData], device: torch.device,
                 on_epoch: EpochCallback | None = None) -> tuple[list[RunResult], str | None]:
     """Train one chunk with the configured trainer. A crash that is not a user error (e.g. out of memory)
-    gives ``failed`` results and the message, so the sweep goes on."""
+    gives ``failed`` results and the message, so the sweep goes on.
+    """
     trainer = TRAINERS.get(chunk[0].config.trainer)
     try:
         return trainer(chunk, data, device, on_epoch or (lambda *_: None)), None
@@ -118,13 +122,17 @@ def train_chunk(chunk: Sequence[RunSpec], data: Sequence[PreparedData], device: 
 class SweepObserver:
     """Callbacks for progress displays; the default does nothing."""
 
-    def start(self, total: int, todo: int) -> None: ...
+    def start(self, total: int, todo: int) -> None:
+        """A sweep begins: ``total`` runs in the grid, ``todo`` of them to train."""
 
-    def chunk_start(self, specs: Sequence[RunSpec]) -> None: ...
+    def chunk_start(self, specs: Sequence[RunSpec]) -> None:
+        """An ensemble of runs (one architecture group) begins."""
 
-    def epoch(self, specs: Sequence[RunSpec], epoch: int, best: float) -> None: ...
+    def epoch(self, specs: Sequence[RunSpec], epoch: int, best: float) -> None:
+        """An epoch ended for the active runs; ``best`` is their lowest best validation loss."""
 
-    def run_done(self, spec: RunSpec, result: RunResult, error: str | None) -> None: ...
+    def run_done(self, spec: RunSpec, result: RunResult, error: str | None) -> None:
+        """A run finished (``error`` is its error message when it crashed)."""
 
 
 @dataclass
@@ -143,7 +151,8 @@ class SweepSummary:
 
 def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | DataInfo, device: str) -> dict:
     """The runs-table row of one finished run, built column by column from the schema (``RUN_COLUMNS``): the
-    result's and the data's fields by their own names, the rest from the run and its configuration."""
+    result's and the data's fields by their own names, the rest from the run and its configuration.
+    """
     cfg = spec.config
     info = data if isinstance(data, DataInfo) else data.info()
     values = {
@@ -180,7 +189,8 @@ class SweepPlan:
     @property
     def notes(self) -> list[str]:
         """Lines worth telling the user before training (the transform ``auto`` chose, a lock taken over, parts
-        moved aside)."""
+        moved aside).
+        """
         notes = list(self.store.notices)
         if self.config.transform == "auto" and self.transform != "none":
             notes.append(f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
@@ -190,12 +200,14 @@ class SweepPlan:
 
     @property
     def total(self) -> int:
+        """Number of runs in the grid."""
         return len(self.run_ids)
 
 
 def load_data(config: SweepConfig) -> tuple[Dataset, str]:
     """The sweep's dataset, checked (enough genes for ``top_genes``; no ``transform none`` on raw counts), and the
-    transform it resolves to: what can be wrong with the data, found before anything is created."""
+    transform it resolves to: what can be wrong with the data, found before anything is created.
+    """
     dataset = load_dataset(config.data, config.labels, config.label_column, config.orientation, config.impute,
                            config.drop_missing, layer=config.layer, gene_column=config.gene_column)
     check_top_genes(config.top_genes, dataset.n_genes, dataset.name)

@@ -153,7 +153,8 @@ RULES_PREAMBLE = (
 
 def default_name(runs: pd.DataFrame) -> str:
     """The initializer standing for "the default" in ``runs``: kaiming_uniform where the runs used it in place of
-    nn.Linear's default (the original code), else ``default``."""
+    nn.Linear's default (the original code), else ``default``.
+    """
     inits = set(runs[FACTOR])
     return "kaiming_uniform" if "kaiming_uniform" in inits and "default" not in inits else "default"
 
@@ -195,7 +196,8 @@ def evaluate(runs: pd.DataFrame, metric: str = OWN_LOSS, alpha: float = 0.05,
 def verdicts(evidence: pd.DataFrame, scope: str = SOURCE) -> pd.DataFrame:
     """One row per claim: its verdict from the sub-results in ``scope``, the counts of sub-results by verdict, the
     not testable ones, and the deciding sub-result (the one with the smallest margin among those sharing the
-    claim's verdict)."""
+    claim's verdict).
+    """
     rows = []
     for key, claim in CLAIMS.items():
         subs = evidence[(evidence["claim"] == key) & (evidence["scope"] == scope)] if len(evidence) else evidence

@@ -1,5 +1,6 @@
 """What every claim rule shares: the verdict words, a claim's scope, the sub-result record, the aggregation and
-the signal check that says whether clustering results can test anything at all."""
+the signal check that says whether clustering results can test anything at all.
+"""
 
 from __future__ import annotations
 
@@ -32,18 +33,21 @@ class Scope:
     normalizations: tuple[str, ...]
 
     def contains(self, keys: dict) -> bool:
+        """Whether a cell (its keys) lies in this scope."""
         return (keys.get("model", self.models[0]) in self.models
                 and (self.depths is None or int(keys.get("depth", 1)) in self.depths)
                 and keys.get("normalization", self.normalizations[0]) in self.normalizations)
 
     def describe(self) -> str:
+        """The scope in words, as the report's tables print it."""
         depths = "every depth" if self.depths is None else "depth " + ", ".join(map(str, self.depths))
         return f"{', '.join(self.models)}; {depths}; {', '.join(self.normalizations)}"
 
 
 def aggregate(verdicts: Sequence[str]) -> str:
     """A claim's verdict from its sub-results' verdicts: not testable sub-results are left out (and the claim is
-    not testable when all are); then contradicted if any contradicts, supported if all support, else unresolved."""
+    not testable when all are); then contradicted if any contradicts, supported if all support, else unresolved.
+    """
     testable = [v for v in verdicts if v != NOT_TESTABLE]
     if not testable:
         return NOT_TESTABLE
@@ -59,10 +63,6 @@ def sub_result(claim: str, where: str, scope: str, estimate: float, low: float, 
     """One sub-result's row of the evidence table (see :func:`initsens.analysis.claims.evaluate`)."""
     return {"claim": claim, "where": where, "scope": scope, "estimate": estimate, "ci_low": low, "ci_high": high,
             "verdict": verdict, "margin": margin, "detail": detail, **extra}
-
-
-def cell_label(keys: dict) -> str:
-    return ", ".join(f"{k} {v}" if k != "model" else str(v) for k, v in keys.items())
 
 
 def with_failures(runs: pd.DataFrame, metric: str) -> pd.DataFrame:

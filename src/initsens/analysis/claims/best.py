@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from initsens.analysis.cells import cell_label
 from initsens.analysis.claims.base import (
     CONTRADICTED,
     FACTOR,
@@ -23,7 +24,6 @@ from initsens.analysis.claims.base import (
     SUPPORTED,
     UNRESOLVED,
     Scope,
-    cell_label,
     sub_result,
     with_failures,
 )
@@ -35,7 +35,8 @@ XAVIERS_AND_DEFAULT = ("xavier_normal", "xavier_uniform", "default")
 @dataclass
 class CellComparison:
     """What one cell says about its initializers: means of the finished runs, Games-Howell pairs (mean
-    difference, adjusted p, simultaneous CI at the level given) and failures (failed, runs)."""
+    difference, adjusted p, simultaneous CI at the level given) and failures (failed, runs).
+    """
 
     means: dict[str, float]
     pairs: dict[tuple[str, str], tuple[float, float, float, float]]  # (mean difference, p_adj, se, df)
@@ -69,6 +70,7 @@ class CellComparison:
 
     @property
     def initializers(self) -> list[str]:
+        """The initializers the claim names."""
         return sorted(self.means)
 
     @property
@@ -86,7 +88,8 @@ class CellComparison:
 
     def worse(self, i: str, j: str, level: float) -> bool:
         """``i`` is significantly worse than ``j``: a higher mean (Games-Howell p_adj < level) or more failures
-        (Fisher p, Bonferroni over the cell's pairs, < level)."""
+        (Fisher p, Bonferroni over the cell's pairs, < level).
+        """
         pair = self.pairs.get((i, j))
         if pair is not None and pair[0] > 0 and pair[1] < level:
             return True
@@ -103,7 +106,8 @@ def best_set_rule(cell: CellComparison, claimed: set[str], alpha: float, m: int
                   ) -> tuple[str, str, tuple[str, str] | None]:
     """(verdict, detail, the (claimed, better) pair that contradicts it or None) of "the claimed initializers
     perform best" in one cell: contradicted when a claimed one is significantly worse than another at α/m;
-    supported when no claimed one is worse than another at α and every other is worse than a claimed one."""
+    supported when no claimed one is worse than another at α and every other is worse than a claimed one.
+    """
     if not cell.testable:
         return NOT_TESTABLE, "no two initializers can be compared (every run failed, or one initializer left)", None
     inits = cell.initializers
@@ -131,7 +135,8 @@ def best_set_rule(cell: CellComparison, claimed: set[str], alpha: float, m: int
 def best_set_estimate(cell: CellComparison, claimed: set[str], against: tuple[str, str] | None = None
                       ) -> tuple[float, float, float]:
     """Δ = mean(best other) − mean(worst claimed) with the Games-Howell simultaneous CI of that pair (> 0: the
-    claimed initializers are better); for a contradicting pair (claimed c, better j), mean(j) − mean(c)."""
+    claimed initializers are better); for a contradicting pair (claimed c, better j), mean(j) − mean(c).
+    """
     if against is not None:
         return cell.interval(against[1], against[0])
     finite = {i: v for i, v in cell.means.items() if np.isfinite(v)}
@@ -155,7 +160,8 @@ def claimed_sets(default: str) -> tuple[dict[str, set[str]], dict[str, set[str]]
 
 def compare_cell(cell: pd.DataFrame, keys: dict, metric: str, cache: dict | None = None) -> CellComparison:
     """:meth:`CellComparison.from_runs`, kept in ``cache`` under the cell's keys (P2, P3 and P4 see the same
-    cells)."""
+    cells).
+    """
     key = (tuple(sorted((k, str(v)) for k, v in keys.items())), metric)
     if cache is None or key not in cache:
         found = CellComparison.from_runs(cell, metric)
@@ -169,7 +175,8 @@ def best_initializer_claim(runs: pd.DataFrame, claim: str, claimed_for: dict[str
                            cell_keys: Sequence[str], scope: Scope, metric: str, alpha: float = 0.05,
                            cache: dict | None = None) -> list[dict]:
     """P2/P3 sub-results: one per cell at ``depths`` whose model has a claimed set, cells whose runs all failed
-    included (there only failure counts can separate initializers)."""
+    included (there only failure counts can separate initializers).
+    """
     data = with_failures(runs, metric)
     cells = [(dict(zip(cell_keys, k if isinstance(k, tuple) else (k,))), cell)
              for k, cell in data.groupby(list(cell_keys), sort=True)]

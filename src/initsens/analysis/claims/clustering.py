@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from initsens.analysis.association import rank_correlation
+from initsens.analysis.cells import cell_label
 from initsens.analysis.claims.base import (
     CONTRADICTED,
     FACTOR,
@@ -28,7 +29,6 @@ from initsens.analysis.claims.base import (
     UNRESOLVED,
     Scope,
     ari_signal,
-    cell_label,
     scored_ari,
     sub_result,
     with_failures,
@@ -43,7 +43,8 @@ TARGET = "uniform"
 def _cells(runs: pd.DataFrame, cell_keys: Sequence[str], scope: Scope, holding: str | None = None
            ) -> tuple[list, dict[str, int]]:
     """(keys, rows, scope kind) of every cell (holding initializer ``holding``, when given), and the number of
-    sub-results per kind (the Bonferroni m of each family)."""
+    sub-results per kind (the Bonferroni m of each family).
+    """
     cells = [(dict(zip(cell_keys, k if isinstance(k, tuple) else (k,))), cell)
              for k, cell in runs.groupby(list(cell_keys), sort=True)
              if holding is None or holding in set(cell[FACTOR])]
@@ -54,7 +55,8 @@ def _cells(runs: pd.DataFrame, cell_keys: Sequence[str], scope: Scope, holding: 
 
 def uniform_against(wide: pd.DataFrame, target: str, alpha: float, m: int) -> tuple[str, list[tuple], str]:
     """E1's rule in one cell from ``wide`` ARIs (seeds x initializers, failed runs at 0): (verdict, per rival
-    (rival, mean difference, p that target is better, p that it is worse), attainability note)."""
+    (rival, mean difference, p that target is better, p that it is worse), attainability note).
+    """
     others = [c for c in wide.columns if c != target]
     level = alpha / (m * max(len(others), 1))
     compared = []
@@ -117,7 +119,8 @@ def _t_half(d: np.ndarray) -> float:
 
 def loss_tracks_clustering(loss: pd.Series, ari: pd.Series, alpha: float, m: int) -> tuple[str, dict, dict]:
     """E2's rule from one cell's finished runs: (verdict, rho with its 95% interval, rho with its interval at
-    the Bonferroni level 1 - alpha/m)."""
+    the Bonferroni level 1 - alpha/m).
+    """
     at95 = rank_correlation(loss, ari, 0.95)
     strict = rank_correlation(loss, ari, 1 - alpha / m)
     if not np.isfinite(at95["rho"]):

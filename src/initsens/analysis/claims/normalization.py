@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from initsens.analysis.cells import cell_label
 from initsens.analysis.claims.base import (
     CONTRADICTED,
     FACTOR,
@@ -30,7 +31,6 @@ from initsens.analysis.claims.base import (
     SUPPORTED,
     UNRESOLVED,
     Scope,
-    cell_label,
     sub_result,
     with_failures,
 )
@@ -60,7 +60,8 @@ def rank_shifts(cell: pd.DataFrame, metric: str, first: str, second: str) -> pd.
 
 def rank_interaction_p(shifts: np.ndarray, rng: np.random.Generator | None = None, draws: int = 200_000) -> float:
     """Exact sign-flip p-value of T = sum_i (sum_s D[s, i])^2 over the seeds' swaps (Monte Carlo beyond
-    :data:`~initsens.analysis.exact.EXACT_MAX` seeds)."""
+    :data:`~initsens.analysis.exact.EXACT_MAX` seeds).
+    """
     d = np.asarray(shifts, dtype=np.float64)
     d = d[np.any(d != 0, axis=1)]
     if not len(d):

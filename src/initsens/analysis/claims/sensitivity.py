@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from initsens.analysis.cells import cell_label
 from initsens.analysis.claims.base import (
     CONTRADICTED,
     FACTOR,
@@ -21,7 +22,6 @@ from initsens.analysis.claims.base import (
     SUPPORTED,
     UNRESOLVED,
     Scope,
-    cell_label,
     sub_result,
     with_failures,
 )
