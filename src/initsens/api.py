@@ -50,6 +50,20 @@ def train(config: str | Path | SweepConfig | None = None, out: str | Path = "res
     -------
     pandas.DataFrame
         One row per run of the grid, the columns of ``runs/`` (README: Parquet schema).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> runs = train(models="VanillaVAE", inits="default,normal", depths=1, repeats=2, epochs=2, top_genes=20,
+    ...              hidden_dims=8, latent_dim=2, out=folder.name)
+    >>> runs[["initializer", "seed", "status"]]
+      initializer  seed status
+    0     default     0     ok
+    1     default     1     ok
+    2      normal     0     ok
+    3      normal     1     ok
+    >>> folder.cleanup()
     """
     from initsens.analysis import load_results
     from initsens.training import plan_sweep, run_sweep
@@ -76,6 +90,16 @@ def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, rep
     -------
     Analysis
         ``.tables``: every table of the report by name (each a tidy DataFrame; README: Analysis).
+
+    Examples
+    --------
+    >>> from initsens.analysis.examples import toy_runs
+    >>> sweep = toy_runs().rename(columns={"initializer": "optimizer"})
+    >>> result = analyze(sweep, factor="optimizer", by="model", n_boot=100, n_boot_icc=20)
+    >>> result.tables["oneway_anova"][["model", "p_value"]].round(4)
+            model  p_value
+    0        IWAE   0.0000
+    1  VanillaVAE   0.3463
     """
     from initsens.analysis import load_results
     from initsens.analysis.design import Design

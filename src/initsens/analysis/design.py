@@ -34,6 +34,12 @@ STATUS_WORDS = {
 class Design:
     """The roles of a runs table's columns. ``by=None`` is initsens' cell definition: model x depth, plus
     normalization and init scope when they hold several levels; a given ``by`` is the whole cell definition.
+
+    Examples
+    --------
+    >>> design = Design.parse("optimizer", "model,dataset", "run")
+    >>> design.required, design.is_default
+    (('model', 'dataset', 'optimizer', 'run'), False)
     """
 
     factor: str = "initializer"

@@ -28,7 +28,25 @@ def factorial_anova(
     factors: Sequence[str] = ("model", "initializer", "depth"),
     types: Sequence[int] = (2, 3),
 ) -> pd.DataFrame:
-    """Type II and/or III ANOVA tables of ``metric`` on the full factorial of ``factors``."""
+    """Type II and/or III ANOVA tables of ``metric`` on the full factorial of ``factors``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``metric``, ``typ`` (2 or 3), ``term`` (``model``, ``model:initializer``, ..., ``Residuals``),
+        ``sum_sq``, ``df``, ``f``, ``p_value`` and ``partial_eta_sq``.
+
+    Examples
+    --------
+    >>> from initsens.analysis.examples import toy_runs
+    >>> table = factorial_anova(toy_runs(), factors=("model", "initializer"))
+    >>> table[table["typ"] == 2][["term", "df"]]
+                    term    df
+    0              model   1.0
+    1        initializer   2.0
+    2  model:initializer   2.0
+    3          Residuals  30.0
+    """
     require_columns(runs, (*factors, metric))
     data = runs[[*factors, metric]].copy()
     for f in factors:

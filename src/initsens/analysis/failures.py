@@ -68,7 +68,33 @@ def fisher_p(counts: pd.DataFrame) -> float:
 
 def failures(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
              factor: str = "initializer") -> pd.DataFrame:
-    """Failure counts per cell and ``factor`` level, with Fisher's exact test per cell."""
+    """Failure counts per cell and ``factor`` level, with Fisher's exact test per cell.
+
+    Parameters
+    ----------
+    runs, metric, by, factor : the runs table (with every run, failed ones too), the column whose non-finite
+        values count as failures, the cell columns and the compared factor.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, ``factor``, ``n_runs``, ``n_failed``, ``fail_rate`` and, on every row of a cell,
+        ``fisher_p`` (NaN where nothing or everything failed).
+
+    Examples
+    --------
+    >>> from initsens.analysis.examples import toy_runs
+    >>> runs = toy_runs()
+    >>> runs.loc[runs["initializer"] == "normal", "status"] = "diverged"
+    >>> failures(runs)[["model", "initializer", "n_failed", "fisher_p"]].round(5)
+            model    initializer  n_failed  fisher_p
+    0        IWAE         normal         6   0.00016
+    1        IWAE        uniform         0   0.00016
+    2        IWAE  xavier_normal         0   0.00016
+    3  VanillaVAE         normal         6   0.00016
+    4  VanillaVAE        uniform         0   0.00016
+    5  VanillaVAE  xavier_normal         0   0.00016
+    """
     table = (runs.assign(_failed=failed_mask(runs, metric))
              .groupby([*by, factor], sort=True)["_failed"].agg(n_runs="size", n_failed="sum").reset_index())
     table["n_failed"] = table["n_failed"].astype(np.int64)

@@ -146,7 +146,23 @@ def _prepare(runs: pd.DataFrame, metric: str, factors: Sequence[str], group: str
 def mixed_model(runs: pd.DataFrame, metric: str = "val_loss",
                 factors: Sequence[str] = ("model", "initializer", "depth"), group: str = "seed",
                 reml: bool = True) -> pd.DataFrame:
-    """Fixed effects (GLS SEs, Wald z) and variances of ``metric ~ factors (full factorial) + (1 | group)``."""
+    """Fixed effects (GLS SEs, Wald z) and variances of ``metric ~ factors (full factorial) + (1 | group)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kind`` (``fixed`` or ``variance``), ``term``, ``estimate``, ``std_err``, ``z``, ``p_value`` (fixed
+        effects only), ``metric``, ``method`` (REML or ML) and ``loglik``.
+
+    Examples
+    --------
+    >>> from initsens.analysis.examples import toy_runs
+    >>> table = mixed_model(toy_runs(), factors=("model", "initializer"))
+    >>> table[table["kind"] == "variance"][["term", "estimate"]].round(4)
+           term  estimate
+    6      seed    0.0000
+    7  residual    0.0052
+    """
     data, factors = _prepare(runs, metric, factors, group)
     fit = fit_mixed(data, factorial_formula(metric, factors), group, reml)
     z = fit.estimate / fit.std_err
@@ -161,7 +177,22 @@ def mixed_model(runs: pd.DataFrame, metric: str = "val_loss",
 def initializer_lrt(runs: pd.DataFrame, metric: str = "val_loss",
                     factors: Sequence[str] = ("model", "initializer", "depth"), group: str = "seed",
                     factor: str = "initializer") -> pd.DataFrame:
-    """Likelihood-ratio test (ML fits) of every fixed term that involves ``factor``."""
+    """Likelihood-ratio test (ML fits) of every fixed term that involves ``factor``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``metric``, ``dropped`` (the terms removed), ``chisq``, ``df``, ``p_value``, ``loglik_full`` and
+        ``loglik_reduced``.
+
+    Examples
+    --------
+    >>> from initsens.analysis.examples import toy_runs
+    >>> test = initializer_lrt(toy_runs(), factors=("model", "initializer"))
+    >>> test[["dropped", "df"]], bool(test["p_value"].iloc[0] < 0.001)
+    (             dropped  df
+    0  initializer terms   4, True)
+    """
     data, factors = _prepare(runs, metric, factors, group)
     if factor not in factors:
         raise InitsensError(f"the likelihood-ratio test needs at least two levels of {factor!r}")

@@ -115,7 +115,30 @@ def oneway(
 ) -> pd.DataFrame:
     """One row per cell of ``by``: ANOVA of ``metric ~ factor`` with effect sizes and robust tests.
 
-    ``draws_out``, when given, receives the bootstrap replicates of omega^2 per cell (key tuple -> array).
+    Parameters
+    ----------
+    runs : a runs table (one row per run; failed runs already left out).
+    metric, by, factor : the analyzed column, the cell columns and the compared factor.
+    n_boot : bootstrap resamples (within factor levels) of omega^2's percentile CI.
+    seed : seed of the bootstrap (each cell draws its own stream from it).
+    draws_out : when given, receives the bootstrap replicates of omega^2 per cell (key tuple -> array).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, ``metric``, ``n``, ``k`` (levels), ``ss_between``, ``ss_within``, ``df_between``,
+        ``df_within``, ``f``, ``p_value``, ``eta_sq``, ``omega_sq`` with ``omega_sq_ci_low``/``_high``, Welch's
+        ``welch_f``, ``welch_df1``, ``welch_df2``, ``welch_p``, Kruskal-Wallis ``kruskal_h``, ``kruskal_p`` and
+        Brown-Forsythe ``bf_f``, ``bf_p``.
+
+    Examples
+    --------
+    >>> from initsens.analysis.examples import toy_runs
+    >>> table = oneway(toy_runs(), n_boot=200)
+    >>> table[["model", "f", "p_value", "omega_sq"]].round(3)
+            model        f  p_value  omega_sq
+    0        IWAE  374.141    0.000     0.976
+    1  VanillaVAE    1.139    0.346     0.015
     """
     require_columns(runs, (*by, factor, metric))
     rows = []

@@ -90,7 +90,32 @@ METHODS = {"tukey": _tukey, "games_howell": games_howell}
 
 def pairwise(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
              factor: str = "initializer", alpha: float = 0.05) -> pd.DataFrame:
-    """Tukey HSD and Games-Howell for every pair of ``factor`` levels within each cell."""
+    """Tukey HSD and Games-Howell for every pair of ``factor`` levels within each cell.
+
+    Parameters
+    ----------
+    runs, metric, by, factor : the runs table, analyzed column, cell columns and compared factor.
+    alpha : family-wise level of the intervals and of ``reject`` (per cell).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, ``metric``, ``method`` (``tukey`` or ``games_howell``), ``group1``, ``group2``,
+        ``mean_diff`` (group1 - group2), ``p_adj``, ``ci_low``, ``ci_high`` and ``reject``.
+
+    Examples
+    --------
+    >>> from initsens.analysis.examples import toy_runs
+    >>> table = pairwise(toy_runs())
+    >>> table[table["method"] == "games_howell"][["model", "group1", "group2", "reject"]]
+             model   group1         group2  reject
+    3         IWAE   normal        uniform    True
+    4         IWAE   normal  xavier_normal    True
+    5         IWAE  uniform  xavier_normal   False
+    9   VanillaVAE   normal        uniform   False
+    10  VanillaVAE   normal  xavier_normal   False
+    11  VanillaVAE  uniform  xavier_normal   False
+    """
     rows = []
     for keys, cell in iter_cells(runs, by):
         place = dict(zip(by, keys))
@@ -136,7 +161,34 @@ def superiority(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
 def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
                 factor: str = "initializer", seed: str = "seed", n_boot: int = 2000, random_state: int = 0,
                 level: float = 0.95, higher_is_better: bool = False) -> pd.DataFrame:
-    """P(group1 better than group2), paired by seed when seeds are shared, with bootstrap CIs."""
+    """P(group1 better than group2), paired by seed when seeds are shared, with bootstrap CIs.
+
+    Parameters
+    ----------
+    runs, metric, by, factor : the runs table, analyzed column, cell columns and compared factor.
+    seed : the replicate column that pairs runs across levels.
+    n_boot, random_state, level : the percentile bootstrap over seeds (pairs) and its confidence level.
+    higher_is_better : the metric's direction.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, ``metric``, ``group1``, ``group2``, ``paired`` (compared seed by seed),
+        ``n_pairs``, ``prob_better`` and ``ci_low``/``ci_high``.
+
+    Examples
+    --------
+    >>> from initsens.analysis.examples import toy_runs
+    >>> table = improvement(toy_runs(), n_boot=200)
+    >>> table[["model", "group1", "group2", "prob_better"]].round(2)
+            model   group1         group2  prob_better
+    0        IWAE   normal        uniform         0.00
+    1        IWAE   normal  xavier_normal         0.00
+    2        IWAE  uniform  xavier_normal         0.33
+    3  VanillaVAE   normal        uniform         0.33
+    4  VanillaVAE   normal  xavier_normal         0.33
+    5  VanillaVAE  uniform  xavier_normal         0.67
+    """
     rng = np.random.default_rng(random_state)
     alpha = (1.0 - level) / 2
     sign = -1.0 if higher_is_better else 1.0

@@ -254,6 +254,23 @@ def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame |
     cell and replicate columns (initsens' own by default).
 
     ``on_step`` is called with a short description before each stage (for progress displays).
+
+    Returns
+    -------
+    Analysis
+        ``tables`` by name: ``convergence``, ``failures``, ``descriptives``, ``oneway_anova``, ``posthoc``,
+        ``improvement``, ``variance_components``, ``sensitivity``, ``factorial_anova``, ``mixed_model``,
+        ``mixed_model_lrt`` and, with the data for them, ``association`` and ``learning_curves`` (their columns:
+        the functions that make them, and README's Analysis section); ``notes`` on what could not be done.
+
+    Examples
+    --------
+    >>> from initsens.analysis.examples import toy_runs
+    >>> result = analyze(toy_runs(), n_boot=100, n_boot_icc=20)
+    >>> result.tables["sensitivity"].query("index == 'omega_sq'")[["model", "rank", "resolved"]]
+            model  rank  resolved
+    0        IWAE     1      True
+    1  VanillaVAE     2     False
     """
     step = on_step or (lambda _: None)
     cell_keys = design.cell_keys(runs)
