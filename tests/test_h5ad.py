@@ -20,11 +20,11 @@ N_PER, TYPES, GENES = 12, ("BRCA", "LUAD", "KIRC"), 200
 
 
 def _counts(seed: int = 0) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """Raw counts (70% zeros, maximum well above 1,000) for three cancer types, with obs and var tables."""
+    """Raw counts (30% zeros, maximum well above 1,000) for three cancer types, with obs and var tables."""
     rng = np.random.default_rng(seed)
     means = rng.gamma(2.0, 300.0, size=(len(TYPES), GENES))
     rows = np.repeat(np.arange(len(TYPES)), N_PER)
-    counts = rng.poisson(means[rows] * (rng.random((len(rows), GENES)) < 0.3)).astype(np.float32)
+    counts = rng.poisson(means[rows] * (rng.random((len(rows), GENES)) < 0.7)).astype(np.float32)
     obs = pd.DataFrame({"cell_type": np.repeat(TYPES, N_PER), "batch": "b1"},
                        index=[f"S{i:03d}" for i in range(len(rows))])
     var = pd.DataFrame({"symbol": [f"SYM{j}" for j in range(GENES)]}, index=[f"ENSG{j:05d}" for j in range(GENES)])
@@ -141,3 +141,22 @@ def test_cli_trains_and_describes_an_h5ad_file(files, tmp_path):
     runs = pd.read_parquet(out / "runs")
     assert runs["transform"].tolist() == ["log2cpm"] and runs["n_genes"].tolist() == [20]
     assert runs["dataset_sha256"].iloc[0] == load_dataset(files / "counts.csv").sha256
+
+
+def test_mostly_zero_counts_stop_a_mad_selection_with_one_line_and_train_by_variance(tmp_path):
+    """With more than half of a gene's values 0 its MAD is 0: a top-k by MAD would follow the file's gene order."""
+    counts, obs, var = _counts()
+    rng = np.random.default_rng(1)
+    counts = counts * (rng.random(counts.shape) < 0.3)  # 79% zeros
+    path = tmp_path / "sparse_counts.h5ad"
+    anndata.AnnData(X=sparse.csr_matrix(counts), obs=obs, var=var).write_h5ad(path)
+    dataset = load_dataset(path)
+    with pytest.raises(InitsensError, match=r"^only \d+ of 200 genes have a positive spread by 'mad' .*; use "
+                                            r"--gene-selection variance or meanad, or --top-genes \d+ or less$"):
+        prepare(dataset, top_genes=40)
+    prepared = prepare(dataset, top_genes=40, gene_selection="variance")
+    rows = [list(obs.index).index(sample) for sample in prepared.train_ids]  # the training split, recomputed densely
+    log_cpm = np.log2(counts[rows].astype(np.float64) / counts[rows].sum(axis=1, keepdims=True) * 1e6 + 1)
+    spread = log_cpm.astype(np.float32).var(axis=0, dtype=np.float64)
+    expected = var.index[np.sort(np.lexsort((np.arange(GENES), -spread))[:40])]
+    assert list(prepared.gene_ids) == list(expected)

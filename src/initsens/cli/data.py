@@ -57,7 +57,8 @@ def info(
     impute: options.OptionalStr = options.ImputeOpt,
     drop_missing: options.OptionalStr = options.DropMissingOpt,
     cache_dir: options.OptionalPath = options.CacheDir,
-    top_genes: int = typer.Option(5000, "--top-genes", help="Report the spread of the top-k MAD genes."),
+    top_genes: int = typer.Option(5000, "--top-genes", help="Show the first of the top-k most variable genes."),
+    gene_selection: str = options.GeneSelection,
     transform: str = options.Transform,
 ) -> None:
     """Load a dataset exactly as training would and summarize it."""
@@ -78,8 +79,12 @@ def info(
                                                  and resolved != "none" else f" ({TRANSFORMS[resolved]})"))
     X = apply_transform(dataset.X, resolved, dataset.name)
     k = min(top_genes, dataset.n_genes)
-    kept = top_variable_genes(X, k)
-    table.add_row(f"top {k:,} MAD genes", ", ".join(dataset.gene_ids[kept[:5]]) + (", ..." if k > 5 else ""))
+    label = f"top {k:,} {'MAD' if gene_selection == 'mad' else gene_selection} genes"
+    try:
+        kept = top_variable_genes(X, k, gene_selection)
+        table.add_row(label, ", ".join(dataset.gene_ids[kept[:5]]) + (", ..." if k > 5 else ""))
+    except InitsensError as error:  # the table still tells the rest; training would stop with this line
+        table.add_row(label, f"none: {error}")
     if dataset.labels is None:
         table.add_row("labels", "none (training will not compute the adjusted Rand index)")
     else:

@@ -20,6 +20,7 @@ ORIENTATION = flag_and_help("orientation")
 IMPUTE = flag_and_help("impute")
 DROP_MISSING = flag_and_help("drop_missing")
 TRANSFORM = flag_and_help("transform")
+GENE_SELECTION = flag_and_help("gene_selection")
 
 Data = typer.Option(default("data"), DATA[0], help=DATA[1])
 Labels = typer.Option(None, LABELS[0], help=LABELS[1])
@@ -30,6 +31,7 @@ Orientation = typer.Option(default("orientation"), ORIENTATION[0], help=ORIENTAT
 ImputeOpt = typer.Option(None, IMPUTE[0], help=IMPUTE[1])
 DropMissingOpt = typer.Option(None, DROP_MISSING[0], help=DROP_MISSING[1])
 Transform = typer.Option(default("transform"), TRANSFORM[0], help=TRANSFORM[1])
+GeneSelection = typer.Option(default("gene_selection"), GENE_SELECTION[0], help=GENE_SELECTION[1])
 CacheDir = typer.Option(None, "--cache-dir", help="Where downloaded datasets are cached "
                         "(default: the user cache folder).")
 

@@ -48,7 +48,9 @@ def top_variable_genes(X: Matrix, k: int | None, method: str = "mad") -> np.ndar
     """Column indices of the ``k`` most variable genes, in their original order.
 
     Ties at the cut-off go to the earlier gene, so the choice is deterministic. ``k=None`` or 0
-    keeps every gene.
+    keeps every gene. A cut-off among genes of spread 0 is an error: those genes would be chosen by their order
+    in the file, not by variability (the median absolute deviation is 0 for every gene whose values are more than
+    half equal, e.g. zeros in sparse counts).
     """
     n_genes = X.shape[1]
     spread = gene_spread(X, method)
@@ -56,4 +58,12 @@ def top_variable_genes(X: Matrix, k: int | None, method: str = "mad") -> np.ndar
     if not k:
         return np.arange(n_genes)
     order = np.lexsort((np.arange(n_genes), -spread))
+    if k < n_genes and not spread[order[k - 1]] > 0:
+        positive = int((spread > 0).sum())
+        raise InitsensError(
+            f"only {positive:,} of {n_genes:,} genes have a positive spread by {method!r}"
+            + (" (more than half of each other gene's values are equal, e.g. zeros in sparse counts)"
+               if method == "mad" else "")
+            + f", so --top-genes {k} would pick genes by their order in the file; use --gene-selection variance"
+            + (" or meanad" if method == "mad" else "") + f", or --top-genes {positive} or less")
     return np.sort(order[:k])
