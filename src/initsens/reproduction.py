@@ -38,7 +38,7 @@ from initsens.errors import InitsensError
 from initsens.report import versions, write_report
 from initsens.report.reproduction import Context, forest_plot, ladder_plot, render
 from initsens.report.tables import write_table
-from initsens.schema import EARLY, OK
+from initsens.schema import EARLY, OK, VALIDATION_COLUMNS
 from initsens.studies import DEFAULT_READINGS, Study
 from initsens.training.loop import batch_count
 
@@ -142,7 +142,7 @@ def best_epoch_runs(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     best = runs.set_index("run_id")["best_epoch"]
     chosen = epochs[epochs["epoch"].to_numpy() == epochs["run_id"].map(best).to_numpy()].set_index("run_id")
     out = runs.copy()
-    for column in ("val_loss", "val_recon_mse", "val_kl", "val_nelbo"):
+    for column in VALIDATION_COLUMNS:
         if column in chosen.columns:
             out[column] = np.where(out["status"] == OK, out["run_id"].map(chosen[column]), out[column])
     return out

@@ -15,6 +15,12 @@ import pyarrow as pa
 #: 3: the ``metrics`` table (metrics of a model's own, e.g. InfoVAE's MMD) added; runs and epochs unchanged.
 SCHEMA_VERSION = 3
 
+#: Per-epoch validation quantities (columns ``val_<name>``): the model's own objective, then the metrics with one
+#: definition for every model (:data:`COMMON_VALIDATION`), which compare models on one scale.
+METRICS = ("loss", "recon_mse", "kl", "nelbo")
+COMMON_VALIDATION = METRICS[1:]
+VALIDATION_COLUMNS = tuple(f"val_{name}" for name in METRICS)
+
 #: ``status``: finished (ok), produced a non-finite loss (diverged) or crashed (failed).
 OK, DIVERGED, FAILED = "ok", "diverged", "failed"
 STATUSES = (OK, DIVERGED, FAILED)

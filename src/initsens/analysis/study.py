@@ -35,8 +35,10 @@ from initsens.analysis.posthoc import improvement, letters, pairwise
 from initsens.analysis.sensitivity import sensitivity
 from initsens.analysis.variance import variance_components
 from initsens.errors import InitsensError
+from initsens.schema import COMMON_VALIDATION
 
-COMMON_METRICS = frozenset({"val_nelbo", "val_recon_mse", "ari"})
+#: Metrics with one definition for every model (compared across models as they are).
+COMMON_METRICS = frozenset({*(f"val_{name}" for name in COMMON_VALIDATION), "ari"})
 #: Metrics where higher is better (also with a val_/valid_/test_/eval_ prefix); any other is taken as a loss.
 HIGHER_IS_BETTER = frozenset({"ari", "nmi", "accuracy", "acc", "auc", "auroc", "roc_auc", "f1", "r2", "precision",
                               "recall", "map", "bleu", "reward", "return"})

@@ -10,7 +10,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from initsens.schema import CAP, DIVERGED, EARLY, FAILED, FINISHED, OK, STATUSES, STOPPED  # noqa: F401
+from initsens.schema import (  # noqa: F401
+    CAP,
+    DIVERGED,
+    EARLY,
+    FAILED,
+    FINISHED,
+    METRICS,
+    OK,
+    STATUSES,
+    STOPPED,
+    VALIDATION_COLUMNS,
+)
 
 if TYPE_CHECKING:
     from initsens.training.config import RunSpec
@@ -19,10 +30,8 @@ if TYPE_CHECKING:
 #: each epoch (for progress displays).
 EpochCallback = Callable[[Sequence["RunSpec"], int, float], Any]
 
-#: Per-epoch validation quantities: the model's own objective and the common metrics.
-METRICS = ("loss", "recon_mse", "kl", "nelbo")
 #: What a run reports from its selected epoch: fields of both :class:`EpochRecord` and :class:`RunResult`.
-SELECTED_NUMBERS = ("train_loss", *(f"val_{name}" for name in METRICS))
+SELECTED_NUMBERS = ("train_loss", *VALIDATION_COLUMNS)
 
 
 def extra_metric_columns(extra_metrics: Mapping[str, Any]) -> dict[str, list[float]]:
