@@ -143,7 +143,7 @@ def test_cli_trains_and_describes_an_h5ad_file(files, tmp_path):
     assert runs["dataset_sha256"].iloc[0] == load_dataset(files / "counts.csv").sha256
 
 
-def test_mostly_zero_counts_stop_a_mad_selection_with_one_line_and_train_by_variance(tmp_path):
+def test_mostly_zero_counts_stop_a_mad_selection_with_one_line_and_train_by_variance(tmp_path, monkeypatch):
     """With more than half of a gene's values 0 its MAD is 0: a top-k by MAD would follow the file's gene order."""
     counts, obs, var = _counts()
     rng = np.random.default_rng(1)
@@ -154,6 +154,14 @@ def test_mostly_zero_counts_stop_a_mad_selection_with_one_line_and_train_by_vari
     with pytest.raises(InitsensError, match=r"^only \d+ of 200 genes have a positive spread by 'mad' .*; use "
                                             r"--gene-selection variance or meanad, or --top-genes \d+ or less$"):
         prepare(dataset, top_genes=40)
+    from initsens.cli import main
+
+    out = tmp_path / "out"  # train stops before anything is created
+    monkeypatch.setattr(sys, "argv", ["initsens", "train", "--data", str(path), "--top-genes", "40", "--out",
+                                      str(out), "--quiet"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2 and not out.exists()
     prepared = prepare(dataset, top_genes=40, gene_selection="variance")
     rows = [list(obs.index).index(sample) for sample in prepared.train_ids]  # the training split, recomputed densely
     log_cpm = np.log2(counts[rows].astype(np.float64) / counts[rows].sum(axis=1, keepdims=True) * 1e6 + 1)

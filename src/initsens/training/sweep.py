@@ -22,10 +22,10 @@ import torch
 import initsens
 from initsens.atomic import deferred_interrupt
 from initsens.data import Dataset, PreparedData, load_dataset, prepare
-from initsens.data.genes import check_top_genes
+from initsens.data.genes import check_top_genes, top_variable_genes
 from initsens.data.matrix import value_range
 from initsens.data.prepare import DataInfo
-from initsens.data.transform import TRANSFORMS, resolve_transform
+from initsens.data.transform import TRANSFORMS, apply_transform, resolve_transform
 from initsens.errors import InitsensError
 from initsens.schema import RUN_COLUMNS, SCHEMA_VERSION
 from initsens.training.clustering import require_clustering
@@ -205,13 +205,18 @@ class SweepPlan:
 
 
 def load_data(config: SweepConfig) -> tuple[Dataset, str]:
-    """The sweep's dataset, checked (enough genes for ``top_genes``; no ``transform none`` on raw counts), and the
-    transform it resolves to: what can be wrong with the data, found before anything is created.
+    """The sweep's dataset, checked (enough genes for ``top_genes``, enough of them with a positive spread; no
+    ``transform none`` on raw counts), and the transform it resolves to: what can be wrong with the data, found
+    before anything is created (each run's own selection, on its training split, is checked again).
     """
     dataset = load_dataset(config.data, config.labels, config.label_column, config.orientation, config.impute,
                            config.drop_missing, layer=config.layer, gene_column=config.gene_column)
     check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
-    return dataset, resolve_transform(dataset.X, config.transform, dataset.name)
+    transform = resolve_transform(dataset.X, config.transform, dataset.name)
+    if config.top_genes:
+        top_variable_genes(apply_transform(dataset.X, transform, dataset.name), config.top_genes,
+                           config.gene_selection)
+    return dataset, transform
 
 
 def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = False,
