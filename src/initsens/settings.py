@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
+from initsens.errors import InitsensError
+
 GRID, DATA, TRAINING, MODEL, RUN = "Grid", "Data", "Training", "Model hyperparameters", "Running"
 
 Check = tuple[Callable[[Any], bool], str]
@@ -184,8 +186,6 @@ class Settings:
             shown = list(value) if isinstance(value, tuple) else value
             for ok, message in f.metadata["checks"]:
                 if not ok(value):
-                    from initsens.errors import InitsensError
-
                     raise InitsensError(message.format(flag=flag_of(f), value=shown))
             if f.metadata["choices"] is not None:
                 check_choice(f, value)
@@ -197,9 +197,19 @@ SELECT_EPOCH = ("best", "last")
 PRECISIONS = ("fp32", "bf16", "tf32")
 
 
+def option(f: Field) -> str:
+    """The option's spelling: ``--top-genes``, or a pair such as ``--drop-last/--keep-last``."""
+    return f.metadata["flag"] or "--" + f.name.replace("_", "-")
+
+
 def flag_of(f: Field) -> str:
     """The option's name as messages write it: ``--drop-last`` (the first spelling of a pair)."""
-    return (f.metadata.get("flag") or "--" + f.name.replace("_", "-")).split("/")[0]
+    return option(f).split("/")[0]
+
+
+def expands_all(f: Field) -> bool:
+    """Whether ``all`` stands for every choice of a swept factor (not where ``all`` is itself a choice)."""
+    return f.metadata["choices"] is not None and str(f.type).startswith("tuple") and "all" not in choices_of(f)
 
 
 def choices_of(f: Field) -> list[str]:
@@ -211,18 +221,16 @@ def choices_of(f: Field) -> list[str]:
 
 def check_choice(f: Field, value: Any) -> None:
     """A one-line error unless ``value`` (each value of a factor) is among the setting's choices."""
-    from initsens.errors import InitsensError
-
     allowed, flag = choices_of(f), flag_of(f)
     if isinstance(value, tuple):  # a swept factor: every value must be known, and there must be one
         if not value:
             raise InitsensError(f"{flag} is empty; choose from: {', '.join(allowed)}")
         for item in value:
             if item not in allowed:
-                every = "" if "all" in allowed else " (or all)"  # 'all' selects every choice unless it is one
+                every = " (or all)" if expands_all(f) else ""
                 raise InitsensError(f"unknown value {item!r} in {flag}; choose from: {', '.join(allowed)}{every}")
     elif value not in allowed:
-        raise InitsensError(f"unknown {flag_of(f)} {value!r}; choose one of: {', '.join(allowed)}")
+        raise InitsensError(f"unknown {flag} {value!r}; choose one of: {', '.join(allowed)}")
 
 
 def shown(value: Any) -> str:
@@ -250,7 +258,7 @@ def flag_and_help(name: str) -> tuple[str, str]:
     is text, not a style).
     """
     f = row(name)
-    return f.metadata["flag"] or "--" + name.replace("_", "-"), f.metadata["help"].replace("[", "\\[")
+    return option(f), f.metadata["help"].replace("[", "\\[")
 
 
 #: Settings a preset or TOML file may set per model (``[model.NAME]`` tables).

@@ -78,10 +78,6 @@ class Design:
             return list(self.by)
         return [*DEFAULT_BY, *(k for k in OPTIONAL_BY if k in runs.columns and runs[k].nunique() > 1)]
 
-    def ranked(self, cell_keys: Sequence[str]) -> str:
-        """The column the sensitivity ranking ranks (within the other cell columns): the first cell column."""
-        return cell_keys[0]
-
 
 def map_status(runs: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str | None]:
     """``runs`` with a ``status`` column in initsens' words (``ok`` / ``failed``), and a note on what was done.

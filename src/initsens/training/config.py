@@ -20,10 +20,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from initsens.data.normalize import NORMALIZERS
 from initsens.errors import InitsensError
-from initsens.models import INITIALIZERS, MODELS, VAE, build_model, hidden_dims_for
-from initsens.settings import MODEL_HYPERPARAMETERS, PER_MODEL, Settings
+from initsens.models import MODELS, VAE, build_model, hidden_dims_for
+from initsens.settings import MODEL_HYPERPARAMETERS, PER_MODEL, Settings, choices_of, expands_all, row
 from initsens.training.seeds import RunSeeds
 
 
@@ -197,15 +196,15 @@ def _to_int(value: Any, key: str, source: str) -> int:
 
 def _convert(key: str, value: Any, source: str) -> Any:
     """A TOML or command-line value as the field ``key`` holds it, or a one-line error."""
-    kind = str(next(f.type for f in fields(SweepConfig) if f.name == key))
-    # 'all' selects every choice, except for init_scopes, where 'all' is itself a scope
-    choices = {"models": MODELS.names(), "inits": INITIALIZERS.names(), "normalizations": NORMALIZERS.names()}
+    setting = row(key)
+    kind = str(setting.type)
     try:
         if "tuple[int" in kind:
             return tuple(_to_int(v, key, source) for v in _as_list(value))
         if "tuple[str" in kind:
             items = _as_list(value)
-            return tuple(choices[key]) if items == ["all"] and key in choices else tuple(str(v) for v in items)
+            return tuple(choices_of(setting)) if items == ["all"] and expands_all(setting) else \
+                tuple(str(v) for v in items)
         if kind == "bool":
             if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
                 return value.lower() in ("true", "yes", "1")
