@@ -52,6 +52,23 @@ def test_train_has_one_option_per_setting_with_the_table_s_flag_help_and_panel()
     assert {"repeats", "init_scope", "out", "config", "dry_run"} <= set(options)
 
 
+def test_reproduce_s_setting_options_take_flag_and_help_from_the_table():
+    """reproduce's data and training overrides: the table's flag and help, no default of their own (the presets'
+    values stand unless given).
+    """
+    import typer
+
+    from initsens.cli import app
+
+    options = {p.name: p for p in typer.main.get_command(app).commands["reproduce"].params}
+    overrides = ("data", "labels", "label_column", "layer", "gene_column", "orientation", "impute", "drop_missing",
+                 "transform", "epochs", "top_genes", "hidden_dims", "latent_dim", "device", "ensemble_size")
+    for name in (*overrides, "depths", "normalizations"):
+        flag, help = flag_and_help(name)
+        assert options[name].opts[0] == flag and options[name].help.startswith(help)
+    assert all(options[name].default is None for name in overrides)
+
+
 @pytest.mark.parametrize(("values", "message"), [
     ({"top_genes": -1}, "--top-genes must be >= 0 (got -1)"),
     ({"init_scopes": ("hidden", "hidden")}, "--init-scopes repeats a value (['hidden', 'hidden'])"),

@@ -12,33 +12,37 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from initsens.cli import options
+from initsens.settings import default, flag_and_help, shown
 
 console = Console()
 TRAINING = "Training (passed to every protocol; command-line values win over the presets)"
 DATA = "Data (as for initsens train; command-line values win over the presets)"
 
 
-def _data(flag_help: tuple[str, str]):
-    """A data option as `initsens train` has it (options.py: one flag and help for every command), None unless given."""
-    return typer.Option(None, flag_help[0], help=flag_help[1], show_default="each preset's", rich_help_panel=DATA)
+def _preset(name: str, panel: str = DATA, shown: str = "each preset's") -> Any:
+    """An option that overrides the presets' value of a setting, None unless given; its flag and help come from
+    the settings table, as `initsens train`'s do.
+    """
+    flag, help_text = flag_and_help(name)
+    return typer.Option(None, flag, help=help_text, show_default=shown, rich_help_panel=panel)
 
 
 def reproduce(
-    data: str | None = _data(options.DATA),
-    labels: str | None = _data(options.LABELS),
-    label_column: str | None = _data(options.LABEL_COLUMN),
-    layer: str | None = _data(options.LAYER),
-    gene_column: str | None = _data(options.GENE_COLUMN),
-    orientation: str | None = _data(options.ORIENTATION),
-    impute: str | None = _data(options.IMPUTE),
-    drop_missing: str | None = _data(options.DROP_MISSING),
-    transform: str | None = _data(options.TRANSFORM),
+    data: str | None = _preset("data"),
+    labels: str | None = _preset("labels"),
+    label_column: str | None = _preset("label_column"),
+    layer: str | None = _preset("layer"),
+    gene_column: str | None = _preset("gene_column"),
+    orientation: str | None = _preset("orientation"),
+    impute: str | None = _preset("impute"),
+    drop_missing: str | None = _preset("drop_missing"),
+    transform: str | None = _preset("transform"),
     repeats: int = typer.Option(10, "--repeats", help="Seeds 0..repeats-1 per combination."),
     protocols: str = typer.Option("eltager2023,initsens", "--protocols", help="Presets to compare, comma-separated "
                                   "(see `initsens presets`)."),
-    depths: str = typer.Option("1,2", "--depths", help="Hidden-layer counts."),
-    normalizations: str = typer.Option("zscore,minmax", "--normalizations", help="Normalizations (P4 compares them)."),
+    depths: str = typer.Option("1,2", flag_and_help("depths")[0], help=flag_and_help("depths")[1]),
+    normalizations: str = typer.Option("zscore,minmax", flag_and_help("normalizations")[0],
+                                       help=flag_and_help("normalizations")[1] + " P4 compares them."),
     ladder: bool = typer.Option(True, "--ladder/--no-ladder", help="Also train and judge the scale ladder: "
                                 "eltager2023 with its KL weight and step schedule at the original data's size "
                                 "(initsens.studies.LADDER)."),
@@ -49,20 +53,12 @@ def reproduce(
                              "ablations/ and ladder/."),
     report: Path = typer.Option(Path("reports/reproduction.md"), "--report", help="The reproduction report; its "
                                 "figures, tables and each protocol's full analysis go in a folder of the same name."),
-    epochs: int | None = typer.Option(None, "--epochs", help="Epoch cap.",
-                                         show_default="each preset's", rich_help_panel=TRAINING),
-    top_genes: int | None = typer.Option(None, "--top-genes", help="Genes kept.",
-                                            show_default="5000", rich_help_panel=TRAINING),
-    hidden_dims: str | None = typer.Option(None, "--hidden-dims", help="Hidden widths.",
-                                              show_default="512", rich_help_panel=TRAINING),
-    latent_dim: int | None = typer.Option(None, "--latent-dim", help="Latent dimensions for every model.",
-                                             show_default="each preset's, per model",
-                                             rich_help_panel=TRAINING),
-    device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda.",
-                                         show_default="auto", rich_help_panel=TRAINING),
-    ensemble_size: int | None = typer.Option(None, "--ensemble-size", help="Members per ensemble (0: memory "
-                                                "budget).", show_default="0",
-                                                rich_help_panel=TRAINING),
+    epochs: int | None = _preset("epochs", TRAINING),
+    top_genes: int | None = _preset("top_genes", TRAINING, shown(default("top_genes"))),
+    hidden_dims: str | None = _preset("hidden_dims", TRAINING, shown(default("hidden_dims"))),
+    latent_dim: int | None = _preset("latent_dim", TRAINING, "each preset's, per model"),
+    device: str | None = _preset("device", TRAINING, shown(default("device"))),
+    ensemble_size: int | None = _preset("ensemble_size", TRAINING, shown(default("ensemble_size"))),
     ablation: list[str] | None = typer.Option(None, "--ablation", help="Also train and judge a protocol with "
                                                  "settings changed, e.g. eltager2023:clustering=kmeans (repeatable; "
                                                  "KEY=VALUE pairs separated by ';'; models=... restricts the models)."),
