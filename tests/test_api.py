@@ -54,6 +54,38 @@ def test_reproduce_returns_the_verdicts(tmp_path):
     assert primary.set_index("claim").loc["P1", "verdict"] == "not testable"  # two of the poster's four models
 
 
+def test_reproduce_loads_each_distinct_data_once_before_any_study_trains(tmp_path, monkeypatch):
+    """Eight studies (two protocols, both readings, the ladder) on one dataset: loaded (and its genes ranked) once
+    per distinct set of data settings, all before the first study is planned, and each plan gets its study's load.
+    """
+    import initsens.training
+    import initsens.training.sweep as sweep
+    from initsens.studies import plan_studies
+
+    events: list = []
+    load = sweep.load_dataset
+
+    def counted_load(*args, **kwargs):
+        events.append("load")
+        return load(*args, **kwargs)
+
+    def recorded_plan(config, out, *args, **kwargs):
+        events.append(("plan", sweep.data_key(config), kwargs["loaded"][1]))
+        raise KeyboardInterrupt  # planning the first study is enough: nothing trains
+
+    monkeypatch.setattr(sweep, "load_dataset", counted_load)
+    monkeypatch.setattr(initsens.training, "plan_sweep", recorded_plan)
+    settings = {"repeats": 1, "top_genes": 40, "depths": "1"}
+    studies = plan_studies(["eltager2023", "initsens"], settings, tmp_path, ladder=True, both_defaults=True)
+    keys = {sweep.data_key(s.config) for s in studies}
+    assert len(studies) > len(keys) >= 1
+    with pytest.raises(KeyboardInterrupt):
+        initsens.reproduce(out=tmp_path, report=tmp_path / "rep.md", **settings)
+    assert events[:-1] == ["load"] * len(keys) and events[-1][0] == "plan"
+    assert events[-1][2] == sweep.load_data(studies[0].config)[1]  # the first study's own transform
+    assert not any(tmp_path.iterdir())  # nothing created before the first plan
+
+
 def test_import_initsens_does_not_import_torch():
     code = "import sys, initsens; initsens.__version__; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

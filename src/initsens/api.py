@@ -148,14 +148,15 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "initsens"), out: str |
     from initsens.reproduction import check_folders, judge
     from initsens.studies import Ablation, plan_studies
     from initsens.training import plan_sweep, run_sweep
-    from initsens.training.sweep import load_data
+    from initsens.training.sweep import data_key, load_data
 
     parsed = list(dict.fromkeys(Ablation.parse(spec) for spec in ablations))
     studies = plan_studies(list(protocols), settings, Path(out), parsed, ladder, both_defaults)
     if train and studies:
-        load_data(studies[0].config)  # the studies share the data: checked before anything is created
+        # every study's data loaded and checked once, before anything is created (most studies share them)
+        loaded = {key: load_data(study.config) for key, study in {data_key(s.config): s for s in studies}.items()}
         for study in studies:
-            plan = plan_sweep(study.config, study.folder, quarantine=quarantine)
+            plan = plan_sweep(study.config, study.folder, quarantine=quarantine, loaded=loaded[data_key(study.config)])
             if on_study is not None:
                 on_study(study, plan)
             summary = run_sweep(plan, observer)

@@ -219,21 +219,33 @@ def load_data(config: SweepConfig) -> tuple[Dataset, str]:
     return dataset, transform
 
 
+#: The settings :func:`load_data`'s answer depends on: sweeps equal in these share one loaded, checked dataset.
+DATA_SETTINGS = ("data", "labels", "label_column", "orientation", "impute", "drop_missing", "layer", "gene_column",
+                 "transform", "top_genes", "gene_selection")
+
+
+def data_key(config: SweepConfig) -> tuple:
+    """The values of ``config``'s :data:`DATA_SETTINGS`: equal keys, equal :func:`load_data` answers."""
+    return tuple(getattr(config, name) for name in DATA_SETTINGS)
+
+
 def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = False,
-               dry_run: bool = False, local_device: bool = True, quarantine: bool = False) -> SweepPlan:
+               dry_run: bool = False, local_device: bool = True, quarantine: bool = False,
+               loaded: tuple[Dataset, str] | None = None) -> SweepPlan:
     """Check everything that can go wrong before training (device, folder, data), then list the runs to do.
 
     With ``force`` the grid's runs already recorded in ``out`` are removed, so they are trained again.
     With ``dry_run`` nothing is created or removed: ``out`` is only checked to be creatable or writable.
     Without ``local_device`` (training on remote workers) the device is checked by the workers, not here.
     Opening the folder takes its lock (one writer at a time) until :func:`run_sweep` ends; unreadable part files
-    stop it, or with ``quarantine`` are moved aside and their runs trained again.
+    stop it, or with ``quarantine`` are moved aside and their runs trained again. ``loaded``: what
+    :func:`load_data` returned for a config with the same :func:`data_key` (sweeps on one dataset load it once).
     """
     device = resolve_device(config.device) if local_device else torch.device("cpu")
     if config.precision == "tf32" and device.type != "cuda" and local_device:
         raise InitsensError(f"--precision tf32 is a CUDA mode; on {device.type} use fp32 or bf16")
     require_clustering(config.clustering)
-    dataset, transform = load_data(config)
+    dataset, transform = load_data(config) if loaded is None else loaded
     store = ResultsStore.check(out) if dry_run else ResultsStore.open(out, quarantine)  # bad data: no folder
     run_ids = {spec: spec.run_id(dataset.sha256) for spec in config.runs()}
     if not dry_run:
