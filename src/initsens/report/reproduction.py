@@ -126,9 +126,11 @@ def forest_plot(key: str, results: Sequence[StudyResult], dest: Path) -> Path:
 
 def ladder_plot(ladder: pd.DataFrame, dest: Path) -> Path:
     """The dose-response: each claim's verdict (filled: the claim's metric; hollow: val_nelbo) and the runs' median
-    validation KL and ARI against the training size the KL weight M_N = batch / N assumes.
+    validation KL and ARI against the training size the KL weight M_N = batch / N assumes; the step-schedule rungs
+    (their own cells) join the right panel as triangles at their M_N's size.
     """
-    dose = ladder[ladder["epoch_steps"] == ladder["epoch_steps"].min()].sort_values("n_train_mn")
+    own_steps = ladder["epoch_steps"] == ladder["epoch_steps"].min()
+    dose, steps = ladder[own_steps].sort_values("n_train_mn"), ladder[~own_steps].sort_values("n_train_mn")
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     keys = list(CLAIMS)
     for _, row in dose.iterrows():
@@ -145,7 +147,7 @@ def ladder_plot(ladder: pd.DataFrame, dest: Path) -> Path:
     left.invert_yaxis()
     left.set_xscale("log")
     left.set_xlabel("N_train behind the KL weight M_N = batch / N")
-    left.set_title("Verdict per claim (untrained rungs left blank)", fontsize=9)
+    left.set_title("Verdict per claim, KL rungs (untrained rungs left blank)", fontsize=9)
     left.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     right.plot(dose["n_train_mn"], dose["median_val_kl"], "o-", color="tab:blue", label="median validation KL")
     right.set_xscale("log")
@@ -154,6 +156,12 @@ def ladder_plot(ladder: pd.DataFrame, dest: Path) -> Path:
     right.set_xlabel("N_train behind the KL weight M_N = batch / N")
     twin = right.twinx()
     twin.plot(dose["n_train_mn"], dose["median_ari"], "s--", color="tab:orange", label="median ARI")
+    for n_steps, rungs in steps.groupby("epoch_steps"):  # untrained rungs have no medians: nothing drawn
+        right.plot(rungs["n_train_mn"], rungs["median_val_kl"], "^", color="tab:blue", mfc="none", ms=9)
+        twin.plot(rungs["n_train_mn"], rungs["median_ari"], "v", color="tab:orange", mfc="none", ms=9)
+        right.plot([], [], "^", color="black", mfc="none", label=f"triangles: epochs of {n_steps} steps")
+    if len(steps):
+        right.legend(fontsize=7, loc="upper left")
     twin.set_ylim(-0.05, 1.0)
     twin.set_ylabel("median ARI", color="tab:orange")
     right.set_title("What the runs learned", fontsize=9)
