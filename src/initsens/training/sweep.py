@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 import initsens
+from initsens import settings
 from initsens.atomic import deferred_interrupt
 from initsens.data import Dataset, PreparedData, load_dataset, prepare
 from initsens.data.genes import check_top_genes, top_variable_genes
@@ -219,9 +220,9 @@ def load_data(config: SweepConfig) -> tuple[Dataset, str]:
     return dataset, transform
 
 
-#: The settings :func:`load_data`'s answer depends on: sweeps equal in these share one loaded, checked dataset.
-DATA_SETTINGS = ("data", "labels", "label_column", "orientation", "impute", "drop_missing", "layer", "gene_column",
-                 "transform", "top_genes", "gene_selection")
+#: The settings table's data rows, which :func:`load_data`'s answer depends on (with a few split settings it does
+#: not read): sweeps equal in these share one loaded, checked dataset, and a new data setting joins by itself.
+DATA_SETTINGS = tuple(f.name for f in settings.table() if f.metadata["panel"] == settings.DATA)
 
 
 def data_key(config: SweepConfig) -> tuple:
