@@ -27,6 +27,14 @@ def _preset(name: str, panel: str = DATA, shown: str = "each preset's") -> Any:
     return typer.Option(None, flag, help=help_text, show_default=shown, rich_help_panel=panel)
 
 
+def _own(name: str, value: str, extra_help: str = "") -> Any:
+    """An option of a setting with reproduce's own default (the original grid's); flag and help from the settings
+    table.
+    """
+    flag, help_text = flag_and_help(name)
+    return typer.Option(value, flag, help=help_text + extra_help)
+
+
 def reproduce(
     data: str | None = _preset("data"),
     labels: str | None = _preset("labels"),
@@ -40,9 +48,8 @@ def reproduce(
     repeats: int = typer.Option(10, "--repeats", help="Seeds 0..repeats-1 per combination."),
     protocols: str = typer.Option("eltager2023,initsens", "--protocols", help="Presets to compare, comma-separated "
                                   "(see `initsens presets`)."),
-    depths: str = typer.Option("1,2", flag_and_help("depths")[0], help=flag_and_help("depths")[1]),
-    normalizations: str = typer.Option("zscore,minmax", flag_and_help("normalizations")[0],
-                                       help=flag_and_help("normalizations")[1] + " P4 compares them."),
+    depths: str = _own("depths", "1,2"),
+    normalizations: str = _own("normalizations", "zscore,minmax", " P4 compares them."),
     ladder: bool = typer.Option(True, "--ladder/--no-ladder", help="Also train and judge the scale ladder: "
                                 "eltager2023 with its KL weight and step schedule at the original data's size "
                                 "(initsens.studies.LADDER)."),
