@@ -62,7 +62,8 @@ def test_reproduce_s_setting_options_take_flag_and_help_from_the_table():
 
     options = {p.name: p for p in typer.main.get_command(app).commands["reproduce"].params}
     overrides = ("data", "labels", "label_column", "layer", "gene_column", "orientation", "impute", "drop_missing",
-                 "transform", "epochs", "top_genes", "hidden_dims", "latent_dim", "device", "ensemble_size")
+                 "transform", "epochs", "top_genes", "hidden_dims", "latent_dim", "device", "ensemble_size",
+                 "denormals")
     for name in (*overrides, "depths", "normalizations"):
         flag, help = flag_and_help(name)
         assert options[name].opts[0] == flag and options[name].help.startswith(help)

@@ -25,6 +25,15 @@ def test_protocols_carry_their_own_default_and_train_the_other_reading_too(tmp_p
     assert "default" not in own["eltager2023"].config.inits and "kaiming_uniform" not in own["initsens"].config.inits
 
 
+def test_a_running_setting_reaches_every_study(tmp_path):
+    """--denormals flush (a CPU speed-up that changes the run ids) applies to the protocols, ablations and rungs."""
+    studies = plan_studies(["eltager2023", "initsens"], {**GRID, "denormals": "flush"}, tmp_path,
+                           [Ablation.parse("eltager2023:clustering=kmeans")])
+    assert len(studies) == 9 and all(s.config.denormals == "flush" for s in studies)
+    with pytest.raises(InitsensError, match="unknown --denormals 'zero'; choose one of: keep, flush"):
+        plan_studies(["initsens"], {**GRID, "denormals": "zero"}, tmp_path, ladder=False)
+
+
 def test_the_ladder_moves_the_kl_weight_and_the_step_schedule_as_fixed_in_code(tmp_path):
     studies = [s for s in plan_studies([], GRID, tmp_path) if s.kind == "rung"]
     assert [s.name for s in studies] == ["kl-247", "kl-1000", "kl-3000", "kl-8850", "steps-138", "kl-8850+steps-138"]

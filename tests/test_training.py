@@ -19,7 +19,7 @@ from initsens.data import load_dataset, prepare
 from initsens.schema import SCHEMA_VERSION
 from initsens.training import ResultsStore, SweepConfig, plan_sweep, run_sweep, train_run
 from initsens.training.clustering import adjusted_rand
-from initsens.training.loop import EarlyStopping, batch_count, batches
+from initsens.training.loop import EarlyStopping, batch_count, batches, subnormals
 
 SMALL = {"top_genes": 40, "hidden_dims": "16", "latent_dim": 3, "epochs": 3, "batch_size": 32}
 CPU = torch.device("cpu")
@@ -80,6 +80,30 @@ def test_run_is_deterministic_and_reports_its_best_epoch(data):
     best = first.history[first.best_epoch - 1]
     assert (first.val_nelbo, first.val_kl, first.train_loss) == (best.val_nelbo, best.val_kl, best.train_loss)
     assert 0.0 < first.ari <= 1.0
+
+
+def test_flushing_subnormals_is_scoped_to_the_fit_and_gives_the_run_its_own_id(data):
+    """--denormals flush: subnormal floats read as zero while a fit runs on the CPU and are IEEE again after; the
+    flushed run has its own id (keep's stays the id it had before the setting existed) and the same result to
+    rounding.
+    """
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormal floats")
+    torch.set_flush_denormal(False)
+    subnormal = torch.tensor([1e-39])  # below float32's smallest normal, 1.18e-38
+    grid = {"models": "IWAE", "inits": "default", "depths": "1", "repeats": 1}
+    keep, flush = small(**grid), small(**grid, denormals="flush")
+    with subnormals(flush, CPU):
+        assert (subnormal * 1.0).item() == 0.0
+    with subnormals(keep, CPU):
+        assert (subnormal * 1.0).item() == pytest.approx(1e-39, rel=1e-3)
+    kept_spec, flushed_spec = keep.runs()[0], flush.runs()[0]
+    assert "denormals" not in kept_spec.identity("x") and flushed_spec.identity("x")["denormals"] == "flush"
+    assert kept_spec.run_id("x") != flushed_spec.run_id("x")
+    kept, flushed = train_run(kept_spec, data, CPU), train_run(flushed_spec, data, CPU)
+    assert flushed.status == kept.status == "ok"
+    assert flushed.val_nelbo == pytest.approx(kept.val_nelbo, rel=1e-3)
+    assert (subnormal * 1.0).item() > 0.0  # the fit gave IEEE arithmetic back
 
 
 def test_patience_stops_training(data):

@@ -66,6 +66,7 @@ def reproduce(
     latent_dim: int | None = _preset("latent_dim", TRAINING, "each preset's, per model"),
     device: str | None = _preset("device", TRAINING, shown(default("device"))),
     ensemble_size: int | None = _preset("ensemble_size", TRAINING, shown(default("ensemble_size"))),
+    denormals: str | None = _preset("denormals", TRAINING, shown(default("denormals"))),
     ablation: list[str] | None = typer.Option(None, "--ablation", help="Also train and judge a protocol with "
                                                  "settings changed, e.g. eltager2023:clustering=kmeans (repeatable; "
                                                  "KEY=VALUE pairs separated by ';'; models=... restricts the models)."),
@@ -101,7 +102,7 @@ def reproduce(
                 "drop_missing": drop_missing, "transform": transform, "repeats": repeats, "depths": depths,
                 "normalizations": normalizations, "epochs": epochs, "top_genes": top_genes,
                 "hidden_dims": hidden_dims, "latent_dim": latent_dim, "device": device,
-                "ensemble_size": ensemble_size}
+                "ensemble_size": ensemble_size, "denormals": denormals}
     common: dict[str, Any] = {"protocols": names, "out": out, "report": report, "ablations": ablation or [],
                               "ladder": ladder, "both_defaults": both_defaults,
                               **{k: v for k, v in settings.items() if v is not None}}

@@ -38,6 +38,7 @@ from initsens.training.loop import (
     make_optimizer,
     precision,
     set_learning_rate,
+    subnormals,
 )
 from initsens.training.memory import keep_freed_memory
 from initsens.training.record import METRICS, EpochCallback, EpochRecord, RunResult, extra_metric_columns
@@ -129,6 +130,13 @@ def fit(
     """
     if not stacked and len(specs) != 1:
         raise ValueError("an unstacked model trains one run at a time")
+    with subnormals(specs[0].config, device):
+        return _fit(specs, data, device, on_epoch, stacked)
+
+
+def _fit(specs: Sequence[RunSpec], data: PreparedData | Sequence[PreparedData], device: torch.device,
+         on_epoch: EpochCallback | None, stacked: bool) -> list[RunResult]:
+    """:func:`fit`'s work, under the run's handling of subnormal floats."""
     cfg = specs[0].config
     start = time.perf_counter()
     if device.type == "cpu":

@@ -116,6 +116,21 @@ def precision(config, device: torch.device) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def subnormals(config, device: torch.device) -> Iterator[None]:
+    """Subnormal floats while a fit runs: kept (IEEE) or, with ``denormals = "flush"`` on the CPU, flushed to zero
+    (the FTZ/DAZ flags; x86 and ARM CPUs take a slow path on every subnormal operand, GPUs do not).
+    """
+    flush = config.denormals == "flush" and device.type == "cpu"
+    if flush:
+        torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if flush:
+            torch.set_flush_denormal(False)
+
+
 def make_optimizer(params, **adam: Any) -> torch.optim.Optimizer:
     """Adam with ``adam``'s arguments (lr, ...), fused where this torch build and device support it (fewer passes
     over memory).
