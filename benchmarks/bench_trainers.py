@@ -1,6 +1,7 @@
 """Ensemble trainer vs the plain one-run-at-a-time trainer on the study's architecture.
 
 Run on demand (not a test):  python benchmarks/bench_trainers.py [--members 10] [--epochs 10] [--device cpu]
+                                                                  [--model VanillaVAE] [--denormals keep]
 
 Prints, from one run on one machine: model-epochs per second of each trainer, their ratio, the
 float32 matmul peak measured with a large matmul, each trainer's fraction of that peak (counting the
@@ -44,9 +45,10 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def flops_per_model_epoch(n_train: int, n_val: int, n_genes: int, hidden: int, latent: int) -> float:
-    """Matmul FLOPs of one epoch: 3 matmuls per layer in training, 1 in validation."""
-    layer_macs = n_genes * hidden + hidden * 2 * latent + latent * hidden + hidden * n_genes
+def flops_per_model_epoch(n_train: int, n_val: int, n_genes: int, hidden: int, latent: int, k: int = 1) -> float:
+    """Matmul FLOPs of one epoch: 3 matmuls per layer in training, 1 in validation; the decoder's layers run
+    on ``k`` latent samples per input (IWAE's K)."""
+    layer_macs = n_genes * hidden + hidden * 2 * latent + k * (latent * hidden + hidden * n_genes)
     return 2 * layer_macs * (3 * n_train + n_val)
 
 
@@ -80,10 +82,11 @@ def adam_seconds(model: torch.nn.Module, device: torch.device, members: int = 1)
     return seconds(optimizer.step, device, 10)
 
 
-def matmul_flops(n_samples_train: int, n_val: int, layers: list[tuple[int, int]]) -> float:
+def matmul_flops(n_samples_train: int, n_val: int, layers: list[tuple[int, int, int]]) -> float:
     """FLOPs of the matmuls an epoch must do: forward + weight gradient of every layer and input gradient of
-    all but the first (the data need no gradient) per training sample, forward per validation sample."""
-    macs = [i * o for i, o in layers]
+    all but the first (the data need no gradient) per training sample, forward per validation sample; a layer
+    (in, out, k) runs on k rows per sample."""
+    macs = [i * o * k for i, o, k in layers]
     return 2 * (n_samples_train * (3 * sum(macs) - macs[0]) + n_val * sum(macs))
 
 
@@ -100,11 +103,11 @@ def layer_products_seconds(members: int, batch: int, n_val: int, steps: int, n_i
     return steps * per_step + seconds(lambda: torch.bmm(xv, w), device, 5)
 
 
-def ensemble_products_seconds(members: int, batch: int, n_val: int, steps: int, layers: list[tuple[int, int]],
-                              device: torch.device) -> float:
-    """Seconds per model-epoch of the ensemble's batched products at their own shapes."""
-    return sum(layer_products_seconds(members, batch, n_val, steps, i, o, k > 0, device)
-               for k, (i, o) in enumerate(layers)) / members
+def ensemble_products_seconds(members: int, batch: int, n_val: int, steps: int,
+                              layers: list[tuple[int, int, int]], device: torch.device) -> float:
+    """Seconds per model-epoch of the ensemble's batched products at their own shapes (k rows per sample)."""
+    return sum(layer_products_seconds(members, batch * k, n_val * k, steps, i, o, position > 0, device)
+               for position, (i, o, k) in enumerate(layers)) / members
 
 
 def first_layer_seconds(members: int, batch: int, n_genes: int, hidden: int, device: torch.device,
@@ -133,16 +136,20 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=10, help="runs in the ensemble (and in the plain loop)")
     parser.add_argument("--epochs", type=int, default=10, help="epochs per run (few epochs weigh set-up more)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--model", default="VanillaVAE")
+    parser.add_argument("--model", default="VanillaVAE", help="IWAE's decoder products count its K passes")
+    parser.add_argument("--denormals", default="keep", help="keep, or flush subnormal floats (CPU)")
     args = parser.parse_args()
     device = torch.device(args.device)
     data = prepare(make_synthetic(), top_genes=5000)  # 800 training, 200 validation samples
     cfg = SweepConfig.from_mapping({"models": args.model, "inits": "xavier_uniform", "depths": "1",
                                     "repeats": args.members, "epochs": args.epochs, "patience": args.epochs,
-                                    "top_genes": 5000, "hidden_dims": "512", "latent_dim": 50, "batch_size": 64})
+                                    "top_genes": 5000, "hidden_dims": "512", "latent_dim": 50, "batch_size": 64,
+                                    "denormals": args.denormals})
     specs = cfg.runs()
+    model = specs[0].build_model(data.n_genes).to(device)
+    k = getattr(model, "iwae_k", 1)  # decoder passes per input
     peak = matmul_peak(device)
-    work = flops_per_model_epoch(data.n_train, data.n_val, data.n_genes, 512, 50)
+    work = flops_per_model_epoch(data.n_train, data.n_val, data.n_genes, 512, 50, k)
     model_epochs = len(specs) * args.epochs
 
     train_run(specs[0], data, device)  # warm-up (allocator, kernels)
@@ -165,7 +172,7 @@ def main() -> None:
                 for a, b in zip(plain, together))
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, model {args.model}, "
           f"{args.members} runs x {args.epochs} epochs, {data.n_train} train / {data.n_val} val samples, "
-          f"{data.n_genes} genes, hidden 512, latent 50, batch 64, float32")
+          f"{data.n_genes} genes, hidden 512, latent 50, batch 64, float32, {k} decoder pass(es) per input")
     print(f"float32 matmul peak: {peak / 1e9:.1f} GFLOP/s")
     for name, seconds, mem in (("plain loop", plain_s, plain_mem), ("ensemble", ensemble_s, ensemble_mem)):
         rate = model_epochs / seconds
@@ -175,9 +182,8 @@ def main() -> None:
     print(f"first-epoch training loss, largest relative difference: {worst:.1e}")
 
     steps = data.n_train // 64 + (data.n_train % 64 > 1)
-    layers = [(data.n_genes, 512), (512, 100), (50, 512), (512, data.n_genes)]
+    layers = [(data.n_genes, 512, 1), (512, 100, 1), (50, 512, k), (512, data.n_genes, k)]
     matmul_s = matmul_flops(data.n_train, data.n_val, layers) / peak
-    model = specs[0].build_model(data.n_genes).to(device)
     adam_s = steps * adam_seconds(model, device, args.members) / args.members
     params = sum(p.numel() for p in model.parameters())
     bound = matmul_s + adam_s
