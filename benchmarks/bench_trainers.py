@@ -45,11 +45,10 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def flops_per_model_epoch(n_train: int, n_val: int, n_genes: int, hidden: int, latent: int, k: int = 1) -> float:
-    """Matmul FLOPs of one epoch: 3 matmuls per layer in training, 1 in validation; the decoder's layers run
-    on ``k`` latent samples per input (IWAE's K)."""
-    layer_macs = n_genes * hidden + hidden * 2 * latent + k * (latent * hidden + hidden * n_genes)
-    return 2 * layer_macs * (3 * n_train + n_val)
+def flops_per_model_epoch(n_train: int, n_val: int, layers: list[tuple[int, int, int]]) -> float:
+    """Matmul FLOPs of one epoch: 3 matmuls per layer in training, 1 in validation; a layer (in, out, k) runs on
+    k rows per sample (the decoder's: IWAE's K)."""
+    return 2 * sum(i * o * k for i, o, k in layers) * (3 * n_train + n_val)
 
 
 def seconds(fn, device: torch.device, repeats: int) -> float:
@@ -148,8 +147,9 @@ def main() -> None:
     specs = cfg.runs()
     model = specs[0].build_model(data.n_genes).to(device)
     k = getattr(model, "iwae_k", 1)  # decoder passes per input
+    layers = [(data.n_genes, 512, 1), (512, 100, 1), (50, 512, k), (512, data.n_genes, k)]
     peak = matmul_peak(device)
-    work = flops_per_model_epoch(data.n_train, data.n_val, data.n_genes, 512, 50, k)
+    work = flops_per_model_epoch(data.n_train, data.n_val, layers)
     model_epochs = len(specs) * args.epochs
 
     train_run(specs[0], data, device)  # warm-up (allocator, kernels)
@@ -182,7 +182,6 @@ def main() -> None:
     print(f"first-epoch training loss, largest relative difference: {worst:.1e}")
 
     steps = data.n_train // 64 + (data.n_train % 64 > 1)
-    layers = [(data.n_genes, 512, 1), (512, 100, 1), (50, 512, k), (512, data.n_genes, k)]
     matmul_s = matmul_flops(data.n_train, data.n_val, layers) / peak
     adam_s = steps * adam_seconds(model, device, args.members) / args.members
     params = sum(p.numel() for p in model.parameters())
