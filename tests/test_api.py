@@ -55,7 +55,7 @@ def test_reproduce_returns_the_verdicts(tmp_path):
 
 
 def test_reproduce_loads_each_distinct_data_once_before_any_study_trains(tmp_path, monkeypatch):
-    """Eight studies (two protocols, both readings, the ladder) on one dataset: loaded (and its genes ranked) once
+    """Nine studies (three protocols, both readings, the ladder) on one dataset: loaded (and its genes ranked) once
     per distinct set of data settings, all before the first study is planned, and each plan gets its study's load.
     """
     import initsens.training
@@ -76,7 +76,8 @@ def test_reproduce_loads_each_distinct_data_once_before_any_study_trains(tmp_pat
     monkeypatch.setattr(sweep, "load_dataset", counted_load)
     monkeypatch.setattr(initsens.training, "plan_sweep", recorded_plan)
     settings = {"repeats": 1, "top_genes": 40, "depths": "1"}
-    studies = plan_studies(["eltager2023", "initsens"], settings, tmp_path, ladder=True, both_defaults=True)
+    studies = plan_studies(["eltager2023", "eltager2023-pancan", "initsens"], settings, tmp_path, ladder=True,
+                           both_defaults=True)  # reproduce's default protocols
     keys = {sweep.data_key(s.config) for s in studies}
     assert len(studies) > len(keys) >= 1
     with pytest.raises(KeyboardInterrupt):

@@ -8,7 +8,7 @@ import pytest
 from initsens.errors import InitsensError
 from initsens.report.reproduction import _ladder_section
 from initsens.reproduction import StudyResult, ladder_table
-from initsens.studies import PANCAN_EPOCH_STEPS, PANCAN_TRAIN, Ablation, plan_studies
+from initsens.studies import ORIGINAL_SCALE, PANCAN_EPOCH_STEPS, PANCAN_TRAIN, Ablation, plan_studies
 
 GRID = {"repeats": 2, "depths": "1,2", "normalizations": "zscore,minmax"}
 
@@ -39,7 +39,9 @@ def test_the_ladder_moves_the_kl_weight_and_the_step_schedule_as_fixed_in_code(t
     assert [s.name for s in studies] == ["kl-247", "kl-1000", "kl-3000", "kl-8850", "steps-138", "kl-8850+steps-138"]
     for study in studies:
         cfg, rung = study.config, study.rung
-        assert rung is not None and study.folder == tmp_path / "ladder" / rung.name
+        shared = rung is not None and rung.name == "kl-8850+steps-138"  # (c)'s runs live with the grid's
+        assert rung is not None and study.folder == (tmp_path / ORIGINAL_SCALE if shared else
+                                                     tmp_path / "ladder" / rung.name)
         assert cfg.preset == "eltager2023" and cfg.normalizations == ("zscore",) and study.default == "kaiming_uniform"
         # the KL weight divides the batch by N_train (tcga5's own split where the rung does not move it)
         assert cfg.mn_split(247, 62) == ((rung.n_train, rung.n_train // 4) if rung.n_train != 247 else (247, 62))
@@ -51,6 +53,28 @@ def test_the_ladder_moves_the_kl_weight_and_the_step_schedule_as_fixed_in_code(t
     by_name = {s.name: s for s in studies}
     assert by_name["kl-8850+steps-138"].config.mn_sizes == (PANCAN_TRAIN, 2212)
     assert by_name["steps-138"].config.epoch_steps == PANCAN_EPOCH_STEPS == 138
+
+
+def test_the_original_scale_trains_its_grid_in_phases_fixed_in_code(tmp_path):
+    """eltager2023-pancan on the poster's grid: z-score, then min-max, then the other reading of "the default";
+    the phases partition the grid, keep the run ids, and rung (c)'s runs are the grid's own (same ids, same folder).
+    """
+    studies = {s.name: s for s in plan_studies([ORIGINAL_SCALE], {**GRID, "repeats": 10}, tmp_path)}
+    grid, rung = studies[ORIGINAL_SCALE], studies["kl-8850+steps-138"]
+    assert grid.default == "kaiming_uniform" and grid.folder == rung.folder == tmp_path / ORIGINAL_SCALE
+    phases = grid.phase_runs()
+    assert [(p.label, len(runs)) for p, runs in phases] == [("z-score", 400), ("min-max", 400),
+                                                             ("the other default", 160)]
+    assert {s.normalization for s in phases[0][1]} == {"zscore"} and {s.normalization for s in phases[1][1]} == \
+        {"minmax"} and {s.initializer for s in phases[2][1]} == {"default"}
+    ids = [[s.run_id("sha") for s in runs] for _, runs in phases]
+    assert sorted(sum(ids, [])) == sorted(s.run_id("sha") for s in grid.config.runs())  # a partition of the grid
+    for (phase, _), phase_ids in zip(phases, ids):
+        assert [s.run_id("sha") for s in grid.phase_config(phase).runs()] == phase_ids  # same runs, same order
+    assert {s.run_id("sha") for s in rung.config.runs()} <= set(ids[0])  # rung (c): 100 of the z-score phase
+    assert len(rung.config.runs()) == 100 and rung.phases == tuple(p for p, _ in rung.phase_runs())
+    own = plan_studies([ORIGINAL_SCALE], GRID, tmp_path, ladder=False, both_defaults=False)[0]
+    assert [p.label for p, _ in own.phase_runs()] == ["z-score", "min-max"]
 
 
 def test_a_bad_ablation_or_setting_fails_before_anything_is_planned(tmp_path):

@@ -121,8 +121,9 @@ def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, rep
     return analysis
 
 
-def reproduce(protocols: Sequence[str] = ("eltager2023", "initsens"), out: str | Path = "results/reproduction",
-              report: str | Path = "reports/reproduction.md", *, ablations: Sequence[str] = (), ladder: bool = True,
+def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "initsens"),
+              out: str | Path = "results/reproduction", report: str | Path = "reports/reproduction.md", *,
+              ablations: Sequence[str] = (), ladder: bool = True,
               both_defaults: bool = True, train: bool = True, judge_claims: bool = True, quarantine: bool = False,
               alpha: float = 0.05, n_boot: int = 2000, n_boot_icc: int = 500, seed: int = 0,
               on_study: Callable[[Any, Any], None] | None = None,
@@ -134,7 +135,8 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "initsens"), out: str |
     ``initsens reproduce`` does.
 
     ``settings`` (e.g. ``repeats=10``, ``depths="1,2"``, ``data="my.tsv"``) reach every study. The data are
-    checked before anything is created. ``on_study(study, plan)`` is called before a study trains (its
+    checked before anything is created. ``on_study(study, plan)`` is called before a study (or each phase of a
+    phased study, :data:`initsens.studies.PHASES`) trains (its
     :class:`~initsens.training.SweepPlan` carries notes worth showing), ``on_trained(study, summary)`` after;
     an interrupted study (Ctrl-C) raises :class:`KeyboardInterrupt` once its finished runs are saved.
 
@@ -156,14 +158,16 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "initsens"), out: str |
         # every study's data loaded and checked once, before anything is created (most studies share them)
         loaded = {key: load_data(study.config) for key, study in {data_key(s.config): s for s in studies}.items()}
         for study in studies:
-            plan = plan_sweep(study.config, study.folder, quarantine=quarantine, loaded=loaded[data_key(study.config)])
-            if on_study is not None:
-                on_study(study, plan)
-            summary = run_sweep(plan, observer)
-            if on_trained is not None:
-                on_trained(study, summary)
-            if summary.interrupted:
-                raise KeyboardInterrupt
+            for phase, _ in study.phase_runs():  # in the study's order: each phase complete before the next
+                plan = plan_sweep(study.phase_config(phase), study.folder, quarantine=quarantine,
+                                  loaded=loaded[data_key(study.config)])
+                if on_study is not None:
+                    on_study(study, plan)
+                summary = run_sweep(plan, observer)
+                if on_trained is not None:
+                    on_trained(study, summary)
+                if summary.interrupted:
+                    raise KeyboardInterrupt
     if not judge_claims:
         return None
     check_folders(studies)

@@ -5,6 +5,11 @@ configuration with its results folder.
   ``both_defaults`` each also trains the other reading of the poster's "default" initializer
   (:data:`DEFAULT_READINGS`): nn.Linear's own law, as the poster defines it, and ``kaiming_uniform``, what
   the original code ran under that name.
+- **The original code at the original data's scale** (:data:`ORIGINAL_SCALE`, the ``eltager2023-pancan``
+  preset): a protocol on the poster's whole grid, trained and judged in :data:`PHASES` (z-score, then min-max,
+  then the other reading of "the default"), each phase judged as soon as it and every phase before it are
+  complete. Its z-score cells at depth 1 of VanillaVAE and IWAE are the ladder's rung (c), whose runs (same run
+  ids) live in the protocol's folder and count for both.
 - **Ablations** (``--ablation eltager2023:clustering=kmeans``): a protocol with settings changed.
 - **The ladder** (:data:`LADDER`), fixed here before any rung was trained: the original protocol with the two
   formulas that depend on the dataset's size moved to the size of the data it was written for (the Pan-Cancer
@@ -18,7 +23,7 @@ configuration with its results folder.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,42 @@ DEFAULT_READINGS = ("kaiming_uniform", "default")
 LADDER_BASE = "eltager2023"
 #: The original data's training split (Pan-Cancer, ~11,060 labelled samples at 80/20) and its steps per epoch.
 PANCAN_TRAIN, PANCAN_EPOCH_STEPS = 8850, 138
+#: The original code's protocol at the original data's scale (KL weight for N_train = 8,850, epochs of 138 steps).
+ORIGINAL_SCALE = "eltager2023-pancan"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A part of a study's grid, trained before the next one and judged once it and every phase before it are
+    complete: the normalizations it holds (None: all of the study's) and whether it holds the study's own reading
+    of "the default" or the other one (:data:`DEFAULT_READINGS`). ``waits`` names what cannot be judged before
+    the phase is complete (a claim, or the ``other default`` check).
+    """
+
+    label: str
+    normalizations: tuple[str, ...] | None = None
+    other_default: bool | None = None  # None: both readings
+    waits: tuple[str, ...] = ()
+
+    def holds(self, normalization: str, initializer: str, own: str) -> bool:
+        """Whether a run of the study (its normalization and initializer) belongs to this phase."""
+        other = initializer in DEFAULT_READINGS and initializer != own
+        return ((self.normalizations is None or normalization in self.normalizations)
+                and (self.other_default is None or other == self.other_default))
+
+
+#: One phase: the whole grid at once (every study but :data:`ORIGINAL_SCALE`).
+WHOLE = (Phase("all runs"),)
+#: The order :data:`ORIGINAL_SCALE` trains its grid in, fixed before its first new run was trained (issue #25; the
+#: report names the commit): z-score first (P1, P2, P3, E1 and E2 become judgeable), then min-max (P4), then
+#: nn.Linear's reading of "the default" on both (the ``other default`` check), where the budget allows.
+PHASES: dict[str, tuple[Phase, ...]] = {ORIGINAL_SCALE: (
+    Phase("z-score", ("zscore",), False),
+    Phase("min-max", ("minmax",), False, ("P4",)),
+    Phase("the other default", None, True, ("other default",)),
+)}
+#: Where the ladder's rung (c) keeps its runs: the folder of :data:`ORIGINAL_SCALE`, which holds them too.
+SHARED_FOLDERS = {"kl-8850+steps-138": ORIGINAL_SCALE}
 
 
 @dataclass(frozen=True)
@@ -116,6 +157,22 @@ class Study:
     default: str = "default"
     ablation: Ablation | None = None
     rung: Rung | None = None
+    phases: tuple[Phase, ...] = WHOLE
+
+    def phase_runs(self) -> list[tuple[Phase, list]]:
+        """Each phase with its runs (:class:`~initsens.training.RunSpec`), in training order; empty phases
+        (e.g. min-max when only z-score is asked for) left out.
+        """
+        specs = self.config.runs()
+        out = [(p, [s for s in specs if p.holds(s.normalization, s.initializer, self.default)]) for p in self.phases]
+        return [(p, runs) for p, runs in out if runs]
+
+    def phase_config(self, phase: Phase) -> Any:
+        """The study's configuration cut to ``phase`` (its runs keep their ids: grid lists are not identity)."""
+        runs = dict(self.phase_runs()).get(phase, [])
+        norms = tuple(dict.fromkeys(s.normalization for s in runs))
+        inits = tuple(dict.fromkeys(s.initializer for s in runs))
+        return replace(self.config, normalizations=norms, inits=inits)
 
 
 def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path, ablations: Sequence[Ablation] = (),
@@ -136,12 +193,13 @@ def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path,
         if extend and "inits" not in {**overrides, **changes}:
             more = tuple(i for i in DEFAULT_READINGS if i not in cfg.inits)
             cfg = SweepConfig.load(preset, {**overrides, **changes, "inits": ",".join(cfg.inits + more)})
-        return Study(name, kind, cfg, folder, own, **extra)
+        return Study(name, kind, cfg, folder, own, phases=PHASES.get(name, WHOLE), **extra)
 
     studies = [study(name, "protocol", name, {}, out / name, both_defaults) for name in protocols]
     studies += [study(a.name, "ablation", a.base, a.overrides(), out / "ablations" / a.name, False, ablation=a)
                 for a in ablations]
     if ladder:
         studies += [study(r.name, "rung", LADDER_BASE, {"normalizations": "zscore", **r.overrides()},
-                          out / "ladder" / r.name, False, rung=r) for r in LADDER]
+                          out / SHARED_FOLDERS[r.name] if r.name in SHARED_FOLDERS else out / "ladder" / r.name,
+                          False, rung=r) for r in LADDER]
     return studies

@@ -46,8 +46,9 @@ def reproduce(
     drop_missing: str | None = _preset("drop_missing"),
     transform: str | None = _preset("transform"),
     repeats: int = typer.Option(10, "--repeats", help="Seeds 0..repeats-1 per combination."),
-    protocols: str = typer.Option("eltager2023,initsens", "--protocols", help="Presets to compare, comma-separated "
-                                  "(see `initsens presets`)."),
+    protocols: str = typer.Option("eltager2023,eltager2023-pancan,initsens", "--protocols", help="Presets to "
+                                  "compare, comma-separated (see `initsens presets`; eltager2023-pancan trains in "
+                                  "phases: z-score, min-max, then the other default)."),
     depths: str = _own("depths", "1,2"),
     normalizations: str = _own("normalizations", "zscore,minmax", " P4 compares them."),
     ladder: bool = typer.Option(True, "--ladder/--no-ladder", help="Also train and judge the scale ladder: "
@@ -108,7 +109,9 @@ def reproduce(
                               **{k: v for k, v in settings.items() if v is not None}}
 
     def on_study(study, plan) -> None:
-        console.print(f"[bold]{study.name}[/] ({study.kind}): {plan.total} runs into {study.folder}/")
+        part = (f"; {shown(plan.config.normalizations)}, {shown(plan.config.inits)}" if len(study.phases) > 1
+                else "")
+        console.print(f"[bold]{study.name}[/] ({study.kind}{part}): {plan.total} runs into {study.folder}/")
         for note in plan.notes:
             console.print(note)
 
