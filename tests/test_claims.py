@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from scipy import stats
 from statsmodels.stats.anova import anova_lm
 
 from initsens.analysis.claims import (
@@ -22,11 +23,18 @@ from initsens.analysis.claims import (
     claimed_sets,
     default_name,
     evaluate,
+    shown_verdict,
     verdicts,
 )
 from initsens.analysis.claims.base import ari_signal
 from initsens.analysis.claims.best import best_initializer_claim
-from initsens.analysis.claims.clustering import e1_uniform_clusters_worse, e2_loss_vs_clustering
+from initsens.analysis.claims.clustering import (
+    between_initializers,
+    e1_uniform_clusters_worse,
+    e2_loss_vs_clustering,
+    fisher_z_interval,
+    within_initializers,
+)
 from initsens.analysis.claims.normalization import p4_normalization, rank_interaction_p, rank_shifts
 from initsens.analysis.claims.sensitivity import omega_difference, p1_most_sensitive
 
@@ -81,12 +89,17 @@ def test_scopes_follow_the_sources():
 
 
 def test_omega_difference_against_statsmodels_and_a_by_hand_jackknife():
-    """ω² from statsmodels' one-way ANOVA; the jackknife SE recomputed by dropping each seed by hand."""
-    runs = simulate(lambda m, i, d, n: (3.0 if m == "VanillaVAE" else 1.0) * INITS.index(i), seeds=6)
+    """ω² of ranks from statsmodels' one-way ANOVA on scipy's ranks of each model's runs (a failed run at +inf,
+    tied last); the jackknife SE recomputed by dropping each seed by hand and ranking again."""
+    from scipy.stats import rankdata
+
+    runs = simulate(lambda m, i, d, n: (3.0 if m == "VanillaVAE" else 1.0) * INITS.index(i), seeds=6,
+                    fail=lambda m, i, d, n, s: m == "IWAE" and i == "uniform" and s < 3)
     a, b = (runs[runs["model"] == m] for m in ("VanillaVAE", "IWAE"))
 
     def omega(cell):
-        table = anova_lm(smf.ols("val_loss ~ C(initializer)", cell).fit())
+        ranked = cell.assign(r=rankdata(cell["val_loss"].fillna(np.inf)))
+        table = anova_lm(smf.ols("r ~ C(initializer)", ranked).fit())
         ss_b, ss_w = table["sum_sq"]
         df_b, df_w = table["df"]
         return (ss_b - df_b * ss_w / df_w) / (ss_b + ss_w + ss_w / df_w)
@@ -111,18 +124,31 @@ def test_p1_vanilla_most_sensitive():
     depth1 = next(r for r in rows if r["where"] == "depth 1")
     assert depth1["estimate"] > 0 and depth1["ci_low"] > 0
     assert "IWAE" in next(r for r in rows if r["where"] == "depth 2")["detail"].split("level")[-1]
+    assert [r["level"] for r in rows] == pytest.approx([0.05 / (3 * 3)] * 3)  # m = 3 depths, k = 3 rivals
 
 
 def test_p1_is_not_testable_without_the_sources_models():
-    """A rung that trained only VanillaVAE and IWAE cannot say which of the four models is the most sensitive; a
-    model whose runs all diverged is named but does not stop the comparison of the others."""
+    """A rung that trained only VanillaVAE and IWAE cannot say which of the four models is the most sensitive; nor
+    can a group where a rival's runs all failed (its sensitivity cannot be measured): never dropped silently."""
     two = simulate(lambda m, i, d, n: INITS.index(i), models=("VanillaVAE", "IWAE"))
     rows = p1_most_sensitive(two, "val_loss", KEYS, POSTER)
     assert by_where(rows) == {"depth 1": NOT_TESTABLE} and "InfoVAE, LogCoshVAE were not trained" in rows[0]["detail"]
     diverged = simulate(lambda m, i, d, n: (10.0 if m == "VanillaVAE" else 0.5) * INITS.index(i),
                         fail=lambda m, i, d, n, s: m == "LogCoshVAE")
     row = p1_most_sensitive(diverged, "val_loss", KEYS, POSTER)[0]
-    assert row["verdict"] == SUPPORTED and "no usable runs (all failed or one initializer): LogCoshVAE" in row["detail"]
+    assert row["verdict"] == NOT_TESTABLE and "LogCoshVAE cannot be measured (all 50 runs failed)" in row["detail"]
+
+
+def test_p1_counts_an_initializers_failures_as_sensitivity():
+    """LogCoshVAE: no initializer effect on the loss of finished runs, but uniform and normal diverge in every run
+    (what the original log cosh did on min-max data); VanillaVAE: a clear but moderate effect. Ranked with failures
+    last, LogCoshVAE's initializer decides more of its outcome than VanillaVAE's: contradicted (v2, which left the
+    failures out, called LogCoshVAE the less sensitive one)."""
+    runs = simulate(lambda m, i, d, n: (0.3 if m == "VanillaVAE" else 0.0) * INITS.index(i),
+                    fail=lambda m, i, d, n, s: m == "LogCoshVAE" and i in ("uniform", "normal"))
+    row = p1_most_sensitive(runs, "val_loss", KEYS, POSTER)[0]
+    assert row["verdict"] == CONTRADICTED and row["rival"] == "LogCoshVAE" and row["estimate"] < 0
+    assert "failed runs (ranked last): LogCoshVAE 20" in row["detail"]
 
 
 @pytest.fixture(scope="module")
@@ -310,10 +336,12 @@ def test_evaluate_gives_every_claim_a_verdict_numbers_and_a_scope():
     assert set(nelbo["claim"]) == {"P2", "E2"} and set(nelbo["metric"]) == {"val_nelbo"}
 
 
-def test_cells_whose_runs_all_failed_are_not_testable_but_failure_rates_still_speak():
+def test_cells_whose_runs_all_failed_are_not_testable_for_every_claim():
     """LogCoshVAE: every run under zscore diverges, and normal/uniform diverge under minmax too (what the
     original code's log cosh did). P2's LogCoshVAE/zscore sub-result is not testable (nothing separates
-    initializers that all fail); P4 is contradicted there: the failure rates change with the normalization."""
+    initializers that all fail), and so is P4's for LogCoshVAE (v2 ranked the all-failed cell as a five-way tie
+    and called P4 contradicted there), P1's for the group holding it (LogCoshVAE cannot be measured), and E1/E2's
+    (every ARI scored 0: at chance). Under minmax the failure rates still speak: P2 supported there."""
 
     def shift(model, init, depth, norm):
         return 0.0 if init in ("default", "xavier_normal", "xavier_uniform") else 10.0
@@ -328,6 +356,68 @@ def test_cells_whose_runs_all_failed_are_not_testable_but_failure_rates_still_sp
     assert got["LogCoshVAE, depth 1, normalization zscore"] == NOT_TESTABLE
     assert got["LogCoshVAE, depth 1, normalization minmax"] == SUPPORTED  # the others fail significantly more
     p4 = {r["where"]: r for r in p4_normalization(runs, "val_loss", keys, POSTER)}
-    assert p4["LogCoshVAE, depth 1"]["verdict"] == CONTRADICTED  # normal and uniform drop to the last ranks
-    detail = p4["LogCoshVAE, depth 1"]["detail"]
-    assert "zscore: best {default, normal, uniform, xavier_normal, xavier_uniform}" in detail
+    assert p4["LogCoshVAE, depth 1"]["verdict"] == NOT_TESTABLE
+    assert "no two initializers can be compared under zscore" in p4["LogCoshVAE, depth 1"]["detail"]
+    assert p4["VanillaVAE, depth 1"]["verdict"] != NOT_TESTABLE
+    p1 = by_where(p1_most_sensitive(runs, "val_loss", keys, POSTER))
+    assert p1["depth 1, normalization zscore"] == NOT_TESTABLE and p1["depth 1, normalization minmax"] != NOT_TESTABLE
+    lc = runs[runs["model"] == "LogCoshVAE"]
+    zscore = "LogCoshVAE, depth 1, normalization zscore"
+    assert by_where(e1_uniform_clusters_worse(lc, keys, POSTER))[zscore] == NOT_TESTABLE
+    assert by_where(e2_loss_vs_clustering(lc, keys, POSTER, "val_loss"))[zscore] == NOT_TESTABLE
+
+
+def test_a_verdict_shows_its_coverage():
+    """E1 in the paper's two cells: VanillaVAE's uniform clusters clearly worse (supported), IWAE's clustering at
+    chance (not testable): "supported in 1 of 2 sub-results (1 not testable)", never a bare "supported"."""
+
+    def ari(model, init, depth, norm, value, rng):
+        if model == "IWAE":
+            return 0.01 * rng.normal()
+        return 0.6 + 0.03 * rng.normal() - (0.3 if init == "uniform" else 0.0)
+
+    evidence = evaluate(simulate(lambda *a: 0.0, ari=ari, models=("VanillaVAE", "IWAE")), claims=("E1",))
+    row = verdicts(evidence).set_index("claim").loc["E1"]
+    assert row["verdict"] == SUPPORTED and row["coverage"] == "supported in 1 of 2 sub-results (1 not testable)"
+    assert shown_verdict(SUPPORTED, 2, 2) == SUPPORTED and shown_verdict(NOT_TESTABLE, 0, 2) == NOT_TESTABLE
+
+
+def test_e2_is_judged_between_and_within_initializers():
+    """Simpson's paradox, as IWAE showed under initsens: initializers with a lower loss cluster worse (between:
+    ρ ≈ +1, supported: the loss does not reflect the clustering), while within each initializer a lower loss goes
+    with a better clustering (within: ρ strongly negative, contradicted). Pooling every run (v2) shows the first
+    and hides the second; v3 decides on the between reading and reports the within one beside it."""
+
+    def ari(model, init, depth, norm, value, rng):
+        level = INITS.index(init)  # higher loss for higher index (shift), better clustering too
+        return 0.3 + 0.1 * level - 0.05 * (value - 100 - 2.0 * level)
+
+    runs = simulate(lambda m, i, d, n: 2.0 * INITS.index(i), ari=ari, models=("VanillaVAE",), noise=1.0)
+    row = e2_loss_vs_clustering(runs, KEYS, PAPER, "val_loss")[0]
+    assert row["verdict"] == SUPPORTED and row["estimate"] > 0.5
+    assert row["within_verdict"] == CONTRADICTED and row["within_rho"] < -0.9
+    rhos = between_initializers(runs, "val_loss")
+    seed0 = runs[runs["seed"] == 0]
+    assert rhos[0] == pytest.approx(stats.spearmanr(seed0["val_loss"], seed0["ari"]).statistic)
+    # within: centred within-initializer ranks, checked against ranking each initializer's runs by hand
+    rho, n_eff = within_initializers(runs, "val_loss")
+    x, y = [], []
+    for _, g in runs.groupby("initializer"):
+        x += list(stats.rankdata(g["val_loss"]) - 5.5)
+        y += list(stats.rankdata(g["ari"]) - 5.5)
+    assert rho == pytest.approx(np.corrcoef(x, y)[0, 1]) and n_eff == 50 - 5 + 1
+
+
+def test_e2_interval_uses_the_bonett_wright_variance():
+    low, high = fisher_z_interval(0.5, 30, 0.95)
+    half = 1.959963984540054 * np.sqrt((1 + 0.5 ** 2 / 2) / 27)  # Bonett & Wright (2000), written out
+    assert (low, high) == pytest.approx((np.tanh(np.arctanh(0.5) - half), np.tanh(np.arctanh(0.5) + half)))
+
+
+def test_p2_names_the_strongest_contradiction():
+    """Claimed uniform worse than both normal (by a little) and xavier_uniform (by a lot): the sub-result names
+    xavier_uniform (smallest p), not the alphabetically first rival."""
+    shift = {"uniform": 3.0, "normal": 0.0, "xavier_uniform": -30.0, "default": 40.0, "xavier_normal": 40.0}
+    runs = simulate(lambda m, i, d, n: shift[i], models=("VanillaVAE",), noise=1.0)
+    row = best_initializer_claim(runs, "P2", {"VanillaVAE": {"uniform"}}, [1], KEYS, POSTER, "val_loss")[0]
+    assert row["verdict"] == CONTRADICTED and "significantly worse than xavier_uniform" in row["detail"]

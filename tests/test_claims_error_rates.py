@@ -34,8 +34,8 @@ def bound(alpha: float, tables: int = TABLES) -> float:
     return alpha + 3 * np.sqrt(alpha * (1 - alpha) / tables)
 
 
-def report(name: str, rate: float, what: str = "contradicted") -> None:
-    print(f"\n{name}: {what} in {rate:.4f} of {TABLES} tables")
+def report(name: str, rate: float, what: str = "contradicted", tables: int = TABLES) -> None:
+    print(f"\n{name}: {what} in {rate:.4f} of {tables} tables")
 
 
 # -- E1: exact sign-flip tests -------------------------------------------------------------------------------
@@ -219,31 +219,208 @@ def test_p4_power():
     assert power > 0.5
 
 
-# -- E2: Spearman with a Fisher-z interval ----------------------------------------------------------------------
+# -- E2: between initializers (mean per-seed rho, t interval) and within (Fisher-z) ---------------------------------
 
 
-def _e2_rate(rho_s: float, seed: int) -> tuple[float, float]:
-    """Loss and ARI with Spearman correlation ``rho_s`` (bivariate normal, r = 2 sin(pi rho_s / 6)), 50 runs."""
-    r = 2 * np.sin(np.pi * rho_s / 6)
-    rng = np.random.default_rng(seed)
-    verdicts = []
-    for _ in range(TABLES):
-        x = rng.standard_normal((50, 2)) @ np.linalg.cholesky([[1, r], [r, 1]]).T
-        verdicts.append(loss_tracks_clustering(pd.Series(x[:, 0]), pd.Series(x[:, 1]), ALPHA, 1)[0])
-    verdicts = np.array(verdicts)
-    return float(np.mean(verdicts == CONTRADICTED)), float(np.mean(verdicts == SUPPORTED))
+def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman's rho along the last axis (no ties in continuous draws)."""
+    rx, ry = stats.rankdata(x, axis=-1), stats.rankdata(y, axis=-1)
+    rx, ry = rx - rx.mean(-1, keepdims=True), ry - ry.mean(-1, keepdims=True)
+    return (rx * ry).sum(-1) / np.sqrt((rx ** 2).sum(-1) * (ry ** 2).sum(-1))
 
 
-def test_e2_contradiction_rate_at_the_boundary():
-    """rho = -0.3 exactly: the loss reflects the ARI only weakly, so the claim is barely true."""
-    contradicted, _ = _e2_rate(-0.3, 11)
-    report("E2 boundary (rho -0.3)", contradicted)
-    assert contradicted <= bound(ALPHA)
+def _e2_between(loss: np.ndarray, ari: np.ndarray, m: int = 1) -> np.ndarray:
+    """E2's between-initializers decision per table (tables, seeds, initializers), vectorized: the rule's t
+    interval of the mean per-seed rho (checked against loss_tracks_clustering below)."""
+    z = _z(_spearman_rows(loss, ari))
+    n = z.shape[1]
+    mean, se = z.mean(1), z.std(1, ddof=1) / np.sqrt(n)
+    low95 = np.tanh(mean - stats.t.ppf(0.975, n - 1) * se)
+    high_strict = np.tanh(mean + stats.t.ppf(1 - ALPHA / (2 * m), n - 1) * se)
+    return np.where(low95 > -0.3, SUPPORTED, np.where(high_strict < -0.3, CONTRADICTED, "unresolved"))
+
+
+def _z(rho: np.ndarray) -> np.ndarray:
+    from initsens.analysis.claims.clustering import RHO_CLIP
+
+    return np.arctanh(np.clip(rho, -RHO_CLIP, RHO_CLIP))
+
+
+def _e2_draw(rng, tables: int, coupling: float, shape: str) -> tuple[np.ndarray, np.ndarray]:
+    """(loss, ari) per table, seed and initializer: ari = −coupling · loss + noise, loss with initializer effects;
+    ``shape``: normal, heavy (t with 3 df) or unequal (initializer spreads 0.05 to 3)."""
+    size = (tables, SEEDS, 5)
+    noise = rng.standard_t(3, size) if shape == "heavy" else rng.standard_normal(size)
+    spread = np.array([0.05, 0.3, 1.0, 2.0, 3.0]) if shape == "unequal" else np.ones(5)
+    loss = np.linspace(0, 1, 5) + spread * noise
+    ari = -coupling * loss + (rng.standard_t(3, size) if shape == "heavy" else rng.standard_normal(size))
+    return loss, ari
+
+
+def _e2_boundary(shape: str) -> float:
+    """The coupling at which the per-seed rhos' z-mean is −0.3 (the claim's threshold), by bisection on 100,000
+    simulated seeds."""
+    low, high = 0.0, 3.0
+    for _ in range(20):
+        mid = (low + high) / 2
+        loss, ari = _e2_draw(np.random.default_rng(14), 10_000, mid, shape)
+        low, high = (mid, high) if _z(_spearman_rows(loss, ari)).mean() > np.arctanh(-0.3) else (low, mid)
+    return (low + high) / 2
+
+
+def test_the_vectorized_e2_decision_is_the_rules_decision():
+
+    rng = np.random.default_rng(15)
+    loss, ari = _e2_draw(rng, 60, 0.35, "normal")
+    fast = _e2_between(loss, ari, 2)
+    for t in range(60):
+        runs = pd.DataFrame([{"seed": s, "initializer": INITS[i], "val_loss": loss[t, s, i], "ari": ari[t, s, i]}
+                             for s in range(SEEDS) for i in range(5)])
+        assert loss_tracks_clustering(runs, "val_loss", ALPHA, 2)[0] == fast[t]
+    assert len(set(fast)) >= 2
 
 
 def test_e2_power():
-    contradicted, _ = _e2_rate(-0.7, 12)
-    _, supported = _e2_rate(0.1, 13)
-    report("E2 power, rho -0.7", contradicted)
-    report("E2 power, rho 0.1", supported, "supported")
-    assert contradicted > 0.5 and supported > 0.5
+    """Initializers whose lower loss clearly goes with a better clustering (mean rho about −0.8): contradicted;
+    lower loss with a worse clustering (mean rho about +0.25): supported. With no relation at all (rho 0) ten seeds
+    show support in only about a third of the tables: the interval of a mean of ten per-seed rhos over five
+    initializers is about ±0.35 wide (printed; the report's reach section says so)."""
+    rng = np.random.default_rng(12)
+    contradicted = float(np.mean(_e2_between(*_e2_draw(rng, TABLES, 3.0, "normal")) == CONTRADICTED))
+    supported = float(np.mean(_e2_between(*_e2_draw(rng, TABLES, -0.3, "normal")) == SUPPORTED))
+    at_zero = float(np.mean(_e2_between(*_e2_draw(rng, TABLES, 0.0, "normal")) == SUPPORTED))
+    report("E2 power, strong coupling", contradicted)
+    report("E2 power, rho about +0.25", supported, "supported")
+    report("E2 power, no relation", at_zero, "supported")
+    assert contradicted > 0.5 and supported > 0.5 and 0.2 < at_zero < 0.6
+
+
+# -- At the decision tail: each rule's own Bonferroni level, heavy tails, unequal spreads, failures --------------
+# The rate of a wrong decision must stay within 1.5 times the level the rule decides at; with TAIL_TABLES tables a
+# rule whose true rate were twice that level fails (and one at the level passes) by more than 4 binomial SEs.
+
+TAIL_TABLES = int(os.environ.get("INITSENS_TAIL_TABLES", "20000"))
+
+
+def within_tail(rate: float, level: float) -> bool:
+    return rate <= 1.5 * level
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["normal", "heavy", "unequal"])
+def test_e2_tail_rates_at_the_threshold(shape):
+    """Per-seed rhos whose z-mean is exactly −0.3: called contradicted at most at the rule's one-sided level α/(2m)
+    with m = 2 (the paper's two cells), and called supported at most at α/2 (its 95% interval's lower tail)."""
+    loss, ari = _e2_draw(np.random.default_rng(16), TAIL_TABLES, _e2_boundary(shape), shape)
+    decided = _e2_between(loss, ari, 2)
+    contradicted, supported = float(np.mean(decided == CONTRADICTED)), float(np.mean(decided == SUPPORTED))
+    report(f"E2 tail ({shape}), level {ALPHA / 4}", contradicted, tables=TAIL_TABLES)
+    report(f"E2 tail ({shape}), level {ALPHA / 2}", supported, "supported", TAIL_TABLES)
+    assert within_tail(contradicted, ALPHA / 4) and within_tail(supported, ALPHA / 2)
+
+
+def _p1_upper_below_zero(a: np.ndarray, b: np.ndarray, level: float) -> np.ndarray:
+    """P1's contradiction decision per table: the one-sided jackknife-t upper bound at ``level`` of
+    rank-ω²(a) − rank-ω²(b) below 0, vectorized over tables (a, b: (tables, 5 initializers * seeds), +inf for a
+    failed run; checked against omega_difference below)."""
+    from initsens.analysis.exact import omega_sq
+
+    codes = np.repeat(np.arange(5), SEEDS)
+    seeds = np.tile(np.arange(SEEDS), 5)
+    values = []
+    for r in range(SEEDS + 1):
+        w = np.broadcast_to((seeds != r - 1).astype(float), a.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ranked = [omega_sq(stats.rankdata(np.where(w > 0, x, np.nan), axis=1, nan_policy="omit"), codes, w)
+                      for x in (a, b)]
+        values.append(ranked[0] - ranked[1])
+    values = np.array(values)
+    est, loo = values[0], values[1:]
+    se = np.sqrt((SEEDS - 1) / SEEDS * np.sum((loo - loo.mean(0)) ** 2, axis=0))
+    return est + stats.t.ppf(level, SEEDS - 1) * se < 0
+
+
+def _p1_draw(rng, tables: int, effect: float, noise: str, fail: float = 0.0) -> np.ndarray:
+    """(tables, 50): loss = effect · initializer + seed effect + noise (normal or t3); with ``fail`` each run of
+    initializer 4 fails (+inf) with that probability."""
+    init = np.repeat(np.arange(5.0), SEEDS)
+    seed_effect = 0.5 * rng.standard_normal((tables, SEEDS))[:, np.tile(np.arange(SEEDS), 5)]
+    draw = rng.standard_t(3, (tables, 50)) if noise == "t3" else rng.standard_normal((tables, 50))
+    values = effect * init + seed_effect + draw
+    if fail:
+        values[:, init == 4] = np.where(rng.random((tables, SEEDS)) < fail, np.inf, values[:, init == 4])
+    return values
+
+
+def test_the_vectorized_p1_decision_is_the_rules_decision():
+    rng = np.random.default_rng(17)
+    a, b = _p1_draw(rng, 40, 0.6, "normal", 0.3), _p1_draw(rng, 40, 1.2, "t3")
+    fast = _p1_upper_below_zero(a, b, 0.9)
+    for t in range(40):
+        cells = [pd.DataFrame({"initializer": np.repeat(INITS, SEEDS), "seed": np.tile(np.arange(SEEDS), 5),
+                               "val_loss": x[t]}) for x in (a, b)]
+        assert (omega_difference(*cells, "val_loss", 0.9, "upper")[3] < 0) == fast[t]
+    assert 0 < fast.sum() < len(fast)
+
+
+def _t3_scale_for(effect: float) -> float:
+    """The t3 noise scale at which rank-ω² of a t3 cell equals that of a normal cell with the same effect (so the
+    two models are equally sensitive: the boundary), by bisection on simulated cells."""
+    from initsens.analysis.exact import rank_omega_sq
+
+    codes, keep = np.repeat(np.arange(5), SEEDS), np.ones((1, 50))
+    rng = np.random.default_rng(18)
+    target = np.mean([rank_omega_sq(_p1_draw(rng, 1, effect, "normal")[0], codes, keep) for _ in range(3000)])
+    low, high = 0.2, 5.0
+    for _ in range(14):
+        mid = (low + high) / 2
+        rng = np.random.default_rng(19)
+        got = np.mean([rank_omega_sq(_p1_draw(rng, 1, effect / mid, "t3")[0], codes, keep) for _ in range(3000)])
+        low, high = (mid, high) if got > target else (low, mid)
+    return (low + high) / 2
+
+
+P1_TAIL = {"normal both": ("normal", "normal", 0.0), "t3 both": ("t3", "t3", 0.0),
+           "t3 rival, normal VanillaVAE": ("normal", "t3", 0.0), "30% failures in one initializer": ("normal",
+                                                                                                     "normal", 0.3)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", list(P1_TAIL))
+def test_p1_tail_rate_at_the_bonferroni_level(scenario):
+    """VanillaVAE exactly as sensitive as its rival: the rival called more sensitive at P1's level on the poster's
+    grid, α/(m·k) = 0.05/(4·3), in at most 1.5 times that share of the tables (v2, on values, gave 3x the level
+    with a t3 rival)."""
+    first, second, fail = P1_TAIL[scenario]
+    level = ALPHA / 12
+    rng = np.random.default_rng(20)
+    effect = 0.55
+    scale = _t3_scale_for(effect) if first != second else 1.0
+    a = _p1_draw(rng, TAIL_TABLES, effect, first, fail)
+    b = _p1_draw(rng, TAIL_TABLES, effect / scale if second == "t3" and first != second else effect, second, fail)
+    rate = float(np.mean(_p1_upper_below_zero(a, b, 1 - level)))
+    report(f"P1 tail ({scenario}), level {level:.5f}", rate, tables=TAIL_TABLES)
+    assert within_tail(rate, level)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("noise", ["normal", "heavy", "ties"])
+def test_e1_tail_rate_at_the_bonferroni_level(noise):
+    """Uniform ties with every rival: called better than some rival (contradicted) at E1's level in the paper's
+    two cells, α/(m·k) = 0.05/(2·4) per comparison, in at most 1.5 times the cell's share α/m; and called worse
+    than all (supported, the false support) in at most 1.5 α."""
+    from initsens.analysis.exact import sign_flip_p_batch
+
+    rng = np.random.default_rng(21)
+    draw = {"normal": lambda shape: 0.05 * rng.standard_normal(shape),
+            "heavy": lambda shape: 0.02 * rng.standard_t(2, shape),
+            "ties": lambda shape: 0.1 * rng.integers(-1, 2, shape)}[noise]
+    values = 0.05 * rng.standard_normal((TAIL_TABLES, SEEDS, 1)) + draw((TAIL_TABLES, SEEDS, 5))
+    d = values[:, :, :1] - values[:, :, 1:]  # uniform minus each rival
+    better = np.stack([sign_flip_p_batch(d[:, :, j], "greater") for j in range(4)], 1)
+    worse = np.stack([sign_flip_p_batch(d[:, :, j], "less") for j in range(4)], 1)
+    contradicted = float(np.mean(np.any(better <= ALPHA / 8, axis=1)))
+    supported = float(np.mean(np.all(worse <= ALPHA, axis=1)))
+    report(f"E1 tail ({noise}), level {ALPHA / 2}", contradicted, tables=TAIL_TABLES)
+    report(f"E1 tail ({noise}), level {ALPHA}", supported, "supported", TAIL_TABLES)
+    assert within_tail(contradicted, ALPHA / 2) and within_tail(supported, ALPHA)

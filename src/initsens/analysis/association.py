@@ -2,7 +2,7 @@
 
 :func:`spearman` correlates ``metric`` with ``ari`` per model (over all of its runs) and per model and
 depth. Columns: ``model``, ``depth`` (``all`` for the whole model), ``metric``, ``other``, ``n``, ``rho``,
-``ci_low``/``ci_high`` (Fisher z interval with the Bonett-Wright variance 1.06 / (n - 3)), ``p_value``
+``ci_low``/``ci_high`` (Fisher z interval with the Fieller-Hartley-Pearson variance 1.06 / (n - 3)), ``p_value``
 (two-sided, t approximation as R's ``cor.test(exact = FALSE)``).
 """
 
@@ -16,7 +16,9 @@ from scipy import stats
 
 
 def rank_correlation(x: pd.Series, y: pd.Series, level: float = 0.95) -> dict[str, float]:
-    """n, Spearman rho, its Fisher-z CI at ``level`` and the two-sided p-value over the pairs where both are finite."""
+    """n, Spearman rho, its Fisher-z CI at ``level`` (Fieller-Hartley-Pearson variance 1.06 / (n - 3)) and the
+    two-sided p-value over the pairs where both are finite.
+    """
     keep = np.isfinite(x.to_numpy(np.float64)) & np.isfinite(y.to_numpy(np.float64))
     n = int(keep.sum())
     if n < 4 or x[keep].nunique() < 2 or y[keep].nunique() < 2:

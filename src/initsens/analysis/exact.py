@@ -8,7 +8,7 @@
 - :func:`jackknife_t`: a t-based interval for any statistic of paired blocks (here seeds): the
   leave-one-block-out jackknife standard error with n - 1 degrees of freedom.
 - :func:`omega_sq`: the bias-corrected share of variance a factor explains (one-way ANOVA), vectorized
-  over replicates, for the jackknife.
+  over replicates, for the jackknife; :func:`rank_omega_sq` the same on ranks (failed runs tied last).
 
 A percentile bootstrap of 10 values cannot reach past the observed values, so its tails at levels like
 0.05 / 8 are not intervals at all; these tests replace it wherever a rule decides at such a level.
@@ -102,21 +102,34 @@ def jackknife_t(statistic: Callable[[np.ndarray], np.ndarray], blocks: int, leve
 
 
 def omega_sq(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """omega^2 = (SS_between - (k - 1) MS_within) / (SS_total + MS_within) of ``values`` (n,) grouped by integer
-    codes ``groups`` (n,), once per row of 0/1 ``weights`` (replicates, n) selecting the observations used.
+    """omega^2 = (SS_between - (k - 1) MS_within) / (SS_total + MS_within) of ``values`` ((n,), or one row per
+    replicate) grouped by integer codes ``groups`` (n,), once per row of 0/1 ``weights`` (replicates, n) selecting
+    the observations used.
     """
     w = np.asarray(weights, dtype=np.float64)
     x = np.asarray(values, dtype=np.float64)
     codes = np.asarray(groups)
     k_all = int(codes.max()) + 1
     onehot = (codes[:, None] == np.arange(k_all)[None, :]).astype(np.float64)
+    xw = np.where(w > 0, w * x, 0.0)  # an unused observation may hold NaN
     counts = w @ onehot
-    sums = w @ (onehot * x[:, None])
+    sums = xw @ onehot
     n = counts.sum(1)
     grand = sums.sum(1) / n
     means = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), 0.0)
-    ss_total = w @ (x ** 2) - n * grand ** 2
+    ss_total = np.sum(np.where(w > 0, xw * x, 0.0), axis=1) - n * grand ** 2
     ss_between = np.sum(counts * (means - grand[:, None]) ** 2, axis=1)
     k = (counts > 0).sum(1)
     ms_within = (ss_total - ss_between) / (n - k)
     return (ss_between - (k - 1) * ms_within) / (ss_total + ms_within)
+
+
+def rank_omega_sq(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """:func:`omega_sq` of the ranks of ``values`` (n,) among the observations each row of ``weights`` keeps,
+    ranked anew per row (ties share their mean rank; ``inf``, a failed run, ties last): the share of the rank
+    variance the groups explain, scale-free and defined with failures. NaN where every kept value ties.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    x = np.broadcast_to(np.asarray(values, dtype=np.float64), w.shape)
+    ranks = stats.rankdata(np.where(w > 0, x, np.nan), axis=1, nan_policy="omit")
+    return omega_sq(ranks, groups, w)

@@ -388,7 +388,7 @@ def section_methods(a: Analysis) -> list[str]:
             "- Post-hoc: Games-Howell (Tukey HSD beside it, not used); compact letters by insert-absorb; "
             f"probability of improvement paired by {seed} with a percentile bootstrap over {seed}s. "
             f"α = {a.settings['alpha']}.",
-            "- Spearman's ρ with a Fisher-z interval (Bonett-Wright variance).",
+            "- Spearman's ρ with a Fisher-z interval (Fieller-Hartley-Pearson variance 1.06/(n − 3)).",
             "- All statistics are validated against R (car, lme4, rstatix, multcompView) and the NIST StRD ANOVA "
             "certified values in initsens' test suite.",
             ""]

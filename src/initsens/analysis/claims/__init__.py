@@ -47,9 +47,10 @@ from initsens.analysis.claims.normalization import NEGLIGIBLE_SHIFT, p4_normaliz
 from initsens.analysis.claims.sensitivity import p1_most_sensitive
 
 __all__ = ["ARI_SIGNAL", "CHECKS", "CLAIMS", "COMMON_LOSS", "LOSS_CLAIMS", "NELBO", "OTHER_DEFAULT", "OWN_LOSS",
-           "PRIMARY", "CONTRADICTED", "EXTRAPOLATION", "NEGLIGIBLE_SHIFT", "NOT_TESTABLE",
-           "RULES_PREAMBLE", "SOURCE", "SUPPORTED", "UNRESOLVED", "VERDICTS", "WEAK_RHO", "Claim", "Scope",
-           "aggregate", "claimed_sets", "default_name", "evaluate", "verdicts"]
+           "PRIMARY", "CONTRADICTED", "EXTRAPOLATION", "NEGLIGIBLE_SHIFT", "NOT_TESTABLE", "RULES_HISTORY",
+           "RULES_PREAMBLE", "RULES_VERSION", "SOURCE", "SUPPORTED", "UNRESOLVED", "VERDICTS", "WEAK_RHO", "Claim",
+           "RulesVersion", "Scope", "aggregate", "claimed_sets", "default_name", "evaluate", "shown_verdict",
+           "verdicts"]
 
 MODELS = ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
 #: The poster measured its four models at one and more hidden layers on z-scored and min-max data.
@@ -78,11 +79,13 @@ class Claim:
 
 CLAIMS: dict[str, Claim] = {c.key: c for c in (
     Claim("P1", "VanillaVAE is the model most sensitive to the initialization method.", "poster", POSTER, OWN_LOSS,
-          "Δ_X = ω²(VanillaVAE) − ω²(X) for every other model X per depth and normalization (ω²: the share of "
-          "the loss's variance the initializer explains), jackknife-t intervals over seeds",
+          "Δ_X = ω²(VanillaVAE) − ω²(X) for every other model X per depth and normalization, ω² of the ranks of each "
+          "model's runs (the share of their rank variance the initializer explains; failed runs tied last, so an "
+          "initializer's failures count as its worst outcomes), jackknife-t intervals over seeds",
           "supported when every Δ_X has a one-sided 95% lower bound above 0; contradicted when some Δ_X has a "
-          "one-sided upper bound below 0 at level 1 − α/(m·k) (k other models); not testable where one of the "
-          "source's models was not trained or VanillaVAE has no usable runs; else unresolved."),
+          "one-sided upper bound below 0 at level 1 − α/(m·k), k = 3 (the source's other models, however many the "
+          "data left); not testable where one of the source's models was not trained or cannot be measured (its "
+          "runs all tie, e.g. every run failed); else unresolved."),
     Claim("P2", "With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, Xavier "
           "uniform and the default perform best for IWAE and LogCoshVAE.", "poster", POSTER, OWN_LOSS,
           "Δ = mean of the best other initializer minus mean of the worst claimed one at depth 1 (> 0: the "
@@ -102,7 +105,8 @@ CLAIMS: dict[str, Claim] = {c.key: c for c in (
           f"normalization and every initializer's mean rank shift has a 90% CI inside ±{NEGLIGIBLE_SHIFT} (two "
           "one-sided tests at 5%); contradicted when the best sets differ and the ranks move (sign-flip p below "
           "α/m, over the pairs of normalizations too); not testable with one normalization or fewer than two "
-          "seeds with every run under both; else unresolved."),
+          "seeds with every run under both, or where no two initializers can be compared under some normalization (as "
+          "P2/P3: e.g. every run failed); else unresolved."),
     Claim("E1", "Uniform initialization underperforms all other methods on downstream clustering (ARI against "
           "cancer type).", "paper", PAPER, "ari",
           "d = the largest mean paired (same seed) ARI difference uniform − other initializer, failed runs "
@@ -112,11 +116,15 @@ CLAIMS: dict[str, Claim] = {c.key: c for c in (
           f"the clustering is at chance (no initializer's mean ARI has a one-sided 95% lower bound above "
           f"{ARI_SIGNAL}); else unresolved."),
     Claim("E2", "Validation loss does not reflect downstream performance.", "paper", PAPER, f"{OWN_LOSS} vs ari",
-          "Spearman's ρ between the validation loss and the ARI of a cell's finished runs (Fisher-z interval, "
-          "Bonett-Wright variance)",
-          f"per cell: supported when the 95% CI of ρ lies above −{WEAK_RHO} (a lower loss goes at most weakly with "
-          f"a better clustering); contradicted when its interval at 1 − α/m lies below −{WEAK_RHO}; not testable "
-          "when the clustering is at chance (as E1); else unresolved."),
+          "between initializers (the paper's reading: it compared initializers): per seed, Spearman's ρ between the "
+          "validation loss and the ARI across the initializers' finished runs, averaged over seeds on Fisher's z "
+          "scale (|ρ| capped at 0.95) with a t interval; within initializers (reported beside it): Spearman's ρ "
+          "of loss and ARI ranked within each initializer, Fisher-z interval with the Bonett-Wright variance "
+          "(1 + ρ²/2)/(n_eff − 3)",
+          f"per cell, on the between-initializers reading: supported when the 95% CI of the mean ρ lies above "
+          f"−{WEAK_RHO} (initializers with a lower loss cluster at most weakly better); contradicted when its interval "
+          f"at 1 − α/m lies below −{WEAK_RHO}; not testable when the clustering is at chance (as E1); else "
+          "unresolved. The within reading is judged by the same thresholds and shown beside it."),
 )}
 
 #: The checks a study is judged under: the claim's own metric (the verdict), the common loss (robustness) and the
@@ -143,12 +151,56 @@ RULES_PREAMBLE = (
     "every rule. Tests are exact (sign-flip) or t-based (jackknife-t, Games-Howell, Welch), never a percentile "
     "bootstrap of ten values at such levels; where an exact test cannot reach the level at ten seeds, the "
     "sub-result says so. Diverged or failed runs count against their initializer: an initializer that fails "
-    "significantly more often than another is worse than it (Fisher's exact test); in E1 a failed run's ARI "
-    "is 0. The loss claims are judged on each model's own validation loss (`val_loss`, what the poster "
+    "significantly more often than another is worse than it (Fisher's exact test); in P1 and P4 failed runs rank "
+    "last; in E1 a failed run's ARI is 0. A cell whose runs all failed is not testable for every claim (nothing "
+    "in it separates initializers), and a comparison the source's design calls for (P1's four models) that the "
+    "data cannot make is not testable, never silently dropped: Bonferroni counts follow the design. A verdict "
+    "shows its coverage: \"supported in 1 of 2 sub-results (1 not testable)\" is support on part of the scope, "
+    "not of the claim. The loss claims are judged on each model's own validation loss (`val_loss`, what the poster "
     "measured) and, as a robustness check, on `val_nelbo` (one definition for every model and protocol). "
     "\"The default\" is read both ways where the runs hold both: as the poster defines it (nn.Linear's own law, "
     "U(±1/√fan_in), `default`) and as the original code ran it (`kaiming_uniform`, U(±√(6/fan_in)))."
 )
+
+
+@dataclass(frozen=True)
+class RulesVersion:
+    """One version of the decision rules: when it was fixed (date, commit), what changed, and what it judged."""
+
+    version: str
+    date: str
+    commit: str
+    changes: str
+    judged: str
+
+
+#: Every version of the rules, oldest first; the last is in force. A rule changed after real results were judged
+#: is a new version, and the report shows what the earlier ones gave (``<report>/history/claims-<version>.parquet``).
+RULES_HISTORY = (
+    RulesVersion("v1", "2026-11-27", "0ddaf3b", "every claim on val_nelbo over every cell; percentile bootstraps of "
+                 "ten values; failed runs left out", "the eltager2023 and initsens protocols (report 619e1ad)"),
+    RulesVersion("v2", "2026-12-02", "05209ef", "each claim on its source's metric and scope, cells beyond it as a "
+                 "family of their own; exact sign-flip, jackknife-t and Games-Howell tests; not testable where "
+                 "nothing compares or clustering is at chance. Written after v1 had judged the two protocols (not "
+                 "stated before those runs); fixed before any ladder rung was trained",
+                 "both protocols again, both ablations and the six ladder rungs (report 16ed12a)"),
+    RulesVersion("v3", "2026-12-06", "", "P1 on ranks with failed runs last and k = 3 fixed by the design (a "
+                 "rival that cannot be measured makes it not testable); E2 between initializers (the verdict) and "
+                 "within them (beside it), Bonett-Wright variance; P4 not testable where P2/P3 are; a verdict shows "
+                 "its coverage; reach counts ties; P2/P3 name the strongest rival. Written after v2 had judged every "
+                 "study above; fixed before the first new run of the eltager2023-pancan grid",
+                 "(in force)"),
+)
+RULES_VERSION = RULES_HISTORY[-1].version
+
+
+def shown_verdict(verdict: str, testable: int, total: int) -> str:
+    """A verdict with its coverage where not every sub-result could be tested: ``supported in 1 of 2 sub-results
+    (1 not testable)``; the bare word otherwise ('' stays '').
+    """
+    if not verdict or verdict == NOT_TESTABLE or testable >= total:
+        return verdict
+    return f"{verdict} in {testable} of {total} sub-results ({total - testable} not testable)"
 
 
 def default_name(runs: pd.DataFrame) -> str:
@@ -203,8 +255,10 @@ def verdicts(evidence: pd.DataFrame, scope: str = SOURCE) -> pd.DataFrame:
         subs = evidence[(evidence["claim"] == key) & (evidence["scope"] == scope)] if len(evidence) else evidence
         # no sub-result at all: the source's scope was not trained (not testable); no extrapolation: nothing to say
         verdict = aggregate(list(subs["verdict"])) if len(subs) else (NOT_TESTABLE if scope == SOURCE else "")
+        testable = int((subs["verdict"] != NOT_TESTABLE).sum()) if len(subs) else 0
         row = {"claim": key, "text": claim.text, "scope": scope,
                "metric": subs["metric"].iloc[0] if len(subs) else claim.metric, "verdict": verdict,
+               "coverage": shown_verdict(verdict, testable, len(subs)), "rules": RULES_VERSION,
                **{f"n_{v.replace(' ', '_')}": int((subs["verdict"] == v).sum()) if len(subs) else 0
                   for v in VERDICTS},
                "not_testable": "; ".join(subs.loc[subs["verdict"] == NOT_TESTABLE, "where"]) if len(subs) else ""}

@@ -86,15 +86,21 @@ class CellComparison:
             return 1.0
         return float(stats.fisher_exact([[fi, ni - fi], [fj, nj - fj]], alternative="greater").pvalue)
 
+    def worse_p(self, i: str, j: str) -> tuple[float, str]:
+        """How strongly ``i`` is worse than ``j``: the smaller of the Games-Howell p_adj (where ``i``'s mean is
+        higher) and the Bonferroni-adjusted Fisher p of more failures, with which one it is ('mean' or 'failures').
+        """
+        pair = self.pairs.get((i, j))
+        by_mean = pair[1] if pair is not None and pair[0] > 0 else 1.0
+        n_pairs = max(len(self.initializers) * (len(self.initializers) - 1) // 2, 1)
+        by_failures = min(self.failure_p(i, j) * n_pairs, 1.0)
+        return (by_mean, "mean") if by_mean <= by_failures else (by_failures, "failures")
+
     def worse(self, i: str, j: str, level: float) -> bool:
         """``i`` is significantly worse than ``j``: a higher mean (Games-Howell p_adj < level) or more failures
         (Fisher p, Bonferroni over the cell's pairs, < level).
         """
-        pair = self.pairs.get((i, j))
-        if pair is not None and pair[0] > 0 and pair[1] < level:
-            return True
-        n_pairs = max(len(self.initializers) * (len(self.initializers) - 1) // 2, 1)
-        return self.failure_p(i, j) * n_pairs < level
+        return self.worse_p(i, j)[0] < level
 
     def best(self, level: float) -> set[str]:
         """Initializers not significantly worse than any other."""
@@ -115,11 +121,11 @@ def best_set_rule(cell: CellComparison, claimed: set[str], alpha: float, m: int
     others = [i for i in inits if i not in claimed]
     beaten = [(c, j) for c in sorted(claimed) for j in inits if j != c and cell.worse(c, j, alpha / m)]
     detail = f"best set {{{', '.join(sorted(cell.best(alpha)))}}}"
-    if beaten:
-        c, j = beaten[0]
-        pair = cell.pairs.get((c, j))
-        if pair is not None and pair[0] > 0 and pair[1] < alpha / m:
-            why = f"higher mean, Games-Howell p_adj = {pair[1]:.3g} < {alpha / m:.3g}"
+    if beaten:  # the strongest contradiction: the pair with the smallest p
+        c, j = min(beaten, key=lambda pair: cell.worse_p(*pair)[0])
+        p_value, by = cell.worse_p(c, j)
+        if by == "mean":
+            why = f"higher mean, Games-Howell p_adj = {p_value:.3g} < {alpha / m:.3g}"
         else:
             (fc, nc), (fj, nj) = cell.failures.get(c, (0, 0)), cell.failures.get(j, (0, 0))
             why = f"more failures, {fc}/{nc} vs {fj}/{nj}"

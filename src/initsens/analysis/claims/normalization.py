@@ -108,13 +108,20 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
             rows.append(sub_result("P4", where, kind, np.nan, np.nan, np.nan, NOT_TESTABLE, np.nan,
                                    "fewer than two seeds with every run under both normalizations"))
             continue
+        comparisons = {n: compare_cell(cell[cell["normalization"] == n], {**place, "normalization": n}, metric, cache)
+                       for n in norms}
+        untestable = [n for n, c in comparisons.items() if not c.testable]
+        if untestable:  # as in P2/P3: nothing ranks initializers that all failed (or that nothing separates)
+            rows.append(sub_result("P4", where, kind, np.nan, np.nan, np.nan, NOT_TESTABLE, np.nan,
+                                   f"no two initializers can be compared under {', '.join(untestable)} (every run "
+                                   "failed, or one initializer left), as P2/P3 find there", level=level))
+            continue
         p_values = {pair: rank_interaction_p(d.to_numpy()) for pair, d in shifts.items()}
         moves = {(pair, init): (shift_interval(d[init].to_numpy(), 0.95), shift_interval(d[init].to_numpy(), 0.90))
                  for pair, d in shifts.items() for init in d.columns}
         (pair, init), ((estimate, low, high), _) = max(moves.items(), key=lambda item: abs(item[1][0][0]))
         negligible = all(-NEGLIGIBLE_SHIFT < lo90 and hi90 < NEGLIGIBLE_SHIFT for _, (_, lo90, hi90) in moves.values())
-        bests = {n: compare_cell(cell[cell["normalization"] == n], {**place, "normalization": n}, metric, cache)
-                 .best(alpha) for n in norms}
+        bests = {n: c.best(alpha) for n, c in comparisons.items()}
         same = len({frozenset(b) for b in bests.values()}) == 1
         moved = min(p_values.values()) < level
         if same and negligible:
@@ -128,6 +135,7 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
                                      f"seeds" for (a, b), p in p_values.items())
                   + f" (contradiction needs p < {level:.3g}); largest mean rank shift: {init} {estimate:+.2f} "
                     f"({pair[0]} − {pair[1]})")
+        nonzero = max(int(np.any(d.to_numpy() != 0, axis=1).sum()) for d in shifts.values())
         rows.append(sub_result("P4", where, kind, estimate, low, high, verdict, NEGLIGIBLE_SHIFT - abs(estimate),
-                               detail, p_value=min(p_values.values()), same_best=same, level=level))
+                               detail, p_value=min(p_values.values()), same_best=same, level=level, nonzero=nonzero))
     return rows

@@ -1,10 +1,15 @@
 """P1: is VanillaVAE the model most sensitive to its initialization?
 
-Per group of cells sharing depth and normalization: omega^2 (the share of the metric's variance the initializer
-explains, one-way ANOVA over its finished runs) of VanillaVAE against every other model, as differences
-Δ_X = ω²(VanillaVAE) − ω²(X), each with a jackknife-t interval over seeds (every model's runs share the
-seeds, so leaving a seed out leaves it out of both). omega^2 is scale-free, so it compares models whose own
-losses live on different scales.
+Per group of cells sharing depth and normalization: the sensitivity of each model is ω² of its runs' ranks (the
+share of the rank variance the initializer explains, one-way ANOVA on the ranks of the metric within the model's
+cell, failed runs tied last, so an initializer's failures count as its worst outcomes). Ranks make ω² scale-free
+(models' own losses live on different scales) and defined when runs fail. VanillaVAE is compared with every other
+model by Δ_X = ω²(VanillaVAE) − ω²(X), with a jackknife-t interval over seeds (every model's runs share the seeds,
+so leaving a seed out leaves it out of both; ranks are recomputed without it).
+
+The number of rivals k in the Bonferroni level is fixed by the source's design (the poster's four models: k = 3),
+never by what the data left: a rival that cannot be measured (not trained, or every run tied, e.g. all failed)
+makes the sub-result not testable.
 """
 
 from __future__ import annotations
@@ -25,66 +30,75 @@ from initsens.analysis.claims.base import (
     sub_result,
     with_failures,
 )
-from initsens.analysis.exact import jackknife_t, omega_sq
+from initsens.analysis.exact import jackknife_t, rank_omega_sq
 
 TARGET = "VanillaVAE"
 
 
+def _scored(cell: pd.DataFrame, metric: str) -> np.ndarray:
+    """The metric with failed runs (``failed`` column, else a non-finite value) at +inf: tied last when ranked."""
+    values = pd.to_numeric(cell[metric], errors="coerce").to_numpy(np.float64)
+    failed = cell["failed"].to_numpy(bool) if "failed" in cell.columns else ~np.isfinite(values)
+    return np.where(failed | ~np.isfinite(values), np.inf, values)
+
+
 def omega_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, level: float, side: str = "two-sided"
                      ) -> tuple[float, float, float, float]:
-    """(Δ, jackknife SE, low, high) of ω²(a) − ω²(b) over the finished runs of two cells that share seeds."""
+    """(Δ, jackknife SE, low, high) of rank-ω²(a) − rank-ω²(b) over every run (failed ones tied last) of two cells
+    that share seeds.
+    """
     seeds = np.array(sorted(set(a["seed"]) | set(b["seed"])))
 
     def parts(cell: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        values = cell[metric].to_numpy(np.float64)
-        values = values - values.mean()  # sums of squares on centred values (losses of ~5,000 vary in units)
         codes = pd.factorize(cell[FACTOR], sort=True)[0]
-        return values, codes, np.searchsorted(seeds, cell["seed"].to_numpy())
+        return _scored(cell, metric), codes, np.searchsorted(seeds, cell["seed"].to_numpy())
 
     (xa, ga, sa), (xb, gb, sb) = parts(a), parts(b)
 
     def statistic(keep: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return omega_sq(xa, ga, keep[:, sa]) - omega_sq(xb, gb, keep[:, sb])
+            return rank_omega_sq(xa, ga, keep[:, sa]) - rank_omega_sq(xb, gb, keep[:, sb])
 
     return jackknife_t(statistic, len(seeds), level, side)
 
 
-def _usable(cell: pd.DataFrame) -> bool:
-    """omega^2 needs two initializers with two finished runs each."""
-    return int((cell.groupby(FACTOR).size() >= 2).sum()) >= 2
+def unmeasurable(cell: pd.DataFrame, metric: str) -> str:
+    """Why a model's sensitivity cannot be measured in ``cell`` ('' when it can): ω² of ranks needs two
+    initializers with two runs each and ranks that do not all tie (e.g. every run failed).
+    """
+    if int((cell.groupby(FACTOR).size() >= 2).sum()) < 2:
+        return "fewer than two initializers with two runs"
+    scored = _scored(cell, metric)
+    if np.all(scored == scored[0]):
+        return f"all {len(cell)} runs failed" if np.isinf(scored[0]) else "every run has the same value"
+    return ""
 
 
 def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str], scope: Scope,
                       alpha: float = 0.05, target: str = TARGET) -> list[dict]:
     """P1's sub-results, one per group of cells sharing every key but the model (depth, normalization, ...)."""
     data = with_failures(runs, metric)
-    finished = data[~data["failed"]]
     group_keys = [k for k in cell_keys if k != "model"]
     groups = list(data.groupby(group_keys, sort=True)) if group_keys else [((), data)]
     places = [dict(zip(group_keys, k if isinstance(k, tuple) else (k,))) for k, _ in groups]
     m = {s: max(sum(scope.contains(p) == (s == "source") for p in places), 1) for s in ("source", "extrapolation")}
+    k = len(scope.models) - 1  # the source compared its models: fixed by its design, not by what the data left
     rows = []
     for place, (_, group) in zip(places, groups):
         where, kind = cell_label(place) or "all cells", "source" if scope.contains(place) else "extrapolation"
-        trained = set(group["model"])
-        absent = [model for model in scope.models if model not in trained]
-        mask = np.logical_and.reduce([finished[k].to_numpy() == v for k, v in place.items()] or
-                                     [np.ones(len(finished), bool)])
-        cells = {model: cell for model, cell in finished[mask].groupby("model", sort=True) if _usable(cell)}
-        unusable = sorted(trained - set(cells))
-        note = f"; no usable runs (all failed or one initializer): {', '.join(unusable)}" if unusable else ""
-        if absent or target not in cells:
-            why = (f"P1 compares the source's models, and {', '.join(absent)} were not trained here" if absent
-                   else f"{target} has no usable runs here")
-            rows.append(sub_result("P1", where, kind, np.nan, np.nan, np.nan, NOT_TESTABLE, np.nan, why + note))
+        cells = dict(list(group.groupby("model", sort=True)))
+        absent = [model for model in scope.models if model not in cells]
+        why_not = {model: unmeasurable(cell, metric) for model, cell in cells.items()}
+        blocked = {model: why for model, why in why_not.items() if why}
+        if absent or blocked or target not in cells:
+            why = "; ".join(([f"P1 compares the source's models, and {', '.join(absent)} were not trained here"]
+                             if absent else []) +
+                            [f"{model} cannot be measured ({why})" for model, why in sorted(blocked.items())])
+            rows.append(sub_result("P1", where, kind, np.nan, np.nan, np.nan, NOT_TESTABLE, np.nan, why,
+                                   level=alpha / (m[kind] * k)))
             continue
         rivals = [model for model in cells if model != target]
-        if not rivals:
-            rows.append(sub_result("P1", where, kind, np.nan, np.nan, np.nan, NOT_TESTABLE, np.nan,
-                                   "no other model with usable runs to compare" + note))
-            continue
-        strict = 1 - alpha / (m[kind] * len(rivals))
+        strict = 1 - alpha / (m[kind] * max(k, len(rivals)))
         compared = []
         for rival in rivals:
             est, _, low95, high95 = omega_difference(cells[target], cells[rival], metric, 0.95)
@@ -99,10 +113,14 @@ def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str],
         else:
             verdict = UNRESOLVED
         beaten = [c[0] for c in compared if c[5] < 0]
-        detail = "; ".join(f"ω² {target} − {r} = {e:+.3g} [{lo:.3g}, {hi:.3g}]" for r, e, lo, hi, _, _ in compared)
+        failed = {model: int(cell["failed"].sum()) for model, cell in cells.items() if cell["failed"].any()}
+        detail = "; ".join(f"rank-ω² {target} − {r} = {e:+.3g} [{lo:.3g}, {hi:.3g}]"
+                           for r, e, lo, hi, _, _ in compared)
+        if failed:
+            detail += "; failed runs (ranked last): " + ", ".join(f"{mo} {n}" for mo, n in failed.items())
         if beaten:
             detail += (f"; more sensitive than {target} at the Bonferroni level ({100 * strict:.2f}% one-sided "
                        f"bound): {', '.join(beaten)}")
         rows.append(sub_result("P1", where, kind, closest[1], closest[2], closest[3], verdict, closest[2],
-                               detail + note, rival=closest[0], level=1 - strict))
+                               detail, rival=closest[0], level=1 - strict))
     return rows
