@@ -184,7 +184,7 @@ RULES_HISTORY = (
                  "nothing compares or clustering is at chance. Written after v1 had judged the two protocols (not "
                  "stated before those runs); fixed before any ladder rung was trained",
                  "both protocols again, both ablations and the six ladder rungs (report 16ed12a)"),
-    RulesVersion("v3", "2026-12-06", "", "P1 on ranks with failed runs last and k = 3 fixed by the design (a "
+    RulesVersion("v3", "2026-12-06", "7ad837b", "P1 on ranks with failed runs last and k = 3 fixed by the design (a "
                  "rival that cannot be measured makes it not testable); E2 between initializers (the verdict) and "
                  "within them (beside it), Bonett-Wright variance; P4 not testable where P2/P3 are; a verdict shows "
                  "its coverage; reach counts ties; P2/P3 name the strongest rival. Written after v2 had judged every "
