@@ -13,12 +13,14 @@ from initsens.analysis.claims import CHECKS, CLAIMS, NELBO, OTHER_DEFAULT, PRIMA
 
 TINY = ("--repeats", "2", "--epochs", "2", "--top-genes", "60", "--hidden-dims", "16", "--latent-dim", "4",
         "--n-boot", "50", "--n-boot-icc", "20")
+TWO = ("--protocols", "eltager2023,initsens")  # the original-scale protocol has a test of its own (its phases)
 
 
 @pytest.mark.slow
 def test_tiny_reproduction_judges_every_claim_under_both_protocols_and_both_readings(tmp_path):
     out, report = tmp_path / "results", tmp_path / "reports" / "reproduction.md"
-    first = run_cli("reproduce", *TINY, "--no-ladder", "--out", str(out), "--report", str(report), timeout=1200)
+    first = run_cli("reproduce", *TINY, *TWO, "--no-ladder", "--out", str(out), "--report", str(report),
+                    timeout=1200)
     assert first.returncode == 0, first.stderr
     folder = report.parent / "reproduction"
     claims = pd.read_parquet(folder / "tables" / "claims.parquet")
@@ -45,9 +47,35 @@ def test_tiny_reproduction_judges_every_claim_under_both_protocols_and_both_read
     runs = pd.read_parquet(out / "eltager2023" / "runs")
     assert len(runs) == 4 * 6 * 2 * 2 * 2 and set(runs["preset"]) == {"eltager2023"}  # both readings trained
     assert {"default", "kaiming_uniform"} <= set(runs["initializer"])
-    again = run_cli("reproduce", *TINY, "--no-ladder", "--out", str(out), "--no-judge", "--quiet", timeout=900)
+    again = run_cli("reproduce", *TINY, *TWO, "--no-ladder", "--out", str(out), "--no-judge", "--quiet", timeout=900)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("0 runs trained (none), 192 already recorded") == 2  # nothing retrained
+
+
+@pytest.mark.slow
+def test_a_phased_protocol_is_judged_on_its_complete_phases_and_says_what_waits(tmp_path):
+    """eltager2023-pancan with only its z-score phase trained: judged on it (P1, P2, P3, E1, E2 have verdicts), P4
+    waits for min-max and the other-default check for its phase, each shown with its progress, in the report, the
+    claims table and the console; a protocol folder with nothing trained shows "0 of N" instead of stopping."""
+    out, report = tmp_path / "results", tmp_path / "rep.md"
+    small = ("--repeats", "2", "--epochs", "2", "--top-genes", "40", "--hidden-dims", "8", "--latent-dim", "3",
+             "--depths", "1")
+    trained = run_cli("train", "--config", "eltager2023-pancan", *small, "--normalizations", "zscore", "--out",
+                      str(out / "eltager2023-pancan"), "--quiet", timeout=900)
+    assert trained.returncode == 0, trained.stderr
+    judged = run_cli("reproduce", *small, "--n-boot", "20", "--n-boot-icc", "10", "--no-train", "--no-ladder",
+                     "--protocols", "eltager2023-pancan,initsens", "--out", str(out), "--report", str(report),
+                     timeout=900)
+    assert judged.returncode == 0, judged.stderr
+    claims = pd.read_parquet(tmp_path / "rep" / "tables" / "claims.parquet")
+    primary = claims[(claims["check"] == PRIMARY) & (claims["scope"] == SOURCE)].set_index("claim")
+    assert set(primary.index) == {"P1", "P2", "P3", "E1", "E2"} and set(claims["study"]) == {"eltager2023-pancan"}
+    text = report.read_text()
+    assert "waits for min-max: 0 of 40 trained" in text and "waits for the other default: 0 of 16 trained" in text
+    assert "| z-score | 40 of 40 | yes |" in text and "| min-max | 0 of 40 | not yet |" in text
+    assert "| initsens | not judged: 0 of 96 runs trained | – |" in text.replace("*", "")
+    assert "What a 247-sample stand-in can and cannot show" in text
+    assert "min-max: 0 of 40 trained" in judged.stdout and "initsens: 0 of 96 runs" in judged.stdout
 
 
 @pytest.mark.slow

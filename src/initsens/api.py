@@ -147,7 +147,7 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
         estimate, CI, sub-result counts); ``.results``: each study's runs, evidence and verdicts; ``.report``: the
         report's path.
     """
-    from initsens.reproduction import check_folders, judge
+    from initsens.reproduction import judge
     from initsens.studies import Ablation, plan_studies
     from initsens.training import plan_sweep, run_sweep
     from initsens.training.sweep import data_key, load_data
@@ -170,6 +170,5 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
                     raise KeyboardInterrupt
     if not judge_claims:
         return None
-    check_folders(studies)
     return judge(studies, report, command or f"initsens.reproduce({list(protocols)!r})", alpha, n_boot, n_boot_icc,
                  seed, on_step)

@@ -27,6 +27,7 @@ from initsens.analysis.claims import (
     EXTRAPOLATION,
     LOSS_CLAIMS,
     NELBO,
+    OTHER_DEFAULT,
     OWN_LOSS,
     PRIMARY,
     SOURCE,
@@ -34,19 +35,35 @@ from initsens.analysis.claims import (
     verdicts,
 )
 from initsens.atomic import atomic_path
-from initsens.errors import InitsensError
 from initsens.report import versions, write_report
 from initsens.report.reproduction import Context, forest_plot, ladder_plot, render
 from initsens.report.tables import write_table
 from initsens.schema import EARLY, OK, VALIDATION_COLUMNS
-from initsens.studies import DEFAULT_READINGS, Study
+from initsens.studies import DEFAULT_READINGS, Phase, Study
 from initsens.training.loop import batch_count
+
+
+@dataclass(frozen=True)
+class PhaseProgress:
+    """How far one phase of a study is trained, and whether its runs are judged (it and every phase before it
+    complete).
+    """
+
+    phase: Phase
+    trained: int
+    expected: int
+    judged: bool
+
+    def shown(self) -> str:
+        """e.g. ``min-max: 37 of 400 trained``."""
+        return f"{self.phase.label}: {self.trained} of {self.expected} trained"
 
 
 @dataclass
 class StudyResult:
-    """One study's share of the reproduction: its runs, every sub-result (``check`` column), the verdicts (one row
-    per claim, check and scope), how much of it is trained, and provenance.
+    """One study's share of the reproduction: the runs judged (those of its complete phases), every sub-result
+    (``check`` column), the verdicts (one row per claim, check and scope), how much of it is trained (in all and per
+    phase), and provenance.
     """
 
     study: Study
@@ -58,6 +75,7 @@ class StudyResult:
     report: str = ""  # relative link to the full analysis ('' for rungs)
     settings: dict[str, str] = field(default_factory=dict)
     diagnostics: list[str] = field(default_factory=list)
+    phases: list[PhaseProgress] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -66,14 +84,50 @@ class StudyResult:
 
     @property
     def complete(self) -> bool:
-        """Whether every run of the study's grid is recorded (only then are its claims judged)."""
+        """Whether every run of the study's grid is recorded."""
         return self.trained >= self.expected
 
+    @property
+    def judged(self) -> bool:
+        """Whether the study's claims are judged: its first phase (its only one, for most) is complete."""
+        return bool(self.phases) and self.phases[0].judged
+
+    def progress(self) -> str:
+        """How far the study is trained, e.g. ``300 of 960 runs (z-score: 300 of 400 trained; ...)``."""
+        parts = f" ({'; '.join(p.shown() for p in self.phases)})" if len(self.phases) > 1 else ""
+        return f"{self.trained} of {self.expected} runs{parts}"
+
+    def judged_on(self) -> str:
+        """The phases the verdicts rest on, when some phase is not yet judged ('' otherwise)."""
+        if all(p.judged for p in self.phases):
+            return ""
+        return "judged on " + ", ".join(p.phase.label for p in self.phases if p.judged) + "; " + "; ".join(
+            p.shown() for p in self.phases if not p.judged)
+
     def verdict(self, claim: str, check: str = PRIMARY, scope: str = SOURCE) -> str:
-        """The verdict of ``claim`` under ``check`` in ``scope`` ('' when that check does not apply)."""
+        """The verdict of ``claim`` under ``check`` in ``scope`` ('' when that check does not apply or waits for a
+        phase).
+        """
         v = self.verdicts
         hit = v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)] if len(v) else v
         return str(hit["verdict"].iloc[0]) if len(hit) else ""
+
+    def shown(self, claim: str, check: str = PRIMARY, scope: str = SOURCE) -> str:
+        """The verdict as tables print it: with its coverage (``supported in 1 of 2 sub-results (1 not
+        testable)``), what it waits for, or how far the study is trained when nothing is judged yet.
+        """
+        if not self.judged:
+            return f"not judged: {self.progress()} trained"
+        v = self.verdicts
+        hit = v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)] if len(v) else v
+        if not len(hit):
+            waits = self.waits_for(claim if check != OTHER_DEFAULT else OTHER_DEFAULT)
+            return f"waits for {waits}" if waits else ""
+        return str(hit["coverage"].iloc[0]) if "coverage" in hit.columns else str(hit["verdict"].iloc[0])
+
+    def waits_for(self, what: str) -> str:
+        """The unjudged phase ``what`` (a claim, or the other-default check) waits for, with its progress."""
+        return next((p.shown() for p in self.phases if not p.judged and what in p.phase.waits), "")
 
     def primary(self) -> pd.DataFrame:
         """The sub-results of the verdict check."""
@@ -264,26 +318,46 @@ def ladder_table(results: Sequence[StudyResult]) -> pd.DataFrame:
         for key in CLAIMS:
             row[key] = result.verdict(key) if result.complete else ""
             row[f"{key}_nelbo"] = result.verdict(key, NELBO) if result.complete else ""
+            row[f"{key}_shown"] = result.shown(key) if result.complete else ""
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def phase_progress(study: Study, recorded: set[str], sha: str | None) -> list[PhaseProgress]:
+    """Each phase's trained and expected runs (``recorded``: the run ids in the study's folder; ``sha``: the data's
+    content hash, None when nothing is recorded), judged while it and every phase before it are complete.
+    """
+    out, open_ = [], True
+    for phase, specs in study.phase_runs():
+        done = len({spec.run_id(sha) for spec in specs} & recorded) if sha is not None else 0
+        open_ = open_ and done == len(specs)
+        out.append(PhaseProgress(phase, done, len(specs), open_))
+    return out
+
+
 def _study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | None]:
     expected = len(study.config.runs())
-    if not list((study.folder / "runs").glob("part-*.parquet")):  # a rung not started yet
-        return StudyResult(study, pd.DataFrame(columns=["run_id", "model", "initializer", "status"]), pd.DataFrame(),
-                           pd.DataFrame(), 0, expected), None
+    empty = pd.DataFrame(columns=["run_id", "model", "initializer", "status"])
+    if not list((study.folder / "runs").glob("part-*.parquet")):  # not started yet
+        return StudyResult(study, empty, pd.DataFrame(), pd.DataFrame(), 0, expected,
+                           phases=phase_progress(study, set(), None)), None
     loaded = load_results(study.folder, OWN_LOSS)
-    runs = loaded.runs
+    runs, sha = loaded.runs, None
     if "dataset_sha256" in runs.columns and len(runs):
         sha = str(runs["dataset_sha256"].iloc[0])
         ids = {spec.run_id(sha) for spec in study.config.runs()}
-        runs = runs[runs["run_id"].isin(ids)].reset_index(drop=True)  # the study's grid only
-    result = StudyResult(study, runs, pd.DataFrame(), pd.DataFrame(), len(runs), expected,
-                         settings=_settings(runs))
-    if result.complete:
-        result.evidence = judge_runs(runs, study.default, alpha)
-        result.verdicts = verdict_table(result.evidence)
+        runs = runs[runs["run_id"].isin(ids)].reset_index(drop=True)  # the study's grid only (a folder may hold more)
+    phases = phase_progress(study, set(runs["run_id"]), sha)
+    judged_ids = {spec.run_id(sha) for p, (_, specs) in zip(phases, study.phase_runs()) if p.judged
+                  for spec in specs} if sha is not None else set()
+    judged = runs[runs["run_id"].isin(judged_ids)].reset_index(drop=True)
+    result = StudyResult(study, judged, pd.DataFrame(), pd.DataFrame(), len(runs), expected,
+                         settings=_settings(runs), phases=phases)
+    if result.judged:
+        result.evidence = judge_runs(judged, study.default, alpha)
+        waiting = {w for p in phases if not p.judged for w in p.phase.waits}
+        table = verdict_table(result.evidence)
+        result.verdicts = table[~table["claim"].isin(waiting) & ~table["check"].isin(waiting)].reset_index(drop=True)
     return result, loaded
 
 
@@ -302,10 +376,7 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: flo
         step(f"{study.name}: claims")
         result, loaded = _study_result(study, alpha)
         epochs = loaded.epochs if loaded is not None else None
-        if study.kind != "rung" and not result.complete:
-            raise InitsensError(f"{study.folder}: {result.trained} of {result.expected} runs of {study.name} are "
-                                "trained; train the rest first (initsens reproduce without --no-train)")
-        if study.kind != "rung":
+        if study.kind != "rung" and result.judged:
             step(f"{study.name}: full analysis of {OWN_LOSS}")
             analysis = analyze(result.runs, OWN_LOSS, epochs, n_boot, n_boot_icc, alpha, seed)
             sub_report = root / study.name / "summary.md"
@@ -327,7 +398,7 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: flo
     step("figures and report")
     protocols = [r for r in results if r.study.kind == "protocol"]
     rungs = [r for r in results if r.study.kind == "rung"]
-    judged = [r for r in results if r.complete]
+    judged = [r for r in results if r.judged]
     figures = {key: forest_plot(key, protocols, root / "figures" / f"claim_{key}.png") for key in CLAIMS
                if protocols}
     ladder = ladder_table(rungs) if rungs else pd.DataFrame()
@@ -340,8 +411,10 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: flo
         else pd.DataFrame()
     write_table(evidence.astype({c: str for c in evidence.columns if evidence[c].dtype == object}),
                 root / "tables" / "evidence.parquet")
+    # the verdicts earlier rule versions gave, kept beside the report (``history/claims-v1.parquet``, ...)
+    history = {f.stem.split("-", 1)[1]: pd.read_parquet(f) for f in sorted((root / "history").glob("claims-*.parquet"))}
     context = Context(command, versions(), data, wall, alpha, str((root / "tables").relative_to(report.parent)),
-                      {k: str(p.relative_to(report.parent)) for k, p in figures.items()})
+                      {k: str(p.relative_to(report.parent)) for k, p in figures.items()}, history)
     text = render(results, ladder, context)
     with atomic_path(report) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -378,13 +451,3 @@ def _settings(runs: pd.DataFrame) -> dict[str, str]:
         else:
             out[column] = "; ".join(f"{m} {v}" for m, v in per_model.items())
     return out
-
-
-def check_folders(studies: Sequence[Study]) -> None:
-    """A one-line error when a protocol's or ablation's results folder holds no runs yet (a rung may be untrained:
-    the report says so).
-    """
-    for study in studies:
-        if study.kind != "rung" and not list((study.folder / "runs").glob("part-*.parquet")):
-            raise InitsensError(f"{study.folder}: no runs of {study.name} yet; train them first "
-                                "(initsens reproduce without --no-train)")

@@ -69,6 +69,8 @@ PHASES: dict[str, tuple[Phase, ...]] = {ORIGINAL_SCALE: (
     Phase("min-max", ("minmax",), False, ("P4",)),
     Phase("the other default", None, True, ("other default",)),
 )}
+#: The commit that fixed :data:`PHASES` (the grid of :data:`ORIGINAL_SCALE` and its order) before its first new run.
+SCALE_FIXED_AT = "93b5e17"
 #: Where the ladder's rung (c) keeps its runs: the folder of :data:`ORIGINAL_SCALE`, which holds them too.
 SHARED_FOLDERS = {"kl-8850+steps-138": ORIGINAL_SCALE}
 

@@ -136,15 +136,16 @@ def reproduce(
     if quiet:
         print(result.report)
         return
-    judged = [r for r in result.results if len(r.verdicts)]
+    judged = [r for r in result.results if r.judged]
     table = Table(title="Claims of the original study (verdict on the claim's metric and source's scope)")
     table.add_column("study")
     for key in CLAIMS:
         table.add_column(key)
     for r in judged:
-        table.add_row(r.name, *(r.verdict(key) for key in CLAIMS))
+        table.add_row(r.name, *(r.shown(key) for key in CLAIMS))
     console.print(table)
     for r in result.results:
         if not r.complete:
-            console.print(f"{r.name}: {r.trained} of {r.expected} runs trained, not judged yet")
+            state = r.judged_on() if r.judged else "not judged yet"
+            console.print(f"{r.name}: {r.progress()} trained; {state}")
     console.print(f"Report: [bold]{result.report}[/]")
