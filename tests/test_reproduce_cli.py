@@ -56,13 +56,16 @@ def test_tiny_reproduction_judges_every_claim_under_both_protocols_and_both_read
 def test_a_phased_protocol_is_judged_on_its_complete_phases_and_says_what_waits(tmp_path):
     """eltager2023-pancan with only its z-score phase trained: judged on it (P1, P2, P3, E1, E2 have verdicts), P4
     waits for min-max and the other-default check for its phase, each shown with its progress, in the report, the
-    claims table and the console; a protocol folder with nothing trained shows "0 of N" instead of stopping."""
+    claims table and the console; a protocol with only a few runs trained shows "2 of N" instead of stopping."""
     out, report = tmp_path / "results", tmp_path / "rep.md"
     small = ("--repeats", "2", "--epochs", "2", "--top-genes", "40", "--hidden-dims", "8", "--latent-dim", "3",
              "--depths", "1")
     trained = run_cli("train", "--config", "eltager2023-pancan", *small, "--normalizations", "zscore", "--out",
                       str(out / "eltager2023-pancan"), "--quiet", timeout=900)
     assert trained.returncode == 0, trained.stderr
+    begun = run_cli("train", "--config", "initsens", *small, "--models", "VanillaVAE", "--inits", "default",
+                    "--seeds", "0", "--out", str(out / "initsens"), "--quiet", timeout=900)  # 2 of its 96 runs
+    assert begun.returncode == 0, begun.stderr
     judged = run_cli("reproduce", *small, "--n-boot", "20", "--n-boot-icc", "10", "--no-train", "--no-ladder",
                      "--protocols", "eltager2023-pancan,initsens", "--out", str(out), "--report", str(report),
                      timeout=900)
@@ -73,9 +76,9 @@ def test_a_phased_protocol_is_judged_on_its_complete_phases_and_says_what_waits(
     text = report.read_text()
     assert "waits for min-max: 0 of 40 trained" in text and "waits for the other default: 0 of 16 trained" in text
     assert "| z-score | 40 of 40 | yes |" in text and "| min-max | 0 of 40 | not yet |" in text
-    assert "| initsens | not judged: 0 of 96 runs trained | – |" in text.replace("*", "")
+    assert "| initsens | not judged: 2 of 96 runs trained | – |" in text.replace("*", "")
     assert "What a 247-sample stand-in can and cannot show" in text
-    assert "min-max: 0 of 40 trained" in judged.stdout and "initsens: 0 of 96 runs" in judged.stdout
+    assert "min-max: 0 of 40 trained" in judged.stdout and "initsens: 2 of 96 runs" in judged.stdout
 
 
 @pytest.mark.slow

@@ -117,7 +117,7 @@ class StudyResult:
         testable)``), what it waits for, or how far the study is trained when nothing is judged yet.
         """
         if not self.judged:
-            return f"not judged: {self.progress()} trained"
+            return f"not judged: {self.trained} of {self.expected} runs trained"
         v = self.verdicts
         hit = v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)] if len(v) else v
         if not len(hit):
@@ -384,7 +384,7 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: flo
             write_report(analysis, loaded, sub_report,
                          f"initsens analyze {study.folder} --metric {OWN_LOSS}")
             result.report = os.path.relpath(sub_report, report.parent)
-        if study.kind == "protocol":
+        if study.kind == "protocol" and result.judged:
             step(f"{study.name}: diagnostics (re-judging)")
             result.diagnostics = diagnostics(result, epochs, alpha)
         results.append(result)
@@ -393,7 +393,8 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: flo
             data = {"name": str(result.runs["dataset"].iloc[0]), "sha256": str(result.runs["dataset_sha256"].iloc[0])}
     by_name = {r.name: r for r in results}
     for r in results:
-        if r.study.ablation is not None and r.study.ablation.base in by_name:
+        if r.study.ablation is not None and r.study.ablation.base in by_name and r.judged \
+                and by_name[r.study.ablation.base].judged:
             by_name[r.study.ablation.base].diagnostics += ablation_lines(by_name[r.study.ablation.base], r)
     step("figures and report")
     protocols = [r for r in results if r.study.kind == "protocol"]

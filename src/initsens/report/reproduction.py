@@ -211,7 +211,7 @@ def _row_for(result: StudyResult, key: str) -> str:
                                                                             NOT_TESTABLE))
     cells = [result.shown(key), *((result.shown(key, NELBO), result.shown(key, PRIMARY, EXTRAPOLATION),
                                    result.shown(key, OTHER_DEFAULT)) if result.judged else ("", "", ""))]
-    words = [_word(c) if c in VERDICT_WORDS else (c or "–") for c in cells]
+    words = [_word(c) if c.split(" ")[0] in VERDICT_WORDS or c == NOT_TESTABLE else (c or "–") for c in cells]
     return f"| {result.name} | {words[0]} | {estimate} | {counts} | {' | '.join(words[1:])} |"
 
 
