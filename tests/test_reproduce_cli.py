@@ -147,7 +147,7 @@ def test_ctrl_c_stops_the_whole_reproduction_after_saving_the_finished_runs(tmp_
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 0, stderr
+    assert proc.returncode == 130, stderr
     assert "interrupted:" in stdout and "run the same command again to continue" in stdout
     assert 0 < len(pd.read_parquet(out / "initsens" / "runs"))
     assert not (out / "eltager2023").exists() and not (tmp_path / "r.md").exists()

@@ -121,8 +121,10 @@ def reproduce(
                 run_reproduction(**common, judge_claims=False, quarantine=quarantine, observer=observer,
                                  on_study=None if quiet else on_study,
                                  on_trained=lambda study, summary: report_summary(summary, quiet, next_step=""))
-            except KeyboardInterrupt:
-                return  # the interrupted study said so, and what is saved
+            except KeyboardInterrupt:  # the interrupted study said so, and what is saved
+                from initsens.cli.train import INTERRUPTED
+
+                raise typer.Exit(INTERRUPTED) from None
     if not judge_claims:
         return
     from initsens.analysis.claims import CLAIMS

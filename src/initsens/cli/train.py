@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -82,8 +82,14 @@ def train(**values: Any) -> None:
     cfg = build_config(values["config"], {key: value for key, value in given.items() if value is not None})
     cluster = Cluster(values["workers"], values["threads_per_worker"], values["scheduler"], values["scheduler_file"],
                       values["connect_timeout"])
-    run_training(cfg, values["out"], force=values["force"], quiet=values["quiet"], dry_run=values["dry_run"],
-                 cluster=cluster, quarantine=values["quarantine"])
+    summary = run_training(cfg, values["out"], force=values["force"], quiet=values["quiet"],
+                           dry_run=values["dry_run"], cluster=cluster, quarantine=values["quarantine"])
+    if summary is not None and summary.interrupted:
+        raise typer.Exit(INTERRUPTED)  # after the summary: a script's `train && analyze` stops here
+
+
+#: The exit status of a command stopped by Ctrl-C (the shell's 128 + SIGINT).
+INTERRUPTED = 130
 
 
 def _signature() -> inspect.Signature:
@@ -198,12 +204,19 @@ def print_plan(plan: Any) -> None:
 
 
 class RichObserver:
-    """Live display: a bar for the grid (runs done / total, ETA) and a line for the current run."""
+    """Live display: a bar for the grid (runs done / total, elapsed, time left from the work done: see
+    :class:`~initsens.training.eta.Eta`) and a line for the current run.
+    """
+
+    def __init__(self, clock: Any = None) -> None:
+        from initsens.training.eta import Eta
+
+        self.eta = Eta() if clock is None else Eta(clock=clock)
 
     def __enter__(self):
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-        self.grid = self.progress.add_task("runs", total=None)
+                                 TimeElapsedColumn(), TextColumn("{task.fields[eta]}"))
+        self.grid = self.progress.add_task("runs", total=None, eta=self.eta.shown())
         self.line = Text()
         self.live = Live(Group(self.progress, self.line), console=console, refresh_per_second=4)
         self.live.__enter__()
@@ -216,6 +229,8 @@ class RichObserver:
     def start(self, total: int, todo: int) -> None:
         """A sweep begins: the bar counts the runs to train."""
         self.progress.reset(self.grid, total=todo)  # one display may follow several sweeps (reproduce's studies)
+        self.eta.start(todo)
+        self.progress.update(self.grid, eta=self.eta.shown())
         if total > todo:
             console.print(f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains).")
 
@@ -223,16 +238,19 @@ class RichObserver:
         """An ensemble (one architecture group) begins."""
         self.label = f"{specs[0].model} depth {specs[0].depth} {specs[0].normalization}"
         self.line.plain = f"{self.label}: starting {len(specs)} run(s)"
+        self.eta.chunk_start(len(specs))
 
     def epoch(self, specs, epoch: int, best: float) -> None:
         """Show the current epoch and the best validation loss so far."""
         runs = f"{specs[0].initializer} seed {specs[0].seed}" if len(specs) == 1 else f"{len(specs)} runs active"
         self.line.plain = (f"{self.label}, {runs}: epoch {epoch}/{specs[0].config.epochs}, "
                            f"best val loss {best:.5g}")
+        self.progress.update(self.grid, eta=self.eta.shown())
 
     def run_done(self, spec, result, error) -> None:
         """Advance the bar; name a failed run and its error."""
-        self.progress.advance(self.grid)
+        self.eta.run_done()
+        self.progress.update(self.grid, advance=1, eta=self.eta.shown())
         if error:
             console.print(f"[yellow]run failed[/] {spec.model} {spec.initializer} depth {spec.depth} "
                           f"seed {spec.seed}: {error}")
@@ -248,7 +266,9 @@ def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> N
     if summary.capped:
         line += f"; {summary.capped} run(s) reached --epochs still improving (not converged)"
     if summary.interrupted:
-        line = f"interrupted: {line}; run the same command again to continue"
+        lost = (f"; {summary.lost} run(s) of the ensemble in progress were lost (trained in part, not saved)"
+                if summary.lost else "")
+        line = f"interrupted: {line}{lost}; run the same command again to continue"
     if quiet:
         print(line)
         return
@@ -263,7 +283,7 @@ def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> N
             table.add_row(model, init, *(str(summary.counts[(model, init, s)]) for s in STATUSES))
         console.print(table)
     console.print(line)
-    if next_step is None:
+    if next_step is None and not summary.interrupted:
         console.print(f"Read them with pandas: pd.read_parquet('{summary.out}/runs') and "
                       f"pd.read_parquet('{summary.out}/epochs')")
         console.print(f"Next: [bold]initsens analyze {summary.out} --report reports/summary.md[/]")

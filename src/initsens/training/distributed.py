@@ -170,8 +170,9 @@ def run_sweep_distributed(plan: SweepPlan, client, observer: SweepObserver | Non
         for future in distributed.as_completed(futures):
             results, infos, error, device = future.result()
             record_chunk(plan, summary, observer, futures[future], infos, results, error, device)
+            futures[future] = []  # recorded
     except KeyboardInterrupt:
-        summary.interrupted = True
+        summary.interrupted, summary.lost = True, sum(len(chunk) for chunk in futures.values())
         client.cancel(list(futures))
     finally:
         plan.store.release()  # the client is the folder's only writer; workers never write

@@ -148,6 +148,7 @@ class SweepSummary:
     counts: Counter = field(default_factory=Counter)  # (model, initializer, status) -> runs
     capped: int = 0  # runs that reached --epochs while still improving
     interrupted: bool = False
+    lost: int = 0  # runs of the ensembles in flight when interrupted (trained in part, not saved)
 
 
 def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | DataInfo, device: str) -> dict:
@@ -281,14 +282,17 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
     observer.start(plan.total, len(plan.todo))
     prepared = PreparedCache(plan.dataset, plan.config)
     start = time.perf_counter()
+    in_flight: list[RunSpec] = []
     try:
         for chunk in chunks(plan):
+            in_flight = chunk
             data = [prepared(spec) for spec in chunk]
             observer.chunk_start(chunk)
             results, error = train_chunk(chunk, data, plan.device, observer.epoch)
             record_chunk(plan, summary, observer, chunk, data, results, error, str(plan.device))
+            in_flight = []
     except KeyboardInterrupt:
-        summary.interrupted = True
+        summary.interrupted, summary.lost = True, len(in_flight)
     finally:
         plan.store.release()
     summary.wall_seconds = time.perf_counter() - start
