@@ -225,6 +225,33 @@ def test_check_reports_and_repair_fixes_duplicates_orphans_and_corrupt_parts(tmp
     assert inspect_folder(out).problems.empty
 
 
+def test_a_lost_epochs_part_has_one_way_out_check_repair_train(tmp_path, sweep):
+    """One epochs part deleted: analyze names the runs without learning curves, check reports them, --repair moves
+    their runs part aside (it used to say 'nothing to repair' while train skipped them as recorded), and the same
+    train command retrains exactly those runs, after which nothing is missing."""
+    out = tmp_path / "r"
+    subprocess.run(["cp", "-r", str(sweep[0]), str(out)], check=True)
+    lost = sorted((out / "epochs").glob("part-*.parquet"))[0]
+    lost_ids = set(pd.read_parquet(out / "runs" / lost.name)["run_id"])
+    lost.unlink()
+    loaded = load_results(out)
+    assert any(w.startswith(f"{len(lost_ids)} run(s) have no per-epoch log") for w in loaded.warnings)
+    analyzed = run_cli("analyze", str(out), "--report", str(tmp_path / "rep" / "s.md"), "--n-boot", "20",
+                       "--n-boot-icc", "5")
+    assert analyzed.returncode == 0 and "have no per-epoch log" in " ".join(analyzed.stdout.split())
+    assert inspect_folder(out).problems["kind"].tolist() == ["runs without epochs"]
+    repaired = run_cli("check", str(out), "--repair")
+    said = " ".join(repaired.stdout.split())
+    assert repaired.returncode == 1 and "its epochs part is missing" in said  # 1: runs still to train, it says so
+    assert said.endswith("the same `initsens train` command (with --out " + str(out) + ") trains the missing runs")
+    assert inspect_folder(out).problems["kind"].tolist() == ["runs not trained"]
+    before = set(load_results(out).runs["run_id"])
+    initsens.train(out=out, **TINY)
+    after = load_results(out)
+    assert set(after.runs["run_id"]) - before == lost_ids and after.runs["run_id"].is_unique
+    assert inspect_folder(out).problems.empty and not after.warnings
+
+
 _KILLER = """
 import os, pickle, signal, sys
 from initsens import atomic

@@ -170,4 +170,11 @@ def load_results(path: str | Path, metric: str = "val_loss", design: Design = De
     runs, checked = check_runs(runs, str(path), metric, design)
     messages += checked
     epochs = pd.concat(parts["epochs"], ignore_index=True) if parts["epochs"] else None
+    if epochs is not None and "run_id" in runs.columns and "run_id" in epochs.columns:
+        missing = sorted(set(runs["run_id"].astype(str)) - set(epochs["run_id"].astype(str)))
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            messages.append(f"{len(missing)} run(s) have no per-epoch log ({shown}): their learning curves are "
+                            "left out; `initsens check --repair` moves them aside and the same `initsens train` "
+                            "command retrains them")
     return Results(runs, epochs, files, messages)

@@ -37,6 +37,10 @@ def check(
         return
     for row in found.problems.itertuples():
         console.print(f"[red]{row.kind}[/]: {row.path}: {row.detail}", highlight=False)
-    console.print(f"{len(found.problems)} problem(s); `initsens check {path} --repair` fixes what it safely can "
-                  "(a lock is released when its writer ends)")
+    if set(found.problems["kind"]) == {"runs not trained"}:  # nothing for --repair: training completes the grid
+        console.print(f"{len(found.problems)} problem(s); the same `initsens train` command (with --out {path}) "
+                      "trains the missing runs")
+    else:
+        console.print(f"{len(found.problems)} problem(s); `initsens check {path} --repair` fixes what it safely can "
+                      "(a lock is released when its writer ends)")
     raise typer.Exit(1)

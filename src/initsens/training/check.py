@@ -5,8 +5,9 @@ without their runs part and runs parts without their epochs part, a ``run_id`` r
 a (run_id, epoch) twice in ``epochs/``, leftover temporary files, a writer's lock, and runs of a grid started in
 the folder (``sweeps.json``; folders from before it have none) that are not recorded yet. ``repair`` moves
 unreadable part sets aside (renamed ``*.corrupt``, which neither ``train`` nor ``analyze`` reads, so ``train``
-retrains their runs), drops duplicated rows keeping the first, and moves orphaned detail parts aside too:
-nothing is deleted.
+retrains their runs), moves runs parts whose epochs part is lost aside the same way (so ``train`` retrains them
+instead of skipping runs whose learning curves are gone), drops duplicated rows keeping the first, and moves
+orphaned detail parts aside too: nothing is deleted.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ def repair(root: str | Path) -> list[str]:
         moved = store.quarantine(store.unreadable_parts())
         done = [f"moved aside {p} (renamed {p.name}{QUARANTINE_SUFFIX})" for p in moved]
         done += [f"moved aside orphaned {p}" for p in store.quarantine(store.orphaned_parts(), sets=False)]
+        epochs_names = {p.name for p in store.epochs_dir.glob("part-*.parquet")}
+        lonely = [p for p in store.run_parts() if p.name not in epochs_names]  # their epochs part was lost
+        done += [f"moved aside {p} (its epochs part is missing; the same `initsens train` command retrains its runs)"
+                 for p in store.quarantine(lonely) if p.parent == store.runs_dir]
         for _, folder, keys in store.row_keys():
             removed = store.drop_duplicates(folder, keys)
             if removed:
