@@ -24,12 +24,38 @@ def test_help_version_and_models():
         assert name in listing.stdout
 
 
+def test_presets_fit_a_narrow_terminal():
+    """At 80 columns the settings are listed one block each (a table's 'why' column was a word wide: 480 lines)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    result = subprocess.run([sys.executable, "-c", "from initsens.cli import main; main()", "presets"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80 and len(lines) < 250
+    assert "gene_selection = meanad  (initsens: mad)" in result.stdout
+
+
+def test_reproduce_checks_its_protocols_before_showing_anything():
+    result = run("reproduce", "--protocols", "foo", "--out", "/nonexistent/x")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().startswith("error: unknown preset 'foo'")
+
+
 def test_data_info_on_a_file(tmp_path, small_frame):
     path = tmp_path / "expr.tsv"
     small_frame.to_csv(path, sep="\t", index=False)
     result = run("data", "info", "--data", str(path), "--top-genes", "10")
     assert result.returncode == 0, result.stderr
     assert "12 x 30" in result.stdout and "BRCA 4" in result.stdout
+    # the top genes by MAD, most variable first, with their MAD (recomputed here with pandas)
+    genes = small_frame.drop(columns=["sample_id", "cancer_type"])
+    mad = (genes - genes.median()).abs().median().sort_values(ascending=False, kind="stable")
+    shown = " ".join(result.stdout.split())
+    first = f"{mad.index[0]} ({mad.iloc[0]:.3g}), {mad.index[1]} ({mad.iloc[1]:.3g})"
+    assert "most variable first" in shown and first in shown.replace("│ ", "").replace(" │", "")
 
 
 @pytest.mark.parametrize("args,message", [

@@ -62,7 +62,10 @@ def info(
     transform: str = options.Transform,
 ) -> None:
     """Load a dataset exactly as training would and summarize it."""
+    import numpy as np
+
     from initsens.data import load_dataset, top_variable_genes
+    from initsens.data.genes import gene_spread
     from initsens.data.matrix import column_min_max, is_sparse, value_mean, value_range
     from initsens.data.transform import TRANSFORMS, apply_transform, resolve_transform
 
@@ -82,7 +85,10 @@ def info(
     label = f"top {k:,} {'MAD' if gene_selection == 'mad' else gene_selection} genes"
     try:
         kept = top_variable_genes(X, k, gene_selection)
-        table.add_row(label, ", ".join(dataset.gene_ids[kept[:5]]) + (", ..." if k > 5 else ""))
+        full = gene_spread(X, gene_selection)
+        first = kept[np.argsort(-full[kept], kind="stable")[:5]]  # the most variable first, with their spread
+        table.add_row(label + ", most variable first",
+                      ", ".join(f"{dataset.gene_ids[g]} ({full[g]:.3g})" for g in first) + (", ..." if k > 5 else ""))
     except InitsensError as error:  # the table still tells the rest; training would stop with this line
         table.add_row(label, f"none: {error}")
     if dataset.labels is None:

@@ -108,6 +108,12 @@ def reproduce(
                               "ladder": ladder, "both_defaults": both_defaults,
                               **{k: v for k, v in settings.items() if v is not None}}
 
+    from initsens.studies import Ablation, plan_studies
+
+    # every name and setting checked before any display (a bad one is one line, with no progress bar before it)
+    plan_studies(names, {k: v for k, v in common.items() if k in settings}, out,
+                 [Ablation.parse(spec) for spec in ablation or []], ladder, both_defaults)
+
     def on_study(study, plan) -> None:
         part = (f"; {shown(plan.config.normalizations)}, {shown(plan.config.inits)}" if len(study.phases) > 1
                 else "")
