@@ -95,3 +95,16 @@ def test_formula_api_design_matches_the_table_of_terms():
     formula = factorial_formula("val_loss", ["model", "initializer", "depth"])
     ours = mixed_model(pd.read_csv(FIXTURES / "balanced.csv"))
     assert (ours["kind"] == "fixed").sum() == smf.ols(formula, data).fit().params.size == 12
+
+
+def test_the_level_sum_contrasts_leave_out_has_its_row_equal_to_a_refit_that_keeps_it():
+    """The last initializer's effect (minus the sum of the others) and its SE equal those of a refit in which that
+    level is renamed to sort first, so another level is the one left out and it is estimated directly."""
+    runs = pd.read_csv(FIXTURES / "unbalanced.csv")
+    ours = mixed_model(runs, factors=("model", "initializer"))
+    last = sorted(runs["initializer"].astype(str).unique())[-1]
+    derived = ours[(ours["kind"] == "fixed (derived)") & (ours["term"] == f"initializer[{last}]")].iloc[0]
+    renamed = runs.assign(initializer=runs["initializer"].astype(str).replace({last: "aaa_" + last}))
+    direct = mixed_model(renamed, factors=("model", "initializer")).set_index("term").loc[f"initializer[aaa_{last}]"]
+    assert derived["estimate"] == pytest.approx(direct["estimate"], rel=1e-6)
+    assert derived["std_err"] == pytest.approx(direct["std_err"], rel=1e-5)

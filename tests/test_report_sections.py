@@ -32,9 +32,10 @@ def test_sensitivity_sentences():
         sensitivity_row(depth=4, next_model=np.nan),
         sensitivity_row(depth=5, resolved=False, diff_next=0.0, diff_ci_low=-0.1, seeds_needed=np.inf),
         sensitivity_row(depth=1, model="VanillaVAE", rank=2),  # not rank 1: no sentence
-    ])
+        sensitivity_row(depth=6, resolved=False, diff_ci_low=-0.1, seeds=2, seeds_note="cannot say"),
+    ]).assign(seeds_note=lambda t: t["seeds_note"].fillna(""))
     lines = md._sensitivity_summary(analysis({"sensitivity": table}))
-    assert len(lines) == 5
+    assert len(lines) == 6 and lines[5].endswith("How many seeds would: cannot say from 2 seeds (see Methods).")
     assert lines[0] == ("- **Most sensitive (ω²), depth 1:** IWAE (ω² = 0.9, 95% CI [0.8, 0.95]), ahead of "
                         "VanillaVAE by 0.2 (95% CI [0.1, 0.3]).")
     assert "not resolved by these data" in lines[1] and "About 40 seeds per initializer (now 10)" in lines[1]
@@ -55,11 +56,18 @@ def test_failures_sentence_lists_initializers_and_significant_cells():
 
 
 def test_effect_caution_and_best_sentences():
-    oneway = pd.DataFrame({"p_holm": [0.01, 0.2, 0.03], "welch_p_holm": [0.01, 0.01, 0.5]})
-    a = analysis({"oneway_anova": oneway})
+    """The headline says which test it trusts in each cell: Welch's where the spreads differ 2-fold or more."""
+    oneway = pd.DataFrame({"model": ["A", "B", "C"], "depth": 1, "p_holm": [0.01, 0.2, 0.03],
+                           "welch_p_holm": [0.01, 0.01, 0.5]})
+    desc = pd.DataFrame({"model": list("AABBCC"), "depth": 1, "initializer": list("ababab"),
+                         "sd": [1.0, 1.2, 1.0, 3.0, 1.0, 1.9]})  # B: 3-fold (Welch); A, C: below 2-fold
+    a = analysis({"oneway_anova": oneway, "descriptives": desc})
+    assert list(md.unequal_spreads(a)) == [False, True, False]
     assert md._effect_summary(a) == [
-        "- **Initializer effect.** In 2 of 3 cells (model x depth) the initializer changes the mean `val_loss` "
-        "(one-way ANOVA, Holm-adjusted p < 0.05); Welch's test agrees in 2."]
+        "- **Initializer effect.** In 3 of 3 cells (model x depth) the initializer changes the mean `val_loss` "
+        "(Holm-adjusted p < 0.05), judged by Welch's ANOVA in the 1 cell(s) whose spreads differ at least 2-fold, "
+        "the classical ANOVA in the others, because the classical F assumes equal spreads. The classical ANOVA "
+        "alone finds it in 2, Welch's in 2."]
     assert "With 2 seeds per combination" in md._caution_summary(a)[0]
     desc = pd.DataFrame({"model": "M", "depth": 1, "initializer": ["a", "b", "c"], "best": [True, False, True]})
     assert md._best_summary(analysis({"descriptives": desc})) == [

@@ -50,6 +50,7 @@ class MixedFit:
     var_resid: float
     loglik: float
     n_fixed: int
+    cov: np.ndarray  # of the fixed effects (GLS)
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,32 @@ def fit_random_intercept(exog: np.ndarray, y: np.ndarray, groups: np.ndarray, re
 def fit_mixed(data: pd.DataFrame, formula: str, group: str, reml: bool) -> MixedFit:
     """The random-intercept fit of ``formula`` with ``group`` intercepts, with GLS standard errors."""
     endog, exog = patsy.dmatrices(formula, data, return_type="dataframe")
-    var_group, var_resid, beta, std_err, loglik = fit_random_intercept(
-        exog.to_numpy(), endog.to_numpy().ravel(), data[group].to_numpy(), reml)
+    x, y, groups = exog.to_numpy(), endog.to_numpy().ravel(), data[group].to_numpy()
+    var_group, var_resid, beta, std_err, loglik = fit_random_intercept(x, y, groups, reml)
+    theta = var_group / var_resid if var_resid > 0 else 0.0
+    _, _, a, s2 = _profile(_Sufficient.of(np.asarray(x, np.float64), np.asarray(y, np.float64), np.asarray(groups)),
+                           theta, reml)
     return MixedFit([term_name(c) for c in exog.columns], beta, std_err, var_group, var_resid, loglik,
-                    exog.shape[1])
+                    exog.shape[1], s2 * np.linalg.inv(a))
+
+
+def omitted_levels(fit: MixedFit, data: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """The main effect of each factor's last level, which sum-to-zero contrasts leave out of the fit: minus the sum
+    of the other levels' effects, with its GLS standard error (from their covariance), so every level has a row.
+    """
+    rows = []
+    for factor in factors:
+        levels = sorted(data[factor].unique())
+        shown = [i for i, t in enumerate(fit.terms) if t in {f"{factor}[{lv}]" for lv in levels}]
+        if len(shown) != len(levels) - 1:
+            continue
+        ones = np.ones(len(shown))
+        estimate = -float(fit.estimate[shown].sum())
+        std_err = float(np.sqrt(ones @ fit.cov[np.ix_(shown, shown)] @ ones))
+        z = estimate / std_err
+        rows.append({"kind": "fixed (derived)", "term": f"{factor}[{levels[-1]}]", "estimate": estimate,
+                     "std_err": std_err, "z": z, "p_value": 2 * stats.norm.sf(abs(z))})
+    return pd.DataFrame(rows)
 
 
 def _prepare(runs: pd.DataFrame, metric: str, factors: Sequence[str], group: str) -> tuple[pd.DataFrame, list[str]]:
@@ -151,17 +174,20 @@ def mixed_model(runs: pd.DataFrame, metric: str = "val_loss",
     Returns
     -------
     pandas.DataFrame
-        ``kind`` (``fixed`` or ``variance``), ``term``, ``estimate``, ``std_err``, ``z``, ``p_value`` (fixed
-        effects only), ``metric``, ``method`` (REML or ML) and ``loglik``.
+        ``kind`` (``fixed``; ``fixed (derived)`` for each factor's last level, which the sum-to-zero contrasts
+        leave out: minus the sum of the others, with its standard error; or ``variance``), ``term``, ``estimate``,
+        ``std_err``, ``z``, ``p_value`` (fixed effects only), ``metric``, ``method`` (REML or ML) and ``loglik``.
 
     Examples
     --------
     >>> from initsens.analysis.examples import toy_runs
     >>> table = mixed_model(toy_runs(), factors=("model", "initializer"))
-    >>> table[table["kind"] == "variance"][["term", "estimate"]].round(4)
-           term  estimate
-    6      seed    0.0000
-    7  residual    0.0052
+    >>> table[table["kind"] != "fixed"][["kind", "term", "estimate"]].round(4)
+                  kind                        term  estimate
+    2  fixed (derived)           model[VanillaVAE]   -0.1491
+    5  fixed (derived)  initializer[xavier_normal]   -0.2029
+    8         variance                        seed    0.0000
+    9         variance                    residual    0.0052
     """
     data, factors = _prepare(runs, metric, factors, group)
     fit = fit_mixed(data, factorial_formula(metric, factors), group, reml)
@@ -171,6 +197,14 @@ def mixed_model(runs: pd.DataFrame, metric: str = "val_loss",
                           "z": z, "p_value": 2 * stats.norm.sf(np.abs(z))})
     variances = pd.DataFrame({"kind": "variance", "term": [group, "residual"],
                               "estimate": [fit.var_group, fit.var_resid]})
+    parts = [fixed]
+    for _, row in omitted_levels(fit, data, factors).iterrows():  # each after its factor's other main effects
+        table = pd.concat(parts, ignore_index=True)
+        factor = row["term"].split("[")[0]
+        last = table.index[table["term"].str.match(rf"{factor}\[[^:]*\]$")].max()
+        parts = [table.iloc[: last + 1], row.to_frame().T, table.iloc[last + 1:]]
+    fixed = pd.concat(parts, ignore_index=True).astype({"estimate": float, "std_err": float, "z": float,
+                                                         "p_value": float})
     return pd.concat([fixed, variances], ignore_index=True).assign(**common)
 
 

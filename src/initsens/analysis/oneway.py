@@ -1,15 +1,17 @@
 """One-way analysis per cell: how much of a metric's variation does the initializer explain?
 
 :func:`oneway` takes a tidy results table (one row per run) and returns one row per cell (by default
-model x depth) with the classical one-way ANOVA of ``metric ~ initializer``, effect sizes with a
-bootstrap CI, and the robust companions: Welch's ANOVA (unequal variances), Kruskal-Wallis (ranks)
+model x depth) with the classical one-way ANOVA of ``metric ~ initializer``, effect sizes with an exact
+noncentral-F CI, and the robust companions: Welch's ANOVA (unequal variances), Kruskal-Wallis (ranks)
 and Brown-Forsythe (Levene's test centred on medians, for differences in spread).
 
 Returned columns: the cell keys, ``metric``, ``n``, ``k`` (groups), ``ss_between``, ``ss_within``,
 ``df_between``, ``df_within``, ``f``, ``p_value``, ``eta_sq`` (SS_between / SS_total), ``omega_sq``
-((SS_between - df_between MS_within) / (SS_total + MS_within)), ``omega_sq_ci_low``/``_high``
-(percentile bootstrap, resampling within groups, one random stream per cell), ``welch_f``, ``welch_df1``, ``welch_df2``,
-``welch_p``, ``kruskal_h``, ``kruskal_p``, ``bf_f``, ``bf_p``.
+((SS_between - df_between MS_within) / (SS_total + MS_within)), ``omega_sq_ci_low``/``_high`` and
+``eta_sq_ci_low``/``_high`` (the same exact 95% interval of the population share of variance both estimate, by
+inverting the noncentral F: :func:`variance_share_interval`), ``welch_f``, ``welch_df1``, ``welch_df2``,
+``welch_p``, ``kruskal_h``, ``kruskal_p``, ``bf_f``, ``bf_p`` and ``undefined`` (which statistic is undefined at the
+data's size and why; its columns hold NaN, never infinity).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats.oneway import anova_oneway
 
 from initsens.analysis.cells import cell_seed, iter_cells, require_columns
@@ -66,6 +68,41 @@ def omega_sq_draws(groups: Sequence[np.ndarray], n_boot: int = 2000,
         return omega_squared(ss_between, ss_within, df_between, df_within)
 
 
+def ncp_interval(f: float, df1: float, df2: float, level: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of the noncentrality λ of F(df1, df2, λ) from an observed F, by inverting the
+    noncentral F's distribution function in λ (Steiger 2004; MBESS's conf.limits.ncf): the lower bound puts F at
+    the distribution's 1 − (1 − level)/2 quantile, the upper at its (1 − level)/2 quantile; a bound that even
+    λ = 0 cannot reach is 0. NaN when F is not finite.
+    """
+    if not np.isfinite(f):
+        return np.nan, np.nan
+    tail = (1.0 - level) / 2
+
+    def cdf(lam: float) -> float:
+        return float(stats.f.cdf(f, df1, df2) if lam <= 0 else stats.ncf.cdf(f, df1, df2, lam))
+
+    def solve(target: float) -> float:
+        if cdf(0.0) <= target:
+            return 0.0
+        high = max(10.0, 2 * f * df1)
+        while cdf(high) > target:
+            high *= 2
+        return float(optimize.brentq(lambda lam: cdf(lam) - target, 0.0, high, xtol=1e-10, rtol=1e-12))
+
+    return solve(1.0 - tail), solve(tail)
+
+
+def variance_share_interval(f: float, df1: float, df2: float, level: float = 0.95) -> tuple[float, float]:
+    """Exact interval of the population share of variance the factor explains, λ / (λ + N) with N = df1 + df2 + 1
+    (the parameter ω² and η² both estimate: Σα²/k / (Σα²/k + σ²) for a balanced design), from
+    :func:`ncp_interval` (Steiger 2004; MBESS's ci.pvaf). Its coverage is exact for normal errors of equal
+    spread; the test suite simulates it elsewhere.
+    """
+    low, high = ncp_interval(f, df1, df2, level)
+    n = df1 + df2 + 1
+    return low / (low + n), high / (high + n)
+
+
 def percentile_ci(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of bootstrap replicates (NaN replicates ignored; NaNs when all are)."""
     if np.isnan(draws).all():
@@ -81,27 +118,40 @@ def _cell(groups: list[np.ndarray], n_boot: int, seed: np.random.SeedSequence, d
     ss_between, ss_within = _sums_of_squares(groups)
     df_between, df_within = k - 1, n - k
     ms_within = ss_within / df_within
-    f = (ss_between / df_between) / ms_within if ms_within > 0 else np.inf
-    draws = omega_sq_draws(groups, n_boot, seed)
-    low, high = percentile_ci(draws)
-    if draws_out is not None:
-        draws_out[keys] = draws
+    f = (ss_between / df_between) / ms_within if ms_within > 0 else np.nan  # no spread within levels: undefined
+    low, high = variance_share_interval(f, df_between, df_within)
+    if draws_out is not None:  # bootstrap replicates: only for differences between cells (the sensitivity ranking)
+        draws_out[keys] = omega_sq_draws(groups, n_boot, seed)
     welch = anova_oneway([g.astype(np.float64) for g in groups], use_var="unequal")
     kruskal = stats.kruskal(*groups) if len({float(v) for g in groups for v in g}) > 1 else None
     with np.errstate(divide="ignore", invalid="ignore"):  # groups constant around their median: F is inf/nan
         spread = stats.levene(*groups, center="median")
+    bf_f = float(spread.statistic) if np.isfinite(spread.statistic) else np.nan  # undefined, never infinite
     return {
         "n": n, "k": k, "ss_between": ss_between, "ss_within": ss_within, "df_between": df_between,
         "df_within": df_within, "f": f, "p_value": float(stats.f.sf(f, df_between, df_within)),
-        "eta_sq": ss_between / (ss_between + ss_within),
+        "eta_sq": ss_between / (ss_between + ss_within), "eta_sq_ci_low": low, "eta_sq_ci_high": high,
         "omega_sq": omega_squared(ss_between, ss_within, df_between, df_within),
         "omega_sq_ci_low": low, "omega_sq_ci_high": high,
         "welch_f": float(welch.statistic), "welch_df1": float(welch.df[0]), "welch_df2": float(welch.df[1]),
         "welch_p": float(welch.pvalue),
         "kruskal_h": np.nan if kruskal is None else float(kruskal.statistic),
         "kruskal_p": np.nan if kruskal is None else float(kruskal.pvalue),
-        "bf_f": float(spread.statistic), "bf_p": float(spread.pvalue),
+        "bf_f": bf_f, "bf_p": float(spread.pvalue) if np.isfinite(bf_f) else np.nan,
+        "undefined": _undefined(groups, f, bf_f),
     }
+
+
+def _undefined(groups: Sequence[np.ndarray], f: float, bf_f: float) -> str:
+    """Why a statistic of the cell is undefined at the data's size ('' when every one is defined)."""
+    why = []
+    if not np.isfinite(f):
+        why.append("ANOVA F: no spread within any level")
+    if not np.isfinite(bf_f):
+        why.append("Brown-Forsythe F: with two runs per level the median-centred deviations are equal within each "
+                   "level, so their spread is 0" if max(g.size for g in groups) <= 2 else
+                   "Brown-Forsythe F: the median-centred deviations do not vary within any level")
+    return "; ".join(why)
 
 
 def oneway(

@@ -158,16 +158,27 @@ def superiority(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
     return u_b / (n_a * n_b)
 
 
+def clopper_pearson(successes: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson interval of a proportion from ``successes`` of ``n`` trials (a half success, a tie, allowed:
+    the beta quantiles take any real count); its coverage is at least ``level`` at every n, 2 included.
+    """
+    tail = (1.0 - level) / 2
+    low = stats.beta.ppf(tail, successes, n - successes + 1) if successes > 0 else 0.0
+    high = stats.beta.ppf(1 - tail, successes + 1, n - successes) if successes < n else 1.0
+    return float(low), float(high)
+
+
 def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
                 factor: str = "initializer", seed: str = "seed", n_boot: int = 2000, random_state: int = 0,
                 level: float = 0.95, higher_is_better: bool = False) -> pd.DataFrame:
-    """P(group1 better than group2), paired by seed when seeds are shared, with bootstrap CIs.
+    """P(group1 better than group2), paired by seed when seeds are shared (Clopper-Pearson CI over seeds), else
+    over every cross pair (percentile bootstrap CI).
 
     Parameters
     ----------
     runs, metric, by, factor : the runs table, analyzed column, cell columns and compared factor.
     seed : the replicate column that pairs runs across levels.
-    n_boot, random_state, level : the percentile bootstrap over seeds (pairs) and its confidence level.
+    n_boot, random_state, level : the percentile bootstrap of unpaired comparisons and the confidence level.
     higher_is_better : the metric's direction.
 
     Returns
@@ -200,11 +211,11 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] 
         for g1, g2 in combinations(names, 2):
             both = wide[[g1, g2]].dropna() if wide is not None else pd.DataFrame()
             paired = len(both) >= 2
-            if paired:  # the same seeds: compare seed by seed
+            if paired:  # the same seeds: compare seed by seed; each seed a Bernoulli trial
                 a, b = sign * both[g1].to_numpy(np.float64), sign * both[g2].to_numpy(np.float64)
                 wins = (a < b) + 0.5 * (a == b)
-                draws = wins[rng.integers(0, wins.size, (n_boot, wins.size))].mean(axis=1)
                 estimate, n_pairs = wins.mean(), wins.size
+                low, high = clopper_pearson(float(wins.sum()), wins.size, level)
             else:  # every cross pair, from ranks
                 a = sign * cell.loc[cell[factor].astype(str) == g1, metric].to_numpy(np.float64)
                 b = sign * cell.loc[cell[factor].astype(str) == g2, metric].to_numpy(np.float64)
@@ -212,8 +223,7 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] 
                     continue
                 ia, ib = rng.integers(0, a.size, (n_boot, a.size)), rng.integers(0, b.size, (n_boot, b.size))
                 estimate, n_pairs = superiority(a, b), a.size * b.size
-                draws = superiority(a[ia], b[ib])
-            low, high = np.quantile(draws, [alpha, 1.0 - alpha])
+                low, high = np.quantile(superiority(a[ia], b[ib]), [alpha, 1.0 - alpha])
             rows.append({**place, "metric": metric, "group1": g1, "group2": g2, "paired": paired,
                          "n_pairs": int(n_pairs), "prob_better": float(estimate), "ci_low": float(low),
                          "ci_high": float(high)})

@@ -11,11 +11,13 @@ difference of their indices (the cells hold different runs, so their replicates 
 When it does not, ``seeds_needed`` extrapolates how many seeds per initializer would make the
 interval exclude 0 if the estimated difference were real: CI widths shrink like 1/sqrt(seeds), so
 seeds_needed = seeds * (half-width / |difference|)^2, at least one more than now (a planning
-figure, not a promise; infinite where the difference is 0: no number of seeds resolves a tie).
+figure, not a promise; infinite where the difference is 0: no number of seeds resolves a tie). It is given only
+where its own estimate is stable enough (:func:`planning_is_stable`: at least 5 seeds and a difference at least
+one standard error from 0); elsewhere ``seeds_note`` says "cannot say" (the report: "cannot say from n seeds").
 
 Columns: the group keys (``depth`` [, ``normalization``]), ``model``, ``index``, ``value``, ``ci_low``,
 ``ci_high``, ``rank``, ``next_model``, ``diff_next``, ``diff_ci_low``, ``diff_ci_high``, ``resolved``,
-``seeds``, ``seeds_needed``.
+``seeds``, ``seeds_needed``, ``seeds_note``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,20 @@ def seeds_needed(seeds: int, half_width: float, difference: float) -> float:
     return float(max(math.ceil(seeds * (half_width / difference) ** 2), seeds + 1))
 
 
+#: Fewest seeds from which ``seeds_needed`` is given: below it the spread of the estimates is itself unknown.
+PLANNING_MIN_SEEDS = 5
+
+
+def planning_is_stable(seeds: int, half_width: float, difference: float) -> bool:
+    """Whether ``seeds_needed`` from these numbers means something: at least :data:`PLANNING_MIN_SEEDS` seeds, and a
+    difference at least one standard error (half-width / 1.96) from 0, so that the figure, which grows with
+    1 / difference², is off by at most a factor of about 4 when the difference is off by one standard error (a
+    difference 0.5 SE from 0 could be anything from 0 to 3x its size, and the figure anything from a third to
+    infinity). Otherwise the report says it cannot say.
+    """
+    return seeds >= PLANNING_MIN_SEEDS and difference >= half_width / 1.96
+
+
 def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: Sequence[str],
                seeds: dict[tuple, int], level: float = 0.95) -> pd.DataFrame:
     """Rank one index: ``values`` has the cell keys, ``index``, ``value``, ``ci_low``, ``ci_high``."""
@@ -51,7 +67,7 @@ def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: 
                    "diff_ci_low": np.nan, "diff_ci_high": np.nan, "resolved": False}
             key = tuple(row[k] for k in cell_keys)
             out["seeds"] = seeds.get(key, 0)
-            out["seeds_needed"] = np.nan
+            out["seeds_needed"], out["seeds_note"] = np.nan, ""
             if i + 1 < len(group):
                 nxt = group.iloc[i + 1]
                 a, b = draws.get(key), draws.get(tuple(nxt[k] for k in cell_keys))
@@ -65,7 +81,11 @@ def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: 
                         out["resolved"] = bool(low > 0 or high < 0)
                         half = (high - low) / 2
                         if not out["resolved"] and out["diff_next"] >= 0 and out["seeds"]:
-                            out["seeds_needed"] = seeds_needed(out["seeds"], half, out["diff_next"])
+                            out["seeds_needed"] = (seeds_needed(out["seeds"], half, out["diff_next"])
+                                                   if planning_is_stable(out["seeds"], half, out["diff_next"])
+                                                   else np.nan)
+                            out["seeds_note"] = "" if np.isfinite(out["seeds_needed"]) or np.isinf(
+                                out["seeds_needed"]) else "cannot say"
             rows.append(out)
     return pd.DataFrame(rows)
 
@@ -88,4 +108,4 @@ def sensitivity(oneway_table: pd.DataFrame, variance_table: pd.DataFrame, omega_
     table = pd.concat(frames, ignore_index=True)
     ranked, groups = cell_keys[0], list(cell_keys[1:])
     return table[[*groups, ranked, "index", "value", "ci_low", "ci_high", "rank", f"next_{ranked}", "diff_next",
-                  "diff_ci_low", "diff_ci_high", "resolved", "seeds", "seeds_needed"]]
+                  "diff_ci_low", "diff_ci_high", "resolved", "seeds", "seeds_needed", "seeds_note"]]
