@@ -79,3 +79,26 @@ def test_interval_coverage_at_the_seed_counts_users_run():
     normal = table[table["data"] == "normal"]
     assert (abs(normal["variance share (ω², η²)"] - 0.95) <= 0.02).all()  # exact where its assumptions hold
     assert (table["P(better), paired"] >= 0.95 - 0.02).all()  # Clopper-Pearson: at least nominal everywhere
+
+
+@pytest.mark.slow
+def test_the_icc_interval_undercovers_as_the_report_says():
+    """The ICC's percentile parametric-bootstrap interval: five initializers, seed and residual variance, 100 tables
+    per seed count (about a minute). Measured 96% / 85% / 88% at 3 / 5 / 10 seeds with 150 tables: below nominal,
+    which the report's Methods say; this keeps that statement true (a change that restored 95%, or broke the
+    interval further, fails here and the sentence must change with it)."""
+    from initsens.analysis.variance import variance_components
+
+    rng = np.random.default_rng(5)
+    truth = 1.0 / (1.0 + 0.5 + 1.0)
+    coverage = {}
+    for seeds in (3, 5, 10):
+        rows = []
+        for table in range(100):
+            a, b = rng.normal(0, 1.0, 5), rng.normal(0, 0.5 ** 0.5, seeds)
+            rows += [{"model": f"m{table}", "depth": 1, "initializer": f"i{i}", "seed": s,
+                      "val_loss": a[i] + b[s] + rng.normal()} for i in range(5) for s in range(seeds)]
+        icc = variance_components(pd.DataFrame(rows), n_boot=200).query("component == 'initializer'")
+        coverage[seeds] = float(((icc["ci_low"] <= truth) & (truth <= icc["ci_high"])).mean())
+    print(f"\nICC interval coverage (95% nominal): {coverage}")
+    assert 0.9 <= coverage[3] <= 1.0 and all(0.75 <= coverage[n] <= 0.93 for n in (5, 10))
