@@ -66,6 +66,35 @@ def _better_coverage(seeds: int, shape: str, rng) -> float:
     return float(np.mean((bounds[:, 0] <= truth) & (truth <= bounds[:, 1])))
 
 
+def _mean_coverage(seeds: int, shape: str, rng) -> float:
+    """The descriptives' t interval of an initializer's mean (the table's ci_low/ci_high), through describe()."""
+    from initsens.analysis.descriptives import describe
+
+    noise = rng.standard_t(3, (TABLES, seeds)) / np.sqrt(3.0) if shape == "heavy" else rng.standard_normal(
+        (TABLES, seeds)) * (3.0 if shape == "unequal" else 1.0)
+    runs = pd.DataFrame({"model": np.repeat(np.arange(TABLES), seeds).astype(str), "depth": 1, "initializer": "a",
+                         "val_loss": noise.ravel()})
+    table = describe(runs, "val_loss")
+    return float(((table["ci_low"] <= 0) & (0 <= table["ci_high"])).mean())
+
+
+def _rho_coverage(seeds: int, shape: str, rng) -> float:
+    """analyze's Spearman interval (Fisher z, Fieller-Hartley-Pearson variance) over a cell's runs (5 initializers
+    x seeds), loss and ARI with population Spearman rho 0.5 (a normal copula; 'heavy' and 'unequal' transform the
+    margins monotonically, which leaves rho unchanged)."""
+    from initsens.analysis.association import rank_correlation
+
+    r = 2 * np.sin(np.pi * 0.5 / 6)
+    n, hits = 5 * seeds, 0
+    for _ in range(TABLES):
+        x = rng.standard_normal((n, 2)) @ np.linalg.cholesky([[1, r], [r, 1]]).T
+        if shape != "normal":
+            x = np.sinh(3 * x) if shape == "heavy" else np.exp(x)
+        got = rank_correlation(pd.Series(x[:, 0]), pd.Series(x[:, 1]))
+        hits += got["ci_low"] <= 0.5 <= got["ci_high"]
+    return hits / TABLES
+
+
 @pytest.mark.slow
 def test_interval_coverage_at_the_seed_counts_users_run():
     rng = np.random.default_rng(30)
@@ -73,12 +102,15 @@ def test_interval_coverage_at_the_seed_counts_users_run():
     for seeds in (3, 5, 10):
         for shape in ("normal", "heavy", "unequal"):
             rows.append({"seeds": seeds, "data": shape, "variance share (ω², η²)": _share_coverage(seeds, shape, rng),
-                         "P(better), paired": _better_coverage(seeds, shape, rng)})
+                         "P(better), paired": _better_coverage(seeds, shape, rng),
+                         "mean (t)": _mean_coverage(seeds, shape, rng), "Spearman ρ": _rho_coverage(seeds, shape, rng)})
     table = pd.DataFrame(rows)
     print("\n" + table.to_string(index=False))
     normal = table[table["data"] == "normal"]
     assert (abs(normal["variance share (ω², η²)"] - 0.95) <= 0.02).all()  # exact where its assumptions hold
     assert (table["P(better), paired"] >= 0.95 - 0.02).all()  # Clopper-Pearson: at least nominal everywhere
+    assert (abs(normal["mean (t)"] - 0.95) <= 0.02).all()
+    assert (abs(table["Spearman ρ"] - 0.95) <= 0.03).all()  # ranks: the margins' shape does not matter
 
 
 @pytest.mark.slow
