@@ -79,8 +79,8 @@ def games_howell(names: list[str], groups: list[np.ndarray], alpha: float, inter
 
 def games_howell_interval(diff: float, se: float, df: float, k: int, alpha: float) -> tuple[float, float]:
     """The simultaneous 1 - alpha interval of one Games-Howell difference among ``k`` groups."""
-    if not (se > 0 and np.isfinite(df)):
-        return float(diff), float(diff)
+    if not (se > 0 and np.isfinite(df)):  # no spread in either group: undefined, not a point
+        return np.nan, np.nan
     half = studentized_range_quantile(1.0 - alpha, k, df) / np.sqrt(2.0) * se
     return float(diff - half), float(diff + half)
 
