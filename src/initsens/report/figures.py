@@ -98,8 +98,8 @@ def sensitivity_indices(analysis: Analysis, dest: Path) -> Path:
                      fontsize=10)
         if groups:
             ax.legend(fontsize=8)
-    fig.suptitle("Sensitivity to initialization, 95% bootstrap CIs" if factor == "initializer" else
-                 f"Sensitivity to the {factor}, 95% bootstrap CIs", fontsize=11)
+    what = "initialization" if factor == "initializer" else f"the {factor}"
+    fig.suptitle(f"Sensitivity to {what}, 95% CIs (ω²: exact noncentral F; ICC: parametric bootstrap)", fontsize=11)
     fig.tight_layout()
     return _save(fig, dest)
 
