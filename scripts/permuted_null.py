@@ -7,7 +7,8 @@ and failed runs, and makes every initializer claim false in the sense the rules 
 "contradicted" answers P2/P3/E1 only by error, and every ω² of P1 is near 0. The share of permutations in which a
 claim comes out contradicted estimates the rules' false-contradiction rate on data shaped like ours.
 
-``python scripts/permuted_null.py [--results results/reproduction] [--permutations 40] [--out null.csv]``;
+``python scripts/permuted_null.py [--results results/reproduction] [--permutations 40] [--out null.csv]
+[--protocols eltager2023,initsens,eltager2023-pancan]``;
 ``--full-copy DIR`` also writes one permuted copy as a results folder, for ``initsens reproduce --no-train``.
 """
 
@@ -22,10 +23,10 @@ import pandas as pd
 
 from initsens.analysis import load_results
 from initsens.analysis.claims import CONTRADICTED, OWN_LOSS, PRIMARY, SOURCE
-from initsens.reproduction import judge_runs, verdict_table
-from initsens.studies import DEFAULT_READINGS
+from initsens.reproduction import _study_result, judge_runs, verdict_table
+from initsens.studies import DEFAULT_READINGS, plan_studies
 
-PROTOCOLS = {"eltager2023": "kaiming_uniform", "initsens": "default"}
+PROTOCOLS = ("eltager2023", "initsens")
 CELL = ["model", "depth", "normalization", "seed"]
 
 
@@ -46,11 +47,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("permuted_null.csv"))
     parser.add_argument("--full-copy", type=Path, default=None)
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS),
+                        help="comma-separated; eltager2023-pancan is permuted on the runs of its judged phases only")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     rows = []
-    for name, own in PROTOCOLS.items():
-        runs = load_results(args.results / name, OWN_LOSS).runs
+    studies = plan_studies([p for p in args.protocols.split(",") if p], {}, args.results, ladder=False)
+    for study in studies:
+        name, own = study.name, study.default
+        result, _ = _study_result(study, 0.05)  # the runs of the study's complete phases, as the judge reads them
+        if not result.judged:
+            print(f"{name}: {result.progress()} trained, not judged yet; skipped", flush=True)
+            continue
+        runs = result.runs
         other = next(r for r in DEFAULT_READINGS if r != own)
         runs = runs[runs["initializer"] != other]  # the protocol's own reading only: five initializers
         for i in range(args.permutations):
@@ -64,6 +73,9 @@ def main() -> None:
             shutil.rmtree(copy, ignore_errors=True)
             copy.mkdir(parents=True)
             permuted(load_results(args.results / name, OWN_LOSS).runs, rng).to_parquet(copy / "part-permuted.parquet")
+    if not rows:
+        print("no study judged yet: nothing to permute")
+        return
     frame = pd.DataFrame(rows)
     frame.to_csv(args.out, index=False)
     summary = frame.assign(contradicted=frame["verdict"] == CONTRADICTED).groupby(["protocol", "claim"]).agg(

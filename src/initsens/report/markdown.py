@@ -422,16 +422,16 @@ def section_methods(a: Analysis) -> list[str]:
             f"- Sensitivity ranking: differences of ω² between cells from bootstrap replicates "
             f"({a.settings['n_boot']} resamples within {factor}s; the cells hold different runs, so their replicates "
             "are independent). A percentile bootstrap of few values: its coverage is not validated, so read "
-            "`resolved` at fewer than 10 seeds as a hint.",
+            f"`resolved` at fewer than 10 {seed}s as a hint.",
             f"- The headline's test: Welch's ANOVA in cells whose {factor}s' standard deviations differ at least "
             "2-fold (where the classical F's error rate drifts), the classical ANOVA elsewhere.",
             "- Holm's step-down adjustment across cells for each test family, reported next to the raw p-values.",
             f"- Variance components: REML with crossed random intercepts for {factor} and {seed} "
             f"({seed} only when shared across {factor}s), variances bounded at 0 (a boundary fit gives an ICC "
             f"of exactly 0); ICC CI by parametric bootstrap ({a.settings['n_boot_icc']} simulated tables refitted). "
-            "Its simulated coverage is NOT nominal: 96% at 3 seeds, 85% at 5, 88% at 10 for a 95% interval (five "
+            f"Its simulated coverage is NOT nominal: 96% at 3 {seed}s, 85% at 5, 88% at 10 for a 95% interval (five "
             "levels, normal components, 150 tables each; tests/test_interval_coverage.py): with five levels the "
-            "factor's variance is known poorly, and the interval is a rough range. The seed and residual shares' "
+            f"factor's variance is known poorly, and the interval is a rough range. The {seed} and residual shares' "
             "intervals: 93-98%.",
             "- Factorial ANOVA types II and III with sum-to-zero contrasts (statsmodels), partial η².",
             f"- Mixed model: random {seed} intercept, REML (ML for the LRT) from per-{seed} sufficient statistics with "
