@@ -69,8 +69,8 @@ def test_the_original_scale_trains_its_grid_in_phases_fixed_in_code(tmp_path):
         {"minmax"} and {s.initializer for s in phases[2][1]} == {"default"}
     ids = [[s.run_id("sha") for s in runs] for _, runs in phases]
     assert sorted(sum(ids, [])) == sorted(s.run_id("sha") for s in grid.config.runs())  # a partition of the grid
-    for (phase, _), phase_ids in zip(phases, ids):
-        assert [s.run_id("sha") for s in grid.phase_config(phase).runs()] == phase_ids  # same runs, same order
+    for (_, runs), phase_ids in zip(phases, ids):
+        assert [s.run_id("sha") for s in grid.phase_config(runs).runs()] == phase_ids  # same runs, same order
     assert {s.run_id("sha") for s in rung.config.runs()} <= set(ids[0])  # rung (c): 100 of the z-score phase
     assert len(rung.config.runs()) == 100 and rung.phases == tuple(p for p, _ in rung.phase_runs())
     own = plan_studies([ORIGINAL_SCALE], GRID, tmp_path, ladder=False, both_defaults=False)[0]

@@ -158,8 +158,8 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
         # every study's data loaded and checked once, before anything is created (most studies share them)
         loaded = {key: load_data(study.config) for key, study in {data_key(s.config): s for s in studies}.items()}
         for study in studies:
-            for phase, _ in study.phase_runs():  # in the study's order: each phase complete before the next
-                plan = plan_sweep(study.phase_config(phase), study.folder, quarantine=quarantine,
+            for _, runs in study.phase_runs():  # in the study's order: each phase complete before the next
+                plan = plan_sweep(study.phase_config(runs), study.folder, quarantine=quarantine,
                                   loaded=loaded[data_key(study.config)])
                 if on_study is not None:
                     on_study(study, plan)

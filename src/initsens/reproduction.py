@@ -53,6 +53,7 @@ class PhaseProgress:
     trained: int
     expected: int
     judged: bool
+    run_ids: frozenset[str] = frozenset()
 
     def shown(self) -> str:
         """e.g. ``min-max: 37 of 400 trained``."""
@@ -104,12 +105,16 @@ class StudyResult:
         return "judged on " + ", ".join(p.phase.label for p in self.phases if p.judged) + "; " + "; ".join(
             p.shown() for p in self.phases if not p.judged)
 
+    def _row(self, claim: str, check: str, scope: str) -> pd.DataFrame:
+        """The verdict table's row of ``claim`` under ``check`` in ``scope`` (empty when there is none)."""
+        v = self.verdicts
+        return v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)] if len(v) else v
+
     def verdict(self, claim: str, check: str = PRIMARY, scope: str = SOURCE) -> str:
         """The verdict of ``claim`` under ``check`` in ``scope`` ('' when that check does not apply or waits for a
         phase).
         """
-        v = self.verdicts
-        hit = v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)] if len(v) else v
+        hit = self._row(claim, check, scope)
         return str(hit["verdict"].iloc[0]) if len(hit) else ""
 
     def shown(self, claim: str, check: str = PRIMARY, scope: str = SOURCE) -> str:
@@ -118,8 +123,7 @@ class StudyResult:
         """
         if not self.judged:
             return f"not judged: {self.trained} of {self.expected} runs trained"
-        v = self.verdicts
-        hit = v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)] if len(v) else v
+        hit = self._row(claim, check, scope)
         if not len(hit):
             waits = self.waits_for(claim if check != OTHER_DEFAULT else OTHER_DEFAULT)
             return f"waits for {waits}" if waits else ""
@@ -329,9 +333,10 @@ def phase_progress(study: Study, recorded: set[str], sha: str | None) -> list[Ph
     """
     out, open_ = [], True
     for phase, specs in study.phase_runs():
-        done = len({spec.run_id(sha) for spec in specs} & recorded) if sha is not None else 0
+        ids = frozenset(spec.run_id(sha) for spec in specs) if sha is not None else frozenset()
+        done = len(ids & recorded)
         open_ = open_ and done == len(specs)
-        out.append(PhaseProgress(phase, done, len(specs), open_))
+        out.append(PhaseProgress(phase, done, len(specs), open_, ids))
     return out
 
 
@@ -342,15 +347,13 @@ def _study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | No
         return StudyResult(study, empty, pd.DataFrame(), pd.DataFrame(), 0, expected,
                            phases=phase_progress(study, set(), None)), None
     loaded = load_results(study.folder, OWN_LOSS)
-    runs, sha = loaded.runs, None
-    if "dataset_sha256" in runs.columns and len(runs):
-        sha = str(runs["dataset_sha256"].iloc[0])
-        ids = {spec.run_id(sha) for spec in study.config.runs()}
-        runs = runs[runs["run_id"].isin(ids)].reset_index(drop=True)  # the study's grid only (a folder may hold more)
+    runs = loaded.runs
+    sha = str(runs["dataset_sha256"].iloc[0]) if "dataset_sha256" in runs.columns and len(runs) else None
     phases = phase_progress(study, set(runs["run_id"]), sha)
-    judged_ids = {spec.run_id(sha) for p, (_, specs) in zip(phases, study.phase_runs()) if p.judged
-                  for spec in specs} if sha is not None else set()
-    judged = runs[runs["run_id"].isin(judged_ids)].reset_index(drop=True)
+    if sha is not None:  # the study's grid only (a folder may hold more)
+        runs = runs[runs["run_id"].isin(frozenset().union(*(p.run_ids for p in phases)))].reset_index(drop=True)
+    judged = runs[runs["run_id"].isin(frozenset().union(*(p.run_ids for p in phases if p.judged)))]
+    judged = judged.reset_index(drop=True)
     result = StudyResult(study, judged, pd.DataFrame(), pd.DataFrame(), len(runs), expected,
                          settings=_settings(runs), phases=phases)
     if result.judged:

@@ -169,9 +169,10 @@ class Study:
         out = [(p, [s for s in specs if p.holds(s.normalization, s.initializer, self.default)]) for p in self.phases]
         return [(p, runs) for p, runs in out if runs]
 
-    def phase_config(self, phase: Phase) -> Any:
-        """The study's configuration cut to ``phase`` (its runs keep their ids: grid lists are not identity)."""
-        runs = dict(self.phase_runs()).get(phase, [])
+    def phase_config(self, runs: Sequence[Any]) -> Any:
+        """The study's configuration cut to one phase's ``runs`` (from :meth:`phase_runs`; they keep their ids:
+        grid lists are not identity).
+        """
         norms = tuple(dict.fromkeys(s.normalization for s in runs))
         inits = tuple(dict.fromkeys(s.initializer for s in runs))
         return replace(self.config, normalizations=norms, inits=inits)
