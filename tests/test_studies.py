@@ -8,7 +8,14 @@ import pytest
 from initsens.errors import InitsensError
 from initsens.report.reproduction import _ladder_section
 from initsens.reproduction import StudyResult, ladder_table
-from initsens.studies import ORIGINAL_SCALE, PANCAN_EPOCH_STEPS, PANCAN_TRAIN, Ablation, plan_studies
+from initsens.studies import (
+    KEEPS_SUBNORMALS,
+    ORIGINAL_SCALE,
+    PANCAN_EPOCH_STEPS,
+    PANCAN_TRAIN,
+    Ablation,
+    plan_studies,
+)
 
 GRID = {"repeats": 2, "depths": "1,2", "normalizations": "zscore,minmax"}
 
@@ -26,10 +33,15 @@ def test_protocols_carry_their_own_default_and_train_the_other_reading_too(tmp_p
 
 
 def test_a_running_setting_reaches_every_study(tmp_path):
-    """--denormals flush (a CPU speed-up that changes the run ids) applies to the protocols, ablations and rungs."""
-    studies = plan_studies(["eltager2023", "initsens"], {**GRID, "denormals": "flush"}, tmp_path,
+    """--denormals keep (IEEE arithmetic instead of the CPU default, flush) applies to the protocols, ablations and
+    rungs.
+    """
+    studies = plan_studies(["eltager2023", "initsens"], {**GRID, "denormals": "keep"}, tmp_path,
                            [Ablation.parse("eltager2023:clustering=kmeans")])
-    assert len(studies) == 9 and all(s.config.denormals == "flush" for s in studies)
+    assert len(studies) == 9 and all(s.config.denormals == "keep" for s in studies)
+    fixed = plan_studies(["eltager2023", "eltager2023-pancan"], GRID, tmp_path)  # the default, flush, except where
+    assert {s.name for s in fixed if s.config.denormals == "keep"} == {"eltager2023-pancan", "kl-8850+steps-138"}
+    assert all(s.config.denormals == "flush" for s in fixed if s.name not in KEEPS_SUBNORMALS)
     with pytest.raises(InitsensError, match="unknown --denormals 'zero'; choose one of: keep, flush"):
         plan_studies(["initsens"], {**GRID, "denormals": "zero"}, tmp_path, ladder=False)
 

@@ -82,28 +82,33 @@ def test_run_is_deterministic_and_reports_its_best_epoch(data):
     assert 0.0 < first.ari <= 1.0
 
 
-def test_flushing_subnormals_is_scoped_to_the_fit_and_gives_the_run_its_own_id(data):
-    """--denormals flush: subnormal floats read as zero while a fit runs on the CPU and are IEEE again after; the
-    flushed run has its own id (keep's stays the id it had before the setting existed) and the same result to
-    rounding.
+def test_flushing_subnormals_is_scoped_to_the_fit_recorded_per_run_and_not_in_the_run_id(data, tmp_path):
+    """denormals (default flush): subnormal floats read as zero while a fit runs on the CPU and are IEEE again after;
+    a flushed run and a kept one share one run id (the id they had before flushing became the default), the runs
+    table records which arithmetic each used, and the results agree to rounding.
     """
     if not torch.set_flush_denormal(True):
         pytest.skip("this CPU cannot flush subnormal floats")
     torch.set_flush_denormal(False)
     subnormal = torch.tensor([1e-39])  # below float32's smallest normal, 1.18e-38
     grid = {"models": "IWAE", "inits": "default", "depths": "1", "repeats": 1}
-    keep, flush = small(**grid), small(**grid, denormals="flush")
+    flush, keep = small(**grid), small(**grid, denormals="keep")
+    assert flush.denormals == "flush"
     with subnormals(flush, CPU):
         assert (subnormal * 1.0).item() == 0.0
     with subnormals(keep, CPU):
         assert (subnormal * 1.0).item() == pytest.approx(1e-39, rel=1e-3)
     kept_spec, flushed_spec = keep.runs()[0], flush.runs()[0]
-    assert "denormals" not in kept_spec.identity("x") and flushed_spec.identity("x")["denormals"] == "flush"
-    assert kept_spec.run_id("x") != flushed_spec.run_id("x")
+    assert "denormals" not in flushed_spec.identity("x") and kept_spec.run_id("x") == flushed_spec.run_id("x")
     kept, flushed = train_run(kept_spec, data, CPU), train_run(flushed_spec, data, CPU)
     assert flushed.status == kept.status == "ok"
     assert flushed.val_nelbo == pytest.approx(kept.val_nelbo, rel=1e-3)
     assert (subnormal * 1.0).item() > 0.0  # the fit gave IEEE arithmetic back
+    run_sweep(plan_sweep(flush, tmp_path / "flush"))
+    run_sweep(plan_sweep(keep, tmp_path / "keep"))
+    recorded = {name: pd.read_parquet(tmp_path / name / "runs")["denormals"].tolist() for name in ("flush", "keep")}
+    assert recorded == {"flush": ["flush"], "keep": ["keep"]}
+    assert not plan_sweep(keep, tmp_path / "flush").todo  # the flushed run counts for a kept one: same id
 
 
 def test_patience_stops_training(data):

@@ -333,7 +333,7 @@ def phase_progress(study: Study, recorded: set[str], sha: str | None) -> list[Ph
     """
     out, open_ = [], True
     for phase, specs in study.phase_runs():
-        ids = frozenset(spec.run_id(sha) for spec in specs) if sha is not None else frozenset()
+        ids = frozenset(spec.recorded_id(sha, recorded) for spec in specs) if sha is not None else frozenset()
         done = len(ids & recorded)
         open_ = open_ and done == len(specs)
         out.append(PhaseProgress(phase, done, len(specs), open_, ids))

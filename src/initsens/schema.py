@@ -13,7 +13,8 @@ import pyarrow as pa
 
 #: 2: init_scope, activation, precision, preset, settings, transform, stopped, selected_epoch added.
 #: 3: the ``metrics`` table (metrics of a model's own, e.g. InfoVAE's MMD) added; runs and epochs unchanged.
-SCHEMA_VERSION = 3
+#: 4: ``denormals`` added to runs (flushing subnormals became the CPU default and left the run id).
+SCHEMA_VERSION = 4
 
 #: Per-epoch validation quantities (columns ``val_<name>``): the model's own objective, then the metrics with one
 #: definition for every model (:data:`COMMON_VALIDATION`), which compare models on one scale.
@@ -50,6 +51,8 @@ RUN_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("batch_size", _INT, "minibatch size"),
     ("max_epochs", _INT, "the epoch cap (--epochs)"),
     ("precision", _STRING, "arithmetic of the forward passes: fp32, bf16 (autocast) or tf32 (CUDA)"),
+    ("denormals", _STRING, "subnormal floats while the run trained: flush (to zero, on the CPU) or keep (IEEE; "
+                           "every GPU run)"),
     ("preset", _STRING, "the preset the settings came from (e.g. eltager2023), empty when none"),
     ("settings", _STRING, "JSON object of the run's identity: every setting that changes its numbers"),
     ("dataset", _STRING, "dataset name or path"),
@@ -77,7 +80,8 @@ RUN_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("device", _STRING, "torch device the run trained on"),
     ("initsens_version", _STRING, "initsens version"),
     ("torch_version", _STRING, "torch version"),
-    ("schema_version", _INT, f"version of this table's layout ({SCHEMA_VERSION})"),
+    ("schema_version", _INT, f"version of this table's layout ({SCHEMA_VERSION}; a newer initsens writing to the "
+                             "folder upgrades older parts in place)"),
     ("finished_at", pa.timestamp("us", tz="UTC"), "when the row was written (UTC)"),
 )
 

@@ -9,8 +9,10 @@ uses it. This module imports nothing heavy, so ``initsens --help`` stays fast.
 Field metadata (see :func:`setting`): ``help``; ``panel`` (the ``--help`` group); ``identity`` (whether the
 setting enters the run id: False for those that cannot change a run's numbers or whose effect is captured
 elsewhere); ``added`` (added after results were recorded: at its default it stays out of the identity, so
-old runs keep their ids); ``per_model`` (settable in ``[model.NAME]`` tables); ``model`` (handed to the
-model classes as a keyword argument); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``);
+old runs keep their ids); ``former_identity`` (a setting that has left the identity: runs recorded before
+entered it whenever its value differed from this one, and keep those ids, see
+:meth:`~initsens.training.RunSpec.run_ids`); ``per_model`` (settable in ``[model.NAME]`` tables); ``model``
+(handed to the model classes as a keyword argument); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``);
 ``cli`` (whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the
 message formatted with ``flag`` and ``value``); ``choices`` (``"module:NAME"`` of the allowed values,
 imported when checked).
@@ -31,12 +33,13 @@ Check = tuple[Callable[[Any], bool], str]
 
 
 def setting(default: Any, help: str = "", *, panel: str = TRAINING, identity: bool = True, added: bool = False,
-            per_model: bool = False, model: bool = False, flag: str | None = None, cli: bool = True,
-            checks: tuple[Check, ...] = (), choices: str | None = None) -> Any:
+            former_identity: Any = None, per_model: bool = False, model: bool = False, flag: str | None = None,
+            cli: bool = True, checks: tuple[Check, ...] = (), choices: str | None = None) -> Any:
     """One row of the table: a dataclass field whose metadata carries the rest of the row."""
     return field(default=default, metadata={
-        "help": help, "panel": panel, "identity": identity, "added": added, "per_model": per_model or model,
-        "model": model, "flag": flag, "cli": cli, "checks": checks, "choices": choices})
+        "help": help, "panel": panel, "identity": identity, "added": added, "former_identity": former_identity,
+        "per_model": per_model or model, "model": model, "flag": flag, "cli": cli, "checks": checks,
+        "choices": choices})
 
 
 def at_least(low: float, why: str = "") -> Check:
@@ -170,9 +173,10 @@ class Settings:
     # -- running --------------------------------------------------------------------------------------------
     precision: str = setting("fp32", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 bf16/AMX and on "
                              "GPUs) or tf32 (CUDA only).", panel=RUN, choices="initsens.settings:PRECISIONS")
-    denormals: str = setting("keep", "Subnormal floats on the CPU: keep (IEEE arithmetic) or flush (to zero: IWAE's "
-                             "gradients are full of them, and flushing trains it about 3x faster on a CPU; results "
-                             "differ from keep's in the last bits, and so do their run ids).", panel=RUN, added=True,
+    denormals: str = setting("flush", "Subnormal floats on the CPU: flush (to zero while a fit runs: IWAE's gradients "
+                             "are full of them, and flushing trains it about 3x faster) or keep (IEEE arithmetic). "
+                             "Recorded per run (runs column denormals), not part of the run id: results differ "
+                             "in the last bits only.", panel=RUN, identity=False, former_identity="keep",
                              choices="initsens.settings:DENORMALS")
     device: str = setting("auto", "auto, cpu or cuda.", panel=RUN, identity=False,
                           choices="initsens.training.device:DEVICES")

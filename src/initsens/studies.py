@@ -73,6 +73,10 @@ PHASES: dict[str, tuple[Phase, ...]] = {ORIGINAL_SCALE: (
 SCALE_FIXED_AT = "93b5e17"
 #: Where the ladder's rung (c) keeps its runs: the folder of :data:`ORIGINAL_SCALE`, which holds them too.
 SHARED_FOLDERS = {"kl-8850+steps-138": ORIGINAL_SCALE}
+#: Studies whose every run keeps subnormal floats, whatever ``--denormals`` says: :data:`ORIGINAL_SCALE`'s grid was
+#: fixed with them kept (then the default) and flushing bought nothing under it (README, Speed), so its runs share one
+#: arithmetic.
+KEEPS_SUBNORMALS = (ORIGINAL_SCALE, *SHARED_FOLDERS)
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,7 @@ def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path,
 
     def study(name: str, kind: str, preset: str, changes: dict[str, Any], folder: Path, extend: bool,
               **extra: Any) -> Study:
+        changes = {**changes, "denormals": "keep"} if name in KEEPS_SUBNORMALS else changes
         cfg = SweepConfig.load(preset, {**overrides, **changes})
         own = next((i for i in cfg.inits if i in DEFAULT_READINGS), "default")
         if extend and "inits" not in {**overrides, **changes}:

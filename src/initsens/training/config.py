@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 from dataclasses import dataclass, field, fields
@@ -271,5 +272,27 @@ class RunSpec:
 
     def run_id(self, dataset_sha256: str) -> str:
         """A deterministic 16-hex-digit hash of :meth:`identity`."""
-        canonical = json.dumps(self.identity(dataset_sha256), sort_keys=True, default=str)
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return _hash(self.identity(dataset_sha256))
+
+    def run_ids(self, dataset_sha256: str) -> tuple[str, ...]:
+        """The run's id, then the ids earlier versions gave the same run where a setting has since left the identity
+        (``former_identity``: ``denormals = "flush"`` entered run ids until schema 4), so folders written then
+        resume instead of training their runs again, whatever the setting's value now.
+        """
+        identity = self.identity(dataset_sha256)
+        former = [[(f.name, value) for value in choices_of(f) if value != f.metadata["former_identity"]]
+                  for f in fields(self.config) if f.metadata.get("former_identity") is not None]
+        return (_hash(identity), *(_hash({**identity, **dict(values)}) for values in itertools.product(*former)
+                                   if values))
+
+    def recorded_id(self, dataset_sha256: str, recorded: set[str] | frozenset[str]) -> str:
+        """The run's id in a folder whose runs are ``recorded``: the first of :meth:`run_ids` found there, else its
+        id.
+        """
+        ids = self.run_ids(dataset_sha256)
+        return next((run_id for run_id in ids if run_id in recorded), ids[0])
+
+
+def _hash(identity: dict[str, Any]) -> str:
+    canonical = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

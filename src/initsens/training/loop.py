@@ -116,12 +116,19 @@ def precision(config, device: torch.device) -> Iterator[None]:
         yield
 
 
+def denormals(config, device_type: str) -> str:
+    """What a fit on ``device_type`` does with subnormal floats (the runs column ``denormals``): ``flush`` where the
+    setting asks for it on the CPU, else ``keep`` (GPUs compute subnormals at full speed).
+    """
+    return "flush" if config.denormals == "flush" and device_type == "cpu" else "keep"
+
+
 @contextlib.contextmanager
 def subnormals(config, device: torch.device) -> Iterator[None]:
     """Subnormal floats while a fit runs: kept (IEEE) or, with ``denormals = "flush"`` on the CPU, flushed to zero
     (the FTZ/DAZ flags; x86 and ARM CPUs take a slow path on every subnormal operand, GPUs do not).
     """
-    flush = config.denormals == "flush" and device.type == "cpu"
+    flush = denormals(config, device.type) == "flush"
     if flush:
         torch.set_flush_denormal(True)
     try:

@@ -33,8 +33,19 @@ import pyarrow.parquet as pq
 
 from initsens.atomic import atomic_path, write_json
 from initsens.errors import InitsensError
-from initsens.schema import EPOCHS_SCHEMA, METRICS_SCHEMA, RUNS_SCHEMA
+from initsens.schema import EPOCHS_SCHEMA, METRICS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION
 from initsens.training.record import FINISHED
+
+
+def _former_denormals(table: pa.Table) -> pa.Array:
+    """Schema <= 3: a run flushed subnormals where its settings said so and it trained on the CPU, else kept them."""
+    flushed = [json.loads(settings).get("denormals") == "flush" and device == "cpu"
+               for settings, device in zip(table["settings"].to_pylist(), table["device"].to_pylist())]
+    return pa.array(["flush" if f else "keep" for f in flushed], pa.string())
+
+
+#: How each runs column added since schema 3 is recovered from an older part's own columns.
+UPGRADES = {"denormals": _former_denormals}
 
 LOCK_NAME = ".initsens.lock"
 #: The grids written into the folder (their run ids), so `initsens check` can say which runs are still missing.
@@ -142,7 +153,30 @@ class ResultsStore:
             moved = store.quarantine(bad)
             store.notices.append(f"{store.root}: moved {len(moved)} unreadable part file(s) aside (renamed "
                                  f"*{QUARANTINE_SUFFIX}); their runs are trained again")
+        upgraded = store.upgrade()
+        if upgraded:
+            store.notices.append(f"{store.root}: {upgraded} runs part(s) written by an earlier initsens upgraded to "
+                                 f"schema {SCHEMA_VERSION} (columns added, no value changed)")
         return store
+
+    def upgrade(self) -> int:
+        """Rewrite runs parts of an earlier schema with the columns added since (their values recovered from what the
+        part holds, :data:`UPGRADES`), each atomically, so that every reader sees one layout across the folder.
+        Returns how many parts were rewritten.
+        """
+        count = 0
+        for part in self.run_parts():
+            table = pq.read_table(part)
+            missing = [name for name in RUNS_SCHEMA.names if name not in table.column_names]
+            if not missing:
+                continue
+            columns = {name: UPGRADES[name](table) for name in missing}
+            columns["schema_version"] = pa.array([SCHEMA_VERSION] * table.num_rows, pa.int32())
+            full = {**{name: table[name] for name in table.column_names}, **columns}
+            self._write(pa.Table.from_pydict({name: full[name] for name in RUNS_SCHEMA.names}, schema=RUNS_SCHEMA),
+                        part)
+            count += 1
+        return count
 
     def holder(self) -> dict | None:
         """Who holds the folder's lock (pid, host, since), or None; {} for a lock file that cannot be read."""
@@ -261,11 +295,16 @@ class ResultsStore:
         return sorted(self.runs_dir.glob("part-*.parquet")) if self.runs_dir.is_dir() else []
 
     def read_runs(self, columns: list[str] | None = None) -> pa.Table:
-        """Every runs part as one Arrow table (``columns`` only, when given)."""
+        """Every runs part as one Arrow table (``columns`` only, when given); a column added after a part was written
+        (e.g. ``denormals`` in schema 4) is null in that part's rows.
+        """
         parts = self.run_parts()
+        empty = RUNS_SCHEMA.empty_table() if columns is None else RUNS_SCHEMA.empty_table().select(columns)
         if not parts:
-            return RUNS_SCHEMA.empty_table() if columns is None else RUNS_SCHEMA.empty_table().select(columns)
-        return pa.concat_tables(pq.read_table(p, columns=columns) for p in parts)
+            return empty
+        names = empty.column_names
+        tables = [pq.read_table(p, columns=[c for c in names if c in pq.read_schema(p).names]) for p in parts]
+        return pa.concat_tables([empty, *tables], promote_options="default").select(names)
 
     def finished_run_ids(self) -> set[str]:
         """run_ids already recorded with status ok or diverged (failed runs are retried)."""

@@ -33,6 +33,7 @@ from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
 from initsens.training.fit import member_bytes
+from initsens.training.loop import denormals
 from initsens.training.record import CAP, EpochCallback, RunResult
 from initsens.training.store import ResultsStore, utc_now
 from initsens.training.trainers import TRAINERS
@@ -165,7 +166,7 @@ def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | 
         "split_seed": spec.split_seed, "latent_dim": cfg.latent_dim,
         "hidden_dims": "-".join(map(str, spec.hidden_dims())), "activation": cfg.activation,
         "learning_rate": cfg.lr, "batch_size": cfg.batch_size, "max_epochs": cfg.epochs, "precision": cfg.precision,
-        "preset": cfg.preset or "",
+        "denormals": denormals(cfg, torch.device(device).type), "preset": cfg.preset or "",
         "settings": json.dumps(spec.identity(info.dataset_sha256), sort_keys=True, default=str),
         "device": device, "initsens_version": initsens.__version__, "torch_version": torch.__version__,
         "schema_version": SCHEMA_VERSION, "finished_at": utc_now(),
@@ -249,12 +250,13 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     require_clustering(config.clustering)
     dataset, transform = load_data(config) if loaded is None else loaded
     store = ResultsStore.check(out) if dry_run else ResultsStore.open(out, quarantine)  # bad data: no folder
-    run_ids = {spec: spec.run_id(dataset.sha256) for spec in config.runs()}
+    specs = config.runs()
+    if force and not dry_run:
+        store.remove_runs(run_id for spec in specs for run_id in spec.run_ids(dataset.sha256))
+    finished = set() if force else store.finished_run_ids()
+    run_ids = {spec: spec.recorded_id(dataset.sha256, finished) for spec in specs}
     if not dry_run:
         store.record_sweep(run_ids.values(), config.preset)
-    if force and not dry_run:
-        store.remove_runs(run_ids.values())
-    finished = set() if force else store.finished_run_ids()
     todo = [spec for spec, run_id in run_ids.items() if run_id not in finished]
     return SweepPlan(config, store, dataset, device, run_ids, todo, transform)
 
