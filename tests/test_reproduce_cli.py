@@ -79,6 +79,14 @@ def test_a_phased_protocol_is_judged_on_its_complete_phases_and_says_what_waits(
     assert "| initsens | not judged: 2 of 96 runs trained | – |" in text.replace("*", "")
     assert "What a 247-sample stand-in can and cannot show" in text
     assert "min-max: 0 of 40 trained" in judged.stdout and "initsens: 2 of 96 runs" in judged.stdout
+    cached = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "rep" / ".cache").glob("*.pkl")}
+    assert set(cached) == {"eltager2023-pancan.pkl", "initsens.pkl"}
+    again = run_cli("reproduce", *small, "--n-boot", "20", "--n-boot-icc", "10", "--no-train", "--no-ladder",
+                    "--protocols", "eltager2023-pancan,initsens", "--out", str(out), "--report", str(report),
+                    timeout=900)
+    assert again.returncode == 0, again.stderr  # judged again from the cache: nothing recomputed, same verdicts
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "rep" / ".cache").glob("*.pkl")} == cached
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "rep" / "tables" / "claims.parquet"), claims)
 
 
 @pytest.mark.slow

@@ -40,6 +40,7 @@ from initsens.report.reproduction import Context, forest_plot, ladder_plot, rend
 from initsens.report.tables import write_table
 from initsens.schema import EARLY, OK, VALIDATION_COLUMNS
 from initsens.studies import DEFAULT_READINGS, Phase, Study
+from initsens.study_cache import CACHE_FOLDER, judge_studies
 from initsens.training.loop import batch_count
 
 
@@ -364,6 +365,37 @@ def _study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | No
     return result, loaded
 
 
+@dataclass(frozen=True)
+class StudyWork:
+    """What judging one study needs besides the study: where the report goes and the analysis' parameters."""
+
+    report: Path
+    alpha: float
+    n_boot: int
+    n_boot_icc: int
+    seed: int
+
+    def __call__(self, study: Study) -> StudyResult:
+        """One study's whole share of the judge: its claims, for protocols and ablations the full analysis of their
+        own loss (written beside the report), for protocols the diagnostics.
+        """
+        result, loaded = _study_result(study, self.alpha)
+        epochs = loaded.epochs if loaded is not None else None
+        if study.kind != "rung" and result.judged:
+            assert loaded is not None  # judged, so it has runs
+            analysis = analyze(result.runs, OWN_LOSS, epochs, self.n_boot, self.n_boot_icc, self.alpha, self.seed)
+            sub_report = self.report.parent / self.report.stem / study.name / "summary.md"
+            write_report(analysis, loaded, sub_report, f"initsens analyze {study.folder} --metric {OWN_LOSS}")
+            result.report = os.path.relpath(sub_report, self.report.parent)
+        if study.kind == "protocol" and result.judged:
+            result.diagnostics = diagnostics(result, epochs, self.alpha)
+        return result
+
+    def is_current(self, result: StudyResult) -> bool:
+        """Whether the full analysis the result links to is still written (a cached result needs it)."""
+        return not result.report or (self.report.parent / result.report).is_file()
+
+
 def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: float = 0.05, n_boot: int = 2000,
           n_boot_icc: int = 500, seed: int = 0, on_step: Callable[[str], None] | None = None) -> Reproduction:
     """Judge every study, write each protocol's and ablation's full analysis, the figures, the tables and the
@@ -372,25 +404,11 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: flo
     step = on_step or (lambda _: None)
     report = Path(report)
     root = report.parent / report.stem
-    results: list[StudyResult] = []
     wall: dict[str, float] = {}
     data: dict[str, str] = {}
-    for study in studies:
-        step(f"{study.name}: claims")
-        result, loaded = _study_result(study, alpha)
-        epochs = loaded.epochs if loaded is not None else None
-        if study.kind != "rung" and result.judged:
-            step(f"{study.name}: full analysis of {OWN_LOSS}")
-            analysis = analyze(result.runs, OWN_LOSS, epochs, n_boot, n_boot_icc, alpha, seed)
-            sub_report = root / study.name / "summary.md"
-            assert loaded is not None  # complete, so it has runs
-            write_report(analysis, loaded, sub_report,
-                         f"initsens analyze {study.folder} --metric {OWN_LOSS}")
-            result.report = os.path.relpath(sub_report, report.parent)
-        if study.kind == "protocol" and result.judged:
-            step(f"{study.name}: diagnostics (re-judging)")
-            result.diagnostics = diagnostics(result, epochs, alpha)
-        results.append(result)
+    work = StudyWork(report, alpha, n_boot, n_boot_icc, seed)
+    results = judge_studies(studies, work, root / CACHE_FOLDER, step)
+    for study, result in zip(studies, results):
         wall[study.name] = training_seconds(study.folder)
         if "dataset_sha256" in result.runs.columns and len(result.runs) and not data:
             data = {"name": str(result.runs["dataset"].iloc[0]), "sha256": str(result.runs["dataset_sha256"].iloc[0])}

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from itertools import combinations
 
@@ -38,6 +39,15 @@ def _tukey(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dic
             for i, j in combinations(range(len(names)), 2)]
 
 
+@functools.lru_cache(maxsize=65536)
+def studentized_range_sf(q: float, k: int, df: float) -> float:
+    """P(Q > q) for the studentized range of ``k`` means with ``df`` degrees of freedom (scipy's, remembered: the
+    judge asks for the same pair's p-value in the analysis, the claims and their re-judging).
+    """
+    return float(stats.studentized_range.sf(q, k, df))
+
+
+@functools.lru_cache(maxsize=65536)
 def studentized_range_quantile(level: float, k: int, df: float) -> float:
     """Quantile of the studentized range: statsmodels' fast approximation, polished by Newton steps.
 
@@ -68,7 +78,8 @@ def games_howell(names: list[str], groups: list[np.ndarray], alpha: float, inter
         diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
         df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se > 0 else np.inf
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = stats.studentized_range.sf(np.sqrt(2.0) * abs(diff) / se, k, df) if se > 0 else float(diff == 0)
+            p = studentized_range_sf(float(np.sqrt(2.0) * abs(diff) / se), k, float(df)) if se > 0 \
+                else float(diff == 0)
         row = {"group1": names[i], "group2": names[j], "mean_diff": diff, "p_adj": float(min(p, 1.0)),
                "ci_low": np.nan, "ci_high": np.nan, "se": float(se), "df": float(df)}
         if intervals:

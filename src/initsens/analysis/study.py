@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from initsens.analysis.association import spearman
 from initsens.analysis.cells import cell_label, cell_mask, iter_cells
@@ -83,11 +82,20 @@ def base_metric(metric: str) -> str:
 
 
 def holm(p_values: pd.Series) -> pd.Series:
-    """Holm-adjusted p-values (NaN entries stay NaN and do not count in the family)."""
+    """Holm-adjusted p-values (NaN entries stay NaN and do not count in the family): the i-th smallest of m times
+    m - i + 1, made monotone and capped at 1 (statsmodels' ``multipletests(method="holm")`` gives the same numbers,
+    and runs a full garbage collection per call, 0.2 s in a large process).
+
+    >>> holm(pd.Series([0.01, 0.04, np.nan, 0.03])).round(2).tolist()
+    [0.03, 0.06, nan, 0.06]
+    """
     out = pd.Series(np.nan, index=p_values.index)
-    finite = p_values.notna()
-    if finite.any():
-        out[finite] = multipletests(p_values[finite].to_numpy(np.float64), method="holm")[1]
+    finite = p_values.notna().to_numpy()
+    p = p_values.to_numpy(np.float64)[finite]
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]))
+    out[finite] = adjusted
     return out
 
 
