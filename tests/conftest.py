@@ -34,8 +34,35 @@ def small_frame() -> pd.DataFrame:
     return frame
 
 
-def run_cli(*args: str, cwd=None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``initsens ARGS`` as a user would (a real subprocess), wide and without colour."""
+def run_cli(*args: str, cwd=None, timeout: float = 300, pythonpath: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``initsens ARGS`` as a user would (a real subprocess), wide and without colour; ``pythonpath`` puts a
+    folder of the user's modules on the path.
+    """
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (pythonpath, env.get("PYTHONPATH"))))
     return subprocess.run([sys.executable, "-c", "from initsens.cli import main; main()", *args],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+
+
+#: A user's package with its own model and initializer (tests/plugins/toyplugin).
+PLUGINS = Path(__file__).parent / "plugins"
+
+
+@pytest.fixture
+def toyplugin(monkeypatch):
+    """toyplugin importable, and the registries as they were afterwards (a registration is for the process)."""
+    from initsens.models import INITIALIZERS, MODELS, plugins
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    saved = [(r, dict(r._entries), dict(r._sources)) for r in (MODELS, INITIALIZERS)]
+    unstackable, paths = set(plugins._UNSTACKABLE), dict(plugins._PATHS)
+    yield
+    for registry, entries, sources in saved:
+        registry._entries, registry._sources = entries, sources
+    plugins._UNSTACKABLE.clear()
+    plugins._UNSTACKABLE.update(unstackable)
+    plugins._PATHS.clear()
+    plugins._PATHS.update(paths)
+    for name in [m for m in sys.modules if m.startswith("toyplugin")]:
+        del sys.modules[name]

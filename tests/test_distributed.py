@@ -119,3 +119,16 @@ def test_scheduler_file_of_a_running_cluster(tmp_path):
         assert client.status == "closed"
     finally:
         cluster.close()
+
+
+def test_a_model_of_yours_trains_on_the_workers(toyplugin, tmp_path, monkeypatch):
+    """A model and an initializer named by import path register on each worker by that path (the workers only need
+    the module on their path)."""
+    plugins = str(Path(__file__).parent / "plugins")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (plugins, os.environ.get("PYTHONPATH")))))
+    cfg = SweepConfig.from_mapping({**SMALL, "models": "toyplugin.vae:BetaVAE", "inits": "toyplugin.inits:orthogonal",
+                                    "depths": "1"})
+    with connect(workers=1, threads_per_worker=1) as client:
+        summary = run_sweep_distributed(plan_sweep(cfg, tmp_path / "dask", local_device=False), client)
+    runs = pd.read_parquet(tmp_path / "dask" / "runs")
+    assert summary.trained == 2 and set(runs["model"]) == {"BetaVAE"} and (runs["status"] == "ok").all()

@@ -12,12 +12,13 @@ def list_models() -> None:
     from initsens.models import INITIALIZERS, MODELS
 
     console = Console()
-    models = Table(title="Models")
-    for column in ("model", "objective", "hyperparameters (default)"):
+    models = Table(title="Models (yours: README, Your own model)")
+    for column in ("model", "objective", "hyperparameters (default)", "from"):
         models.add_column(column)
     for name, cls in MODELS.items():
         params = ", ".join(f"{key}={value}" for key, value in cls.hyperparameters().items())
-        models.add_row(name, cls.summary, params)
+        models.add_row(name, cls.summary or (cls.__doc__ or "").strip().split("\n")[0], params,
+                       MODELS.source(name) or "initsens")
     console.print(models)
     extras = Table(title="Metrics of a model's own (the metrics table; initsens analyze --metric val_<name>)")
     for column in ("model", "metric", "meaning"):
@@ -27,10 +28,10 @@ def list_models() -> None:
             extras.add_row(name, f"val_{metric}", meaning)
     console.print(extras)
     inits = Table(title="Initializers (weights of Linear layers; biases keep PyTorch's default)")
-    inits.add_column("initializer")
-    inits.add_column("law")
+    for column in ("initializer", "law", "from"):
+        inits.add_column(column)
     for name, fn in INITIALIZERS.items():
-        inits.add_row(name, (fn.__doc__ or "").strip())
+        inits.add_row(name, (fn.__doc__ or "").strip(), INITIALIZERS.source(name) or "initsens")
     console.print(inits)
     norms = Table(title="Normalizations (fitted on the training split)")
     norms.add_column("normalization")

@@ -44,6 +44,10 @@ def _aliases(
                                           show_default=False, rich_help_panel=GRID),
     repeats: int | None = typer.Option(None, "--repeats", help="Seeds 0..repeats-1 per combination (instead of "
                                        "--seeds).", show_default="10, or the --config value", rich_help_panel=GRID),
+    model_set: list[str] | None = typer.Option(None, "--model-set", help="MODEL.KEY=VALUE: a setting for one model "
+                                               "only, or a hyperparameter of a model of yours (repeatable; as a "
+                                               "[model.MODEL] table in TOML), e.g. BetaVAE.beta=2.",
+                                               show_default=False, rich_help_panel=GRID),
 ) -> None:
     """Options that name a setting another way (``repeats`` gives ``seeds``)."""
 
@@ -78,8 +82,12 @@ def _running(
 
 def train(**values: Any) -> None:
     """Train every model x initializer x depth x normalization x init scope x seed and log to Parquet."""
+    from initsens.training.config import model_tables
+
     given = {key: values.pop(key) for key in [*SETTINGS, "init_scope", "repeats"]}
-    cfg = build_config(values["config"], {key: value for key, value in given.items() if value is not None})
+    tables = model_tables(values.pop("model_set") or [])
+    cfg = build_config(values["config"], {key: value for key, value in given.items() if value is not None}
+                       | ({"model": tables} if tables else {}))
     cluster = Cluster(values["workers"], values["threads_per_worker"], values["scheduler"], values["scheduler_file"],
                       values["connect_timeout"])
     summary = run_training(cfg, values["out"], force=values["force"], quiet=values["quiet"],
@@ -97,7 +105,7 @@ def _signature() -> inspect.Signature:
     own options.
     """
     aliases = inspect.signature(_aliases, eval_str=True).parameters
-    beside = {"init_scopes": "init_scope", "seeds": "repeats"}
+    beside = {"init_scopes": "init_scope", "seeds": "repeats", "models": "model_set"}
     parameters = []
     for f in table():
         if f.metadata["cli"]:

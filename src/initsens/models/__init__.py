@@ -1,7 +1,8 @@
 """VAE models for tabular expression: networks, objectives, initializers and the model registry.
 
 Registered models: VanillaVAE, IWAE, InfoVAE, LogCoshVAE (one module each). Registered
-initializers: default, normal, uniform, xavier_normal, xavier_uniform. Typical use::
+initializers: default, normal, uniform, xavier_normal, xavier_uniform. Your own: :mod:`initsens.models.plugins`.
+Typical use::
 
     from initsens.models import build_model
     model = build_model("IWAE", n_genes=5000, depth=2, initializer="xavier_normal", seed=0)
@@ -16,6 +17,7 @@ from initsens.models.factory import build_model, model_hyperparameters
 from initsens.models.initializers import INITIALIZERS, SCOPES, initialize
 from initsens.models.networks import ACTIVATIONS, hidden_dims_for
 from initsens.models.objectives import KERNELS
+from initsens.models.plugins import register_initializer, register_model, stackable
 
 __all__ = [
     "ACTIVATIONS",
@@ -30,4 +32,7 @@ __all__ = [
     "hidden_dims_for",
     "initialize",
     "model_hyperparameters",
+    "register_initializer",
+    "register_model",
+    "stackable",
 ]

@@ -17,12 +17,14 @@ import hashlib
 import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from initsens.errors import InitsensError
-from initsens.models import MODELS, VAE, build_model, hidden_dims_for
+from initsens.models import INITIALIZERS, MODELS, VAE, build_model, hidden_dims_for
+from initsens.models.plugins import resolve
 from initsens.settings import MODEL_HYPERPARAMETERS, PER_MODEL, Settings, choices_of, expands_all, row
 from initsens.training.seeds import RunSeeds
 
@@ -79,12 +81,14 @@ class SweepConfig(Settings):
         for model, overrides in per_model.items():
             if not isinstance(overrides, dict):
                 raise InitsensError(f"{source}: [model.{model}] must be a table of settings")
-            bad = sorted(set(overrides) - set(PER_MODEL))
+            own = _own_hyperparameters(model)
+            bad = sorted(set(overrides) - set(PER_MODEL) - set(own))
             if bad:
                 raise InitsensError(f"{source}: [model.{model}] cannot set {', '.join(bad)}; per-model settings: "
-                                    f"{', '.join(PER_MODEL)}")
-            settings.append((model, tuple(sorted((k, _convert(k, v, f"{source} [model.{model}]"))
-                                                 for k, v in overrides.items()))))
+                                    f"{', '.join((*PER_MODEL, *own))}")
+            settings.append((model, tuple(sorted(
+                (k, _convert(k, v, f"{source} [model.{model}]") if k in PER_MODEL else
+                 _convert_own(k, v, own[k], f"{source} [model.{model}]")) for k, v in overrides.items()))))
         return cls(**converted, model_settings=tuple(sorted(settings)) or values.get("model_settings", ()))
 
     @classmethod
@@ -112,8 +116,11 @@ class SweepConfig(Settings):
         if "init_scope" in overrides or "init_scopes" in overrides:
             values.pop("init_scope", None)
             values.pop("init_scopes", None)
+        given = overrides.pop("model", None) or {}
         per_model = {model: {k: v for k, v in table.items() if k not in overrides}
                      for model, table in (values.pop("model", None) or {}).items()}
+        for model, table in given.items():  # the command line's per-model values win over the file's
+            per_model[model] = {**per_model.get(model, {}), **table}
         merged = {**values, **overrides}
         if any(per_model.values()):
             merged["model"] = {model: table for model, table in per_model.items() if table}
@@ -122,13 +129,22 @@ class SweepConfig(Settings):
     # -- use -------------------------------------------------------------------------------------------
 
     def for_model(self, model: str) -> SweepConfig:
-        """The configuration with ``model``'s own settings applied (no per-model table left)."""
+        """The configuration with ``model``'s own settings applied; what is left of its table are the hyperparameters
+        of a model from outside initsens, which no setting names (kept for :meth:`model_hyperparameters`).
+        """
         overrides = dict(next((table for name, table in self.model_settings if name == model), ()))
-        return dataclasses.replace(self, model_settings=(), **overrides) if overrides or self.model_settings else self
+        own = tuple((k, v) for k, v in sorted(overrides.items()) if k not in PER_MODEL)
+        left = ((model, own),) if own else ()
+        applied = {k: v for k, v in overrides.items() if k in PER_MODEL}
+        return dataclasses.replace(self, model_settings=left, **applied) if applied or self.model_settings != left \
+            else self
 
     def model_hyperparameters(self) -> dict[str, Any]:
-        """The hyperparameters handed to the model classes (each takes the ones it defines)."""
-        return {key: getattr(self, key) for key in MODEL_HYPERPARAMETERS}
+        """The hyperparameters handed to the model classes (each takes the ones it defines): the settings', and those
+        a per-model configuration (:meth:`for_model`) of a model from outside initsens sets.
+        """
+        own = {k: v for _, table in self.model_settings for k, v in table if k not in PER_MODEL}
+        return {**{key: getattr(self, key) for key in MODEL_HYPERPARAMETERS}, **own}
 
     def mn_split(self, n_train: int, n_val: int) -> tuple[int, int]:
         """The split sizes that ``--kl-weight mn`` divides the batch size by: the splits' own, or ``mn_sizes``
@@ -177,12 +193,36 @@ class SweepConfig(Settings):
         return rows
 
 
+def model_tables(items: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``MODEL.KEY=VALUE`` strings (``--model-set``) as per-model tables, as ``[model.MODEL]`` in TOML would hold them.
+
+    >>> model_tables(["BetaVAE.beta=2", "IWAE.lr=0.01", "BetaVAE.epochs=5"])
+    {'BetaVAE': {'beta': '2', 'epochs': '5'}, 'IWAE': {'lr': '0.01'}}
+    """
+    tables: dict[str, dict[str, str]] = {}
+    for item in items:
+        target, equals, value = item.partition("=")
+        model, dot, key = target.strip().rpartition(".")
+        if not (equals and dot and model and key):
+            raise InitsensError(f"--model-set {item!r}: write MODEL.KEY=VALUE, e.g. IWAE.iwae_k=10 or BetaVAE.beta=2")
+        tables.setdefault(model, {})[key] = value.strip()
+    return tables
+
+
 def _as_list(value: Any) -> list:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
+
+
+def _convert_bool(value: Any) -> bool:
+    if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+        return value.lower() in ("true", "yes", "1")
+    if isinstance(value, bool):
+        return value
+    raise ValueError(value)
 
 
 def _to_int(value: Any, key: str, source: str) -> int:
@@ -195,10 +235,37 @@ def _to_int(value: Any, key: str, source: str) -> int:
         raise InitsensError(f"{source}: {key} = {value!r} is not a whole number") from None
 
 
+def _own_hyperparameters(model: str) -> dict[str, Any]:
+    """A registered model's keyword-only hyperparameters that no setting names (a plugin's own), with defaults."""
+    if model not in MODELS:
+        return {}
+    return {k: v for k, v in MODELS.get(model).hyperparameters().items() if k not in MODEL_HYPERPARAMETERS}
+
+
+def _convert_own(key: str, value: Any, default: Any, source: str) -> Any:
+    """A plugin hyperparameter's value, converted to its default's type, or a one-line error."""
+    try:
+        if isinstance(default, bool):
+            return _convert_bool(value)
+        if isinstance(default, int):
+            return _to_int(value, key, source)
+        if isinstance(default, float):
+            return float(value)
+        return value
+    except (TypeError, ValueError):
+        raise InitsensError(f"{source}: {key} = {value!r} is not a valid {type(default).__name__}") from None
+
+
+#: The swept factors whose values may be the user's own (import path or object), and their kind.
+PLUGGABLE = {"models": "model", "inits": "initializer"}
+
+
 def _convert(key: str, value: Any, source: str) -> Any:
     """A TOML or command-line value as the field ``key`` holds it, or a one-line error."""
     setting = row(key)
     kind = str(setting.type)
+    if key in PLUGGABLE:  # a model or initializer of the user's, by import path or as the object: its name
+        value = [resolve(PLUGGABLE[key], item) for item in _as_list(value)]
     try:
         if "tuple[int" in kind:
             return tuple(_to_int(v, key, source) for v in _as_list(value))
@@ -207,11 +274,7 @@ def _convert(key: str, value: Any, source: str) -> Any:
             return tuple(choices_of(setting)) if items == ["all"] and expands_all(setting) else \
                 tuple(str(v) for v in items)
         if kind == "bool":
-            if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
-                return value.lower() in ("true", "yes", "1")
-            if isinstance(value, bool):
-                return value
-            raise ValueError
+            return _convert_bool(value)
         if kind == "int":
             return _to_int(value, key, source)
         if kind == "float":
@@ -266,7 +329,14 @@ class RunSpec:
                   and (f.name not in MODEL_HYPERPARAMETERS or f.name in own)
                   and not (f.metadata.get("added") and getattr(self.config, f.name) == f.default)}
         shared = {k: list(v) if isinstance(v, tuple) else v for k, v in shared.items()}
-        return {"model": self.model, "initializer": self.initializer, "depth": self.depth,
+        plugin: dict[str, Any] = {key: value for key, value in (("model_source", MODELS.source(self.model)),
+                                                ("initializer_source", INITIALIZERS.source(self.initializer)))
+                  if value}
+        if plugin.get("model_source"):  # its own hyperparameters (no setting names them): defaults or [model.NAME]
+            given = self.config.model_hyperparameters()
+            plugin["model_hyperparameters"] = {k: given.get(k, v) for k, v in own.items()
+                                               if k not in MODEL_HYPERPARAMETERS}
+        return {**plugin, "model": self.model, "initializer": self.initializer, "depth": self.depth,
                 "normalization": self.normalization, "init_scope": self.init_scope, "seed": self.seed,
                 "split_seed": self.split_seed, "dataset_sha256": dataset_sha256, **shared}
 

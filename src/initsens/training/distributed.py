@@ -113,13 +113,15 @@ def dask_setup(worker=None) -> None:
 _CACHES: dict[str, Any] = {}
 
 
-def train_remote(chunk: Sequence[RunSpec], dataset, device_name: str):
-    """On a worker: prepare the chunk's splits (cached per worker), train it, return (results, data infos,
-    error, device).
+def train_remote(chunk: Sequence[RunSpec], dataset, device_name: str, plugins: Sequence[tuple[str, str, str]] = ()):
+    """On a worker: register the sweep's models and initializers from outside initsens (``plugins``, by import
+    path), prepare the chunk's splits (cached per worker), train it, return (results, data infos, error, device).
     """
+    from initsens.models.plugins import register_paths
     from initsens.training.device import resolve_device
     from initsens.training.sweep import PreparedCache, train_chunk
 
+    register_paths(plugins)
     cache = _CACHES.setdefault(dataset.sha256, PreparedCache(dataset, chunk[0].config))
     data = [cache(spec) for spec in chunk]
     device = resolve_device(device_name)
@@ -145,6 +147,7 @@ def run_sweep_distributed(plan: SweepPlan, client, observer: SweepObserver | Non
 
     import torch
 
+    from initsens.models.plugins import import_paths
     from initsens.training.sweep import SweepObserver, SweepSummary, chunks, ensemble_budget, record_chunk
 
     distributed = _distributed()
@@ -160,11 +163,12 @@ def run_sweep_distributed(plan: SweepPlan, client, observer: SweepObserver | Non
         else:
             budget = ensemble_budget(torch.device("cpu"))
     work = chunks(plan, budget)
+    plugins = import_paths(plan.config.models, plan.config.inits)
     futures = {}
     try:
         dataset = client.scatter(plan.dataset, broadcast=True) if work else None
         for chunk in work:
-            future = client.submit(train_remote, chunk, dataset, plan.config.device, pure=False)
+            future = client.submit(train_remote, chunk, dataset, plan.config.device, plugins, pure=False)
             futures[future] = chunk
             observer.chunk_start(chunk)
         for future in distributed.as_completed(futures):

@@ -28,6 +28,7 @@ from initsens.data.matrix import value_range
 from initsens.data.prepare import DataInfo
 from initsens.data.transform import TRANSFORMS, apply_transform, resolve_transform
 from initsens.errors import InitsensError
+from initsens.models import stackable
 from initsens.schema import RUN_COLUMNS, SCHEMA_VERSION
 from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
@@ -67,7 +68,7 @@ def ensemble_budget(device: torch.device) -> int:
 def chunk_size(config: SweepConfig, spec: RunSpec, data: Shapes | PreparedData, device: torch.device,
                budget: int | None = None) -> int:
     """Members per ensemble: ``ensemble_size`` if set, else what fits the memory budget (1 for reference)."""
-    if config.trainer == "reference":
+    if config.trainer == "reference" or not stackable(spec.model):
         return 1
     if config.ensemble_size:
         return config.ensemble_size
@@ -112,7 +113,7 @@ def train_chunk(chunk: Sequence[RunSpec], data: Sequence[PreparedData], device: 
     """Train one chunk with the configured trainer. A crash that is not a user error (e.g. out of memory)
     gives ``failed`` results and the message, so the sweep goes on.
     """
-    trainer = TRAINERS.get(chunk[0].config.trainer)
+    trainer = TRAINERS.get(chunk[0].config.trainer if stackable(chunk[0].model) else "reference")
     try:
         return trainer(chunk, data, device, on_epoch or (lambda *_: None)), None
     except InitsensError:
@@ -195,6 +196,9 @@ class SweepPlan:
         moved aside).
         """
         notes = list(self.store.notices)
+        notes += [f"{model} trains one run at a time: its objective does not run on a stacked batch (a leading "
+                  "member axis), so its runs cannot share an ensemble" for model in self.config.models
+                  if not stackable(model) and any(spec.model == model for spec in self.todo)]
         if self.config.transform == "auto" and self.transform != "none":
             notes.append(f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
                          f"{value_range(self.dataset.X)[1]:,.0f}), so --transform auto applies {self.transform} "

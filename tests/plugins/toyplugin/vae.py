@@ -1,0 +1,28 @@
+"""A beta-VAE written as a user would: the contract of initsens.models.VAE in a few lines."""
+
+import torch
+
+from initsens.models import VAE, Objective
+from initsens.models.objectives import gaussian_nll, kl_standard_normal, reparameterize
+
+
+class BetaVAE(VAE):
+    """beta-VAE (Higgins et al. 2017): Gaussian reconstruction plus beta times the KL."""
+
+    def __init__(self, n_genes, hidden_dims=(512,), latent_dim=50, activation="leaky_relu", *, beta: float = 4.0):
+        super().__init__(n_genes, hidden_dims, latent_dim, activation)
+        self.beta = beta
+
+    def objective(self, x, mu, logvar, generator):
+        z = reparameterize(mu, logvar, generator)
+        x_hat = self.decode(z)
+        loss = gaussian_nll(x, x_hat, 1.0) + self.beta * kl_standard_normal(mu, logvar)
+        return Objective(loss.mean(-1), x_hat)
+
+
+class FlatVAE(BetaVAE):
+    """A beta-VAE whose objective only takes (batch, genes): torch.mm has no member axis, so it trains alone."""
+
+    def objective(self, x, mu, logvar, generator):
+        out = super().objective(x, mu, logvar, generator)
+        return Objective(out.loss + 0.0 * torch.mm(mu, mu.transpose(0, 1)).sum(), out.x_hat)
