@@ -145,3 +145,35 @@ def test_the_readme_example_runs_as_written(tmp_path):
     assert {json.loads(s).get("model_hyperparameters", {}).get("beta") for s in runs["settings"]} == {2.0, None}
     report = (tmp_path / "reports" / "mine.md").read_text()
     assert "BetaVAE" in report and "orthogonal" in report
+
+
+@pytest.mark.parametrize("scope", ["hidden", "all"])
+def test_every_layer_of_a_model_of_yours_is_drawn_from_the_run_seed(toyplugin, scope):
+    """Convolutions are initialized like Linear layers (their fan-in counts the kernel); parameters no initializer
+    knows keep PyTorch's own initialization, drawn from the run's seed: same seed, same model; no uninitialized
+    memory."""
+    import torch
+
+    from initsens.models import build_model
+    from initsens.models.plugins import resolve
+
+    name = resolve("model", "toyplugin.vae:ConvVAE")
+    first, again, other = (build_model(name, 30, initializer="normal", init_scope=scope, seed=s) for s in (7, 7, 8))
+    for (key, a), b in zip(first.state_dict().items(), again.state_dict().values()):
+        assert torch.isfinite(a.float()).all() and torch.equal(a, b), key
+    weights = dict(first.named_parameters())
+    conv = weights["smooth.weight"]
+    if scope == "all":  # N(0, 1) over the convolution too
+        assert not torch.equal(conv, dict(other.named_parameters())["smooth.weight"])
+    else:  # the default law: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = 1 channel x 3 taps
+        assert conv.abs().max() <= 1 / 3**0.5
+    assert torch.equal(weights["scale"], torch.ones(30))  # its own parameter, as its constructor set it
+    assert torch.isfinite(first(torch.randn(4, 30)).loss)
+
+
+def test_a_model_with_parameters_outside_its_encoder_and_decoder_is_never_stacked(toyplugin, tmp_path):
+    """Stacking would share ConvVAE's convolution and scale between the members: it trains one run at a time."""
+    config = SweepConfig.from_mapping({"models": "toyplugin.vae:ConvVAE", "inits": "default", **TINY})
+    assert not plugins.stackable("ConvVAE")
+    summary = initsens.training.run_sweep(initsens.training.plan_sweep(config, tmp_path))
+    assert summary.trained == 2 and set(summary.counts) == {("ConvVAE", "default", "ok")}

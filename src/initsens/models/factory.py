@@ -45,16 +45,19 @@ def build_model(
             f"unknown model hyperparameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
         )
     own = cls.hyperparameters()
-    # Built on the meta device (no memory, no default initialization), then materialized and
-    # initialized once: initialize() sets every parameter and BatchNorm buffer.
-    with torch.device("meta"):
-        model = cls(
-            n_genes,
-            hidden_dims_for(depth, hidden_dims),
-            latent_dim,
-            activation,
-            **{key: value for key, value in hyperparameters.items() if key in own},
-        )
-    model = model.to_empty(device="cpu")
+    arguments = (n_genes, hidden_dims_for(depth, hidden_dims), latent_dim, activation)
+    given = {key: value for key, value in hyperparameters.items() if key in own}
+    if not MODELS.source(name):
+        # initsens's own: built on the meta device (no memory, no default initialization), then materialized and
+        # initialized once: initialize() sets every parameter and BatchNorm buffer
+        with torch.device("meta"):
+            model = cls(*arguments, **given)
+        model = model.to_empty(device="cpu")
+    else:
+        # a model from outside may hold layers initialize() does not draw (embeddings, norms, raw parameters): they
+        # keep PyTorch's own initialization, from a stream seeded by the run's seed, so a seed still fixes them
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = cls(*arguments, **given)
     initialize(model, initializer, seed=seed, scope=init_scope)
     return model

@@ -38,7 +38,8 @@ SCOPES = ("all", "hidden")
 
 
 def _fan_in(weight: torch.Tensor) -> int:
-    return weight.shape[1]
+    """Inputs per output: a Linear weight's columns, a convolution's input channels times its kernel's size."""
+    return nn.init._calculate_fan_in_and_fan_out(weight)[0]
 
 
 @INITIALIZERS.register("default")
@@ -85,7 +86,7 @@ def initialize(
     generator: torch.Generator | None = None,
     scope: str = "hidden",
 ) -> None:
-    """Re-draw every Linear weight and bias of ``model`` (in module order) and reset its BatchNorms.
+    """Re-draw every Linear (and convolution) weight and bias of ``model`` (in module order) and reset its BatchNorms.
 
     ``scope='all'`` applies ``initializer`` to every Linear layer; ``scope='hidden'`` only to the
     layers returned by ``model.hidden_linears()`` (encoder/decoder hidden layers, as the study's code
@@ -103,13 +104,13 @@ def initialize(
     targets = set(model.hidden_linears()) if scope == "hidden" else None  # type: ignore[operator]
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, nn.Linear):
+            if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
                 weight_law = law if targets is None or module in targets else default
                 weight = torch.empty(module.weight.shape, dtype=torch.float32)
                 weight_law(weight, generator)
                 module.weight.copy_(weight)
                 if module.bias is not None:
-                    bound = 1.0 / math.sqrt(module.in_features)
+                    bound = 1.0 / math.sqrt(_fan_in(weight))
                     bias = torch.empty(module.bias.shape, dtype=torch.float32)
                     module.bias.copy_(bias.uniform_(-bound, bound, generator=generator))
             elif isinstance(module, nn.modules.batchnorm._BatchNorm):

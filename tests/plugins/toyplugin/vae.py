@@ -26,3 +26,20 @@ class FlatVAE(BetaVAE):
     def objective(self, x, mu, logvar, generator):
         out = super().objective(x, mu, logvar, generator)
         return Objective(out.loss + 0.0 * torch.mm(mu, mu.transpose(0, 1)).sum(), out.x_hat)
+
+
+class ConvVAE(BetaVAE):
+    """A beta-VAE with a 1-d convolution over the genes before the encoder and a learnt output scale: layers and
+    parameters that initsens's initializers do not all know."""
+
+    def __init__(self, n_genes, hidden_dims=(512,), latent_dim=50, activation="leaky_relu", *, beta: float = 1.0):
+        super().__init__(n_genes, hidden_dims, latent_dim, activation, beta=beta)
+        self.smooth = torch.nn.Conv1d(1, 1, kernel_size=3, padding=1)
+        self.scale = torch.nn.Parameter(torch.ones(n_genes))
+
+    def encode(self, x):
+        smoothed = self.smooth(x.reshape(-1, 1, x.shape[-1])).reshape(x.shape)
+        return super().encode(x + smoothed)
+
+    def decode(self, z):
+        return super().decode(z) * self.scale
