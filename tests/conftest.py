@@ -56,7 +56,7 @@ def toyplugin(monkeypatch):
 
     monkeypatch.syspath_prepend(str(PLUGINS))
     saved = [(r, dict(r._entries), dict(r._sources)) for r in (MODELS, INITIALIZERS)]
-    unstackable, paths = set(plugins._UNSTACKABLE), dict(plugins._PATHS)
+    unstackable, paths = dict(plugins._UNSTACKABLE), dict(plugins._PATHS)
     yield
     for registry, entries, sources in saved:
         registry._entries, registry._sources = entries, sources

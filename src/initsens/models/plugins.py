@@ -31,8 +31,8 @@ from initsens.models.initializers import INITIALIZERS, Initializer, initialize
 
 #: The entry-point groups installed plugins register under: group -> kind.
 GROUPS = {"initsens.models": "model", "initsens.initializers": "initializer"}
-#: Models whose objective failed on a stacked (member-axis) batch: they train one run at a time.
-_UNSTACKABLE: set[str] = set()
+#: Models that cannot train as a stacked ensemble, and why: they train one run at a time.
+_UNSTACKABLE: dict[str, str] = {}
 #: (kind, name) -> the import path of every entry registered from outside initsens (for other processes).
 _PATHS: dict[tuple[str, str], str] = {}
 
@@ -60,9 +60,9 @@ def _origin(obj: Any) -> str:
     return f"{obj.__module__}:{obj.__qualname__}"
 
 
-def _try_model(cls: type[VAE], source: str) -> bool:
+def _try_model(cls: type[VAE], source: str) -> str:
     """Build ``cls`` on 8 genes and run one batch, plain and stacked; a one-line error when the plain pass breaks
-    the contract. Returns whether the stacked pass works.
+    the contract. Returns why it cannot be stacked ('' when it can).
     """
     generator = torch.Generator().manual_seed(0)
     try:
@@ -85,16 +85,21 @@ def _try_model(cls: type[VAE], source: str) -> bool:
                             f"{tuple(x_hat.shape)}")
     if not torch.isfinite(loss):
         raise InitsensError(f"model {source}: objective() gives a non-finite loss ({loss.item()}) on a test batch")
-    try:
-        from initsens.models.stacked import stack_models
+    from initsens.models.stacked import stack_models
 
+    try:
         stacked = stack_models([model, model])
+    except ValueError:
+        return "it holds parameters outside the standard encoder and decoder, which the members would share"
+    try:
         xs = x.expand(2, *x.shape)
         mu, logvar = stacked.encode(xs)
         loss = Objective(*stacked.objective(xs, mu, logvar, [generator, generator])).loss
-        return tuple(loss.shape) == (2,)
+        if tuple(loss.shape) == (2,):
+            return ""
     except Exception:  # noqa: BLE001 (not stackable: it trains one run at a time)
-        return False
+        pass
+    return "its objective does not run on a stacked batch (a leading member axis)"
 
 
 def register_model(cls: type[VAE] | None = None, *, name: str | None = None, source: str | None = None) -> Any:
@@ -110,11 +115,11 @@ def register_model(cls: type[VAE] | None = None, *, name: str | None = None, sou
         if key in MODELS:  # the same class again, or a one-line error for a name already taken
             MODELS.add(key, model, where)
             return model
-        stackable = _try_model(model, where)
+        alone = _try_model(model, where)
         MODELS.add(key, model, where)
         _PATHS["model", key] = _origin(model)
-        if not stackable:
-            _UNSTACKABLE.add(key)
+        if alone:
+            _UNSTACKABLE[key] = alone
         return model
 
     return add if cls is None else add(cls)
@@ -179,6 +184,11 @@ def register_paths(paths: Sequence[tuple[str, str, str]]) -> None:
     for kind, name, path in paths:
         if name not in (MODELS if kind == "model" else INITIALIZERS):
             REGISTER[kind](_import(path, kind), name=name, source=path)
+
+
+def unstackable_reason(model: str) -> str:
+    """Why the model's runs cannot share a stacked ensemble ('' when they can)."""
+    return _UNSTACKABLE.get(model, "")
 
 
 def stackable(model: str) -> bool:

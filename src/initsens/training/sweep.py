@@ -28,7 +28,7 @@ from initsens.data.matrix import value_range
 from initsens.data.prepare import DataInfo
 from initsens.data.transform import TRANSFORMS, apply_transform, resolve_transform
 from initsens.errors import InitsensError
-from initsens.models import stackable
+from initsens.models.plugins import stackable, unstackable_reason
 from initsens.schema import RUN_COLUMNS, SCHEMA_VERSION
 from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
@@ -196,8 +196,7 @@ class SweepPlan:
         moved aside).
         """
         notes = list(self.store.notices)
-        notes += [f"{model} trains one run at a time: its objective does not run on a stacked batch (a leading "
-                  "member axis), so its runs cannot share an ensemble" for model in self.config.models
+        notes += [f"{model} trains one run at a time: {unstackable_reason(model)}" for model in self.config.models
                   if not stackable(model) and any(spec.model == model for spec in self.todo)]
         if self.config.transform == "auto" and self.transform != "none":
             notes.append(f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
