@@ -177,3 +177,15 @@ def test_a_model_with_parameters_outside_its_encoder_and_decoder_is_never_stacke
                                                      "which the members would share")
     summary = initsens.training.run_sweep(initsens.training.plan_sweep(config, tmp_path))
     assert summary.trained == 2 and set(summary.counts) == {("ConvVAE", "default", "ok")}
+
+
+def test_a_toml_config_sets_your_model_s_hyperparameters(toyplugin, tmp_path):
+    (tmp_path / "mine.toml").write_text('models = ["toyplugin.vae:BetaVAE", "IWAE"]\n'
+                                        'inits = "toyplugin.inits:orthogonal"\n\n'
+                                        '[model.BetaVAE]\nbeta = 0.5\nlr = 0.01\n')
+    config = SweepConfig.load(tmp_path / "mine.toml", {"repeats": 1})
+    beta = next(spec for spec in config.runs() if spec.model == "BetaVAE")
+    assert beta.build_model(10).beta == 0.5 and beta.config.lr == 0.01 and beta.initializer == "orthogonal"
+    assert json.loads(json.dumps(beta.identity("x")))["model_hyperparameters"] == {"beta": 0.5}
+    command_line = SweepConfig.load(tmp_path / "mine.toml", {"model": {"BetaVAE": {"beta": "3"}}})
+    assert next(s for s in command_line.runs() if s.model == "BetaVAE").build_model(10).beta == 3.0  # wins
