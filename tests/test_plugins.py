@@ -189,3 +189,25 @@ def test_a_toml_config_sets_your_model_s_hyperparameters(toyplugin, tmp_path):
     assert json.loads(json.dumps(beta.identity("x")))["model_hyperparameters"] == {"beta": 0.5}
     command_line = SweepConfig.load(tmp_path / "mine.toml", {"model": {"BetaVAE": {"beta": "3"}}})
     assert next(s for s in command_line.runs() if s.model == "BetaVAE").build_model(10).beta == 3.0  # wins
+
+
+def test_the_memory_budget_asks_the_model_how_many_samples_it_decodes(toyplugin):
+    """An ensemble's size comes from each member's memory, whose activations grow with the samples decoded per
+    input: the model's own ``draws`` (IWAE: K), so a model of yours that decodes several is budgeted for them."""
+    from toyplugin.vae import BetaVAE
+
+    from initsens.models import register_model
+    from initsens.training.fit import member_bytes
+
+    @register_model
+    class ThreeDraws(BetaVAE):
+        @classmethod
+        def draws(cls, hyperparameters):
+            return 3
+
+    config = SweepConfig.from_mapping({"models": [BetaVAE, "ThreeDraws", "IWAE"], "depths": 1, "repeats": 1,
+                                       "inits": "default", "iwae_k": 7})
+    size = {spec.model: member_bytes(spec, 5000, 62) for spec in config.runs()}
+    width, batch, n_val = 5000 + 512, 64, 62
+    per_draw = 4 * (20 * batch + 6 * n_val) * width  # the activations of one decoded sample per input
+    assert size["ThreeDraws"] - size["BetaVAE"] == 2 * per_draw and size["IWAE"] - size["BetaVAE"] == 6 * per_draw

@@ -121,6 +121,13 @@ class VAE(nn.Module):
             if p.kind is p.KEYWORD_ONLY
         }
 
+    @classmethod
+    def draws(cls, hyperparameters: Mapping[str, object]) -> int:
+        """Posterior samples decoded per input (``hyperparameters``: a sweep's model hyperparameters): the decoder's
+        passes per step, which size its activations (the trainers' memory budget). One, unless a model says more.
+        """
+        return 1
+
     def hidden_linears(self) -> list[nn.Linear]:
         """Linear layers of the encoder's and decoder's hidden stacks (not the heads or output)."""
         stacks = (self.encoder.hidden, self.decoder.hidden)

@@ -47,6 +47,11 @@ class IWAE(VAE):
         self.iwae_k, self.iwae_objective = int(iwae_k), iwae_objective
         self.set_loss_options(kl_weight, recon_reduction, obs_var)
 
+    @classmethod
+    def draws(cls, hyperparameters):
+        """K: every input's K posterior samples go through the decoder."""
+        return int(hyperparameters.get("iwae_k", cls.hyperparameters()["iwae_k"]))  # type: ignore[call-overload]
+
     def objective(self, x, mu, logvar, generator):
         """The negative importance-weighted bound of a batch (K samples per input)."""
         if self.iwae_objective == "pytorch-vae":

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from initsens.data.prepare import PreparedData
-from initsens.models import VAE
+from initsens.models import MODELS, VAE
 from initsens.models.stacked import select_members, stack_models
 from initsens.training.loop import (
     MinibatchStream,
@@ -58,7 +58,7 @@ def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int 
     cfg = spec.config
     dims = [n_genes, *spec.hidden_dims(), cfg.latent_dim]
     n_params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + cfg.latent_dim * dims[-2]
-    draws = cfg.iwae_k if spec.model == "IWAE" else 1
+    draws = MODELS.get(spec.model).draws(cfg.model_hyperparameters())
     width = n_genes + sum(spec.hidden_dims())
     return 4 * (6 * n_params + 20 * cfg.batch_size * draws * width + 6 * n_val * draws * width
                 + 2 * own_data_samples * n_genes)
