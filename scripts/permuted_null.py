@@ -23,7 +23,7 @@ import pandas as pd
 
 from initsens.analysis import load_results
 from initsens.analysis.claims import CONTRADICTED, OWN_LOSS, PRIMARY, SOURCE
-from initsens.reproduction import _study_result, judge_runs, verdict_table
+from initsens.reproduction import judge_runs, study_result, verdict_table
 from initsens.studies import DEFAULT_READINGS, plan_studies
 
 PROTOCOLS = ("eltager2023", "initsens")
@@ -55,7 +55,7 @@ def main() -> None:
     studies = plan_studies([p for p in args.protocols.split(",") if p], {}, args.results, ladder=False)
     for study in studies:
         name, own = study.name, study.default
-        result, _ = _study_result(study, 0.05)  # the runs of the study's complete phases, as the judge reads them
+        result, _ = study_result(study, 0.05)  # the runs of the study's complete phases, as the judge reads them
         if not result.judged:
             print(f"{name}: {result.progress()} trained, not judged yet; skipped", flush=True)
             continue

@@ -117,10 +117,10 @@ def test_a_ladder_with_no_run_trained_is_drawn_and_shown_as_0_of_n(tmp_path):
     """A results folder holding the protocols but no ladder: every rung 0 of N, the figure drawn (its log axis used
     to fail on medians that are all NaN: "Data cannot be log-scaled"), the table says 0 of N and no verdict."""
     from initsens.report.reproduction import ladder_plot
-    from initsens.reproduction import _study_result
+    from initsens.reproduction import study_result
 
     rungs = [s for s in plan_studies([], GRID, tmp_path) if s.kind == "rung"]
-    results = [_study_result(study, 0.05)[0] for study in rungs]
+    results = [study_result(study, 0.05)[0] for study in rungs]
     assert [r.trained for r in results] == [0] * 6 and not any(r.judged for r in results)
     ladder = ladder_table(results)
     assert ladder_plot(ladder, tmp_path / "ladder.png").stat().st_size > 0

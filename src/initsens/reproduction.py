@@ -341,7 +341,10 @@ def phase_progress(study: Study, recorded: set[str], sha: str | None) -> list[Ph
     return out
 
 
-def _study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | None]:
+def study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | None]:
+    """One study's claims judged on the runs of its complete phases (the judge's first step, without the full
+    analysis), and what was read from its folder (None when nothing is recorded yet).
+    """
     expected = len(study.config.runs())
     empty = pd.DataFrame(columns=["run_id", "model", "initializer", "status"])
     if not list((study.folder / "runs").glob("part-*.parquet")):  # not started yet
@@ -379,7 +382,7 @@ class StudyWork:
         """One study's whole share of the judge: its claims, for protocols and ablations the full analysis of their
         own loss (written beside the report), for protocols the diagnostics.
         """
-        result, loaded = _study_result(study, self.alpha)
+        result, loaded = study_result(study, self.alpha)
         epochs = loaded.epochs if loaded is not None else None
         if study.kind != "rung" and result.judged:
             assert loaded is not None  # judged, so it has runs
