@@ -90,3 +90,24 @@ def test_reproduce_loads_each_distinct_data_once_before_any_study_trains(tmp_pat
 def test_import_initsens_does_not_import_torch():
     code = "import sys, initsens; initsens.__version__; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"alpha": 1.5}, "--alpha must lie strictly between 0 and 1, got 1.5"),
+    ({"alpha": 0.0}, "--alpha must lie strictly between 0 and 1, got 0.0"),
+    ({"n_boot": 0}, "--n-boot and --n-boot-icc must be at least 1"),
+])
+def test_the_analysis_options_are_checked_by_the_library_before_any_work(tmp_path, options, message):
+    """The same one line from initsens.analyze (a notebook), initsens.reproduce (before anything is trained or
+    created) and the command line."""
+    runs = pd.DataFrame({"model": ["A"] * 4, "depth": 1, "initializer": ["x", "x", "y", "y"], "seed": [0, 1, 0, 1],
+                         "val_loss": [1.0, 1.1, 2.0, 2.1]})
+    with pytest.raises(InitsensError, match=f"^{message}$"):
+        initsens.analyze(runs, **options)
+    with pytest.raises(InitsensError, match=f"^{message}$"):
+        initsens.reproduce(out=tmp_path / "results", report=tmp_path / "r.md", **options)
+    assert not (tmp_path / "results").exists()
+    flags = [f"--{key.replace('_', '-')}={value}" for key, value in options.items()]
+    result = subprocess.run([sys.executable, "-c", "from initsens.cli import main; main()", "reproduce", *flags,
+                             "--out", str(tmp_path / "results")], capture_output=True, text=True)
+    assert result.returncode != 0 and result.stderr.strip() == f"error: {message}"

@@ -147,8 +147,11 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
         estimate, CI, sub-result counts); ``.results``: each study's runs, evidence and verdicts; ``.report``: the
         report's path.
     """
+    from initsens.analysis.study import check_options
     from initsens.reproduction import judge
     from initsens.studies import Ablation, plan_studies
+
+    check_options(alpha, n_boot, n_boot_icc)  # before any training
     from initsens.training import plan_sweep, run_sweep
     from initsens.training.sweep import data_key, load_data
 

@@ -256,6 +256,16 @@ def learning_curves(epochs: pd.DataFrame, runs: pd.DataFrame, cell_keys: Sequenc
         n=grouped.size().to_numpy(), value=value)
 
 
+def check_options(alpha: float, n_boot: int, n_boot_icc: int) -> None:
+    """One-line errors for a significance level outside (0, 1) or fewer than one resample (named as the command line
+    names them: the API's arguments carry the same names without dashes).
+    """
+    if not 0.0 < alpha < 1.0:
+        raise InitsensError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
+    if n_boot < 1 or n_boot_icc < 1:
+        raise InitsensError("--n-boot and --n-boot-icc must be at least 1")
+
+
 def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame | None = None,
             n_boot: int = 2000, n_boot_icc: int = 500, alpha: float = 0.05, random_state: int = 0,
             higher_is_better: bool | None = None, on_step: Callable[[str], None] | None = None,
@@ -282,6 +292,7 @@ def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame |
     0        IWAE     1      True
     1  VanillaVAE     2     False
     """
+    check_options(alpha, n_boot, n_boot_icc)
     step = on_step or (lambda _: None)
     cell_keys = design.cell_keys(runs)
     factor = design.factor

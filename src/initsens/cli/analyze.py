@@ -10,8 +10,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from initsens.errors import InitsensError
-
 console = Console()
 
 
@@ -42,13 +40,10 @@ def analyze(
     from initsens.analysis.design import Design
     from initsens.analysis.inputs import load_results
     from initsens.analysis.study import analyze as run_analysis
-    from initsens.analysis.study import log_metric
+    from initsens.analysis.study import check_options, log_metric
     from initsens.report import write_report
 
-    if not 0.0 < alpha < 1.0:
-        raise InitsensError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
-    if n_boot < 1 or n_boot_icc < 1:
-        raise InitsensError("--n-boot and --n-boot-icc must be at least 1")
+    check_options(alpha, n_boot, n_boot_icc)  # before reading: a typo costs no wait
     design = Design.parse(factor, by, replicate)
     results = load_results(path, metric, design)
     if log:

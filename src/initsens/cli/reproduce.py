@@ -87,6 +87,7 @@ def reproduce(
     """Re-test the original study's claims under its own protocol, initsens's and the scale ladder; write one
     report.
     """
+    from initsens.analysis.study import check_options
     from initsens.api import reproduce as run_reproduction
     from initsens.cli.train import RichObserver, report_summary
     from initsens.errors import InitsensError
@@ -96,8 +97,7 @@ def reproduce(
         from initsens.training.presets import PRESETS
 
         raise InitsensError("--protocols is empty; choose from: " + ", ".join(PRESETS.names()))
-    if not 0.0 < alpha < 1.0:
-        raise InitsensError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
+    check_options(alpha, n_boot, n_boot_icc)  # before hours of training
     settings = {"data": data, "labels": labels, "label_column": label_column, "layer": layer,
                 "gene_column": gene_column, "orientation": orientation, "impute": impute,
                 "drop_missing": drop_missing, "transform": transform, "repeats": repeats, "depths": depths,
