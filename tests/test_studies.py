@@ -132,14 +132,14 @@ def test_a_ladder_with_no_run_trained_is_drawn_and_shown_as_0_of_n(tmp_path):
 def test_the_ladder_trains_and_is_judged_on_both_metrics(tmp_path):
     """The ladder end to end on a tiny grid (two models, one depth, two seeds, one epoch): every rung trained into
     its folder with its own KL weight and step schedule, judged on the claim's metric and on val_nelbo."""
-    from initsens.cli.train import run_training
     from initsens.reproduction import judge
+    from initsens.training import plan_sweep, run_sweep
 
     tiny = {"repeats": 2, "depths": "1", "normalizations": "zscore", "epochs": 1, "top_genes": 40,
             "hidden_dims": "8", "latent_dim": 3, "models": "VanillaVAE,IWAE"}
     studies = [s for s in plan_studies([], tiny, tmp_path / "results") if s.kind == "rung"]
     for study in studies[:-1]:  # the last rung stays untrained: the report must say so
-        run_training(study.config, study.folder, quiet=True)
+        run_sweep(plan_sweep(study.config, study.folder))
     result = judge(studies, tmp_path / "rep.md", "test", n_boot=20, n_boot_icc=10)
     ladder = pd.read_parquet(tmp_path / "rep" / "tables" / "ladder.parquet")
     assert ladder["rung"].tolist() == [s.name for s in studies]
