@@ -7,7 +7,7 @@ import pytest
 
 from initsens.errors import InitsensError
 from initsens.report.reproduction import _ladder_section
-from initsens.reproduction import StudyResult, ladder_table
+from initsens.reproduction import ladder_table
 from initsens.studies import (
     KEEPS_SUBNORMALS,
     ORIGINAL_SCALE,
@@ -16,6 +16,7 @@ from initsens.studies import (
     Ablation,
     plan_studies,
 )
+from initsens.study_result import StudyResult
 
 GRID = {"repeats": 2, "depths": "1,2", "normalizations": "zscore,minmax"}
 

@@ -47,7 +47,7 @@ from initsens.schema import CAP, OK, STATUSES  # noqa: E402
 from initsens.studies import ORIGINAL_SCALE, PANCAN_EPOCH_STEPS, PANCAN_TRAIN, SCALE_FIXED_AT  # noqa: E402
 
 if TYPE_CHECKING:
-    from initsens.reproduction import StudyResult
+    from initsens.study_result import StudyResult
 
 MARKERS = {SUPPORTED: "o", CONTRADICTED: "X", UNRESOLVED: "s", NOT_TESTABLE: "D"}
 COLORS = {SUPPORTED: "tab:green", CONTRADICTED: "tab:red", UNRESOLVED: "tab:gray", NOT_TESTABLE: "lightgray"}
