@@ -21,6 +21,7 @@ def model_hyperparameters() -> dict[str, dict[str, object]]:
 def build_model(
     name: str,
     n_genes: int,
+    *,
     depth: int = 1,
     hidden_dims: Sequence[int] | None = None,
     latent_dim: int = 50,

@@ -309,9 +309,10 @@ class RunSpec:
     def build_model(self, n_genes: int) -> VAE:
         """The run's model, with initial weights drawn from its seed's init stream."""
         cfg = self.config
-        return build_model(self.model, n_genes, self.depth, cfg.hidden_dims, cfg.latent_dim, cfg.activation,
-                           self.initializer, self.init_scope, RunSeeds.from_seed(self.seed).init,
-                           cfg.model_hyperparameters())
+        return build_model(self.model, n_genes, depth=self.depth, hidden_dims=cfg.hidden_dims,
+                           latent_dim=cfg.latent_dim, activation=cfg.activation, initializer=self.initializer,
+                           init_scope=self.init_scope, seed=RunSeeds.from_seed(self.seed).init,
+                           hyperparameters=cfg.model_hyperparameters())
 
     def group_key(self) -> tuple:
         """Runs with the same key share an architecture and data shapes (they may train together, each on
