@@ -78,6 +78,7 @@ class PreparedData:
 
 def prepare(
     dataset: Dataset,
+    *,
     top_genes: int | None = 5000,
     gene_selection: str = "mad",
     normalization: str = "zscore",

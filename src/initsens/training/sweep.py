@@ -103,8 +103,9 @@ class PreparedCache:
         key = (spec.normalization, spec.split_seed)
         if key not in self.prepared:
             cfg = self.config
-            self.prepared[key] = prepare(self.dataset, cfg.top_genes, cfg.gene_selection, key[0], cfg.val_fraction,
-                                         key[1], cfg.transform, cfg.fit_on, cfg.stratify)
+            self.prepared[key] = prepare(self.dataset, top_genes=cfg.top_genes, gene_selection=cfg.gene_selection,
+                                         normalization=key[0], val_fraction=cfg.val_fraction, split_seed=key[1],
+                                         transform=cfg.transform, fit_on=cfg.fit_on, stratify=cfg.stratify)
         return self.prepared[key]
 
 
