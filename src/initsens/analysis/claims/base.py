@@ -58,7 +58,7 @@ def aggregate(verdicts: Sequence[str]) -> str:
     return UNRESOLVED
 
 
-def sub_result(claim: str, where: str, scope: str, estimate: float, low: float, high: float, verdict: str,
+def sub_result(claim: str, where: str, scope: str, *, estimate: float, low: float, high: float, verdict: str,
                margin: float, detail: str, **extra) -> dict:
     """One sub-result's row of the evidence table (see :func:`initsens.analysis.claims.evaluate`)."""
     return {"claim": claim, "where": where, "scope": scope, "estimate": estimate, "ci_low": low, "ci_high": high,

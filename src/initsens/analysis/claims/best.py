@@ -195,7 +195,7 @@ def best_initializer_claim(runs: pd.DataFrame, claim: str, claimed_for: dict[str
         claimed = claimed_for[keys["model"]]
         verdict, detail, against = best_set_rule(comparison, claimed, alpha, m[kind])
         estimate, low, high = best_set_estimate(comparison, claimed, against)
-        rows.append(sub_result(claim, cell_label(keys), kind, estimate, low, high, verdict, low, detail,
-                               claimed=", ".join(sorted(claimed)), best=", ".join(sorted(comparison.best(alpha))),
-                               level=alpha / m[kind]))
+        rows.append(sub_result(claim, cell_label(keys), kind, estimate=estimate, low=low, high=high, verdict=verdict,
+                               margin=low, detail=detail, claimed=", ".join(sorted(claimed)),
+                               best=", ".join(sorted(comparison.best(alpha))), level=alpha / m[kind]))
     return rows
