@@ -166,10 +166,10 @@ class ResultsStore:
         """
         count = 0
         for part in self.run_parts():
-            table = pq.read_table(part)
-            missing = [name for name in RUNS_SCHEMA.names if name not in table.column_names]
+            missing = [name for name in RUNS_SCHEMA.names if name not in pq.read_schema(part).names]  # the footer only
             if not missing:
                 continue
+            table = pq.read_table(part)
             columns = {name: UPGRADES[name](table) for name in missing}
             columns["schema_version"] = pa.array([SCHEMA_VERSION] * table.num_rows, pa.int32())
             full = {**{name: table[name] for name in table.column_names}, **columns}
@@ -303,7 +303,10 @@ class ResultsStore:
         if not parts:
             return empty
         names = empty.column_names
-        tables = [pq.read_table(p, columns=[c for c in names if c in pq.read_schema(p).names]) for p in parts]
+        tables = []
+        for part in parts:
+            with pq.ParquetFile(part) as file:  # one open per part: its schema, then the columns it has
+                tables.append(file.read(columns=[c for c in names if c in file.schema_arrow.names]))
         return pa.concat_tables([empty, *tables], promote_options="default").select(names)
 
     def finished_run_ids(self) -> set[str]:
