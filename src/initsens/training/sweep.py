@@ -65,10 +65,15 @@ def ensemble_budget(device: torch.device) -> int:
     return torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else CPU_ENSEMBLE_BYTES
 
 
+def trainer_of(config: SweepConfig, model: str) -> str:
+    """The trainer of ``model``'s chunks: ``config``'s, or the reference for a model that cannot be stacked."""
+    return config.trainer if stackable(model) else "reference"
+
+
 def chunk_size(config: SweepConfig, spec: RunSpec, data: Shapes | PreparedData, device: torch.device,
                budget: int | None = None) -> int:
     """Members per ensemble: ``ensemble_size`` if set, else what fits the memory budget (1 for reference)."""
-    if config.trainer == "reference" or not stackable(spec.model):
+    if trainer_of(config, spec.model) == "reference":
         return 1
     if config.ensemble_size:
         return config.ensemble_size
@@ -114,7 +119,7 @@ def train_chunk(chunk: Sequence[RunSpec], data: Sequence[PreparedData], device: 
     """Train one chunk with the configured trainer. A crash that is not a user error (e.g. out of memory)
     gives ``failed`` results and the message, so the sweep goes on.
     """
-    trainer = TRAINERS.get(chunk[0].config.trainer if stackable(chunk[0].model) else "reference")
+    trainer = TRAINERS.get(trainer_of(chunk[0].config, chunk[0].model))
     try:
         return trainer(chunk, data, device, on_epoch or (lambda *_: None)), None
     except InitsensError:
