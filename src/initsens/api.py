@@ -150,10 +150,10 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
     from initsens.analysis.study import check_options
     from initsens.reproduction import judge
     from initsens.studies import Ablation, plan_studies
-
-    check_options(alpha, n_boot, n_boot_icc)  # before any training
     from initsens.training import plan_sweep, run_sweep
     from initsens.training.sweep import data_key, load_data
+
+    check_options(alpha, n_boot, n_boot_icc)  # before any training
 
     parsed = list(dict.fromkeys(Ablation.parse(spec) for spec in ablations))
     studies = plan_studies(list(protocols), settings, Path(out), parsed, ladder, both_defaults)

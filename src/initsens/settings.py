@@ -174,7 +174,8 @@ class Settings:
     precision: str = setting("fp32", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 bf16/AMX and on "
                              "GPUs) or tf32 (CUDA only).", panel=RUN, choices="initsens.settings:PRECISIONS")
     denormals: str = setting("flush", "Subnormal floats on the CPU: flush (to zero while a fit runs: IWAE's gradients "
-                             "are full of them, and flushing trains it about 3x faster) or keep (IEEE arithmetic). "
+                             "are full of them, and flushing trains it up to 3x faster on a CPU with a subnormal slow "
+                             "path) or keep (IEEE arithmetic). "
                              "Recorded per run (runs column denormals), not part of the run id: results differ "
                              "in the last bits only.", panel=RUN, identity=False, former_identity="keep",
                              choices="initsens.settings:DENORMALS")

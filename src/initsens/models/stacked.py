@@ -112,13 +112,12 @@ def stack_models(models: Sequence[VAE]) -> VAE:
     kinds = {(type(m), m.n_genes, m.latent_dim, tuple(m.hidden_dims)) for m in models}
     if len(kinds) != 1:
         raise ValueError("stack_models needs models of one class and architecture")
-    first = models[0]
-    outside = [name for name, _ in [*first.named_parameters(), *first.named_buffers()]
+    ensemble = models[0]
+    outside = [name for name, _ in [*ensemble.named_parameters(), *ensemble.named_buffers()]
                if not name.startswith(("encoder.", "decoder."))]
-    if outside or type(first.encoder) is not Encoder or type(first.decoder) is not Decoder:
+    if outside or type(ensemble.encoder) is not Encoder or type(ensemble.decoder) is not Decoder:
         # the members would share those tensors (or a network the stacks do not reproduce): not independent runs
         raise ValueError(f"stack_models stacks the standard encoder and decoder only (found {outside or 'others'})")
-    ensemble = models[0]
     ensemble.encoder = StackedEncoder([m.encoder for m in models])
     ensemble.decoder = StackedDecoder([m.decoder for m in models])
     return ensemble
