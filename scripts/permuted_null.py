@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from initsens.analysis import load_results
-from initsens.analysis.claims import CONTRADICTED, OWN_LOSS, PRIMARY, SOURCE
-from initsens.reproduction import judge_runs, study_result, verdict_table
-from initsens.studies import DEFAULT_READINGS, plan_studies
+from initsens.reproduction.claims import CONTRADICTED, OWN_LOSS, PRIMARY, SOURCE
+from initsens.reproduction.studies import DEFAULT_READINGS, plan_studies
+from initsens.reproduction.verdicts import judge_runs, study_result, verdict_table
 
 PROTOCOLS = ("eltager2023", "initsens")
 CELL = ["model", "depth", "normalization", "seed"]

@@ -60,7 +60,7 @@ def test_reproduce_loads_each_distinct_data_once_before_any_study_trains(tmp_pat
     """
     import initsens.training
     import initsens.training.sweep as sweep
-    from initsens.studies import plan_studies
+    from initsens.reproduction.studies import plan_studies
 
     events: list = []
     load = sweep.load_dataset

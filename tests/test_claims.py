@@ -11,7 +11,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.anova import anova_lm
 
-from initsens.analysis.claims import (
+from initsens.reproduction.claims import (
     CLAIMS,
     CONTRADICTED,
     NOT_TESTABLE,
@@ -26,17 +26,17 @@ from initsens.analysis.claims import (
     shown_verdict,
     verdicts,
 )
-from initsens.analysis.claims.base import ari_signal
-from initsens.analysis.claims.best import best_initializer_claim
-from initsens.analysis.claims.clustering import (
+from initsens.reproduction.claims.base import ari_signal
+from initsens.reproduction.claims.best import best_initializer_claim
+from initsens.reproduction.claims.clustering import (
     between_initializers,
     e1_uniform_clusters_worse,
     e2_loss_vs_clustering,
     fisher_z_interval,
     within_initializers,
 )
-from initsens.analysis.claims.normalization import p4_normalization, rank_interaction_p, rank_shifts
-from initsens.analysis.claims.sensitivity import omega_difference, p1_most_sensitive
+from initsens.reproduction.claims.normalization import p4_normalization, rank_interaction_p, rank_shifts
+from initsens.reproduction.claims.sensitivity import omega_difference, p1_most_sensitive
 
 INITS = ("default", "normal", "uniform", "xavier_normal", "xavier_uniform")
 MODELS = ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")

@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from initsens.analysis.claims import CONTRADICTED, SUPPORTED
-from initsens.analysis.claims.best import CellComparison, best_set_rule
-from initsens.analysis.claims.clustering import loss_tracks_clustering, uniform_against
-from initsens.analysis.claims.normalization import rank_interaction_p
-from initsens.analysis.claims.sensitivity import omega_difference
 from initsens.analysis.posthoc import studentized_range_quantile
+from initsens.reproduction.claims import CONTRADICTED, SUPPORTED
+from initsens.reproduction.claims.best import CellComparison, best_set_rule
+from initsens.reproduction.claims.clustering import loss_tracks_clustering, uniform_against
+from initsens.reproduction.claims.normalization import rank_interaction_p
+from initsens.reproduction.claims.sensitivity import omega_difference
 
 TABLES = int(os.environ.get("INITSENS_SIM_TABLES", "2000"))
 ALPHA, SEEDS = 0.05, 10
@@ -241,7 +241,7 @@ def _e2_between(loss: np.ndarray, ari: np.ndarray, m: int = 1) -> np.ndarray:
 
 
 def _z(rho: np.ndarray) -> np.ndarray:
-    from initsens.analysis.claims.clustering import RHO_CLIP
+    from initsens.reproduction.claims.clustering import RHO_CLIP
 
     return np.arctanh(np.clip(rho, -RHO_CLIP, RHO_CLIP))
 
@@ -466,7 +466,7 @@ def _within_alpha(claim: str, label: str, make, seed: int, supported_too: bool =
 
 def _claim_rates(claim: str, make, seed: int) -> tuple[float, float]:
     """(false contradicted, false supported) shares of the claim's verdict over PATH_TABLES tables."""
-    from initsens.analysis.claims import evaluate, verdicts
+    from initsens.reproduction.claims import evaluate, verdicts
 
     rng = np.random.default_rng(seed)
     got = []

@@ -85,7 +85,7 @@ def test_sections_do_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, initsens.report, initsens.report.reproduction; print('torch' in sys.modules)"
+    code = "import sys, initsens.report, initsens.reproduction.report; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from initsens.analysis.claims import CHECKS, CLAIMS, NELBO, OTHER_DEFAULT, PRIMARY, SOURCE, VERDICTS
+from initsens.reproduction.claims import CHECKS, CLAIMS, NELBO, OTHER_DEFAULT, PRIMARY, SOURCE, VERDICTS
 
 TINY = ("--repeats", "2", "--epochs", "2", "--top-genes", "60", "--hidden-dims", "16", "--latent-dim", "4",
         "--n-boot", "50", "--n-boot-icc", "20")

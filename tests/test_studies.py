@@ -1,4 +1,6 @@
-"""What `initsens reproduce` plans (initsens.studies) and how the judge shows a rung that is not completely trained."""
+"""What `initsens reproduce` plans (initsens.reproduction.studies) and how the judge shows a rung that is not
+completely trained.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +8,10 @@ import pandas as pd
 import pytest
 
 from initsens.errors import InitsensError
-from initsens.report.reproduction import _ladder_section
-from initsens.reproduction import ladder_table
-from initsens.studies import (
+from initsens.reproduction.diagnostics import ladder_table
+from initsens.reproduction.report.sections import ladder_section
+from initsens.reproduction.result import StudyResult
+from initsens.reproduction.studies import (
     KEEPS_SUBNORMALS,
     ORIGINAL_SCALE,
     PANCAN_EPOCH_STEPS,
@@ -16,7 +19,6 @@ from initsens.studies import (
     Ablation,
     plan_studies,
 )
-from initsens.study_result import StudyResult
 
 GRID = {"repeats": 2, "depths": "1,2", "normalizations": "zscore,minmax"}
 
@@ -109,7 +111,7 @@ def test_a_rung_not_completely_trained_shows_how_far_it_got_and_no_verdict(tmp_p
     assert (row["trained"], row["expected"], row["epoch_steps"]) == (3, 40, 138)
     assert row["median_steps"] == 20 * 138 and row["median_val_kl"] == 2.0 and row["mn_train"] == 64 / 247
     assert all(row[key] == "" for key in ("P1", "P2", "P3", "P4", "E1", "E2"))
-    text = "\n".join(_ladder_section(ladder_table([partial]), None))
+    text = "\n".join(ladder_section(ladder_table([partial]), None))
     assert "| 3 of 40 |" in text and "| – | – | – | – | – | – |" in text
 
 
@@ -117,15 +119,15 @@ def test_a_rung_not_completely_trained_shows_how_far_it_got_and_no_verdict(tmp_p
 def test_a_ladder_with_no_run_trained_is_drawn_and_shown_as_0_of_n(tmp_path):
     """A results folder holding the protocols but no ladder: every rung 0 of N, the figure drawn (its log axis used
     to fail on medians that are all NaN: "Data cannot be log-scaled"), the table says 0 of N and no verdict."""
-    from initsens.report.reproduction import ladder_plot
-    from initsens.reproduction import study_result
+    from initsens.reproduction.report import ladder_plot
+    from initsens.reproduction.verdicts import study_result
 
     rungs = [s for s in plan_studies([], GRID, tmp_path) if s.kind == "rung"]
     results = [study_result(study, 0.05)[0] for study in rungs]
     assert [r.trained for r in results] == [0] * 6 and not any(r.judged for r in results)
     ladder = ladder_table(results)
     assert ladder_plot(ladder, tmp_path / "ladder.png").stat().st_size > 0
-    text = "\n".join(_ladder_section(ladder, None))
+    text = "\n".join(ladder_section(ladder, None))
     assert text.count("| 0 of ") == 6 and "not completely trained yet" in text.lower()
 
 
@@ -133,7 +135,7 @@ def test_a_ladder_with_no_run_trained_is_drawn_and_shown_as_0_of_n(tmp_path):
 def test_the_ladder_trains_and_is_judged_on_both_metrics(tmp_path):
     """The ladder end to end on a tiny grid (two models, one depth, two seeds, one epoch): every rung trained into
     its folder with its own KL weight and step schedule, judged on the claim's metric and on val_nelbo."""
-    from initsens.reproduction import judge
+    from initsens.reproduction.judge import judge
     from initsens.training import plan_sweep, run_sweep
 
     tiny = {"repeats": 2, "depths": "1", "normalizations": "zscore", "epochs": 1, "top_genes": 40,

@@ -1,4 +1,4 @@
-"""The judge's per-study cache and worker processes (``initsens.study_cache``): a study is computed again exactly
+"""The judge's per-study cache and worker processes (``initsens.reproduction.cache``): a study is computed again exactly
 when something its answer depends on changed, and the processes give what one process gives.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from initsens.study_cache import judge_studies
+from initsens.reproduction.cache import judge_studies
 
 
 @dataclass(frozen=True)

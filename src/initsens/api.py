@@ -14,7 +14,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from initsens.analysis.study import Analysis
-    from initsens.reproduction import Reproduction
+    from initsens.reproduction.judge import Reproduction
     from initsens.training import SweepConfig
     from initsens.training.sweep import SweepObserver
 
@@ -136,7 +136,7 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
 
     ``settings`` (e.g. ``repeats=10``, ``depths="1,2"``, ``data="my.tsv"``) reach every study. The data are
     checked before anything is created. ``on_study(study, plan)`` is called before a study (or each phase of a
-    phased study, :data:`initsens.studies.PHASES`) trains (its
+    phased study, :data:`initsens.reproduction.studies.PHASES`) trains (its
     :class:`~initsens.training.SweepPlan` carries notes worth showing), ``on_trained(study, summary)`` after;
     an interrupted study (Ctrl-C) raises :class:`KeyboardInterrupt` once its finished runs are saved.
 
@@ -148,8 +148,8 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
         report's path.
     """
     from initsens.analysis.study import check_options
-    from initsens.reproduction import judge
-    from initsens.studies import Ablation, plan_studies
+    from initsens.reproduction.judge import judge
+    from initsens.reproduction.studies import Ablation, plan_studies
     from initsens.training import plan_sweep, run_sweep
     from initsens.training.sweep import data_key, load_data
 

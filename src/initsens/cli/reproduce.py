@@ -53,7 +53,7 @@ def reproduce(
     normalizations: str = _own("normalizations", "zscore,minmax", " P4 compares them."),
     ladder: bool = typer.Option(True, "--ladder/--no-ladder", help="Also train and judge the scale ladder: "
                                 "eltager2023 with its KL weight and step schedule at the original data's size "
-                                "(initsens.studies.LADDER)."),
+                                "(initsens.reproduction.studies.LADDER)."),
     both_defaults: bool = typer.Option(True, "--both-defaults/--own-default", help="Also train each protocol with "
                                        "the other reading of the poster's 'default' (nn.Linear's law and "
                                        "kaiming_uniform, what the original code ran)."),
@@ -108,7 +108,7 @@ def reproduce(
                               "ladder": ladder, "both_defaults": both_defaults,
                               **{k: v for k, v in settings.items() if v is not None}}
 
-    from initsens.studies import Ablation, plan_studies
+    from initsens.reproduction.studies import Ablation, plan_studies
 
     # every name and setting checked before any display (a bad one is one line, with no progress bar before it)
     plan_studies(names, {k: v for k, v in common.items() if k in settings}, out,
@@ -133,7 +133,7 @@ def reproduce(
                 raise typer.Exit(INTERRUPTED) from None
     if not judge_claims:
         return
-    from initsens.analysis.claims import CLAIMS
+    from initsens.reproduction.claims import CLAIMS
 
     command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with nullcontext() if quiet else console.status("judging the claims") as status:

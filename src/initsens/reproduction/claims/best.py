@@ -17,17 +17,21 @@ import pandas as pd
 from scipy import stats
 
 from initsens.analysis.cells import cell_label
-from initsens.analysis.claims.base import (
+from initsens.analysis.posthoc import games_howell, games_howell_interval
+from initsens.reproduction.claims.base import (
     CONTRADICTED,
     FACTOR,
     NOT_TESTABLE,
+    OWN_LOSS,
+    POSTER,
     SUPPORTED,
     UNRESOLVED,
+    Claim,
+    Figure,
     Scope,
     sub_result,
     with_failures,
 )
-from initsens.analysis.posthoc import games_howell, games_howell_interval
 
 XAVIERS_AND_DEFAULT = ("xavier_normal", "xavier_uniform", "default")
 
@@ -199,3 +203,29 @@ def best_initializer_claim(runs: pd.DataFrame, claim: str, claimed_for: dict[str
                                margin=low, detail=detail, claimed=", ".join(sorted(claimed)),
                                best=", ".join(sorted(comparison.best(alpha))), level=alpha / m[kind]))
     return rows
+
+
+#: P2 and P3 show the same statistic on the same axis.
+_FIGURE = Figure("Δ val_loss: best other − worst claimed initializer (> 0 supports)", unbounded=True)
+P2 = Claim(
+    "P2", "With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, Xavier "
+    "uniform and the default perform best for IWAE and LogCoshVAE.", "poster", POSTER, OWN_LOSS,
+    "Δ = mean of the best other initializer minus mean of the worst claimed one at depth 1 (> 0: the "
+    "claimed ones are better), Games-Howell CI",
+    "per cell: supported when no claimed initializer is significantly worse than another (Games-Howell, or "
+    "a one-sided Fisher test of failure rates, at α) and every other initializer is significantly worse "
+    "than a claimed one; contradicted when a claimed initializer is significantly worse than another at "
+    "α/m; not testable when no two initializers can be compared; else unresolved.",
+    judge=lambda runs, on: best_initializer_claim(runs, "P2", claimed_sets(on.default)[0], [1], on.keys, POSTER,
+                                                  on.metric, on.alpha, on.cache),
+    figure=_FIGURE, names_default=True,
+)
+P3 = Claim(
+    "P3", "With more hidden layers, Xavier normal, Xavier uniform and the default perform best.", "poster",
+    POSTER, OWN_LOSS, "Δ as in P2, at depths 2 and more",
+    "as P2, with the claimed set {xavier_normal, xavier_uniform, default} for every model.",
+    judge=lambda runs, on: best_initializer_claim(runs, "P3", claimed_sets(on.default)[1],
+                                                  [d for d in on.depths if d >= 2], on.keys, POSTER, on.metric,
+                                                  on.alpha, on.cache),
+    figure=_FIGURE, names_default=True,
+)

@@ -1,6 +1,6 @@
 """One study's share of the reproduction once judged (:class:`StudyResult`) and how far each of its phases is trained
 (:class:`PhaseProgress`): what the judge (:mod:`initsens.reproduction`) produces and the report
-(:mod:`initsens.report.reproduction`) shows, in a module of its own so that neither imports the other.
+(:mod:`initsens.reproduction.report`) shows, in a module of its own so that neither imports the other.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from initsens.analysis.claims import OTHER_DEFAULT, PRIMARY, SOURCE
-from initsens.studies import Phase, Study
+from initsens.reproduction.claims import OTHER_DEFAULT, PRIMARY, SOURCE
+from initsens.reproduction.studies import Phase, Study
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """E1 and E2, the paper's claims about clustering (adjusted Rand index against cancer type).
 
 Both need a clustering that carries signal: where no initializer's ARI lies clearly above chance
-(:func:`~initsens.analysis.claims.base.ari_signal`), whether uniform clusters worse (E1) or whether the loss
+(:func:`~initsens.reproduction.claims.base.ari_signal`), whether uniform clusters worse (E1) or whether the loss
 tracks the ARI (E2) cannot be told, and the sub-result is **not testable**.
 
 - E1: per cell, uniform's ARI against each other initializer's on the same seed (failed runs score 0). Each
@@ -25,19 +25,25 @@ import pandas as pd
 from scipy import stats
 
 from initsens.analysis.cells import cell_label
-from initsens.analysis.claims.base import (
+from initsens.analysis.exact import min_sign_flip_p, seeds_for_level, sign_flip_p
+from initsens.reproduction.claims.base import (
+    ARI_SIGNAL,
     CONTRADICTED,
     FACTOR,
     NOT_TESTABLE,
+    OWN_LOSS,
+    PAPER,
     SUPPORTED,
     UNRESOLVED,
+    Claim,
+    Figure,
+    Reach,
     Scope,
     ari_signal,
     scored_ari,
     sub_result,
     with_failures,
 )
-from initsens.analysis.exact import min_sign_flip_p, seeds_for_level, sign_flip_p
 
 #: E2: |rho| below this is a weak association (Cohen's boundary between small and medium).
 WEAK_RHO = 0.3
@@ -232,3 +238,34 @@ def e2_loss_vs_clustering(runs: pd.DataFrame, cell_keys: Sequence[str], scope: S
                                within_low=within["ci_low"], within_high=within["ci_high"],
                                within_verdict=within["verdict"]))
     return rows
+
+
+E1 = Claim(
+    "E1", "Uniform initialization underperforms all other methods on downstream clustering (ARI against "
+    "cancer type).", "paper", PAPER, "ari",
+    "d = the largest mean paired (same seed) ARI difference uniform − other initializer, failed runs "
+    "scoring 0; exact sign-flip tests (paired t CI shown)",
+    "per cell: supported when uniform's ARI is below every other initializer's (one-sided sign-flip p ≤ α "
+    "each); contradicted when it is above some other's at α/(m·k) (k other initializers); not testable when "
+    f"the clustering is at chance (no initializer's mean ARI has a one-sided 95% lower bound above "
+    f"{ARI_SIGNAL}); else unresolved.",
+    judge=lambda runs, on: e1_uniform_clusters_worse(runs, on.keys, PAPER, on.alpha),
+    figure=Figure("mean paired ARI difference, uniform − closest other (< 0 supports)"),
+    on_loss=False,
+    reach=Reach("nonzero_max", min_sign_flip_p),
+)
+E2 = Claim(
+    "E2", "Validation loss does not reflect downstream performance.", "paper", PAPER, f"{OWN_LOSS} vs ari",
+    "between initializers (the paper's reading: it compared initializers): per seed, Spearman's ρ between the "
+    "validation loss and the ARI across the initializers' finished runs, averaged over seeds on Fisher's z "
+    "scale (|ρ| capped at 0.95) with a t interval; within initializers (reported beside it): Spearman's ρ "
+    "of loss and ARI ranked within each initializer, Fisher-z interval with the Bonett-Wright variance "
+    "(1 + ρ²/2)/(n_eff − 3)",
+    f"per cell, on the between-initializers reading: supported when the 95% CI of the mean ρ lies above "
+    f"−{WEAK_RHO} (initializers with a lower loss cluster at most weakly better); contradicted when its interval "
+    f"at 1 − α/m lies below −{WEAK_RHO}; not testable when the clustering is at chance (as E1); else "
+    "unresolved. The within reading is judged by the same thresholds and shown beside it.",
+    judge=lambda runs, on: e2_loss_vs_clustering(runs, on.keys, PAPER, on.metric, on.alpha),
+    figure=Figure(f"Spearman ρ(val_loss, ARI) (> −{WEAK_RHO} supports)", (-WEAK_RHO,)),
+    columns={"within_rho": "ρ within initializers", "within_verdict": "within: verdict"},
+)

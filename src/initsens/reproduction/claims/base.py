@@ -1,11 +1,11 @@
-"""What every claim rule shares: the verdict words, a claim's scope, the sub-result record, the aggregation and
-the signal check that says whether clustering results can test anything at all.
+"""What every claim shares: the verdict words, a claim's scope and declaration (:class:`Claim`), the sub-result
+record, the aggregation and the signal check that says whether clustering results can test anything at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,10 @@ FACTOR = "initializer"
 #: Clustering carries signal in a cell when some initializer's mean ARI has a one-sided 95% lower confidence
 #: bound (t over seeds, failed runs scoring 0) above this: a tenth of the way from chance (0) to perfect (1).
 ARI_SIGNAL = 0.1
+#: The loss the poster measured: "the loss function of the validation set", each model's own objective.
+OWN_LOSS = "val_loss"
+#: One definition for every model and protocol: the robustness check of the loss claims.
+COMMON_LOSS = "val_nelbo"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,78 @@ class Scope:
         return f"{', '.join(self.models)}; {depths}; {', '.join(self.normalizations)}"
 
 
+MODELS = ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
+#: The poster measured its four models at one and more hidden layers on z-scored and min-max data.
+POSTER = Scope(MODELS, None, ("zscore", "minmax"))
+#: The paper trained one hidden layer on z-scored data; of initsens's models it has VanillaVAE and IWAE.
+PAPER = Scope(("VanillaVAE", "IWAE"), (1,), ("zscore",))
+
+
+@dataclass
+class Judging:
+    """What a claim's rule is given besides the runs: the loss ``metric`` of the check, the ``keys`` that make a cell,
+    the level ``alpha``, the initializer standing for "the default", the depths trained, and a ``cache`` the rules
+    comparing the same cells share.
+    """
+
+    metric: str
+    keys: list[str]
+    alpha: float
+    default: str
+    depths: list[int]
+    cache: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """How a claim's forest plot shows it: the axis label, the decision thresholds drawn (two: a band), and whether
+    the statistic is unbounded (a difference of losses: the axis may switch to symlog).
+    """
+
+    axis: str
+    thresholds: tuple[float, ...] = (0.0,)
+    unbounded: bool = False
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What an exact test can reach: the evidence column holding each sub-result's nonzero paired differences, the
+    smallest one-sided p the test gives with n of them, and how many more it needs than the level's seeds.
+    """
+
+    column: str
+    smallest_p: Callable[[int], float]
+    extra: int = 0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim, declared once: its words, source and scope, the metric it is judged on, the statistic and the rule
+    (in words, for the report, and as code: ``judge`` returns its sub-results), and how the report shows it.
+
+    ``on_loss``: judged on the check's loss (so also on the common loss); otherwise always on ``metric``.
+    ``names_default``: its words name "the default", so it is judged again with the other reading standing for it.
+    ``compares_models``: its sub-results compare models, so an ablation training some of them leaves it out.
+    ``columns``: evidence columns its report section shows besides the common ones (column -> heading).
+    ``reach``: set where an exact test decides it (the report says what that test can reach at the seeds run).
+    """
+
+    key: str
+    text: str
+    source: str
+    scope: Scope
+    metric: str
+    statistic: str
+    rule: str
+    judge: Callable[[pd.DataFrame, Judging], list[dict]]
+    figure: Figure
+    on_loss: bool = True
+    names_default: bool = False
+    compares_models: bool = False
+    columns: dict[str, str] = field(default_factory=dict)
+    reach: Reach | None = None
+
+
 def aggregate(verdicts: Sequence[str]) -> str:
     """A claim's verdict from its sub-results' verdicts: not testable sub-results are left out (and the claim is
     not testable when all are); then contradicted if any contradicts, supported if all support, else unresolved.
@@ -60,7 +136,7 @@ def aggregate(verdicts: Sequence[str]) -> str:
 
 def sub_result(claim: str, where: str, scope: str, *, estimate: float, low: float, high: float, verdict: str,
                margin: float, detail: str, **extra) -> dict:
-    """One sub-result's row of the evidence table (see :func:`initsens.analysis.claims.evaluate`)."""
+    """One sub-result's row of the evidence table (see :func:`initsens.reproduction.claims.evaluate`)."""
     return {"claim": claim, "where": where, "scope": scope, "estimate": estimate, "ci_low": low, "ci_high": high,
             "verdict": verdict, "margin": margin, "detail": detail, **extra}
 

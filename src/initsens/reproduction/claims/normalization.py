@@ -24,18 +24,23 @@ import pandas as pd
 from scipy import stats
 
 from initsens.analysis.cells import cell_label
-from initsens.analysis.claims.base import (
+from initsens.analysis.exact import EXACT_MAX, min_sign_flip_p, sign_patterns
+from initsens.reproduction.claims.base import (
     CONTRADICTED,
     FACTOR,
     NOT_TESTABLE,
+    OWN_LOSS,
+    POSTER,
     SUPPORTED,
     UNRESOLVED,
+    Claim,
+    Figure,
+    Reach,
     Scope,
     sub_result,
     with_failures,
 )
-from initsens.analysis.claims.best import compare_cell
-from initsens.analysis.exact import EXACT_MAX, sign_patterns
+from initsens.reproduction.claims.best import compare_cell
 
 #: An initializer whose mean rank (1 to k within a seed) moves by less than this between normalizations has not
 #: moved in any way that matters: half a place in the ranking.
@@ -142,3 +147,22 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
                                margin=NEGLIGIBLE_SHIFT - abs(estimate), detail=detail, p_value=min(p_values.values()),
                                same_best=same, level=level, nonzero=nonzero))
     return rows
+
+
+CLAIM = Claim(
+    "P4", "The normalization technique does not change these results.", "poster", POSTER, OWN_LOSS,
+    "the largest mean shift of an initializer's rank (1 to 5 within a seed, failed runs last) between two "
+    "normalizations, paired by seed, with a paired t CI; an exact sign-flip test over seeds of whether any "
+    "initializer's rank moves",
+    f"per model and depth: supported when the best initializers (as in P2) are the same under every "
+    f"normalization and every initializer's mean rank shift has a 90% CI inside ±{NEGLIGIBLE_SHIFT} (two "
+    "one-sided tests at 5%); contradicted when the best sets differ and the ranks move (sign-flip p below "
+    "α/m, over the pairs of normalizations too); not testable with one normalization or fewer than two "
+    "seeds with every run under both, or where no two initializers can be compared under some normalization (as "
+    "P2/P3: e.g. every run failed); else unresolved.",
+    judge=lambda runs, on: p4_normalization(runs, on.metric, on.keys, POSTER, on.alpha, on.cache),
+    figure=Figure(f"largest mean rank shift between normalizations (inside ±{NEGLIGIBLE_SHIFT} supports)",
+                  (-NEGLIGIBLE_SHIFT, NEGLIGIBLE_SHIFT)),
+    # sign flips of whole seeds: the statistic does not change when every sign flips, so half the patterns
+    reach=Reach("nonzero", lambda n: min_sign_flip_p(n - 1), extra=1),
+)

@@ -20,17 +20,21 @@ import numpy as np
 import pandas as pd
 
 from initsens.analysis.cells import cell_label
-from initsens.analysis.claims.base import (
+from initsens.analysis.exact import jackknife_t, rank_omega_sq
+from initsens.reproduction.claims.base import (
     CONTRADICTED,
     FACTOR,
     NOT_TESTABLE,
+    OWN_LOSS,
+    POSTER,
     SUPPORTED,
     UNRESOLVED,
+    Claim,
+    Figure,
     Scope,
     sub_result,
     with_failures,
 )
-from initsens.analysis.exact import jackknife_t, rank_omega_sq
 
 TARGET = "VanillaVAE"
 
@@ -124,3 +128,18 @@ def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str],
         rows.append(sub_result("P1", where, kind, estimate=closest[1], low=closest[2], high=closest[3], verdict=verdict,
                                margin=closest[2], detail=detail, rival=closest[0], level=1 - strict))
     return rows
+
+
+CLAIM = Claim(
+    "P1", "VanillaVAE is the model most sensitive to the initialization method.", "poster", POSTER, OWN_LOSS,
+    "Δ_X = ω²(VanillaVAE) − ω²(X) for every other model X per depth and normalization, ω² of the ranks of each "
+    "model's runs (the share of their rank variance the initializer explains; failed runs tied last, so an "
+    "initializer's failures count as its worst outcomes), jackknife-t intervals over seeds",
+    "supported when every Δ_X has a one-sided 95% lower bound above 0; contradicted when some Δ_X has a "
+    "one-sided upper bound below 0 at level 1 − α/(m·k), k = 3 (the source's other models, however many the "
+    "data left); not testable where one of the source's models was not trained or cannot be measured (its "
+    "runs all tie, e.g. every run failed); else unresolved.",
+    judge=lambda runs, on: p1_most_sensitive(runs, on.metric, on.keys, POSTER, on.alpha),
+    figure=Figure("Δω²: VanillaVAE − closest other model (> 0 supports)"),
+    compares_models=True,
+)

@@ -1,33 +1,22 @@
-"""The reproduction report: the original study's claims, a verdict per claim and study, and the evidence.
-
-Layout: the decision rules (printed from :data:`initsens.analysis.claims.CLAIMS`, the one place they are
-written), the claims table (verdict on the claim's metric and source's scope; val_nelbo, beyond the scope and
-the other reading of "the default" as their own columns), what the exact tests can reach, the scale ladder
-(table and dose-response figure), one section per claim with its sub-results and a forest plot, where the
-protocols disagree, ablations, Methods. Beside the report: ``<name>/figures/*.png``,
-``<name>/tables/{claims,evidence,ladder}.parquet`` and each protocol's full ``initsens analyze`` report.
+"""The reproduction report's sections, each a list of Markdown lines: the claims table, what the exact tests can
+reach, the original-scale grid, the ladder, the evidence per claim, where the protocols disagree, the rules'
+history and Methods.
 """
 
 from __future__ import annotations
 
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from initsens.analysis.claims import (  # noqa: E402
+from initsens.analysis.exact import seeds_for_level
+from initsens.report.markdown import fmt, table
+from initsens.reproduction.claims import (
     CLAIMS,
     CONTRADICTED,
     EXTRAPOLATION,
-    NEGLIGIBLE_SHIFT,
     NELBO,
     NOT_TESTABLE,
     OTHER_DEFAULT,
@@ -38,155 +27,21 @@ from initsens.analysis.claims import (  # noqa: E402
     SOURCE,
     SUPPORTED,
     UNRESOLVED,
-    WEAK_RHO,
 )
-from initsens.analysis.exact import min_sign_flip_p, seeds_for_level  # noqa: E402
-from initsens.atomic import atomic_path  # noqa: E402
-from initsens.report.markdown import fmt, table  # noqa: E402
-from initsens.schema import CAP, OK, STATUSES  # noqa: E402
-from initsens.studies import ORIGINAL_SCALE, PANCAN_EPOCH_STEPS, PANCAN_TRAIN, SCALE_FIXED_AT  # noqa: E402
+from initsens.reproduction.report.figures import MARKERS
+from initsens.reproduction.studies import ORIGINAL_SCALE, PANCAN_EPOCH_STEPS, PANCAN_TRAIN, SCALE_FIXED_AT
+from initsens.schema import CAP, OK, STATUSES
 
 if TYPE_CHECKING:
-    from initsens.study_result import StudyResult
-
-MARKERS = {SUPPORTED: "o", CONTRADICTED: "X", UNRESOLVED: "s", NOT_TESTABLE: "D"}
-COLORS = {SUPPORTED: "tab:green", CONTRADICTED: "tab:red", UNRESOLVED: "tab:gray", NOT_TESTABLE: "lightgray"}
-#: Claims whose statistic is unbounded (a difference of losses): their axis may switch to symlog.
-UNBOUNDED = ("P2", "P3")
-#: The decision thresholds drawn on each claim's forest plot (P4's band is ±NEGLIGIBLE_SHIFT).
-THRESHOLDS = {"P1": (0.0,), "P2": (0.0,), "P3": (0.0,), "P4": (-NEGLIGIBLE_SHIFT, NEGLIGIBLE_SHIFT),
-              "E1": (0.0,), "E2": (-WEAK_RHO,)}
-AXIS = {"P1": "Δω²: VanillaVAE − closest other model (> 0 supports)",
-        "P2": "Δ val_loss: best other − worst claimed initializer (> 0 supports)",
-        "P3": "Δ val_loss: best other − worst claimed initializer (> 0 supports)",
-        "P4": f"largest mean rank shift between normalizations (inside ±{NEGLIGIBLE_SHIFT} supports)",
-        "E1": "mean paired ARI difference, uniform − closest other (< 0 supports)",
-        "E2": f"Spearman ρ(val_loss, ARI) (> −{WEAK_RHO} supports)"}
-#: The exact tests' smallest one-sided p at n seeds: E1's paired sign flips, P4's sign flips of whole seeds
-#: (its statistic does not change when every sign flips, so it has half the patterns).
-SMALLEST_P = {"E1": lambda n: min_sign_flip_p(n), "P4": lambda n: min_sign_flip_p(n - 1)}
-EXTRA_SEEDS = {"E1": 0, "P4": 1}
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the report says about how it was made."""
-
-    command: str
-    versions: dict[str, str]
-    data: dict[str, str]
-    wall: dict[str, float]
-    alpha: float
-    tables_dir: str
-    figures: dict[str, str]
-    history: dict[str, pd.DataFrame] = field(default_factory=dict)  # version -> its claims table, as it judged
+    from initsens.reproduction.report.document import Context
+    from initsens.reproduction.result import StudyResult
 
 
 def _word(verdict: str) -> str:
     return f"**{verdict}**" if verdict else "–"
 
-
-def forest_plot(key: str, results: Sequence[StudyResult], dest: Path) -> Path:
-    """Each sub-result's estimate and 95% CI on the claim's metric, one colour per study, marker by verdict,
-    threshold line(s); sub-results beyond the source's scope are marked † .
-    """
-    frames = [r.primary()[r.primary()["claim"] == key].assign(study=r.name) for r in results if len(r.evidence)]
-    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["where", "scope"])
-    data["label"] = data["where"] + np.where(data["scope"] == EXTRAPOLATION, " †", "")
-    labels = list(dict.fromkeys(data["label"])) or ["(no sub-results)"]
-    height = max(2.5, 0.32 * len(labels) * max(len(results), 1) + 1.2)
-    fig, ax = plt.subplots(figsize=(8.5, height))
-    offsets = np.linspace(-0.22, 0.22, len(results)) if len(results) > 1 else [0.0]
-    colors = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]
-    anchor = THRESHOLDS[key][0] if len(THRESHOLDS[key]) == 1 else 0.0
-    for (result, offset), color in zip(zip(results, offsets), colors):
-        for _, row in data[data["study"] == result.name].iterrows():
-            y = labels.index(row["label"]) + offset
-            if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
-                ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=color, lw=1.5)
-            if np.isfinite(row["estimate"]):
-                ax.plot(row["estimate"], y, MARKERS[row["verdict"]], color=color, ms=7)
-            else:  # not testable, or every run of the cell failed: say so where the point would be
-                ax.plot(anchor, y, MARKERS[row["verdict"]], color=color, ms=7, mfc="none")
-                ax.annotate(f" {row['verdict'] if row['verdict'] == NOT_TESTABLE else 'no estimate'}", (anchor, y),
-                            fontsize=7, color=color, va="center")
-        ax.plot([], [], "-", color=color, label=result.name)
-    for verdict, marker in MARKERS.items():
-        ax.plot([], [], marker, color="grey", label=verdict)
-    for threshold in THRESHOLDS[key]:
-        ax.axvline(threshold, color="black", lw=0.8, ls="--")
-    ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel(AXIS[key] + " († beyond the source's scope)", fontsize=9)
-    values = data[["estimate", "ci_low", "ci_high"]].to_numpy(np.float64) if len(data) else np.array([])
-    values = values[np.isfinite(values)]
-    if key in UNBOUNDED and values.size and np.abs(values).max() > 100 * max(np.median(np.abs(values)), 1e-12):
-        ax.set_xscale("symlog", linthresh=max(np.median(np.abs(values)), 1e-12))
-    ax.set_title(f"{key}: {CLAIMS[key].text}", fontsize=9, wrap=True)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.grid(axis="x", alpha=0.3)
-    return _save(fig, dest)
-
-
-def ladder_plot(ladder: pd.DataFrame, dest: Path) -> Path:
-    """The dose-response: each claim's verdict (filled: the claim's metric; hollow: val_nelbo) and the runs' median
-    validation KL and ARI against the training size the KL weight M_N = batch / N assumes; the step-schedule rungs
-    (their own cells) join the right panel as triangles at their M_N's size.
-    """
-    own_steps = ladder["epoch_steps"] == ladder["epoch_steps"].min()
-    dose, steps = ladder[own_steps].sort_values("n_train_mn"), ladder[~own_steps].sort_values("n_train_mn")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
-    keys = list(CLAIMS)
-    for _, row in dose.iterrows():
-        for i, key in enumerate(keys):
-            for column, dy, fill in ((key, -0.12, True), (f"{key}_nelbo", 0.12, False)):
-                verdict = row[column]
-                if verdict:
-                    left.plot(row["n_train_mn"], i + dy, MARKERS[verdict], color=COLORS[verdict], ms=8,
-                              mfc=COLORS[verdict] if fill else "none")
-    for verdict, marker in MARKERS.items():
-        left.plot([], [], marker, color=COLORS[verdict], label=verdict)
-    left.plot([], [], "o", color="black", mfc="none", label="hollow: on val_nelbo")
-    left.set_yticks(range(len(keys)), keys)
-    left.invert_yaxis()
-    left.set_xscale("log")  # rungs' sizes are fixed in code: always positive
-    left.set_xlabel("N_train behind the KL weight M_N = batch / N")
-    left.set_title("Verdict per claim, KL rungs (untrained rungs left blank)", fontsize=9)
-    left.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    right.plot(dose["n_train_mn"], dose["median_val_kl"], "o-", color="tab:blue", label="median validation KL")
-    right.set_xscale("log")
-    kl = pd.concat([dose["median_val_kl"], steps["median_val_kl"]]).to_numpy(np.float64)
-    if np.any(np.isfinite(kl) & (kl > 0)):  # untrained rungs have no medians: a log axis needs one positive value
-        right.set_yscale("log")
-    right.set_ylabel("median validation KL (nats)", color="tab:blue")
-    right.set_xlabel("N_train behind the KL weight M_N = batch / N")
-    twin = right.twinx()
-    twin.plot(dose["n_train_mn"], dose["median_ari"], "s--", color="tab:orange", label="median ARI")
-    for n_steps, rungs in steps.groupby("epoch_steps"):  # untrained rungs have no medians: nothing drawn
-        right.plot(rungs["n_train_mn"], rungs["median_val_kl"], "^", color="tab:blue", mfc="none", ms=9)
-        twin.plot(rungs["n_train_mn"], rungs["median_ari"], "v", color="tab:orange", mfc="none", ms=9)
-        right.plot([], [], "^", color="black", mfc="none", label=f"triangles: epochs of {n_steps} steps")
-    if len(steps):
-        right.legend(fontsize=7, loc="upper left")
-    twin.set_ylim(-0.05, 1.0)
-    twin.set_ylabel("median ARI", color="tab:orange")
-    right.set_title("What the runs learned", fontsize=9)
-    sizes = ladder["n_train_mn"].to_numpy(np.float64)
-    for ax in (left, right):
-        ax.set_xlim(sizes.min() / 1.5, sizes.max() * 1.5)  # a log axis needs limits even when nothing is drawn yet
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return _save(fig, dest)
-
-
-def _save(fig, dest: Path) -> Path:
-    with atomic_path(dest) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
-    return dest
-
-
-def _rules(alpha: float) -> list[str]:
+def rules(alpha: float) -> list[str]:
+    """The decision rules, printed from each claim's declaration."""
     lines = ["## Decision rules (stated before the results)\n", RULES_PREAMBLE + f" Here α = {alpha}.\n",
              "Columns of the claims table: **verdict** on the claim's own metric over its source's scope; "
              "**val_nelbo** the same sub-results on the common loss (the loss claims and E2); **beyond scope** the "
@@ -231,7 +86,8 @@ def claims_overview(results: Sequence[StudyResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _not_testable(results: Sequence[StudyResult]) -> list[str]:
+def not_testable(results: Sequence[StudyResult]) -> list[str]:
+    """One line per study and claim with sub-results that could not be tested, naming them."""
     out = []
     for r in results:
         if not len(r.verdicts):
@@ -257,8 +113,10 @@ def reach(results: Sequence[StudyResult]) -> pd.DataFrame:
         if not len(ev) or "level" not in ev.columns:
             continue
         n = int(r.runs["seed"].nunique())
-        for key, smallest in SMALLEST_P.items():
-            column = "nonzero_max" if key == "E1" else "nonzero"
+        for key, claim in CLAIMS.items():
+            if claim.reach is None:
+                continue
+            column, smallest = claim.reach.column, claim.reach.smallest_p
             sub = ev[(ev["claim"] == key) & (ev["scope"] == SOURCE) & ev["level"].notna()]
             if column in sub.columns:
                 sub = sub[sub[column].notna()]
@@ -271,11 +129,12 @@ def reach(results: Sequence[StudyResult]) -> pd.DataFrame:
                          "nonzero": f"{nonzero.min()}–{nonzero.max()}" if nonzero.min() != nonzero.max()
                          else str(nonzero.min()), "level": level, "smallest_p": smallest(int(nonzero.max())),
                          "reachable": f"{reachable} of {len(sub)}",
-                         "seeds_needed": seeds_for_level(level) + EXTRA_SEEDS[key]})
+                         "seeds_needed": seeds_for_level(level) + claim.reach.extra})
     return pd.DataFrame(rows)
 
 
-def _ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
+def ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
+    """The scale ladder: why it exists, its table and its figure (nothing when no rung was planned)."""
     if not len(ladder):
         return []
     lines = ["## The original protocol at the original data's scale\n",
@@ -283,12 +142,12 @@ def _ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
              "split, and the schedules (validation, early stopping, minimum length, learning-rate decay) counted "
              "in epochs. On tcga5 (247 training samples) they give M_N = 64/247 ≈ 0.26 and 3 optimizer steps per "
              "epoch; on the Pan-Cancer matrix the study trained on, about 0.0072 and 138. The ladder (fixed in "
-             "`initsens.studies.LADDER` before any rung was trained) moves them: the KL weight alone for N_train = "
-             "247, 1,000, 3,000 and 8,850 (the dose-response), (b) the step schedule alone and (c) both. KL rungs "
-             "train the z-score cells; step-schedule rungs the paper's own cells (VanillaVAE and IWAE, depth 1), "
-             "so P1 (which compares four models) and P4 (two normalizations) are not testable there. Each rung "
-             "is judged on the claim's metric and, after the slash, on val_nelbo; a rung not completely trained "
-             "shows how far it got and no verdict.\n"]
+             "`initsens.reproduction.studies.LADDER` before any rung was trained) moves them: the KL weight alone "
+             "for N_train = 247, 1,000, 3,000 and 8,850 (the dose-response), (b) the step schedule alone and (c) "
+             "both. KL rungs train the z-score cells; step-schedule rungs the paper's own cells (VanillaVAE and "
+             "IWAE, depth 1), so P1 (which compares four models) and P4 (two normalizations) are not testable "
+             "there. Each rung is judged on the claim's metric and, after the slash, on val_nelbo; a rung not "
+             "completely trained shows how far it got and no verdict.\n"]
     header = ["rung", "N for M_N", "M_N (train)", "steps/epoch", "runs trained", "failed", "median epochs",
               "median steps", "median val KL", "median ARI", "median val recon MSE", *CLAIMS]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -310,14 +169,14 @@ def _ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
     return lines
 
 
-def _claim_section(key: str, results: Sequence[StudyResult], figure: str | None) -> list[str]:
+def claim_section(key: str, results: Sequence[StudyResult], figure: str | None) -> list[str]:
+    """One claim's evidence: its declaration, each study's verdict and sub-results, and its forest plot."""
     claim = CLAIMS[key]
     out = [f"### {key}\n", f"**{claim.text}** Source: the {claim.source} (scope: {claim.scope.describe()}). "
            f"Metric: `{claim.metric}`. Statistic: {claim.statistic}. Rule: {claim.rule}\n"]
     columns = {"where": "where", "scope": "scope", "estimate": "estimate", "ci_low": "CI low", "ci_high": "CI high",
                "verdict": "verdict", "detail": "evidence"}
-    if key == "E2":  # the within-initializers reading, reported beside the verdict's (between initializers)
-        columns = {**columns, "within_rho": "ρ within initializers", "within_verdict": "within: verdict"}
+    columns = {**columns, **claim.columns}
     for result in results:
         beyond = result.shown(key, scope=EXTRAPOLATION)
         out.append(f"**{result.name}: {result.shown(key) or '–'}**"
@@ -331,7 +190,8 @@ def _claim_section(key: str, results: Sequence[StudyResult], figure: str | None)
     return out
 
 
-def _disagreements(results: Sequence[StudyResult]) -> list[str]:
+def disagreements(results: Sequence[StudyResult]) -> list[str]:
+    """Claims the protocols judge differently, the sub-results that differ, the diagnostics and settings."""
     out = ["## Where the protocols disagree\n"]
     keys = [k for k in CLAIMS if len({r.verdict(k) for r in results if r.verdict(k)}) > 1]
     if not keys:
@@ -364,7 +224,7 @@ def _disagreements(results: Sequence[StudyResult]) -> list[str]:
     return out
 
 
-def _history_section(history: dict[str, pd.DataFrame], results: Sequence[StudyResult]) -> list[str]:
+def history_section(history: dict[str, pd.DataFrame], results: Sequence[StudyResult]) -> list[str]:
     """The rules' versions (date, commit, what changed, what each judged before the next existed) and, per study
     and claim, the verdict each version gave (the earlier ones as they judged, from ``history/``).
     """
@@ -397,7 +257,7 @@ def _history_section(history: dict[str, pd.DataFrame], results: Sequence[StudyRe
     return lines
 
 
-def _scale_section(results: Sequence[StudyResult]) -> list[str]:
+def scale_section(results: Sequence[StudyResult]) -> list[str]:
     """The original code at the original data's scale: its phases, what its runs learned, and what a 247-sample
     stand-in for the 8,850-sample matrix can and cannot show.
     """
@@ -410,9 +270,9 @@ def _scale_section(results: Sequence[StudyResult]) -> list[str]:
              f"for the Pan-Cancer matrix (KL weight M_N = 64/{PANCAN_TRAIN:,}, epochs of {PANCAN_EPOCH_STEPS} "
              "optimizer steps): the ladder's rung (c), where the latent code opens, on the four models x five "
              "initializers x depths 1 and 2 x z-score and min-max x 10 seeds. Its grid and training order were "
-             f"fixed in `initsens.studies.PHASES` at commit `{SCALE_FIXED_AT}`, before its first new run was trained "
-             "(rung (c)'s 100 runs are its own: same run ids, same folder); each phase is judged once it and every "
-             "phase before it are complete, and a claim waiting for a later phase says so.\n",
+             f"fixed in `initsens.reproduction.studies.PHASES` at commit `{SCALE_FIXED_AT}`, before its first new run "
+             "was trained (rung (c)'s 100 runs are its own: same run ids, same folder); each phase is judged once it "
+             "and every phase before it are complete, and a claim waiting for a later phase says so.\n",
              "| phase | runs trained | judged |", "|---|---|---|",
              *[f"| {p.phase.label} | {p.trained} of {p.expected} | {'yes' if p.judged else 'not yet'} |"
                for p in r.phases], ""]
@@ -436,54 +296,8 @@ def _scale_section(results: Sequence[StudyResult]) -> list[str]:
     return lines
 
 
-def render(results: Sequence[StudyResult], ladder: pd.DataFrame, context: Context) -> str:
-    """The reproduction report as Markdown."""
-    protocols = [r for r in results if r.study.kind == "protocol"]
-    ablations = [r for r in results if r.study.kind == "ablation"]
-    judged = [r for r in results if len(r.verdicts)]
-    lines = ["# Do the original study's conclusions about initialization hold?\n",
-             f"_Generated by `{context.command}`. Protocols: {', '.join(r.name for r in protocols)}; data "
-             f"{context.data.get('name', '')}._\n",
-             "The study (elTager's poster \"The Effect of Different Initialization Methods on VAEs for Modeling Cancer "
-             "using RNA Genome Expressions\" and Eltager et al., PLoS One 2023) made the claims below. Each is "
-             "re-tested under the original protocol **as its code executed** (`eltager2023`), under the original "
-             f"code at the original data's scale (`{ORIGINAL_SCALE}`), under initsens's corrected one (`initsens`), "
-             "and along a ladder that moves the original protocol to the size of the data it was written for; "
-             "`initsens presets` lists every setting.\n",
-             *_rules(context.alpha),
-             "## Claims and verdicts\n", claims_overview(protocols),
-             "The estimate is the deciding sub-result's (the one with the smallest margin among those sharing the "
-             "claim's verdict; its cell in brackets).\n"]
-    missing = _not_testable(protocols)
-    if missing:
-        lines += ["Sub-results not testable (listed, and left out of the verdict):\n", *missing, ""]
-    reached = reach(judged)
-    if len(reached):
-        lines += ["### What the exact tests can reach\n",
-                  "An exact test at ten seeds has a smallest attainable p; where it lies above the Bonferroni level a "
-                  "contradiction needs, the claim cannot be contradicted by these runs whatever they show.\n",
-                  table(reached, {"study": "study", "claim": "claim", "seeds": "seeds",
-                                  "nonzero": "nonzero differences (ties carry no sign)", "level": "level needed",
-                                  "smallest_p": "smallest attainable p", "reachable": "sub-results that can reach it",
-                                  "seeds_needed": "nonzero differences needed"})]
-    lines += _scale_section(results)
-    lines += _ladder_section(ladder, context.figures.get("ladder"))
-    lines.append("## Evidence per claim\n")
-    for key in CLAIMS:
-        lines += _claim_section(key, protocols, context.figures.get(key))
-    if [r for r in protocols if r.judged]:
-        lines += _disagreements([r for r in protocols if r.judged])
-    if ablations:
-        lines += ["", "### Ablations\n", "Each ablation retrains one protocol with the settings in its name changed "
-                  "(`initsens reproduce --ablation PRESET:KEY=VALUE`) and is judged by the same rules; the lines "
-                  "above comparing it with its base protocol show what those settings do. Its verdicts:\n",
-                  claims_overview(ablations)]
-    lines += _history_section(context.history, [*protocols, *ablations, *[r for r in results if r.study.rung]])
-    lines += _methods(results, context)
-    return "\n".join(lines)
-
-
-def _methods(results: Sequence[StudyResult], context: Context) -> list[str]:
+def methods(results: Sequence[StudyResult], context: Context) -> list[str]:
+    """How each study was trained and judged, where the tables are, and the versions."""
     def line(r: StudyResult) -> str:
         runs = r.runs
         status = runs["status"].value_counts() if len(runs) else pd.Series(dtype=int)
@@ -497,8 +311,8 @@ def _methods(results: Sequence[StudyResult], context: Context) -> list[str]:
 
     return ["", "## Methods and reproducibility\n", f"Command: `{context.command}`\n",
             "Training: `initsens train` per study, into `<out>/<protocol>/`, `<out>/ablations/<name>/` and "
-            "`<out>/ladder/<rung>/` (resumable). Claims: `initsens.analysis.claims` (rules tested on made-up tables "
-            "with known verdicts in `tests/test_claims.py`, error rates simulated in "
+            "`<out>/ladder/<rung>/` (resumable). Claims: `initsens.reproduction.claims` (rules tested on made-up "
+            "tables with known verdicts in `tests/test_claims.py`, error rates simulated in "
             "`tests/test_claims_error_rates.py`). Each protocol's and ablation's full `initsens analyze` report of "
             "its own loss is linked below (both readings of \"the default\" where both were trained).\n",
             *[line(r) for r in results], "",

@@ -20,7 +20,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol
 
-import initsens
 from initsens.atomic import atomic_path
 
 #: The cache's folder name, under the report's own folder.
@@ -48,7 +47,7 @@ def code_fingerprint() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     digest = hashlib.sha256()
-    package = Path(initsens.__file__).parent
+    package = Path(__file__).parents[1]  # initsens/
     for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".toml")):
         digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     for library in LIBRARIES:

@@ -1,0 +1,162 @@
+"""The original study's claims as decision rules, applied mechanically to one protocol's runs.
+
+Claims (poster: elTager, "The Effect of Different Initialization Methods on VAEs for Modeling Cancer using RNA
+Genome Expressions"; paper: Eltager et al., PLoS One 2023), each with its source's scope, metric and rule in
+:data:`CLAIMS`. Each claim is declared once, in the module of its rule (:class:`Claim`: words, source, scope,
+metric, statistic, rule, and how the report shows it); adding a claim is one module and one line in :data:`CLAIMS`:
+
+- P1 VanillaVAE is the model most sensitive to the initialization method.
+- P2 With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, Xavier uniform and
+  the default perform best for IWAE and LogCoshVAE.
+- P3 With more hidden layers, Xavier normal, Xavier uniform and the default perform best.
+- P4 The normalization technique does not change these results.
+- E1 Uniform initialization underperforms all other methods on downstream clustering (ARI).
+- E2 Validation loss does not reflect downstream performance.
+
+Each claim is split into *sub-results* (one per cell, or per depth group for P1), each judged supported,
+contradicted, unresolved or not testable (:data:`VERDICTS`). Sub-results inside the source's scope decide the
+claim's verdict; the others (other models, depths or normalizations than the source measured) form their own
+family, reported as an extrapolation. :func:`aggregate` combines them and :data:`RULES_PREAMBLE` states how. The
+rules were written and tested on made-up tables with known verdicts and by simulated error rates
+(``tests/test_claims.py``, ``tests/test_claims_error_rates.py``) before any real result was judged by them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from initsens.reproduction.claims import best, clustering, normalization, sensitivity
+from initsens.reproduction.claims.base import (
+    ARI_SIGNAL,
+    COMMON_LOSS,
+    CONTRADICTED,
+    EXTRAPOLATION,
+    FACTOR,
+    NOT_TESTABLE,
+    OWN_LOSS,
+    PAPER,
+    POSTER,
+    SOURCE,
+    SUPPORTED,
+    UNRESOLVED,
+    VERDICTS,
+    Claim,
+    Judging,
+    Scope,
+    aggregate,
+)
+from initsens.reproduction.claims.best import claimed_sets
+from initsens.reproduction.claims.clustering import WEAK_RHO
+from initsens.reproduction.claims.normalization import NEGLIGIBLE_SHIFT
+from initsens.reproduction.claims.rules import RULES_HISTORY, RULES_PREAMBLE, RULES_VERSION, RulesVersion
+
+__all__ = ["ARI_SIGNAL", "CHECKS", "CLAIMS", "COMMON_LOSS", "NELBO", "OTHER_DEFAULT", "OWN_LOSS", "PAPER", "POSTER",
+           "PRIMARY", "CONTRADICTED", "EXTRAPOLATION", "NEGLIGIBLE_SHIFT", "NOT_TESTABLE", "RULES_HISTORY",
+           "RULES_PREAMBLE", "RULES_VERSION", "SOURCE", "SUPPORTED", "UNRESOLVED", "VERDICTS", "WEAK_RHO", "Check",
+           "Claim", "RulesVersion", "Scope", "aggregate", "claimed_sets", "default_name", "evaluate",
+           "shown_verdict", "verdicts"]
+
+#: The claims, in the report's order: a new claim is its module and one entry here.
+CLAIMS: dict[str, Claim] = {c.key: c for c in (
+    sensitivity.CLAIM, best.P2, best.P3, normalization.CLAIM, clustering.E1, clustering.E2,
+)}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One way a study is judged: on which loss, whether the other reading of "the default" stands for it, and
+    which claims it judges.
+    """
+
+    name: str
+    metric: str
+    other_default: bool
+    takes: Callable[[Claim], bool]
+
+    def claims(self) -> tuple[str, ...]:
+        """The keys of the claims this check judges, in :data:`CLAIMS`' order."""
+        return tuple(key for key, claim in CLAIMS.items() if self.takes(claim))
+
+
+#: The checks a study is judged under: the claim's own metric (the verdict), the common loss (robustness) and the
+#: other reading of "the default" standing for it.
+PRIMARY, NELBO, OTHER_DEFAULT = "verdict", COMMON_LOSS, "other default"
+CHECKS: dict[str, Check] = {c.name: c for c in (
+    Check(PRIMARY, OWN_LOSS, False, lambda claim: True),
+    Check(NELBO, COMMON_LOSS, False, lambda claim: claim.on_loss),
+    Check(OTHER_DEFAULT, OWN_LOSS, True, lambda claim: claim.names_default),
+)}
+
+
+def shown_verdict(verdict: str, testable: int, total: int) -> str:
+    """A verdict with its coverage where not every sub-result could be tested: ``supported in 1 of 2 sub-results
+    (1 not testable)``; the bare word otherwise ('' stays '').
+    """
+    if not verdict or verdict == NOT_TESTABLE or testable >= total:
+        return verdict
+    return f"{verdict} in {testable} of {total} sub-results ({total - testable} not testable)"
+
+
+def default_name(runs: pd.DataFrame) -> str:
+    """The initializer standing for "the default" in ``runs``: kaiming_uniform where the runs used it in place of
+    nn.Linear's default (the original code), else ``default``.
+    """
+    inits = set(runs[FACTOR])
+    return "kaiming_uniform" if "kaiming_uniform" in inits and "default" not in inits else "default"
+
+
+def cell_keys_of(runs: pd.DataFrame) -> list[str]:
+    """model, depth and every other key with several levels (normalization, init scope)."""
+    return ["model", "depth", *(k for k in ("normalization", "init_scope") if k in runs and runs[k].nunique() > 1)]
+
+
+def evaluate(runs: pd.DataFrame, metric: str = OWN_LOSS, alpha: float = 0.05,
+             claims: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every sub-result of ``claims`` (default: all) for one protocol's ``runs`` (five initializers, one of them
+    "the default"), the loss claims judged on ``metric``.
+
+    Columns: ``claim``, ``where``, ``scope`` (source or extrapolation), ``metric``, ``estimate``, ``ci_low``,
+    ``ci_high`` (95%), ``verdict``, ``margin`` (how far the evidence lies on the claim's side of its threshold),
+    ``detail`` and rule-specific extras (``level``: the Bonferroni level a contradiction needed, ``rival``,
+    ``p_value`` ...).
+    """
+    on = Judging(metric, cell_keys_of(runs), alpha, default_name(runs),
+                 sorted(int(d) for d in runs["depth"].unique()))  # its cache: P2, P3 and P4 compare the same cells
+    chosen = [CLAIMS[key] for key in (CLAIMS if claims is None else claims)]
+    rows = [{**row, "metric": metric if claim.on_loss else claim.metric} for claim in chosen
+            for row in claim.judge(runs, on)]
+    columns = ["claim", "where", "scope", "metric", "estimate", "ci_low", "ci_high", "verdict", "margin", "detail"]
+    frame = pd.DataFrame(rows)
+    return frame.reindex(columns=[*columns, *(c for c in frame.columns if c not in columns)])
+
+
+def verdicts(evidence: pd.DataFrame, scope: str = SOURCE) -> pd.DataFrame:
+    """One row per claim: its verdict from the sub-results in ``scope``, the counts of sub-results by verdict, the
+    not testable ones, and the deciding sub-result (the one with the smallest margin among those sharing the
+    claim's verdict).
+    """
+    rows = []
+    for key, claim in CLAIMS.items():
+        subs = evidence[(evidence["claim"] == key) & (evidence["scope"] == scope)] if len(evidence) else evidence
+        # no sub-result at all: the source's scope was not trained (not testable); no extrapolation: nothing to say
+        verdict = aggregate(list(subs["verdict"])) if len(subs) else (NOT_TESTABLE if scope == SOURCE else "")
+        testable = int((subs["verdict"] != NOT_TESTABLE).sum()) if len(subs) else 0
+        row = {"claim": key, "text": claim.text, "scope": scope,
+               "metric": subs["metric"].iloc[0] if len(subs) else claim.metric, "verdict": verdict,
+               "coverage": shown_verdict(verdict, testable, len(subs)), "rules": RULES_VERSION,
+               **{f"n_{v.replace(' ', '_')}": int((subs["verdict"] == v).sum()) if len(subs) else 0
+                  for v in VERDICTS},
+               "not_testable": "; ".join(subs.loc[subs["verdict"] == NOT_TESTABLE, "where"]) if len(subs) else ""}
+        chosen = subs[subs["verdict"] == verdict] if len(subs) else subs
+        if len(chosen):
+            pick = chosen.iloc[int(np.argmin(chosen["margin"].fillna(np.inf).to_numpy()))]
+            row.update({"where": pick["where"], "estimate": pick["estimate"], "ci_low": pick["ci_low"],
+                        "ci_high": pick["ci_high"]})
+        else:
+            row.update({"where": "", "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan})
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,63 @@
+"""How sub-results make a verdict (stated once, for the report) and every version of the decision rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: How sub-results make a verdict, stated once for the report.
+RULES_PREAMBLE = (
+    "Each claim is split into sub-results (one per cell, or per depth and normalization for P1), each judged by "
+    "its rule. Sub-results inside the claim's source's scope (the models, depths and normalizations the poster "
+    "or the paper measured) decide its verdict; those beyond it are judged as a family of their own and shown "
+    "as an extrapolation. Within a family, not testable sub-results are listed and left out; the claim is "
+    "**not testable** when all are, **contradicted** if any testable sub-result contradicts it, **supported** if "
+    "all support it, and **unresolved** otherwise. Support needs every sub-result at the 95% level (an "
+    "intersection-union test); contradiction needs one sub-result at the Bonferroni level α/m (m = the family's "
+    "number of sub-results, times the rivals compared where a rule compares several), so a true claim is called "
+    "contradicted with probability at most α; simulations in the test suite check that rate at the boundary of "
+    "every rule. Tests are exact (sign-flip) or t-based (jackknife-t, Games-Howell, Welch), never a percentile "
+    "bootstrap of ten values at such levels; where an exact test cannot reach the level at ten seeds, the "
+    "sub-result says so. Diverged or failed runs count against their initializer: an initializer that fails "
+    "significantly more often than another is worse than it (Fisher's exact test); in P1 and P4 failed runs rank "
+    "last; in E1 a failed run's ARI is 0. A cell whose runs all failed is not testable for every claim (nothing "
+    "in it separates initializers), and a comparison the source's design calls for (P1's four models) that the "
+    "data cannot make is not testable, never silently dropped: Bonferroni counts follow the design. A verdict "
+    "shows its coverage: \"supported in 1 of 2 sub-results (1 not testable)\" is support on part of the scope, "
+    "not of the claim. The loss claims are judged on each model's own validation loss (`val_loss`, what the poster "
+    "measured) and, as a robustness check, on `val_nelbo` (one definition for every model and protocol). "
+    "\"The default\" is read both ways where the runs hold both: as the poster defines it (nn.Linear's own law, "
+    "U(±1/√fan_in), `default`) and as the original code ran it (`kaiming_uniform`, U(±√(6/fan_in)))."
+)
+
+
+
+
+@dataclass(frozen=True)
+class RulesVersion:
+    """One version of the decision rules: when it was fixed (date, commit), what changed, and what it judged."""
+
+    version: str
+    date: str
+    commit: str
+    changes: str
+    judged: str
+
+
+#: Every version of the rules, oldest first; the last is in force. A rule changed after real results were judged
+#: is a new version, and the report shows what the earlier ones gave (``<report>/history/claims-<version>.parquet``).
+RULES_HISTORY = (
+    RulesVersion("v1", "2026-11-27", "0ddaf3b", "every claim on val_nelbo over every cell; percentile bootstraps of "
+                 "ten values; failed runs left out", "the eltager2023 and initsens protocols (report 619e1ad)"),
+    RulesVersion("v2", "2026-12-02", "05209ef", "each claim on its source's metric and scope, cells beyond it as a "
+                 "family of their own; exact sign-flip, jackknife-t and Games-Howell tests; not testable where "
+                 "nothing compares or clustering is at chance. Written after v1 had judged the two protocols (not "
+                 "stated before those runs); fixed before any ladder rung was trained",
+                 "both protocols again, both ablations and the six ladder rungs (report 16ed12a)"),
+    RulesVersion("v3", "2026-12-06", "7ad837b", "P1 on ranks with failed runs last and k = 3 fixed by the design (a "
+                 "rival that cannot be measured makes it not testable); E2 between initializers (the verdict) and "
+                 "within them (beside it), Bonett-Wright variance; P4 not testable where P2/P3 are; a verdict shows "
+                 "its coverage; reach counts ties; P2/P3 name the strongest rival. Written after v2 had judged every "
+                 "study above; fixed before the first new run of the eltager2023-pancan grid",
+                 "(in force)"),
+)
+RULES_VERSION = RULES_HISTORY[-1].version
