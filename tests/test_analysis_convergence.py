@@ -7,7 +7,7 @@ import pandas as pd
 
 from initsens.analysis import analyze
 from initsens.analysis.convergence import capped_cells, convergence
-from initsens.report.markdown import _convergence_summary
+from initsens.report.summary import convergence_summary
 
 
 def runs_table() -> pd.DataFrame:
@@ -47,11 +47,11 @@ def test_init_scope_becomes_a_cell_and_the_report_warns():
     analysis = analyze(runs_table(), "val_loss", n_boot=50, n_boot_icc=20)
     assert analysis.cell_keys == ["model", "depth", "init_scope"]
     assert "init_scope" in analysis.factors and len(analysis.tables["oneway_anova"]) == 4
-    sentence = " ".join(_convergence_summary(analysis))
+    sentence = " ".join(convergence_summary(analysis))
     assert "Warning: not converged" in sentence and "VanillaVAE, depth 1, init_scope all 15%" in sentence
     assert "IWAE" not in sentence
     calm = runs_table().assign(stopped="early")
-    assert "Convergence.** 0 of" in " ".join(_convergence_summary(analyze(calm, "val_loss", n_boot=50, n_boot_icc=20)))
+    assert "Convergence.** 0 of" in " ".join(convergence_summary(analyze(calm, "val_loss", n_boot=50, n_boot_icc=20)))
 
 
 def test_tables_without_stopped_have_no_convergence_rows():

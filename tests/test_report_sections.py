@@ -7,6 +7,7 @@ import pandas as pd
 
 from initsens.analysis.study import Analysis
 from initsens.report import markdown as md
+from initsens.report import summary
 
 
 def analysis(tables: dict, runs: pd.DataFrame | None = None, metric: str = "val_loss") -> Analysis:
@@ -34,7 +35,7 @@ def test_sensitivity_sentences():
         sensitivity_row(depth=1, model="VanillaVAE", rank=2),  # not rank 1: no sentence
         sensitivity_row(depth=6, resolved=False, diff_ci_low=-0.1, seeds=2, seeds_note="cannot say"),
     ]).assign(seeds_note=lambda t: t["seeds_note"].fillna(""))
-    lines = md._sensitivity_summary(analysis({"sensitivity": table}))
+    lines = summary.sensitivity_summary(analysis({"sensitivity": table}))
     assert len(lines) == 6 and lines[5].endswith("How many seeds would: cannot say from 2 seeds (see Methods).")
     assert lines[0] == ("- **Most sensitive (ω²), depth 1:** IWAE (ω² = 0.9, 95% CI [0.8, 0.95]), ahead of "
                         "VanillaVAE by 0.2 (95% CI [0.1, 0.3]).")
@@ -49,10 +50,10 @@ def test_failures_sentence_lists_initializers_and_significant_cells():
                              "n_runs": 10, "n_failed": [0, 9, 0, 1], "fisher_p_holm": [0.001, 0.001, 0.9, 0.9]})
     runs = pd.DataFrame({"model": "M", "depth": 1, "initializer": "a", "seed": range(10),
                          "failed": [True] * 10})
-    (sentence,) = md._failures_summary(analysis({"failures": failures}, runs))
+    (sentence,) = summary.failures_summary(analysis({"failures": failures}, runs))
     assert sentence == ("- **Failures** by initializer: b 10. The failure rate depends on the initializer "
                         "(Fisher exact, Holm-adjusted p < 0.05) in M, depth 1.")
-    assert md._failures_summary(analysis({"failures": failures})) == []  # nothing failed: no sentence
+    assert summary.failures_summary(analysis({"failures": failures})) == []  # nothing failed: no sentence
 
 
 def test_effect_caution_and_best_sentences():
@@ -62,15 +63,15 @@ def test_effect_caution_and_best_sentences():
     desc = pd.DataFrame({"model": list("AABBCC"), "depth": 1, "initializer": list("ababab"),
                          "sd": [1.0, 1.2, 1.0, 3.0, 1.0, 1.9]})  # B: 3-fold (Welch); A, C: below 2-fold
     a = analysis({"oneway_anova": oneway, "descriptives": desc})
-    assert list(md.unequal_spreads(a)) == [False, True, False]
-    assert md._effect_summary(a) == [
+    assert list(summary.unequal_spreads(a)) == [False, True, False]
+    assert summary.effect_summary(a) == [
         "- **Initializer effect.** In 3 of 3 cells (model x depth) the initializer changes the mean `val_loss` "
         "(Holm-adjusted p < 0.05), judged by Welch's ANOVA in the 1 cell(s) whose spreads differ at least 2-fold, "
         "the classical ANOVA in the others, because the classical F assumes equal spreads. The classical ANOVA "
         "alone finds it in 2, Welch's in 2."]
-    assert "With 2 seeds per combination" in md._caution_summary(a)[0]
+    assert "With 2 seeds per combination" in summary.caution_summary(a)[0]
     desc = pd.DataFrame({"model": "M", "depth": 1, "initializer": ["a", "b", "c"], "best": [True, False, True]})
-    assert md._best_summary(analysis({"descriptives": desc})) == [
+    assert summary.best_summary(analysis({"descriptives": desc})) == [
         "- **Best initializer(s)** (lowest mean and those not significantly worse): M, depth 1: a, c."]
 
 
@@ -90,12 +91,12 @@ def test_sections_do_not_import_torch():
 
 
 def test_design_sentence_counts_in_the_right_number():
-    (one,) = md._design_summary(analysis({}))
+    (one,) = summary.design_summary(analysis({}))
     assert one.startswith("- **Design.** 4 runs: 1 model x 2 initializers x 1 depth, 2 seeds per combination; "
                           "0 runs failed")
     runs = pd.DataFrame({"model": ["M", "N", "M"], "depth": [1, 2, 1], "initializer": ["a", "a", "a"],
                          "seed": [0, 0, 1], "failed": [False, False, True]})
-    (mixed,) = md._design_summary(analysis({}, runs))
+    (mixed,) = summary.design_summary(analysis({}, runs))
     assert mixed == ("- **Design.** 3 runs: 2 models x 1 initializer x 2 depths, 1–2 seeds per combination; "
                      "1 run failed (diverged, errored or without a finite `val_loss`) and is left out of the fits.")
 

@@ -7,14 +7,8 @@ first use so that ``import initsens`` and ``initsens --help`` stay fast. Subpack
 command).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from initsens.errors import InitsensError
-
-try:
-    __version__ = version("initsens")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+from initsens.version import __version__
 
 __all__ = ["InitsensError", "__version__", "analyze", "reproduce", "train"]
 _API = ("train", "analyze", "reproduce")

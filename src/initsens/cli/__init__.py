@@ -11,7 +11,6 @@ import sys
 import typer
 from rich.console import Console
 
-from initsens import __version__
 from initsens.cli.analyze import analyze
 from initsens.cli.check import check
 from initsens.cli.data import app as data_app
@@ -20,6 +19,7 @@ from initsens.cli.presets import list_presets
 from initsens.cli.reproduce import reproduce
 from initsens.cli.train import train
 from initsens.errors import InitsensError
+from initsens.version import __version__
 
 app = typer.Typer(
     name="initsens",

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from initsens import __version__
 from initsens.analysis.inputs import Results, sha256
 from initsens.analysis.study import Analysis
 from initsens.atomic import atomic_path
 from initsens.report import figures
 from initsens.report.markdown import render
 from initsens.report.tables import descriptions, write_table
+from initsens.version import __version__
 
 
 @dataclass

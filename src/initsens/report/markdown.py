@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import platform
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -11,215 +10,10 @@ import numpy as np
 import pandas as pd
 
 from initsens.analysis.cells import cell_label, cell_mask, iter_cells
-from initsens.analysis.convergence import CAPPED_WARNING, capped_cells
+from initsens.analysis.convergence import CAPPED_WARNING
 from initsens.analysis.study import COMMON_METRICS, Analysis, base_metric
-
-SEEDS_SHOWN_MAX = 1000  # beyond this, "more than 1000" (the extrapolation means little there)
-
-
-def fmt(value, digits: int = 4) -> str:
-    """A number with ``digits`` significant digits; scientific notation when very large or small."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    value = float(value)
-    if abs(value) < 1e-12:  # rounding noise around an exact 0 (e.g. a bootstrap quantile)
-        return "0"
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
-        return f"{value:.{digits - 1}e}"
-    return f"{value:.{digits}g}"
-
-
-def fmt_p(p) -> str:
-    """p-values as journals print them: < 0.001 below that, else three decimals (two significant)."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "–"
-    if p < 0.001:
-        return "< 0.001"
-    return f"{p:.3f}"
-
-
-def ci(low, high) -> str:
-    """A confidence interval as ``[low, high]`` with three significant digits."""
-    return f"[{fmt(low, 3)}, {fmt(high, 3)}]"
-
-
-def table(frame: pd.DataFrame, columns: dict[str, str], p_columns: Sequence[str] = ()) -> str:
-    """A Markdown table of ``frame``'s ``columns`` (name -> header), p-value columns formatted as such."""
-    if frame.empty:
-        return "_(nothing to show)_\n"
-    header = "| " + " | ".join(columns.values()) + " |"
-    rule = "|" + "|".join("---" for _ in columns) + "|"
-    lines = [header, rule]
-    for _, row in frame.iterrows():
-        cells = [fmt_p(row[c]) if c in p_columns else (str(row[c]) if isinstance(row[c], str) else fmt(row[c]))
-                 for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _label(a: Analysis, keys) -> str:
-    """A cell's label from a groupby key (a scalar when there is one cell key)."""
-    return cell_label(dict(zip(a.cell_keys, keys if isinstance(keys, tuple) else (keys,))))
-
-
-def _summary(a: Analysis) -> list[str]:
-    """The Summary's sentences, each from one table."""
-    return [*_design_summary(a), *_failures_summary(a), *_convergence_summary(a), *_caution_summary(a),
-            *_effect_summary(a), *_sensitivity_summary(a), *_best_summary(a), *_association_summary(a)]
-
-
-def _seeds(a: Analysis) -> pd.Series:
-    return a.runs.groupby([*a.cell_keys, a.factor])[a.replicate].nunique()
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 model``, ``4 models``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _design_summary(a: Analysis) -> list[str]:
-    runs, seeds, seed = a.runs, _seeds(a), a.replicate
-    design = f"{_count(len(runs), 'run')}: " + " x ".join(_count(runs[c].nunique(), c) for c in a.factors)
-    design += f", {seeds.min()}–{seeds.max()} {seed}s per combination" if seeds.min() != seeds.max() else \
-        f", {_count(seeds.min(), seed)} per combination"
-    failed = int(runs["failed"].sum())
-    return [f"- **Design.** {design}; {_count(failed, 'run')} failed (diverged, errored or without a finite "
-            f"`{a.metric}`) and {'is' if failed == 1 else 'are'} left out of the fits."]
-
-
-def _failures_summary(a: Analysis) -> list[str]:
-    table_ = a.tables["failures"]
-    if not int(a.runs["failed"].sum()):
-        return []
-    fails = table_.groupby(a.cell_keys).agg(n_failed=("n_failed", "sum"), p=("fisher_p_holm", "first"))
-    hit = fails[fails["p"] < a.settings["alpha"]]
-    by_init = table_.groupby(a.factor)["n_failed"].sum().sort_values(ascending=False)
-    sentence = f"- **Failures** by {a.factor}: {', '.join(f'{i} {n}' for i, n in by_init.items() if n)}."
-    if len(hit):
-        sentence += (f" The failure rate depends on the {a.factor} (Fisher exact, Holm-adjusted p < "
-                     f"{a.settings['alpha']}) in {'; '.join(_label(a, k) for k in hit.index)}.")
-    return [sentence]
-
-
-def _caution_summary(a: Analysis) -> list[str]:
-    fewest = _seeds(a).min()
-    if fewest >= 5:
-        return []
-    return [f"- **Caution.** With {_count(fewest, a.replicate)} per combination the tests have little power and "
-            "the intervals are wide (they are exact or conservative where stated in Methods; the sensitivity "
-            "ranking's differences and the ICC's interval rest on bootstrap replicates of few values); train at "
-            "least 10 (`initsens train --repeats 10`)."]
-
-
-#: A cell whose levels' standard deviations differ at least this much is judged by Welch's ANOVA in the headline.
-SPREAD_RATIO = 2.0
-
-
-def unequal_spreads(a: Analysis) -> pd.Series:
-    """Per row of the one-way table: whether the factor's levels' standard deviations differ at least
-    :data:`SPREAD_RATIO`-fold (then Welch's ANOVA, not the classical F, answers whether the means differ).
-    """
-    ow, desc = a.tables["oneway_anova"], a.tables["descriptives"]
-    ratio = desc.groupby(list(a.cell_keys))["sd"].agg(lambda sd: sd.max() / sd.min() if sd.min() > 0 else np.inf)
-    keys = [tuple(r) for r in ow[list(a.cell_keys)].itertuples(index=False)]
-    return pd.Series([bool(ratio.get(k if len(k) > 1 else k[0], 1.0) >= SPREAD_RATIO) for k in keys],
-                     index=ow.index)
-
-
-def _effect_summary(a: Analysis) -> list[str]:
-    ow, alpha = a.tables["oneway_anova"], a.settings["alpha"]
-    welch = unequal_spreads(a)
-    trusted = np.where(welch, ow["welch_p_holm"], ow["p_holm"])
-    sig, classical, robust = int((trusted < alpha).sum()), int((ow["p_holm"] < alpha).sum()), \
-        int((ow["welch_p_holm"] < alpha).sum())
-    which = ("Welch's ANOVA in every cell (the initializers' spreads differ at least "
-             f"{SPREAD_RATIO:g}-fold in each)" if welch.all() else
-             "the classical ANOVA in every cell (no cell's spreads differ 2-fold)" if not welch.any() else
-             f"Welch's ANOVA in the {int(welch.sum())} cell(s) whose spreads differ at least {SPREAD_RATIO:g}-fold, "
-             "the classical ANOVA in the others")
-    return [f"- **{a.factor[:1].upper() + a.factor[1:]} effect.** In {sig} of {len(ow)} cells "
-            f"({' x '.join(a.cell_keys)}) the {a.factor} changes the mean `{a.metric}` (Holm-adjusted p < {alpha}), "
-            f"judged by {which}, because the classical F assumes equal spreads. The classical ANOVA alone finds it "
-            f"in {classical}, Welch's in {robust}."]
-
-
-def _sensitivity_summary(a: Analysis) -> list[str]:
-    """Per group and index: the most sensitive model (first cell column) when resolved, else what would resolve it."""
-    out, sens = [], a.tables["sensitivity"]
-    ranked, factor, seed = a.cell_keys[0], a.factor, a.replicate
-    for index, name in (("omega_sq", "ω²"), ("icc", "ICC")):
-        top = sens[(sens["index"] == index) & (sens["rank"] == 1)] if len(sens) else sens
-        for _, row in top.iterrows():
-            where = ", ".join(f"{k} {row[k]}" for k in a.cell_keys[1:])
-            head = (f"- **Most sensitive ({name}), {where}:** " if where else f"- **Most sensitive ({name}):** ")
-            if pd.isna(row[f"next_{ranked}"]):
-                out.append(head + f"{row[ranked]} is the only analyzable {ranked}.")
-            elif row["resolved"]:
-                out.append(head + f"{row[ranked]} ({name} = {fmt(row['value'], 3)}, 95% CI "
-                           f"{ci(row['ci_low'], row['ci_high'])}), ahead of {row[f'next_{ranked}']} by "
-                           f"{fmt(row['diff_next'], 3)} (95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])}).")
-            else:
-                needed = row["seeds_needed"]
-                more = (f" How many {seed}s would: cannot say from {row['seeds']} {seed}s (see Methods)."
-                        if row.get("seeds_note") else
-                        "" if pd.isna(needed) else
-                        f" About {int(needed)} {seed}s per {factor} (now {row['seeds']}) would likely resolve it."
-                        if needed <= SEEDS_SHOWN_MAX else
-                        f" No number of {seed}s would: the difference is 0 or next to it."
-                        if np.isinf(needed) else
-                        f" Even {SEEDS_SHOWN_MAX} {seed}s per {factor} would likely not (now {row['seeds']}).")
-                out.append(head + f"not resolved by these data: {row[ranked]} has the largest {name} "
-                           f"({fmt(row['value'], 3)}), but its difference from {row[f'next_{ranked}']} "
-                           f"({fmt(row['diff_next'], 3)}, 95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])}) "
-                           f"includes 0.{more}")
-    return out
-
-
-def _best_summary(a: Analysis) -> list[str]:
-    desc = a.tables["descriptives"]
-    best = desc[desc["best"]].groupby(a.cell_keys)[a.factor].apply(lambda s: ", ".join(s))
-    if not len(best):
-        return []
-    return [f"- **Best {a.factor}(s)** ({'highest' if a.higher_is_better else 'lowest'} mean and those not "
-            "significantly worse): "
-            + "; ".join(f"{_label(a, k)}: {v}" for k, v in best.items()) + "."]
-
-
-def _association_summary(a: Analysis) -> list[str]:
-    if "association" not in a.tables:
-        return []
-    table_, ranked = a.tables["association"], a.cell_keys[0]
-    whole = table_[(table_[a.cell_keys[1]] == "all")] if len(a.cell_keys) > 1 else table_
-    parts = [f"{row[ranked]} ρ = {fmt(row['rho'], 2)} {ci(row['ci_low'], row['ci_high'])}"
-             for _, row in whole.iterrows() if not pd.isna(row["rho"])]
-    if not parts:
-        return []
-    return [f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ means "
-            "a lower loss goes with a better clustering."]
-
-
-def _convergence_summary(a: Analysis) -> list[str]:
-    """One sentence on runs that reached the epoch cap (a warning when a cell has more than 10% of them)."""
-    conv = a.tables.get("convergence")
-    if conv is None or conv.empty:
-        return []
-    n, capped = int(conv["n_finished"].sum()), int(conv["n_capped"].sum())
-    worst = capped_cells(conv, a.cell_keys)
-    if len(worst):
-        cells = "; ".join(f"{cell_label({k: r[k] for k in a.cell_keys})} {r.capped_share:.0%}"
-                          for _, r in worst.iterrows())
-        return [f"- **Warning: not converged.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch "
-                f"cap while still improving; more than {CAPPED_WARNING:.0%} in {cells}. Their numbers describe "
-                "unconverged models: train again with a higher `--epochs` (a new cap gives new run ids, so those "
-                "runs are trained anew)."]
-    return [f"- **Convergence.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch cap; "
-            f"no cell has more than {CAPPED_WARNING:.0%}."]
+from initsens.report.format import ci, fmt, fmt_p, table
+from initsens.report.summary import SEEDS_SHOWN_MAX, summary
 
 
 def _convergence_table(a: Analysis) -> str:
@@ -285,7 +79,7 @@ def section_header(a: Analysis, version: str) -> list[str]:
 
 def section_summary(a: Analysis) -> list[str]:
     """The Summary: one sentence per finding, each from one table."""
-    return ["## Summary\n", *_summary(a), ""]
+    return ["## Summary\n", *summary(a), ""]
 
 
 def section_design(a: Analysis, figures: dict[str, str], warnings: Sequence[str]) -> list[str]:

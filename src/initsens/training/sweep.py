@@ -19,7 +19,6 @@ from pathlib import Path
 
 import torch
 
-import initsens
 from initsens import settings
 from initsens.atomic import deferred_interrupt
 from initsens.data import Dataset, PreparedData, load_dataset, prepare
@@ -38,6 +37,7 @@ from initsens.training.loop import denormals
 from initsens.training.record import CAP, EpochCallback, RunResult
 from initsens.training.store import ResultsStore, utc_now
 from initsens.training.trainers import TRAINERS
+from initsens.version import __version__
 
 #: Memory for one ensemble chunk: a quarter of the free GPU memory, or this many bytes on the CPU.
 CPU_ENSEMBLE_BYTES = 4 << 30
@@ -175,7 +175,7 @@ def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | 
         "learning_rate": cfg.lr, "batch_size": cfg.batch_size, "max_epochs": cfg.epochs, "precision": cfg.precision,
         "denormals": denormals(cfg, torch.device(device).type), "preset": cfg.preset or "",
         "settings": json.dumps(spec.identity(info.dataset_sha256), sort_keys=True, default=str),
-        "device": device, "initsens_version": initsens.__version__, "torch_version": torch.__version__,
+        "device": device, "initsens_version": __version__, "torch_version": torch.__version__,
         "schema_version": SCHEMA_VERSION, "finished_at": utc_now(),
     }
     missing = [name for name, _, _ in RUN_COLUMNS if name not in values]

@@ -11,13 +11,13 @@ protocols disagree, ablations, Methods. Beside the report: ``<name>/figures/*.pn
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from initsens.report.markdown import table
+from initsens.report.format import table
 from initsens.reproduction.claims import CLAIMS
+from initsens.reproduction.report.context import Context
 from initsens.reproduction.report.sections import (
     claim_section,
     claims_overview,
@@ -34,20 +34,6 @@ from initsens.reproduction.studies import ORIGINAL_SCALE
 
 if TYPE_CHECKING:
     from initsens.reproduction.result import StudyResult
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the report says about how it was made."""
-
-    command: str
-    versions: dict[str, str]
-    data: dict[str, str]
-    wall: dict[str, float]
-    alpha: float
-    tables_dir: str
-    figures: dict[str, str]
-    history: dict[str, pd.DataFrame] = field(default_factory=dict)  # version -> its claims table, as it judged
 
 
 def render(results: Sequence[StudyResult], ladder: pd.DataFrame, context: Context) -> str:

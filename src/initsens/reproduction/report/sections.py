@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from initsens.analysis.exact import seeds_for_level
-from initsens.report.markdown import fmt, table
+from initsens.report.format import fmt, table
 from initsens.reproduction.claims import (
     CLAIMS,
     CONTRADICTED,
@@ -33,7 +33,7 @@ from initsens.reproduction.studies import ORIGINAL_SCALE, PANCAN_EPOCH_STEPS, PA
 from initsens.schema import CAP, OK, STATUSES
 
 if TYPE_CHECKING:
-    from initsens.reproduction.report.document import Context
+    from initsens.reproduction.report.context import Context
     from initsens.reproduction.result import StudyResult
 
 
