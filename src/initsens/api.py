@@ -13,26 +13,20 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
+    from initsens.analysis.inputs import Results
     from initsens.analysis.study import Analysis
+    from initsens.report import Written
     from initsens.reproduction.judge import Reproduction
-    from initsens.training import SweepConfig
-    from initsens.training.sweep import SweepObserver
-
-
-def _config(config: str | Path | SweepConfig | None, settings: dict[str, Any]) -> SweepConfig:
-    from initsens.training import SweepConfig
-
-    if isinstance(config, SweepConfig):
-        if settings:
-            from initsens.errors import InitsensError
-
-            raise InitsensError(f"give settings in the SweepConfig or as keywords, not both (got {sorted(settings)})")
-        return config
-    return SweepConfig.load(str(config), settings) if config else SweepConfig.from_mapping(settings, "Python")
+    from initsens.training import SweepConfig, SweepPlan
+    from initsens.training.distributed import Cluster
+    from initsens.training.sweep import SweepObserver, SweepSummary
 
 
 def train(config: str | Path | SweepConfig | None = None, out: str | Path = "results", *, force: bool = False,
-          quarantine: bool = False, observer: SweepObserver | None = None, **settings: Any) -> pd.DataFrame:
+          quarantine: bool = False, dry_run: bool = False, cluster: Cluster | None = None,
+          observer: SweepObserver | None = None, on_plan: Callable[[SweepPlan], None] | None = None,
+          on_connect: Callable[[str], None] | None = None, on_trained: Callable[[SweepSummary], None] | None = None,
+          **settings: Any) -> pd.DataFrame:
     """Train a sweep into ``out`` (resumable, like ``initsens train``) and return its grid's runs table.
 
     Parameters
@@ -42,14 +36,23 @@ def train(config: str | Path | SweepConfig | None = None, out: str | Path = "res
     out : the results folder.
     force : retrain runs already recorded in ``out``.
     quarantine : move unreadable part files aside (``*.corrupt``) and retrain their runs, instead of stopping.
+    dry_run : check the data and ``out``, train nothing, and return the grid instead: one row per run (``run_id``,
+        its factors, ``recorded``: already in ``out``).
+    cluster : train on Dask (:class:`~initsens.training.distributed.Cluster`: a local cluster of ``workers``
+        processes, or a running ``scheduler`` / ``scheduler_file``); in this process when None.
     observer : progress callbacks (:class:`~initsens.training.sweep.SweepObserver`).
+    on_plan : called with the checked :class:`~initsens.training.SweepPlan` before anything trains (its ``notes``
+        are worth showing).
+    on_connect : told how many Dask workers answered, and where.
+    on_trained : called with the sweep's :class:`~initsens.training.sweep.SweepSummary` once it ends; after an
+        interruption (Ctrl-C) too, before :class:`KeyboardInterrupt` is raised (the finished runs are saved).
     **settings : any setting of ``initsens train`` by its name (``models="IWAE"``, ``repeats=3``, ``epochs=5``);
         they win over ``config``.
 
     Returns
     -------
     pandas.DataFrame
-        One row per run of the grid, the columns of ``runs/`` (README: Parquet schema).
+        One row per run of the grid, the columns of ``runs/`` (README: Parquet schema); with ``dry_run``, the grid.
 
     Examples
     --------
@@ -65,26 +68,39 @@ def train(config: str | Path | SweepConfig | None = None, out: str | Path = "res
     3      normal     1     ok
     >>> folder.cleanup()
     """
-    from initsens.analysis import load_results
-    from initsens.training import plan_sweep, run_sweep
+    from initsens.training import SweepConfig, plan_sweep
+    from initsens.training.distributed import Cluster, train_plan
 
-    plan = plan_sweep(_config(config, settings), out, force, quarantine=quarantine)
-    summary = run_sweep(plan, observer)
+    cluster = cluster or Cluster()
+    plan = plan_sweep(SweepConfig.resolve(config, settings), out, force, dry_run=dry_run,
+                      local_device=not cluster.remote, quarantine=quarantine)
+    if on_plan is not None:
+        on_plan(plan)
+    if dry_run:
+        return plan.grid()
+    summary = train_plan(plan, observer, cluster, on_connect)
+    if on_trained is not None:
+        on_trained(summary)
     if summary.interrupted:
         raise KeyboardInterrupt
-    runs = load_results(out).runs
+    runs = plan.store.read_runs().to_pandas()
     return runs[runs["run_id"].isin(set(plan.run_ids.values()))].reset_index(drop=True)
 
 
 def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, report: str | Path | None = None,
             factor: str = "initializer", by: str | Sequence[str] | None = None, replicate: str = "seed",
             n_boot: int = 2000, n_boot_icc: int = 500, alpha: float = 0.05, seed: int = 0,
-            higher_is_better: bool | None = None, on_step: Callable[[str], None] | None = None) -> Analysis:
+            higher_is_better: bool | None = None, log: bool = False, on_step: Callable[[str], None] | None = None,
+            on_loaded: Callable[[Results], None] | None = None, on_written: Callable[[Written], None] | None = None,
+            command: str | None = None) -> Analysis:
     """Analyze a results folder, a runs file or a runs DataFrame as ``initsens analyze`` does; with ``report`` also
     write the Markdown report, its figures and tables.
 
     ``factor``, ``by`` (the columns that define a cell; default model x depth) and ``replicate`` name the
     columns of any seed sweep, e.g. ``analyze("sweep.csv", "accuracy", factor="optimizer", by="model,dataset")``.
+    ``log`` analyzes log10 of the metric (for losses spanning decades). ``on_loaded`` is called with what was read
+    (its ``warnings`` are worth showing) before the analysis, ``on_written`` with the report's files; ``command``
+    is how the report says it was made.
 
     Returns
     -------
@@ -105,19 +121,30 @@ def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, rep
     from initsens.analysis.design import Design
     from initsens.analysis.inputs import Results, check_runs
     from initsens.analysis.study import analyze as run_analysis
+    from initsens.analysis.study import check_options, log_metric
     from initsens.report import write_report
 
+    check_options(alpha, n_boot, n_boot_icc)  # before reading: a typo costs no wait
+    command = command or (f"initsens.analyze({str(results)!r}, {metric!r})" if not isinstance(results, pd.DataFrame)
+                          else f"initsens.analyze(runs, {metric!r})")
     design = Design.parse(factor, by, replicate)
     if isinstance(results, pd.DataFrame):
         runs, warnings = check_runs(results, "DataFrame", metric, design)
         loaded = Results(runs, None, [], warnings)
     else:
         loaded = load_results(results, metric, design)
-    analysis = run_analysis(loaded.runs, metric, loaded.epochs, n_boot, n_boot_icc, alpha, seed, higher_is_better,
-                            on_step=on_step, design=design)
+    if log:
+        loaded.runs, metric = log_metric(loaded.runs, metric)
+    if on_loaded is not None:
+        on_loaded(loaded)
+    analysis = run_analysis(loaded.runs, metric, loaded.epochs, n_boot=n_boot, n_boot_icc=n_boot_icc, alpha=alpha,
+                            random_state=seed, higher_is_better=higher_is_better, on_step=on_step, design=design)
     if report is not None:
-        write_report(analysis, loaded, report, f"initsens.analyze({str(results)!r}, {metric!r})"
-                     if not isinstance(results, pd.DataFrame) else f"initsens.analyze(runs, {metric!r})")
+        if on_step is not None:
+            on_step("writing tables, figures and the report")
+        written = write_report(analysis, loaded, report, command)
+        if on_written is not None:
+            on_written(written)
     return analysis
 
 
@@ -154,6 +181,11 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
     from initsens.training.sweep import data_key, load_data
 
     check_options(alpha, n_boot, n_boot_icc)  # before any training
+    if not protocols:
+        from initsens.errors import InitsensError
+        from initsens.training.presets import PRESETS
+
+        raise InitsensError("--protocols is empty; choose from: " + ", ".join(PRESETS.names()))
 
     parsed = list(dict.fromkeys(Ablation.parse(spec) for spec in ablations))
     studies = plan_studies(list(protocols), settings, Path(out), parsed, ladder, both_defaults)

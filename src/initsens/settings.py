@@ -15,7 +15,10 @@ entered it whenever its value differed from this one, and keep those ids, see
 (handed to the model classes as a keyword argument); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``);
 ``cli`` (whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the
 message formatted with ``flag`` and ``value``); ``choices`` (``"module:NAME"`` of the allowed values,
-imported when checked).
+imported when checked); ``factor`` (a swept factor of the grid, :class:`Factor`: each run takes one of its
+values). Adding a factor is its row here plus its use (a field of :class:`~initsens.training.RunSpec` and a
+runs column in :mod:`initsens.schema`, both named by ``Factor.column``); the grid's order, run ids, runs rows,
+``--dry-run``, the singular alias and the analysis' cell keys follow from the row.
 """
 
 from __future__ import annotations
@@ -32,14 +35,33 @@ GRID, DATA, TRAINING, MODEL, RUN = "Grid", "Data", "Training", "Model hyperparam
 Check = tuple[Callable[[Any], bool], str]
 
 
+@dataclass(frozen=True)
+class Factor:
+    """A grid setting that is swept: each run takes one of its values.
+
+    ``column``: the run's field, runs column and run-id key (``init_scope`` for ``init_scopes``); ``nesting``: its
+    place in the training order, outermost first (runs sharing an architecture train together); ``cell``:
+    ``always`` (a cell key of the analysis), ``varied`` (a cell key where the runs hold several levels) or ''
+    (not one: the factor measured, or the replicate); ``alias``: the column's name also sets the factor to one
+    value (``--init-scope hidden``); ``about``: what the column holds, as the analysis tables describe it.
+    """
+
+    column: str
+    nesting: int
+    cell: str = ""
+    alias: bool = False
+    about: str = ""
+
+
 def setting(default: Any, help: str = "", *, panel: str = TRAINING, identity: bool = True, added: bool = False,
             former_identity: Any = None, per_model: bool = False, model: bool = False, flag: str | None = None,
-            cli: bool = True, checks: tuple[Check, ...] = (), choices: str | None = None) -> Any:
+            cli: bool = True, checks: tuple[Check, ...] = (), choices: str | None = None,
+            factor: Factor | None = None) -> Any:
     """One row of the table: a dataclass field whose metadata carries the rest of the row."""
     return field(default=default, metadata={
         "help": help, "panel": panel, "identity": identity, "added": added, "former_identity": former_identity,
         "per_model": per_model or model, "model": model, "flag": flag, "cli": cli, "checks": checks,
-        "choices": choices})
+        "choices": choices, "factor": factor})
 
 
 def at_least(low: float, why: str = "") -> Check:
@@ -58,23 +80,31 @@ class Settings:
 
     # -- grid: the swept factors --------------------------------------------------------------------------
     models: tuple[str, ...] = setting(("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE"), "Models, comma-separated "
-                                      "or 'all'.", panel=GRID, identity=False, choices="initsens.models:MODELS")
+                                      "or 'all'.", panel=GRID, identity=False, choices="initsens.models:MODELS",
+                                      factor=Factor("model", 1, "always", about="VAE model"))
     inits: tuple[str, ...] = setting(("default", "normal", "uniform", "xavier_normal", "xavier_uniform"),
                                      "Initializers, comma-separated or 'all'.", panel=GRID, identity=False,
-                                     choices="initsens.models:INITIALIZERS")
+                                     choices="initsens.models:INITIALIZERS",
+                                     factor=Factor("initializer", 4, about="weight initializer"))
     depths: tuple[int, ...] = setting((1, 2), "Hidden-layer counts, comma-separated.", panel=GRID, identity=False,
                                       checks=((lambda v: bool(v) and min(v) >= 1,
-                                               "{flag} must be >= 1 (got {value})"),))
+                                               "{flag} must be >= 1 (got {value})"),),
+                                      factor=Factor("depth", 2, "always", about="number of hidden layers"))
     normalizations: tuple[str, ...] = setting(("zscore",), "Normalizations, comma-separated or 'all'.", panel=GRID,
-                                              identity=False, choices="initsens.data.normalize:NORMALIZERS")
+                                              identity=False, choices="initsens.data.normalize:NORMALIZERS",
+                                              factor=Factor("normalization", 0, "varied",
+                                                            about="data normalization"))
     init_scopes: tuple[str, ...] = setting(("hidden",), "Which Linear weights the initializer draws: hidden, all, "
                                            "or both as a factor (hidden,all).", panel=GRID, identity=False,
                                            choices="initsens.models:SCOPES", checks=(
-                                               (lambda v: len(set(v)) == len(v), "{flag} repeats a value ({value})"),))
+                                               (lambda v: len(set(v)) == len(v), "{flag} repeats a value ({value})"),),
+                                           factor=Factor("init_scope", 3, "varied", alias=True,
+                                                         about="which Linear weights the initializer drew"))
     seeds: tuple[int, ...] = setting(tuple(range(10)), "Explicit seeds, comma-separated (instead of --repeats).",
                                      panel=GRID, identity=False, checks=(
                                          (lambda v: bool(v) and min(v) >= 0, "{flag} must be >= 0 (got {value})"),
-                                         (lambda v: len(set(v)) == len(v), "{flag} has repeated values ({value})")))
+                                         (lambda v: len(set(v)) == len(v), "{flag} has repeated values ({value})")),
+                                     factor=Factor("seed", 5, about="seed of the run's random streams"))
     # -- data -----------------------------------------------------------------------------------------------
     data: str = setting("tcga5", "A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan), a matrix file "
                         "(CSV/TSV, optionally .gz, or Parquet; samples x genes or genes x samples) or an AnnData "
@@ -271,6 +301,15 @@ def flag_and_help(name: str) -> tuple[str, str]:
     return option(f), f.metadata["help"].replace("[", "\\[")
 
 
+#: The swept factors: (setting, its :class:`Factor`) in the table's order.
+FACTORS: tuple[tuple[str, Factor], ...] = tuple((f.name, f.metadata["factor"]) for f in fields(Settings)
+                                                if f.metadata["factor"] is not None)
+#: The factors' columns (a run's fields), in the table's order.
+FACTOR_COLUMNS = tuple(factor.column for _, factor in FACTORS)
+#: A factor's column that also sets it to one value (``init_scope`` -> ``init_scopes``).
+ALIASES = {factor.column: name for name, factor in FACTORS if factor.alias}
+#: The columns that make a cell where the runs hold several of their levels (model and depth always do).
+VARIED_CELL_KEYS = tuple(factor.column for _, factor in FACTORS if factor.cell == "varied")
 #: Settings a preset or TOML file may set per model (``[model.NAME]`` tables).
 PER_MODEL = tuple(f.name for f in fields(Settings) if f.metadata["per_model"])
 #: Hyperparameters handed to the models (each model takes the ones it defines).

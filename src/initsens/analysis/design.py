@@ -16,10 +16,11 @@ import pandas as pd
 
 from initsens.errors import InitsensError
 from initsens.schema import FAILED, OK, STATUSES
+from initsens.settings import FACTORS, VARIED_CELL_KEYS
 
 #: Default cell columns, and the optional ones that join them when they hold several levels (initsens' runs).
-DEFAULT_BY = ("model", "depth")
-OPTIONAL_BY = ("normalization", "init_scope")
+DEFAULT_BY = tuple(factor.column for _, factor in FACTORS if factor.cell == "always")
+OPTIONAL_BY = VARIED_CELL_KEYS
 
 #: Status words of other tools mapped to ours (MLflow's run statuses; W&B writes finished / failed / crashed).
 #: A run still running or scheduled has no final metric: it counts as not ok, like a failure.

@@ -37,34 +37,31 @@ def analyze(
     quiet: bool = typer.Option(False, "--quiet", help="No progress display; print the report path only."),
 ) -> None:
     """Quantify how much the initializer matters (ANOVA, REML, mixed model, post-hoc) and write a report."""
-    from initsens.analysis.design import Design
-    from initsens.analysis.inputs import load_results
-    from initsens.analysis.study import analyze as run_analysis
-    from initsens.analysis.study import check_options, log_metric
-    from initsens.report import write_report
+    from initsens.api import analyze as run_analysis
 
-    check_options(alpha, n_boot, n_boot_icc)  # before reading: a typo costs no wait
-    design = Design.parse(factor, by, replicate)
-    results = load_results(path, metric, design)
-    if log:
-        results.runs, metric = log_metric(results.runs, metric)
-    for warning in results.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    read: list = []
+    written: list = []
+
+    def on_loaded(results) -> None:
+        read.append(results)
+        for warning in results.warnings:
+            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
     command = "initsens " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with nullcontext() if quiet else console.status("reading results") as status:
         progress = None if status is None else (lambda s: status.update(f"analyzing: {s}"))
-        analysis = run_analysis(results.runs, metric, results.epochs, n_boot, n_boot_icc, alpha, seed,
-                                higher_is_better, on_step=progress, design=design)
-        if status is not None:
-            status.update("writing tables, figures and the report")
-        written = write_report(analysis, results, report, command)
+        analysis = run_analysis(path, metric, report=report, factor=factor, by=by, replicate=replicate,
+                                n_boot=n_boot, n_boot_icc=n_boot_icc, alpha=alpha, seed=seed,
+                                higher_is_better=higher_is_better, log=log, on_step=progress, on_loaded=on_loaded,
+                                on_written=written.append, command=command)
     if quiet:
-        print(written.report)
+        print(written[0].report)
         return
-    console.print(f"{len(results.runs)} runs from {len(results.files)} file(s); "
+    console.print(f"{len(read[0].runs)} runs from {len(read[0].files)} file(s); "
                   f"{int(analysis.runs['failed'].sum())} failed run(s) left out of the fits.")
     for note in analysis.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
-    console.print(f"Report: [bold]{written.report}[/]  (figures: {len(written.figures)} PNG in "
-                  f"{written.report.parent / 'figures'}, tables: {len(written.tables)} Parquet in "
-                  f"{written.report.parent / 'tables'})")
+    report_path = written[0].report
+    console.print(f"Report: [bold]{report_path}[/]  (figures: {len(written[0].figures)} PNG in "
+                  f"{report_path.parent / 'figures'}, tables: {len(written[0].tables)} Parquet in "
+                  f"{report_path.parent / 'tables'})")

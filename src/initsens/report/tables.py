@@ -15,12 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from initsens.atomic import atomic_path
+from initsens.settings import FACTORS
 
-CELL = {"model": "VAE model", "depth": "number of hidden layers",
-        "normalization": "data normalization (present when it has several levels)",
-        "init_scope": "which Linear weights the initializer drew (present when it has several levels)",
+#: The swept factors' columns as the settings table describes them (a replicate has its own description).
+CELL = {**{factor.column: factor.about + (" (present when it has several levels)" if factor.cell == "varied" else "")
+           for _, factor in FACTORS if factor.cell},
         "metric": "analyzed column (a transformed variant carries its own label)",
-        "initializer": "weight initializer"}
+        **{factor.column: factor.about for _, factor in FACTORS if not factor.cell and factor.column != "seed"}}
 COLUMNS: dict[str, str] = {
     **CELL,
     "n": "number of runs used", "k": "number of initializers", "ss_between": "between-initializer sum of squares",

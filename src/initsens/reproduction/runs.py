@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from initsens.schema import OK, VALIDATION_COLUMNS
+from initsens.settings import FACTOR_COLUMNS
 from initsens.training.loop import batch_count
 from initsens.training.store import ResultsStore
 
@@ -66,7 +67,7 @@ def shared_settings(runs: pd.DataFrame) -> dict[str, str]:
     if parsed.empty:
         return {}
     parsed["model"] = runs["model"].to_numpy()
-    skip = {"model", "initializer", "depth", "normalization", "seed", "split_seed", "dataset_sha256", "init_scope"}
+    skip = {*FACTOR_COLUMNS, "split_seed", "dataset_sha256"}
     out = {}
     for column in parsed.columns:
         if column in skip:

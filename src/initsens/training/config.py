@@ -25,7 +25,17 @@ from typing import Any
 from initsens.errors import InitsensError
 from initsens.models import INITIALIZERS, MODELS, VAE, build_model, hidden_dims_for
 from initsens.models.plugins import resolve
-from initsens.settings import MODEL_HYPERPARAMETERS, PER_MODEL, Settings, choices_of, expands_all, row
+from initsens.settings import (
+    ALIASES,
+    FACTOR_COLUMNS,
+    FACTORS,
+    MODEL_HYPERPARAMETERS,
+    PER_MODEL,
+    Settings,
+    choices_of,
+    expands_all,
+    row,
+)
 from initsens.training.seeds import RunSeeds
 
 
@@ -51,10 +61,10 @@ class SweepConfig(Settings):
     def from_mapping(cls, values: dict[str, Any], source: str = "configuration") -> SweepConfig:
         """Build from plain values (TOML or command line); lists may be given as 'a,b' strings or 'all'.
 
-        ``init_scope`` is accepted for ``init_scopes`` and ``repeats`` for ``seeds`` (0..repeats-1);
-        a ``model`` mapping ({name: {key: value}}) sets values for one model only.
+        A factor's singular (``init_scope`` for ``init_scopes``, :data:`ALIASES`) is accepted for it and ``repeats``
+        for ``seeds`` (0..repeats-1); a ``model`` mapping ({name: {key: value}}) sets values for one model only.
         """
-        valid = {f.name: f for f in fields(cls)} | {"repeats": None, "init_scope": None, "model": None}
+        valid = {f.name: f for f in fields(cls)} | {"repeats": None, "model": None} | dict.fromkeys(ALIASES)
         unknown = sorted(set(values) - set(valid) - {"model_settings"})
         if unknown:
             raise InitsensError(
@@ -69,10 +79,11 @@ class SweepConfig(Settings):
             if _to_int(repeats, "repeats", source) < 1:
                 raise InitsensError(f"--repeats must be >= 1 (got {repeats})")
             values["seeds"] = tuple(range(int(repeats)))
-        if "init_scope" in values:
-            if "init_scopes" in values:
-                raise InitsensError(f"{source}: give init_scope or init_scopes, not both")
-            values["init_scopes"] = values.pop("init_scope")
+        for alias, name in ALIASES.items():
+            if alias in values:
+                if name in values:
+                    raise InitsensError(f"{source}: give {alias} or {name}, not both")
+                values[name] = values.pop(alias)
         per_model = values.pop("model", None) or {}
         if not isinstance(per_model, dict):
             raise InitsensError(f"{source}: 'model' must be a table of [model.NAME] sections")
@@ -113,9 +124,10 @@ class SweepConfig(Settings):
             values.pop("repeats", None)
         if "repeats" in overrides:
             values.pop("seeds", None)
-        if "init_scope" in overrides or "init_scopes" in overrides:
-            values.pop("init_scope", None)
-            values.pop("init_scopes", None)
+        for alias, name in ALIASES.items():
+            if alias in overrides or name in overrides:
+                values.pop(alias, None)
+                values.pop(name, None)
         given = overrides.pop("model", None) or {}
         per_model = {model: {k: v for k, v in table.items() if k not in overrides}
                      for model, table in (values.pop("model", None) or {}).items()}
@@ -125,6 +137,19 @@ class SweepConfig(Settings):
         if any(per_model.values()):
             merged["model"] = {model: table for model, table in per_model.items() if table}
         return cls.from_mapping(merged, source=source)
+
+    @classmethod
+    def resolve(cls, config: str | Path | SweepConfig | None, settings: dict[str, Any],
+                source: str = "Python") -> SweepConfig:
+        """The sweep's configuration: a :class:`SweepConfig` as it is, or a preset or TOML file (initsens's defaults
+        when None) with ``settings`` on top (``source`` names them in errors).
+        """
+        if isinstance(config, SweepConfig):
+            if settings:
+                raise InitsensError(f"give settings in the SweepConfig or as keywords, not both (got "
+                                    f"{sorted(settings)})")
+            return config
+        return cls.load(config, settings) if config else cls.from_mapping(settings, source)
 
     # -- use -------------------------------------------------------------------------------------------
 
@@ -159,15 +184,11 @@ class SweepConfig(Settings):
     def runs(self) -> list[RunSpec]:
         """The whole grid, in the order it is trained (architecture groups together)."""
         own = {model: self.for_model(model) for model in self.models}
-        return [
-            RunSpec(model, init, depth, norm, scope, seed, self.split_seed_for(seed), own[model])
-            for norm in self.normalizations
-            for model in self.models
-            for depth in self.depths
-            for scope in self.init_scopes
-            for init in self.inits
-            for seed in self.seeds
-        ]
+        nested = sorted(FACTORS, key=lambda item: item[1].nesting)
+        cells = (dict(zip((factor.column for _, factor in nested), values))
+                 for values in itertools.product(*(getattr(self, name) for name, _ in nested)))
+        return [RunSpec(**cell, split_seed=self.split_seed_for(cell["seed"]), config=own[cell["model"]])
+                for cell in cells]
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting as plain values (lists, ``model`` tables), as TOML would hold them."""
@@ -302,6 +323,10 @@ class RunSpec:
     split_seed: int
     config: SweepConfig = field(repr=False)
 
+    def factors(self) -> dict[str, Any]:
+        """The run's value of each swept factor, by column (:data:`~initsens.settings.FACTORS`)."""
+        return {column: getattr(self, column) for column in FACTOR_COLUMNS}
+
     def hidden_dims(self) -> list[int]:
         """The run's hidden widths (``hidden_dims`` of the config, continued or cut to ``depth``)."""
         return hidden_dims_for(self.depth, self.config.hidden_dims)
@@ -337,9 +362,7 @@ class RunSpec:
             given = self.config.model_hyperparameters()
             plugin["model_hyperparameters"] = {k: given.get(k, v) for k, v in own.items()
                                                if k not in MODEL_HYPERPARAMETERS}
-        return {**plugin, "model": self.model, "initializer": self.initializer, "depth": self.depth,
-                "normalization": self.normalization, "init_scope": self.init_scope, "seed": self.seed,
-                "split_seed": self.split_seed, "dataset_sha256": dataset_sha256, **shared}
+        return {**plugin, **self.factors(), "split_seed": self.split_seed, "dataset_sha256": dataset_sha256, **shared}
 
     def run_id(self, dataset_sha256: str) -> str:
         """A deterministic 16-hex-digit hash of :meth:`identity`."""

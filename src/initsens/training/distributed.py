@@ -9,9 +9,10 @@ The client writes every Parquet part, atomically as in-process, so workers need 
 worker that dies mid-chunk has its chunk rescheduled by Dask; nothing is written until a chunk completes,
 so nothing is lost or duplicated, and a killed client resumes from the Parquet files like any sweep.
 
-From Python::
+From Python: ``initsens.train(..., cluster=Cluster(workers=2))`` (or ``scheduler="tcp://..."``,
+``scheduler_file="scheduler.json"``); or, step by step::
 
-    with connect(workers=2) as client:  # or scheduler="tcp://...", scheduler_file="scheduler.json"
+    with connect(workers=2) as client:
         summary = run_sweep_distributed(plan_sweep(config, "results", local_device=False), client)
 """
 
@@ -20,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,45 @@ if TYPE_CHECKING:
 INSTALL = 'pip install "initsens[dask]"'
 #: Seconds to wait for a scheduler to answer and for a first worker to join.
 CONNECT_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where a sweep trains: in this process (nothing set), on a new local Dask cluster of ``workers`` processes, or
+    on a running one (``scheduler`` address or ``scheduler_file``); ``timeout``: seconds to wait for the scheduler
+    and a first worker.
+    """
+
+    workers: int | None = None
+    threads_per_worker: int | None = None
+    scheduler: str | None = None
+    scheduler_file: str | Path | None = None
+    timeout: float = CONNECT_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if self.threads_per_worker is not None and self.workers is None:
+            raise InitsensError("--threads-per-worker applies to --workers (a local cluster)")
+
+    @property
+    def remote(self) -> bool:
+        """Whether the sweep trains on Dask (a local cluster or a running scheduler)."""
+        return any(v is not None for v in (self.workers, self.scheduler, self.scheduler_file))
+
+
+def train_plan(plan: SweepPlan, observer: SweepObserver | None = None, cluster: Cluster = Cluster(),
+               on_connect: Callable[[str], None] | None = None) -> SweepSummary:
+    """Train a planned sweep in this process, or on the Dask cluster ``cluster`` names (``on_connect`` is told
+    how many workers answered, and where).
+    """
+    from initsens.training.sweep import run_sweep
+
+    if not cluster.remote:
+        return run_sweep(plan, observer)
+    with connect(cluster.workers, cluster.threads_per_worker, cluster.scheduler, cluster.scheduler_file,
+                 cluster.timeout) as client:
+        if on_connect is not None:
+            on_connect(f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}")
+        return run_sweep_distributed(plan, client, observer)
 
 
 def _distributed():

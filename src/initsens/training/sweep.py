@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from itertools import groupby
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from initsens import settings
@@ -168,9 +169,7 @@ def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | 
     values = {
         **{f.name: getattr(result, f.name) for f in fields(RunResult) if f.name != "history"},
         **asdict(info),
-        "run_id": run_id, "model": spec.model, "initializer": spec.initializer, "depth": spec.depth,
-        "normalization": spec.normalization, "init_scope": spec.init_scope, "seed": spec.seed,
-        "split_seed": spec.split_seed, "latent_dim": cfg.latent_dim,
+        "run_id": run_id, **spec.factors(), "split_seed": spec.split_seed, "latent_dim": cfg.latent_dim,
         "hidden_dims": "-".join(map(str, spec.hidden_dims())), "activation": cfg.activation,
         "learning_rate": cfg.lr, "batch_size": cfg.batch_size, "max_epochs": cfg.epochs, "precision": cfg.precision,
         "denormals": denormals(cfg, torch.device(device).type), "preset": cfg.preset or "",
@@ -214,6 +213,12 @@ class SweepPlan:
     def total(self) -> int:
         """Number of runs in the grid."""
         return len(self.run_ids)
+
+    def grid(self) -> pd.DataFrame:
+        """One row per run of the grid: its id, swept factors, and whether it is already ``recorded``."""
+        todo = set(self.todo)
+        return pd.DataFrame([{"run_id": run_id, **spec.factors(), "recorded": spec not in todo}
+                             for spec, run_id in self.run_ids.items()])
 
 
 def load_data(config: SweepConfig) -> tuple[Dataset, str]:

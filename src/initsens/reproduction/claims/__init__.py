@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from initsens.analysis.design import DEFAULT_BY, OPTIONAL_BY
 from initsens.reproduction.claims import best, clustering, normalization, sensitivity
 from initsens.reproduction.claims.base import (
     ARI_SIGNAL,
@@ -111,7 +112,7 @@ def default_name(runs: pd.DataFrame) -> str:
 
 def cell_keys_of(runs: pd.DataFrame) -> list[str]:
     """model, depth and every other key with several levels (normalization, init scope)."""
-    return ["model", "depth", *(k for k in ("normalization", "init_scope") if k in runs and runs[k].nunique() > 1)]
+    return [*DEFAULT_BY, *(k for k in OPTIONAL_BY if k in runs and runs[k].nunique() > 1)]
 
 
 def evaluate(runs: pd.DataFrame, metric: str = OWN_LOSS, alpha: float = 0.05,
