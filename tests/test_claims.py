@@ -65,6 +65,12 @@ def simulate(shift, noise=1.0, seeds=10, depths=(1,), norms=("zscore",), ari=Non
     return pd.DataFrame(rows)
 
 
+def best_sets(runs, claim, claimed, depths, keys=KEYS):
+    """P2/P3's sub-results on val_loss over the poster's scope."""
+    return best_initializer_claim(runs, claim, claimed_for=claimed, depths=depths, cell_keys=keys, scope=POSTER,
+                                  metric="val_loss")
+
+
 def by_where(rows):
     return {r["where"]: r["verdict"] for r in rows}
 
@@ -173,7 +179,7 @@ def best_sets_runs():
 
 def test_p2_best_initializers_rule(best_sets_runs):
     p2, _ = claimed_sets("default")
-    rows = {r["where"]: r for r in best_initializer_claim(best_sets_runs, "P2", p2, [1], KEYS, POSTER, "val_loss")}
+    rows = {r["where"]: r for r in best_sets(best_sets_runs, "P2", p2, [1])}
     assert {w: r["verdict"] for w, r in rows.items()} == {
         "VanillaVAE, depth 1": SUPPORTED, "InfoVAE, depth 1": CONTRADICTED, "IWAE, depth 1": UNRESOLVED,
         "LogCoshVAE, depth 1": CONTRADICTED}
@@ -197,7 +203,7 @@ def test_best_set_uses_games_howell_when_spreads_differ():
     tukey = stats.tukey_hsd(*[values[i] for i in sorted(values)]).pvalue
     names = sorted(values)
     assert tukey[names.index("uniform"), names.index("normal")] < 0.05  # what a Tukey rule would have said
-    row = best_initializer_claim(runs, "P2", {"VanillaVAE": {"uniform"}}, [1], KEYS, POSTER, "val_loss")[0]
+    row = best_sets(runs, "P2", {"VanillaVAE": {"uniform"}}, [1])[0]
     assert row["verdict"] == UNRESOLVED and "not separated from the claimed set: normal" in row["detail"]
 
 
@@ -212,9 +218,9 @@ def test_p3_uses_the_protocols_default():
     runs["initializer"] = runs["initializer"].replace({"default": "kaiming_uniform"})
     assert default_name(runs) == "kaiming_uniform"
     _, p3 = claimed_sets(default_name(runs))
-    assert set(by_where(best_initializer_claim(runs, "P3", p3, [2], KEYS, POSTER, "val_loss")).values()) == {SUPPORTED}
+    assert set(by_where(best_sets(runs, "P3", p3, [2])).values()) == {SUPPORTED}
     _, wrong = claimed_sets("default")  # nn.Linear's default is not in these runs: kaiming_uniform stays unclaimed
-    assert set(by_where(best_initializer_claim(runs, "P3", wrong, [2], KEYS, POSTER, "val_loss")).values()) == {
+    assert set(by_where(best_sets(runs, "P3", wrong, [2])).values()) == {
         UNRESOLVED}
 
 
@@ -352,7 +358,7 @@ def test_cells_whose_runs_all_failed_are_not_testable_for_every_claim():
     runs = simulate(shift, norms=("zscore", "minmax"), fail=fail)
     keys = ["model", "depth", "normalization"]
     p2, _ = claimed_sets("default")
-    got = by_where(best_initializer_claim(runs, "P2", p2, [1], keys, POSTER, "val_loss"))
+    got = by_where(best_sets(runs, "P2", p2, [1], keys))
     assert got["LogCoshVAE, depth 1, normalization zscore"] == NOT_TESTABLE
     assert got["LogCoshVAE, depth 1, normalization minmax"] == SUPPORTED  # the others fail significantly more
     p4 = {r["where"]: r for r in p4_normalization(runs, "val_loss", keys, POSTER)}
@@ -419,5 +425,5 @@ def test_p2_names_the_strongest_contradiction():
     xavier_uniform (smallest p), not the alphabetically first rival."""
     shift = {"uniform": 3.0, "normal": 0.0, "xavier_uniform": -30.0, "default": 40.0, "xavier_normal": 40.0}
     runs = simulate(lambda m, i, d, n: shift[i], models=("VanillaVAE",), noise=1.0)
-    row = best_initializer_claim(runs, "P2", {"VanillaVAE": {"uniform"}}, [1], KEYS, POSTER, "val_loss")[0]
+    row = best_sets(runs, "P2", {"VanillaVAE": {"uniform"}}, [1])[0]
     assert row["verdict"] == CONTRADICTED and "significantly worse than xavier_uniform" in row["detail"]

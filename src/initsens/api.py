@@ -205,5 +205,5 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
                     raise KeyboardInterrupt
     if not judge_claims:
         return None
-    return judge(studies, report, command or f"initsens.reproduce({list(protocols)!r})", alpha, n_boot, n_boot_icc,
-                 seed, on_step)
+    return judge(studies, report, command or f"initsens.reproduce({list(protocols)!r})", alpha=alpha, n_boot=n_boot,
+                 n_boot_icc=n_boot_icc, seed=seed, on_step=on_step)

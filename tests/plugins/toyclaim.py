@@ -35,6 +35,14 @@ def default_not_worst(runs: pd.DataFrame, on: Judging) -> list[dict]:
     return rows
 
 
-CLAIM = Claim("T1", "The default initializer is never the worst.", "poster", POSTER, OWN_LOSS,
-              "the worst initializer's mean minus the default's, per cell", "supported when positive in every cell",
-              judge=default_not_worst, figure=Figure("worst mean − default's mean (> 0 supports)"))
+CLAIM = Claim(
+    key="T1",
+    text="The default initializer is never the worst.",
+    source="poster",
+    scope=POSTER,
+    metric=OWN_LOSS,
+    statistic="the worst initializer's mean minus the default's, per cell",
+    rule="supported when positive in every cell",
+    judge=default_not_worst,
+    figure=Figure("worst mean − default's mean (> 0 supports)"),
+)

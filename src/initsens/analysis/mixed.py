@@ -125,16 +125,16 @@ def fit_random_intercept(exog: np.ndarray, y: np.ndarray, groups: np.ndarray, re
     return theta * s2, s2, beta, std_err, loglik
 
 
-def fit_mixed(data: pd.DataFrame, formula: str, group: str, reml: bool) -> MixedFit:
-    """The random-intercept fit of ``formula`` with ``group`` intercepts, with GLS standard errors."""
+def fit_mixed(data: pd.DataFrame, formula: str, replicate: str, reml: bool) -> MixedFit:
+    """The random-intercept fit of ``formula`` with ``replicate`` intercepts, with GLS standard errors."""
     endog, exog = patsy.dmatrices(formula, data, return_type="dataframe")
-    x, y, groups = exog.to_numpy(), endog.to_numpy().ravel(), data[group].to_numpy()
+    x, y, groups = exog.to_numpy(), endog.to_numpy().ravel(), data[replicate].to_numpy()
     var_group, var_resid, beta, std_err, loglik = fit_random_intercept(x, y, groups, reml)
     theta = var_group / var_resid if var_resid > 0 else 0.0
     _, _, a, s2 = _profile(_Sufficient.of(np.asarray(x, np.float64), np.asarray(y, np.float64), np.asarray(groups)),
                            theta, reml)
-    return MixedFit([term_name(c) for c in exog.columns], beta, std_err, var_group, var_resid, loglik,
-                    exog.shape[1], s2 * np.linalg.inv(a))
+    return MixedFit(terms=[term_name(c) for c in exog.columns], estimate=beta, std_err=std_err, var_group=var_group,
+                    var_resid=var_resid, loglik=loglik, n_fixed=exog.shape[1], cov=s2 * np.linalg.inv(a))
 
 
 def omitted_levels(fit: MixedFit, data: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
@@ -156,20 +156,20 @@ def omitted_levels(fit: MixedFit, data: pd.DataFrame, factors: Sequence[str]) ->
     return pd.DataFrame(rows)
 
 
-def _prepare(runs: pd.DataFrame, metric: str, factors: Sequence[str], group: str) -> tuple[pd.DataFrame, list[str]]:
-    require_columns(runs, (*factors, group, metric))
-    data = runs[[*factors, group, metric]].copy()
+def _prepare(runs: pd.DataFrame, metric: str, factors: Sequence[str], replicate: str) -> tuple[pd.DataFrame, list[str]]:
+    require_columns(runs, (*factors, replicate, metric))
+    data = runs[[*factors, replicate, metric]].copy()
     for f in factors:
         data[f] = data[f].astype(str)
-    if data[group].nunique() < 2:
-        raise InitsensError(f"the mixed model needs at least two levels of {group!r}")
+    if data[replicate].nunique() < 2:
+        raise InitsensError(f"the mixed model needs at least two levels of {replicate!r}")
     return data, [f for f in factors if data[f].nunique() > 1]
 
 
-def mixed_model(runs: pd.DataFrame, metric: str = "val_loss",
-                factors: Sequence[str] = ("model", "initializer", "depth"), group: str = "seed",
+def mixed_model(runs: pd.DataFrame, metric: str = "val_loss", *,
+                factors: Sequence[str] = ("model", "initializer", "depth"), replicate: str = "seed",
                 reml: bool = True) -> pd.DataFrame:
-    """Fixed effects (GLS SEs, Wald z) and variances of ``metric ~ factors (full factorial) + (1 | group)``.
+    """Fixed effects (GLS SEs, Wald z) and variances of ``metric ~ factors (full factorial) + (1 | replicate)``.
 
     Returns
     -------
@@ -189,13 +189,13 @@ def mixed_model(runs: pd.DataFrame, metric: str = "val_loss",
     8         variance                        seed    0.0000
     9         variance                    residual    0.0052
     """
-    data, factors = _prepare(runs, metric, factors, group)
-    fit = fit_mixed(data, factorial_formula(metric, factors), group, reml)
+    data, factors = _prepare(runs, metric, factors, replicate)
+    fit = fit_mixed(data, factorial_formula(metric, factors), replicate, reml)
     z = fit.estimate / fit.std_err
     common = {"metric": metric, "method": "REML" if reml else "ML", "loglik": fit.loglik}
     fixed = pd.DataFrame({"kind": "fixed", "term": fit.terms, "estimate": fit.estimate, "std_err": fit.std_err,
                           "z": z, "p_value": 2 * stats.norm.sf(np.abs(z))})
-    variances = pd.DataFrame({"kind": "variance", "term": [group, "residual"],
+    variances = pd.DataFrame({"kind": "variance", "term": [replicate, "residual"],
                               "estimate": [fit.var_group, fit.var_resid]})
     parts = [fixed]
     for _, row in omitted_levels(fit, data, factors).iterrows():  # each after its factor's other main effects
@@ -208,8 +208,8 @@ def mixed_model(runs: pd.DataFrame, metric: str = "val_loss",
     return pd.concat([fixed, variances], ignore_index=True).assign(**common)
 
 
-def initializer_lrt(runs: pd.DataFrame, metric: str = "val_loss",
-                    factors: Sequence[str] = ("model", "initializer", "depth"), group: str = "seed",
+def initializer_lrt(runs: pd.DataFrame, metric: str = "val_loss", *,
+                    factors: Sequence[str] = ("model", "initializer", "depth"), replicate: str = "seed",
                     factor: str = "initializer") -> pd.DataFrame:
     """Likelihood-ratio test (ML fits) of every fixed term that involves ``factor``.
 
@@ -227,11 +227,11 @@ def initializer_lrt(runs: pd.DataFrame, metric: str = "val_loss",
     (             dropped  df
     0  initializer terms   4, True)
     """
-    data, factors = _prepare(runs, metric, factors, group)
+    data, factors = _prepare(runs, metric, factors, replicate)
     if factor not in factors:
         raise InitsensError(f"the likelihood-ratio test needs at least two levels of {factor!r}")
-    full = fit_mixed(data, factorial_formula(metric, factors), group, reml=False)
-    reduced = fit_mixed(data, factorial_formula(metric, [f for f in factors if f != factor]), group, reml=False)
+    full = fit_mixed(data, factorial_formula(metric, factors), replicate, reml=False)
+    reduced = fit_mixed(data, factorial_formula(metric, [f for f in factors if f != factor]), replicate, reml=False)
     chisq = max(2.0 * (full.loglik - reduced.loglik), 0.0)
     df = full.n_fixed - reduced.n_fixed
     return pd.DataFrame([{"metric": metric, "dropped": f"{factor} terms", "chisq": chisq, "df": df,

@@ -157,10 +157,11 @@ def _undefined(groups: Sequence[np.ndarray], f: float, bf_f: float) -> str:
 def oneway(
     runs: pd.DataFrame,
     metric: str = "val_loss",
+    *,
     by: Sequence[str] = ("model", "depth"),
     factor: str = "initializer",
     n_boot: int = 2000,
-    seed: int = 0,
+    random_state: int = 0,
     draws_out: dict | None = None,
 ) -> pd.DataFrame:
     """One row per cell of ``by``: ANOVA of ``metric ~ factor`` with effect sizes and robust tests.
@@ -170,7 +171,7 @@ def oneway(
     runs : a runs table (one row per run; failed runs already left out).
     metric, by, factor : the analyzed column, the cell columns and the compared factor.
     n_boot : bootstrap resamples (within factor levels) of omega^2's percentile CI.
-    seed : seed of the bootstrap (each cell draws its own stream from it).
+    random_state : seed of the bootstrap (each cell draws its own stream from it).
     draws_out : when given, receives the bootstrap replicates of omega^2 per cell (key tuple -> array).
 
     Returns
@@ -197,5 +198,5 @@ def oneway(
         if len(groups) < 2 or sum(g.size for g in groups) <= len(groups):
             continue
         rows.append({**dict(zip(by, keys)), "metric": metric,
-                     **_cell(groups, n_boot, cell_seed(seed, keys), draws_out, keys)})
+                     **_cell(groups, n_boot, cell_seed(random_state, keys), draws_out, keys)})
     return pd.DataFrame(rows)

@@ -99,7 +99,7 @@ def games_howell_interval(diff: float, se: float, df: float, k: int, alpha: floa
 METHODS = {"tukey": _tukey, "games_howell": games_howell}
 
 
-def pairwise(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
+def pairwise(runs: pd.DataFrame, metric: str = "val_loss", *, by: Sequence[str] = ("model", "depth"),
              factor: str = "initializer", alpha: float = 0.05) -> pd.DataFrame:
     """Tukey HSD and Games-Howell for every pair of ``factor`` levels within each cell.
 
@@ -179,8 +179,8 @@ def clopper_pearson(successes: float, n: int, level: float = 0.95) -> tuple[floa
     return float(low), float(high)
 
 
-def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
-                factor: str = "initializer", seed: str = "seed", n_boot: int = 2000, random_state: int = 0,
+def improvement(runs: pd.DataFrame, metric: str = "val_loss", *, by: Sequence[str] = ("model", "depth"),
+                factor: str = "initializer", replicate: str = "seed", n_boot: int = 2000, random_state: int = 0,
                 level: float = 0.95, higher_is_better: bool = False) -> pd.DataFrame:
     """P(group1 better than group2), paired by seed when seeds are shared (Clopper-Pearson CI over seeds), else
     over every cross pair (percentile bootstrap CI).
@@ -188,7 +188,7 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] 
     Parameters
     ----------
     runs, metric, by, factor : the runs table, analyzed column, cell columns and compared factor.
-    seed : the replicate column that pairs runs across levels.
+    replicate : the column of replicate ids that pairs runs across levels (e.g. the seed).
     n_boot, random_state, level : the percentile bootstrap of unpaired comparisons and the confidence level.
     higher_is_better : the metric's direction.
 
@@ -217,7 +217,8 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] 
     rows = []
     for keys, cell in iter_cells(runs, by):
         place = dict(zip(by, keys))
-        wide = cell.pivot_table(index=seed, columns=factor, values=metric, aggfunc="first") if seed in cell else None
+        wide = (cell.pivot_table(index=replicate, columns=factor, values=metric, aggfunc="first")
+                if replicate in cell else None)
         names = sorted(cell[factor].astype(str).unique())
         for g1, g2 in combinations(names, 2):
             both = wide[[g1, g2]].dropna() if wide is not None else pd.DataFrame()

@@ -124,12 +124,13 @@ def _check_cells(analysis: Analysis, usable: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(keep) if keep else usable.iloc[:0]
 
 
-def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: int, alpha: float,
+def _per_cell(analysis: Analysis, data: pd.DataFrame, *, n_boot: int, n_boot_icc: int, alpha: float,
               random_state: int, step: Callable[[str], None]) -> None:
     metric, by, tables, factor = analysis.metric, analysis.cell_keys, analysis.tables, analysis.factor
     step("one-way ANOVA per cell")
     omega: dict[tuple, np.ndarray] = {}
-    table = oneway(data, metric, by=by, factor=factor, n_boot=n_boot, seed=random_state, draws_out=omega)
+    table = oneway(data, metric, by=by, factor=factor, n_boot=n_boot, random_state=random_state,
+                   draws_out=omega)
     for column in ("p_value", "welch_p", "kruskal_p", "bf_p"):
         table["p_holm" if column == "p_value" else f"{column}_holm"] = holm(table[column])
     tables["oneway_anova"] = table
@@ -138,7 +139,7 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: i
     if len(posthoc):  # Games-Howell whatever the spreads: a variance pretest misses 60-200x differences at n = 10
         posthoc["selected"] = posthoc["method"].to_numpy() == SELECTED_POSTHOC
     tables["posthoc"] = posthoc
-    tables["improvement"] = improvement(data, metric, by=by, factor=factor, seed=analysis.replicate, n_boot=n_boot,
+    tables["improvement"] = improvement(data, metric, by=by, factor=factor, replicate=analysis.replicate, n_boot=n_boot,
                                         random_state=random_state, higher_is_better=analysis.higher_is_better)
     desc = tables["descriptives"]
     desc["letters"], desc["best"] = "", False
@@ -156,8 +157,9 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, n_boot: int, n_boot_icc: i
         desc.loc[mask, "best"] = desc.loc[mask, "letters"].str.contains("a")
     icc: dict[tuple, np.ndarray] = {}
     step("variance components (REML, parametric bootstrap)")
-    tables["variance_components"] = variance_components(data, metric, by=by, factor=factor, seed=analysis.replicate,
-                                                        n_boot=n_boot_icc, random_state=random_state, draws_out=icc)
+    tables["variance_components"] = variance_components(data, metric, by=by, factor=factor,
+                                                        replicate=analysis.replicate, n_boot=n_boot_icc,
+                                                        random_state=random_state, draws_out=icc)
     seeds = {keys: int(cell.groupby(factor)[analysis.replicate].nunique().min()) for keys, cell in iter_cells(data, by)}
     tables["sensitivity"] = sensitivity(table, tables["variance_components"], omega, icc, by, seeds, factor=factor)
     analysis.draws = {"omega_sq": omega, "icc": icc}
@@ -216,8 +218,8 @@ def _across_cells(analysis: Analysis, data: pd.DataFrame) -> None:
             analysis.notes.append(f"mixed model on {label}: needs at least two {analysis.replicate}s; skipped")
             continue
         try:
-            mixed.append(mixed_model(frame, label, analysis.factors, group=analysis.replicate))
-            lrt.append(initializer_lrt(frame, label, analysis.factors, group=analysis.replicate,
+            mixed.append(mixed_model(frame, label, factors=analysis.factors, replicate=analysis.replicate))
+            lrt.append(initializer_lrt(frame, label, factors=analysis.factors, replicate=analysis.replicate,
                                        factor=analysis.factor))
         except (InitsensError, ValueError, np.linalg.LinAlgError) as exc:
             analysis.notes.append(f"mixed model on {label}: {exc}")
@@ -266,7 +268,7 @@ def check_options(alpha: float, n_boot: int, n_boot_icc: int) -> None:
         raise InitsensError("--n-boot and --n-boot-icc must be at least 1")
 
 
-def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame | None = None,
+def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame | None = None, *,
             n_boot: int = 2000, n_boot_icc: int = 500, alpha: float = 0.05, random_state: int = 0,
             higher_is_better: bool | None = None, on_step: Callable[[str], None] | None = None,
             design: Design = Design()) -> Analysis:
@@ -316,7 +318,7 @@ def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame |
     if data.empty:
         raise InitsensError(f"no cell of {' x '.join(cell_keys)} can be analyzed on {metric!r}: "
                             + "; ".join(analysis.notes))
-    _per_cell(analysis, data, n_boot, n_boot_icc, alpha, random_state, step)
+    _per_cell(analysis, data, n_boot=n_boot, n_boot_icc=n_boot_icc, alpha=alpha, random_state=random_state, step=step)
     step("factorial ANOVA and mixed model across cells")
     _across_cells(analysis, data)
     if "ari" in runs.columns and metric != "ari" and usable["ari"].notna().any():

@@ -193,10 +193,10 @@ def bootstrap_shares(variances: dict[str, float], groups: dict[str, np.ndarray],
     return draws
 
 
-def _cell_groups(cell: pd.DataFrame, factor: str, seed: str) -> dict[str, np.ndarray]:
+def _cell_groups(cell: pd.DataFrame, factor: str, replicate: str) -> dict[str, np.ndarray]:
     groups = {factor: cell[factor].to_numpy()}
-    if seed in cell.columns and cell.groupby(seed)[factor].nunique().max() > 1:
-        groups[seed] = cell[seed].to_numpy()  # seeds shared across initializers: a crossed factor
+    if replicate in cell.columns and cell.groupby(replicate)[factor].nunique().max() > 1:
+        groups[replicate] = cell[replicate].to_numpy()  # seeds shared across initializers: a crossed factor
     return groups
 
 
@@ -213,9 +213,10 @@ def _fit_cell(y: np.ndarray, groups: dict[str, np.ndarray], n_boot: int, seed: n
 def variance_components(
     runs: pd.DataFrame,
     metric: str = "val_loss",
+    *,
     by: Sequence[str] = ("model", "depth"),
     factor: str = "initializer",
-    seed: str = "seed",
+    replicate: str = "seed",
     n_boot: int = 500,
     random_state: int = 0,
     level: float = 0.95,
@@ -223,8 +224,8 @@ def variance_components(
 ) -> pd.DataFrame:
     """One row per cell and component: REML variances, shares and bootstrap CIs (see module docstring).
 
-    The returned columns: the ``by`` columns, ``metric``, ``component`` (``factor``, ``seed`` when seeds are
-    shared across levels, ``residual``), ``variance``, ``share`` (the ICC for ``factor``), ``ci_low``,
+    The returned columns: the ``by`` columns, ``metric``, ``component`` (``factor``, ``replicate`` when
+    replicates are shared across levels, ``residual``), ``variance``, ``share`` (the ICC for ``factor``), ``ci_low``,
     ``ci_high``, ``reml_loglik`` and ``n``. ``draws_out``, when given, receives the bootstrap draws of the ICC
     per cell (cell key tuple -> array).
 
@@ -249,7 +250,7 @@ def variance_components(
         y = cell[metric].to_numpy(np.float64)
         if cell[factor].nunique() < 2 or y.size <= cell[factor].nunique() or np.ptp(y) == 0:
             continue
-        cells.append((keys, y, _cell_groups(cell, factor, seed)))
+        cells.append((keys, y, _cell_groups(cell, factor, replicate)))
     work = sum(y.size for _, y, _ in cells) * n_boot
     jobs = min(len(cells), os.cpu_count() or 1) if work > PARALLEL_WORK else 1
     fitted = Parallel(n_jobs=jobs)(delayed(_fit_cell)(y, groups, n_boot, cell_seed(random_state, keys))

@@ -69,8 +69,8 @@ def info(
     from initsens.data.matrix import column_min_max, is_sparse, value_mean, value_range
     from initsens.data.transform import TRANSFORMS, apply_transform, resolve_transform
 
-    dataset = load_dataset(data, labels, label_column, orientation, impute, drop_missing, cache_dir, layer,
-                           gene_column)
+    dataset = load_dataset(data, labels=labels, label_column=label_column, orientation=orientation, impute=impute,
+                           drop_missing=drop_missing, cache_dir=cache_dir, layer=layer, gene_column=gene_column)
     table = Table(title=dataset.name, show_header=False)
     table.add_row("samples x genes", f"{dataset.n_samples:,} x {dataset.n_genes:,}")
     low, high = value_range(dataset.X)

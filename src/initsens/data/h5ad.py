@@ -83,6 +83,7 @@ def _resolve_sparse_missing(X: sparse.csr_matrix, sample_ids: np.ndarray, gene_i
 
 def load_h5ad(
     path: str | Path,
+    *,
     layer: str | None = None,
     labels: str | Path | None = None,
     label_column: str | None = None,

@@ -27,6 +27,7 @@ DATASETS.register("xena-pancan")(load_xena_pancan)
 
 def load_dataset(
     data: str | Path = "tcga5",
+    *,
     labels: str | Path | None = None,
     label_column: str | None = None,
     orientation: Orientation | str = "auto",
@@ -54,8 +55,8 @@ def load_dataset(
         if orientation != "auto":
             raise InitsensError(f"{data}: --orientation does not apply to .h5ad files (samples are AnnData's obs, "
                                 "genes its var); leave it at auto")
-        return load_h5ad(data, layer, labels, label_column, gene_column, cast(Impute | None, impute),
-                         cast(DropMissing | None, drop_missing))
+        return load_h5ad(data, layer=layer, labels=labels, label_column=label_column, gene_column=gene_column,
+                         impute=cast(Impute | None, impute), drop_missing=cast(DropMissing | None, drop_missing))
     if layer is not None or gene_column is not None:
         raise InitsensError(f"{data}: --layer and --gene-column apply to .h5ad files only")
     # the strings are checked where they are used (one-line errors naming the valid choices)

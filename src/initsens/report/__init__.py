@@ -60,7 +60,8 @@ def write_report(analysis: Analysis, results: Results, report: str | Path, comma
         made["learning_curves"] = figures.learning_curves(analysis, figures_dir / "learning_curves.png")
     links = {name: os.path.relpath(path, root) for name, path in made.items()}
     files = [(str(f), sha256(f)) for f in results.files]
-    text = render(analysis, files, links, os.path.relpath(tables_dir, root), command, versions(), results.warnings)
+    text = render(analysis, files=files, figures=links, tables_dir=os.path.relpath(tables_dir, root), command=command,
+                  versions=versions(), warnings=results.warnings)
     with atomic_path(report) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Written(report, list(made.values()), tables)

@@ -258,7 +258,7 @@ def section_reproducibility(files: Sequence[tuple[str, str]], tables_dir: str, c
             *[f"- `{name}` {digest}" for name, digest in files], ""]
 
 
-def render(a: Analysis, files: Sequence[tuple[str, str]], figures: dict[str, str], tables_dir: str,
+def render(a: Analysis, *, files: Sequence[tuple[str, str]], figures: dict[str, str], tables_dir: str,
            command: str, versions: dict[str, str], warnings: Sequence[str]) -> str:
     """The whole report as Markdown text, section by section."""
     return "\n".join([*section_header(a, versions.get("initsens", "")), *section_summary(a),

@@ -59,7 +59,8 @@ class StudyWork:
         epochs = loaded.epochs if loaded is not None else None
         if study.kind != "rung" and result.judged:
             assert loaded is not None  # judged, so it has runs
-            analysis = analyze(result.runs, OWN_LOSS, epochs, self.n_boot, self.n_boot_icc, self.alpha, self.seed)
+            analysis = analyze(result.runs, OWN_LOSS, epochs, n_boot=self.n_boot, n_boot_icc=self.n_boot_icc,
+                               alpha=self.alpha, random_state=self.seed)
             sub_report = self.report.parent / self.report.stem / study.name / "summary.md"
             write_report(analysis, loaded, sub_report, f"initsens analyze {study.folder} --metric {OWN_LOSS}")
             result.report = os.path.relpath(sub_report, self.report.parent)
@@ -72,7 +73,7 @@ class StudyWork:
         return not result.report or (self.report.parent / result.report).is_file()
 
 
-def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: float = 0.05, n_boot: int = 2000,
+def judge(studies: Sequence[Study], report: str | Path, command: str, *, alpha: float = 0.05, n_boot: int = 2000,
           n_boot_icc: int = 500, seed: int = 0, on_step: Callable[[str], None] | None = None) -> Reproduction:
     """Judge every study, write each protocol's and ablation's full analysis, the figures, the tables and the
     reproduction report.
@@ -111,8 +112,9 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, alpha: flo
                 root / "tables" / "evidence.parquet")
     # the verdicts earlier rule versions gave, kept beside the report (``history/claims-v1.parquet``, ...)
     history = {f.stem.split("-", 1)[1]: pd.read_parquet(f) for f in sorted((root / "history").glob("claims-*.parquet"))}
-    context = Context(command, versions(), data, wall, alpha, str((root / "tables").relative_to(report.parent)),
-                      {k: str(p.relative_to(report.parent)) for k, p in figures.items()}, history)
+    context = Context(command=command, versions=versions(), data=data, wall=wall, alpha=alpha,
+                      tables_dir=str((root / "tables").relative_to(report.parent)),
+                      figures={k: str(p.relative_to(report.parent)) for k, p in figures.items()}, history=history)
     text = render(results, ladder, context)
     with atomic_path(report) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -214,7 +214,8 @@ def run_sweep_distributed(plan: SweepPlan, client, observer: SweepObserver | Non
             observer.chunk_start(chunk)
         for future in distributed.as_completed(futures):
             results, infos, error, device = future.result()
-            record_chunk(plan, summary, observer, futures[future], infos, results, error, device)
+            record_chunk(plan, summary, observer, chunk=futures[future], data=infos, results=results, error=error,
+                         device=device)
             futures[future] = []  # recorded
     except KeyboardInterrupt:
         summary.interrupted, summary.lost = True, sum(len(chunk) for chunk in futures.values())

@@ -60,7 +60,8 @@ class EpochRecord:
                     extra_metrics: Mapping[str, float]) -> EpochRecord:
         """The record of validation ``values`` given in the order of :data:`METRICS`."""
         val_loss, val_recon_mse, val_kl, val_nelbo = values
-        return cls(epoch, train_loss, val_loss, val_recon_mse, val_kl, val_nelbo, extra_metrics)
+        return cls(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_recon_mse=val_recon_mse, val_kl=val_kl,
+                   val_nelbo=val_nelbo, extra_metrics=extra_metrics)
 
     def epochs_row(self, run_id: str) -> dict[str, Any]:
         """The epoch's row of the ``epochs`` table."""

@@ -226,8 +226,9 @@ def load_data(config: SweepConfig) -> tuple[Dataset, str]:
     ``transform none`` on raw counts), and the transform it resolves to: what can be wrong with the data, found
     before anything is created (each run's own selection, on its training split, is checked again).
     """
-    dataset = load_dataset(config.data, config.labels, config.label_column, config.orientation, config.impute,
-                           config.drop_missing, layer=config.layer, gene_column=config.gene_column)
+    dataset = load_dataset(config.data, labels=config.labels, label_column=config.label_column,
+                           orientation=config.orientation, impute=config.impute, drop_missing=config.drop_missing,
+                           layer=config.layer, gene_column=config.gene_column)
     check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
     transform = resolve_transform(dataset.X, config.transform, dataset.name)
     if config.top_genes:
@@ -272,10 +273,11 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     if not dry_run:
         store.record_sweep(run_ids.values(), config.preset)
     todo = [spec for spec, run_id in run_ids.items() if run_id not in finished]
-    return SweepPlan(config, store, dataset, device, run_ids, todo, transform)
+    return SweepPlan(config=config, store=store, dataset=dataset, device=device, run_ids=run_ids, todo=todo,
+                     transform=transform)
 
 
-def record_chunk(plan: SweepPlan, summary: SweepSummary, observer: SweepObserver, chunk: Sequence[RunSpec],
+def record_chunk(plan: SweepPlan, summary: SweepSummary, observer: SweepObserver, *, chunk: Sequence[RunSpec],
                  data: Sequence[PreparedData | DataInfo], results: Sequence[RunResult], error: str | None,
                  device: str) -> None:
     """Write one chunk's runs, epochs and metrics (one atomic set of parts) and count it in the summary."""
@@ -305,7 +307,8 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
             data = [prepared(spec) for spec in chunk]
             observer.chunk_start(chunk)
             results, error = train_chunk(chunk, data, plan.device, observer.epoch)
-            record_chunk(plan, summary, observer, chunk, data, results, error, str(plan.device))
+            record_chunk(plan, summary, observer, chunk=chunk, data=data, results=results, error=error,
+                         device=str(plan.device))
             in_flight = []
     except KeyboardInterrupt:
         summary.interrupted, summary.lost = True, len(in_flight)

@@ -92,7 +92,7 @@ class Reach:
     extra: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Claim:
     """One claim, declared once: its words, source and scope, the metric it is judged on, the statistic and the rule
     (in words, for the report, and as code: ``judge`` returns its sub-results), and how the report shows it.

@@ -28,6 +28,7 @@ from initsens.reproduction.claims.base import (
     UNRESOLVED,
     Claim,
     Figure,
+    Judging,
     Scope,
     sub_result,
     with_failures,
@@ -181,9 +182,9 @@ def compare_cell(cell: pd.DataFrame, keys: dict, metric: str, cache: dict | None
     return cache[key]
 
 
-def best_initializer_claim(runs: pd.DataFrame, claim: str, claimed_for: dict[str, set[str]], depths: Sequence[int],
-                           cell_keys: Sequence[str], scope: Scope, metric: str, alpha: float = 0.05,
-                           cache: dict | None = None) -> list[dict]:
+def best_initializer_claim(runs: pd.DataFrame, claim: str, *, claimed_for: dict[str, set[str]],
+                           depths: Sequence[int], cell_keys: Sequence[str], scope: Scope, metric: str,
+                           alpha: float = 0.05, cache: dict | None = None) -> list[dict]:
     """P2/P3 sub-results: one per cell at ``depths`` whose model has a claimed set, cells whose runs all failed
     included (there only failure counts can separate initializers).
     """
@@ -205,27 +206,41 @@ def best_initializer_claim(runs: pd.DataFrame, claim: str, claimed_for: dict[str
     return rows
 
 
+def _best(runs: pd.DataFrame, on: Judging, claim: str, claimed_for: dict[str, set[str]],
+          depths: Sequence[int]) -> list[dict]:
+    """P2's or P3's sub-results over the poster's scope."""
+    return best_initializer_claim(runs, claim, claimed_for=claimed_for, depths=depths, cell_keys=on.keys,
+                                  scope=POSTER, metric=on.metric, alpha=on.alpha, cache=on.cache)
+
+
 #: P2 and P3 show the same statistic on the same axis.
 _FIGURE = Figure("Δ val_loss: best other − worst claimed initializer (> 0 supports)", unbounded=True)
 P2 = Claim(
-    "P2", "With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, Xavier "
-    "uniform and the default perform best for IWAE and LogCoshVAE.", "poster", POSTER, OWN_LOSS,
-    "Δ = mean of the best other initializer minus mean of the worst claimed one at depth 1 (> 0: the "
+    key="P2",
+    text="With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, Xavier "
+    "uniform and the default perform best for IWAE and LogCoshVAE.",
+    source="poster",
+    scope=POSTER,
+    metric=OWN_LOSS,
+    statistic="Δ = mean of the best other initializer minus mean of the worst claimed one at depth 1 (> 0: the "
     "claimed ones are better), Games-Howell CI",
-    "per cell: supported when no claimed initializer is significantly worse than another (Games-Howell, or "
+    rule="per cell: supported when no claimed initializer is significantly worse than another (Games-Howell, or "
     "a one-sided Fisher test of failure rates, at α) and every other initializer is significantly worse "
     "than a claimed one; contradicted when a claimed initializer is significantly worse than another at "
     "α/m; not testable when no two initializers can be compared; else unresolved.",
-    judge=lambda runs, on: best_initializer_claim(runs, "P2", claimed_sets(on.default)[0], [1], on.keys, POSTER,
-                                                  on.metric, on.alpha, on.cache),
-    figure=_FIGURE, names_default=True,
+    judge=lambda runs, on: _best(runs, on, "P2", claimed_sets(on.default)[0], [1]),
+    figure=_FIGURE,
+    names_default=True,
 )
 P3 = Claim(
-    "P3", "With more hidden layers, Xavier normal, Xavier uniform and the default perform best.", "poster",
-    POSTER, OWN_LOSS, "Δ as in P2, at depths 2 and more",
-    "as P2, with the claimed set {xavier_normal, xavier_uniform, default} for every model.",
-    judge=lambda runs, on: best_initializer_claim(runs, "P3", claimed_sets(on.default)[1],
-                                                  [d for d in on.depths if d >= 2], on.keys, POSTER, on.metric,
-                                                  on.alpha, on.cache),
-    figure=_FIGURE, names_default=True,
+    key="P3",
+    text="With more hidden layers, Xavier normal, Xavier uniform and the default perform best.",
+    source="poster",
+    scope=POSTER,
+    metric=OWN_LOSS,
+    statistic="Δ as in P2, at depths 2 and more",
+    rule="as P2, with the claimed set {xavier_normal, xavier_uniform, default} for every model.",
+    judge=lambda runs, on: _best(runs, on, "P3", claimed_sets(on.default)[1], [d for d in on.depths if d >= 2]),
+    figure=_FIGURE,
+    names_default=True,
 )

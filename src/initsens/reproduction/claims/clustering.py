@@ -241,11 +241,15 @@ def e2_loss_vs_clustering(runs: pd.DataFrame, cell_keys: Sequence[str], scope: S
 
 
 E1 = Claim(
-    "E1", "Uniform initialization underperforms all other methods on downstream clustering (ARI against "
-    "cancer type).", "paper", PAPER, "ari",
-    "d = the largest mean paired (same seed) ARI difference uniform − other initializer, failed runs "
+    key="E1",
+    text="Uniform initialization underperforms all other methods on downstream clustering (ARI against "
+    "cancer type).",
+    source="paper",
+    scope=PAPER,
+    metric="ari",
+    statistic="d = the largest mean paired (same seed) ARI difference uniform − other initializer, failed runs "
     "scoring 0; exact sign-flip tests (paired t CI shown)",
-    "per cell: supported when uniform's ARI is below every other initializer's (one-sided sign-flip p ≤ α "
+    rule="per cell: supported when uniform's ARI is below every other initializer's (one-sided sign-flip p ≤ α "
     "each); contradicted when it is above some other's at α/(m·k) (k other initializers); not testable when "
     f"the clustering is at chance (no initializer's mean ARI has a one-sided 95% lower bound above "
     f"{ARI_SIGNAL}); else unresolved.",
@@ -255,13 +259,17 @@ E1 = Claim(
     reach=Reach("nonzero_max", min_sign_flip_p),
 )
 E2 = Claim(
-    "E2", "Validation loss does not reflect downstream performance.", "paper", PAPER, f"{OWN_LOSS} vs ari",
-    "between initializers (the paper's reading: it compared initializers): per seed, Spearman's ρ between the "
-    "validation loss and the ARI across the initializers' finished runs, averaged over seeds on Fisher's z "
+    key="E2",
+    text="Validation loss does not reflect downstream performance.",
+    source="paper",
+    scope=PAPER,
+    metric=f"{OWN_LOSS} vs ari",
+    statistic="between initializers (the paper's reading: it compared initializers): per seed, Spearman's ρ "
+    "between the validation loss and the ARI across the initializers' finished runs, averaged over seeds on Fisher's z "
     "scale (|ρ| capped at 0.95) with a t interval; within initializers (reported beside it): Spearman's ρ "
     "of loss and ARI ranked within each initializer, Fisher-z interval with the Bonett-Wright variance "
     "(1 + ρ²/2)/(n_eff − 3)",
-    f"per cell, on the between-initializers reading: supported when the 95% CI of the mean ρ lies above "
+    rule=f"per cell, on the between-initializers reading: supported when the 95% CI of the mean ρ lies above "
     f"−{WEAK_RHO} (initializers with a lower loss cluster at most weakly better); contradicted when its interval "
     f"at 1 − α/m lies below −{WEAK_RHO}; not testable when the clustering is at chance (as E1); else "
     "unresolved. The within reading is judged by the same thresholds and shown beside it.",

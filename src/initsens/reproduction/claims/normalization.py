@@ -150,11 +150,15 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
 
 
 CLAIM = Claim(
-    "P4", "The normalization technique does not change these results.", "poster", POSTER, OWN_LOSS,
-    "the largest mean shift of an initializer's rank (1 to 5 within a seed, failed runs last) between two "
+    key="P4",
+    text="The normalization technique does not change these results.",
+    source="poster",
+    scope=POSTER,
+    metric=OWN_LOSS,
+    statistic="the largest mean shift of an initializer's rank (1 to 5 within a seed, failed runs last) between two "
     "normalizations, paired by seed, with a paired t CI; an exact sign-flip test over seeds of whether any "
     "initializer's rank moves",
-    f"per model and depth: supported when the best initializers (as in P2) are the same under every "
+    rule=f"per model and depth: supported when the best initializers (as in P2) are the same under every "
     f"normalization and every initializer's mean rank shift has a 90% CI inside ±{NEGLIGIBLE_SHIFT} (two "
     "one-sided tests at 5%); contradicted when the best sets differ and the ranks move (sign-flip p below "
     "α/m, over the pairs of normalizations too); not testable with one normalization or fewer than two "
@@ -162,7 +166,6 @@ CLAIM = Claim(
     "P2/P3: e.g. every run failed); else unresolved.",
     judge=lambda runs, on: p4_normalization(runs, on.metric, on.keys, POSTER, on.alpha, on.cache),
     figure=Figure(f"largest mean rank shift between normalizations (inside ±{NEGLIGIBLE_SHIFT} supports)",
-                  (-NEGLIGIBLE_SHIFT, NEGLIGIBLE_SHIFT)),
-    # sign flips of whole seeds: the statistic does not change when every sign flips, so half the patterns
+    (-NEGLIGIBLE_SHIFT, NEGLIGIBLE_SHIFT)),
     reach=Reach("nonzero", lambda n: min_sign_flip_p(n - 1), extra=1),
 )

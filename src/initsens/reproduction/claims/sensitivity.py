@@ -131,11 +131,15 @@ def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str],
 
 
 CLAIM = Claim(
-    "P1", "VanillaVAE is the model most sensitive to the initialization method.", "poster", POSTER, OWN_LOSS,
-    "Δ_X = ω²(VanillaVAE) − ω²(X) for every other model X per depth and normalization, ω² of the ranks of each "
-    "model's runs (the share of their rank variance the initializer explains; failed runs tied last, so an "
+    key="P1",
+    text="VanillaVAE is the model most sensitive to the initialization method.",
+    source="poster",
+    scope=POSTER,
+    metric=OWN_LOSS,
+    statistic="Δ_X = ω²(VanillaVAE) − ω²(X) for every other model X per depth and normalization, ω² of the ranks "
+    "of each model's runs (the share of their rank variance the initializer explains; failed runs tied last, so an "
     "initializer's failures count as its worst outcomes), jackknife-t intervals over seeds",
-    "supported when every Δ_X has a one-sided 95% lower bound above 0; contradicted when some Δ_X has a "
+    rule="supported when every Δ_X has a one-sided 95% lower bound above 0; contradicted when some Δ_X has a "
     "one-sided upper bound below 0 at level 1 − α/(m·k), k = 3 (the source's other models, however many the "
     "data left); not testable where one of the source's models was not trained or cannot be measured (its "
     "runs all tie, e.g. every run failed); else unresolved.",
