@@ -6,19 +6,19 @@ panel), the defaults of the ``initsens`` preset, the ``--dry-run`` and ``initsen
 per-model keys of presets and the run id (``identity``). Adding a setting is one line here plus the line that
 uses it. This module imports nothing heavy, so ``initsens --help`` stays fast.
 
-Field metadata (see :func:`setting`): ``help``; ``panel`` (the ``--help`` group); ``identity`` (whether the
-setting enters the run id: False for those that cannot change a run's numbers or whose effect is captured
-elsewhere); ``added`` (added after results were recorded: at its default it stays out of the identity, so
-old runs keep their ids); ``former_identity`` (a setting that has left the identity: runs recorded before
-entered it whenever its value differed from this one, and keep those ids, see
-:meth:`~initsens.training.RunSpec.run_ids`); ``per_model`` (settable in ``[model.NAME]`` tables); ``model``
-(handed to the model classes as a keyword argument); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``);
-``cli`` (whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the
-message formatted with ``flag`` and ``value``); ``choices`` (``"module:NAME"`` of the allowed values,
-imported when checked); ``factor`` (a swept factor of the grid, :class:`Factor`: each run takes one of its
-values). Adding a factor is its row here plus its use (a field of :class:`~initsens.training.RunSpec` and a
-runs column in :mod:`initsens.schema`, both named by ``Factor.column``); the grid's order, run ids, runs rows,
-``--dry-run``, the singular alias and the analysis' cell keys follow from the row.
+Field metadata (see :func:`setting`): ``help``; ``panel`` (the ``--help`` group); ``identity`` (whether the setting
+enters the run id: False for those that cannot change a run's numbers or whose effect is captured elsewhere);
+``added`` (added after results were recorded: at its default it stays out of the identity, so old runs keep their
+ids); ``former_identity`` (a setting that has left the identity: runs recorded before entered it whenever its value
+differed from this one, and keep those ids, see :meth:`~initsens.training.RunSpec.run_ids`); ``per_model`` (settable
+in ``[model.NAME]`` tables); ``model`` (handed to the model classes as a keyword argument, and checked by them: no
+``checks`` or ``choices`` here); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``); ``cli``
+(whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the message formatted
+with ``flag`` and ``value``); ``choices`` (``"module:NAME"`` of the allowed values, imported when checked);
+``factor`` (a swept factor of the grid, :class:`Factor`: each run takes one of its values). Adding a factor is its
+row here plus its use (a field of :class:`~initsens.training.RunSpec` and a runs column in :mod:`initsens.schema`,
+both named by ``Factor.column``); the grid's order, run ids, runs rows, ``--dry-run``, the singular alias and the
+analysis' cell keys follow from the row.
 """
 
 from __future__ import annotations
@@ -175,31 +175,25 @@ class Settings:
     activation: str = setting("leaky_relu", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL, per_model=True,
                               choices="initsens.models:ACTIVATIONS")
     kl_weight: float | str = setting(1.0, "KL weight beta, or mn (batch size / split size).", panel=MODEL,
-                                     model=True, checks=(
-                                         (lambda v: v == "mn" or (isinstance(v, float) and v >= 0),
-                                          "{flag} must be a number >= 0 or 'mn' (got {value!r})"),))
+                                     model=True)
     mn_sizes: tuple[int, ...] = setting((), "N_TRAIN,N_VAL: the split sizes --kl-weight mn divides the batch size "
                                         "by, e.g. a larger dataset's (default: the splits' own).", panel=MODEL,
                                         added=True, checks=(
                                             (lambda v: not v or (len(v) == 2 and min(v) >= 1),
                                              "{flag} takes two sizes, N_TRAIN,N_VAL, each >= 1 (got {value})"),))
     recon_reduction: str = setting("sum", "Reconstruction term: sum (Gaussian log-likelihood over genes) or mean "
-                                   "(MSE averaged over genes).", panel=MODEL, model=True,
-                                   choices="initsens.models.base:RECON_REDUCTIONS")
-    iwae_k: int = setting(5, "IWAE importance samples K.", panel=MODEL, model=True, checks=(at_least(1),))
+                                   "(MSE averaged over genes).", panel=MODEL, model=True)
+    iwae_k: int = setting(5, "IWAE importance samples K.", panel=MODEL, model=True)
     iwae_objective: str = setting("bound", "bound (the IWAE bound) or pytorch-vae (softmax weighting, not the "
-                                  "bound).", panel=MODEL, model=True, choices="initsens.models.iwae:OBJECTIVES")
+                                  "bound).", panel=MODEL, model=True)
     info_alpha: float = setting(0.0, "InfoVAE alpha.", panel=MODEL, model=True)
     info_lambda: float = setting(100.0, "InfoVAE lambda.", panel=MODEL, model=True)
-    info_kernel: str = setting("imq", "InfoVAE MMD kernel: imq or rbf.", panel=MODEL, model=True,
-                               choices="initsens.models:KERNELS")
-    info_recon_weight: float = setting(1.0, "InfoVAE reconstruction weight.", panel=MODEL, model=True,
-                                       checks=(above(0),))
-    info_mmd: str = setting("unbiased", "InfoVAE MMD estimate: unbiased or pytorch-vae.", panel=MODEL, model=True,
-                            choices="initsens.models.infovae:MMD_FORMS")
-    logcosh_a: float = setting(10.0, "LogCoshVAE a.", panel=MODEL, model=True, checks=(above(0),))
+    info_kernel: str = setting("imq", "InfoVAE MMD kernel: imq or rbf.", panel=MODEL, model=True)
+    info_recon_weight: float = setting(1.0, "InfoVAE reconstruction weight.", panel=MODEL, model=True)
+    info_mmd: str = setting("unbiased", "InfoVAE MMD estimate: unbiased or pytorch-vae.", panel=MODEL, model=True)
+    logcosh_a: float = setting(10.0, "LogCoshVAE a.", panel=MODEL, model=True)
     logcosh_form: str = setting("stable", "LogCoshVAE log cosh: stable or pytorch-vae (overflows).", panel=MODEL,
-                                model=True, choices="initsens.models.logcosh:FORMS")
+                                model=True)
     # -- running --------------------------------------------------------------------------------------------
     precision: str = setting("fp32", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 bf16/AMX and on "
                              "GPUs) or tf32 (CUDA only).", panel=RUN, choices="initsens.settings:PRECISIONS")

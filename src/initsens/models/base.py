@@ -21,7 +21,7 @@ import functools
 import inspect
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -120,6 +120,17 @@ class VAE(nn.Module):
             for name, p in inspect.signature(cls.__init__).parameters.items()
             if p.kind is p.KEYWORD_ONLY
         }
+
+    @classmethod
+    def check(cls, hyperparameters: Mapping[str, object]) -> None:
+        """One-line errors for the values in ``hyperparameters`` (a sweep's; the model takes the ones it defines)
+        that this model refuses: its constructor's own checks, run on a one-gene network on the meta device (no
+        memory, no random draws), so a sweep fails before anything trains.
+        """
+        own = cls.hyperparameters()
+        given: dict[str, Any] = {key: value for key, value in hyperparameters.items() if key in own}
+        with torch.device("meta"):
+            cls(1, (1,), 1, **given)
 
     @classmethod
     def draws(cls, hyperparameters: Mapping[str, object]) -> int:

@@ -53,7 +53,9 @@ class SweepConfig(Settings):
         for model, _overrides in self.model_settings:
             if model not in MODELS:
                 raise InitsensError(f"[model.{model}]: unknown model; choose from: {', '.join(MODELS.names())}")
-            self.for_model(model)  # validates the model's effective settings
+        for model in MODELS.names():  # each of initsens's models checks the hyperparameters it takes, whether swept
+            if not MODELS.source(model):  # or not (a model of yours was tried when it was registered)
+                MODELS.get(model).check(self.for_model(model).model_hyperparameters())
 
     # -- building --------------------------------------------------------------------------------------
 
