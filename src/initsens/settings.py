@@ -300,6 +300,10 @@ FACTORS: tuple[tuple[str, Factor], ...] = tuple((f.name, f.metadata["factor"]) f
                                                 if f.metadata["factor"] is not None)
 #: The factors' columns (a run's fields), in the table's order.
 FACTOR_COLUMNS = tuple(factor.column for _, factor in FACTORS)
+#: (column, value) of a factor added after results were recorded (``added``), at its default: kept out of run ids,
+#: so runs recorded before the factor existed keep theirs.
+ADDED_FACTOR_DEFAULTS = frozenset((f.metadata["factor"].column, value) for f in fields(Settings)
+                                  if f.metadata["factor"] and f.metadata["added"] for value in default(f.name))
 #: A factor's column that also sets it to one value (``init_scope`` -> ``init_scopes``).
 ALIASES = {factor.column: name for name, factor in FACTORS if factor.alias}
 #: The columns that make a cell where the runs hold several of their levels (model and depth always do).

@@ -26,6 +26,7 @@ from initsens.errors import InitsensError
 from initsens.models import INITIALIZERS, MODELS, VAE, build_model, hidden_dims_for
 from initsens.models.plugins import resolve
 from initsens.settings import (
+    ADDED_FACTOR_DEFAULTS,
     ALIASES,
     FACTOR_COLUMNS,
     FACTORS,
@@ -364,7 +365,9 @@ class RunSpec:
             given = self.config.model_hyperparameters()
             plugin["model_hyperparameters"] = {k: given.get(k, v) for k, v in own.items()
                                                if k not in MODEL_HYPERPARAMETERS}
-        return {**plugin, **self.factors(), "split_seed": self.split_seed, "dataset_sha256": dataset_sha256, **shared}
+        factors = {column: value for column, value in self.factors().items()
+                   if (column, value) not in ADDED_FACTOR_DEFAULTS}
+        return {**plugin, **factors, "split_seed": self.split_seed, "dataset_sha256": dataset_sha256, **shared}
 
     def run_id(self, dataset_sha256: str) -> str:
         """A deterministic 16-hex-digit hash of :meth:`identity`."""
