@@ -81,7 +81,7 @@ def test_command_line_wins_over_preset_and_per_model_values():
     ('[model.BetaVAE]\nlr = 0.1\n', r"\[model.BetaVAE\]: unknown model"),
     ('[model.IWAE]\ntop_genes = 10\n', r"\[model.IWAE\] cannot set top_genes"),
     ('[model.IWAE]\nlatent_dim = 0\n', "--latent-dim must be >= 1"),
-    ('kl_weight = "half"\n', "kl_weight = 'half' is not a valid"),
+    ('kl_weight = "half"\n', "kl_weight must be a number >= 0 or 'mn' \\(got 'half'\\)"),
 ])
 def test_bad_per_model_tables_are_one_line_errors(tmp_path, toml, message):
     path = tmp_path / "p.toml"

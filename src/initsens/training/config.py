@@ -17,7 +17,9 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Sequence
+import types
+import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -268,14 +270,10 @@ def _own_hyperparameters(model: str) -> dict[str, Any]:
 
 def _convert_own(key: str, value: Any, default: Any, source: str) -> Any:
     """A plugin hyperparameter's value, converted to its default's type, or a one-line error."""
-    try:
-        if isinstance(default, bool):
-            return _convert_bool(value)
-        if isinstance(default, int):
-            return _to_int(value, key, source)
-        if isinstance(default, float):
-            return float(value)
+    if type(default) not in (bool, int, float):
         return value
+    try:
+        return _read(type(default), value, key, source)
     except (TypeError, ValueError):
         raise InitsensError(f"{source}: {key} = {value!r} is not a valid {type(default).__name__}") from None
 
@@ -284,33 +282,49 @@ def _convert_own(key: str, value: Any, default: Any, source: str) -> Any:
 PLUGGABLE = {"models": "model", "inits": "initializer"}
 
 
+#: Each setting's type as the table declares it (real types, not the annotations' text).
+_TYPES = typing.get_type_hints(Settings)
+
+
+def _to_float(value: Any) -> float:
+    number = float(value)
+    if isinstance(value, bool) or math.isnan(number):
+        raise ValueError(value)
+    return number
+
+
+def _read(kind: Any, value: Any, key: str, source: str) -> Any:
+    """One value of type ``kind`` (bool, int, float or str; a union tries its members in order, so ``float | str``
+    reads a number where it can, and ``str | None`` keeps None).
+    """
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(kind):
+            return None
+        for member in typing.get_args(kind):
+            try:
+                return _read(member, value, key, source)
+            except (TypeError, ValueError, InitsensError):
+                continue
+        raise ValueError(value)
+    readers: dict[Any, Callable[[Any], Any]] = {bool: _convert_bool, int: lambda v: _to_int(v, key, source),
+                                                float: _to_float, str: str}
+    return readers[kind](value)
+
+
 def _convert(key: str, value: Any, source: str) -> Any:
     """A TOML or command-line value as the field ``key`` holds it, or a one-line error."""
-    setting = row(key)
-    kind = str(setting.type)
+    setting, kind = row(key), _TYPES[key]
     if key in PLUGGABLE:  # a model or initializer of the user's, by import path or as the object: its name
         value = [resolve(PLUGGABLE[key], item) for item in _as_list(value)]
     try:
-        if "tuple[int" in kind:
-            return tuple(_to_int(v, key, source) for v in _as_list(value))
-        if "tuple[str" in kind:
+        if typing.get_origin(kind) is tuple:  # a list: 'a,b', a TOML array, or 'all' for every choice
             items = _as_list(value)
-            return tuple(choices_of(setting)) if items == ["all"] and expands_all(setting) else \
-                tuple(str(v) for v in items)
-        if kind == "bool":
-            return _convert_bool(value)
-        if kind == "int":
-            return _to_int(value, key, source)
-        if kind == "float":
-            number = float(value)
-            if isinstance(value, bool) or math.isnan(number):
-                raise ValueError
-            return number
-        if kind == "float | str":  # kl_weight: a number or the name of a rule
-            return value if value == "mn" else float(value)
-        return None if value is None else str(value)
+            if items == ["all"] and expands_all(setting):
+                return tuple(choices_of(setting))
+            return tuple(_read(typing.get_args(kind)[0], item, key, source) for item in items)
+        return _read(kind, value, key, source)
     except (TypeError, ValueError):
-        raise InitsensError(f"{source}: {key} = {value!r} is not a valid {kind}") from None
+        raise InitsensError(f"{source}: {key} = {value!r} is not a valid {setting.type}") from None
 
 
 @dataclass(frozen=True)
