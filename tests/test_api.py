@@ -30,6 +30,22 @@ def test_train_returns_the_grid_and_resumes_and_analyze_reads_frames_and_folders
     assert (tmp_path / "rep" / "summary.md").is_file()
 
 
+def test_a_dry_run_returns_the_grid_and_writes_nothing_and_the_cluster_is_checked_by_the_library(tmp_path):
+    from initsens.training.distributed import Cluster
+
+    seen = []
+    grid = initsens.train(out=tmp_path / "r", dry_run=True, on_plan=seen.append, **TINY)
+    assert not (tmp_path / "r").exists() and len(seen) == 1 and seen[0].total == 8
+    assert list(grid.columns) == ["run_id", "model", "initializer", "depth", "normalization", "init_scope", "seed",
+                                  "recorded"]
+    assert len(grid) == 8 and not grid["recorded"].any() and grid["run_id"].is_unique
+    trained = initsens.train(out=tmp_path / "r", **{**TINY, "models": "VanillaVAE"})
+    again = initsens.train(out=tmp_path / "r", dry_run=True, **TINY)  # the VanillaVAE half is recorded now
+    assert set(again.loc[again["recorded"], "run_id"]) == set(trained["run_id"]) and again["recorded"].sum() == 4
+    with pytest.raises(InitsensError, match="--threads-per-worker applies to --workers"):
+        Cluster(threads_per_worker=2)
+
+
 def test_settings_go_in_the_config_or_as_keywords(tmp_path):
     from initsens.training import SweepConfig
 
