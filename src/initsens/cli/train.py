@@ -83,8 +83,8 @@ def train(**values: Any) -> None:
     """Train every model x initializer x depth x normalization x init scope x seed and log to Parquet."""
     from initsens.api import train as run_training
     from initsens.training import SweepConfig
-    from initsens.training.config import model_tables
     from initsens.training.distributed import Cluster
+    from initsens.training.values import model_tables
 
     given = {key: values.pop(key) for key in [*SETTINGS, *ALIASES, "repeats"]}
     tables = model_tables(values.pop("model_set") or [])

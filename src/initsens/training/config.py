@@ -16,17 +16,12 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import math
-import types
-import typing
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from initsens.errors import InitsensError
 from initsens.models import INITIALIZERS, MODELS, VAE, build_model, hidden_dims_for
-from initsens.models.plugins import resolve
 from initsens.settings import (
     ADDED_FACTOR_DEFAULTS,
     ALIASES,
@@ -36,10 +31,9 @@ from initsens.settings import (
     PER_MODEL,
     Settings,
     choices_of,
-    expands_all,
-    row,
 )
 from initsens.training.seeds import RunSeeds
+from initsens.training.values import convert, convert_own, own_hyperparameters, to_int
 
 
 @dataclass(frozen=True)
@@ -81,7 +75,7 @@ class SweepConfig(Settings):
         if repeats is not None:
             if "seeds" in values:
                 raise InitsensError(f"{source}: give repeats or seeds, not both")
-            if _to_int(repeats, "repeats", source) < 1:
+            if to_int(repeats, "repeats", source) < 1:
                 raise InitsensError(f"--repeats must be >= 1 (got {repeats})")
             values["seeds"] = tuple(range(int(repeats)))
         for alias, name in ALIASES.items():
@@ -92,19 +86,19 @@ class SweepConfig(Settings):
         per_model = values.pop("model", None) or {}
         if not isinstance(per_model, dict):
             raise InitsensError(f"{source}: 'model' must be a table of [model.NAME] sections")
-        converted = {key: _convert(key, value, source) for key, value in values.items() if key != "model_settings"}
+        converted = {key: convert(key, value, source) for key, value in values.items() if key != "model_settings"}
         settings = []
         for model, overrides in per_model.items():
             if not isinstance(overrides, dict):
                 raise InitsensError(f"{source}: [model.{model}] must be a table of settings")
-            own = _own_hyperparameters(model)
+            own = own_hyperparameters(model)
             bad = sorted(set(overrides) - set(PER_MODEL) - set(own))
             if bad:
                 raise InitsensError(f"{source}: [model.{model}] cannot set {', '.join(bad)}; per-model settings: "
                                     f"{', '.join((*PER_MODEL, *own))}")
             settings.append((model, tuple(sorted(
-                (k, _convert(k, v, f"{source} [model.{model}]") if k in PER_MODEL else
-                 _convert_own(k, v, own[k], f"{source} [model.{model}]")) for k, v in overrides.items()))))
+                (k, convert(k, v, f"{source} [model.{model}]") if k in PER_MODEL else
+                 convert_own(k, v, own[k], f"{source} [model.{model}]")) for k, v in overrides.items()))))
         return cls(**converted, model_settings=tuple(sorted(settings)) or values.get("model_settings", ()))
 
     @classmethod
@@ -217,114 +211,6 @@ class SweepConfig(Settings):
             per_model = {m: getattr(c, f.name) for m, c in own.items() if getattr(c, f.name) != value}
             rows.append((f.name, value, per_model))
         return rows
-
-
-def model_tables(items: Sequence[str]) -> dict[str, dict[str, str]]:
-    """``MODEL.KEY=VALUE`` strings (``--model-set``) as per-model tables, as ``[model.MODEL]`` in TOML would hold them.
-
-    >>> model_tables(["BetaVAE.beta=2", "IWAE.lr=0.01", "BetaVAE.epochs=5"])
-    {'BetaVAE': {'beta': '2', 'epochs': '5'}, 'IWAE': {'lr': '0.01'}}
-    """
-    tables: dict[str, dict[str, str]] = {}
-    for item in items:
-        target, equals, value = item.partition("=")
-        model, dot, key = target.strip().rpartition(".")
-        if not (equals and dot and model and key):
-            raise InitsensError(f"--model-set {item!r}: write MODEL.KEY=VALUE, e.g. IWAE.iwae_k=10 or BetaVAE.beta=2")
-        tables.setdefault(model, {})[key] = value.strip()
-    return tables
-
-
-def _as_list(value: Any) -> list:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
-
-
-def _convert_bool(value: Any) -> bool:
-    if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
-        return value.lower() in ("true", "yes", "1")
-    if isinstance(value, bool):
-        return value
-    raise ValueError(value)
-
-
-def _to_int(value: Any, key: str, source: str) -> int:
-    try:
-        number = float(value)
-        if isinstance(value, bool) or not number.is_integer():
-            raise ValueError
-        return int(number)
-    except (TypeError, ValueError):
-        raise InitsensError(f"{source}: {key} = {value!r} is not a whole number") from None
-
-
-def _own_hyperparameters(model: str) -> dict[str, Any]:
-    """A registered model's keyword-only hyperparameters that no setting names (a plugin's own), with defaults."""
-    if model not in MODELS:
-        return {}
-    return {k: v for k, v in MODELS.get(model).hyperparameters().items() if k not in MODEL_HYPERPARAMETERS}
-
-
-def _convert_own(key: str, value: Any, default: Any, source: str) -> Any:
-    """A plugin hyperparameter's value, converted to its default's type, or a one-line error."""
-    if type(default) not in (bool, int, float):
-        return value
-    try:
-        return _read(type(default), value, key, source)
-    except (TypeError, ValueError):
-        raise InitsensError(f"{source}: {key} = {value!r} is not a valid {type(default).__name__}") from None
-
-
-#: The swept factors whose values may be the user's own (import path or object), and their kind.
-PLUGGABLE = {"models": "model", "inits": "initializer"}
-
-
-#: Each setting's type as the table declares it (real types, not the annotations' text).
-_TYPES = typing.get_type_hints(Settings)
-
-
-def _to_float(value: Any) -> float:
-    number = float(value)
-    if isinstance(value, bool) or math.isnan(number):
-        raise ValueError(value)
-    return number
-
-
-def _read(kind: Any, value: Any, key: str, source: str) -> Any:
-    """One value of type ``kind`` (bool, int, float or str; a union tries its members in order, so ``float | str``
-    reads a number where it can, and ``str | None`` keeps None).
-    """
-    if typing.get_origin(kind) in (typing.Union, types.UnionType):
-        if value is None and type(None) in typing.get_args(kind):
-            return None
-        for member in typing.get_args(kind):
-            try:
-                return _read(member, value, key, source)
-            except (TypeError, ValueError, InitsensError):
-                continue
-        raise ValueError(value)
-    readers: dict[Any, Callable[[Any], Any]] = {bool: _convert_bool, int: lambda v: _to_int(v, key, source),
-                                                float: _to_float, str: str}
-    return readers[kind](value)
-
-
-def _convert(key: str, value: Any, source: str) -> Any:
-    """A TOML or command-line value as the field ``key`` holds it, or a one-line error."""
-    setting, kind = row(key), _TYPES[key]
-    if key in PLUGGABLE:  # a model or initializer of the user's, by import path or as the object: its name
-        value = [resolve(PLUGGABLE[key], item) for item in _as_list(value)]
-    try:
-        if typing.get_origin(kind) is tuple:  # a list: 'a,b', a TOML array, or 'all' for every choice
-            items = _as_list(value)
-            if items == ["all"] and expands_all(setting):
-                return tuple(choices_of(setting))
-            return tuple(_read(typing.get_args(kind)[0], item, key, source) for item in items)
-        return _read(kind, value, key, source)
-    except (TypeError, ValueError):
-        raise InitsensError(f"{source}: {key} = {value!r} is not a valid {setting.type}") from None
 
 
 @dataclass(frozen=True)
