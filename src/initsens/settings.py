@@ -24,6 +24,7 @@ analysis' cell keys follow from the row.
 from __future__ import annotations
 
 import importlib
+import typing
 from collections.abc import Callable
 from dataclasses import Field, dataclass, field, fields
 from typing import Any
@@ -243,7 +244,8 @@ def flag_of(f: Field) -> str:
 
 def expands_all(f: Field) -> bool:
     """Whether ``all`` stands for every choice of a swept factor (not where ``all`` is itself a choice)."""
-    return f.metadata["choices"] is not None and str(f.type).startswith("tuple") and "all" not in choices_of(f)
+    return (f.metadata["choices"] is not None and typing.get_origin(kind(f.name)) is tuple
+            and "all" not in choices_of(f))
 
 
 def choices_of(f: Field) -> list[str]:
@@ -282,6 +284,11 @@ def row(name: str) -> Field:
     return next(f for f in fields(Settings) if f.name == name)
 
 
+def kind(name: str) -> Any:
+    """A setting's type as the table declares it (a real type: ``tuple[int, ...]``, ``float | str``, ``bool``)."""
+    return _TYPES[name]
+
+
 def default(name: str) -> Any:
     """A setting's default."""
     return row(name).default
@@ -295,6 +302,7 @@ def flag_and_help(name: str) -> tuple[str, str]:
     return option(f), f.metadata["help"].replace("[", "\\[")
 
 
+_TYPES = typing.get_type_hints(Settings)
 #: The swept factors: (setting, its :class:`Factor`) in the table's order.
 FACTORS: tuple[tuple[str, Factor], ...] = tuple((f.name, f.metadata["factor"]) for f in fields(Settings)
                                                 if f.metadata["factor"] is not None)

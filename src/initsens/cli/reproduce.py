@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from initsens.cli.display import INTERRUPTED, RichObserver, console, report_summary
-from initsens.settings import default, flag_and_help, shown
+from initsens.settings import default, flag_and_help, kind, shown
 
 TRAINING = "Training (passed to every protocol; command-line values win over the presets)"
 DATA = "Data (as for initsens train; command-line values win over the presets)"
@@ -33,8 +33,8 @@ def _passed(name: str) -> inspect.Parameter:
     """A setting's option, its flag, help and type from the settings table, as ``initsens train``'s."""
     flag, help_text = flag_and_help(name)
     panel, shown_default = PASSED[name]
-    kind = type(default(name)) if isinstance(default(name), (int, float)) else str
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind | None, default=typer.Option(
+    annotation = kind(name) if kind(name) in (int, float, bool) else str
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation | None, default=typer.Option(
         None, flag, help=help_text, show_default=shown_default, rich_help_panel=panel))
 
 

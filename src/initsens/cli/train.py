@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from initsens.cli.display import INTERRUPTED, RichObserver, console, print_plan, report_summary
-from initsens.settings import ALIASES, GRID, RUN, flag_and_help, shown, table
+from initsens.settings import ALIASES, GRID, RUN, flag_and_help, kind, shown, table
 
 CLUSTER = "Cluster (Dask)"
 
@@ -20,7 +20,7 @@ def _option(f: dataclasses.Field) -> inspect.Parameter:
     """A setting's ``initsens train`` option, from its row of the settings table; None unless given, so presets and
     TOML files can supply the value.
     """
-    annotation: Any = {"int": int, "float": float, "bool": bool}.get(str(f.type), str)
+    annotation: Any = kind(f.name) if kind(f.name) in (int, float, bool) else str
     flag, help = flag_and_help(f.name)
     return inspect.Parameter(
         f.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation | None,

@@ -15,7 +15,8 @@ from typing import Any
 from initsens.errors import InitsensError
 from initsens.models import MODELS
 from initsens.models.plugins import resolve
-from initsens.settings import MODEL_HYPERPARAMETERS, Settings, choices_of, expands_all, row
+from initsens.settings import MODEL_HYPERPARAMETERS, choices_of, expands_all, row
+from initsens.settings import kind as setting_kind
 
 
 def model_tables(items: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -84,10 +85,6 @@ def convert_own(key: str, value: Any, default: Any, source: str) -> Any:
 PLUGGABLE = {"models": "model", "inits": "initializer"}
 
 
-#: Each setting's type as the table declares it (real types, not the annotations' text).
-TYPES = typing.get_type_hints(Settings)
-
-
 def to_float(value: Any) -> float:
     """A finite-or-infinite number, not a bool or NaN."""
     number = float(value)
@@ -116,7 +113,7 @@ def read(kind: Any, value: Any, key: str, source: str) -> Any:
 
 def convert(key: str, value: Any, source: str) -> Any:
     """A TOML or command-line value as the field ``key`` holds it, or a one-line error."""
-    setting, kind = row(key), TYPES[key]
+    setting, kind = row(key), setting_kind(key)
     if key in PLUGGABLE:  # a model or initializer of the user's, by import path or as the object: its name
         value = [resolve(PLUGGABLE[key], item) for item in as_list(value)]
     try:
