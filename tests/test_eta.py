@@ -58,7 +58,7 @@ def test_eta_follows_a_slower_model_within_a_factor_of_two_once_it_has_started()
 
 
 def test_the_display_shows_the_estimate():
-    from initsens.cli.train import RichObserver
+    from initsens.cli.display import RichObserver
 
     clock = Clock()
     observer = RichObserver(clock)
