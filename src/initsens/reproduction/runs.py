@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from initsens.schema import OK, VALIDATION_COLUMNS
 from initsens.settings import FACTOR_COLUMNS
@@ -16,12 +15,8 @@ from initsens.training.store import ResultsStore
 
 
 def training_seconds(folder: Path) -> float:
-    """Training time: each runs part is one ensemble chunk, and its longest run is the chunk's time."""
-    total = 0.0
-    for part in ResultsStore(folder).run_parts():
-        walls = pq.read_table(part, columns=["wall_seconds"])["wall_seconds"].to_numpy()
-        total += float(np.nanmax(walls)) if len(walls) else 0.0
-    return total
+    """Training time of the study in ``folder``: the sum of its ensemble chunks' times."""
+    return sum(ResultsStore(folder).chunk_seconds())
 
 
 def best_epoch_runs(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -293,6 +294,11 @@ class ResultsStore:
     def run_parts(self) -> list[Path]:
         """The readable runs part files."""
         return sorted(self.runs_dir.glob("part-*.parquet")) if self.runs_dir.is_dir() else []
+
+    def chunk_seconds(self) -> list[float]:
+        """Each runs part's training time: a part is one ensemble chunk, and its longest run is the chunk's time."""
+        walls = [pq.read_table(part, columns=["wall_seconds"])["wall_seconds"].to_numpy() for part in self.run_parts()]
+        return [float(np.nanmax(w)) if len(w) else 0.0 for w in walls]
 
     def read_runs(self, columns: list[str] | None = None) -> pa.Table:
         """Every runs part as one Arrow table (``columns`` only, when given); a column added after a part was written
