@@ -5,11 +5,12 @@ options with their own defaults.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import typer
 
-from initsens.settings import default, flag_and_help
+from initsens.settings import default, flag_and_help, kind
 
 DATA = flag_and_help("data")
 LABELS = flag_and_help("labels")
@@ -34,6 +35,16 @@ Transform = typer.Option(default("transform"), TRANSFORM[0], help=TRANSFORM[1])
 GeneSelection = typer.Option(default("gene_selection"), GENE_SELECTION[0], help=GENE_SELECTION[1])
 CacheDir = typer.Option(None, "--cache-dir", help="Where downloaded datasets are cached "
                         "(default: the user cache folder).")
+
+def setting_option(name: str, *, shown_default: str, panel: str) -> inspect.Parameter:
+    """A setting's option, None unless given (so presets and TOML files can supply the value): its flag, help and
+    type from the settings table, its ``--help`` panel and shown default from the command.
+    """
+    flag, help_text = flag_and_help(name)
+    annotation = kind(name) if kind(name) in (int, float, bool) else str
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation | None, default=typer.Option(
+        None, flag, help=help_text, show_default=shown_default, rich_help_panel=panel))
+
 
 OptionalPath = Path | None
 OptionalStr = str | None

@@ -13,7 +13,8 @@ import typer
 from rich.table import Table
 
 from initsens.cli.display import INTERRUPTED, RichObserver, console, report_summary
-from initsens.settings import default, flag_and_help, kind, shown
+from initsens.cli.options import setting_option
+from initsens.settings import default, flag_and_help, shown
 
 TRAINING = "Training (passed to every protocol; command-line values win over the presets)"
 DATA = "Data (as for initsens train; command-line values win over the presets)"
@@ -27,15 +28,6 @@ PASSED = {
     **{name: (TRAINING, shown(default(name))) for name in ("top_genes", "hidden_dims", "device", "ensemble_size",
                                                            "denormals")},
 }
-
-
-def _passed(name: str) -> inspect.Parameter:
-    """A setting's option, its flag, help and type from the settings table, as ``initsens train``'s."""
-    flag, help_text = flag_and_help(name)
-    panel, shown_default = PASSED[name]
-    annotation = kind(name) if kind(name) in (int, float, bool) else str
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation | None, default=typer.Option(
-        None, flag, help=help_text, show_default=shown_default, rich_help_panel=panel))
 
 
 def _own(name: str, value: str, extra_help: str = "") -> Any:
@@ -143,8 +135,10 @@ def _signature() -> inspect.Signature:
     """``reproduce``'s options: the data settings, what is reproduced, the training settings, then how."""
     study = list(inspect.signature(_study, eval_str=True).parameters.values())
     work = list(inspect.signature(_work, eval_str=True).parameters.values())
-    data = [_passed(name) for name, (panel, _) in PASSED.items() if panel == DATA]
-    training = [_passed(name) for name, (panel, _) in PASSED.items() if panel == TRAINING]
+    data = [setting_option(name, shown_default=shown_default, panel=panel)
+            for name, (panel, shown_default) in PASSED.items() if panel == DATA]
+    training = [setting_option(name, shown_default=shown_default, panel=panel)
+                for name, (panel, shown_default) in PASSED.items() if panel == TRAINING]
     return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
                               for p in (*data, *study, *training, *work)])
 

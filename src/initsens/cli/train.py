@@ -11,23 +11,16 @@ from typing import Any
 import typer
 
 from initsens.cli.display import INTERRUPTED, RichObserver, console, print_plan, report_summary
-from initsens.settings import ALIASES, GRID, RUN, flag_and_help, kind, shown, table
+from initsens.cli.options import setting_option
+from initsens.settings import ALIASES, GRID, RUN, flag_and_help, shown, table
 
 CLUSTER = "Cluster (Dask)"
 
 
 def _option(f: dataclasses.Field) -> inspect.Parameter:
-    """A setting's ``initsens train`` option, from its row of the settings table; None unless given, so presets and
-    TOML files can supply the value.
-    """
-    annotation: Any = kind(f.name) if kind(f.name) in (int, float, bool) else str
-    flag, help = flag_and_help(f.name)
-    return inspect.Parameter(
-        f.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation | None,
-        default=typer.Option(None, flag, help=help,
-                             show_default=f"{'none' if f.default is None else shown(f.default)}, or the --config "
-                                          "value",
-                             rich_help_panel=f.metadata["panel"]))
+    """A setting's ``initsens train`` option, from its row of the settings table."""
+    return setting_option(f.name, shown_default=f"{'none' if f.default is None else shown(f.default)}, or the "
+                          "--config value", panel=f.metadata["panel"])
 
 
 def _alias(column: str, name: str) -> inspect.Parameter:
