@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from initsens.analysis.design import DEFAULT_BY, OPTIONAL_BY
+from initsens.analysis.design import Design
 from initsens.reproduction.claims import best, clustering, normalization, sensitivity
 from initsens.reproduction.claims.base import (
     ARI_SIGNAL,
@@ -110,11 +110,6 @@ def default_name(runs: pd.DataFrame) -> str:
     return "kaiming_uniform" if "kaiming_uniform" in inits and "default" not in inits else "default"
 
 
-def cell_keys_of(runs: pd.DataFrame) -> list[str]:
-    """model, depth and every other key with several levels (normalization, init scope)."""
-    return [*DEFAULT_BY, *(k for k in OPTIONAL_BY if k in runs and runs[k].nunique() > 1)]
-
-
 def evaluate(runs: pd.DataFrame, metric: str = OWN_LOSS, alpha: float = 0.05,
              claims: Sequence[str] | None = None) -> pd.DataFrame:
     """Every sub-result of ``claims`` (default: all) for one protocol's ``runs`` (five initializers, one of them
@@ -125,7 +120,7 @@ def evaluate(runs: pd.DataFrame, metric: str = OWN_LOSS, alpha: float = 0.05,
     ``detail`` and rule-specific extras (``level``: the Bonferroni level a contradiction needed, ``rival``,
     ``p_value`` ...).
     """
-    on = Judging(metric, cell_keys_of(runs), alpha, default_name(runs),
+    on = Judging(metric, Design().cell_keys(runs), alpha, default_name(runs),
                  sorted(int(d) for d in runs["depth"].unique()))  # its cache: P2, P3 and P4 compare the same cells
     chosen = [CLAIMS[key] for key in (CLAIMS if claims is None else claims)]
     rows = [{**row, "metric": metric if claim.on_loss else claim.metric} for claim in chosen

@@ -15,7 +15,6 @@ from initsens.analysis.exact import seeds_for_level
 from initsens.report.format import fmt, table
 from initsens.reproduction.claims import (
     CLAIMS,
-    CONTRADICTED,
     EXTRAPOLATION,
     NELBO,
     NOT_TESTABLE,
@@ -25,10 +24,8 @@ from initsens.reproduction.claims import (
     RULES_PREAMBLE,
     RULES_VERSION,
     SOURCE,
-    SUPPORTED,
-    UNRESOLVED,
+    VERDICTS,
 )
-from initsens.reproduction.report.figures import MARKERS
 from initsens.reproduction.studies import ORIGINAL_SCALE, PANCAN_EPOCH_STEPS, PANCAN_TRAIN, SCALE_FIXED_AT
 from initsens.schema import CAP, OK, STATUSES
 
@@ -62,15 +59,11 @@ def _row_for(result: StudyResult, key: str) -> str:
         if row["where"]:
             estimate = (f"{fmt(row['estimate'], 3)} [{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}] "
                         f"({row['where']})")
-        counts = " / ".join(str(row[f"n_{w.replace(' ', '_')}"]) for w in (SUPPORTED, CONTRADICTED, UNRESOLVED,
-                                                                            NOT_TESTABLE))
+        counts = " / ".join(str(row[f"n_{w.replace(' ', '_')}"]) for w in VERDICTS)
     cells = [result.shown(key), *((result.shown(key, NELBO), result.shown(key, PRIMARY, EXTRAPOLATION),
                                    result.shown(key, OTHER_DEFAULT)) if result.judged else ("", "", ""))]
-    words = [_word(c) if c.split(" ")[0] in VERDICT_WORDS or c == NOT_TESTABLE else (c or "–") for c in cells]
+    words = [_word(c) if c.split(" ")[0] in VERDICTS or c == NOT_TESTABLE else (c or "–") for c in cells]
     return f"| {result.name} | {words[0]} | {estimate} | {counts} | {' | '.join(words[1:])} |"
-
-
-VERDICT_WORDS = (SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE)
 
 
 def claims_overview(results: Sequence[StudyResult]) -> str:
@@ -95,7 +88,7 @@ def not_testable(results: Sequence[StudyResult]) -> list[str]:
         v = r.verdicts[(r.verdicts["check"] == PRIMARY) & (r.verdicts["scope"] == SOURCE)]
         for row in v.itertuples():
             if row.not_testable:
-                total = sum(getattr(row, "n_" + w.replace(" ", "_")) for w in MARKERS)
+                total = sum(getattr(row, "n_" + w.replace(" ", "_")) for w in VERDICTS)
                 out.append(f"- {r.name}, {row.claim} ({row.n_not_testable} of {total} sub-results): "
                            f"{row.not_testable}.")
     return out
