@@ -159,3 +159,43 @@ def test_the_ladder_trains_and_is_judged_on_both_metrics(tmp_path):
     text = (tmp_path / "rep.md").read_text()
     assert "| 0 of 20 |" in text and "kl-8850+steps-138" in text
     assert (tmp_path / "rep" / "figures" / "ladder.png").stat().st_size
+
+
+def test_a_study_with_nothing_judged_yet_says_so_in_the_methods_and_the_figures_legend(monkeypatch, tmp_path):
+    """The original scale before its z-score phase is complete: its methods line says none is judged yet (not
+    "0 ok, 0 diverged" beside runs that are trained) and its legend entry in a claim's figure says why it has no
+    points, beside a judged study's plain name."""
+    import numpy as np
+
+    from initsens.reproduction.report import figures
+    from initsens.reproduction.report.context import Context
+    from initsens.reproduction.report.sections import methods
+    from initsens.reproduction.result import PhaseProgress
+    from initsens.reproduction.verdicts import judge_runs, study_result, verdict_table
+
+    studies = {s.name: s for s in plan_studies(["initsens", ORIGINAL_SCALE], {**GRID, "repeats": 10}, tmp_path,
+                                                    ladder=False)}
+    waiting = study_result(studies[ORIGINAL_SCALE], 0.05)[0]
+    assert not waiting.judged and waiting.trained == 0
+    rng = np.random.default_rng(1)
+    runs = pd.DataFrame([{"model": m, "initializer": i, "depth": 1, "normalization": "zscore", "seed": s,
+                          "status": "ok", "run_id": f"{m}-{i}-{s}", "val_loss": 100.0 + rng.normal(), "ari": 0.5,
+                          "device": "cpu"}
+                         for m in ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
+                         for i in ("default", "normal", "uniform", "xavier_normal", "xavier_uniform")
+                         for s in range(3)])
+    runs["val_nelbo"] = runs["val_loss"]
+    evidence = judge_runs(runs, "default", 0.05)
+    judged = StudyResult(studies["initsens"], runs, evidence, verdict_table(evidence), len(runs), len(runs),
+                         phases=[PhaseProgress(studies["initsens"].phases[0], len(runs), len(runs), True)])
+    labels: list[str] = []
+    monkeypatch.setattr(figures, "_save", lambda fig, dest: labels.extend(
+        t.get_text() for t in fig.axes[0].get_legend().get_texts()) or dest)
+    figures.forest_plot("P1", [judged, waiting], tmp_path / "p1.png")
+    assert labels[:2] == ["initsens", f"{ORIGINAL_SCALE} (not judged: 0 of 960 runs trained)"]
+    context = Context("initsens reproduce", {}, {}, {"initsens": 60.0, ORIGINAL_SCALE: 0.0}, 0.05, "t", {})
+    lines = {line.split("**")[1]: line for line in methods([judged, waiting], context) if line.startswith("- **")}
+    assert "(60 ok, 0 diverged, 0 failed judged; 0 reached the epoch cap), on cpu, 1.0 min" in lines["initsens"]
+    assert "0 of 960 runs (z-score: 0 of 400 trained; min-max: 0 of 400 trained; the other default: 0 of 160 " \
+        "trained) (none judged yet: a phase is judged once it and every phase before it are complete), 0.0 min" \
+        in lines[ORIGINAL_SCALE]

@@ -46,7 +46,8 @@ def forest_plot(key: str, results: Sequence[StudyResult], dest: Path) -> Path:
                 ax.plot(anchor, y, MARKERS[row["verdict"]], color=color, ms=7, mfc="none")
                 ax.annotate(f" {row['verdict'] if row['verdict'] == NOT_TESTABLE else 'no estimate'}", (anchor, y),
                             fontsize=7, color=color, va="center")
-        ax.plot([], [], "-", color=color, label=result.name)
+        why = "" if (data["study"] == result.name).any() else f" ({result.shown(key) or 'no sub-results'})"
+        ax.plot([], [], "-", color=color, label=result.name + why)  # no points: say why (e.g. not judged yet)
     for verdict, marker in MARKERS.items():
         ax.plot([], [], marker, color="grey", label=verdict)
     for threshold in figure.thresholds:

@@ -298,9 +298,11 @@ def methods(results: Sequence[StudyResult], context: Context) -> list[str]:
         capped = int((runs["stopped"] == CAP).sum()) if "stopped" in runs else 0
         link = f"; full analysis: [{r.report}]({r.report})" if r.report else ""
         counts = ", ".join(f"{int(status.get(s, 0))} {s}" for s in STATUSES)
-        return (f"- **{r.name}** ({r.study.kind}): {r.progress()} ({counts} judged; {capped} reached "
-                f"the epoch cap), on {devices}, {context.wall.get(r.name, float('nan')) / 60:.1f} min of ensemble "
-                f"time; \"the default\" read as `{r.study.default}`{link}")
+        judged = (f"{counts} judged; {capped} reached the epoch cap), on {devices}" if len(runs) else
+                  "none judged yet: a phase is judged once it and every phase before it are complete)")
+        return (f"- **{r.name}** ({r.study.kind}): {r.progress()} ({judged}, "
+                f"{context.wall.get(r.name, float('nan')) / 60:.1f} min of ensemble time; \"the default\" read as "
+                f"`{r.study.default}`{link}")
 
     return ["", "## Methods and reproducibility\n", f"Command: `{context.command}`\n",
             "Training: `initsens train` per study, into `<out>/<protocol>/`, `<out>/ablations/<name>/` and "
