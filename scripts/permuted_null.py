@@ -7,15 +7,19 @@ and failed runs, and makes every initializer claim false in the sense the rules 
 "contradicted" answers P2/P3/E1 only by error, and every ω² of P1 is near 0. The share of permutations in which a
 claim comes out contradicted estimates the rules' false-contradiction rate on data shaped like ours.
 
-``python scripts/permuted_null.py [--results results/reproduction] [--permutations 40] [--out null.csv]
+``python scripts/permuted_null.py [--results results/reproduction] [--permutations 100] [--out null.csv]
 [--protocols eltager2023,initsens,eltager2023-pancan]``;
 ``--full-copy DIR`` also writes one permuted copy as a results folder, for ``initsens reproduce --no-train``.
+Each protocol draws its permutations from its own stream (``--seed`` and its name), and an existing ``--out`` keeps
+the rows of the protocols not permuted this time: protocols permuted one call at a time, as their runs land, give
+the same file as one call for all of them.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -43,18 +47,18 @@ def permuted(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=Path("results/reproduction"))
-    parser.add_argument("--permutations", type=int, default=40)
+    parser.add_argument("--permutations", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("permuted_null.csv"))
     parser.add_argument("--full-copy", type=Path, default=None)
     parser.add_argument("--protocols", default=",".join(PROTOCOLS),
                         help="comma-separated; eltager2023-pancan is permuted on the runs of its judged phases only")
     args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
     rows = []
     studies = plan_studies([p for p in args.protocols.split(",") if p], {}, args.results, ladder=False)
     for study in studies:
         name, own = study.name, study.default
+        rng = np.random.default_rng([args.seed, zlib.crc32(name.encode())])
         result, _ = study_result(study, 0.05)  # the runs of the study's complete phases, as the judge reads them
         if not result.judged:
             print(f"{name}: {result.progress()} trained, not judged yet; skipped", flush=True)
@@ -77,7 +81,12 @@ def main() -> None:
         print("no study judged yet: nothing to permute")
         return
     frame = pd.DataFrame(rows)
-    frame.to_csv(args.out, index=False)
+    if args.out.exists():  # keep the other protocols' rows
+        kept = pd.read_csv(args.out)
+        frame = pd.concat([kept[~kept["protocol"].isin(frame["protocol"])], frame], ignore_index=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(args.out)
     summary = frame.assign(contradicted=frame["verdict"] == CONTRADICTED).groupby(["protocol", "claim"]).agg(
         permutations=("permutation", "nunique"), contradicted=("contradicted", "sum"))
     print(summary.to_string())

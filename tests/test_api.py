@@ -62,7 +62,8 @@ def test_reproduce_returns_the_verdicts(tmp_path):
                                 both_defaults=False, n_boot=20, n_boot_icc=10,
                                 on_study=lambda study, plan: seen.append((study, plan.total)),
                                 on_trained=lambda study, summary: summaries.append(summary.trained),
-                                **{**TINY, "inits": "default,normal,uniform,xavier_normal,xavier_uniform"})
+                                **{**TINY, "inits": "default,normal,uniform,xavier_normal,xavier_uniform",
+                                   "normalizations": "zscore"})
     assert [(s.name, total) for s, total in seen] == [("initsens", 20)] and summaries == [20]
     assert result is not None and result.report.is_file()
     primary = result.claims[(result.claims["check"] == "verdict") & (result.claims["scope"] == "source")]

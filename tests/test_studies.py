@@ -35,6 +35,20 @@ def test_protocols_carry_their_own_default_and_train_the_other_reading_too(tmp_p
     assert "default" not in own["eltager2023"].config.inits and "kaiming_uniform" not in own["initsens"].config.inits
 
 
+def test_without_settings_every_protocol_plans_the_posters_grid_as_the_command_does(tmp_path):
+    """initsens.reproduce() and scripts/permuted_null.py pass no grid settings: the presets alone train z-score, so
+    they used to judge half the grid the command trains (P1 and P4 came out not testable on a shuffled copy of the
+    committed runs for want of min-max)."""
+    for study in plan_studies(["eltager2023", ORIGINAL_SCALE, "initsens"], {}, tmp_path, ladder=False):
+        cfg = study.config
+        assert (cfg.normalizations, cfg.depths, cfg.seeds) == (("zscore", "minmax"), (1, 2), tuple(range(10)))
+        assert len(cfg.runs()) == 4 * 6 * 2 * 2 * 10
+    rungs = [s for s in plan_studies([], {}, tmp_path) if s.kind == "rung"]
+    assert {s.config.normalizations for s in rungs} == {("zscore",)}  # a rung's own setting wins
+    narrow = plan_studies(["initsens"], {"normalizations": "minmax", "repeats": 2}, tmp_path, ladder=False)[0]
+    assert narrow.config.normalizations == ("minmax",) and narrow.config.seeds == (0, 1)
+
+
 def test_a_running_setting_reaches_every_study(tmp_path):
     """--denormals keep (IEEE arithmetic instead of the CPU default, flush) applies to the protocols, ablations and
     rungs.

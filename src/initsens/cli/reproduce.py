@@ -14,6 +14,7 @@ from rich.table import Table
 
 from initsens.cli.display import INTERRUPTED, RichObserver, console, report_summary
 from initsens.cli.options import setting_option
+from initsens.reproduction.studies import GRID
 from initsens.settings import default, flag_and_help, shown
 
 TRAINING = "Training (passed to every protocol; command-line values win over the presets)"
@@ -39,12 +40,12 @@ def _own(name: str, value: str, extra_help: str = "") -> Any:
 
 
 def _study(
-    repeats: int = typer.Option(10, "--repeats", help="Seeds 0..repeats-1 per combination."),
+    repeats: int = typer.Option(GRID["repeats"], "--repeats", help="Seeds 0..repeats-1 per combination."),
     protocols: str = typer.Option("eltager2023,eltager2023-pancan,initsens", "--protocols", help="Presets to "
                                   "compare, comma-separated (see `initsens presets`; eltager2023-pancan trains in "
                                   "phases: z-score, min-max, then the other default)."),
-    depths: str = _own("depths", "1,2"),
-    normalizations: str = _own("normalizations", "zscore,minmax", " P4 compares them."),
+    depths: str = _own("depths", GRID["depths"]),
+    normalizations: str = _own("normalizations", GRID["normalizations"], " P4 compares them."),
     ladder: bool = typer.Option(True, "--ladder/--no-ladder", help="Also train and judge the scale ladder: "
                                 "eltager2023 with its KL weight and step schedule at the original data's size "
                                 "(initsens.reproduction.studies.LADDER)."),

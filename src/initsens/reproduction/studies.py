@@ -37,6 +37,9 @@ LADDER_BASE = "eltager2023"
 PANCAN_TRAIN, PANCAN_EPOCH_STEPS = 8850, 138
 #: The original code's protocol at the original data's scale (KL weight for N_train = 8,850, epochs of 138 steps).
 ORIGINAL_SCALE = "eltager2023-pancan"
+#: The reproduction's grid, the poster's (its presets train z-score alone): what every study trains unless a setting
+#: passed to :func:`plan_studies` or the study itself (a rung, an ablation) says otherwise.
+GRID: dict[str, Any] = {"repeats": 10, "depths": "1,2", "normalizations": "zscore,minmax"}
 
 
 @dataclass(frozen=True)
@@ -184,8 +187,8 @@ class Study:
 
 def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path, ablations: Sequence[Ablation] = (),
                  ladder: bool = True, both_defaults: bool = True) -> list[Study]:
-    """Every configuration of a reproduction with its folder under ``out``, each checked (a one-line error for a
-    bad preset or setting) before anything is trained or created.
+    """Every configuration of a reproduction with its folder under ``out``, on :data:`GRID` where ``overrides`` do
+    not change it, each checked (a one-line error for a bad preset or setting) before anything is trained or created.
     """
     from initsens.training.config import SweepConfig
     from initsens.training.presets import PRESETS
@@ -196,11 +199,12 @@ def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path,
     def study(name: str, kind: str, preset: str, changes: dict[str, Any], folder: Path, extend: bool,
               **extra: Any) -> Study:
         changes = {**changes, "denormals": "keep"} if name in KEEPS_SUBNORMALS else changes
-        cfg = SweepConfig.load(preset, {**overrides, **changes})
+        settings = {**GRID, **overrides, **changes}
+        cfg = SweepConfig.load(preset, settings)
         own = next((i for i in cfg.inits if i in DEFAULT_READINGS), "default")
-        if extend and "inits" not in {**overrides, **changes}:
+        if extend and "inits" not in settings:
             more = tuple(i for i in DEFAULT_READINGS if i not in cfg.inits)
-            cfg = SweepConfig.load(preset, {**overrides, **changes, "inits": ",".join(cfg.inits + more)})
+            cfg = SweepConfig.load(preset, {**settings, "inits": ",".join(cfg.inits + more)})
         return Study(name, kind, cfg, folder, own, phases=PHASES.get(name, WHOLE), **extra)
 
     studies = [study(name, "protocol", name, {}, out / name, both_defaults) for name in protocols]
