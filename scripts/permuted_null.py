@@ -69,7 +69,7 @@ def main() -> None:
         for i in range(args.permutations):
             table = verdict_table(judge_runs(permuted(runs, rng), own, 0.05))
             table = table[(table["check"] == PRIMARY) & (table["scope"] == SOURCE)]
-            rows += [{"protocol": name, "permutation": i, "claim": r.claim, "verdict": r.verdict}
+            rows += [{"protocol": name, "runs": len(runs), "permutation": i, "claim": r.claim, "verdict": r.verdict}
                      for r in table.itertuples()]
             print(name, i, dict(zip(table["claim"], table["verdict"])), flush=True)
         if args.full_copy is not None:

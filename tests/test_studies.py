@@ -175,22 +175,13 @@ def test_the_ladder_trains_and_is_judged_on_both_metrics(tmp_path):
     assert (tmp_path / "rep" / "figures" / "ladder.png").stat().st_size
 
 
-def test_a_study_with_nothing_judged_yet_says_so_in_the_methods_and_the_figures_legend(monkeypatch, tmp_path):
-    """The original scale before its z-score phase is complete: its methods line says none is judged yet (not
-    "0 ok, 0 diverged" beside runs that are trained) and its legend entry in a claim's figure says why it has no
-    points, beside a judged study's plain name."""
+def _judged(study) -> StudyResult:
+    """``study`` judged on made-up runs: four models x five initializers x 3 seeds at depth 1, z-score (60 runs)."""
     import numpy as np
 
-    from initsens.reproduction.report import figures
-    from initsens.reproduction.report.context import Context
-    from initsens.reproduction.report.sections import methods
     from initsens.reproduction.result import PhaseProgress
-    from initsens.reproduction.verdicts import judge_runs, study_result, verdict_table
+    from initsens.reproduction.verdicts import judge_runs, verdict_table
 
-    studies = {s.name: s for s in plan_studies(["initsens", ORIGINAL_SCALE], {**GRID, "repeats": 10}, tmp_path,
-                                                    ladder=False)}
-    waiting = study_result(studies[ORIGINAL_SCALE], 0.05)[0]
-    assert not waiting.judged and waiting.trained == 0
     rng = np.random.default_rng(1)
     runs = pd.DataFrame([{"model": m, "initializer": i, "depth": 1, "normalization": "zscore", "seed": s,
                           "status": "ok", "run_id": f"{m}-{i}-{s}", "val_loss": 100.0 + rng.normal(), "ari": 0.5,
@@ -199,9 +190,25 @@ def test_a_study_with_nothing_judged_yet_says_so_in_the_methods_and_the_figures_
                          for i in ("default", "normal", "uniform", "xavier_normal", "xavier_uniform")
                          for s in range(3)])
     runs["val_nelbo"] = runs["val_loss"]
-    evidence = judge_runs(runs, "default", 0.05)
-    judged = StudyResult(studies["initsens"], runs, evidence, verdict_table(evidence), len(runs), len(runs),
-                         phases=[PhaseProgress(studies["initsens"].phases[0], len(runs), len(runs), True)])
+    evidence = judge_runs(runs, study.default, 0.05)
+    return StudyResult(study, runs, evidence, verdict_table(evidence), len(runs), len(runs),
+                       phases=[PhaseProgress(study.phases[0], len(runs), len(runs), True)])
+
+
+def test_a_study_with_nothing_judged_yet_says_so_in_the_methods_and_the_figures_legend(monkeypatch, tmp_path):
+    """The original scale before its z-score phase is complete: its methods line says none is judged yet (not
+    "0 ok, 0 diverged" beside runs that are trained) and its legend entry in a claim's figure says why it has no
+    points, beside a judged study's plain name."""
+    from initsens.reproduction.report import figures
+    from initsens.reproduction.report.context import Context
+    from initsens.reproduction.report.sections import methods
+    from initsens.reproduction.verdicts import study_result
+
+    studies = {s.name: s for s in plan_studies(["initsens", ORIGINAL_SCALE], {**GRID, "repeats": 10}, tmp_path,
+                                                    ladder=False)}
+    waiting = study_result(studies[ORIGINAL_SCALE], 0.05)[0]
+    assert not waiting.judged and waiting.trained == 0
+    judged = _judged(studies["initsens"])
     labels: list[str] = []
     monkeypatch.setattr(figures, "_save", lambda fig, dest: labels.extend(
         t.get_text() for t in fig.axes[0].get_legend().get_texts()) or dest)
@@ -213,3 +220,23 @@ def test_a_study_with_nothing_judged_yet_says_so_in_the_methods_and_the_figures_
     assert "0 of 960 runs (z-score: 0 of 400 trained; min-max: 0 of 400 trained; the other default: 0 of 160 " \
         "trained) (none judged yet: a phase is judged once it and every phase before it are complete), 0.0 min" \
         in lines[ORIGINAL_SCALE]
+
+
+def test_the_permuted_null_is_counted_per_protocol_and_claim_and_a_stale_one_says_so(tmp_path):
+    """scripts/permuted_null.py's verdicts (as its CSV holds them) become one row per protocol: the times each claim
+    came out contradicted; a protocol permuted on fewer runs than are judged now asks for a rerun."""
+    from initsens.reproduction.report.sections import null_section
+
+    studies = {s.name: s for s in plan_studies(["eltager2023", "initsens"], GRID, tmp_path, ladder=False)}
+    results = [_judged(studies["eltager2023"]), _judged(studies["initsens"])]
+    # eltager2023's own reading is kaiming_uniform: its judged own runs are the 48 not read as nn.Linear's "default"
+    verdicts = {("initsens", 0, "P2"): "contradicted", ("initsens", 2, "P2"): "contradicted",
+                ("initsens", 2, "E1"): "contradicted", ("eltager2023", 1, "P4"): "contradicted"}
+    null = pd.DataFrame([{"protocol": p, "runs": runs, "permutation": i, "claim": c,
+                          "verdict": verdicts.get((p, i, c), "unresolved")}
+                         for p, runs in (("eltager2023", 48), ("initsens", 15)) for i in range(4)
+                         for c in ("P1", "P2", "P3", "P4", "E1", "E2")])
+    text = "\n".join(null_section(null, results))
+    assert "| eltager2023 | 48 | 4 | 0 | 0 | 0 | 1 | 0 | 0 |" in text
+    assert "| initsens | 15 (judged now: 60; rerun the script) | 4 | 0 | 2 | 0 | 0 | 1 | 0 |" in text
+    assert null_section(pd.DataFrame(), results) == []

@@ -26,6 +26,7 @@ from initsens.reproduction.cache import CACHE_FOLDER, judge_studies
 from initsens.reproduction.claims import CLAIMS, OWN_LOSS
 from initsens.reproduction.diagnostics import ablation_lines, diagnostics, ladder_table
 from initsens.reproduction.report import Context, forest_plot, ladder_plot, render
+from initsens.reproduction.report.sections import NULL_TABLE
 from initsens.reproduction.result import StudyResult
 from initsens.reproduction.runs import training_seconds
 from initsens.reproduction.studies import Study
@@ -112,9 +113,11 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, *, alpha: 
                 root / "tables" / "evidence.parquet")
     # the verdicts earlier rule versions gave, kept beside the report (``history/claims-v1.parquet``, ...)
     history = {f.stem.split("-", 1)[1]: pd.read_parquet(f) for f in sorted((root / "history").glob("claims-*.parquet"))}
+    null = root / "tables" / NULL_TABLE  # scripts/permuted_null.py's output, when it was run
     context = Context(command=command, versions=versions(), data=data, wall=wall, alpha=alpha,
                       tables_dir=str((root / "tables").relative_to(report.parent)),
-                      figures={k: str(p.relative_to(report.parent)) for k, p in figures.items()}, history=history)
+                      figures={k: str(p.relative_to(report.parent)) for k, p in figures.items()}, history=history,
+                      null=pd.read_csv(null) if null.is_file() else pd.DataFrame())
     text = render(results, ladder, context)
     with atomic_path(report) as tmp:
         tmp.write_text(text, encoding="utf-8")

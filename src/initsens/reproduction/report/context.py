@@ -19,3 +19,4 @@ class Context:
     tables_dir: str
     figures: dict[str, str]
     history: dict[str, pd.DataFrame] = field(default_factory=dict)  # version -> its claims table, as it judged
+    null: pd.DataFrame = field(default_factory=pd.DataFrame)  # scripts/permuted_null.py's verdicts, if it was run

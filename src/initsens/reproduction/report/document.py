@@ -2,10 +2,12 @@
 
 Layout: the decision rules (printed from :data:`initsens.reproduction.claims.CLAIMS`, where each claim is
 declared), the claims table (verdict on the claim's metric and source's scope; val_nelbo, beyond the scope and
-the other reading of "the default" as their own columns), what the exact tests can reach, the scale ladder
-(table and dose-response figure), one section per claim with its sub-results and a forest plot, where the
+the other reading of "the default" as their own columns), what the exact tests can reach, how often the rules
+contradict a claim when the initializer labels are shuffled (where ``scripts/permuted_null.py`` was run), the scale
+ladder (table and dose-response figure), one section per claim with its sub-results and a forest plot, where the
 protocols disagree, ablations, Methods. Beside the report: ``<name>/figures/*.png``,
-``<name>/tables/{claims,evidence,ladder}.parquet`` and each protocol's full ``initsens analyze`` report.
+``<name>/tables/{claims,evidence,ladder}.parquet`` (and ``permuted_null.csv``) and each protocol's full
+``initsens analyze`` report.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from initsens.reproduction.report.sections import (
     ladder_section,
     methods,
     not_testable,
+    null_section,
     reach,
     rules,
     scale_section,
@@ -66,6 +69,7 @@ def render(results: Sequence[StudyResult], ladder: pd.DataFrame, context: Contex
                                   "nonzero": "nonzero differences (ties carry no sign)", "level": "level needed",
                                   "smallest_p": "smallest attainable p", "reachable": "sub-results that can reach it",
                                   "seeds_needed": "nonzero differences needed"})]
+    lines += null_section(context.null, protocols)
     lines += scale_section(results)
     lines += ladder_section(ladder, context.figures.get("ladder"))
     lines.append("## Evidence per claim\n")

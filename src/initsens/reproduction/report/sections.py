@@ -1,6 +1,6 @@
 """The reproduction report's sections, each a list of Markdown lines: the claims table, what the exact tests can
-reach, the original-scale grid, the ladder, the evidence per claim, where the protocols disagree, the rules'
-history and Methods.
+reach, the rules under shuffled initializers, the original-scale grid, the ladder, the evidence per claim, where the
+protocols disagree, the rules' history and Methods.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from initsens.analysis.exact import seeds_for_level
 from initsens.report.format import fmt, table
 from initsens.reproduction.claims import (
     CLAIMS,
+    CONTRADICTED,
     EXTRAPOLATION,
     NELBO,
     NOT_TESTABLE,
@@ -26,7 +27,13 @@ from initsens.reproduction.claims import (
     SOURCE,
     VERDICTS,
 )
-from initsens.reproduction.studies import ORIGINAL_SCALE, PANCAN_EPOCH_STEPS, PANCAN_TRAIN, SCALE_FIXED_AT
+from initsens.reproduction.studies import (
+    DEFAULT_READINGS,
+    ORIGINAL_SCALE,
+    PANCAN_EPOCH_STEPS,
+    PANCAN_TRAIN,
+    SCALE_FIXED_AT,
+)
 from initsens.schema import CAP, OK, STATUSES
 
 if TYPE_CHECKING:
@@ -215,6 +222,43 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
                 *[f"| `{k}` | " + " | ".join(str(r.settings.get(k, "")) for r in results) + " |"
                   for k in keys_differing], ""]
     return out
+
+
+#: Where the permuted null (``scripts/permuted_null.py``) is kept, beside the report's other tables.
+NULL_TABLE = "permuted_null.csv"
+
+
+def null_section(null: pd.DataFrame, results: Sequence[StudyResult]) -> list[str]:
+    """How often each claim comes out contradicted when the initializer labels are shuffled within each cell and
+    seed (``scripts/permuted_null.py``: the rules' false-contradiction rate on data shaped like these), per protocol;
+    a protocol whose judged runs changed since it was permuted says so.
+    """
+    if not len(null):
+        return []
+    judged = {r.name: r for r in results if r.judged}
+    lines = ["### The rules where the initializer does not matter\n",
+             "`scripts/permuted_null.py` shuffles the initializer labels among the runs of each seed within each cell "
+             "(model, depth, normalization) of a protocol's judged runs (its own reading of \"the default\") and "
+             f"judges the copy again; `{NULL_TABLE}` beside the claims table keeps every verdict. No initializer is "
+             "better there, so a contradiction is an error of the rules on data shaped like these. Times each claim "
+             "came out contradicted (verdict check, source's scope):\n",
+             "| protocol | runs permuted | permutations | " + " | ".join(CLAIMS) + " |",
+             "|---|---|---|" + "---|" * len(CLAIMS)]
+    for protocol, frame in null.groupby("protocol", sort=False):
+        count = frame["permutation"].nunique()
+        hits = frame[frame["verdict"] == CONTRADICTED].groupby("claim")["permutation"].nunique()
+        runs = int(frame["runs"].iloc[0])
+        result = judged.get(str(protocol))
+        own = len(result.runs[result.runs["initializer"] != _other_reading(result)]) if result is not None else None
+        stale = f" (judged now: {own}; rerun the script)" if own is not None and own != runs else ""
+        lines.append(f"| {protocol} | {runs}{stale} | {count} | "
+                     + " | ".join(f"{int(hits.get(key, 0))}" for key in CLAIMS) + " |")
+    return [*lines, ""]
+
+
+def _other_reading(result: StudyResult) -> str:
+    """The reading of "the default" that is not the study's own."""
+    return next(r for r in DEFAULT_READINGS if r != result.study.default)
 
 
 def history_section(history: dict[str, pd.DataFrame], results: Sequence[StudyResult]) -> list[str]:
