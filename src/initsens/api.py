@@ -163,9 +163,8 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
 
     Every study trains the poster's grid (:data:`initsens.reproduction.studies.GRID`: 10 seeds, depths 1 and 2,
     z-score and min-max), as the command does; ``settings`` (e.g. ``repeats=3``, ``data="my.tsv"``) reach every
-    study. The data are
-    checked before anything is created. ``on_study(study, plan)`` is called before a study (or each phase of a
-    phased study, :data:`initsens.reproduction.studies.PHASES`) trains (its
+    study. The data are checked before anything is created. ``on_study(study, plan)`` is called before a study (or
+    each phase of a phased study, :data:`initsens.reproduction.studies.PHASES`) trains (its
     :class:`~initsens.training.SweepPlan` carries notes worth showing), ``on_trained(study, summary)`` after;
     an interrupted study (Ctrl-C) raises :class:`KeyboardInterrupt` once its finished runs are saved.
 
