@@ -141,6 +141,12 @@ def sub_result(claim: str, where: str, scope: str, *, estimate: float, low: floa
             "verdict": verdict, "margin": margin, "detail": detail, **extra}
 
 
+def untestable(claim: str, where: str, scope: str, detail: str, **extra) -> dict:
+    """A sub-result that cannot be judged: no estimate, no interval, the reason in ``detail``."""
+    return sub_result(claim, where, scope, estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
+                      margin=np.nan, detail=detail, **extra)
+
+
 def with_failures(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """``runs`` with a ``failed`` column: status other than ok, or a non-finite ``metric``."""
     return runs.assign(failed=failed_mask(runs, metric).to_numpy())

@@ -30,7 +30,6 @@ from initsens.reproduction.claims.base import (
     ARI_SIGNAL,
     CONTRADICTED,
     FACTOR,
-    NOT_TESTABLE,
     OWN_LOSS,
     PAPER,
     SUPPORTED,
@@ -42,6 +41,7 @@ from initsens.reproduction.claims.base import (
     ari_signal,
     scored_ari,
     sub_result,
+    untestable,
     with_failures,
 )
 
@@ -106,8 +106,7 @@ def e1_uniform_clusters_worse(runs: pd.DataFrame, cell_keys: Sequence[str], scop
         where = cell_label(keys)
         signal, why = ari_signal(cell)
         if not signal:
-            rows.append(sub_result("E1", where, kind, estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
-                                   margin=np.nan, detail=f"clustering at chance: {why}"))
+            rows.append(untestable("E1", where, kind, f"clustering at chance: {why}"))
             continue
         wide = cell.pivot_table(index="seed", columns=FACTOR, values="ari_scored", aggfunc="first")
         verdict, compared, note = uniform_against(wide, target, alpha, m[kind])
@@ -223,8 +222,7 @@ def e2_loss_vs_clustering(runs: pd.DataFrame, cell_keys: Sequence[str], scope: S
         where = cell_label(keys)
         signal, why = ari_signal(cell)
         if not signal:
-            rows.append(sub_result("E2", where, kind, estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
-                                   margin=np.nan, detail=f"clustering at chance: {why}"))
+            rows.append(untestable("E2", where, kind, f"clustering at chance: {why}"))
             continue
         verdict, between, within = loss_tracks_clustering(cell[~cell["failed"]], metric, alpha, m[kind])
         detail = (f"between initializers (per-seed rho across initializers, z-mean of {between['n']} seeds, t "

@@ -28,7 +28,6 @@ from initsens.analysis.exact import EXACT_MAX, min_sign_flip_p, sign_patterns
 from initsens.reproduction.claims.base import (
     CONTRADICTED,
     FACTOR,
-    NOT_TESTABLE,
     OWN_LOSS,
     POSTER,
     SUPPORTED,
@@ -38,6 +37,7 @@ from initsens.reproduction.claims.base import (
     Reach,
     Scope,
     sub_result,
+    untestable,
     with_failures,
 )
 from initsens.reproduction.claims.best import compare_cell
@@ -93,8 +93,7 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
                      cache: dict | None = None) -> list[dict]:
     """P4's sub-results: one per model and depth (and other cell keys but the normalization)."""
     if "normalization" not in runs.columns or runs["normalization"].nunique() < 2:
-        return [sub_result("P4", "all cells", "source", estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
-                           margin=np.nan, detail="the runs hold a single normalization: nothing to compare")]
+        return [untestable("P4", "all cells", "source", "the runs hold a single normalization: nothing to compare")]
     data = with_failures(runs, metric)
     groups = [k for k in cell_keys if k != "normalization"]
     cells = [(dict(zip(groups, k if isinstance(k, tuple) else (k,))), cell)
@@ -110,17 +109,14 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
         where, level = cell_label(place), alpha / (m[kind] * len(pairs))
         shifts = {pair: rank_shifts(cell, metric, *pair) for pair in pairs}
         if all(len(d) < 2 or d.shape[1] < 2 for d in shifts.values()):
-            rows.append(sub_result("P4", where, kind, estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
-                                   margin=np.nan,
-                                   detail="fewer than two seeds with every run under both normalizations"))
+            rows.append(untestable("P4", where, kind, "fewer than two seeds with every run under both normalizations"))
             continue
         comparisons = {n: compare_cell(cell[cell["normalization"] == n], {**place, "normalization": n}, metric, cache)
                        for n in norms}
-        untestable = [n for n, c in comparisons.items() if not c.testable]
-        if untestable:  # as in P2/P3: nothing ranks initializers that all failed (or that nothing separates)
-            rows.append(sub_result("P4", where, kind, estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
-                                   margin=np.nan, detail=f"no two initializers can be compared under "
-                                   f"{', '.join(untestable)} (every run failed, or one initializer left), as P2/P3 "
+        failing = [n for n, c in comparisons.items() if not c.testable]
+        if failing:  # as in P2/P3: nothing ranks initializers that all failed (or that nothing separates)
+            rows.append(untestable("P4", where, kind, f"no two initializers can be compared under "
+                                   f"{', '.join(failing)} (every run failed, or one initializer left), as P2/P3 "
                                    "find there", level=level))
             continue
         p_values = {pair: rank_interaction_p(d.to_numpy()) for pair, d in shifts.items()}

@@ -24,7 +24,6 @@ from initsens.analysis.exact import jackknife_t, rank_omega_sq
 from initsens.reproduction.claims.base import (
     CONTRADICTED,
     FACTOR,
-    NOT_TESTABLE,
     OWN_LOSS,
     POSTER,
     SUPPORTED,
@@ -33,6 +32,7 @@ from initsens.reproduction.claims.base import (
     Figure,
     Scope,
     sub_result,
+    untestable,
     with_failures,
 )
 
@@ -98,8 +98,7 @@ def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str],
             why = "; ".join(([f"P1 compares the source's models, and {', '.join(absent)} were not trained here"]
                              if absent else []) +
                             [f"{model} cannot be measured ({why})" for model, why in sorted(blocked.items())])
-            rows.append(sub_result("P1", where, kind, estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
-                                   margin=np.nan, detail=why, level=alpha / (m[kind] * k)))
+            rows.append(untestable("P1", where, kind, why, level=alpha / (m[kind] * k)))
             continue
         rivals = [model for model in cells if model != target]
         strict = 1 - alpha / (m[kind] * max(k, len(rivals)))
