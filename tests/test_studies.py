@@ -175,20 +175,21 @@ def test_the_ladder_trains_and_is_judged_on_both_metrics(tmp_path):
     assert (tmp_path / "rep" / "figures" / "ladder.png").stat().st_size
 
 
-def _judged(study) -> StudyResult:
-    """``study`` judged on made-up runs: four models x five initializers x 3 seeds at depth 1, z-score (60 runs)."""
+def _judged(study, normalizations: tuple[str, ...] = ("zscore",)) -> StudyResult:
+    """``study`` judged on made-up runs: four models x five initializers x 3 seeds at depth 1, z-score (60 runs) or
+    each of ``normalizations``."""
     import numpy as np
 
     from initsens.reproduction.result import PhaseProgress
     from initsens.reproduction.verdicts import judge_runs, verdict_table
 
     rng = np.random.default_rng(1)
-    runs = pd.DataFrame([{"model": m, "initializer": i, "depth": 1, "normalization": "zscore", "seed": s,
-                          "status": "ok", "run_id": f"{m}-{i}-{s}", "val_loss": 100.0 + rng.normal(), "ari": 0.5,
+    runs = pd.DataFrame([{"model": m, "initializer": i, "depth": 1, "normalization": n, "seed": s,
+                          "status": "ok", "run_id": f"{m}-{i}-{n}-{s}", "val_loss": 100.0 + rng.normal(), "ari": 0.5,
                           "device": "cpu"}
                          for m in ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
                          for i in ("default", "normal", "uniform", "xavier_normal", "xavier_uniform")
-                         for s in range(3)])
+                         for n in normalizations for s in range(3)])
     runs["val_nelbo"] = runs["val_loss"]
     evidence = judge_runs(runs, study.default, 0.05)
     return StudyResult(study, runs, evidence, verdict_table(evidence), len(runs), len(runs),
@@ -232,11 +233,42 @@ def test_the_permuted_null_is_counted_per_protocol_and_claim_and_a_stale_one_say
     # eltager2023's own reading is kaiming_uniform: its judged own runs are the 48 not read as nn.Linear's "default"
     verdicts = {("initsens", 0, "P2"): "contradicted", ("initsens", 2, "P2"): "contradicted",
                 ("initsens", 2, "E1"): "contradicted", ("eltager2023", 1, "P4"): "contradicted"}
+    verdicts.update({("eltager2023", i, "E2"): "contradicted" for i in range(4)})  # as the shuffle cannot move it
     null = pd.DataFrame([{"protocol": p, "runs": runs, "permutation": i, "claim": c,
                           "verdict": verdicts.get((p, i, c), "unresolved")}
                          for p, runs in (("eltager2023", 48), ("initsens", 15)) for i in range(4)
                          for c in ("P1", "P2", "P3", "P4", "E1", "E2")])
+    for result in results:  # the real verdicts, set here: supported everywhere, so no permutation matches them
+        v = result.verdicts
+        v.loc[(v["check"] == "verdict") & (v["scope"] == "source"), "verdict"] = "supported"
     text = "\n".join(null_section(null, results))
-    assert "| eltager2023 | 48 | 4 | 0 | 0 | 0 | 1 | 0 | 0 |" in text
+    assert "| eltager2023 | 48 | 4 | 0 | 0 | 0 | 1 | 0 | 4 |" in text
     assert "| initsens | 15 (judged now: 60; rerun the script) | 4 | 0 | 2 | 0 | 0 | 1 | 0 |" in text
+    # a claim every permutation judges as the real runs are judged is marked: no error rate
+    results[0].verdicts.loc[(results[0].verdicts["claim"] == "E2") & (results[0].verdicts["check"] == "verdict")
+                            & (results[0].verdicts["scope"] == "source"), "verdict"] = "contradicted"
+    assert "| eltager2023 | 48 | 4 | 0 | 0 | 0 | 1 | 0 | 4 † |" in "\n".join(null_section(null, results))
     assert null_section(pd.DataFrame(), results) == []
+
+
+def test_where_protocols_disagree_a_study_judged_on_one_normalization_is_matched_cell_by_cell(tmp_path):
+    """The original scale's z-score phase names its cells without the normalization ("IWAE, depth 1"), the other
+    protocols with it: the disagreement lines match them cell by cell (they used to list every cell as nan for
+    one study or the other) and show – where a study has no such cell (its min-max, not trained yet)."""
+    from initsens.reproduction.report.sections import disagreements
+
+    studies = {s.name: s for s in plan_studies(["eltager2023", ORIGINAL_SCALE], GRID, tmp_path, ladder=False)}
+    both = _judged(studies["eltager2023"], ("zscore", "minmax"))
+    phase = _judged(studies[ORIGINAL_SCALE])
+    cells = {r.name: set(r.primary().loc[r.primary()["claim"] == "P2", "where"]) for r in (both, phase)}
+    assert "IWAE, depth 1" in cells[ORIGINAL_SCALE] and "IWAE, depth 1" not in cells["eltager2023"]
+    for result, verdict in ((both, "supported"), (phase, "contradicted")):  # P2 judged differently, claim-wide
+        v = result.verdicts
+        v.loc[(v["claim"] == "P2") & (v["check"] == "verdict") & (v["scope"] == "source"), "verdict"] = verdict
+    phase.evidence.loc[(phase.evidence["claim"] == "P2") & (phase.evidence["where"] == "IWAE, depth 1"),
+                       "verdict"] = "contradicted"
+    both.evidence.loc[both.evidence["claim"] == "P2", "verdict"] = "supported"
+    line = next(x for x in disagreements([both, phase]) if x.startswith("  Sub-results") and "IWAE" in x)
+    assert f"IWAE, depth 1, normalization zscore (eltager2023 supported, {ORIGINAL_SCALE} contradicted)" in line
+    assert f"IWAE, depth 1, normalization minmax (eltager2023 supported, {ORIGINAL_SCALE} –)" in line
+    assert "nan" not in line and "IWAE, depth 1 (" not in line

@@ -29,7 +29,8 @@ def diagnostics(result: StudyResult, epochs: pd.DataFrame | None, alpha: float) 
     ok = runs[runs["status"] == OK]
     if len(ok) and {"val_kl", "ari"} <= set(ok.columns):
         lines.append(f"{name}: finished runs have a median validation KL of {ok['val_kl'].median():.3g} nats per "
-                     "sample (near 0: the posterior is the prior and the latent code carries almost nothing), a "
+                     "sample (a value near 0 would mean the posterior is the prior and the latent code carries almost "
+                     "nothing), a "
                      f"median validation reconstruction MSE of {ok['val_recon_mse'].median():.3g} and a median ARI "
                      f"of {ok['ari'].median():.3g}.")
     failed = runs[runs["status"] != OK]

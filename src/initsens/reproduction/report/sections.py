@@ -199,18 +199,19 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
     for key in keys:
         judged = [r for r in results if r.verdict(key)]  # a claim waiting for a phase is left out
         out.append(f"- **{key}** (" + ", ".join(f"{r.name}: {r.verdict(key)}" for r in judged) + ").")
+        subs = {r.name: r.primary()[(r.primary()["claim"] == key) & (r.primary()["scope"] == SOURCE)]
+                [["where", "verdict"]] for r in judged}
+        named = any(sub["where"].str.contains("normalization ").any() for sub in subs.values())
         merged: pd.DataFrame | None = None
         for r in judged:
-            sub = r.primary()
-            sub = sub[(sub["claim"] == key) & (sub["scope"] == SOURCE)][["where", "verdict"]]
-            sub = sub.rename(columns={"verdict": r.name})
+            sub = _named_as_others(r, subs[r.name], named).rename(columns={"verdict": r.name})
             merged = sub if merged is None else merged.merge(sub, on="where", how="outer")
         assert merged is not None
-        differing = merged[merged[[r.name for r in judged]].nunique(axis=1, dropna=False) > 1]
+        differing = merged[merged[[r.name for r in judged]].nunique(axis=1, dropna=False) > 1].fillna("–")
         if len(differing):
-            out.append("  Sub-results in the source's scope that differ: " + "; ".join(
-                f"{w} ({', '.join(f'{r.name} {row[r.name]}' for r in judged)})"
-                for w, row in differing.set_index("where").iterrows()) + ".")
+            out.append("  Sub-results in the source's scope that differ (– where a study has no such sub-result): "
+                       + "; ".join(f"{w} ({', '.join(f'{r.name} {row[r.name]}' for r in judged)})"
+                                   for w, row in differing.set_index("where").iterrows()) + ".")
     notes = [line for r in results for line in r.diagnostics]
     if notes:
         out += ["", "What the data show about the settings behind the verdicts:", "", *[f"- {n}" for n in notes]]
@@ -222,6 +223,17 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
                 *[f"| `{k}` | " + " | ".join(str(r.settings.get(k, "")) for r in results) + " |"
                   for k in keys_differing], ""]
     return out
+
+
+def _named_as_others(result: StudyResult, sub: pd.DataFrame, named: bool) -> pd.DataFrame:
+    """``sub``'s cells named as the other studies name theirs: a study judged on one normalization (a phase of the
+    original scale) leaves it out of its cells' names, so it is added back where another study's names carry one.
+    """
+    runs = result.runs
+    norms = runs["normalization"].unique() if "normalization" in runs.columns else []
+    if named and len(norms) == 1 and not sub["where"].str.contains("normalization ").any():
+        return sub.assign(where=sub["where"] + f", normalization {norms[0]}")
+    return sub
 
 
 #: Where the permuted null (``scripts/permuted_null.py``) is kept, beside the report's other tables.
@@ -241,7 +253,10 @@ def null_section(null: pd.DataFrame, results: Sequence[StudyResult]) -> list[str
              "(model, depth, normalization) of a protocol's judged runs (its own reading of \"the default\") and "
              f"judges the copy again; `{NULL_TABLE}` beside the claims table keeps every verdict. No initializer is "
              "better there, so a contradiction is an error of the rules on data shaped like these. Times each claim "
-             "came out contradicted (verdict check, source's scope):\n",
+             "came out contradicted (verdict check, source's scope); † where every permutation gave the verdict the "
+             "real runs get, a rule the shuffle cannot move, so its count is no error rate (E2 correlates loss and "
+             "ARI across the runs of each seed, which the shuffle keeps together; a claim not testable on the runs "
+             "stays so):\n",
              "| protocol | runs permuted | permutations | " + " | ".join(CLAIMS) + " |",
              "|---|---|---|" + "---|" * len(CLAIMS)]
     for protocol, frame in null.groupby("protocol", sort=False):
@@ -251,8 +266,10 @@ def null_section(null: pd.DataFrame, results: Sequence[StudyResult]) -> list[str
         result = judged.get(str(protocol))
         own = len(result.runs[result.runs["initializer"] != _other_reading(result)]) if result is not None else None
         stale = f" (judged now: {own}; rerun the script)" if own is not None and own != runs else ""
+        fixed = {key for key, v in frame.groupby("claim")["verdict"]
+                 if result is not None and set(v) == {result.verdict(str(key))}}
         lines.append(f"| {protocol} | {runs}{stale} | {count} | "
-                     + " | ".join(f"{int(hits.get(key, 0))}" for key in CLAIMS) + " |")
+                     + " | ".join(f"{int(hits.get(key, 0))}{' †' if key in fixed else ''}" for key in CLAIMS) + " |")
     return [*lines, ""]
 
 
