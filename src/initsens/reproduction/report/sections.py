@@ -254,9 +254,9 @@ def null_section(null: pd.DataFrame, results: Sequence[StudyResult]) -> list[str
              f"judges the copy again; `{NULL_TABLE}` beside the claims table keeps every verdict. No initializer is "
              "better there, so a contradiction is an error of the rules on data shaped like these. Times each claim "
              "came out contradicted (verdict check, source's scope); † where every permutation gave the verdict the "
-             "real runs get, a rule the shuffle cannot move, so its count is no error rate (E2 correlates loss and "
-             "ARI across the runs of each seed, which the shuffle keeps together; a claim not testable on the runs "
-             "stays so):\n",
+             "real runs get. E2's is so by construction: its verdict correlates loss and ARI across the runs of each "
+             "seed, which the shuffle keeps together, so its count is the real verdict repeated, not an error rate; "
+             "so is a claim not testable for want of a model's finished runs (P1), whatever the labels:\n",
              "| protocol | runs permuted | permutations | " + " | ".join(CLAIMS) + " |",
              "|---|---|---|" + "---|" * len(CLAIMS)]
     for protocol, frame in null.groupby("protocol", sort=False):
