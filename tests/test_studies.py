@@ -251,7 +251,8 @@ def test_the_permuted_null_is_counted_per_protocol_and_claim_and_a_stale_one_say
     assert null_section(pd.DataFrame(), results) == []
 
 
-def test_where_protocols_disagree_a_study_judged_on_one_normalization_is_matched_cell_by_cell(tmp_path):
+def test_where_protocols_disagree_a_study_judged_on_one_normalization_is_matched_cell_by_cell(monkeypatch,
+                                                                                             tmp_path):
     """The original scale's z-score phase names its cells without the normalization ("IWAE, depth 1"), the other
     protocols with it: the disagreement lines match them cell by cell (they used to list every cell as nan for
     one study or the other) and show – where a study has no such cell (its min-max, not trained yet)."""
@@ -272,3 +273,10 @@ def test_where_protocols_disagree_a_study_judged_on_one_normalization_is_matched
     assert f"IWAE, depth 1, normalization zscore (eltager2023 supported, {ORIGINAL_SCALE} contradicted)" in line
     assert f"IWAE, depth 1, normalization minmax (eltager2023 supported, {ORIGINAL_SCALE} –)" in line
     assert "nan" not in line and "IWAE, depth 1 (" not in line
+    from initsens.reproduction.report import figures  # the claim's figure puts both studies on the same rows
+
+    ticks: list[str] = []
+    monkeypatch.setattr(figures, "_save", lambda fig, dest: ticks.extend(
+        t.get_text() for t in fig.axes[0].get_yticklabels()) or dest)
+    figures.forest_plot("P2", [both, phase], tmp_path / "p2.png")
+    assert "IWAE, depth 1, normalization zscore" in ticks and "IWAE, depth 1" not in ticks

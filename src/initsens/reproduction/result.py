@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -106,3 +107,19 @@ class StudyResult:
     def primary(self) -> pd.DataFrame:
         """The sub-results of the verdict check."""
         return self.evidence[self.evidence["check"] == PRIMARY] if len(self.evidence) else self.evidence
+
+
+def named_alike(pairs: Sequence[tuple[StudyResult, pd.DataFrame]]) -> list[pd.DataFrame]:
+    """Each study's sub-results (``where`` column) with cells named as the other studies name theirs: a study judged
+    on one normalization (a phase of the original scale) leaves it out of its cells' names ("IWAE, depth 1"), so it
+    is added back where another study's names carry one, and the same cell reads alike in every study.
+    """
+    named = any(frame["where"].str.contains("normalization ").any() for _, frame in pairs if len(frame))
+    out = []
+    for result, frame in pairs:
+        runs = result.runs
+        norms = runs["normalization"].unique() if "normalization" in runs.columns else []
+        if named and len(norms) == 1 and len(frame) and not frame["where"].str.contains("normalization ").any():
+            frame = frame.assign(where=frame["where"] + f", normalization {norms[0]}")
+        out.append(frame)
+    return out

@@ -81,8 +81,9 @@ def study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | Non
     result = StudyResult(study, judged, pd.DataFrame(), pd.DataFrame(), len(runs), expected,
                          settings=shared_settings(runs), phases=phases)
     if result.judged:
-        result.evidence = judge_runs(judged, study.default, alpha)
-        waiting = {w for p in phases if not p.judged for w in p.phase.waits}
-        table = verdict_table(result.evidence)
-        result.verdicts = table[~table["claim"].isin(waiting) & ~table["check"].isin(waiting)].reset_index(drop=True)
+        evidence = judge_runs(judged, study.default, alpha)
+        waiting = {w for p in phases if not p.judged for w in p.phase.waits}  # no evidence, no verdict yet
+        result.evidence = evidence[~evidence["claim"].isin(waiting) & ~evidence["check"].isin(waiting)]
+        result.evidence = result.evidence.reset_index(drop=True)
+        result.verdicts = verdict_table(result.evidence)
     return result, loaded

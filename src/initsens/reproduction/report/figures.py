@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 
 from initsens.atomic import atomic_path  # noqa: E402
 from initsens.reproduction.claims import CLAIMS, CONTRADICTED, EXTRAPOLATION, NOT_TESTABLE, SUPPORTED, UNRESOLVED  # noqa: E402
+from initsens.reproduction.result import named_alike  # noqa: E402
 
 if TYPE_CHECKING:
     from initsens.reproduction.result import StudyResult
@@ -25,7 +26,8 @@ def forest_plot(key: str, results: Sequence[StudyResult], dest: Path) -> Path:
     """Each sub-result's estimate and 95% CI on the claim's metric, one colour per study, marker by verdict,
     threshold line(s); sub-results beyond the source's scope are marked † .
     """
-    frames = [r.primary()[r.primary()["claim"] == key].assign(study=r.name) for r in results if len(r.evidence)]
+    frames = named_alike([(r, r.primary()[r.primary()["claim"] == key].assign(study=r.name)) for r in results
+                          if len(r.evidence)])
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["where", "scope"])
     data["label"] = data["where"] + np.where(data["scope"] == EXTRAPOLATION, " †", "")
     labels = list(dict.fromkeys(data["label"])) or ["(no sub-results)"]

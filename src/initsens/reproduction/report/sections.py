@@ -27,6 +27,7 @@ from initsens.reproduction.claims import (
     SOURCE,
     VERDICTS,
 )
+from initsens.reproduction.result import named_alike
 from initsens.reproduction.studies import (
     DEFAULT_READINGS,
     ORIGINAL_SCALE,
@@ -199,12 +200,11 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
     for key in keys:
         judged = [r for r in results if r.verdict(key)]  # a claim waiting for a phase is left out
         out.append(f"- **{key}** (" + ", ".join(f"{r.name}: {r.verdict(key)}" for r in judged) + ").")
-        subs = {r.name: r.primary()[(r.primary()["claim"] == key) & (r.primary()["scope"] == SOURCE)]
-                [["where", "verdict"]] for r in judged}
-        named = any(sub["where"].str.contains("normalization ").any() for sub in subs.values())
+        subs = named_alike([(r, r.primary()[(r.primary()["claim"] == key) & (r.primary()["scope"] == SOURCE)]
+                             [["where", "verdict"]]) for r in judged])
         merged: pd.DataFrame | None = None
-        for r in judged:
-            sub = _named_as_others(r, subs[r.name], named).rename(columns={"verdict": r.name})
+        for r, sub in zip(judged, subs):
+            sub = sub.rename(columns={"verdict": r.name})
             merged = sub if merged is None else merged.merge(sub, on="where", how="outer")
         assert merged is not None
         differing = merged[merged[[r.name for r in judged]].nunique(axis=1, dropna=False) > 1].fillna("–")
@@ -223,17 +223,6 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
                 *[f"| `{k}` | " + " | ".join(str(r.settings.get(k, "")) for r in results) + " |"
                   for k in keys_differing], ""]
     return out
-
-
-def _named_as_others(result: StudyResult, sub: pd.DataFrame, named: bool) -> pd.DataFrame:
-    """``sub``'s cells named as the other studies name theirs: a study judged on one normalization (a phase of the
-    original scale) leaves it out of its cells' names, so it is added back where another study's names carry one.
-    """
-    runs = result.runs
-    norms = runs["normalization"].unique() if "normalization" in runs.columns else []
-    if named and len(norms) == 1 and not sub["where"].str.contains("normalization ").any():
-        return sub.assign(where=sub["where"] + f", normalization {norms[0]}")
-    return sub
 
 
 #: Where the permuted null (``scripts/permuted_null.py``) is kept, beside the report's other tables.
@@ -268,8 +257,9 @@ def null_section(null: pd.DataFrame, results: Sequence[StudyResult]) -> list[str
         stale = f" (judged now: {own}; rerun the script)" if own is not None and own != runs else ""
         fixed = {key for key, v in frame.groupby("claim")["verdict"]
                  if result is not None and set(v) == {result.verdict(str(key))}}
-        lines.append(f"| {protocol} | {runs}{stale} | {count} | "
-                     + " | ".join(f"{int(hits.get(key, 0))}{' †' if key in fixed else ''}" for key in CLAIMS) + " |")
+        waits = {key for key in CLAIMS if result is not None and result.waits_for(key)}  # not judged yet: –
+        lines.append(f"| {protocol} | {runs}{stale} | {count} | " + " | ".join(
+            "–" if key in waits else f"{int(hits.get(key, 0))}{' †' if key in fixed else ''}" for key in CLAIMS) + " |")
     return [*lines, ""]
 
 
