@@ -83,7 +83,7 @@ def study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | Non
     if result.judged:
         evidence = judge_runs(judged, study.default, alpha)
         waiting = {w for p in phases if not p.judged for w in p.phase.waits}  # no evidence, no verdict yet
-        result.evidence = evidence[~evidence["claim"].isin(waiting) & ~evidence["check"].isin(waiting)]
-        result.evidence = result.evidence.reset_index(drop=True)
-        result.verdicts = verdict_table(result.evidence)
+        result.evidence, result.verdicts = (
+            frame[~frame["claim"].isin(waiting) & ~frame["check"].isin(waiting)].reset_index(drop=True)
+            for frame in (evidence, verdict_table(evidence)))
     return result, loaded
