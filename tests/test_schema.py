@@ -1,5 +1,5 @@
-"""The runs, epochs and metrics tables are defined once (initsens.schema): the store writes them and README lists
-them."""
+"""The runs, epochs and metrics tables are defined once (initsens.results.schema): the store writes them and README
+lists them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pyarrow.parquet as pq
 from conftest import REPO
 
-from initsens.schema import EPOCH_COLUMNS, METRIC_COLUMNS, RUN_COLUMNS, SCHEMA_VERSION
+from initsens.results.schema import EPOCH_COLUMNS, METRIC_COLUMNS, RUN_COLUMNS, SCHEMA_VERSION
 from initsens.training import SweepConfig, plan_sweep, run_sweep
 
 

@@ -19,9 +19,10 @@ import initsens
 from initsens import atomic
 from initsens.analysis import load_results
 from initsens.errors import InitsensError
-from initsens.training import store as store_module
-from initsens.training.check import inspect_folder, repair
-from initsens.training.store import LOCK_NAME, ResultsStore
+from initsens.results import store as store_module
+from initsens.results.check import inspect_folder, repair
+from initsens.results.lock import LOCK_NAME
+from initsens.results.store import ResultsStore
 
 TINY = {"models": "VanillaVAE", "inits": "default,uniform", "depths": "1", "repeats": 2, "epochs": 1,
         "top_genes": 30, "hidden_dims": "8", "latent_dim": 2, "ensemble_size": 2}
@@ -59,18 +60,18 @@ def test_a_second_writer_stops_and_a_stale_lock_is_taken_over(tmp_path):
     store = ResultsStore.open(tmp_path / "stale")
     assert store.notices == [f"{store.root}: took over the lock of pid {sleeper.pid} (since "
                              "2026-12-06T00:00:00+00:00), which no longer runs"]
-    assert json.loads(store.lock_path.read_text())["pid"] == __import__("os").getpid()
+    assert json.loads(store.lock.path.read_text())["pid"] == __import__("os").getpid()
     again = ResultsStore.open(tmp_path / "stale")  # this process already holds it
     assert again.notices == []
     store.release()
-    assert not store.lock_path.exists() and not list((tmp_path / "stale").glob(f"{LOCK_NAME}*"))
+    assert not store.lock.path.exists() and not list((tmp_path / "stale").glob(f"{LOCK_NAME}*"))
 
 
 @pytest.mark.slow
 def test_a_second_command_on_a_folder_being_written_stops_and_trains_nothing(tmp_path):
     """A writer (here a process holding the folder open, as a training sweep does) makes a second `initsens train`
     stop at once; once the writer is gone, the same command takes the lock over and trains every run once."""
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from initsens.training.store import "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from initsens.results.store import "
                                "ResultsStore; ResultsStore.open(sys.argv[1]); print('open', flush=True); "
                                "time.sleep(120)", str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
@@ -96,15 +97,19 @@ def test_a_corrupt_part_stops_train_and_quarantine_retrains_its_runs(tmp_path, s
     subprocess.run(["cp", "-r", str(source), str(out)], check=True)
     part = sorted((out / "runs").glob("part-*.parquet"))[0]
     lost = set(pq.read_table(part)["run_id"].to_pylist())
-    part.write_bytes(part.read_bytes()[:300])  # a copy cut short
+    cut = part.read_bytes()[:300]
+    part.write_bytes(cut)  # a copy cut short
     with pytest.raises(InitsensError, match=r"1 part file\(s\) cannot be read \(runs/part-.*\); run again with "
                                             "--quarantine"):
         initsens.train(out=out, **TINY)
     assert inspect_folder(out).problems["kind"].tolist() == ["unreadable part"]
     again = initsens.train(out=out, quarantine=True, **TINY)
     assert sorted(again["run_id"]) == sorted(runs["run_id"]) and again["run_id"].is_unique
-    assert (part.parent / (part.name + ".corrupt")).exists()
-    assert (out / "epochs" / (part.name + ".corrupt")).exists()  # its epochs moved aside with it
+    aside = next((out / "set-aside").iterdir())  # out of the table folders, with a note of why
+    assert (aside / "runs" / part.name).read_bytes() == cut and (aside / "epochs" / part.name).exists()
+    why = {note["from"]: note["reason"] for note in json.loads((aside / "why.json").read_text())}
+    assert why[f"runs/{part.name}"].startswith("unreadable") and f"epochs/{part.name}" in why
+    assert sorted(pd.read_parquet(out / "runs")["run_id"]) == sorted(runs["run_id"])  # readers see the live runs
     loaded = load_results(out)  # analyze reads neither
     assert len(loaded.runs) == 4 and set(loaded.runs["run_id"]) >= lost
     assert loaded.epochs.groupby("run_id")["epoch"].apply(lambda e: e.is_unique).all()
@@ -216,7 +221,11 @@ def test_check_reports_and_repair_fixes_duplicates_orphans_and_corrupt_parts(tmp
     shown = run_cli("check", str(out))
     assert shown.returncode == 1 and "4 problem(s)" in shown.stdout
     done = repair(out)
-    assert len(done) == 5  # duplicates dropped, the rest moved aside
+    assert [line.split(" (")[0] for line in done] == [
+        f"set aside runs/{parts[1].name}, epochs/{parts[1].name}", "set aside epochs/part-orphan.parquet",
+        "dropped 2 duplicated row(s) in runs/", "dropped 2 duplicated row(s) in epochs/"]
+    aside = next((out / "set-aside").iterdir())
+    assert (aside / "runs" / "part-zzcopy.parquet").read_bytes() == parts[0].read_bytes()  # as it was: nothing lost
     left = inspect_folder(out).problems  # the grid recorded in sweeps.json now lacks the corrupt part's runs
     assert left["kind"].tolist() == ["runs not trained"] and left["detail"].iloc[0].startswith("2 of 4 runs")
     kept = load_results(out).runs
@@ -255,7 +264,7 @@ def test_a_lost_epochs_part_has_one_way_out_check_repair_train(tmp_path, sweep):
 _KILLER = """
 import os, pickle, signal, sys
 from initsens import atomic
-from initsens.training import store as sm
+from initsens.results import store as sm
 at, calls = int(sys.argv[2]), [0]
 def hooked(original):
     def call(*args, **kwargs):

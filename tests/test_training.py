@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from initsens.data import load_dataset, prepare
-from initsens.schema import SCHEMA_VERSION
+from initsens.results.schema import SCHEMA_VERSION
 from initsens.training import ResultsStore, SweepConfig, plan_sweep, run_sweep, train_run
 from initsens.training.clustering import adjusted_rand
 from initsens.training.loop import EarlyStopping, batch_count, batches, subnormals

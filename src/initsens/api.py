@@ -35,7 +35,7 @@ def train(config: str | Path | SweepConfig | None = None, out: str | Path = "res
         initsens's defaults.
     out : the results folder.
     force : retrain runs already recorded in ``out``.
-    quarantine : move unreadable part files aside (``*.corrupt``) and retrain their runs, instead of stopping.
+    quarantine : set unreadable part files aside (in ``out/set-aside/``) and retrain their runs, instead of stopping.
     dry_run : check the data and ``out``, train nothing, and return the grid instead: one row per run (``run_id``,
         its factors, ``recorded``: already in ``out``).
     cluster : train on Dask (:class:`~initsens.training.distributed.Cluster`: a local cluster of ``workers``

@@ -16,7 +16,7 @@ in ``[model.NAME]`` tables); ``model`` (handed to the model classes as a keyword
 (whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the message formatted
 with ``flag`` and ``value``); ``choices`` (``"module:NAME"`` of the allowed values, imported when checked);
 ``factor`` (a swept factor of the grid, :class:`Factor`: each run takes one of its values). Adding a factor is its
-row here plus its use (a field of :class:`~initsens.training.RunSpec` and a runs column in :mod:`initsens.schema`,
+row here plus its use (a field of :class:`~initsens.training.RunSpec` and a column of :mod:`~initsens.results.schema`,
 both named by ``Factor.column``); the grid's order, run ids, runs rows, ``--dry-run``, the singular alias and the
 analysis' cell keys follow from the row.
 """

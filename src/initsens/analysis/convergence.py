@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from initsens.schema import CAP, EARLY
+from initsens.results.schema import CAP, EARLY
 
 #: Above this share of capped runs in a cell, the report warns that its runs are not converged.
 CAPPED_WARNING = 0.10

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from initsens.errors import InitsensError
-from initsens.schema import FAILED, OK, STATUSES
+from initsens.results.schema import FAILED, OK, STATUSES
 from initsens.settings import FACTORS, VARIED_CELL_KEYS
 
 #: Default cell columns, and the optional ones that join them when they hold several levels (initsens' runs).

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import gammaln
 
-from initsens.schema import OK
+from initsens.results.schema import OK
 
 MAX_TABLES = 5_000_000
 

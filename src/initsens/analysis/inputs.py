@@ -22,6 +22,8 @@ import pyarrow.parquet as pq
 
 from initsens.analysis.design import Design, coerce_replicate, map_status
 from initsens.errors import InitsensError
+from initsens.results.aside import SET_ASIDE
+from initsens.results.read import TABLES, live_parts
 
 
 @dataclass
@@ -61,7 +63,11 @@ def _find(path: Path) -> list[Path]:
         if not (path.suffix in (".parquet", ".csv") or path.name.endswith(".csv.gz")):
             raise InitsensError(f"{path} is neither a .parquet nor a .csv file")
         return [path]
-    files = sorted(p for p in path.rglob("*.parquet") if p.is_file() and not p.name.startswith("."))
+    if (path / "runs").is_dir():  # a results folder: its tables' live parts, nothing set aside
+        files = [part for table in TABLES for part in live_parts(path / table)]
+    else:  # any folder of tables: skip hidden files and what a results folder below it set aside
+        files = sorted(p for p in path.rglob("*.parquet") if p.is_file() and not p.name.startswith(".")
+                       and SET_ASIDE not in p.relative_to(path).parts)
     if not files:
         raise InitsensError(f"no Parquet files under {path}; run `initsens train --out {path}` first, "
                             "or point to a runs table (.parquet or .csv)")

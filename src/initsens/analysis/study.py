@@ -34,7 +34,7 @@ from initsens.analysis.posthoc import improvement, letters, pairwise
 from initsens.analysis.sensitivity import sensitivity
 from initsens.analysis.variance import variance_components
 from initsens.errors import InitsensError
-from initsens.schema import COMMON_VALIDATION
+from initsens.results.schema import COMMON_VALIDATION
 
 #: Metrics with one definition for every model (compared across models as they are).
 COMMON_METRICS = frozenset({*(f"val_{name}" for name in COMMON_VALIDATION), "ari"})

@@ -13,22 +13,23 @@ console = Console()
 
 def check(
     path: Path = typer.Argument(Path("results"), help="Results folder (as `initsens train --out` wrote it)."),
-    repair: bool = typer.Option(False, "--repair", help="Move unreadable and orphaned parts aside (renamed "
-                                "*.corrupt) and drop duplicated rows keeping the first; deletes nothing."),
+    repair: bool = typer.Option(False, "--repair", help="Set aside what readers must not read (unreadable, "
+                                "stray and orphaned parts; runs without epochs) in <folder>/set-aside/, and drop "
+                                "duplicated rows keeping the first; deletes nothing."),
 ) -> None:
-    """Read every part of a results folder; list unreadable parts, orphans, duplicates and locks; exit 1 on a
-    problem.
+    """Read each table of a results folder as pandas, pyarrow, polars and duckdb do; list unreadable, stray and
+    orphaned parts, duplicates and locks. Exit 1 on a problem.
     """
-    from initsens.training.check import inspect_folder
-    from initsens.training.check import repair as fix
+    from initsens.results.check import inspect_folder
+    from initsens.results.check import repair as fix
 
     if repair:
         for line in fix(path) or ["nothing to repair"]:
             console.print(f"repair: {line}", highlight=False)
     found = inspect_folder(path)
     table = Table(title=f"{path}")
-    for column in ("folder", "parts", "rows", "run ids", "schema versions"):
-        table.add_column(column, justify="left" if column in ("folder", "schema versions") else "right")
+    for column in ("table", "files read", "rows", "run ids", "schema versions"):
+        table.add_column(column, justify="left" if column in ("table", "schema versions") else "right")
     for row in found.summary.itertuples():
         table.add_row(row.folder, str(row.parts), str(row.rows), str(row.run_ids), row.schema_versions)
     console.print(table)

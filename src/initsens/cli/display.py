@@ -123,7 +123,7 @@ def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> N
     if quiet:
         print(line)
         return
-    from initsens.schema import STATUSES
+    from initsens.results.schema import STATUSES
 
     if summary.counts:
         table = Table(title="Runs trained")

@@ -64,8 +64,8 @@ def _study(
 
 
 def _work(
-    quarantine: bool = typer.Option(False, "--quarantine", help="Move part files that cannot be read aside "
-                                    "(renamed *.corrupt) and retrain their runs, instead of stopping."),
+    quarantine: bool = typer.Option(False, "--quarantine", help="Set part files that cannot be read aside (in "
+                                    "<out>/set-aside/) and retrain their runs, instead of stopping."),
     train: bool = typer.Option(True, "--train/--no-train", help="Train what is missing first (--no-train judges "
                                "the results already in --out)."),
     judge_claims: bool = typer.Option(True, "--judge/--no-judge", help="Analyze and write the report after "

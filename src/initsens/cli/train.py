@@ -65,8 +65,9 @@ def _running(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the data and --out, print the grid and every "
                                  "setting, train nothing.", rich_help_panel=RUN),
     force: bool = typer.Option(False, "--force", help="Retrain runs that are already recorded.", rich_help_panel=RUN),
-    quarantine: bool = typer.Option(False, "--quarantine", help="Move part files that cannot be read aside (renamed "
-                                    "*.corrupt) and retrain their runs, instead of stopping.", rich_help_panel=RUN),
+    quarantine: bool = typer.Option(False, "--quarantine", help="Set part files that cannot be read aside "
+                                    "(in <out>/set-aside/) and retrain their runs, instead of stopping.",
+                                    rich_help_panel=RUN),
     quiet: bool = typer.Option(False, "--quiet", help="No progress display; one summary line.", rich_help_panel=RUN),
 ) -> None:
     """Options of the run itself (where, how, what to show), not settings of the sweep."""

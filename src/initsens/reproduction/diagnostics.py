@@ -13,7 +13,7 @@ from initsens.reproduction.claims import CHECKS, CLAIMS, NELBO, OWN_LOSS, PRIMAR
 from initsens.reproduction.result import StudyResult
 from initsens.reproduction.runs import best_epoch_runs, optimizer_steps, steps_per_epoch
 from initsens.reproduction.verdicts import readings
-from initsens.schema import EARLY, OK
+from initsens.results.schema import EARLY, OK
 
 
 def _changes(base: pd.DataFrame, other: pd.DataFrame, keys: Sequence[str]) -> list[str]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from initsens.schema import OK, VALIDATION_COLUMNS
+from initsens.results.schema import OK, VALIDATION_COLUMNS
+from initsens.results.store import ResultsStore
 from initsens.settings import FACTOR_COLUMNS
 from initsens.training.loop import batch_count
-from initsens.training.store import ResultsStore
 
 
 def training_seconds(folder: Path) -> float:

@@ -9,7 +9,7 @@ from initsens.reproduction.claims import CHECKS, EXTRAPOLATION, OWN_LOSS, SOURCE
 from initsens.reproduction.result import PhaseProgress, StudyResult
 from initsens.reproduction.runs import shared_settings
 from initsens.reproduction.studies import DEFAULT_READINGS, Study
-from initsens.training.store import ResultsStore
+from initsens.results.store import ResultsStore
 
 
 def readings(runs: pd.DataFrame, own: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:

@@ -6,12 +6,12 @@ Typical use::
     summary = run_sweep(plan_sweep(SweepConfig(seeds=(0, 1, 2)), out="results"))
 """
 
-from initsens.schema import EPOCHS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION
+from initsens.results.schema import EPOCHS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION
+from initsens.results.store import ResultsStore
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.fit import train_ensemble, train_run
 from initsens.training.record import RunResult
 from initsens.training.seeds import RunSeeds
-from initsens.training.store import ResultsStore
 from initsens.training.sweep import SweepPlan, SweepSummary, plan_sweep, run_sweep
 
 __all__ = [

@@ -1,6 +1,6 @@
 """What a run produces: one record per epoch and the run's result, with the words used for its outcome.
 
-The words of ``status`` and ``stopped`` are defined with the columns in :mod:`initsens.schema`.
+The words of ``status`` and ``stopped`` are defined with the columns in :mod:`initsens.results.schema`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from initsens.schema import (  # noqa: F401
+from initsens.results.schema import (  # noqa: F401
     CAP,
     DIVERGED,
     EARLY,

@@ -29,14 +29,15 @@ from initsens.data.prepare import DataInfo
 from initsens.data.transform import TRANSFORMS, apply_transform, resolve_transform
 from initsens.errors import InitsensError
 from initsens.models.plugins import stackable, unstackable_reason
-from initsens.schema import RUN_COLUMNS, SCHEMA_VERSION
+from initsens.results.lock import utc_now
+from initsens.results.schema import RUN_COLUMNS, SCHEMA_VERSION
+from initsens.results.store import ResultsStore
 from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
 from initsens.training.fit import member_bytes
 from initsens.training.loop import denormals
 from initsens.training.record import CAP, EpochCallback, RunResult
-from initsens.training.store import ResultsStore, utc_now
 from initsens.training.trainers import TRAINERS
 from initsens.version import __version__
 

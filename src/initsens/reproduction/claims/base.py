@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from initsens.analysis.failures import failed_mask
-from initsens.schema import OK
+from initsens.results.schema import OK
 
 SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE = "supported", "contradicted", "unresolved", "not testable"
 VERDICTS = (SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE)

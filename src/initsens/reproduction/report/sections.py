@@ -35,7 +35,7 @@ from initsens.reproduction.studies import (
     PANCAN_TRAIN,
     SCALE_FIXED_AT,
 )
-from initsens.schema import CAP, OK, STATUSES
+from initsens.results.schema import CAP, OK, STATUSES
 
 if TYPE_CHECKING:
     from initsens.reproduction.report.context import Context

@@ -3,28 +3,21 @@ when a model reports metrics of its own, ``metrics/part-*.parquet``.
 
 Writes are atomic and paired: a batch of runs is written as ``epochs/part-T.parquet`` (and
 ``metrics/part-T.parquet``) first, then ``runs/part-T.parquet`` (the commit point), each through a
-temporary file and a rename. A killed sweep therefore leaves at worst detail parts without their runs
-part; :meth:`ResultsStore.open` removes such orphans, so re-running never duplicates rows. A part counts as
-written once it and its folder are synced to disk (fsync). One process writes a folder at a time: it holds
-``.initsens.lock`` (pid, host, since when) from :meth:`ResultsStore.open` until it ends; a second writer stops
-with one line naming the holder, and a lock left by a process that died on this host is taken over with a
-notice. Part files that cannot be read stop a writer too, or with ``quarantine`` are renamed ``*.corrupt``
-(then neither ``train`` nor ``analyze`` reads them, and their runs are trained again). The columns are those of
-:mod:`initsens.schema`: plain Arrow types (strings, int32, float64, UTC timestamps) that pandas,
-polars, duckdb and R's arrow read as they are, each described in its field's metadata.
+temporary file and a rename, synced to disk. A killed sweep therefore leaves at worst detail parts without their
+runs part; :meth:`ResultsStore.open` removes such orphans, so re-running never duplicates rows. One process writes
+a folder at a time (:mod:`initsens.results.lock`). Part files that cannot be read stop a writer, or with
+``quarantine`` are set aside (:mod:`initsens.results.aside`, out of the table folders, so no reader sees them) and
+their runs trained again. The columns are those of :mod:`initsens.results.schema`.
 """
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import os
-import socket
 import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +27,10 @@ import pyarrow.parquet as pq
 
 from initsens.atomic import atomic_path, write_json
 from initsens.errors import InitsensError
-from initsens.schema import EPOCHS_SCHEMA, METRICS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION
-from initsens.training.record import FINISHED
+from initsens.results.aside import FORMER_SUFFIX, SetAside
+from initsens.results.lock import FolderLock, utc_now
+from initsens.results.read import live_parts, read_parts
+from initsens.results.schema import EPOCHS_SCHEMA, FINISHED, METRICS_SCHEMA, RUNS_SCHEMA, SCHEMA_VERSION
 
 
 def _former_denormals(table: pa.Table) -> pa.Array:
@@ -48,26 +43,9 @@ def _former_denormals(table: pa.Table) -> pa.Array:
 #: How each runs column added since schema 3 is recovered from an older part's own columns.
 UPGRADES = {"denormals": _former_denormals}
 
-LOCK_NAME = ".initsens.lock"
 #: The grids written into the folder (their run ids), so `initsens check` can say which runs are still missing.
 SWEEPS_NAME = "sweeps.json"
-QUARANTINE_SUFFIX = ".corrupt"
-
-
-def utc_now() -> datetime:
-    """Now, in UTC (the runs table's ``finished_at``)."""
-    return datetime.now(UTC)
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another account
-        return True
-    return True
+UNREADABLE = "unreadable: not a Parquet file, or cut short"
 
 
 class ResultsStore:
@@ -77,9 +55,9 @@ class ResultsStore:
         self.root = Path(root)
         self.runs_dir, self.epochs_dir = self.root / "runs", self.root / "epochs"
         self.metrics_dir = self.root / "metrics"
-        self.lock_path = self.root / LOCK_NAME
-        self.notices: list[str] = []
-        self._held = False
+        self.lock = FolderLock(self.root)
+        self.notices = self.lock.notices
+        self.aside = SetAside(self.root)
 
     @property
     def detail_dirs(self) -> tuple[Path, Path]:
@@ -101,8 +79,7 @@ class ResultsStore:
     def orphaned_parts(self) -> list[Path]:
         """Detail parts without the runs part of their name: a chunk's write cut short before its commit point."""
         runs = {p.name for p in self.run_parts()}
-        return [part for folder in self.detail_dirs for part in sorted(folder.glob("part-*.parquet"))
-                if part.name not in runs]
+        return [part for folder in self.detail_dirs for part in live_parts(folder) if part.name not in runs]
 
     @classmethod
     def check(cls, root: str | Path) -> ResultsStore:
@@ -126,8 +103,9 @@ class ResultsStore:
     @classmethod
     def open(cls, root: str | Path, quarantine: bool = False) -> ResultsStore:
         """Create the folders if needed, check they are writable, take the folder's lock, drop orphaned detail parts
-        (a write cut short before its runs part) and temporary files, and stop on unreadable parts (or move them
-        aside with ``quarantine``).
+        (a write cut short before its runs part) and temporary files, move ``*.corrupt`` files an earlier version
+        left in the table folders to the set-aside folder, and stop on unreadable parts (or set them aside with
+        ``quarantine``).
         """
         store = cls(root)
         try:
@@ -148,12 +126,20 @@ class ResultsStore:
             store.release()
             names = ", ".join(str(p.relative_to(store.root)) for p in bad[:3]) + (" ..." if len(bad) > 3 else "")
             raise InitsensError(f"{store.root}: {len(bad)} part file(s) cannot be read ({names}); run again with "
-                                "--quarantine to move them aside and retrain their runs, or see `initsens check "
-                                f"{store.root}`")
+                                "--quarantine to set them aside (out of the tables, nothing deleted) and retrain "
+                                f"their runs, or see `initsens check {store.root}`")
         if bad:
-            moved = store.quarantine(bad)
-            store.notices.append(f"{store.root}: moved {len(moved)} unreadable part file(s) aside (renamed "
-                                 f"*{QUARANTINE_SUFFIX}); their runs are trained again")
+            moved = store.set_aside(bad, UNREADABLE)
+            store.notices.append(f"{store.root}: set aside {len(moved)} part file(s) in {store.aside.shown()} "
+                                 f"({len(bad)} unreadable, the rest their runs' other parts); their runs are trained "
+                                 "again")
+        former = store.former_set_asides()
+        if former:
+            for path in former:
+                store.aside.move(path, f"moved aside by an earlier initsens (renamed *{FORMER_SUFFIX}) inside "
+                                       f"{path.parent.name}/, where readers read it")
+            store.notices.append(f"{store.root}: moved {len(former)} *{FORMER_SUFFIX} file(s) an earlier initsens left "
+                                 f"in the table folders to {store.aside.shown()} (readers read them as rows)")
         upgraded = store.upgrade()
         if upgraded:
             store.notices.append(f"{store.root}: {upgraded} runs part(s) written by an earlier initsens upgraded to "
@@ -179,90 +165,50 @@ class ResultsStore:
             count += 1
         return count
 
-    def holder(self) -> dict | None:
-        """Who holds the folder's lock (pid, host, since), or None; {} for a lock file that cannot be read."""
-        try:
-            return dict(json.loads(self.lock_path.read_text()))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
-            return {}
-
     def acquire(self) -> None:
-        """Take the folder's lock (an exclusive create, atomic on local and NFS v3+ file systems): one writer at a
-        time. Held already by this process: nothing to do. Held by a process that no longer runs on this host:
-        taken over with a notice. Otherwise a one-line error naming the holder.
-        """
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": utc_now().isoformat(timespec="seconds")}
-        for _ in range(3):
-            try:
-                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = self.holder()
-                if holder is None:
-                    continue  # released meanwhile
-                if holder.get("pid") == me["pid"] and holder.get("host") == me["host"]:
-                    self._held = True
-                    return
-                if holder and (holder.get("host") != me["host"] or _alive(int(holder.get("pid", -1)))):
-                    raise InitsensError(
-                        f"{self.root} is being written by pid {holder.get('pid')} on {holder.get('host')} since "
-                        f"{holder.get('since')}; wait for it to end or use another --out (if that process is gone, "
-                        f"delete {self.lock_path})") from None
-                try:  # stale: move it aside under a unique name, so two takers cannot both succeed
-                    os.rename(self.lock_path, self.root / f"{LOCK_NAME}.stale-{uuid.uuid4().hex[:8]}")
-                except FileNotFoundError:
-                    continue
-                for stale in self.root.glob(f"{LOCK_NAME}.stale-*"):
-                    stale.unlink(missing_ok=True)
-                self.notices.append(f"{self.root}: took over the lock of pid {holder.get('pid', '?')} "
-                                    f"(since {holder.get('since', '?')}), which no longer runs")
-                continue
-            with os.fdopen(fd, "w") as handle:
-                json.dump(me, handle)
-            self._held = True
-            atexit.register(self.release)
-            return
-        raise InitsensError(f"{self.root}: could not take the folder's lock {self.lock_path}; run again")
+        """Take the folder's lock (:class:`~initsens.results.lock.FolderLock`): one writer at a time."""
+        self.lock.acquire()
 
     def release(self) -> None:
-        """Give the lock back (only this process's own)."""
-        if not self._held:
-            return
-        holder = self.holder()
-        if holder and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
-            self.lock_path.unlink(missing_ok=True)
-        self._held = False
+        """Give the folder's lock back (only this process's own)."""
+        self.lock.release()
 
     def unreadable_parts(self) -> list[Path]:
         """Part files whose Parquet footer cannot be read (cut short, not Parquet)."""
         bad = []
         for folder in self.part_dirs:
-            for part in sorted(folder.glob("part-*.parquet")):
+            for part in live_parts(folder):
                 try:
                     pq.read_schema(part)  # reads the footer: fails for a file cut short
                 except Exception:  # pyarrow raises ArrowInvalid, OSError or others for damaged files
                     bad.append(part)
         return bad
 
-    def quarantine(self, parts: Sequence[Path], sets: bool = True) -> list[Path]:
-        """Rename ``parts`` to ``*.corrupt`` (nothing reads them then); with ``sets`` also the parts of the same name
-        in the other folders, so their runs are trained again as a whole. Returns what was moved.
+    def set_aside(self, parts: Sequence[Path], reason: str, sets: bool = True) -> list[Path]:
+        """Move ``parts`` out of the table folders (:class:`~initsens.results.aside.SetAside`), saying ``reason``;
+        with ``sets`` also the parts of the same name in the other tables, so their runs are trained again as a
+        whole. Returns the paths moved (where they were).
         """
         names = {p.name for p in parts}
         targets = [folder / name for folder in self.part_dirs for name in sorted(names)] if sets else list(parts)
         moved = []
         for part in targets:
             if part.exists():
-                os.replace(part, part.with_name(part.name + QUARANTINE_SUFFIX))
+                self.aside.move(part, reason)
                 moved.append(part)
         return moved
 
+    def former_set_asides(self) -> list[Path]:
+        """Files an earlier initsens renamed ``*.corrupt`` inside the table folders, where every reader reads them."""
+        return [p for folder in self.part_dirs if folder.is_dir() for p in sorted(folder.glob(f"*{FORMER_SUFFIX}"))]
+
     def drop_duplicates(self, folder: Path, keys: list[str]) -> int:
-        """Rewrite ``folder``'s parts without rows whose ``keys`` an earlier part (or row) already holds."""
+        """Rewrite ``folder``'s parts without rows whose ``keys`` an earlier part (or row) already holds; each part's
+        former content is kept in the set-aside folder first. Returns how many rows were dropped.
+        """
         seen: set[tuple] = set()
         removed = 0
-        for part in sorted(folder.glob("part-*.parquet")):
+        for part in live_parts(folder):
             table = pq.read_table(part)
             if not set(keys) <= set(table.column_names):
                 continue
@@ -270,6 +216,8 @@ class ResultsStore:
             keep = [row not in seen and not seen.add(row) for row in rows]  # type: ignore[func-returns-value]
             if not all(keep):
                 removed += keep.count(False)
+                self.aside.copy(part, f"as it was before {keep.count(False)} duplicated row(s) were dropped from it "
+                                      f"(same {' + '.join(keys)} as an earlier row)")
                 self._write(table.filter(pa.array(keep)), part)
         return removed
 
@@ -292,8 +240,8 @@ class ResultsStore:
         write_json(self.root / SWEEPS_NAME, {"sweeps": sweeps})
 
     def run_parts(self) -> list[Path]:
-        """The readable runs part files."""
-        return sorted(self.runs_dir.glob("part-*.parquet")) if self.runs_dir.is_dir() else []
+        """The live runs parts (:func:`~initsens.results.read.live_parts`)."""
+        return live_parts(self.runs_dir)
 
     def chunk_seconds(self) -> list[float]:
         """Each runs part's training time: a part is one ensemble chunk, and its longest run is the chunk's time."""
@@ -304,16 +252,7 @@ class ResultsStore:
         """Every runs part as one Arrow table (``columns`` only, when given); a column added after a part was written
         (e.g. ``denormals`` in schema 4) is null in that part's rows.
         """
-        parts = self.run_parts()
-        empty = RUNS_SCHEMA.empty_table() if columns is None else RUNS_SCHEMA.empty_table().select(columns)
-        if not parts:
-            return empty
-        names = empty.column_names
-        tables = []
-        for part in parts:
-            with pq.ParquetFile(part) as file:  # one open per part: its schema, then the columns it has
-                tables.append(file.read(columns=[c for c in names if c in file.schema_arrow.names]))
-        return pa.concat_tables([empty, *tables], promote_options="default").select(names)
+        return read_parts(self.run_parts(), columns or RUNS_SCHEMA.names, RUNS_SCHEMA)
 
     def finished_run_ids(self) -> set[str]:
         """run_ids already recorded with status ok or diverged (failed runs are retried)."""
