@@ -91,7 +91,7 @@ def inspect_folder(root: str | Path) -> Inspection:
     epochs_names = {p.name for p in live_parts(store.epochs_dir)}
     for part in store.run_parts():
         if part.name not in epochs_names:
-            problem("runs without epochs", part, f"no epochs part of that name: {NO_EPOCHS}")
+            problem("runs without epochs", part, NO_EPOCHS)
     for folder in store.part_dirs:
         for leftover in sorted(folder.glob(".*.tmp")):
             problem("temporary file", leftover, "left by an interrupted write (no reader reads it)")
