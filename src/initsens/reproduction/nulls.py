@@ -1,0 +1,87 @@
+"""Worlds where the initializer does not matter, made from a study's own runs: the claim rules judged on them again
+and again give each rule's false-contradiction rate on data shaped like ours (``scripts/permuted_null.py``).
+
+- :func:`permuted` shuffles the initializer labels among the runs of each seed within each cell. It keeps the
+  pairing by seed and each cell's mix of failures, but pools the initializers' spreads: every initializer then has
+  the same spread, so a rule that compares means under unequal spreads (Games-Howell) is never put to the test.
+- :func:`centred` keeps each initializer's spread, shape and failure rate and removes only its effect on the
+  centre: within each cell, every metric the claims read is moved so that each initializer's finished runs have
+  the cell's common mean, and the finished runs of each initializer are resampled with replacement (whole runs,
+  so a run's loss and ARI stay together); failed runs stay as they are. Each resample is one world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from initsens.reproduction.claims import COMMON_LOSS, OWN_LOSS
+from initsens.results.schema import OK
+
+#: A cell of the claims: runs that differ only in initializer and seed.
+CELL = ["model", "depth", "normalization"]
+#: What the claims read from a run besides its status.
+MEASURES = (OWN_LOSS, COMMON_LOSS, "ari")
+
+
+def permuted(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """``runs`` with the initializer labels shuffled among the runs of each seed within each cell."""
+    out = runs.copy()
+    labels = out["initializer"].to_numpy().copy()
+    for index in out.groupby([*CELL, "seed"], sort=False).indices.values():
+        labels[index] = labels[rng.permutation(index)]
+    out["initializer"] = labels
+    return out
+
+
+def centre_on_cell(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with each measure of each initializer's finished runs (status ok, value finite) shifted by the
+    difference between the cell's mean over its finished runs and the initializer's: every initializer's mean is
+    then the cell's, its spread and shape unchanged.
+    """
+    out = runs.copy()
+    ok = out["status"].astype(str).to_numpy() == OK
+    for measure in (m for m in MEASURES if m in out.columns):
+        values = pd.to_numeric(out[measure], errors="coerce").to_numpy(np.float64).copy()
+        finished = pd.Series(ok & np.isfinite(values), index=out.index)
+        frame = pd.DataFrame({"v": np.where(finished, values, np.nan)}, index=out.index)
+        cell_mean = frame.groupby([out[c] for c in CELL])["v"].transform("mean")
+        own_mean = frame.groupby([out[c] for c in [*CELL, "initializer"]])["v"].transform("mean")
+        values[finished.to_numpy()] -= (own_mean - cell_mean).to_numpy()[finished.to_numpy()]
+        out[measure] = values
+    return out
+
+
+def centred(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """One world of the centred null: :func:`centre_on_cell`, then each initializer's finished runs resampled with
+    replacement within its cell (their measures drawn as whole runs; run ids, seeds and statuses stay), failed
+    runs kept where they are.
+    """
+    out = centre_on_cell(runs).reset_index(drop=True)
+    measures = [m for m in MEASURES if m in out.columns]
+    ok = out["status"].astype(str).to_numpy() == OK
+    values = out[measures].to_numpy(np.float64)
+    drawn = values.copy()
+    for index in out[ok].groupby([*CELL, "initializer"], sort=False).indices.values():
+        rows = np.flatnonzero(ok)[index]
+        drawn[rows] = values[rng.choice(rows, size=rows.size, replace=True)]
+    out[measures] = drawn
+    return out
+
+
+#: The nulls by name, as ``scripts/permuted_null.py --nulls`` and the report's table name them.
+NULLS: dict[str, Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]] = {
+    "permuted": permuted, "centred": centred}
+
+
+def error_rate(count: int, worlds: int, level: float = 0.05) -> dict[str, float]:
+    """A rule's false-contradiction ``count`` in ``worlds`` null worlds: the rate, its exact (Clopper-Pearson) 95%
+    interval, and the exact one-sided binomial p-value of a rate above ``level``.
+    """
+    low = stats.beta.ppf(0.025, count, worlds - count + 1) if count > 0 else 0.0
+    high = stats.beta.ppf(0.975, count + 1, worlds - count) if count < worlds else 1.0
+    p_above = float(stats.binom.sf(count - 1, worlds, level))
+    return {"rate": count / worlds, "low": float(low), "high": float(high), "p_above_level": p_above}
