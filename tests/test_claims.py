@@ -528,3 +528,31 @@ def test_each_rules_version_is_fixed_at_its_commits_time():
             pytest.skip(f"commit {version.commit} is not in this checkout's history")
         assert pd.Timestamp(version.fixed_at) == pd.Timestamp(shown.stdout.strip()), version.version
 
+
+def test_the_report_words_each_sub_result_as_its_provenance_says(tmp_path):
+    """VanillaVAE's runs recorded before the rules in force were fixed, the other models' after: the report marks
+    P2's VanillaVAE cell (and the deciding sub-result, when it is that one) "judged after seeing its runs", counts
+    the sub-results stated before, and shows the contradicting pair apart from Δ."""
+    from initsens.reproduction.report.sections import claim_section, claims_overview
+    from initsens.reproduction.result import PhaseProgress, StudyResult
+    from initsens.reproduction.studies import plan_studies
+    from initsens.reproduction.verdicts import judge_runs, verdict_table
+
+    shift = {"uniform": 3.0, "normal": 6.0, "xavier_normal": 0.0, "xavier_uniform": 6.0, "default": 6.0}
+    runs = simulate(lambda m, i, d, n: shift[i] if m == "VanillaVAE" else 0.0, seeds=5, noise=0.5)
+    runs["finished_at"] = np.where(runs["model"] == "VanillaVAE", pd.Timestamp("2026-12-06T10:00:00Z"),
+                                   pd.Timestamp("2026-12-07T10:00:00Z"))
+    evidence = judge_runs(runs, "default", 0.05)
+    study = plan_studies(["initsens"], {"repeats": 5}, tmp_path, ladder=False)[0]
+    result = StudyResult(study, runs, evidence, verdict_table(evidence), len(runs), len(runs),
+                         phases=[PhaseProgress(study.phases[0], len(runs), len(runs), True)])
+    section = "\n".join(claim_section("P2", [result], None))
+    assert ("Judged by rules stated before their runs (v3, fixed 2026-12-06): 3 of 4 in the source's scope "
+            "(IWAE, depth 1; InfoVAE, depth 1; LogCoshVAE, depth 1); the others were judged after seeing") in section
+    vanilla = next(line for line in section.splitlines() if line.startswith("| VanillaVAE, depth 1 |"))
+    assert "| contradicted |" in vanilla and "| no: judged after seeing its runs |" in vanilla
+    assert "xavier_normal beats claimed uniform: xavier_normal − uniform = " in vanilla
+    overview = next(line for line in claims_overview([result]).splitlines() if line.startswith("|  | initsens |")
+                    and "contradicted" in line)
+    assert "(VanillaVAE, depth 1), *judged after seeing its runs*; contradicting pair: xavier_normal beats" in overview
+    assert "| 3 of 4 |" in overview
