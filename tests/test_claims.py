@@ -17,6 +17,7 @@ from initsens.reproduction.claims import (
     NOT_TESTABLE,
     PAPER,
     POSTER,
+    RULES_HISTORY,
     SUPPORTED,
     UNRESOLVED,
     aggregate,
@@ -186,7 +187,7 @@ def test_p2_best_initializers_rule(best_sets_runs):
     assert "more failures, 8/10" in rows["LogCoshVAE, depth 1"]["detail"]
     vanilla = rows["VanillaVAE, depth 1"]
     assert vanilla["estimate"] == pytest.approx(20, abs=2) and vanilla["ci_low"] > 0
-    assert rows["InfoVAE, depth 1"]["estimate"] < 0  # the contradicting pair: claimed uniform minus a better one
+    assert rows["InfoVAE, depth 1"]["estimate"] < 0  # Δ: the best other's mean below claimed uniform's
     assert rows["InfoVAE, depth 1"]["level"] == pytest.approx(0.05 / 4)
 
 
@@ -427,3 +428,131 @@ def test_p2_names_the_strongest_contradiction():
     runs = simulate(lambda m, i, d, n: shift[i], models=("VanillaVAE",), noise=1.0)
     row = best_sets(runs, "P2", {"VanillaVAE": {"uniform"}}, [1])[0]
     assert row["verdict"] == CONTRADICTED and "significantly worse than xavier_uniform" in row["detail"]
+
+
+def games_howell_by_hand(a: np.ndarray, b: np.ndarray, k: int) -> tuple[float, float, float, float]:
+    """mean(a) − mean(b), its Games-Howell simultaneous 95% CI among k groups and its adjusted p, written out
+    (Welch's standard error and degrees of freedom, scipy's studentized range)."""
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
+    half = stats.studentized_range.ppf(0.95, k, df) / np.sqrt(2) * se
+    return diff, diff - half, diff + half, stats.studentized_range.sf(abs(diff) / se * np.sqrt(2), k, df)
+
+
+def spread_runs(model: str, depth: int, centre: dict[str, float], spread: dict[str, float]) -> pd.DataFrame:
+    """One cell, ten seeds per initializer: centre + spread * (a fixed zero-mean pattern), so each mean is exact."""
+    pattern = np.array([-1.5, -1.0, -0.6, -0.3, -0.1, 0.1, 0.3, 0.6, 1.0, 1.5])
+    return pd.DataFrame([{"model": model, "depth": depth, "initializer": i, "seed": s, "status": "ok",
+                          "val_loss": centre[i] + spread[i] * p} for i in INITS for s, p in enumerate(pattern)])
+
+
+def test_p2_p3_show_the_defined_delta_apart_from_the_contradicting_pair():
+    """The estimate is Δ as P2/P3 define it (best other − worst claimed), the contradicting pair in columns of its
+    own. IWAE at depth 2: claimed default loses to claimed xavier_normal (contradicted) while every other initializer
+    is worse than every claimed one, so Δ = normal − default is positive and the pair xavier_normal − default
+    negative. InfoVAE at depth 1: normal has the lowest mean but scatters widely, xavier_normal beats uniform with the
+    smallest p: Δ compares normal, the pair xavier_normal. Right answers computed here from the runs."""
+    iwae = spread_runs("IWAE", 2, {"xavier_normal": 100.0, "xavier_uniform": 100.5, "default": 103.0,
+                                   "normal": 105.0, "uniform": 110.0}, dict.fromkeys(INITS, 0.3))
+    info = spread_runs("InfoVAE", 1, {"uniform": 103.0, "normal": 100.0, "xavier_normal": 100.2,
+                                      "xavier_uniform": 106.0, "default": 106.0},
+                       {**dict.fromkeys(INITS, 0.3), "normal": 6.0})
+    _, p3 = claimed_sets("default")
+    cases = [(best_sets(iwae, "P3", p3, [2])[0], iwae, "normal", "default", "xavier_normal"),
+             (best_sets(info, "P2", {"InfoVAE": {"uniform"}}, [1])[0], info, "normal", "uniform", "xavier_normal")]
+    for row, runs, best_other, worst, better in cases:
+        values = {i: g["val_loss"].to_numpy() for i, g in runs.groupby("initializer")}
+        delta, low, high, _ = games_howell_by_hand(values[best_other], values[worst], len(INITS))
+        assert (row["estimate"], row["ci_low"], row["ci_high"]) == pytest.approx((delta, low, high))
+        pair, pair_low, pair_high, pair_p = games_howell_by_hand(values[better], values[worst], len(INITS))
+        assert row["verdict"] == CONTRADICTED and pair_p < 0.05
+        assert (row["best_other"], row["worst_claimed"]) == (best_other, worst)
+        assert (row["pair_claimed"], row["pair_better"], row["pair_by"]) == (worst, better, "mean")
+        assert (row["pair_estimate"], row["pair_low"], row["pair_high"], row["pair_p"]) == pytest.approx(
+            (pair, pair_low, pair_high, pair_p), rel=1e-6)
+        assert row["margin"] == pytest.approx(pair_low)  # the deciding sub-result is chosen as before
+        assert row["contradiction"].startswith(f"{better} beats claimed {worst}: {better} − {worst} = {pair:+.3g}")
+    iwae_row = cases[0][0]
+    assert iwae_row["estimate"] == pytest.approx(2.0) and iwae_row["pair_estimate"] == pytest.approx(-3.0)
+    info_row = cases[1][0]
+    assert info_row["estimate"] == pytest.approx(-3.0) and info_row["pair_estimate"] == pytest.approx(-2.8)
+    # the verdict table's deciding sub-result carries both, the statistic as defined and the pair
+    evidence = pd.DataFrame([iwae_row]).assign(metric="val_loss")
+    row = verdicts(evidence).set_index("claim").loc["P3"]
+    assert row["verdict"] == CONTRADICTED and row["estimate"] == pytest.approx(2.0)
+    assert row["pair_better"] == "xavier_normal" and row["pair_estimate"] == pytest.approx(-3.0)
+
+
+def test_each_sub_result_says_whether_its_rules_were_stated_before_its_runs():
+    """The rules in force were fixed at v3's commit time. VanillaVAE's runs were recorded that morning (before), the
+    other models' the next day (after), but for one InfoVAE run recorded at the very second v3 was fixed (not
+    after). A sub-result is stated before only when every run it is judged on came after: P2's IWAE and LogCoshVAE
+    cells, not VanillaVAE's nor InfoVAE's, and not P1's group, which holds all four models."""
+    fixed = pd.Timestamp(RULES_HISTORY[-1].fixed_at)
+    assert fixed == pd.Timestamp("2026-12-06T22:11:56Z") and RULES_HISTORY[-1].date == "2026-12-06"
+    runs = simulate(lambda *a: 0.0, seeds=4)
+    after = pd.Timestamp("2026-12-07T08:00:00Z") + pd.to_timedelta(np.arange(len(runs)), unit="s")
+    runs["finished_at"] = np.where(runs["model"] == "VanillaVAE", pd.Timestamp("2026-12-06T10:00:00Z"), after)
+    runs.loc[runs.index[runs["model"] == "InfoVAE"][3], "finished_at"] = fixed
+    evidence = evaluate(runs)
+    got = evidence.set_index(["claim", "where"])["stated_before"]
+    expected = {"VanillaVAE": "no", "IWAE": "yes", "InfoVAE": "no", "LogCoshVAE": "yes"}
+    assert {m: got["P2", f"{m}, depth 1"] for m in MODELS} == expected
+    assert got["P4", "all cells"] == "no"  # one normalization: not testable, judged (as such) on every run
+    assert got["P1", "depth 1"] == "no" and got["E1", "IWAE, depth 1"] == "yes"
+    assert got["E2", "VanillaVAE, depth 1"] == "no"
+    first = evidence.set_index(["claim", "where"])["first_recorded"]
+    assert first["P2", "IWAE, depth 1"] == runs.loc[runs["model"] == "IWAE", "finished_at"].min()
+    row = verdicts(evidence).set_index("claim").loc["P2"]
+    assert row["n_stated_before"] == 2
+    # against an earlier version the same runs were all recorded after it; runs that do not say when: unknown
+    assert RULES_HISTORY[1].stated_before(fixed) == "yes" and RULES_HISTORY[-1].stated_before(pd.NaT) == ""
+    assert set(evaluate(runs.drop(columns="finished_at"), claims=("P2",))["stated_before"]) == {""}
+
+
+def test_each_rules_version_is_fixed_at_its_commits_time():
+    """``fixed_at`` is the committer time of the version's commit, as git records it (where git and the history are
+    at hand)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    for version in RULES_HISTORY:
+        shown = subprocess.run(["git", "show", "-s", "--format=%cI", version.commit], cwd=root, capture_output=True,
+                               text=True)
+        if shown.returncode != 0:
+            pytest.skip(f"commit {version.commit} is not in this checkout's history")
+        assert pd.Timestamp(version.fixed_at) == pd.Timestamp(shown.stdout.strip()), version.version
+
+
+def test_the_report_words_each_sub_result_as_its_provenance_says(tmp_path):
+    """VanillaVAE's runs recorded before the rules in force were fixed, the other models' after: the report marks
+    P2's VanillaVAE cell (and the deciding sub-result, when it is that one) "judged after seeing its runs", counts
+    the sub-results stated before, and shows the contradicting pair apart from Δ."""
+    from initsens.reproduction.report.sections import claim_section, claims_overview
+    from initsens.reproduction.result import PhaseProgress, StudyResult
+    from initsens.reproduction.studies import plan_studies
+    from initsens.reproduction.verdicts import judge_runs, verdict_table
+
+    shift = {"uniform": 3.0, "normal": 6.0, "xavier_normal": 0.0, "xavier_uniform": 6.0, "default": 6.0}
+    runs = simulate(lambda m, i, d, n: shift[i] if m == "VanillaVAE" else 0.0, seeds=5, noise=0.5)
+    runs["finished_at"] = np.where(runs["model"] == "VanillaVAE", pd.Timestamp("2026-12-06T10:00:00Z"),
+                                   pd.Timestamp("2026-12-07T10:00:00Z"))
+    evidence = judge_runs(runs, "default", 0.05)
+    study = plan_studies(["initsens"], {"repeats": 5}, tmp_path, ladder=False)[0]
+    result = StudyResult(study, runs, evidence, verdict_table(evidence), len(runs), len(runs),
+                         phases=[PhaseProgress(study.phases[0], len(runs), len(runs), True)])
+    section = "\n".join(claim_section("P2", [result], None))
+    assert ("Judged by rules stated before their runs (v3, fixed 2026-12-06): 3 of 4 in the source's scope "
+            "(IWAE, depth 1; InfoVAE, depth 1; LogCoshVAE, depth 1); the others were judged after seeing") in section
+    vanilla = next(line for line in section.splitlines() if line.startswith("| VanillaVAE, depth 1 |"))
+    assert "| contradicted |" in vanilla and "| no: judged after seeing its runs |" in vanilla
+    assert "xavier_normal beats claimed uniform: xavier_normal − uniform = " in vanilla
+    overview = next(line for line in claims_overview([result]).splitlines() if line.startswith("|  | initsens |")
+                    and "contradicted" in line)
+    assert "(VanillaVAE, depth 1), *judged after seeing its runs*; contradicting pair: xavier_normal beats" in overview
+    assert "| 3 of 4 |" in overview

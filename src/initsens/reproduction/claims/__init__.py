@@ -50,7 +50,7 @@ from initsens.reproduction.claims.base import (
     Scope,
     aggregate,
 )
-from initsens.reproduction.claims.best import claimed_sets
+from initsens.reproduction.claims.best import PAIR_COLUMNS, claimed_sets
 from initsens.reproduction.claims.clustering import WEAK_RHO
 from initsens.reproduction.claims.normalization import NEGLIGIBLE_SHIFT
 from initsens.reproduction.claims.rules import RULES_HISTORY, RULES_PREAMBLE, RULES_VERSION, RulesVersion
@@ -117,23 +117,28 @@ def evaluate(runs: pd.DataFrame, metric: str = OWN_LOSS, alpha: float = 0.05,
 
     Columns: ``claim``, ``where``, ``scope`` (source or extrapolation), ``metric``, ``estimate``, ``ci_low``,
     ``ci_high`` (95%), ``verdict``, ``margin`` (how far the evidence lies on the claim's side of its threshold),
-    ``detail`` and rule-specific extras (``level``: the Bonferroni level a contradiction needed, ``rival``,
-    ``p_value`` ...).
+    ``detail``, ``first_recorded`` (when the earliest run it is judged on was recorded), ``stated_before`` ('yes'
+    when every one of them was recorded after the rules in force were fixed, 'no' when the rules' author could have
+    seen some) and rule-specific extras (``level``: the Bonferroni level a contradiction needed, ``rival``,
+    ``p_value``, P2/P3's contradicting pair ...).
     """
     on = Judging(metric, Design().cell_keys(runs), alpha, default_name(runs),
                  sorted(int(d) for d in runs["depth"].unique()))  # its cache: P2, P3 and P4 compare the same cells
     chosen = [CLAIMS[key] for key in (CLAIMS if claims is None else claims)]
-    rows = [{**row, "metric": metric if claim.on_loss else claim.metric} for claim in chosen
-            for row in claim.judge(runs, on)]
-    columns = ["claim", "where", "scope", "metric", "estimate", "ci_low", "ci_high", "verdict", "margin", "detail"]
+    rows = [{**row, "metric": metric if claim.on_loss else claim.metric,
+             "stated_before": RULES_HISTORY[-1].stated_before(row["first_recorded"])}
+            for claim in chosen for row in claim.judge(runs, on)]
+    columns = ["claim", "where", "scope", "metric", "estimate", "ci_low", "ci_high", "verdict", "margin", "detail",
+               "first_recorded", "stated_before"]
     frame = pd.DataFrame(rows)
     return frame.reindex(columns=[*columns, *(c for c in frame.columns if c not in columns)])
 
 
 def verdicts(evidence: pd.DataFrame, scope: str = SOURCE) -> pd.DataFrame:
     """One row per claim: its verdict from the sub-results in ``scope``, the counts of sub-results by verdict, the
-    not testable ones, and the deciding sub-result (the one with the smallest margin among those sharing the
-    claim's verdict).
+    not testable ones, how many were judged by rules stated before all their runs (``n_stated_before``), and the
+    deciding sub-result (the one with the smallest margin among those sharing the claim's verdict): where, its
+    estimate and CI, whether its rules were stated before its runs, and for P2/P3 its contradicting pair.
     """
     rows = []
     for key, claim in CLAIMS.items():
@@ -146,12 +151,13 @@ def verdicts(evidence: pd.DataFrame, scope: str = SOURCE) -> pd.DataFrame:
                "coverage": shown_verdict(verdict, testable, len(subs)), "rules": RULES_VERSION,
                **{f"n_{v.replace(' ', '_')}": int((subs["verdict"] == v).sum()) if len(subs) else 0
                   for v in VERDICTS},
-               "not_testable": "; ".join(subs.loc[subs["verdict"] == NOT_TESTABLE, "where"]) if len(subs) else ""}
+               "not_testable": "; ".join(subs.loc[subs["verdict"] == NOT_TESTABLE, "where"]) if len(subs) else "",
+               "n_stated_before": int((subs["stated_before"] == "yes").sum()) if "stated_before" in subs else 0}
         chosen = subs[subs["verdict"] == verdict] if len(subs) else subs
+        shown = ["where", "estimate", "ci_low", "ci_high", "stated_before", *PAIR_COLUMNS]
         if len(chosen):
             pick = chosen.iloc[int(np.argmin(chosen["margin"].fillna(np.inf).to_numpy()))]
-            row.update({"where": pick["where"], "estimate": pick["estimate"], "ci_low": pick["ci_low"],
-                        "ci_high": pick["ci_high"]})
+            row.update({c: pick[c] for c in shown if c in pick.index})
         else:
             row.update({"where": "", "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan})
         rows.append(row)

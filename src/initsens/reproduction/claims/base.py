@@ -134,16 +134,27 @@ def aggregate(verdicts: Sequence[str]) -> str:
     return UNRESOLVED
 
 
-def sub_result(claim: str, where: str, scope: str, *, estimate: float, low: float, high: float, verdict: str,
-               margin: float, detail: str, **extra) -> dict:
-    """One sub-result's row of the evidence table (see :func:`initsens.reproduction.claims.evaluate`)."""
+def first_recorded(runs: pd.DataFrame) -> pd.Timestamp:
+    """When the earliest of ``runs`` was recorded (their ``finished_at``; NaT where the runs do not say): whether
+    every run was recorded after a version of the rules was fixed is whether this one was.
+    """
+    if "finished_at" not in runs.columns or not len(runs):
+        return pd.NaT
+    return pd.to_datetime(runs["finished_at"], utc=True).min()
+
+
+def sub_result(claim: str, where: str, scope: str, runs: pd.DataFrame, *, estimate: float, low: float, high: float,
+               verdict: str, margin: float, detail: str, **extra) -> dict:
+    """One sub-result's row of the evidence table (see :func:`initsens.reproduction.claims.evaluate`); ``runs``: every
+    run it is judged on (its cell, or its group of cells), for when the first of them was recorded.
+    """
     return {"claim": claim, "where": where, "scope": scope, "estimate": estimate, "ci_low": low, "ci_high": high,
-            "verdict": verdict, "margin": margin, "detail": detail, **extra}
+            "verdict": verdict, "margin": margin, "detail": detail, "first_recorded": first_recorded(runs), **extra}
 
 
-def untestable(claim: str, where: str, scope: str, detail: str, **extra) -> dict:
+def untestable(claim: str, where: str, scope: str, runs: pd.DataFrame, detail: str, **extra) -> dict:
     """A sub-result that cannot be judged: no estimate, no interval, the reason in ``detail``."""
-    return sub_result(claim, where, scope, estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
+    return sub_result(claim, where, scope, runs, estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
                       margin=np.nan, detail=detail, **extra)
 
 

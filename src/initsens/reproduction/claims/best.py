@@ -143,23 +143,52 @@ def best_set_rule(cell: CellComparison, claimed: set[str], alpha: float, m: int
     return UNRESOLVED, detail + (f"; not separated from the claimed set: {', '.join(missing)}" if missing else ""), None
 
 
-def best_set_estimate(cell: CellComparison, claimed: set[str], against: tuple[str, str] | None = None
-                      ) -> tuple[float, float, float]:
-    """Δ = mean(best other) − mean(worst claimed) with the Games-Howell simultaneous CI of that pair (> 0: the
-    claimed initializers are better); for a contradicting pair (claimed c, better j), mean(j) − mean(c).
+#: The evidence columns of a contradicted P2/P3 sub-result's contradicting pair (empty or NaN elsewhere): the claimed
+#: initializer, the one significantly better than it, mean(better) − mean(claimed) with its Games-Howell simultaneous
+#: 95% CI, the adjusted p that decided it, whether by means or by failures, and all of it in words.
+PAIR_COLUMNS = ("pair_claimed", "pair_better", "pair_estimate", "pair_low", "pair_high", "pair_p", "pair_by",
+                "contradiction")
+
+
+def best_set_estimate(cell: CellComparison, claimed: set[str]) -> tuple[str, str, float, float, float]:
+    """The statistic as P2 and P3 define it: (best other, worst claimed, Δ = mean(best other) − mean(worst claimed),
+    and the Games-Howell simultaneous 95% CI of that pair); > 0: the claimed initializers are better. Best and worst by
+    the means of finished runs; names '' and NaN where either side has no finished run, CI NaN where the pair was not
+    compared (fewer than two finished runs).
     """
-    if against is not None:
-        return cell.interval(against[1], against[0])
     finite = {i: v for i, v in cell.means.items() if np.isfinite(v)}
-    mine = [c for c in claimed if c in finite]
-    rest = [o for o in finite if o not in claimed]
+    mine = [c for c in sorted(claimed) if c in finite]
+    rest = [o for o in sorted(finite) if o not in claimed]
     if not mine or not rest:
-        return np.nan, np.nan, np.nan
+        return "", "", np.nan, np.nan, np.nan
     worst = max(mine, key=lambda c: finite[c])
     rival = min(rest, key=lambda o: finite[o])
     if (rival, worst) not in cell.pairs:
-        return finite[rival] - finite[worst], np.nan, np.nan
-    return cell.interval(rival, worst)
+        return rival, worst, finite[rival] - finite[worst], np.nan, np.nan
+    return rival, worst, *cell.interval(rival, worst)
+
+
+def contradicting_pair(cell: CellComparison, pair: tuple[str, str] | None) -> dict:
+    """The :data:`PAIR_COLUMNS` of the (claimed, better) pair that contradicts the claim in ``cell`` (empty and NaN
+    for None): apart from Δ, which compares the best other with the worst claimed and may even have the other sign
+    (a claimed initializer can lose to another claimed one).
+    """
+    if pair is None:
+        return {"pair_claimed": "", "pair_better": "", "pair_estimate": np.nan, "pair_low": np.nan,
+                "pair_high": np.nan, "pair_p": np.nan, "pair_by": "", "contradiction": ""}
+    claimed, better = pair
+    estimate, low, high = cell.interval(better, claimed)
+    p_value, by = cell.worse_p(claimed, better)
+    difference = (f"{better} − {claimed} = {estimate:+.3g} [{low:.3g}, {high:.3g}]" if np.isfinite(high)
+                  else f"{better} − {claimed} = {estimate:+.3g} (not compared)" if np.isfinite(estimate) else "")
+    if by == "mean":
+        words = f"{better} beats claimed {claimed}: {difference}, Games-Howell p_adj = {p_value:.3g}"
+    else:
+        (fc, nc), (fb, nb) = cell.failures.get(claimed, (0, 0)), cell.failures.get(better, (0, 0))
+        words = (f"{better} beats claimed {claimed} by failures ({fb}/{nb} against {fc}/{nc}, Fisher p_adj = "
+                 f"{p_value:.3g})" + (f"; {difference}" if difference else ""))
+    return {"pair_claimed": claimed, "pair_better": better, "pair_estimate": estimate, "pair_low": low,
+            "pair_high": high, "pair_p": p_value, "pair_by": by, "contradiction": words}
 
 
 def claimed_sets(default: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
@@ -199,10 +228,14 @@ def best_initializer_claim(runs: pd.DataFrame, claim: str, *, claimed_for: dict[
         comparison = compare_cell(cell, keys, metric, cache)
         claimed = claimed_for[keys["model"]]
         verdict, detail, against = best_set_rule(comparison, claimed, alpha, m[kind])
-        estimate, low, high = best_set_estimate(comparison, claimed, against)
-        rows.append(sub_result(claim, cell_label(keys), kind, estimate=estimate, low=low, high=high, verdict=verdict,
-                               margin=low, detail=detail, claimed=", ".join(sorted(claimed)),
-                               best=", ".join(sorted(comparison.best(alpha))), level=alpha / m[kind]))
+        rival, worst, estimate, low, high = best_set_estimate(comparison, claimed)
+        pair = contradicting_pair(comparison, against)
+        # the margin orders sub-results for the verdict table's deciding one: a contradiction by how far its pair lies
+        margin = pair["pair_low"] if against is not None else low
+        rows.append(sub_result(claim, cell_label(keys), kind, cell, estimate=estimate, low=low, high=high,
+                               verdict=verdict, margin=margin, detail=detail, claimed=", ".join(sorted(claimed)),
+                               best=", ".join(sorted(comparison.best(alpha))), level=alpha / m[kind],
+                               best_other=rival, worst_claimed=worst, **pair))
     return rows
 
 
@@ -213,8 +246,13 @@ def _best(runs: pd.DataFrame, on: Judging, claim: str, claimed_for: dict[str, se
                                   scope=POSTER, metric=on.metric, alpha=on.alpha, cache=on.cache)
 
 
-#: P2 and P3 show the same statistic on the same axis.
-_FIGURE = Figure("Δ val_loss: best other − worst claimed initializer (> 0 supports)", unbounded=True)
+#: P2 and P3 show the same statistic on the same axis, and the same columns beside it: which initializers Δ compares
+#: and, where a cell contradicts the claim, the pair that does.
+_FIGURE = Figure("Δ val_loss: best other − worst claimed initializer (> 0: the claimed ones beat the rest)",
+                 unbounded=True)
+_COLUMNS = {"best_other": "best other", "worst_claimed": "worst claimed", "contradiction": "contradicting pair"}
+_PAIR = ("; a contradicted cell shows apart the pair that contradicts it (a claimed initializer significantly worse "
+         "than another, which may itself be claimed: Δ can then be > 0)")
 P2 = Claim(
     key="P2",
     text="With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, Xavier "
@@ -223,7 +261,7 @@ P2 = Claim(
     scope=POSTER,
     metric=OWN_LOSS,
     statistic="Δ = mean of the best other initializer minus mean of the worst claimed one at depth 1 (> 0: the "
-    "claimed ones are better), Games-Howell CI",
+    "claimed ones are better), Games-Howell CI" + _PAIR,
     rule="per cell: supported when no claimed initializer is significantly worse than another (Games-Howell, or "
     "a one-sided Fisher test of failure rates, at α) and every other initializer is significantly worse "
     "than a claimed one; contradicted when a claimed initializer is significantly worse than another at "
@@ -231,6 +269,7 @@ P2 = Claim(
     judge=lambda runs, on: _best(runs, on, "P2", claimed_sets(on.default)[0], [1]),
     figure=_FIGURE,
     names_default=True,
+    columns=_COLUMNS,
 )
 P3 = Claim(
     key="P3",
@@ -243,4 +282,5 @@ P3 = Claim(
     judge=lambda runs, on: _best(runs, on, "P3", claimed_sets(on.default)[1], [d for d in on.depths if d >= 2]),
     figure=_FIGURE,
     names_default=True,
+    columns=_COLUMNS,
 )

@@ -106,22 +106,23 @@ def e1_uniform_clusters_worse(runs: pd.DataFrame, cell_keys: Sequence[str], scop
         where = cell_label(keys)
         signal, why = ari_signal(cell)
         if not signal:
-            rows.append(untestable("E1", where, kind, f"clustering at chance: {why}"))
+            rows.append(untestable("E1", where, kind, cell, f"clustering at chance: {why}"))
             continue
         wide = cell.pivot_table(index="seed", columns=FACTOR, values="ari_scored", aggfunc="first")
         verdict, compared, note = uniform_against(wide, target, alpha, m[kind])
         if not compared:
-            rows.append(sub_result("E1", where, kind, estimate=np.nan, low=np.nan, high=np.nan, verdict=UNRESOLVED,
-                                   margin=np.nan, detail=note))
+            rows.append(sub_result("E1", where, kind, cell, estimate=np.nan, low=np.nan, high=np.nan,
+                                   verdict=UNRESOLVED, margin=np.nan, detail=note))
             continue
         closest = max(compared, key=lambda c: c[1])
         d = (wide[target] - wide[closest[0]]).dropna().to_numpy(np.float64)
         half = _t_half(d)
         detail = "; ".join(f"{target} − {o} = {diff:+.3f} (sign-flip p: better {pg:.3g}, worse {pl:.3g})"
                            for o, diff, pg, pl, _ in compared) + "; " + note
-        rows.append(sub_result("E1", where, kind, estimate=closest[1], low=closest[1] - half, high=closest[1] + half,
-                               verdict=verdict, margin=-(closest[1] + half), detail=detail, rival=closest[0],
-                               p_value=closest[2], level=alpha / (m[kind] * max(len(wide.columns) - 1, 1)),
+        rows.append(sub_result("E1", where, kind, cell, estimate=closest[1], low=closest[1] - half,
+                               high=closest[1] + half, verdict=verdict, margin=-(closest[1] + half), detail=detail,
+                               rival=closest[0], p_value=closest[2],
+                               level=alpha / (m[kind] * max(len(wide.columns) - 1, 1)),
                                nonzero_min=min(c[4] for c in compared), nonzero_max=max(c[4] for c in compared)))
     return rows
 
@@ -222,7 +223,7 @@ def e2_loss_vs_clustering(runs: pd.DataFrame, cell_keys: Sequence[str], scope: S
         where = cell_label(keys)
         signal, why = ari_signal(cell)
         if not signal:
-            rows.append(untestable("E2", where, kind, f"clustering at chance: {why}"))
+            rows.append(untestable("E2", where, kind, cell, f"clustering at chance: {why}"))
             continue
         verdict, between, within = loss_tracks_clustering(cell[~cell["failed"]], metric, alpha, m[kind])
         detail = (f"between initializers (per-seed rho across initializers, z-mean of {between['n']} seeds, t "
@@ -230,7 +231,7 @@ def e2_loss_vs_clustering(runs: pd.DataFrame, cell_keys: Sequence[str], scope: S
                   f"[{between['strict_low']:.3f}, {between['strict_high']:.3f}]; within initializers (pooled, "
                   f"n_eff {within['n']}): {within['rho']:+.3f} [{within['ci_low']:.3f}, {within['ci_high']:.3f}], "
                   f"{within['verdict']}")
-        rows.append(sub_result("E2", where, kind, estimate=between["rho"], low=between["ci_low"],
+        rows.append(sub_result("E2", where, kind, cell, estimate=between["rho"], low=between["ci_low"],
                                high=between["ci_high"], verdict=verdict, margin=between["ci_low"] + WEAK_RHO,
                                detail=detail, n=between["n"], level=alpha / m[kind], within_rho=within["rho"],
                                within_low=within["ci_low"], within_high=within["ci_high"],

@@ -93,7 +93,8 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
                      cache: dict | None = None) -> list[dict]:
     """P4's sub-results: one per model and depth (and other cell keys but the normalization)."""
     if "normalization" not in runs.columns or runs["normalization"].nunique() < 2:
-        return [untestable("P4", "all cells", "source", "the runs hold a single normalization: nothing to compare")]
+        return [untestable("P4", "all cells", "source", runs,
+                           "the runs hold a single normalization: nothing to compare")]
     data = with_failures(runs, metric)
     groups = [k for k in cell_keys if k != "normalization"]
     cells = [(dict(zip(groups, k if isinstance(k, tuple) else (k,))), cell)
@@ -109,13 +110,14 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
         where, level = cell_label(place), alpha / (m[kind] * len(pairs))
         shifts = {pair: rank_shifts(cell, metric, *pair) for pair in pairs}
         if all(len(d) < 2 or d.shape[1] < 2 for d in shifts.values()):
-            rows.append(untestable("P4", where, kind, "fewer than two seeds with every run under both normalizations"))
+            rows.append(untestable("P4", where, kind, cell,
+                                   "fewer than two seeds with every run under both normalizations"))
             continue
         comparisons = {n: compare_cell(cell[cell["normalization"] == n], {**place, "normalization": n}, metric, cache)
                        for n in norms}
         failing = [n for n, c in comparisons.items() if not c.testable]
         if failing:  # as in P2/P3: nothing ranks initializers that all failed (or that nothing separates)
-            rows.append(untestable("P4", where, kind, f"no two initializers can be compared under "
+            rows.append(untestable("P4", where, kind, cell, f"no two initializers can be compared under "
                                    f"{', '.join(failing)} (every run failed, or one initializer left), as P2/P3 "
                                    "find there", level=level))
             continue
@@ -139,7 +141,7 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
                   + f" (contradiction needs p < {level:.3g}); largest mean rank shift: {init} {estimate:+.2f} "
                     f"({pair[0]} − {pair[1]})")
         nonzero = max(int(np.any(d.to_numpy() != 0, axis=1).sum()) for d in shifts.values())
-        rows.append(sub_result("P4", where, kind, estimate=estimate, low=low, high=high, verdict=verdict,
+        rows.append(sub_result("P4", where, kind, cell, estimate=estimate, low=low, high=high, verdict=verdict,
                                margin=NEGLIGIBLE_SHIFT - abs(estimate), detail=detail, p_value=min(p_values.values()),
                                same_best=same, level=level, nonzero=nonzero))
     return rows

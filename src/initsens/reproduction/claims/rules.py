@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 #: How sub-results make a verdict, stated once for the report.
 RULES_PREAMBLE = (
     "Each claim is split into sub-results (one per cell, or per depth and normalization for P1), each judged by "
@@ -34,26 +36,48 @@ RULES_PREAMBLE = (
 
 @dataclass(frozen=True)
 class RulesVersion:
-    """One version of the decision rules: when it was fixed (date, commit), what changed, and what it judged."""
+    """One version of the decision rules: when it was fixed (``fixed_at``: its commit's UTC time, ISO 8601), the
+    commit, what changed, and what it judged.
+    """
 
     version: str
-    date: str
+    fixed_at: str
     commit: str
     changes: str
     judged: str
 
+    @property
+    def date(self) -> str:
+        """The day it was fixed, ``2026-12-06``."""
+        return self.fixed_at[:10]
+
+    def stated_before(self, first_recorded: pd.Timestamp) -> str:
+        """'yes' when the earliest run a sub-result is judged on was recorded after this version was fixed (so the
+        rules were stated before every run they judge), 'no' when it was recorded before (the rules' author could
+        have seen it), '' when the runs do not say when they were recorded.
+        """
+        if pd.isna(first_recorded):
+            return ""
+        recorded = pd.Timestamp(first_recorded)
+        recorded = recorded.tz_localize("UTC") if recorded.tzinfo is None else recorded  # naive: UTC, as recorded
+        return "yes" if recorded > pd.Timestamp(self.fixed_at) else "no"
+
 
 #: Every version of the rules, oldest first; the last is in force. A rule changed after real results were judged
 #: is a new version, and the report shows what the earlier ones gave (``<report>/history/claims-<version>.parquet``).
+#: ``fixed_at`` is the committer time of ``commit`` (``git show -s --format=%cI``; a test checks it).
 RULES_HISTORY = (
-    RulesVersion("v1", "2026-11-27", "0ddaf3b", "every claim on val_nelbo over every cell; percentile bootstraps of "
-                 "ten values; failed runs left out", "the eltager2023 and initsens protocols (report 619e1ad)"),
-    RulesVersion("v2", "2026-12-02", "05209ef", "each claim on its source's metric and scope, cells beyond it as a "
+    RulesVersion("v1", "2026-11-27T15:39:42+00:00", "0ddaf3b",
+                 "every claim on val_nelbo over every cell; percentile bootstraps of ten values; failed runs left out",
+                 "the eltager2023 and initsens protocols (report 619e1ad)"),
+    RulesVersion("v2", "2026-12-02T22:04:56+00:00", "05209ef",
+                 "each claim on its source's metric and scope, cells beyond it as a "
                  "family of their own; exact sign-flip, jackknife-t and Games-Howell tests; not testable where "
                  "nothing compares or clustering is at chance. Written after v1 had judged the two protocols (not "
                  "stated before those runs); fixed before any ladder rung was trained",
                  "both protocols again, both ablations and the six ladder rungs (report 16ed12a)"),
-    RulesVersion("v3", "2026-12-06", "7ad837b", "P1 on ranks with failed runs last and k = 3 fixed by the design (a "
+    RulesVersion("v3", "2026-12-06T22:11:56+00:00", "7ad837b",
+                 "P1 on ranks with failed runs last and k = 3 fixed by the design (a "
                  "rival that cannot be measured makes it not testable); E2 between initializers (the verdict) and "
                  "within them (beside it), Bonett-Wright variance; P4 not testable where P2/P3 are; a verdict shows "
                  "its coverage; reach counts ties; P2/P3 name the strongest rival. Written after v2 had judged every "

@@ -98,7 +98,7 @@ def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str],
             why = "; ".join(([f"P1 compares the source's models, and {', '.join(absent)} were not trained here"]
                              if absent else []) +
                             [f"{model} cannot be measured ({why})" for model, why in sorted(blocked.items())])
-            rows.append(untestable("P1", where, kind, why, level=alpha / (m[kind] * k)))
+            rows.append(untestable("P1", where, kind, group, why, level=alpha / (m[kind] * k)))
             continue
         rivals = [model for model in cells if model != target]
         strict = 1 - alpha / (m[kind] * max(k, len(rivals)))
@@ -124,8 +124,8 @@ def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str],
         if beaten:
             detail += (f"; more sensitive than {target} at the Bonferroni level ({100 * strict:.2f}% one-sided "
                        f"bound): {', '.join(beaten)}")
-        rows.append(sub_result("P1", where, kind, estimate=closest[1], low=closest[2], high=closest[3], verdict=verdict,
-                               margin=closest[2], detail=detail, rival=closest[0], level=1 - strict))
+        rows.append(sub_result("P1", where, kind, group, estimate=closest[1], low=closest[2], high=closest[3],
+                               verdict=verdict, margin=closest[2], detail=detail, rival=closest[0], level=1 - strict))
     return rows
 
 

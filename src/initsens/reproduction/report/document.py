@@ -56,7 +56,12 @@ def render(results: Sequence[StudyResult], ladder: pd.DataFrame, context: Contex
              *rules(context.alpha),
              "## Claims and verdicts\n", claims_overview(protocols),
              "The estimate is the deciding sub-result's (the one with the smallest margin among those sharing the "
-             "claim's verdict; its cell in brackets).\n"]
+             "claim's verdict; its cell in brackets), as the claim's statistic defines it: for P2 and P3 Δ, the best "
+             "other initializer's mean minus the worst claimed one's. Where that sub-result contradicts P2 or P3, "
+             "the pair that contradicts it follows (which initializer beats which claimed one, by how much, and its "
+             "adjusted p). **Stated before its runs** counts the sub-results every run of which was recorded after "
+             "the rules in force were fixed; a deciding sub-result whose runs were recorded before is marked "
+             "*judged after seeing its runs*.\n"]
     missing = not_testable(protocols)
     if missing:
         lines += ["Sub-results not testable (listed, and left out of the verdict):\n", *missing, ""]

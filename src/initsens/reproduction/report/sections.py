@@ -47,7 +47,13 @@ def _word(verdict: str) -> str:
 
 def rules(alpha: float) -> list[str]:
     """The decision rules, printed from each claim's declaration."""
-    lines = ["## Decision rules (stated before the results)\n", RULES_PREAMBLE + f" Here α = {alpha}.\n",
+    now = RULES_HISTORY[-1]
+    lines = [f"## Decision rules ({now.version}, in force)\n", RULES_PREAMBLE + f" Here α = {alpha}.\n",
+             f"These rules ({now.version}) were fixed on {now.date} (commit `{now.commit}`, {now.fixed_at[11:16]} "
+             "UTC), after earlier versions had judged most of the runs below (see the rules' history). Whether a "
+             "sub-result's rules were stated before its runs is its own column of the evidence (**stated before its "
+             "runs**: yes when every run it is judged on was recorded after they were fixed); a sub-result whose runs "
+             "were recorded before is marked *judged after seeing its runs*.\n",
              "Columns of the claims table: **verdict** on the claim's own metric over its source's scope; "
              "**val_nelbo** the same sub-results on the common loss (the loss claims and E2); **beyond scope** the "
              "cells the source did not measure, as their own family; **other default** P2 and P3 with the other "
@@ -58,20 +64,38 @@ def rules(alpha: float) -> list[str]:
     return [*lines, ""]
 
 
+#: How the evidence's ``stated_before`` column reads in the report.
+STATED_BEFORE = {"yes": "yes", "no": "no: judged after seeing its runs", "": "–"}
+
+
+def deciding_estimate(row: pd.Series) -> str:
+    """A verdict row's deciding sub-result in words: its estimate as the claim's statistic defines it, CI and cell,
+    whether its rules were stated before its runs, and the pair that contradicts the claim there (P2/P3).
+    """
+    if not row["where"]:
+        return "–"
+    interval = f" [{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}]" if pd.notna(row["estimate"]) else ""
+    text = f"{fmt(row['estimate'], 3)}{interval} ({row['where']})"
+    if row.get("stated_before") == "no":
+        text += ", *judged after seeing its runs*"
+    pair = row.get("contradiction")
+    return text + (f"; contradicting pair: {pair}" if isinstance(pair, str) and pair else "")
+
+
 def _row_for(result: StudyResult, key: str) -> str:
     v = result.verdicts
     hit = v[(v["claim"] == key) & (v["check"] == PRIMARY) & (v["scope"] == SOURCE)] if len(v) else v
-    estimate, counts = "–", "–"
+    estimate, counts, before = "–", "–", "–"
     if len(hit):
         row = hit.iloc[0]
-        if row["where"]:
-            estimate = (f"{fmt(row['estimate'], 3)} [{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}] "
-                        f"({row['where']})")
-        counts = " / ".join(str(row[f"n_{w.replace(' ', '_')}"]) for w in VERDICTS)
+        estimate = deciding_estimate(row)
+        n = [int(row[f"n_{w.replace(' ', '_')}"]) for w in VERDICTS]
+        counts = " / ".join(map(str, n))
+        before = f"{int(row['n_stated_before'])} of {sum(n)}" if "n_stated_before" in row.index else "–"
     cells = [result.shown(key), *((result.shown(key, NELBO), result.shown(key, PRIMARY, EXTRAPOLATION),
                                    result.shown(key, OTHER_DEFAULT)) if result.judged else ("", "", ""))]
     words = [_word(c) if c.split(" ")[0] in VERDICTS or c == NOT_TESTABLE else (c or "–") for c in cells]
-    return f"| {result.name} | {words[0]} | {estimate} | {counts} | {' | '.join(words[1:])} |"
+    return f"| {result.name} | {words[0]} | {estimate} | {counts} | {before} | {' | '.join(words[1:])} |"
 
 
 def claims_overview(results: Sequence[StudyResult]) -> str:
@@ -79,10 +103,11 @@ def claims_overview(results: Sequence[StudyResult]) -> str:
     is trained; a claim waiting for a phase says which).
     """
     lines = ["| claim | study | verdict | estimate [95% CI] (deciding sub-result) | sub-results: supported / "
-             "contradicted / unresolved / not testable | val_nelbo | beyond scope | other default |",
-             "|---|---|---|---|---|---|---|---|"]
+             "contradicted / unresolved / not testable | stated before its runs | val_nelbo | beyond scope | "
+             "other default |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for key, claim in CLAIMS.items():
-        lines.append(f"| [**{key}**](#{key.lower()}) {claim.text} |  |  |  |  |  |  |  |")
+        lines.append(f"| [**{key}**](#{key.lower()}) {claim.text} |  |  |  |  |  |  |  |  |")
         lines += [_row_for(r, key).replace("| ", "|  | ", 1) for r in results]
     return "\n".join(lines) + "\n"
 
@@ -176,19 +201,45 @@ def claim_section(key: str, results: Sequence[StudyResult], figure: str | None) 
     out = [f"### {key}\n", f"**{claim.text}** Source: the {claim.source} (scope: {claim.scope.describe()}). "
            f"Metric: `{claim.metric}`. Statistic: {claim.statistic}. Rule: {claim.rule}\n"]
     columns = {"where": "where", "scope": "scope", "estimate": "estimate", "ci_low": "CI low", "ci_high": "CI high",
-               "verdict": "verdict", "detail": "evidence"}
+               "verdict": "verdict", "detail": "evidence", "stated_before": "stated before its runs"}
     columns = {**columns, **claim.columns}
     for result in results:
         beyond = result.shown(key, scope=EXTRAPOLATION)
+        sub = result.primary()
+        sub = sub[sub["claim"] == key] if len(sub) else sub
+        shown = len(sub) and result.verdict(key)
         out.append(f"**{result.name}: {result.shown(key) or '–'}**"
                    + (f" (beyond the source's scope: {beyond})" if beyond and result.judged else "")
-                   + (f" ({result.judged_on()})" if result.judged and result.judged_on() else "") + ".\n")
-        sub = result.primary()
-        if len(sub) and result.verdict(key):
-            out.append(table(sub[sub["claim"] == key], {k: v for k, v in columns.items() if k in sub.columns}))
+                   + (f" ({result.judged_on()})" if result.judged and result.judged_on() else "") + "."
+                   + (" " + provenance(sub) if shown else "") + "\n")
+        if shown:
+            if "stated_before" in sub.columns:
+                sub = sub.assign(stated_before=sub["stated_before"].fillna("").map(STATED_BEFORE))
+            out.append(table(sub, {k: v for k, v in columns.items() if k in sub.columns}))
     if figure:
         out.append(f"![{key}]({figure})\n")
     return out
+
+
+def provenance(sub: pd.DataFrame) -> str:
+    """One sentence on whether the rules in force were stated before the runs of ``sub`` (one claim's sub-results
+    in one study), following the evidence's ``stated_before`` column ('' where the runs do not say).
+    """
+    if "stated_before" not in sub.columns or not (sub["stated_before"].isin(["yes", "no"])).any():
+        return ""
+    now = RULES_HISTORY[-1]
+    yes = sub["stated_before"] == "yes"
+    if yes.all():
+        return (f"Every sub-result's runs were recorded after {now.version} was fixed ({now.date}): its rules were "
+                "stated before them.")
+    if not yes.any():
+        return (f"Every sub-result here was judged after seeing its runs: all were recorded before {now.version} "
+                f"was fixed ({now.date}).")
+    counts = [f"{int((yes & (sub['scope'] == scope)).sum())} of {int((sub['scope'] == scope).sum())} "
+              + ("in the source's scope" if scope == SOURCE else "beyond it")
+              for scope in (SOURCE, EXTRAPOLATION) if (sub["scope"] == scope).any()]
+    return (f"Judged by rules stated before their runs ({now.version}, fixed {now.date}): {', '.join(counts)} "
+            f"({'; '.join(sub.loc[yes, 'where'])}); the others were judged after seeing their runs.")
 
 
 def disagreements(results: Sequence[StudyResult]) -> list[str]:
