@@ -376,7 +376,7 @@ def test_cells_whose_runs_all_failed_are_not_testable_for_every_claim():
 
 def test_a_verdict_shows_its_coverage():
     """E1 in the paper's two cells: VanillaVAE's uniform clusters clearly worse (supported), IWAE's clustering at
-    chance (not testable): "supported in 1 of 2 sub-results (1 not testable)", never a bare "supported"."""
+    chance (not testable): "supported (1 of 2 sub-results testable)", never a bare "supported"."""
 
     def ari(model, init, depth, norm, value, rng):
         if model == "IWAE":
@@ -385,7 +385,7 @@ def test_a_verdict_shows_its_coverage():
 
     evidence = evaluate(simulate(lambda *a: 0.0, ari=ari, models=("VanillaVAE", "IWAE")), claims=("E1",))
     row = verdicts(evidence).set_index("claim").loc["E1"]
-    assert row["verdict"] == SUPPORTED and row["coverage"] == "supported in 1 of 2 sub-results (1 not testable)"
+    assert row["verdict"] == SUPPORTED and row["coverage"] == "supported (1 of 2 sub-results testable)"
     assert shown_verdict(SUPPORTED, 2, 2) == SUPPORTED and shown_verdict(NOT_TESTABLE, 0, 2) == NOT_TESTABLE
 
 

@@ -89,7 +89,7 @@ class StudyResult:
         return str(hit["verdict"].iloc[0]) if len(hit) else ""
 
     def shown(self, claim: str, check: str = PRIMARY, scope: str = SOURCE) -> str:
-        """The verdict as tables print it: with its coverage (``supported in 1 of 2 sub-results (1 not
+        """The verdict as tables print it: with its coverage (``supported (1 of 2 sub-results
         testable)``), what it waits for, or how far the study is trained when nothing is judged yet.
         """
         if not self.judged:

@@ -94,12 +94,13 @@ CHECKS: dict[str, Check] = {c.name: c for c in (
 
 
 def shown_verdict(verdict: str, testable: int, total: int) -> str:
-    """A verdict with its coverage where not every sub-result could be tested: ``supported in 1 of 2 sub-results
-    (1 not testable)``; the bare word otherwise ('' stays '').
+    """A verdict with its coverage where not every sub-result could be tested: ``supported (1 of 2 sub-results
+    testable)``; the bare word otherwise ('' stays ''). (It read ``supported in 1 of 2 sub-results``, which reads as
+    a count of supporting sub-results; the counts by verdict are columns of their own.)
     """
     if not verdict or verdict == NOT_TESTABLE or testable >= total:
         return verdict
-    return f"{verdict} in {testable} of {total} sub-results ({total - testable} not testable)"
+    return f"{verdict} ({testable} of {total} sub-results testable)"
 
 
 def default_name(runs: pd.DataFrame) -> str:

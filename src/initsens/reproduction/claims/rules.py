@@ -24,7 +24,7 @@ RULES_PREAMBLE = (
     "last; in E1 a failed run's ARI is 0. A cell whose runs all failed is not testable for every claim (nothing "
     "in it separates initializers), and a comparison the source's design calls for (P1's four models) that the "
     "data cannot make is not testable, never silently dropped: Bonferroni counts follow the design. A verdict "
-    "shows its coverage: \"supported in 1 of 2 sub-results (1 not testable)\" is support on part of the scope, "
+    "shows its coverage: \"supported (1 of 2 sub-results testable)\" is support on part of the scope, "
     "not of the claim. The loss claims are judged on each model's own validation loss (`val_loss`, what the poster "
     "measured) and, as a robustness check, on `val_nelbo` (one definition for every model and protocol). "
     "\"The default\" is read both ways where the runs hold both: as the poster defines it (nn.Linear's own law, "
