@@ -16,6 +16,11 @@ from initsens.report.format import ci, fmt, fmt_p, table
 from initsens.report.summary import SEEDS_SHOWN_MAX, summary
 
 
+def _levels(a: Analysis) -> tuple[float, ...]:
+    """The level the report's p-values are read against (its α), so that none prints on its wrong side."""
+    return (float(a.settings.get("alpha", 0.05)),)
+
+
 def _convergence_table(a: Analysis) -> str:
     conv = a.tables["convergence"]
     wide = conv.assign(cell=conv["n_capped"].astype(str) + "/" + conv["n_finished"].astype(str)).pivot_table(
@@ -34,12 +39,13 @@ def _failures_table(a: Analysis) -> str:
     wide = wide.merge(p, on=a.cell_keys)
     inits = sorted(f[a.factor].unique())
     return table(wide, {**{k: k for k in a.cell_keys}, **{i: i for i in inits}, "fisher_p": "Fisher p",
-                        "fisher_p_holm": "Holm"}, p_columns=("fisher_p", "fisher_p_holm"))
+                        "fisher_p_holm": "Holm"}, p_columns=("fisher_p", "fisher_p_holm"), levels=_levels(a))
 
 
 def _section_cells(a: Analysis) -> list[str]:
     out = []
     desc, ow, ph = a.tables["descriptives"], a.tables["oneway_anova"], a.tables["posthoc"]
+    levels = _levels(a)
     for keys, cell in iter_cells(desc, a.cell_keys):
         sel = dict(zip(a.cell_keys, keys))
         out.append(f"### {cell_label(sel)}\n")
@@ -51,20 +57,22 @@ def _section_cells(a: Analysis) -> list[str]:
             out.append("_Not analyzed (see Data & design)._\n")
             continue
         r = row.iloc[0]
-        bf = (f"Brown-Forsythe F = {fmt(r['bf_f'])}, p {fmt_p(r['bf_p'])}" if np.isfinite(r["bf_f"])
+        bf = (f"Brown-Forsythe F = {fmt(r['bf_f'])}, p {fmt_p(r['bf_p'], levels)}" if np.isfinite(r["bf_f"])
               else "Brown-Forsythe F undefined")
-        anova = (f"F({fmt(r['df_between'])}, {fmt(r['df_within'])}) = {fmt(r['f'])}, p {fmt_p(r['p_value'])} "
-                 f"(Holm {fmt_p(r['p_holm'])})" if np.isfinite(r["f"]) else "F undefined")
-        out.append(f"One-way ANOVA: {anova}; η² = {fmt(r['eta_sq'], 3)}, ω² = {fmt(r['omega_sq'], 3)}; the variance "
-                   f"share both estimate {ci(r['omega_sq_ci_low'], r['omega_sq_ci_high'])} (exact 95% CI). "
+        anova = (f"F({fmt(r['df_between'])}, {fmt(r['df_within'])}) = {fmt(r['f'])}, "
+                 f"p {fmt_p(r['p_value'], levels)} (Holm {fmt_p(r['p_holm'], levels)})" if np.isfinite(r["f"])
+                 else "F undefined")
+        out.append(f"One-way ANOVA: {anova}; η² = {fmt(r['eta_sq'], 3)}, ω² = {fmt(r['omega_sq'], 3)}; the "
+                   f"variance share both estimate {ci(r['omega_sq_ci_low'], r['omega_sq_ci_high'])} (exact 95% CI). "
                    f"Welch F({fmt(r['welch_df1'], 3)}, {fmt(r['welch_df2'], 3)}) = {fmt(r['welch_f'])}, "
-                   f"p {fmt_p(r['welch_p'])}; Kruskal-Wallis H = {fmt(r['kruskal_h'])}, p {fmt_p(r['kruskal_p'])}; "
-                   f"{bf}.\n" + (f"Undefined at this size: {r['undefined']}.\n" if r.get("undefined") else ""))
+                   f"p {fmt_p(r['welch_p'], levels)}; Kruskal-Wallis H = {fmt(r['kruskal_h'])}, "
+                   f"p {fmt_p(r['kruskal_p'], levels)}; {bf}.\n"
+                   + (f"Undefined at this size: {r['undefined']}.\n" if r.get("undefined") else ""))
         if len(ph):
             sub = ph[cell_mask(ph, sel) & ph["selected"]]
             if len(sub):
                 out.append(f"Post-hoc ({sub['method'].iloc[0].replace('_', '-')}), significant pairs: " + (", ".join(
-                    f"{x.group1} − {x.group2} = {fmt(x.mean_diff, 3)} (p {fmt_p(x.p_adj)})"
+                    f"{x.group1} − {x.group2} = {fmt(x.mean_diff, 3)} (p {fmt_p(x.p_adj, levels)})"
                     for x in sub.itertuples() if x.reject) or "none") + ".\n")
     return out
 
@@ -141,7 +149,8 @@ def section_factorial(a: Analysis) -> list[str]:
     return ["## Factorial ANOVA\n", cross_note + "\n",
             table(a.tables["factorial_anova"], {"metric": "metric", "typ": "type", "term": "term", "sum_sq": "SS",
                                                 "df": "df", "f": "F", "p_value": "p",
-                                                "partial_eta_sq": "partial η²"}, p_columns=("p_value",))]
+                                                "partial_eta_sq": "partial η²"}, p_columns=("p_value",),
+                  levels=_levels(a))]
 
 
 def section_mixed(a: Analysis) -> list[str]:
@@ -159,10 +168,11 @@ def section_mixed(a: Analysis) -> list[str]:
     init_terms = mm[(mm["kind"] == "variance") | mm["term"].str.contains(a.factor, regex=False)]
     return [*lines,
             table(t["mixed_model_lrt"], {"metric": "metric", "dropped": "dropped", "chisq": "χ²", "df": "df",
-                                         "p_value": "p"}, p_columns=("p_value",)),
+                                         "p_value": "p"}, p_columns=("p_value",), levels=_levels(a)),
             f"\nVariances and the {a.factor} fixed effects (all effects in `tables/mixed_model.parquet`):\n",
             table(init_terms, {"metric": "metric", "kind": "kind", "term": "term", "estimate": "estimate",
-                               "std_err": "SE", "z": "z", "p_value": "p"}, p_columns=("p_value",))]
+                               "std_err": "SE", "z": "z", "p_value": "p"}, p_columns=("p_value",),
+                  levels=_levels(a))]
 
 
 def section_posthoc(a: Analysis) -> list[str]:
@@ -178,7 +188,7 @@ def section_posthoc(a: Analysis) -> list[str]:
             f"{seed}s (exact at any number of {seed}s, so with 2 {seed}s it is wide, not a point).\n",
             table(selected, {**{k: k for k in a.cell_keys}, "method": "method", "group1": "group 1",
                              "group2": "group 2", "mean_diff": "mean diff", "ci_low": "CI low", "ci_high": "CI high",
-                             "p_adj": "p adj"}, p_columns=("p_adj",)),
+                             "p_adj": "p adj"}, p_columns=("p_adj",), levels=_levels(a)),
             "\n",
             table(t["improvement"], {**{k: k for k in a.cell_keys}, "group1": "group 1", "group2": "group 2",
                                      "prob_better": "P(better)", "ci_low": "CI low", "ci_high": "CI high",
@@ -192,7 +202,8 @@ def section_association(a: Analysis, figures: dict[str, str]) -> list[str]:
         lines += ["## Validation loss vs downstream clustering\n",
                   table(a.tables["association"], {**{k: k for k in a.cell_keys[:2]}, "n": "n", "rho": "Spearman ρ",
                                                   "ci_low": "CI low", "ci_high": "CI high", "p_value": "p",
-                                                  "p_holm": "Holm"}, p_columns=("p_value", "p_holm"))]
+                                                  "p_holm": "Holm"}, p_columns=("p_value", "p_holm"),
+                                  levels=_levels(a))]
     if "learning_curves" in figures:
         lines.append(f"\n![learning curves]({figures['learning_curves']})\n")
     return lines
