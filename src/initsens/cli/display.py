@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -107,6 +110,20 @@ class RichObserver:
                           f"seed {spec.seed}: {error}")
 
 
+def next_command(out: Path) -> str:
+    """``initsens analyze OUT --report REPORT`` for runs written to ``out``: ``results[/x]`` reports in
+    ``reports[/x]/summary.md`` (README's layout); any other folder in ``OUT-report/summary.md`` beside it, never
+    inside it (analyze reads every Parquet file under OUT, and the report's tables are Parquet files).
+    """
+    parts = out.parts
+    if "results" in parts:
+        at = parts.index("results")
+        report = Path(*parts[:at], "reports", *parts[at + 1:], "summary.md")
+    else:
+        report = out.with_name(f"{out.name}-report") / "summary.md"
+    return f"initsens analyze {shlex.quote(str(out))} --report {shlex.quote(str(report))}"
+
+
 def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> None:
     """Print a sweep's summary: statuses per model and initializer, then one line (that line alone if ``quiet``)."""
     statuses: Counter[str] = Counter()
@@ -137,4 +154,4 @@ def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> N
     if next_step is None and not summary.interrupted:
         console.print(f"Read them with pandas: pd.read_parquet('{summary.out}/runs') and "
                       f"pd.read_parquet('{summary.out}/epochs')")
-        console.print(f"Next: [bold]initsens analyze {summary.out} --report reports/summary.md[/]")
+        console.print(f"Next: [bold]{escape(next_command(Path(summary.out)))}[/]")
