@@ -46,6 +46,11 @@ def print_plan(plan: Any) -> None:
                   f"already recorded in {plan.store.root}/ are skipped, {len(plan.todo)} to train.")
 
 
+def _group(spec: Any) -> tuple:
+    """A run's architecture group, as ``RunSpec.group_key`` names it."""
+    return (spec.model, spec.depth, spec.normalization)
+
+
 class RichObserver:
     """Live display: a bar for the grid (runs done / total, elapsed, time left from the work done: see
     :class:`~initsens.training.eta.Eta`) and a line for the current run.
@@ -88,11 +93,16 @@ class RichObserver:
         if total > todo:
             console.print(f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains).")
 
+    def planned(self, chunks, costs) -> None:
+        """The ensembles to train and each group's cost per run: the time left charges each group at its own rate."""
+        runs = Counter(_group(spec) for chunk in chunks for spec in chunk)
+        self.eta.plan({group: (n, costs.get(group, 1.0)) for group, n in runs.items()})
+
     def chunk_start(self, specs) -> None:
         """An ensemble (one architecture group) begins."""
         self.label = f"{specs[0].model} depth {specs[0].depth} {specs[0].normalization}"
         self.line.plain = f"{self.label}: starting {len(specs)} run(s)"
-        self.eta.chunk_start(len(specs))
+        self.eta.chunk_start(len(specs), _group(specs[0]))
 
     def epoch(self, specs, epoch: int, best: float) -> None:
         """Show the current epoch and the best validation loss so far."""
