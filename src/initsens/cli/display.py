@@ -93,10 +93,13 @@ class RichObserver:
         if total > todo:
             console.print(f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains).")
 
-    def planned(self, chunks, costs) -> None:
-        """The ensembles to train and each group's cost per run: the time left charges each group at its own rate."""
+    def planned(self, chunks, sizes) -> None:
+        """The ensembles to train and each group's size: the time left charges each group at its own rate, a
+        model's other groups at that model's rate per parameter.
+        """
         runs = Counter(_group(spec) for chunk in chunks for spec in chunk)
-        self.eta.plan({group: (n, costs.get(group, 1.0)) for group, n in runs.items()})
+        self.eta.plan({group: (n, sizes.get(group, 1.0)) for group, n in runs.items()},
+                      {group: group[0] for group in runs})
 
     def chunk_start(self, specs) -> None:
         """An ensemble (one architecture group) begins."""

@@ -49,17 +49,11 @@ if TYPE_CHECKING:
 
 
 def n_parameters(spec: RunSpec, n_genes: int) -> int:
-    """The Linear weights and biases of ``spec``'s encoder (with its two posterior heads) and decoder, about."""
+    """The Linear weights and biases of ``spec``'s encoder (with its two posterior heads) and decoder, about (the
+    memory budget's and the time-left estimate's measure of a network's size).
+    """
     dims = [n_genes, *spec.hidden_dims(), spec.config.latent_dim]
     return sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + spec.config.latent_dim * dims[-2]
-
-
-def run_cost(spec: RunSpec, n_genes: int) -> float:
-    """A run's compute per epoch relative to another's: its parameters, half of them (the decoder's) counted once
-    per posterior sample decoded (IWAE's K), for the time-left estimate of a model not trained yet in a sweep.
-    """
-    draws = MODELS.get(spec.model).draws(spec.config.model_hyperparameters())
-    return n_parameters(spec, n_genes) * (1 + draws) / 2
 
 
 def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int = 0) -> int:

@@ -33,7 +33,7 @@ from initsens.schema import RUN_COLUMNS, SCHEMA_VERSION
 from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
-from initsens.training.fit import member_bytes, run_cost
+from initsens.training.fit import member_bytes, n_parameters
 from initsens.training.loop import denormals
 from initsens.training.record import CAP, EpochCallback, RunResult
 from initsens.training.store import ResultsStore, utc_now
@@ -135,9 +135,9 @@ class SweepObserver:
     def start(self, total: int, todo: int) -> None:
         """A sweep begins: ``total`` runs in the grid, ``todo`` of them to train."""
 
-    def planned(self, chunks: Sequence[Sequence[RunSpec]], costs: Mapping[tuple, float]) -> None:
-        """The ensembles about to train, in order, and each architecture group's cost per run (``group_key`` ->
-        :func:`~initsens.training.fit.run_cost`), for a time-left estimate. Called after :meth:`start`, when an
+    def planned(self, chunks: Sequence[Sequence[RunSpec]], sizes: Mapping[tuple, float]) -> None:
+        """The ensembles about to train, in order, and each architecture group's size (``group_key`` ->
+        :func:`~initsens.training.fit.n_parameters`), for a time-left estimate. Called after :meth:`start`, when an
         observer has it (older observers need not).
         """
 
@@ -312,7 +312,7 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
         announce = getattr(observer, "planned", None)  # an observer written before the hook has none
         if announce is not None and work:
             n_genes = Shapes.of(plan.dataset, plan.config).n_genes
-            announce(work, {chunk[0].group_key(): run_cost(chunk[0], n_genes) for chunk in work})
+            announce(work, {chunk[0].group_key(): float(n_parameters(chunk[0], n_genes)) for chunk in work})
         for chunk in work:
             in_flight = chunk
             data = [prepared(spec) for spec in chunk]
