@@ -1,4 +1,6 @@
-"""Shared test fixtures: the real TCGA subset (skipped where ../shared/data is absent) and small tables."""
+"""Shared test fixtures: the real TCGA subset (its tests skip, saying how to run them, where it is absent) and
+small tables.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +18,19 @@ SHARED_DATA = Path(os.environ.get("INITSENS_SHARED_DATA", REPO.parent / "shared"
 TCGA_SUBSET = SHARED_DATA / "tcga_rtcga5.parquet"
 
 
+def missing_subset() -> str:
+    """Why the tests of the real TCGA subset skip, where it was looked for and how to run them."""
+    where = "INITSENS_SHARED_DATA" if "INITSENS_SHARED_DATA" in os.environ else "../shared/data"
+    return (f"needs tcga_rtcga5.parquet (309 samples x 20,531 genes, the source of the embedded tcga5; see "
+            f"scripts/build_tcga5.py), not found at {TCGA_SUBSET} (from {where}). It is looked for in "
+            "../shared/data beside the repository, or in the folder INITSENS_SHARED_DATA names; to run these tests: "
+            "INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py tests/test_tcga_subset.py")
+
+
 @pytest.fixture(scope="session")
 def tcga_subset_path() -> Path:
     if not TCGA_SUBSET.is_file():
-        pytest.skip(f"real TCGA subset not found at {TCGA_SUBSET} (set INITSENS_SHARED_DATA to its folder)")
+        pytest.skip(missing_subset())
     return TCGA_SUBSET
 
 

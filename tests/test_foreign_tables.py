@@ -115,7 +115,7 @@ def test_cli_report_uses_the_tables_names_throughout(csv, tmp_path):
     text = report.read_text()
     assert "initializ" not in text.lower() and "seed" not in text.lower()
     assert "# Optimizer sensitivity report: `accuracy`" in text and "- **Optimizer effect.** In 1 of 4 cells" in text
-    assert "Best optimizer(s)** (highest mean" in text and "(1 | run)" in text
+    assert "Best optimizer and those the data cannot separate from it** (highest mean" in text and "(1 | run)" in text
     assert (report.parent / "figures" / "metric_by_optimizer.png").read_bytes()[:4] == b"\x89PNG"
     sensitivity = pq.read_schema(report.parent / "tables" / "sensitivity.parquet")
     assert {"dataset", "model", "next_model"} <= set(sensitivity.names)

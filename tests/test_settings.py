@@ -72,8 +72,8 @@ def test_reproduce_s_setting_options_take_flag_and_help_from_the_table():
 
 @pytest.mark.parametrize(("values", "message"), [
     ({"top_genes": -1}, "--top-genes must be >= 0 (got -1)"),
-    ({"init_scopes": ("hidden", "hidden")}, "--init-scopes repeats a value (['hidden', 'hidden'])"),
-    ({"seeds": (0, 0)}, "--seeds has repeated values ([0, 0])"),
+    ({"init_scopes": ("hidden", "hidden")}, "--init-scopes repeats a value (hidden,hidden)"),
+    ({"seeds": (0, 0)}, "--seeds has repeated values (0,0)"),
     ({"activation": "swish"}, "unknown --activation 'swish'; choose one of: leaky_relu"),
     ({"init_scopes": ("bias",)}, "unknown value 'bias' in --init-scopes; choose from: "),
 ])

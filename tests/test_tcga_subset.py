@@ -34,3 +34,20 @@ def test_real_tcga_subset_loads_and_prepares(tcga_subset_path):
         optimizer.step()
         losses.append(out.loss.item())
     assert losses[-1] < losses[0]
+
+
+def test_the_skip_says_where_the_data_was_looked_for_and_how_to_run_the_tests(tmp_path):
+    """Without the subset the tests skip; the reason said where it looked, not what the file is or how to run them."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "INITSENS_SHARED_DATA": str(tmp_path), "COLUMNS": "1000"}
+    result = subprocess.run([sys.executable, "-m", "pytest", __file__, "-rs", "-vv", "-p", "no:cacheprovider",
+                             "-k", "loads_and_prepares"], capture_output=True, text=True, env=env, timeout=300,
+                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    out = " ".join(result.stdout.split())
+    assert "1 skipped" in out, result.stdout
+    assert f"not found at {tmp_path / 'tcga_rtcga5.parquet'} (from INITSENS_SHARED_DATA)" in out
+    assert "../shared/data beside the repository" in out and "build_tcga5.py" in out
+    assert "INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py tests/test_tcga_subset.py" in out

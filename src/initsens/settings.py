@@ -217,10 +217,9 @@ class Settings:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            shown = list(value) if isinstance(value, tuple) else value
             for ok, message in f.metadata["checks"]:
-                if not ok(value):
-                    raise InitsensError(message.format(flag=flag_of(f), value=shown))
+                if not ok(value):  # the value as the user typed it: 0,1 (not [0, 1])
+                    raise InitsensError(message.format(flag=flag_of(f), value=shown(value) or "nothing"))
             if f.metadata["choices"] is not None:
                 check_choice(f, value)
 

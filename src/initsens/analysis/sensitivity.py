@@ -1,7 +1,10 @@
 """Which model is most sensitive to its initialization, and do the data resolve it?
 
 Two scale-free indices per cell: ``omega_sq`` (the share of the metric's variance the initializer
-explains, bias-corrected) and ``icc`` (the initializer's REML variance share, seed variance included).
+explains, bias-corrected) and ``icc`` (the initializer's REML variance share, seed variance included). Both are
+shares in [0, 1]: a negative ω² (the initializers' means differ less than their noise alone would make them) is
+ranked as 0, as REML bounds the ICC at 0, and so are its bootstrap replicates, so that a difference of two indices
+and its interval stay in [-1, 1] (a raw -0.25 made differences above 1).
 Within each depth (and normalization), models are ranked by each index (rank 1 = most sensitive),
 and every model is compared with the next-ranked one. With other cell columns the first one is ranked within
 the others (``next_model`` is then ``next_<first column>``), through the bootstrap distribution of the
@@ -61,7 +64,8 @@ def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: 
     rows = []
     grouped = values.groupby(group_keys, sort=True) if group_keys else [((), values)]
     for _, group in grouped:
-        group = group.sort_values("value", ascending=False, kind="stable").reset_index(drop=True)
+        order = ["value", "raw"] if "raw" in group else ["value"]  # a tie at a bound keeps the raw values' order
+        group = group.sort_values(order, ascending=False, kind="stable").reset_index(drop=True)
         for i, row in group.iterrows():
             out = {**row.to_dict(), "rank": i + 1, next_column: None, "diff_next": np.nan,
                    "diff_ci_low": np.nan, "diff_ci_high": np.nan, "resolved": False}
@@ -97,8 +101,10 @@ def sensitivity(oneway_table: pd.DataFrame, variance_table: pd.DataFrame, omega_
     frames = []
     if len(oneway_table):
         omega = oneway_table[[*cell_keys, "omega_sq", "omega_sq_ci_low", "omega_sq_ci_high"]].rename(
-            columns={"omega_sq": "value", "omega_sq_ci_low": "ci_low", "omega_sq_ci_high": "ci_high"})
-        frames.append(rank_cells(omega.assign(index="omega_sq"), omega_draws, cell_keys, seeds, level))
+            columns={"omega_sq": "raw", "omega_sq_ci_low": "ci_low", "omega_sq_ci_high": "ci_high"})
+        bounded = {key: np.maximum(draws, 0.0) for key, draws in omega_draws.items()}
+        frames.append(rank_cells(omega.assign(value=omega["raw"].clip(lower=0.0), index="omega_sq"), bounded,
+                                 cell_keys, seeds, level))
     if len(variance_table):
         icc = variance_table[variance_table["component"] == factor][[*cell_keys, "share", "ci_low", "ci_high"]]
         frames.append(rank_cells(icc.rename(columns={"share": "value"}).assign(index="icc"), icc_draws,

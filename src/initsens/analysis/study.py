@@ -124,6 +124,16 @@ def _check_cells(analysis: Analysis, usable: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(keep) if keep else usable.iloc[:0]
 
 
+def best_levels(means: pd.Series, significant: Sequence[tuple[str, str]], higher_is_better: bool = False) -> set:
+    """The level with the best mean and every level whose difference from it is not significant: the levels the
+    data cannot separate from the best (not levels shown to be as good). Taken from the pairs with the best level
+    itself: a compact letter display can give a level not separated from the best another letter than 'a'.
+    """
+    best = means.idxmax() if higher_is_better else means.idxmin()
+    separated = {b if a == best else a for a, b in significant if best in (a, b)}
+    return {level for level in means.index if level not in separated}
+
+
 def _per_cell(analysis: Analysis, data: pd.DataFrame, *, n_boot: int, n_boot_icc: int, alpha: float,
               random_state: int, step: Callable[[str], None]) -> None:
     metric, by, tables, factor = analysis.metric, analysis.cell_keys, analysis.tables, analysis.factor
@@ -154,7 +164,7 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, *, n_boot: int, n_boot_icc
         display = letters(means, sig, analysis.higher_is_better)
         mask = cell_mask(desc, sel) & desc[factor].isin(display.index)
         desc.loc[mask, "letters"] = desc.loc[mask, factor].map(display)
-        desc.loc[mask, "best"] = desc.loc[mask, "letters"].str.contains("a")
+        desc.loc[mask, "best"] = desc.loc[mask, factor].isin(best_levels(means, sig, analysis.higher_is_better))
     icc: dict[tuple, np.ndarray] = {}
     step("variance components (REML, parametric bootstrap)")
     tables["variance_components"] = variance_components(data, metric, by=by, factor=factor,
@@ -202,6 +212,24 @@ def _complete(analysis: Analysis, data: pd.DataFrame) -> pd.DataFrame | None:
     return data
 
 
+#: A term's sum of squares below this share of the total is 0 up to rounding.
+ROUNDING_ZERO = 1e-9
+
+
+def zero_by_construction(table: pd.DataFrame, within: str) -> pd.DataFrame:
+    """``table`` (a factorial ANOVA of the metric standardized within each ``within`` level) with the ``within``
+    main effect marked when it is 0 up to rounding: every level's mean is 0 by construction there (in a balanced
+    design), so SS 0, F 0 and p 1 say nothing about the data. Its numbers become NaN and ``undefined`` says why.
+    """
+    table = table.copy()
+    total = table.groupby("typ")["sum_sq"].transform("sum")
+    zero = (table["term"] == within) & (table["sum_sq"].abs() <= ROUNDING_ZERO * total)
+    table.loc[zero, ["sum_sq", "f", "p_value", "partial_eta_sq"]] = np.nan
+    table.loc[zero, "undefined"] = (f"zero by construction: standardized within each {within}, every {within}'s "
+                                    "mean is 0")
+    return table
+
+
 def _across_cells(analysis: Analysis, data: pd.DataFrame) -> None:
     factorial, mixed, lrt = [], [], []
     data = _complete(analysis, data)
@@ -211,7 +239,9 @@ def _across_cells(analysis: Analysis, data: pd.DataFrame) -> None:
         return
     for label, frame in _variants(analysis, data):
         try:
-            factorial.append(factorial_anova(frame, label, analysis.factors))
+            anova = factorial_anova(frame, label, analysis.factors).assign(undefined="")
+            factorial.append(zero_by_construction(anova, analysis.cell_keys[0]) if label != analysis.metric
+                             else anova)
         except (InitsensError, ValueError, np.linalg.LinAlgError) as exc:
             analysis.notes.append(f"factorial ANOVA on {label}: {exc}")
         if frame[analysis.replicate].nunique() < 2:

@@ -14,6 +14,7 @@ from rich.console import Console
 from initsens.cli.analyze import analyze
 from initsens.cli.check import check
 from initsens.cli.data import app as data_app
+from initsens.cli.help import Command, Group, described
 from initsens.cli.models import list_models
 from initsens.cli.presets import list_presets
 from initsens.cli.reproduce import reproduce
@@ -27,14 +28,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=Group,
 )
 app.add_typer(data_app, name="data")
-app.command("train")(train)
-app.command("analyze")(analyze)
-app.command("check")(check)
-app.command("models")(list_models)
-app.command("presets")(list_presets)
-app.command("reproduce")(reproduce)
+for _name, _command in (("train", train), ("analyze", analyze), ("check", check), ("models", list_models),
+                        ("presets", list_presets), ("reproduce", reproduce)):
+    app.command(_name, cls=Command, help=described(_command))(_command)
 
 
 def _version(value: bool) -> None:

@@ -9,15 +9,16 @@ from rich.console import Console
 from rich.table import Table
 
 from initsens.cli import options
+from initsens.cli.help import Command, Group
 from initsens.errors import InitsensError
 
 # Heavy imports (pandas, pyarrow, scikit-learn, torch) happen inside the commands so `--help` stays fast.
 
-app = typer.Typer(help="Fetch and inspect datasets.", no_args_is_help=True)
+app = typer.Typer(help="Fetch and inspect datasets.", no_args_is_help=True, cls=Group)
 console = Console()
 
 
-@app.command("fetch")
+@app.command("fetch", cls=Command)
 def fetch(
     name: str = typer.Argument(..., help="Dataset to download: xena-pancan."),
     cache_dir: options.OptionalPath = options.CacheDir,
@@ -46,7 +47,7 @@ def fetch(
     console.print(f"Manifest with sizes and sha256: {folder / 'manifest.json'}")
 
 
-@app.command("info")
+@app.command("info", cls=Command)
 def info(
     data: str = options.Data,
     labels: options.OptionalPath = options.Labels,

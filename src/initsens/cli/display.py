@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -41,6 +44,11 @@ def print_plan(plan: Any) -> None:
     console.print(f"{plan.total} runs on {plan.dataset.name} ({plan.dataset.n_samples} samples x "
                   f"{plan.dataset.n_genes} genes), up to {cfg.epochs} epochs each; {plan.total - len(plan.todo)} "
                   f"already recorded in {plan.store.root}/ are skipped, {len(plan.todo)} to train.")
+
+
+def _group(spec: Any) -> tuple:
+    """A run's architecture group, as ``RunSpec.group_key`` names it."""
+    return (spec.model, spec.depth, spec.normalization)
 
 
 class RichObserver:
@@ -85,11 +93,19 @@ class RichObserver:
         if total > todo:
             console.print(f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains).")
 
+    def planned(self, chunks, sizes) -> None:
+        """The ensembles to train and each group's size: the time left charges each group at its own rate, a
+        model's other groups at that model's rate per parameter.
+        """
+        runs = Counter(_group(spec) for chunk in chunks for spec in chunk)
+        self.eta.plan({group: (n, sizes.get(group, 1.0)) for group, n in runs.items()},
+                      {group: group[0] for group in runs})
+
     def chunk_start(self, specs) -> None:
         """An ensemble (one architecture group) begins."""
         self.label = f"{specs[0].model} depth {specs[0].depth} {specs[0].normalization}"
         self.line.plain = f"{self.label}: starting {len(specs)} run(s)"
-        self.eta.chunk_start(len(specs))
+        self.eta.chunk_start(len(specs), _group(specs[0]))
 
     def epoch(self, specs, epoch: int, best: float) -> None:
         """Show the current epoch and the best validation loss so far."""
@@ -105,6 +121,20 @@ class RichObserver:
         if error:
             console.print(f"[yellow]run failed[/] {spec.model} {spec.initializer} depth {spec.depth} "
                           f"seed {spec.seed}: {error}")
+
+
+def next_command(out: Path) -> str:
+    """``initsens analyze OUT --report REPORT`` for runs written to ``out``: ``results[/x]`` reports in
+    ``reports[/x]/summary.md`` (README's layout); any other folder in ``OUT-report/summary.md`` beside it, never
+    inside it (analyze reads every Parquet file under OUT, and the report's tables are Parquet files).
+    """
+    parts = out.parts
+    if "results" in parts:
+        at = parts.index("results")
+        report = Path(*parts[:at], "reports", *parts[at + 1:], "summary.md")
+    else:
+        report = out.with_name(f"{out.name}-report") / "summary.md"
+    return f"initsens analyze {shlex.quote(str(out))} --report {shlex.quote(str(report))}"
 
 
 def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> None:
@@ -137,4 +167,4 @@ def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> N
     if next_step is None and not summary.interrupted:
         console.print(f"Read them with pandas: pd.read_parquet('{summary.out}/runs') and "
                       f"pd.read_parquet('{summary.out}/epochs')")
-        console.print(f"Next: [bold]initsens analyze {summary.out} --report reports/summary.md[/]")
+        console.print(f"Next: [bold]{escape(next_command(Path(summary.out)))}[/]")

@@ -17,8 +17,8 @@ from initsens.cli.options import setting_option
 from initsens.reproduction.studies import GRID
 from initsens.settings import default, flag_and_help, shown
 
-TRAINING = "Training (passed to every protocol; command-line values win over the presets)"
-DATA = "Data (as for initsens train; command-line values win over the presets)"
+TRAINING = "Training (every protocol; the command line wins over presets)"
+DATA = "Data (as for initsens train; the command line wins over presets)"
 EACH = "each preset's"
 #: The settings reproduce passes to every study, None unless given (the presets' values stand): each with its
 #: ``--help`` panel and what the help shows as the default.
@@ -43,12 +43,13 @@ def _study(
     repeats: int = typer.Option(GRID["repeats"], "--repeats", help="Seeds 0..repeats-1 per combination."),
     protocols: str = typer.Option("eltager2023,eltager2023-pancan,initsens", "--protocols", help="Presets to "
                                   "compare, comma-separated (see `initsens presets`; eltager2023-pancan trains in "
-                                  "phases: z-score, min-max, then the other default)."),
+                                  "phases: z-score, min-max, then the other default).",
+                                  show_default="eltager2023, eltager2023-pancan, initsens"),
     depths: str = _own("depths", GRID["depths"]),
     normalizations: str = _own("normalizations", GRID["normalizations"], " P4 compares them."),
     ladder: bool = typer.Option(True, "--ladder/--no-ladder", help="Also train and judge the scale ladder: "
                                 "eltager2023 with its KL weight and step schedule at the original data's size "
-                                "(initsens.reproduction.studies.LADDER)."),
+                                "(the rungs: README's scale ladder)."),
     both_defaults: bool = typer.Option(True, "--both-defaults/--own-default", help="Also train each protocol with "
                                        "the other reading of the poster's 'default' (nn.Linear's law and "
                                        "kaiming_uniform, what the original code ran)."),
@@ -57,8 +58,9 @@ def _study(
     report: Path = typer.Option(Path("reports/reproduction.md"), "--report", help="The reproduction report; its "
                                 "figures, tables and each protocol's full analysis go in a folder of the same name."),
     ablation: list[str] | None = typer.Option(None, "--ablation", help="Also train and judge a protocol with "
-                                                 "settings changed, e.g. eltager2023:clustering=kmeans (repeatable; "
-                                                 "KEY=VALUE pairs separated by ';'; models=... restricts the models)."),
+                                                 "settings changed: PRESET:KEY=VALUE, e.g. eltager2023:epochs=50 "
+                                                 "(repeatable; KEY=VALUE pairs separated by ';'; models=... "
+                                                 "restricts the models)."),
 ) -> None:
     """What is reproduced, and where."""
 

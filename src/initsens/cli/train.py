@@ -12,15 +12,26 @@ import typer
 
 from initsens.cli.display import INTERRUPTED, RichObserver, console, print_plan, report_summary
 from initsens.cli.options import setting_option
-from initsens.settings import ALIASES, GRID, RUN, flag_and_help, shown, table
+from initsens.settings import ALIASES, GRID, RUN, flag_and_help, option, shown, table
 
 CLUSTER = "Cluster (Dask)"
 
 
+def _shown_default(f: dataclasses.Field) -> str:
+    """A setting's default as ``--help`` shows it: a flag's name (``keep-last``), a list with spaces (it wraps), or
+    none.
+    """
+    if isinstance(f.default, bool) and "/" in option(f):
+        return option(f).split("/")[0 if f.default else 1].removeprefix("--")
+    if isinstance(f.default, tuple):
+        return ", ".join(map(str, f.default)) + ";" if f.default else "none"
+    return "none" if f.default is None else shown(f.default)
+
+
 def _option(f: dataclasses.Field) -> inspect.Parameter:
     """A setting's ``initsens train`` option, from its row of the settings table."""
-    return setting_option(f.name, shown_default=f"{'none' if f.default is None else shown(f.default)}, or the "
-                          "--config value", panel=f.metadata["panel"])
+    return setting_option(f.name, shown_default=f"{_shown_default(f)} or the --config value",
+                          panel=f.metadata["panel"])
 
 
 def _alias(column: str, name: str) -> inspect.Parameter:
@@ -33,10 +44,10 @@ def _alias(column: str, name: str) -> inspect.Parameter:
 
 def _aliases(
     repeats: int | None = typer.Option(None, "--repeats", help="Seeds 0..repeats-1 per combination (instead of "
-                                       "--seeds).", show_default="10, or the --config value", rich_help_panel=GRID),
+                                       "--seeds).", show_default="10 or the --config value", rich_help_panel=GRID),
     model_set: list[str] | None = typer.Option(None, "--model-set", help="MODEL.KEY=VALUE: a setting for one model "
                                                "only, or a hyperparameter of a model of yours (repeatable; as a "
-                                               "[model.MODEL] table in TOML), e.g. BetaVAE.beta=2.",
+                                               "\\[model.MODEL] table in TOML), e.g. BetaVAE.beta=2.",
                                                show_default=False, rich_help_panel=GRID),
 ) -> None:
     """Options that name a setting another way (``repeats`` gives ``seeds``; a factor's :data:`ALIASES` are

@@ -16,6 +16,11 @@ from initsens.report.format import ci, fmt, fmt_p, table
 from initsens.report.summary import SEEDS_SHOWN_MAX, summary
 
 
+def _levels(a: Analysis) -> tuple[float, ...]:
+    """The level the report's p-values are read against (its α), so that none prints on its wrong side."""
+    return (float(a.settings.get("alpha", 0.05)),)
+
+
 def _convergence_table(a: Analysis) -> str:
     conv = a.tables["convergence"]
     wide = conv.assign(cell=conv["n_capped"].astype(str) + "/" + conv["n_finished"].astype(str)).pivot_table(
@@ -34,12 +39,22 @@ def _failures_table(a: Analysis) -> str:
     wide = wide.merge(p, on=a.cell_keys)
     inits = sorted(f[a.factor].unique())
     return table(wide, {**{k: k for k in a.cell_keys}, **{i: i for i in inits}, "fisher_p": "Fisher p",
-                        "fisher_p_holm": "Holm"}, p_columns=("fisher_p", "fisher_p_holm"))
+                        "fisher_p_holm": "Holm"}, p_columns=("fisher_p", "fisher_p_holm"), levels=_levels(a))
+
+
+def omega_text(raw: float) -> str:
+    """ω² as the report prints it: bounded at 0, as the variance share it estimates is, with a negative raw value
+    beside it (the between-level variance estimate is below 0: no detectable effect).
+    """
+    if not np.isfinite(raw) or raw >= 0:
+        return fmt(raw, 3)
+    return f"0 (raw {fmt(raw, 3)}: below 0, no detectable effect; see Methods)"
 
 
 def _section_cells(a: Analysis) -> list[str]:
     out = []
     desc, ow, ph = a.tables["descriptives"], a.tables["oneway_anova"], a.tables["posthoc"]
+    levels = _levels(a)
     for keys, cell in iter_cells(desc, a.cell_keys):
         sel = dict(zip(a.cell_keys, keys))
         out.append(f"### {cell_label(sel)}\n")
@@ -51,20 +66,22 @@ def _section_cells(a: Analysis) -> list[str]:
             out.append("_Not analyzed (see Data & design)._\n")
             continue
         r = row.iloc[0]
-        bf = (f"Brown-Forsythe F = {fmt(r['bf_f'])}, p {fmt_p(r['bf_p'])}" if np.isfinite(r["bf_f"])
+        bf = (f"Brown-Forsythe F = {fmt(r['bf_f'])}, p {fmt_p(r['bf_p'], levels)}" if np.isfinite(r["bf_f"])
               else "Brown-Forsythe F undefined")
-        anova = (f"F({fmt(r['df_between'])}, {fmt(r['df_within'])}) = {fmt(r['f'])}, p {fmt_p(r['p_value'])} "
-                 f"(Holm {fmt_p(r['p_holm'])})" if np.isfinite(r["f"]) else "F undefined")
-        out.append(f"One-way ANOVA: {anova}; η² = {fmt(r['eta_sq'], 3)}, ω² = {fmt(r['omega_sq'], 3)}; the variance "
-                   f"share both estimate {ci(r['omega_sq_ci_low'], r['omega_sq_ci_high'])} (exact 95% CI). "
+        anova = (f"F({fmt(r['df_between'])}, {fmt(r['df_within'])}) = {fmt(r['f'])}, "
+                 f"p {fmt_p(r['p_value'], levels)} (Holm {fmt_p(r['p_holm'], levels)})" if np.isfinite(r["f"])
+                 else "F undefined")
+        out.append(f"One-way ANOVA: {anova}; η² = {fmt(r['eta_sq'], 3)}, ω² = {omega_text(r['omega_sq'])}; the "
+                   f"variance share both estimate {ci(r['omega_sq_ci_low'], r['omega_sq_ci_high'])} (exact 95% CI). "
                    f"Welch F({fmt(r['welch_df1'], 3)}, {fmt(r['welch_df2'], 3)}) = {fmt(r['welch_f'])}, "
-                   f"p {fmt_p(r['welch_p'])}; Kruskal-Wallis H = {fmt(r['kruskal_h'])}, p {fmt_p(r['kruskal_p'])}; "
-                   f"{bf}.\n" + (f"Undefined at this size: {r['undefined']}.\n" if r.get("undefined") else ""))
+                   f"p {fmt_p(r['welch_p'], levels)}; Kruskal-Wallis H = {fmt(r['kruskal_h'])}, "
+                   f"p {fmt_p(r['kruskal_p'], levels)}; {bf}.\n"
+                   + (f"Undefined at this size: {r['undefined']}.\n" if r.get("undefined") else ""))
         if len(ph):
             sub = ph[cell_mask(ph, sel) & ph["selected"]]
             if len(sub):
                 out.append(f"Post-hoc ({sub['method'].iloc[0].replace('_', '-')}), significant pairs: " + (", ".join(
-                    f"{x.group1} − {x.group2} = {fmt(x.mean_diff, 3)} (p {fmt_p(x.p_adj)})"
+                    f"{x.group1} − {x.group2} = {fmt(x.mean_diff, 3)} (p {fmt_p(x.p_adj, levels)})"
                     for x in sub.itertuples() if x.reject) or "none") + ".\n")
     return out
 
@@ -138,10 +155,17 @@ def section_factorial(a: Analysis) -> list[str]:
                   f"standardized within each model, where the model:{a.factor} terms compare sensitivities on one "
                   "scale. For a metric with one definition for all models use `--metric val_nelbo` or "
                   "`--metric val_recon_mse`.")
+    anova = a.tables["factorial_anova"]
+    undefined = anova["undefined"].fillna("") if "undefined" in anova else pd.Series("", index=anova.index)
+    shown = anova.assign(term=anova["term"].where(undefined == "", anova["term"] + " †")) if len(anova) else anova
+    notes = [f"† `{term}` on `{metric}`: {why}, whatever the data; its SS, F and p would say nothing and are "
+             "left out (–). The other terms are unaffected."
+             for (term, metric, why) in dict.fromkeys(zip(anova.get("term", []), anova.get("metric", []), undefined))
+             if why]
     return ["## Factorial ANOVA\n", cross_note + "\n",
-            table(a.tables["factorial_anova"], {"metric": "metric", "typ": "type", "term": "term", "sum_sq": "SS",
-                                                "df": "df", "f": "F", "p_value": "p",
-                                                "partial_eta_sq": "partial η²"}, p_columns=("p_value",))]
+            table(shown, {"metric": "metric", "typ": "type", "term": "term", "sum_sq": "SS", "df": "df", "f": "F",
+                          "p_value": "p", "partial_eta_sq": "partial η²"}, p_columns=("p_value",), levels=_levels(a)),
+            *[f"\n{note}\n" for note in notes]]
 
 
 def section_mixed(a: Analysis) -> list[str]:
@@ -159,10 +183,11 @@ def section_mixed(a: Analysis) -> list[str]:
     init_terms = mm[(mm["kind"] == "variance") | mm["term"].str.contains(a.factor, regex=False)]
     return [*lines,
             table(t["mixed_model_lrt"], {"metric": "metric", "dropped": "dropped", "chisq": "χ²", "df": "df",
-                                         "p_value": "p"}, p_columns=("p_value",)),
+                                         "p_value": "p"}, p_columns=("p_value",), levels=_levels(a)),
             f"\nVariances and the {a.factor} fixed effects (all effects in `tables/mixed_model.parquet`):\n",
             table(init_terms, {"metric": "metric", "kind": "kind", "term": "term", "estimate": "estimate",
-                               "std_err": "SE", "z": "z", "p_value": "p"}, p_columns=("p_value",))]
+                               "std_err": "SE", "z": "z", "p_value": "p"}, p_columns=("p_value",),
+                  levels=_levels(a))]
 
 
 def section_posthoc(a: Analysis) -> list[str]:
@@ -178,7 +203,7 @@ def section_posthoc(a: Analysis) -> list[str]:
             f"{seed}s (exact at any number of {seed}s, so with 2 {seed}s it is wide, not a point).\n",
             table(selected, {**{k: k for k in a.cell_keys}, "method": "method", "group1": "group 1",
                              "group2": "group 2", "mean_diff": "mean diff", "ci_low": "CI low", "ci_high": "CI high",
-                             "p_adj": "p adj"}, p_columns=("p_adj",)),
+                             "p_adj": "p adj"}, p_columns=("p_adj",), levels=_levels(a)),
             "\n",
             table(t["improvement"], {**{k: k for k in a.cell_keys}, "group1": "group 1", "group2": "group 2",
                                      "prob_better": "P(better)", "ci_low": "CI low", "ci_high": "CI high",
@@ -189,10 +214,15 @@ def section_association(a: Analysis, figures: dict[str, str]) -> list[str]:
     """The metric against the clustering (Spearman) and the learning curves."""
     lines = []
     if "association" in a.tables:
+        assoc = a.tables["association"]
+        if "undefined" in assoc:  # an undefined ρ says why where it would stand
+            rho = [f"– ({why})" if why else value for value, why in zip(assoc["rho"], assoc["undefined"].fillna(""))]
+            assoc = assoc.assign(rho=pd.Series(rho, index=assoc.index, dtype=object))
         lines += ["## Validation loss vs downstream clustering\n",
-                  table(a.tables["association"], {**{k: k for k in a.cell_keys[:2]}, "n": "n", "rho": "Spearman ρ",
+                  table(assoc, {**{k: k for k in a.cell_keys[:2]}, "n": "n", "rho": "Spearman ρ",
                                                   "ci_low": "CI low", "ci_high": "CI high", "p_value": "p",
-                                                  "p_holm": "Holm"}, p_columns=("p_value", "p_holm"))]
+                                                  "p_holm": "Holm"}, p_columns=("p_value", "p_holm"),
+                                  levels=_levels(a))]
     if "learning_curves" in figures:
         lines.append(f"\n![learning curves]({figures['learning_curves']})\n")
     return lines
@@ -213,10 +243,16 @@ def section_methods(a: Analysis) -> list[str]:
             "ANOVA, Kruskal-Wallis and "
             "Brown-Forsythe (Levene, median-centred) alongside; a statistic undefined at the data's size (e.g. "
             "Brown-Forsythe with two runs per level) is shown as undefined, with the reason.",
+            f"- A negative ω² (SS_b < df_b MS_w: the {factor}s' means differ less than the {seed}-to-{seed} noise "
+            f"alone would make them, so the between-{factor} variance estimate is below 0) means no detectable "
+            "effect. It is reported as 0, the bound of the share it estimates (as REML bounds the ICC at 0), with "
+            "the raw value beside it; the interval is that of the population share, in [0, 1], so estimate and "
+            "interval are on one scale. The oneway_anova table keeps the raw value.",
             f"- Sensitivity ranking: differences of ω² between cells from bootstrap replicates "
             f"({a.settings['n_boot']} resamples within {factor}s; the cells hold different runs, so their replicates "
-            "are independent). A percentile bootstrap of few values: its coverage is not validated, so read "
-            f"`resolved` at fewer than 10 {seed}s as a hint.",
+            "are independent), each replicate bounded at 0 as the estimate is, so a difference of two shares and "
+            "its interval lie in [−1, 1]. A percentile bootstrap of few values: its coverage is not validated, so "
+            f"read `resolved` at fewer than 10 {seed}s as a hint.",
             f"- The headline's test: Welch's ANOVA in cells whose {factor}s' standard deviations differ at least "
             "2-fold (where the classical F's error rate drifts), the classical ANOVA elsewhere.",
             "- Holm's step-down adjustment across cells for each test family, reported next to the raw p-values.",
@@ -227,12 +263,16 @@ def section_methods(a: Analysis) -> list[str]:
             "levels, normal components, 150 tables each; tests/test_interval_coverage.py): with five levels the "
             f"factor's variance is known poorly, and the interval is a rough range. The {seed} and residual shares' "
             "intervals: 93-98%.",
-            "- Factorial ANOVA types II and III with sum-to-zero contrasts (statsmodels), partial η².",
+            "- Factorial ANOVA types II and III with sum-to-zero contrasts (statsmodels), partial η². On a metric "
+            "standardized within each model the model term is 0 by construction (in a balanced design): it is "
+            "shown as – and marked †.",
             f"- Mixed model: random {seed} intercept, REML (ML for the LRT) from per-{seed} sufficient statistics with "
             "the variance ratio profiled (grid and Brent), GLS standard errors; equal to lme4::lmer.",
             "- Post-hoc: Games-Howell (Tukey HSD beside it, not used), simultaneous 95% intervals with 93-96% "
             f"simulated familywise coverage at 3-10 {seed}s, normal, heavy-tailed or unequal spreads; compact "
-            "letters by insert-absorb; "
+            f"letters by insert-absorb; the best set of a cell is the {factor} with the best mean and those whose "
+            "Games-Howell difference from it is not significant: the ones the data cannot separate from the best, "
+            "not ones shown to be as good; "
             f"probability of improvement paired by {seed}, with a Clopper-Pearson interval over the {seed}s (ties "
             f"count one half; conservative: 97-100% simulated coverage at 3-5 {seed}s, 96.5-98.6% at 10), or from "
             "every cross pair with a percentile bootstrap "
@@ -240,7 +280,8 @@ def section_methods(a: Analysis) -> list[str]:
             f"- `{seed}s needed` (a planning figure) only from at least 5 {seed}s and where the difference lies at "
             "least one standard error from 0; otherwise its own estimate could be off by more than 4x and the report "
             "says it cannot say.",
-            "- Spearman's ρ with a Fisher-z interval (Fieller-Hartley-Pearson variance 1.06/(n − 3)).",
+            "- Spearman's ρ with a Fisher-z interval (Fieller-Hartley-Pearson variance 1.06/(n − 3)); undefined "
+            "(–, with the reason) where either column is the same in every run or fewer than 4 runs have both.",
             "- All statistics are validated against R (car, lme4, rstatix, multcompView) and the NIST StRD ANOVA "
             "certified values in initsens' test suite.",
             ""]

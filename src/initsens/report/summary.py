@@ -135,15 +135,38 @@ def sensitivity_summary(a: Analysis) -> list[str]:
     return out
 
 
+def _span(values: pd.Series) -> str:
+    """``3`` or ``2–3``: the smallest and largest of a count."""
+    low, high = int(values.min()), int(values.max())
+    return str(low) if low == high else f"{low}–{high}"
+
+
 def best_summary(a: Analysis) -> list[str]:
-    """The best level of the factor per cell."""
+    """Per cell: the level with the best mean and the levels the data cannot separate from it (a set that holds
+    the cell's worst mean, or every level, says so: it is not a set of best levels).
+    """
     desc = a.tables["descriptives"]
-    best = desc[desc["best"]].groupby(a.cell_keys)[a.factor].apply(lambda s: ", ".join(s))
-    if not len(best):
+    if "best" not in desc or not desc["best"].any():
         return []
-    return [f"- **Best {a.factor}(s)** ({'highest' if a.higher_is_better else 'lowest'} mean and those not "
-            "significantly worse): "
-            + "; ".join(f"{_label(a, k)}: {v}" for k, v in best.items()) + "."]
+    higher, parts = a.higher_is_better, []
+    for keys, cell in desc.groupby(a.cell_keys, sort=True):
+        if not cell["best"].any():
+            continue
+        order = cell.sort_values("mean", ascending=not higher, kind="stable")
+        best, worst = order[a.factor].iloc[0], order[a.factor].iloc[-1]
+        close = [level for level in order[order["best"]][a.factor] if level != best]
+        label = _label(a, keys)
+        if len(close) == len(order) - 1 and close:
+            parts.append(f"{label}: cannot separate any: all {len(order)} are within noise of the best ({best}) "
+                         f"with {_span(cell['n'])} {a.replicate}s")
+        elif close:
+            parts.append(f"{label}: {best}; not separated from it: {', '.join(close)}"
+                         + (f" ({worst} has the cell's worst mean)" if worst in close else ""))
+        else:
+            parts.append(f"{label}: {best}; every other significantly worse")
+    return [f"- **Best {a.factor} and those the data cannot separate from it** "
+            f"({'highest' if higher else 'lowest'} mean `{a.metric}`; Games-Howell at α = {a.settings['alpha']}: "
+            "not separated is not shown to be as good): " + "; ".join(parts) + "."]
 
 
 def association_summary(a: Analysis) -> list[str]:
@@ -153,7 +176,8 @@ def association_summary(a: Analysis) -> list[str]:
     table_, ranked = a.tables["association"], a.cell_keys[0]
     whole = table_[(table_[a.cell_keys[1]] == "all")] if len(a.cell_keys) > 1 else table_
     parts = [f"{row[ranked]} ρ = {fmt(row['rho'], 2)} {ci(row['ci_low'], row['ci_high'])}"
-             for _, row in whole.iterrows() if not pd.isna(row["rho"])]
+             if not pd.isna(row["rho"]) else f"{row[ranked]}: – ({row.get('undefined') or 'undefined'})"
+             for _, row in whole.iterrows()]
     if not parts:
         return []
     return [f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ means "

@@ -32,7 +32,7 @@ COLUMNS: dict[str, str] = {
     "omega_sq_ci_high": "exact 95% CI (noncentral F) of the variance share omega_sq and eta_sq estimate, upper",
     "eta_sq_ci_low": "the same interval as omega_sq_ci_low (one parameter, two estimates)",
     "eta_sq_ci_high": "the same interval as omega_sq_ci_high (one parameter, two estimates)",
-    "undefined": "which statistic of the cell is undefined at the data's size, and why (its columns hold NaN)",
+    "undefined": "which statistic of the row is undefined, and why (its columns hold NaN; '' when all are defined)",
     "welch_f": "Welch's F", "welch_df1": "Welch numerator df", "welch_df2": "Welch denominator df",
     "welch_p": "Welch p-value", "welch_p_holm": "Holm-adjusted Welch p-value", "kruskal_h": "Kruskal-Wallis H",
     "kruskal_p": "Kruskal-Wallis p-value", "kruskal_p_holm": "Holm-adjusted Kruskal-Wallis p-value",

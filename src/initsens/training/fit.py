@@ -48,6 +48,14 @@ if TYPE_CHECKING:
     from initsens.training.config import RunSpec, SweepConfig
 
 
+def n_parameters(spec: RunSpec, n_genes: int) -> int:
+    """The Linear weights and biases of ``spec``'s encoder (with its two posterior heads) and decoder, about (the
+    memory budget's and the time-left estimate's measure of a network's size).
+    """
+    dims = [n_genes, *spec.hidden_dims(), spec.config.latent_dim]
+    return sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + spec.config.latent_dim * dims[-2]
+
+
 def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int = 0) -> int:
     """Approximate memory of one ensemble member, calibrated on the benchmark (about 130 MB per member
     at 5,000 genes, 512 hidden, batch 64): parameters, gradients and Adam moments plus transient
@@ -56,8 +64,7 @@ def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int 
     plus its own copy of the data (``own_data_samples`` x genes) when members have their own splits.
     """
     cfg = spec.config
-    dims = [n_genes, *spec.hidden_dims(), cfg.latent_dim]
-    n_params = sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + cfg.latent_dim * dims[-2]
+    n_params = n_parameters(spec, n_genes)
     draws = MODELS.get(spec.model).draws(cfg.model_hyperparameters())
     width = n_genes + sum(spec.hidden_dims())
     return 4 * (6 * n_params + 20 * cfg.batch_size * draws * width + 6 * n_val * draws * width

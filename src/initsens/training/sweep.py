@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from itertools import groupby
 from pathlib import Path
@@ -35,7 +35,7 @@ from initsens.results.store import ResultsStore
 from initsens.training.clustering import require_clustering
 from initsens.training.config import RunSpec, SweepConfig
 from initsens.training.device import resolve_device
-from initsens.training.fit import member_bytes
+from initsens.training.fit import member_bytes, n_parameters
 from initsens.training.loop import denormals
 from initsens.training.record import CAP, EpochCallback, RunResult
 from initsens.training.trainers import TRAINERS
@@ -135,6 +135,12 @@ class SweepObserver:
 
     def start(self, total: int, todo: int) -> None:
         """A sweep begins: ``total`` runs in the grid, ``todo`` of them to train."""
+
+    def planned(self, chunks: Sequence[Sequence[RunSpec]], sizes: Mapping[tuple, float]) -> None:
+        """The ensembles about to train, in order, and each architecture group's size (``group_key`` ->
+        :func:`~initsens.training.fit.n_parameters`), for a time-left estimate. Called after :meth:`start`, when an
+        observer has it (older observers need not).
+        """
 
     def chunk_start(self, specs: Sequence[RunSpec]) -> None:
         """An ensemble of runs (one architecture group) begins."""
@@ -303,7 +309,12 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
     start = time.perf_counter()
     in_flight: list[RunSpec] = []
     try:
-        for chunk in chunks(plan):
+        work = chunks(plan)
+        announce = getattr(observer, "planned", None)  # an observer written before the hook has none
+        if announce is not None and work:
+            n_genes = Shapes.of(plan.dataset, plan.config).n_genes
+            announce(work, {chunk[0].group_key(): float(n_parameters(chunk[0], n_genes)) for chunk in work})
+        for chunk in work:
             in_flight = chunk
             data = [prepared(spec) for spec in chunk]
             observer.chunk_start(chunk)

@@ -18,6 +18,7 @@ from scipy import stats
 
 from initsens.analysis.cells import cell_label
 from initsens.analysis.posthoc import games_howell, games_howell_interval
+from initsens.report.format import fmt_p_against
 from initsens.reproduction.claims.base import (
     CONTRADICTED,
     FACTOR,
@@ -130,7 +131,8 @@ def best_set_rule(cell: CellComparison, claimed: set[str], alpha: float, m: int
         c, j = min(beaten, key=lambda pair: cell.worse_p(*pair)[0])
         p_value, by = cell.worse_p(c, j)
         if by == "mean":
-            why = f"higher mean, Games-Howell p_adj = {p_value:.3g} < {alpha / m:.3g}"
+            p_text, level_text = fmt_p_against(p_value, alpha / m)
+            why = f"higher mean, Games-Howell p_adj = {p_text} < {level_text}"
         else:
             (fc, nc), (fj, nj) = cell.failures.get(c, (0, 0)), cell.failures.get(j, (0, 0))
             why = f"more failures, {fc}/{nc} vs {fj}/{nj}"

@@ -26,6 +26,7 @@ from scipy import stats
 
 from initsens.analysis.cells import cell_label
 from initsens.analysis.exact import min_sign_flip_p, seeds_for_level, sign_flip_p
+from initsens.report.format import fmt_p
 from initsens.reproduction.claims.base import (
     ARI_SIGNAL,
     CONTRADICTED,
@@ -117,12 +118,12 @@ def e1_uniform_clusters_worse(runs: pd.DataFrame, cell_keys: Sequence[str], scop
         closest = max(compared, key=lambda c: c[1])
         d = (wide[target] - wide[closest[0]]).dropna().to_numpy(np.float64)
         half = _t_half(d)
-        detail = "; ".join(f"{target} − {o} = {diff:+.3f} (sign-flip p: better {pg:.3g}, worse {pl:.3g})"
-                           for o, diff, pg, pl, _ in compared) + "; " + note
+        level = alpha / (m[kind] * max(len(wide.columns) - 1, 1))
+        detail = "; ".join(f"{target} − {o} = {diff:+.3f} (sign-flip p: better {fmt_p(pg, (level,), floor=None)}, "
+                           f"worse {fmt_p(pl, (alpha,), floor=None)})" for o, diff, pg, pl, _ in compared) + "; " + note
         rows.append(sub_result("E1", where, kind, cell, estimate=closest[1], low=closest[1] - half,
                                high=closest[1] + half, verdict=verdict, margin=-(closest[1] + half), detail=detail,
-                               rival=closest[0], p_value=closest[2],
-                               level=alpha / (m[kind] * max(len(wide.columns) - 1, 1)),
+                               rival=closest[0], p_value=closest[2], level=level,
                                nonzero_min=min(c[4] for c in compared), nonzero_max=max(c[4] for c in compared)))
     return rows
 

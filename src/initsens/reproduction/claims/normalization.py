@@ -25,6 +25,7 @@ from scipy import stats
 
 from initsens.analysis.cells import cell_label
 from initsens.analysis.exact import EXACT_MAX, min_sign_flip_p, sign_patterns
+from initsens.report.format import fmt_p
 from initsens.reproduction.claims.base import (
     CONTRADICTED,
     FACTOR,
@@ -136,8 +137,8 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
         else:
             verdict = UNRESOLVED
         detail = ("; ".join(f"{n}: best {{{', '.join(sorted(b))}}}" for n, b in bests.items())
-                  + "; " + "; ".join(f"rank interaction {a} vs {b}: sign-flip p = {p:.3g} over {len(shifts[(a, b)])} "
-                                     f"seeds" for (a, b), p in p_values.items())
+                  + "; " + "; ".join(f"rank interaction {a} vs {b}: sign-flip p = {fmt_p(p, (level,), floor=None)} "
+                                     f"over {len(shifts[(a, b)])} seeds" for (a, b), p in p_values.items())
                   + f" (contradiction needs p < {level:.3g}); largest mean rank shift: {init} {estimate:+.2f} "
                     f"({pair[0]} − {pair[1]})")
         nonzero = max(int(np.any(d.to_numpy() != 0, axis=1).sum()) for d in shifts.values())
