@@ -50,7 +50,8 @@ def _copy(sweep, tmp_path):
 
 
 def read_by_every_reader(out, table):
-    """The table's row keys as each reader reads it, with the path or glob README gives for that reader."""
+    """The table's row keys as each reader reads it, with the path or glob the documentation gives for that reader
+    (docs/guide/results.md)."""
     folder, glob = out / table, str(out / table / "*.parquet")
     return {
         "pandas": _keys(pd.read_parquet(folder), table),

@@ -1,5 +1,6 @@
-"""README.md's reproduction tables and numbers are generated from the committed report tables: the committed README
-matches them, and the blocks say what the tables say (checked on small tables written out by hand)."""
+"""The reproduction's tables and numbers in README.md and docs/reproduction.md are generated from the committed report
+tables: the committed files match them, and the blocks say what the tables say (checked on small tables written out
+by hand)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from initsens.reproduction.readme import BLOCKS, Tables, load_tables, main, update
+from initsens.reproduction.readme import BLOCKS, DEFAULT_FILES, PAGES, Tables, load_tables, main, update
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_readme_is_up_to_date_with_the_committed_tables():
-    """A report regenerated without ``python -m initsens.reproduction.readme`` leaves the README stale: this fails."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    fresh = update(text, load_tables(ROOT / "reports" / "reproduction" / "tables"))
-    assert fresh == text, "README.md's reproduction blocks are stale: run `python -m initsens.reproduction.readme`"
+@pytest.mark.parametrize("name", DEFAULT_FILES, ids=str)
+def test_the_readme_and_the_docs_are_up_to_date_with_the_committed_tables(name):
+    """A report regenerated without ``python -m initsens.reproduction.readme`` leaves README.md or the documentation's
+    page on the reproduction stale: this fails (and so does a file that lost a block it must hold)."""
+    text = (ROOT / name).read_text(encoding="utf-8")
+    fresh = update(text, load_tables(ROOT / "reports" / "reproduction" / "tables"), PAGES[name.name])
+    assert fresh == text, f"{name}'s reproduction blocks are stale: run `python -m initsens.reproduction.readme`"
+
+
+def test_every_block_has_a_home_and_readme_keeps_the_verdicts():
+    assert set(PAGES["reproduction.md"]) == set(BLOCKS) and "claims" in PAGES["README.md"]
 
 
 def verdict_row(claim: str, check: str, verdict: str, coverage: str, **extra) -> dict:

@@ -119,7 +119,7 @@ def pytorch_vae_iwae_loss(recon: torch.Tensor, kl: torch.Tensor, kl_weight: floa
 
 
 def log_cosh(t: torch.Tensor) -> torch.Tensor:
-    """log(cosh(t)) computed stably as |t| + softplus(-2|t|) - log 2 (finite for any finite t)."""
+    """log(cosh(t)) computed stably as ``|t| + softplus(-2|t|) - log 2`` (finite for any finite t)."""
     a = t.abs()
     return a + F.softplus(-2.0 * a) - LOG_2
 

@@ -1,9 +1,11 @@
-"""README.md's reproduction numbers, generated from the committed tables so that none is copied by hand.
+"""The reproduction's numbers in README.md and the documentation's page on it (docs/reproduction.md), generated
+from the committed tables so that none is copied by hand.
 
-Each block between ``<!-- reproduction:NAME -->`` and ``<!-- /reproduction:NAME -->`` in the README is written by
+Each block between ``<!-- reproduction:NAME -->`` and ``<!-- /reproduction:NAME -->`` in those files is written by
 :data:`BLOCKS` [NAME] from ``reports/reproduction/tables`` (and the rules' history beside it); the prose around the
-blocks carries no number from the tables. ``python -m initsens.reproduction.readme`` rewrites the blocks after the
-report is regenerated, ``--check`` says which are stale, and a test fails while any is.
+blocks carries no number from the tables. :data:`PAGES` says which blocks each file must hold.
+``python -m initsens.reproduction.readme`` rewrites the blocks after the report is regenerated, ``--check`` says
+which are stale, and a test fails while any is.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,12 +180,20 @@ BLOCKS: dict[str, Callable[[Tables], str]] = {
 }
 
 
-def update(text: str, tables: Tables) -> str:
+#: The files that hold generated blocks (by file name), and the blocks each must hold: README the verdicts, the
+#: documentation's page every block. A file not named here must hold every block.
+PAGES: dict[str, tuple[str, ...]] = {"README.md": ("claims",), "reproduction.md": tuple(BLOCKS)}
+#: The files ``python -m initsens.reproduction.readme`` rewrites when given none, from the repository's root.
+DEFAULT_FILES = (Path("README.md"), Path("docs") / "reproduction.md")
+
+
+def update(text: str, tables: Tables, required: Collection[str] | None = None) -> str:
     """``text`` with every block between markers rewritten from ``tables``; a block on several lines keeps its
-    content on lines of its own. Raises ValueError for a marker :data:`BLOCKS` does not know or a block missing.
+    content on lines of its own. Raises ValueError for a marker :data:`BLOCKS` does not know or a block of
+    ``required`` (default: every block) missing.
     """
     found = [m.group("name") for m in MARKER.finditer(text)]
-    unknown, missing = set(found) - set(BLOCKS), set(BLOCKS) - set(found)
+    unknown, missing = set(found) - set(BLOCKS), set(BLOCKS if required is None else required) - set(found)
     if unknown or missing:
         raise ValueError(f"README blocks: unknown {sorted(unknown)}, missing {sorted(missing)}")
 
@@ -196,22 +206,27 @@ def update(text: str, tables: Tables) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite (or, with ``--check``, check) the README's generated blocks."""
+    """Rewrite (or, with ``--check``, check) the generated blocks of README.md and docs/reproduction.md (or of the
+    files given).
+    """
     parser = argparse.ArgumentParser(prog="python -m initsens.reproduction.readme", description=__doc__)
-    parser.add_argument("readme", nargs="?", default="README.md", type=Path)
+    parser.add_argument("files", nargs="*", default=list(DEFAULT_FILES), type=Path)
     parser.add_argument("--tables", default=Path("reports/reproduction/tables"), type=Path)
     parser.add_argument("--check", action="store_true", help="only say whether the blocks are up to date")
     args = parser.parse_args(argv)
-    text = args.readme.read_text(encoding="utf-8")
-    new = update(text, load_tables(args.tables))
-    if args.check:
-        stale = [m.group("name") for m, n in zip(MARKER.finditer(text), MARKER.finditer(new))
-                 if m.group(0) != n.group(0)]
-        print("stale: " + ", ".join(stale) if stale else "up to date")
-        return 1 if stale else 0
-    if new != text:
-        args.readme.write_text(new, encoding="utf-8")
-    return 0
+    tables = load_tables(args.tables)
+    status = 0
+    for path in args.files:
+        text = path.read_text(encoding="utf-8")
+        new = update(text, tables, PAGES.get(path.name))
+        if args.check:
+            stale = [m.group("name") for m, n in zip(MARKER.finditer(text), MARKER.finditer(new))
+                     if m.group(0) != n.group(0)]
+            print(f"{path}: " + ("stale: " + ", ".join(stale) if stale else "up to date"))
+            status = max(status, 1 if stale else 0)
+        elif new != text:
+            path.write_text(new, encoding="utf-8")
+    return status
 
 
 if __name__ == "__main__":
