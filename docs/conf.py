@@ -200,3 +200,4 @@ def setup(app):
     app.connect("autodoc-process-signature", readable_signature)
     """Hooks: initsens names documented under a package resolve under their defining module's path too."""
     app.connect("missing-reference", resolve_alias)
+smartquotes = False  # "--dry-run" in docstrings stays two hyphens

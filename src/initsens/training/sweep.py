@@ -138,7 +138,7 @@ class SweepObserver:
 
     def planned(self, chunks: Sequence[Sequence[RunSpec]], sizes: Mapping[tuple, float]) -> None:
         """The ensembles about to train, in order, and each architecture group's size (``group_key`` ->
-        :func:`~initsens.training.fit.n_parameters`), for a time-left estimate. Called after :meth:`start`, when an
+        ``training.fit.n_parameters``), for a time-left estimate. Called after :meth:`start`, when an
         observer has it (older observers need not).
         """
 
