@@ -78,11 +78,36 @@ def test_reproduce_s_setting_options_take_flag_and_help_from_the_table():
     ({"init_scopes": ("bias",)}, "unknown value 'bias' in --init-scopes; choose from: "),
 ])
 def test_each_row_s_checks_run_on_construction(values, message):
+    """A row's own checks and values run in Settings; SweepConfig adds the values of the registries rows name."""
     from initsens.errors import InitsensError
 
     with pytest.raises(InitsensError) as error:
-        Settings(**values)
+        SweepConfig(**values)
     assert str(error.value).startswith(message)
+
+
+def test_the_table_is_plain_data_naming_registries_by_kind():
+    """No import path in a row: a row with choices holds its values, or the kind of registry SweepConfig checks."""
+    import inspect
+
+    import initsens.settings
+    from initsens.errors import InitsensError
+    from initsens.training.choices import REGISTRIES
+
+    assert "importlib" not in inspect.getsource(initsens.settings)
+    drawn = {f.metadata["choices"] for f in table() if isinstance(f.metadata["choices"], str)}
+    assert drawn - set(REGISTRIES) == {"trainers"}  # above the configuration: checked by plan_sweep
+    Settings(activation="swish")  # a registry's value: not the table's to check
+    with pytest.raises(InitsensError, match="^unknown --split 'every'; choose one of: fixed, per-seed$"):
+        Settings(split="every")
+
+
+def test_an_unknown_trainer_is_refused_when_the_sweep_is_planned(tmp_path):
+    from initsens.errors import InitsensError
+    from initsens.training import plan_sweep
+
+    with pytest.raises(InitsensError, match="^unknown --trainer 'fast'; choose one of: ensemble, reference$"):
+        plan_sweep(SweepConfig(trainer="fast"), tmp_path, dry_run=True)
 
 
 def test_weight_decay_reaches_adam_and_the_run_id_only_when_set(monkeypatch):

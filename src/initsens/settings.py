@@ -14,7 +14,8 @@ differed from this one, and keep those ids, see :meth:`~initsens.training.RunSpe
 in ``[model.NAME]`` tables); ``model`` (handed to the model classes as a keyword argument, and checked by them: no
 ``checks`` or ``choices`` here); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``); ``cli``
 (whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the message formatted
-with ``flag`` and ``value``); ``choices`` (``"module:NAME"`` of the allowed values, imported when checked);
+with ``flag`` and ``value``); ``choices`` (the allowed values: a tuple of them, or the kind of registry they are
+drawn from, such as ``"models"``, which :class:`~initsens.training.SweepConfig` looks up and checks);
 ``factor`` (a swept factor of the grid, :class:`Factor`: each run takes one of its values). Adding a factor is its
 row here plus its use (a field of :class:`~initsens.training.RunSpec` and a column of :mod:`~initsens.results.schema`,
 both named by ``Factor.column``); the grid's order, run ids, runs rows, ``--dry-run``, the singular alias and the
@@ -23,9 +24,8 @@ analysis' cell keys follow from the row.
 
 from __future__ import annotations
 
-import importlib
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
@@ -34,6 +34,12 @@ from initsens.errors import InitsensError
 GRID, DATA, TRAINING, MODEL, RUN = "Grid", "Data", "Training", "Model hyperparameters", "Running"
 
 Check = tuple[Callable[[Any], bool], str]
+
+SPLITS = ("fixed", "per-seed")
+FIT_ON = ("train", "all")
+SELECT_EPOCH = ("best", "last")
+PRECISIONS = ("fp32", "bf16", "tf32")
+DENORMALS = ("keep", "flush")
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ class Factor:
 
 def setting(default: Any, help: str = "", *, panel: str = TRAINING, identity: bool = True, added: bool = False,
             former_identity: Any = None, per_model: bool = False, model: bool = False, flag: str | None = None,
-            cli: bool = True, checks: tuple[Check, ...] = (), choices: str | None = None,
+            cli: bool = True, checks: tuple[Check, ...] = (), choices: str | tuple[str, ...] | None = None,
             factor: Factor | None = None) -> Any:
     """One row of the table: a dataclass field whose metadata carries the rest of the row."""
     return field(default=default, metadata={
@@ -81,23 +87,23 @@ class Settings:
 
     # -- grid: the swept factors --------------------------------------------------------------------------
     models: tuple[str, ...] = setting(("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE"), "Models, comma-separated "
-                                      "or 'all'.", panel=GRID, identity=False, choices="initsens.models:MODELS",
+                                      "or 'all'.", panel=GRID, identity=False, choices="models",
                                       factor=Factor("model", 1, "always", about="VAE model"))
     inits: tuple[str, ...] = setting(("default", "normal", "uniform", "xavier_normal", "xavier_uniform"),
                                      "Initializers, comma-separated or 'all'.", panel=GRID, identity=False,
-                                     choices="initsens.models:INITIALIZERS",
+                                     choices="initializers",
                                      factor=Factor("initializer", 4, about="weight initializer"))
     depths: tuple[int, ...] = setting((1, 2), "Hidden-layer counts, comma-separated.", panel=GRID, identity=False,
                                       checks=((lambda v: bool(v) and min(v) >= 1,
                                                "{flag} must be >= 1 (got {value})"),),
                                       factor=Factor("depth", 2, "always", about="number of hidden layers"))
     normalizations: tuple[str, ...] = setting(("zscore",), "Normalizations, comma-separated or 'all'.", panel=GRID,
-                                              identity=False, choices="initsens.data.normalize:NORMALIZERS",
+                                              identity=False, choices="normalizations",
                                               factor=Factor("normalization", 0, "varied",
                                                             about="data normalization"))
     init_scopes: tuple[str, ...] = setting(("hidden",), "Which Linear weights the initializer draws: hidden, all, "
                                            "or both as a factor (hidden,all).", panel=GRID, identity=False,
-                                           choices="initsens.models:SCOPES", checks=(
+                                           choices="init_scopes", checks=(
                                                (lambda v: len(set(v)) == len(v), "{flag} repeats a value ({value})"),),
                                            factor=Factor("init_scope", 3, "varied", alias=True,
                                                          about="which Linear weights the initializer drew"))
@@ -113,7 +119,7 @@ class Settings:
     labels: str | None = setting(None, "Phenotype table whose first column holds sample ids.", panel=DATA,
                                  identity=False)
     orientation: str = setting("auto", "Matrix orientation: auto, samples-x-genes or genes-x-samples.", panel=DATA,
-                               identity=False, added=True, choices="initsens.data.files:ORIENTATIONS")
+                               identity=False, added=True, choices="orientations")
     label_column: str | None = setting(None, "Column (an obs column for .h5ad) holding the cancer type (found "
                                        "automatically when it is 'cancer type abbreviation', 'cancer_type', "
                                        "'label' or 'cell_type').", panel=DATA, identity=False)
@@ -127,20 +133,20 @@ class Settings:
                                        panel=DATA, identity=False)
     transform: str = setting("auto", "Per-sample transform before gene selection: auto, none, log2p1, log2cpm "
                              "(auto: log2cpm for raw counts).", panel=DATA,
-                             choices="initsens.data.transform:TRANSFORMS")
+                             choices="transforms")
     top_genes: int = setting(5000, "Keep the k most variable genes (0 keeps all).", panel=DATA,
                              checks=(at_least(0),))
     gene_selection: str = setting("mad", "mad (median absolute deviation), meanad (mean absolute deviation, "
                                   "pandas' old .mad()) or variance.", panel=DATA,
-                                  choices="initsens.data.genes:SELECTION_METHODS")
+                                  choices="gene_selections")
     val_fraction: float = setting(0.2, "Validation fraction.", panel=DATA,
                                   checks=((lambda v: 0 < v < 1, "{flag} must be between 0 and 1 (got {value})"),))
     split: str = setting("fixed", "fixed (one split, from --split-seed) or per-seed.", panel=DATA,
-                         choices="initsens.settings:SPLITS")
+                         choices=SPLITS)
     split_seed: int = setting(0, "Seed of the fixed train/validation split.", panel=DATA)
     stratify: bool = setting(True, "Stratify the split by cancer type.", panel=DATA, flag="--stratify/--no-stratify")
     fit_on: str = setting("train", "Fit gene selection and normalization on the training split (train) or on every "
-                          "sample (all).", panel=DATA, choices="initsens.settings:FIT_ON")
+                          "sample (all).", panel=DATA, choices=FIT_ON)
     # -- training -------------------------------------------------------------------------------------------
     epochs: int = setting(1000, "Maximum epochs (runs that reach it are recorded as capped).", per_model=True,
                           checks=(at_least(1),))
@@ -154,7 +160,7 @@ class Settings:
     min_delta: float = setting(0.0, "Early stopping: smallest improvement that counts.", per_model=True,
                                checks=(at_least(0),))
     select_epoch: str = setting("best", "Report the best epoch's numbers or the last one's.", per_model=True,
-                                choices="initsens.settings:SELECT_EPOCH")
+                                choices=SELECT_EPOCH)
     batch_size: int = setting(64, "Minibatch size.", per_model=True,
                               checks=(at_least(2, ", BatchNorm needs 2 samples"),))
     drop_last: bool = setting(False, "Drop a last minibatch smaller than --batch-size.", per_model=True,
@@ -166,7 +172,7 @@ class Settings:
                               checks=((lambda v: 0 < v <= 1,
                                        "{flag} must be in (0, 1], 1 meaning a constant rate (got {value})"),))
     clustering: str = setting("kmeans", "ARI from kmeans on validation posterior means, or leiden on sampled z of all "
-                              "samples (needs initsens[leiden]).", choices="initsens.training.clustering:CLUSTERINGS")
+                              "samples (needs initsens[leiden]).", choices="clusterings")
     # -- model ----------------------------------------------------------------------------------------------
     latent_dim: int = setting(50, "Latent dimensions.", panel=MODEL, per_model=True, checks=(at_least(1),))
     hidden_dims: tuple[int, ...] = setting((512,), "Hidden widths, e.g. 512 or 512,256 (halved to reach the "
@@ -174,7 +180,7 @@ class Settings:
                                                (lambda v: bool(v) and min(v) >= 1,
                                                 "{flag} must be positive widths (got {value})"),))
     activation: str = setting("leaky_relu", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL, per_model=True,
-                              choices="initsens.models:ACTIVATIONS")
+                              choices="activations")
     kl_weight: float | str = setting(1.0, "KL weight beta, or mn (batch size / split size).", panel=MODEL,
                                      model=True)
     mn_sizes: tuple[int, ...] = setting((), "N_TRAIN,N_VAL: the split sizes --kl-weight mn divides the batch size "
@@ -197,17 +203,17 @@ class Settings:
                                 model=True)
     # -- running --------------------------------------------------------------------------------------------
     precision: str = setting("fp32", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 bf16/AMX and on "
-                             "GPUs) or tf32 (CUDA only).", panel=RUN, choices="initsens.settings:PRECISIONS")
+                             "GPUs) or tf32 (CUDA only).", panel=RUN, choices=PRECISIONS)
     denormals: str = setting("flush", "Subnormal floats on the CPU: flush (to zero while a fit runs: IWAE's gradients "
                              "are full of them, and flushing trains it up to 3x faster on a CPU with a subnormal slow "
                              "path) or keep (IEEE arithmetic). "
                              "Recorded per run (runs column denormals), not part of the run id: results differ "
                              "in the last bits only.", panel=RUN, identity=False, former_identity="keep",
-                             choices="initsens.settings:DENORMALS")
+                             choices=DENORMALS)
     device: str = setting("auto", "auto, cpu or cuda.", panel=RUN, identity=False,
-                          choices="initsens.training.device:DEVICES")
+                          choices="devices")
     trainer: str = setting("ensemble", "ensemble (vectorized) or reference (one run at a time).", panel=RUN,
-                           identity=False, choices="initsens.training.trainers:TRAINERS")
+                           identity=False, choices="trainers")
     ensemble_size: int = setting(0, "Members per ensemble; 0 fits a memory budget.", panel=RUN, identity=False,
                                  checks=(at_least(0, ", 0 meaning automatic"),))
     preset: str | None = setting(None, identity=False, cli=False)
@@ -220,15 +226,8 @@ class Settings:
             for ok, message in f.metadata["checks"]:
                 if not ok(value):  # the value as the user typed it: 0,1 (not [0, 1])
                     raise InitsensError(message.format(flag=flag_of(f), value=shown(value) or "nothing"))
-            if f.metadata["choices"] is not None:
-                check_choice(f, value)
-
-
-SPLITS = ("fixed", "per-seed")
-FIT_ON = ("train", "all")
-SELECT_EPOCH = ("best", "last")
-PRECISIONS = ("fp32", "bf16", "tf32")
-DENORMALS = ("keep", "flush")
+            if isinstance(f.metadata["choices"], tuple):  # its own values; a registry's are checked by SweepConfig
+                check_choice(f, value, f.metadata["choices"])
 
 
 def option(f: Field) -> str:
@@ -241,28 +240,20 @@ def flag_of(f: Field) -> str:
     return option(f).split("/")[0]
 
 
-def expands_all(f: Field) -> bool:
-    """Whether ``all`` stands for every choice of a swept factor (not where ``all`` is itself a choice)."""
-    return (f.metadata["choices"] is not None and typing.get_origin(kind(f.name)) is tuple
-            and "all" not in choices_of(f))
+def expands_all(f: Field, allowed: Sequence[str]) -> bool:
+    """Whether ``all`` stands for every value ``allowed`` of a swept factor (not where ``all`` is itself one)."""
+    return typing.get_origin(kind(f.name)) is tuple and "all" not in allowed
 
 
-def choices_of(f: Field) -> list[str]:
-    """The allowed values of a setting with ``choices`` (imported now: some live next to torch code)."""
-    module, name = f.metadata["choices"].split(":")
-    values = getattr(importlib.import_module(module), name)
-    return list(values.names()) if hasattr(values, "names") else list(values)
-
-
-def check_choice(f: Field, value: Any) -> None:
-    """A one-line error unless ``value`` (each value of a factor) is among the setting's choices."""
-    allowed, flag = choices_of(f), flag_of(f)
+def check_choice(f: Field, value: Any, allowed: Sequence[str]) -> None:
+    """A one-line error unless ``value`` (each value of a factor) is among the values ``allowed``."""
+    flag = flag_of(f)
     if isinstance(value, tuple):  # a swept factor: every value must be known, and there must be one
         if not value:
             raise InitsensError(f"{flag} is empty; choose from: {', '.join(allowed)}")
         for item in value:
             if item not in allowed:
-                every = " (or all)" if expands_all(f) else ""
+                every = " (or all)" if expands_all(f, allowed) else ""
                 raise InitsensError(f"unknown value {item!r} in {flag}; choose from: {', '.join(allowed)}{every}")
     elif value not in allowed:
         raise InitsensError(f"unknown {flag} {value!r}; choose one of: {', '.join(allowed)}")

@@ -30,8 +30,8 @@ from initsens.settings import (
     MODEL_HYPERPARAMETERS,
     PER_MODEL,
     Settings,
-    choices_of,
 )
+from initsens.training.choices import check_registry_choices, choices_of
 from initsens.training.seeds import RunSeeds
 from initsens.training.values import convert, convert_own, own_hyperparameters, to_int
 
@@ -44,6 +44,7 @@ class SweepConfig(Settings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_registry_choices(self)
         if self.mn_sizes and self.kl_weight != "mn":
             raise InitsensError(f"--mn-sizes sets the split sizes of --kl-weight mn; it has no effect with "
                                 f"--kl-weight {self.kl_weight}")

@@ -15,8 +15,9 @@ from typing import Any
 from initsens.errors import InitsensError
 from initsens.models import MODELS
 from initsens.models.plugins import resolve
-from initsens.settings import MODEL_HYPERPARAMETERS, choices_of, expands_all, row
+from initsens.settings import MODEL_HYPERPARAMETERS, expands_all, row
 from initsens.settings import kind as setting_kind
+from initsens.training.choices import choices_of
 
 
 def model_tables(items: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -119,8 +120,9 @@ def convert(key: str, value: Any, source: str) -> Any:
     try:
         if typing.get_origin(kind) is tuple:  # a list: 'a,b', a TOML array, or 'all' for every choice
             items = as_list(value)
-            if items == ["all"] and expands_all(setting):
-                return tuple(choices_of(setting))
+            allowed = choices_of(setting) if items == ["all"] and setting.metadata["choices"] else []
+            if allowed and expands_all(setting, allowed):
+                return tuple(allowed)
             return tuple(read(typing.get_args(kind)[0], item, key, source) for item in items)
         return read(kind, value, key, source)
     except (TypeError, ValueError):
