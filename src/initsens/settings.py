@@ -50,7 +50,9 @@ class Factor:
     place in the training order, outermost first (runs sharing an architecture train together); ``cell``:
     ``always`` (a cell key of the analysis), ``varied`` (a cell key where the runs hold several levels) or ''
     (not one: the factor measured, or the replicate); ``alias``: the column's name also sets the factor to one
-    value (``--init-scope hidden``); ``about``: what the column holds, as the analysis tables describe it.
+    value (``--init-scope hidden``); ``about``: what the column holds, as the analysis tables describe it;
+    ``stacked``: runs at different levels of it may train stacked in one ensemble (the same network shapes,
+    objective and optimizer); a factor that changes any of them leaves it False, and its levels train apart.
     """
 
     column: str
@@ -58,6 +60,7 @@ class Factor:
     cell: str = ""
     alias: bool = False
     about: str = ""
+    stacked: bool = False
 
 
 def setting(default: Any, help: str = "", *, panel: str = TRAINING, identity: bool = True, added: bool = False,
@@ -92,7 +95,7 @@ class Settings:
     inits: tuple[str, ...] = setting(("default", "normal", "uniform", "xavier_normal", "xavier_uniform"),
                                      "Initializers, comma-separated or 'all'.", panel=GRID, identity=False,
                                      choices="initializers",
-                                     factor=Factor("initializer", 4, about="weight initializer"))
+                                     factor=Factor("initializer", 4, about="weight initializer", stacked=True))
     depths: tuple[int, ...] = setting((1, 2), "Hidden-layer counts, comma-separated.", panel=GRID, identity=False,
                                       checks=((lambda v: bool(v) and min(v) >= 1,
                                                "{flag} must be >= 1 (got {value})"),),
@@ -105,13 +108,13 @@ class Settings:
                                            "or both as a factor (hidden,all).", panel=GRID, identity=False,
                                            choices="init_scopes", checks=(
                                                (lambda v: len(set(v)) == len(v), "{flag} repeats a value ({value})"),),
-                                           factor=Factor("init_scope", 3, "varied", alias=True,
+                                           factor=Factor("init_scope", 3, "varied", alias=True, stacked=True,
                                                          about="which Linear weights the initializer drew"))
     seeds: tuple[int, ...] = setting(tuple(range(10)), "Explicit seeds, comma-separated (instead of --repeats).",
                                      panel=GRID, identity=False, checks=(
                                          (lambda v: bool(v) and min(v) >= 0, "{flag} must be >= 0 (got {value})"),
                                          (lambda v: len(set(v)) == len(v), "{flag} has repeated values ({value})")),
-                                     factor=Factor("seed", 5, about="seed of the run's random streams"))
+                                     factor=Factor("seed", 5, about="seed of the run's random streams", stacked=True))
     # -- data -----------------------------------------------------------------------------------------------
     data: str = setting("tcga5", "A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan), a matrix file "
                         "(CSV/TSV, optionally .gz, or Parquet; samples x genes or genes x samples) or an AnnData "
@@ -304,6 +307,15 @@ ADDED_FACTOR_DEFAULTS = frozenset((f.metadata["factor"].column, value) for f in 
                                   if f.metadata["factor"] and f.metadata["added"] for value in default(f.name))
 #: A factor's column that also sets it to one value (``init_scope`` -> ``init_scopes``).
 ALIASES = {factor.column: name for name, factor in FACTORS if factor.alias}
+
+
+def ensemble_keys(factors: Sequence[tuple[str, Factor]]) -> tuple[str, ...]:
+    """The columns whose values the runs of one stacked ensemble share: the ``factors`` not ``stacked``."""
+    return tuple(factor.column for _, factor in factors if not factor.stacked)
+
+
+#: The table's :func:`ensemble_keys`, in its order: :meth:`~initsens.training.RunSpec.group_key`.
+ENSEMBLE_KEYS = ensemble_keys(FACTORS)
 #: The columns that make a cell where the runs hold several of their levels (model and depth always do).
 VARIED_CELL_KEYS = tuple(factor.column for _, factor in FACTORS if factor.cell == "varied")
 #: Settings a preset or TOML file may set per model (``[model.NAME]`` tables).

@@ -25,6 +25,7 @@ from initsens.models import INITIALIZERS, MODELS, VAE, build_model, hidden_dims_
 from initsens.settings import (
     ADDED_FACTOR_DEFAULTS,
     ALIASES,
+    ENSEMBLE_KEYS,
     FACTOR_COLUMNS,
     FACTORS,
     MODEL_HYPERPARAMETERS,
@@ -244,10 +245,10 @@ class RunSpec:
                            hyperparameters=cfg.model_hyperparameters())
 
     def group_key(self) -> tuple:
-        """Runs with the same key share an architecture and data shapes (they may train together, each on
-        its own split).
+        """The run's values of the factors whose levels cannot share an ensemble (:data:`~initsens.settings.
+        ENSEMBLE_KEYS`): runs with the same key share an architecture and data shapes, and may train stacked.
         """
-        return (self.model, self.depth, self.normalization)
+        return tuple(getattr(self, column) for column in ENSEMBLE_KEYS)
 
     def identity(self, dataset_sha256: str) -> dict[str, Any]:
         """Everything that determines the run's result: its factors, the data's content hash, its model's
