@@ -51,7 +51,7 @@ def test_toml_with_command_line_overrides(tmp_path):
     path.write_text('models = ["IWAE"]\ndepths = [1, 2, 3]\nrepeats = 4\nlr = 0.01\niwae_k = 10\n')
     cfg = SweepConfig.load(path, {"depths": "2", "seeds": "5"})
     assert cfg.models == ("IWAE",) and cfg.depths == (2,) and cfg.seeds == (5,)
-    assert cfg.lr == 0.01 and cfg.iwae_k == 10
+    assert cfg.lr == 0.01 and cfg.hyperparameters_of("IWAE")["iwae_k"] == 10
     path.write_text("epochz = 3\n")
     with pytest.raises(InitsensError, match="sweep.toml: unknown key\\(s\\) epochz"):
         SweepConfig.load(path)

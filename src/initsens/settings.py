@@ -4,15 +4,15 @@
 (which adds the grid and the checks that relate settings), the ``initsens train`` options (flag, help,
 panel), the defaults of the ``initsens`` preset, the ``--dry-run`` and ``initsens presets`` tables, the
 per-model keys of presets and the run id (``identity``). Adding a setting is one line here plus the line that
-uses it. This module imports nothing heavy, so ``initsens --help`` stays fast.
+uses it. This module imports nothing heavy, so ``initsens --help`` stays fast. A model's hyperparameters are not
+rows here: each model class declares its own (:meth:`~initsens.models.VAE.hyperparameters`).
 
 Field metadata (see :func:`setting`): ``help``; ``panel`` (the ``--help`` group); ``identity`` (whether the setting
 enters the run id: False for those that cannot change a run's numbers or whose effect is captured elsewhere);
 ``added`` (added after results were recorded: at its default it stays out of the identity, so old runs keep their
 ids); ``former_identity`` (a setting that has left the identity: runs recorded before entered it whenever its value
 differed from this one, and keep those ids, see :meth:`~initsens.training.RunSpec.run_ids`); ``per_model`` (settable
-in ``[model.NAME]`` tables); ``model`` (handed to the model classes as a keyword argument, and checked by them: no
-``checks`` or ``choices`` here); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``); ``cli``
+in ``[model.NAME]`` tables); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``); ``cli``
 (whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the message formatted
 with ``flag`` and ``value``); ``choices`` (the allowed values: a tuple of them, or the kind of registry they are
 drawn from, such as ``"models"``, which :class:`~initsens.training.SweepConfig` looks up and checks);
@@ -64,14 +64,13 @@ class Factor:
 
 
 def setting(default: Any, help: str = "", *, panel: str = TRAINING, identity: bool = True, added: bool = False,
-            former_identity: Any = None, per_model: bool = False, model: bool = False, flag: str | None = None,
-            cli: bool = True, checks: tuple[Check, ...] = (), choices: str | tuple[str, ...] | None = None,
+            former_identity: Any = None, per_model: bool = False, flag: str | None = None, cli: bool = True,
+            checks: tuple[Check, ...] = (), choices: str | tuple[str, ...] | None = None,
             factor: Factor | None = None) -> Any:
     """One row of the table: a dataclass field whose metadata carries the rest of the row."""
     return field(default=default, metadata={
         "help": help, "panel": panel, "identity": identity, "added": added, "former_identity": former_identity,
-        "per_model": per_model or model, "model": model, "flag": flag, "cli": cli, "checks": checks,
-        "choices": choices, "factor": factor})
+        "per_model": per_model, "flag": flag, "cli": cli, "checks": checks, "choices": choices, "factor": factor})
 
 
 def at_least(low: float, why: str = "") -> Check:
@@ -184,26 +183,11 @@ class Settings:
                                                 "{flag} must be positive widths (got {value})"),))
     activation: str = setting("leaky_relu", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL, per_model=True,
                               choices="activations")
-    kl_weight: float | str = setting(1.0, "KL weight beta, or mn (batch size / split size).", panel=MODEL,
-                                     model=True)
     mn_sizes: tuple[int, ...] = setting((), "N_TRAIN,N_VAL: the split sizes --kl-weight mn divides the batch size "
                                         "by, e.g. a larger dataset's (default: the splits' own).", panel=MODEL,
                                         added=True, checks=(
                                             (lambda v: not v or (len(v) == 2 and min(v) >= 1),
                                              "{flag} takes two sizes, N_TRAIN,N_VAL, each >= 1 (got {value})"),))
-    recon_reduction: str = setting("sum", "Reconstruction term: sum (Gaussian log-likelihood over genes) or mean "
-                                   "(MSE averaged over genes).", panel=MODEL, model=True)
-    iwae_k: int = setting(5, "IWAE importance samples K.", panel=MODEL, model=True)
-    iwae_objective: str = setting("bound", "bound (the IWAE bound) or pytorch-vae (softmax weighting, not the "
-                                  "bound).", panel=MODEL, model=True)
-    info_alpha: float = setting(0.0, "InfoVAE alpha.", panel=MODEL, model=True)
-    info_lambda: float = setting(100.0, "InfoVAE lambda.", panel=MODEL, model=True)
-    info_kernel: str = setting("imq", "InfoVAE MMD kernel: imq or rbf.", panel=MODEL, model=True)
-    info_recon_weight: float = setting(1.0, "InfoVAE reconstruction weight.", panel=MODEL, model=True)
-    info_mmd: str = setting("unbiased", "InfoVAE MMD estimate: unbiased or pytorch-vae.", panel=MODEL, model=True)
-    logcosh_a: float = setting(10.0, "LogCoshVAE a.", panel=MODEL, model=True)
-    logcosh_form: str = setting("stable", "LogCoshVAE log cosh: stable or pytorch-vae (overflows).", panel=MODEL,
-                                model=True)
     # -- running --------------------------------------------------------------------------------------------
     precision: str = setting("fp32", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 bf16/AMX and on "
                              "GPUs) or tf32 (CUDA only).", panel=RUN, choices=PRECISIONS)
@@ -220,6 +204,9 @@ class Settings:
     ensemble_size: int = setting(0, "Members per ensemble; 0 fits a memory budget.", panel=RUN, identity=False,
                                  checks=(at_least(0, ", 0 meaning automatic"),))
     preset: str | None = setting(None, identity=False, cli=False)
+    #: Model hyperparameters (each declared by the models that take it, :meth:`~initsens.models.VAE.hyperparameters`)
+    #: set for every model: ((name, value), ...); see :meth:`SweepConfig.hyperparameters_of`.
+    hyperparameters: tuple = setting((), identity=False, cli=False)
     #: Per-model overrides: ((model, ((key, value), ...)), ...); see :meth:`SweepConfig.for_model`.
     model_settings: tuple = setting((), identity=False, cli=False)
 
@@ -318,7 +305,5 @@ def ensemble_keys(factors: Sequence[tuple[str, Factor]]) -> tuple[str, ...]:
 ENSEMBLE_KEYS = ensemble_keys(FACTORS)
 #: The columns that make a cell where the runs hold several of their levels (model and depth always do).
 VARIED_CELL_KEYS = tuple(factor.column for _, factor in FACTORS if factor.cell == "varied")
-#: Settings a preset or TOML file may set per model (``[model.NAME]`` tables).
+#: Settings a preset or TOML file may set per model (``[model.NAME]`` tables, beside the model's hyperparameters).
 PER_MODEL = tuple(f.name for f in fields(Settings) if f.metadata["per_model"])
-#: Hyperparameters handed to the models (each model takes the ones it defines).
-MODEL_HYPERPARAMETERS = tuple(f.name for f in fields(Settings) if f.metadata["model"])
