@@ -66,6 +66,24 @@ def constructor_hyperparameters(init: Callable[..., Any]) -> tuple[dict[str, Hyp
     return out, passes_on
 
 
+#: :meth:`VAE.hyperparameters` of each class asked, read from its constructors once.
+_DECLARED: dict[type, dict[str, Hyperparameter]] = {}
+
+
+def _declared(cls: type) -> dict[str, Hyperparameter]:
+    """:meth:`VAE.hyperparameters`, read from the constructors along ``cls``'s MRO the first time it is asked."""
+    if cls not in _DECLARED:
+        out: dict[str, Hyperparameter] = {}
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass):
+                own, passes_on = constructor_hyperparameters(vars(klass)["__init__"])
+                out |= {name: h for name, h in own.items() if name not in out}
+                if klass is VAE or not passes_on:
+                    break
+        _DECLARED[cls] = out
+    return _DECLARED[cls]
+
+
 class Objective(NamedTuple):
     """What :meth:`VAE.objective` returns: the loss averaged over the batch axis, the reconstruction from
     the first posterior sample, and the model's own metrics (batch means, named in :attr:`VAE.extra_metrics`).
@@ -151,14 +169,7 @@ class VAE(nn.Module):
         term's weight, or ``"mn"``, batch size / size of the split evaluated, set by :meth:`use_split`;
         ``recon_reduction``: the reconstruction summed over genes, or averaged as the original study's code did).
         """
-        out: dict[str, Hyperparameter] = {}
-        for klass in cls.__mro__:
-            if "__init__" in vars(klass):
-                own, passes_on = constructor_hyperparameters(vars(klass)["__init__"])
-                out |= {name: h for name, h in own.items() if name not in out}
-                if klass is VAE or not passes_on:
-                    break
-        return out
+        return dict(_declared(cls))
 
     @classmethod
     def check(cls, hyperparameters: Mapping[str, object]) -> None:
