@@ -16,6 +16,8 @@ from initsens.cli.options import setting_option
 from initsens.settings import ALIASES, GRID, MODEL, RUN, flag_and_help, option, shown, table
 
 CLUSTER = "Cluster (Dask)"
+#: Where :class:`TrainCommand` hands the model hyperparameters given to :func:`train` (the context's ``meta``).
+HYPERPARAMETERS = "initsens.train.hyperparameters"
 
 
 def _shown_default(f: dataclasses.Field) -> str:
@@ -78,9 +80,6 @@ class TrainCommand(Command):
         ctx.meta[HYPERPARAMETERS] = {name: value for name in self.hyperparameters or {}
                                      if (value := ctx.params.pop(name, None)) is not None}
         return super().invoke(ctx)
-
-
-HYPERPARAMETERS = "initsens.train.hyperparameters"
 
 
 def _alias(column: str, name: str) -> inspect.Parameter:

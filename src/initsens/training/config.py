@@ -180,9 +180,9 @@ class SweepConfig(Settings):
         """The configuration with ``model``'s own table applied: its settings replace the sweep's, its hyperparameters
         join the sweep's (``hyperparameters``); no table is left.
         """
-        table = self._table(model)
         if not self.model_settings:
             return self
+        table = self._table(model)
         hyperparameters = dict(self.hyperparameters) | {k: v for k, v in table.items() if k not in PER_MODEL}
         return dataclasses.replace(self, model_settings=(), hyperparameters=tuple(sorted(hyperparameters.items())),
                                    **{k: v for k, v in table.items() if k in PER_MODEL})
