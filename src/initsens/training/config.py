@@ -279,14 +279,15 @@ class RunSpec:
                            hyperparameters=self.hyperparameters())
 
     def hyperparameters(self) -> dict[str, Any]:
-        """The hyperparameters the run's model is built with: each one it declares (:meth:`SweepConfig.
-        hyperparameters_of`).
+        """The hyperparameters the run's model is built with: each one it declares, valued by
+        :meth:`SweepConfig.hyperparameters_of`.
         """
         return self.config.hyperparameters_of(self.model)
 
     def group_key(self) -> tuple:
-        """The run's values of the factors whose levels cannot share an ensemble (:data:`~initsens.settings.
-        ENSEMBLE_KEYS`): runs with the same key share an architecture and data shapes, and may train stacked.
+        """The run's values of the factors whose levels cannot share an ensemble (those not ``stacked``,
+        :class:`~initsens.settings.Factor`): runs with the same key share an architecture and data shapes, and may
+        train stacked.
         """
         return tuple(getattr(self, column) for column in ENSEMBLE_KEYS)
 
