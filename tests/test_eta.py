@@ -8,6 +8,21 @@ import torch
 from initsens.training.eta import Eta
 
 
+class Spec:
+    """What the display reads of a run: its factors, its ensemble's key and its epochs."""
+
+    normalization, initializer, seed = "zscore", "default", 0
+
+    class config:  # noqa: N801
+        epochs = 50
+
+    def __init__(self, model: str, depth: int) -> None:
+        self.model, self.depth = model, depth
+
+    def group_key(self) -> tuple:
+        return (self.model, self.depth, self.normalization)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -68,19 +83,14 @@ def test_the_display_shows_the_estimate():
     with observer:
         observer.start(20, 20)
 
-        class Spec:
-            model, depth, normalization, initializer, seed = "VanillaVAE", 1, "zscore", "default", 0
-
-            class config:  # noqa: N801
-                epochs = 50
-
-        observer.chunk_start([Spec()] * 10)
+        spec = Spec("VanillaVAE", 1)
+        observer.chunk_start([spec] * 10)
         clock.now = 100.0
         for _ in range(10):
-            observer.run_done(Spec(), None, None)
-        observer.chunk_start([Spec()] * 10)
+            observer.run_done(spec, None, None)
+        observer.chunk_start([spec] * 10)
         clock.now = 130.0
-        observer.epoch([Spec()] * 10, 3, 1.0)
+        observer.epoch([spec] * 10, 3, 1.0)
         assert observer.progress.tasks[0].fields["eta"] == "ETA 0:01:10"
 
 
@@ -160,17 +170,7 @@ def test_the_display_charges_the_groups_the_sweep_announces():
     clock = Clock()
     observer = RichObserver(clock)
 
-    def specs(model: str, depth: int) -> list:
-        class Spec:
-            normalization, initializer, seed = "zscore", "default", 0
-
-            class config:  # noqa: N801
-                epochs = 50
-
-        Spec.model, Spec.depth = model, depth
-        return [Spec()] * 10
-
-    v1, i1, i2 = specs("VanillaVAE", 1), specs("IWAE", 1), specs("IWAE", 2)
+    v1, i1, i2 = [Spec("VanillaVAE", 1)] * 10, [Spec("IWAE", 1)] * 10, [Spec("IWAE", 2)] * 10
     with observer:
         observer.start(30, 30)
         observer.planned([v1, i1, i2], {("VanillaVAE", 1, "zscore"): 1.0, ("IWAE", 1, "zscore"): 1.0,

@@ -212,3 +212,26 @@ def test_the_memory_budget_asks_the_model_how_many_samples_it_decodes(toyplugin)
     width, batch, n_val = 5000 + 512, 64, 62
     per_draw = 4 * (20 * batch + 6 * n_val) * width  # the activations of one decoded sample per input
     assert size["ThreeDraws"] - size["BetaVAE"] == 2 * per_draw and size["IWAE"] - size["BetaVAE"] == 6 * per_draw
+
+
+def test_a_model_of_yours_declares_its_hyperparameters_as_initsens_s_own_models_do(toyplugin):
+    """One mechanism: keyword-only constructor arguments (help in ``Annotated``), ``**shared`` passing VAE's own on.
+    A top-level key sets every model that declares it; a model of yours keeps its own under model_hyperparameters."""
+    from initsens.models import Hyperparameter
+    from initsens.models.plugins import resolve
+
+    name = resolve("model", "toyplugin.vae:TemperedVAE")
+    declared = initsens.models.MODELS.get(name).hyperparameters()
+    assert list(declared) == ["temperature", "kl_weight", "recon_reduction"]
+    assert declared["temperature"] == Hyperparameter("temperature", float, 2.0, "Divides the KL term.")
+    config = SweepConfig.from_mapping({"models": "TemperedVAE,IWAE", "inits": "default", "depths": 1, "repeats": 1,
+                                       "temperature": "3", "kl_weight": 0.5})
+    tempered, iwae = (next(s for s in config.runs() if s.model == m) for m in ("TemperedVAE", "IWAE"))
+    identity = tempered.identity("x")
+    assert identity["model_hyperparameters"] == {"temperature": 3.0} and identity["kl_weight"] == 0.5
+    assert "temperature" not in iwae.identity("x") and iwae.identity("x")["kl_weight"] == 0.5
+    model = tempered.build_model(10)
+    assert (model.temperature, model.kl_weight) == (3.0, 0.5)
+    assert ("temperature", 3.0, {}) in config.settings()
+    with pytest.raises(InitsensError, match=r"^configuration: temperature = 'hot' is not a valid float$"):
+        SweepConfig.from_mapping({"models": "TemperedVAE", "temperature": "hot"})

@@ -64,7 +64,8 @@ def test_eltager2023_preset_values_and_per_model_settings():
     assert {m: (c.latent_dim, c.activation, c.lr, c.lr_decay) for m, c in own.items()} == {
         "VanillaVAE": (10, "relu", 1e-4, 0.95), "InfoVAE": (10, "relu", 1e-4, 0.95),
         "IWAE": (100, "tanh", 1e-4, 0.95), "LogCoshVAE": (200, "relu", 1e-4, 0.97)}
-    assert (cfg.kl_weight, cfg.recon_reduction, cfg.iwae_objective, cfg.select_epoch, cfg.fit_on, cfg.split,
+    iwae = cfg.hyperparameters_of("IWAE")
+    assert (iwae["kl_weight"], iwae["recon_reduction"], iwae["iwae_objective"], cfg.select_epoch, cfg.fit_on, cfg.split,
             cfg.stratify, cfg.patience, cfg.min_delta, cfg.min_epochs, cfg.epochs) == (
         "mn", "mean", "pytorch-vae", "last", "all", "per-seed", False, 3, 1e-4, 5, 1000)
     specs = {s.model: s for s in cfg.runs()}

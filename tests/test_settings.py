@@ -8,8 +8,8 @@ from dataclasses import fields
 import pytest
 import torch
 
-from initsens.models import MODELS
-from initsens.settings import MODEL_HYPERPARAMETERS, PER_MODEL, Settings, flag_and_help, table
+from initsens.models import MODELS, declared_hyperparameters
+from initsens.settings import MODEL, Settings, flag_and_help, table
 from initsens.training.config import SweepConfig
 from initsens.training.presets import PRESETS
 
@@ -22,14 +22,42 @@ def test_every_row_is_complete_and_every_flag_is_unique():
     assert [f.name for f in fields(SweepConfig)] == [f.name for f in table()]  # SweepConfig adds no field
 
 
-def test_model_hyperparameters_are_the_models_keyword_arguments_with_their_defaults():
-    """Rows marked ``model`` are keyword arguments of the model classes, with the classes' defaults (a class may
-    take more, such as obs_var, which no sweep varies)."""
-    own = {name: default for model in MODELS.names() for name, default in MODELS.get(model).hyperparameters().items()}
-    assert set(MODEL_HYPERPARAMETERS) <= set(own)
-    defaults = {f.name: f.default for f in table()}
-    assert all(defaults[name] == own[name] for name in MODEL_HYPERPARAMETERS)
-    assert set(MODEL_HYPERPARAMETERS) <= set(PER_MODEL)
+def test_each_built_in_hyperparameter_is_declared_once_by_its_model_and_is_no_row_of_the_table():
+    """``name: Annotated[type, "help"] = default`` once in src/initsens, on the constructor of the class that takes it
+    (kl_weight and recon_reduction on VAE's, which the models' ``**shared`` pass on); the settings table names none."""
+    from pathlib import Path
+
+    import initsens
+
+    source = "\n".join(path.read_text() for path in Path(initsens.__file__).parent.rglob("*.py"))
+    declared = declared_hyperparameters(own=True)
+    assert list(declared) == ["kl_weight", "recon_reduction", "iwae_k", "iwae_objective", "info_alpha", "info_lambda",
+                              "info_kernel", "info_recon_weight", "info_mmd", "logcosh_a", "logcosh_form"]
+    for name, h in declared.items():
+        assert source.count(f"{name}: Annotated[") == 1 and h.help, name
+    assert not set(declared) & {f.name for f in table()}
+    assert {m: list(MODELS.get(m).hyperparameters()) for m in ("VanillaVAE", "LogCoshVAE")} == {
+        "VanillaVAE": ["kl_weight", "recon_reduction"],
+        "LogCoshVAE": ["logcosh_a", "logcosh_form", "kl_weight", "recon_reduction"]}
+
+
+def test_train_has_one_option_per_built_in_hyperparameter_from_its_declaration():
+    """The model panel closes with the models' hyperparameters: flag, help and shown default from the declaration,
+    added when train is parsed or its help shown (building the CLI imports no model)."""
+    import typer
+
+    from initsens.cli import app
+    from initsens.cli.train import TrainCommand
+
+    command = typer.main.get_command(app).commands["train"]
+    assert isinstance(command, TrainCommand) and command.hyperparameters is None
+    options = {p.name: p for p in command.get_params(typer.Context(command))}
+    for name, h in declared_hyperparameters(own=True).items():
+        option = options[name]
+        assert option.opts == ["--" + name.replace("_", "-")] and option.help == h.help and option.default is None
+        assert option.show_default == f"{h.default} or the --config value" and option.rich_help_panel == MODEL
+    panel = [p.name for p in command.params if getattr(p, "rich_help_panel", None) == MODEL]
+    assert panel[-len(declared_hyperparameters(own=True)):] == list(declared_hyperparameters(own=True))
 
 
 def test_the_initsens_preset_is_the_table_s_defaults():
@@ -78,11 +106,36 @@ def test_reproduce_s_setting_options_take_flag_and_help_from_the_table():
     ({"init_scopes": ("bias",)}, "unknown value 'bias' in --init-scopes; choose from: "),
 ])
 def test_each_row_s_checks_run_on_construction(values, message):
+    """A row's own checks and values run in Settings; SweepConfig adds the values of the registries rows name."""
     from initsens.errors import InitsensError
 
     with pytest.raises(InitsensError) as error:
-        Settings(**values)
+        SweepConfig(**values)
     assert str(error.value).startswith(message)
+
+
+def test_the_table_is_plain_data_naming_registries_by_kind():
+    """No import path in a row: a row with choices holds its values, or the kind of registry SweepConfig checks."""
+    import inspect
+
+    import initsens.settings
+    from initsens.errors import InitsensError
+    from initsens.training.choices import REGISTRIES
+
+    assert "importlib" not in inspect.getsource(initsens.settings)
+    drawn = {f.metadata["choices"] for f in table() if isinstance(f.metadata["choices"], str)}
+    assert drawn - set(REGISTRIES) == {"trainers"}  # above the configuration: checked by plan_sweep
+    Settings(activation="swish")  # a registry's value: not the table's to check
+    with pytest.raises(InitsensError, match="^unknown --split 'every'; choose one of: fixed, per-seed$"):
+        Settings(split="every")
+
+
+def test_an_unknown_trainer_is_refused_when_the_sweep_is_planned(tmp_path):
+    from initsens.errors import InitsensError
+    from initsens.training import plan_sweep
+
+    with pytest.raises(InitsensError, match="^unknown --trainer 'fast'; choose one of: ensemble, reference$"):
+        plan_sweep(SweepConfig(trainer="fast"), tmp_path, dry_run=True)
 
 
 def test_weight_decay_reaches_adam_and_the_run_id_only_when_set(monkeypatch):

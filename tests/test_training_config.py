@@ -51,7 +51,7 @@ def test_toml_with_command_line_overrides(tmp_path):
     path.write_text('models = ["IWAE"]\ndepths = [1, 2, 3]\nrepeats = 4\nlr = 0.01\niwae_k = 10\n')
     cfg = SweepConfig.load(path, {"depths": "2", "seeds": "5"})
     assert cfg.models == ("IWAE",) and cfg.depths == (2,) and cfg.seeds == (5,)
-    assert cfg.lr == 0.01 and cfg.iwae_k == 10
+    assert cfg.lr == 0.01 and cfg.hyperparameters_of("IWAE")["iwae_k"] == 10
     path.write_text("epochz = 3\n")
     with pytest.raises(InitsensError, match="sweep.toml: unknown key\\(s\\) epochz"):
         SweepConfig.load(path)
@@ -91,3 +91,49 @@ def test_seed_streams_are_distinct_and_reproducible():
     assert a == RunSeeds.from_seed(0) and a != b
     assert len({a.init, a.order, a.noise, a.val_noise}) == 4
     assert all(0 <= s < 2**63 for s in (a.init, a.order, a.noise, a.val_noise))
+
+
+def test_runs_share_an_ensemble_key_unless_they_differ_in_a_factor_the_table_does_not_stack():
+    """The stacking key comes from the table: two runs differing in one factor share it exactly when that factor is
+    ``stacked`` (initializer, init scope, seed), and not for model, depth or normalization."""
+    from dataclasses import replace
+
+    from initsens.settings import FACTORS
+
+    base = SweepConfig.from_mapping({"models": "VanillaVAE", "inits": "default", "depths": "1", "seeds": "0"}).runs()[0]
+    other = {"model": "IWAE", "initializer": "uniform", "depth": 2, "normalization": "minmax", "init_scope": "all",
+             "seed": 1}
+    assert base.group_key() == ("VanillaVAE", 1, "zscore")
+    for _, factor in FACTORS:
+        moved = replace(base, **{factor.column: other[factor.column]})
+        assert (moved.group_key() == base.group_key()) == factor.stacked, factor.column
+
+
+def test_a_toy_factor_that_changes_the_hidden_width_trains_its_levels_in_separate_ensembles(monkeypatch, tmp_path):
+    """A factor declared as a new one would be (a Factor row, not marked ``stacked``) and a run field that sets the
+    first hidden width: its levels land in separate chunks, while initializers and seeds still stack."""
+    from dataclasses import dataclass, replace
+
+    import initsens.training.config as config_module
+    from initsens.models import hidden_dims_for
+    from initsens.settings import FACTORS, Factor, ensemble_keys
+    from initsens.training import RunSpec, plan_sweep
+    from initsens.training.sweep import chunks
+
+    @dataclass(frozen=True)
+    class WideRun(RunSpec):
+        width: int = 512
+
+        def hidden_dims(self) -> list[int]:
+            return hidden_dims_for(self.depth, (self.width,))
+
+    monkeypatch.setattr(config_module, "ENSEMBLE_KEYS", ensemble_keys(
+        (*FACTORS, ("widths", Factor("width", 6, about="first hidden width")))))
+    cfg = SweepConfig.from_mapping({"models": "VanillaVAE", "inits": "default,uniform", "depths": "1", "repeats": 2,
+                                    "top_genes": 20, "hidden_dims": "8", "latent_dim": 2})
+    plan = plan_sweep(cfg, tmp_path / "out", dry_run=True)
+    wide = [WideRun(**{f: getattr(spec, f) for f in spec.__dataclass_fields__}, width=width)
+            for width in (8, 16) for spec in plan.todo]
+    ensembles = chunks(replace(plan, todo=wide))
+    assert [sorted({(s.width, s.initializer, s.seed) for s in chunk}) for chunk in ensembles] == [
+        [(width, init, seed) for init in ("default", "uniform") for seed in (0, 1)] for width in (8, 16)]

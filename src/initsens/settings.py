@@ -4,17 +4,18 @@
 (which adds the grid and the checks that relate settings), the ``initsens train`` options (flag, help,
 panel), the defaults of the ``initsens`` preset, the ``--dry-run`` and ``initsens presets`` tables, the
 per-model keys of presets and the run id (``identity``). Adding a setting is one line here plus the line that
-uses it. This module imports nothing heavy, so ``initsens --help`` stays fast.
+uses it. This module imports nothing heavy, so ``initsens --help`` stays fast. A model's hyperparameters are not
+rows here: each model class declares its own (:meth:`~initsens.models.VAE.hyperparameters`).
 
 Field metadata (see :func:`setting`): ``help``; ``panel`` (the ``--help`` group); ``identity`` (whether the setting
 enters the run id: False for those that cannot change a run's numbers or whose effect is captured elsewhere);
 ``added`` (added after results were recorded: at its default it stays out of the identity, so old runs keep their
 ids); ``former_identity`` (a setting that has left the identity: runs recorded before entered it whenever its value
 differed from this one, and keep those ids, see :meth:`~initsens.training.RunSpec.run_ids`); ``per_model`` (settable
-in ``[model.NAME]`` tables); ``model`` (handed to the model classes as a keyword argument, and checked by them: no
-``checks`` or ``choices`` here); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``); ``cli``
+in ``[model.NAME]`` tables); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``); ``cli``
 (whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the message formatted
-with ``flag`` and ``value``); ``choices`` (``"module:NAME"`` of the allowed values, imported when checked);
+with ``flag`` and ``value``); ``choices`` (the allowed values: a tuple of them, or the kind of registry they are
+drawn from, such as ``"models"``, which :class:`~initsens.training.SweepConfig` looks up and checks);
 ``factor`` (a swept factor of the grid, :class:`Factor`: each run takes one of its values). Adding a factor is its
 row here plus its use (a field of :class:`~initsens.training.RunSpec` and a column of :mod:`~initsens.results.schema`,
 both named by ``Factor.column``); the grid's order, run ids, runs rows, ``--dry-run``, the singular alias and the
@@ -23,9 +24,8 @@ analysis' cell keys follow from the row.
 
 from __future__ import annotations
 
-import importlib
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
@@ -34,6 +34,12 @@ from initsens.errors import InitsensError
 GRID, DATA, TRAINING, MODEL, RUN = "Grid", "Data", "Training", "Model hyperparameters", "Running"
 
 Check = tuple[Callable[[Any], bool], str]
+
+SPLITS = ("fixed", "per-seed")
+FIT_ON = ("train", "all")
+SELECT_EPOCH = ("best", "last")
+PRECISIONS = ("fp32", "bf16", "tf32")
+DENORMALS = ("keep", "flush")
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,9 @@ class Factor:
     place in the training order, outermost first (runs sharing an architecture train together); ``cell``:
     ``always`` (a cell key of the analysis), ``varied`` (a cell key where the runs hold several levels) or ''
     (not one: the factor measured, or the replicate); ``alias``: the column's name also sets the factor to one
-    value (``--init-scope hidden``); ``about``: what the column holds, as the analysis tables describe it.
+    value (``--init-scope hidden``); ``about``: what the column holds, as the analysis tables describe it;
+    ``stacked``: runs at different levels of it may train stacked in one ensemble (the same network shapes,
+    objective and optimizer); a factor that changes any of them leaves it False, and its levels train apart.
     """
 
     column: str
@@ -52,17 +60,17 @@ class Factor:
     cell: str = ""
     alias: bool = False
     about: str = ""
+    stacked: bool = False
 
 
 def setting(default: Any, help: str = "", *, panel: str = TRAINING, identity: bool = True, added: bool = False,
-            former_identity: Any = None, per_model: bool = False, model: bool = False, flag: str | None = None,
-            cli: bool = True, checks: tuple[Check, ...] = (), choices: str | None = None,
+            former_identity: Any = None, per_model: bool = False, flag: str | None = None, cli: bool = True,
+            checks: tuple[Check, ...] = (), choices: str | tuple[str, ...] | None = None,
             factor: Factor | None = None) -> Any:
     """One row of the table: a dataclass field whose metadata carries the rest of the row."""
     return field(default=default, metadata={
         "help": help, "panel": panel, "identity": identity, "added": added, "former_identity": former_identity,
-        "per_model": per_model or model, "model": model, "flag": flag, "cli": cli, "checks": checks,
-        "choices": choices, "factor": factor})
+        "per_model": per_model, "flag": flag, "cli": cli, "checks": checks, "choices": choices, "factor": factor})
 
 
 def at_least(low: float, why: str = "") -> Check:
@@ -81,31 +89,31 @@ class Settings:
 
     # -- grid: the swept factors --------------------------------------------------------------------------
     models: tuple[str, ...] = setting(("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE"), "Models, comma-separated "
-                                      "or 'all'.", panel=GRID, identity=False, choices="initsens.models:MODELS",
+                                      "or 'all'.", panel=GRID, identity=False, choices="models",
                                       factor=Factor("model", 1, "always", about="VAE model"))
     inits: tuple[str, ...] = setting(("default", "normal", "uniform", "xavier_normal", "xavier_uniform"),
                                      "Initializers, comma-separated or 'all'.", panel=GRID, identity=False,
-                                     choices="initsens.models:INITIALIZERS",
-                                     factor=Factor("initializer", 4, about="weight initializer"))
+                                     choices="initializers",
+                                     factor=Factor("initializer", 4, about="weight initializer", stacked=True))
     depths: tuple[int, ...] = setting((1, 2), "Hidden-layer counts, comma-separated.", panel=GRID, identity=False,
                                       checks=((lambda v: bool(v) and min(v) >= 1,
                                                "{flag} must be >= 1 (got {value})"),),
                                       factor=Factor("depth", 2, "always", about="number of hidden layers"))
     normalizations: tuple[str, ...] = setting(("zscore",), "Normalizations, comma-separated or 'all'.", panel=GRID,
-                                              identity=False, choices="initsens.data.normalize:NORMALIZERS",
+                                              identity=False, choices="normalizations",
                                               factor=Factor("normalization", 0, "varied",
                                                             about="data normalization"))
     init_scopes: tuple[str, ...] = setting(("hidden",), "Which Linear weights the initializer draws: hidden, all, "
                                            "or both as a factor (hidden,all).", panel=GRID, identity=False,
-                                           choices="initsens.models:SCOPES", checks=(
+                                           choices="init_scopes", checks=(
                                                (lambda v: len(set(v)) == len(v), "{flag} repeats a value ({value})"),),
-                                           factor=Factor("init_scope", 3, "varied", alias=True,
+                                           factor=Factor("init_scope", 3, "varied", alias=True, stacked=True,
                                                          about="which Linear weights the initializer drew"))
     seeds: tuple[int, ...] = setting(tuple(range(10)), "Explicit seeds, comma-separated (instead of --repeats).",
                                      panel=GRID, identity=False, checks=(
                                          (lambda v: bool(v) and min(v) >= 0, "{flag} must be >= 0 (got {value})"),
                                          (lambda v: len(set(v)) == len(v), "{flag} has repeated values ({value})")),
-                                     factor=Factor("seed", 5, about="seed of the run's random streams"))
+                                     factor=Factor("seed", 5, about="seed of the run's random streams", stacked=True))
     # -- data -----------------------------------------------------------------------------------------------
     data: str = setting("tcga5", "A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan), a matrix file "
                         "(CSV/TSV, optionally .gz, or Parquet; samples x genes or genes x samples) or an AnnData "
@@ -113,7 +121,7 @@ class Settings:
     labels: str | None = setting(None, "Phenotype table whose first column holds sample ids.", panel=DATA,
                                  identity=False)
     orientation: str = setting("auto", "Matrix orientation: auto, samples-x-genes or genes-x-samples.", panel=DATA,
-                               identity=False, added=True, choices="initsens.data.files:ORIENTATIONS")
+                               identity=False, added=True, choices="orientations")
     label_column: str | None = setting(None, "Column (an obs column for .h5ad) holding the cancer type (found "
                                        "automatically when it is 'cancer type abbreviation', 'cancer_type', "
                                        "'label' or 'cell_type').", panel=DATA, identity=False)
@@ -127,20 +135,20 @@ class Settings:
                                        panel=DATA, identity=False)
     transform: str = setting("auto", "Per-sample transform before gene selection: auto, none, log2p1, log2cpm "
                              "(auto: log2cpm for raw counts).", panel=DATA,
-                             choices="initsens.data.transform:TRANSFORMS")
+                             choices="transforms")
     top_genes: int = setting(5000, "Keep the k most variable genes (0 keeps all).", panel=DATA,
                              checks=(at_least(0),))
     gene_selection: str = setting("mad", "mad (median absolute deviation), meanad (mean absolute deviation, "
                                   "pandas' old .mad()) or variance.", panel=DATA,
-                                  choices="initsens.data.genes:SELECTION_METHODS")
+                                  choices="gene_selections")
     val_fraction: float = setting(0.2, "Validation fraction.", panel=DATA,
                                   checks=((lambda v: 0 < v < 1, "{flag} must be between 0 and 1 (got {value})"),))
     split: str = setting("fixed", "fixed (one split, from --split-seed) or per-seed.", panel=DATA,
-                         choices="initsens.settings:SPLITS")
+                         choices=SPLITS)
     split_seed: int = setting(0, "Seed of the fixed train/validation split.", panel=DATA)
     stratify: bool = setting(True, "Stratify the split by cancer type.", panel=DATA, flag="--stratify/--no-stratify")
     fit_on: str = setting("train", "Fit gene selection and normalization on the training split (train) or on every "
-                          "sample (all).", panel=DATA, choices="initsens.settings:FIT_ON")
+                          "sample (all).", panel=DATA, choices=FIT_ON)
     # -- training -------------------------------------------------------------------------------------------
     epochs: int = setting(1000, "Maximum epochs (runs that reach it are recorded as capped).", per_model=True,
                           checks=(at_least(1),))
@@ -154,7 +162,7 @@ class Settings:
     min_delta: float = setting(0.0, "Early stopping: smallest improvement that counts.", per_model=True,
                                checks=(at_least(0),))
     select_epoch: str = setting("best", "Report the best epoch's numbers or the last one's.", per_model=True,
-                                choices="initsens.settings:SELECT_EPOCH")
+                                choices=SELECT_EPOCH)
     batch_size: int = setting(64, "Minibatch size.", per_model=True,
                               checks=(at_least(2, ", BatchNorm needs 2 samples"),))
     drop_last: bool = setting(False, "Drop a last minibatch smaller than --batch-size.", per_model=True,
@@ -166,7 +174,7 @@ class Settings:
                               checks=((lambda v: 0 < v <= 1,
                                        "{flag} must be in (0, 1], 1 meaning a constant rate (got {value})"),))
     clustering: str = setting("kmeans", "ARI from kmeans on validation posterior means, or leiden on sampled z of all "
-                              "samples (needs initsens[leiden]).", choices="initsens.training.clustering:CLUSTERINGS")
+                              "samples (needs initsens[leiden]).", choices="clusterings")
     # -- model ----------------------------------------------------------------------------------------------
     latent_dim: int = setting(50, "Latent dimensions.", panel=MODEL, per_model=True, checks=(at_least(1),))
     hidden_dims: tuple[int, ...] = setting((512,), "Hidden widths, e.g. 512 or 512,256 (halved to reach the "
@@ -174,43 +182,31 @@ class Settings:
                                                (lambda v: bool(v) and min(v) >= 1,
                                                 "{flag} must be positive widths (got {value})"),))
     activation: str = setting("leaky_relu", "leaky_relu, relu, elu, gelu or tanh.", panel=MODEL, per_model=True,
-                              choices="initsens.models:ACTIVATIONS")
-    kl_weight: float | str = setting(1.0, "KL weight beta, or mn (batch size / split size).", panel=MODEL,
-                                     model=True)
+                              choices="activations")
     mn_sizes: tuple[int, ...] = setting((), "N_TRAIN,N_VAL: the split sizes --kl-weight mn divides the batch size "
                                         "by, e.g. a larger dataset's (default: the splits' own).", panel=MODEL,
                                         added=True, checks=(
                                             (lambda v: not v or (len(v) == 2 and min(v) >= 1),
                                              "{flag} takes two sizes, N_TRAIN,N_VAL, each >= 1 (got {value})"),))
-    recon_reduction: str = setting("sum", "Reconstruction term: sum (Gaussian log-likelihood over genes) or mean "
-                                   "(MSE averaged over genes).", panel=MODEL, model=True)
-    iwae_k: int = setting(5, "IWAE importance samples K.", panel=MODEL, model=True)
-    iwae_objective: str = setting("bound", "bound (the IWAE bound) or pytorch-vae (softmax weighting, not the "
-                                  "bound).", panel=MODEL, model=True)
-    info_alpha: float = setting(0.0, "InfoVAE alpha.", panel=MODEL, model=True)
-    info_lambda: float = setting(100.0, "InfoVAE lambda.", panel=MODEL, model=True)
-    info_kernel: str = setting("imq", "InfoVAE MMD kernel: imq or rbf.", panel=MODEL, model=True)
-    info_recon_weight: float = setting(1.0, "InfoVAE reconstruction weight.", panel=MODEL, model=True)
-    info_mmd: str = setting("unbiased", "InfoVAE MMD estimate: unbiased or pytorch-vae.", panel=MODEL, model=True)
-    logcosh_a: float = setting(10.0, "LogCoshVAE a.", panel=MODEL, model=True)
-    logcosh_form: str = setting("stable", "LogCoshVAE log cosh: stable or pytorch-vae (overflows).", panel=MODEL,
-                                model=True)
     # -- running --------------------------------------------------------------------------------------------
     precision: str = setting("fp32", "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 bf16/AMX and on "
-                             "GPUs) or tf32 (CUDA only).", panel=RUN, choices="initsens.settings:PRECISIONS")
+                             "GPUs) or tf32 (CUDA only).", panel=RUN, choices=PRECISIONS)
     denormals: str = setting("flush", "Subnormal floats on the CPU: flush (to zero while a fit runs: IWAE's gradients "
                              "are full of them, and flushing trains it up to 3x faster on a CPU with a subnormal slow "
                              "path) or keep (IEEE arithmetic). "
                              "Recorded per run (runs column denormals), not part of the run id: results differ "
                              "in the last bits only.", panel=RUN, identity=False, former_identity="keep",
-                             choices="initsens.settings:DENORMALS")
+                             choices=DENORMALS)
     device: str = setting("auto", "auto, cpu or cuda.", panel=RUN, identity=False,
-                          choices="initsens.training.device:DEVICES")
+                          choices="devices")
     trainer: str = setting("ensemble", "ensemble (vectorized) or reference (one run at a time).", panel=RUN,
-                           identity=False, choices="initsens.training.trainers:TRAINERS")
+                           identity=False, choices="trainers")
     ensemble_size: int = setting(0, "Members per ensemble; 0 fits a memory budget.", panel=RUN, identity=False,
                                  checks=(at_least(0, ", 0 meaning automatic"),))
     preset: str | None = setting(None, identity=False, cli=False)
+    #: Model hyperparameters (each declared by the models that take it, :meth:`~initsens.models.VAE.hyperparameters`)
+    #: set for every model: ((name, value), ...); see :meth:`SweepConfig.hyperparameters_of`.
+    hyperparameters: tuple = setting((), identity=False, cli=False)
     #: Per-model overrides: ((model, ((key, value), ...)), ...); see :meth:`SweepConfig.for_model`.
     model_settings: tuple = setting((), identity=False, cli=False)
 
@@ -220,15 +216,8 @@ class Settings:
             for ok, message in f.metadata["checks"]:
                 if not ok(value):  # the value as the user typed it: 0,1 (not [0, 1])
                     raise InitsensError(message.format(flag=flag_of(f), value=shown(value) or "nothing"))
-            if f.metadata["choices"] is not None:
-                check_choice(f, value)
-
-
-SPLITS = ("fixed", "per-seed")
-FIT_ON = ("train", "all")
-SELECT_EPOCH = ("best", "last")
-PRECISIONS = ("fp32", "bf16", "tf32")
-DENORMALS = ("keep", "flush")
+            if isinstance(f.metadata["choices"], tuple):  # its own values; a registry's are checked by SweepConfig
+                check_choice(f, value, f.metadata["choices"])
 
 
 def option(f: Field) -> str:
@@ -241,28 +230,20 @@ def flag_of(f: Field) -> str:
     return option(f).split("/")[0]
 
 
-def expands_all(f: Field) -> bool:
-    """Whether ``all`` stands for every choice of a swept factor (not where ``all`` is itself a choice)."""
-    return (f.metadata["choices"] is not None and typing.get_origin(kind(f.name)) is tuple
-            and "all" not in choices_of(f))
+def expands_all(f: Field, allowed: Sequence[str]) -> bool:
+    """Whether ``all`` stands for every value ``allowed`` of a swept factor (not where ``all`` is itself one)."""
+    return typing.get_origin(kind(f.name)) is tuple and "all" not in allowed
 
 
-def choices_of(f: Field) -> list[str]:
-    """The allowed values of a setting with ``choices`` (imported now: some live next to torch code)."""
-    module, name = f.metadata["choices"].split(":")
-    values = getattr(importlib.import_module(module), name)
-    return list(values.names()) if hasattr(values, "names") else list(values)
-
-
-def check_choice(f: Field, value: Any) -> None:
-    """A one-line error unless ``value`` (each value of a factor) is among the setting's choices."""
-    allowed, flag = choices_of(f), flag_of(f)
+def check_choice(f: Field, value: Any, allowed: Sequence[str]) -> None:
+    """A one-line error unless ``value`` (each value of a factor) is among the values ``allowed``."""
+    flag = flag_of(f)
     if isinstance(value, tuple):  # a swept factor: every value must be known, and there must be one
         if not value:
             raise InitsensError(f"{flag} is empty; choose from: {', '.join(allowed)}")
         for item in value:
             if item not in allowed:
-                every = " (or all)" if expands_all(f) else ""
+                every = " (or all)" if expands_all(f, allowed) else ""
                 raise InitsensError(f"unknown value {item!r} in {flag}; choose from: {', '.join(allowed)}{every}")
     elif value not in allowed:
         raise InitsensError(f"unknown {flag} {value!r}; choose one of: {', '.join(allowed)}")
@@ -313,9 +294,16 @@ ADDED_FACTOR_DEFAULTS = frozenset((f.metadata["factor"].column, value) for f in 
                                   if f.metadata["factor"] and f.metadata["added"] for value in default(f.name))
 #: A factor's column that also sets it to one value (``init_scope`` -> ``init_scopes``).
 ALIASES = {factor.column: name for name, factor in FACTORS if factor.alias}
+
+
+def ensemble_keys(factors: Sequence[tuple[str, Factor]]) -> tuple[str, ...]:
+    """The columns whose values the runs of one stacked ensemble share: the ``factors`` not ``stacked``."""
+    return tuple(factor.column for _, factor in factors if not factor.stacked)
+
+
+#: The table's :func:`ensemble_keys`, in its order: :meth:`~initsens.training.RunSpec.group_key`.
+ENSEMBLE_KEYS = ensemble_keys(FACTORS)
 #: The columns that make a cell where the runs hold several of their levels (model and depth always do).
 VARIED_CELL_KEYS = tuple(factor.column for _, factor in FACTORS if factor.cell == "varied")
-#: Settings a preset or TOML file may set per model (``[model.NAME]`` tables).
+#: Settings a preset or TOML file may set per model (``[model.NAME]`` tables, beside the model's hyperparameters).
 PER_MODEL = tuple(f.name for f in fields(Settings) if f.metadata["per_model"])
-#: Hyperparameters handed to the models (each model takes the ones it defines).
-MODEL_HYPERPARAMETERS = tuple(f.name for f in fields(Settings) if f.metadata["model"])

@@ -18,7 +18,7 @@ from initsens.cli.help import Command, Group, described
 from initsens.cli.models import list_models
 from initsens.cli.presets import list_presets
 from initsens.cli.reproduce import reproduce
-from initsens.cli.train import train
+from initsens.cli.train import TrainCommand, train
 from initsens.errors import InitsensError
 from initsens.version import __version__
 
@@ -33,7 +33,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 for _name, _command in (("train", train), ("analyze", analyze), ("check", check), ("models", list_models),
                         ("presets", list_presets), ("reproduce", reproduce)):
-    app.command(_name, cls=Command, help=described(_command))(_command)
+    app.command(_name, cls=TrainCommand if _command is train else Command, help=described(_command))(_command)
 
 
 def _version(value: bool) -> None:

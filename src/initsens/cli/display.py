@@ -46,11 +46,6 @@ def print_plan(plan: Any) -> None:
                   f"already recorded in {plan.store.root}/ are skipped, {len(plan.todo)} to train.")
 
 
-def _group(spec: Any) -> tuple:
-    """A run's architecture group, as ``RunSpec.group_key`` names it."""
-    return (spec.model, spec.depth, spec.normalization)
-
-
 class RichObserver:
     """Live display: a bar for the grid (runs done / total, elapsed, time left from the work done: see
     :class:`~initsens.training.eta.Eta`) and a line for the current run.
@@ -97,15 +92,15 @@ class RichObserver:
         """The ensembles to train and each group's size: the time left charges each group at its own rate, a
         model's other groups at that model's rate per parameter.
         """
-        runs = Counter(_group(spec) for chunk in chunks for spec in chunk)
-        self.eta.plan({group: (n, sizes.get(group, 1.0)) for group, n in runs.items()},
-                      {group: group[0] for group in runs})
+        runs = Counter(spec.group_key() for chunk in chunks for spec in chunk)
+        models = {spec.group_key(): spec.model for chunk in chunks for spec in chunk}
+        self.eta.plan({group: (n, sizes.get(group, 1.0)) for group, n in runs.items()}, models)
 
     def chunk_start(self, specs) -> None:
         """An ensemble (one architecture group) begins."""
         self.label = f"{specs[0].model} depth {specs[0].depth} {specs[0].normalization}"
         self.line.plain = f"{self.label}: starting {len(specs)} run(s)"
-        self.eta.chunk_start(len(specs), _group(specs[0]))
+        self.eta.chunk_start(len(specs), specs[0].group_key())
 
     def epoch(self, specs, epoch: int, best: float) -> None:
         """Show the current epoch and the best validation loss so far."""

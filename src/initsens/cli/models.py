@@ -16,7 +16,7 @@ def list_models() -> None:
     for column in ("model", "objective", "hyperparameters (default)", "from"):
         models.add_column(column)
     for name, cls in MODELS.items():
-        params = ", ".join(f"{key}={value}" for key, value in cls.hyperparameters().items())
+        params = ", ".join(f"{key}={h.default}" for key, h in cls.hyperparameters().items())
         models.add_row(name, cls.summary or (cls.__doc__ or "").strip().split("\n")[0], params,
                        MODELS.source(name) or "initsens")
     console.print(models)

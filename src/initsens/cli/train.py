@@ -11,10 +11,13 @@ from typing import Any
 import typer
 
 from initsens.cli.display import INTERRUPTED, RichObserver, console, print_plan, report_summary
+from initsens.cli.help import Command
 from initsens.cli.options import setting_option
-from initsens.settings import ALIASES, GRID, RUN, flag_and_help, option, shown, table
+from initsens.settings import ALIASES, GRID, MODEL, RUN, flag_and_help, option, shown, table
 
 CLUSTER = "Cluster (Dask)"
+#: Where :class:`TrainCommand` hands the model hyperparameters given to :func:`train` (the context's ``meta``).
+HYPERPARAMETERS = "initsens.train.hyperparameters"
 
 
 def _shown_default(f: dataclasses.Field) -> str:
@@ -32,6 +35,51 @@ def _option(f: dataclasses.Field) -> inspect.Parameter:
     """A setting's ``initsens train`` option, from its row of the settings table."""
     return setting_option(f.name, shown_default=f"{_shown_default(f)} or the --config value",
                           panel=f.metadata["panel"])
+
+
+def _hyperparameter_options() -> dict[str, Any]:
+    """An option for each hyperparameter initsens's models declare (``--iwae-k``: flag, type, help and default from
+    the declaration), None unless given, in the model panel.
+    """
+    from initsens.models import declared_hyperparameters
+
+    parameters = [inspect.Parameter(h.name, inspect.Parameter.KEYWORD_ONLY,
+                                    annotation=(h.kind if h.kind in (int, float, bool) else str) | None,
+                                    default=typer.Option(None, "--" + h.name.replace("_", "-"),
+                                                         help=h.help.replace("[", "\\["), rich_help_panel=MODEL,
+                                                         show_default=f"{shown(h.default)} or the --config value"))
+                  for h in declared_hyperparameters(own=True).values()]
+
+    def options(**values: Any) -> None:
+        """The models' hyperparameters (typer builds the options of a signature)."""
+
+    options.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    built = typer.Typer(add_completion=False)
+    built.command()(options)
+    return {param.name or "": param for param in typer.main.get_command(built).params}
+
+
+class TrainCommand(Command):
+    """``initsens train``, whose model hyperparameter options join the settings' (closing the model panel) when it is
+    parsed or its help shown: they come from the model classes, whose import imports torch, which ``initsens --help``
+    and the other commands do without. Their values reach :func:`train` as ``ctx.meta[HYPERPARAMETERS]``.
+    """
+
+    hyperparameters: dict[str, Any] | None = None
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The parameters, the models' hyperparameters added on the first call."""
+        if self.hyperparameters is None:
+            self.hyperparameters = _hyperparameter_options()
+            panel = [i for i, p in enumerate(self.params) if getattr(p, "rich_help_panel", None) == MODEL]
+            self.params[panel[-1] + 1:panel[-1] + 1] = self.hyperparameters.values()
+        return super().get_params(ctx)
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run :func:`train`, the hyperparameters given handed over apart (its signature is the settings')."""
+        ctx.meta[HYPERPARAMETERS] = {name: value for name in self.hyperparameters or {}
+                                     if (value := ctx.params.pop(name, None)) is not None}
+        return super().invoke(ctx)
 
 
 def _alias(column: str, name: str) -> inspect.Parameter:
@@ -92,6 +140,7 @@ def train(**values: Any) -> None:
     from initsens.training.values import model_tables
 
     given = {key: values.pop(key) for key in [*SETTINGS, *ALIASES, "repeats"]}
+    given |= values.pop("ctx").meta.get(HYPERPARAMETERS, {})
     tables = model_tables(values.pop("model_set") or [])
     cfg = SweepConfig.resolve(values["config"], {key: value for key, value in given.items() if value is not None}
                               | ({"model": tables} if tables else {}), "command line")
@@ -142,6 +191,7 @@ def _signature() -> inspect.Signature:
         if f.metadata["cli"]:
             parameters += [_option(f), *beside.get(f.name, [])]
     parameters += inspect.signature(_running, eval_str=True).parameters.values()
+    parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
     return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters])
 
 

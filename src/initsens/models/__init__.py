@@ -12,8 +12,8 @@ Typical use::
 
 # Registration order is the default sweep order: VanillaVAE, IWAE, InfoVAE, LogCoshVAE.
 from initsens.models import vanilla, iwae, infovae, logcosh  # noqa: F401,I001  isort: skip
-from initsens.models.base import MODELS, VAE, LossOutput, Objective
-from initsens.models.factory import build_model, model_hyperparameters
+from initsens.models.base import MODELS, VAE, Hyperparameter, LossOutput, Objective
+from initsens.models.factory import build_model, declared_hyperparameters, model_hyperparameters
 from initsens.models.initializers import INITIALIZERS, SCOPES, initialize
 from initsens.models.networks import ACTIVATIONS, hidden_dims_for
 from initsens.models.objectives import KERNELS
@@ -26,9 +26,11 @@ __all__ = [
     "MODELS",
     "SCOPES",
     "VAE",
+    "Hyperparameter",
     "LossOutput",
     "Objective",
     "build_model",
+    "declared_hyperparameters",
     "hidden_dims_for",
     "initialize",
     "model_hyperparameters",

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, ClassVar, NamedTuple
+from typing import Annotated, Any, ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -32,6 +33,55 @@ from initsens.models.objectives import Generators, gaussian_nll, kl_standard_nor
 from initsens.registry import Registry
 
 RECON_REDUCTIONS = ("sum", "mean")
+
+
+class Hyperparameter(NamedTuple):
+    """A hyperparameter a model declares: a keyword-only argument of its constructor, ``kind`` its annotated type and
+    ``help`` the text of ``Annotated[type, "help"]`` ('' without one).
+    """
+
+    name: str
+    kind: Any
+    default: Any
+    help: str = ""
+
+
+def constructor_hyperparameters(init: Callable[..., Any]) -> tuple[dict[str, Hyperparameter], bool]:
+    """The keyword-only arguments of a constructor as hyperparameters, and whether it passes ``**kwargs`` on. A type
+    that cannot be resolved (a string annotation naming what the module does not hold) is the default's type.
+    """
+    try:
+        hints = typing.get_type_hints(init, include_extras=True)
+    except Exception:  # noqa: BLE001 (a plugin's annotations: any failure means no usable types)
+        hints = {}
+    out, passes_on = {}, False
+    for p in inspect.signature(init).parameters.values():
+        passes_on |= p.kind is p.VAR_KEYWORD
+        if p.kind is not p.KEYWORD_ONLY:
+            continue
+        hint = hints.get(p.name, Any if p.default is p.empty or p.default is None else type(p.default))
+        extras = getattr(hint, "__metadata__", ())
+        kind = typing.get_args(hint)[0] if extras else hint
+        out[p.name] = Hyperparameter(p.name, kind, p.default, next((e for e in extras if isinstance(e, str)), ""))
+    return out, passes_on
+
+
+#: :meth:`VAE.hyperparameters` of each class asked, read from its constructors once.
+_DECLARED: dict[type, dict[str, Hyperparameter]] = {}
+
+
+def _declared(cls: type) -> dict[str, Hyperparameter]:
+    """:meth:`VAE.hyperparameters`, read from the constructors along ``cls``'s MRO the first time it is asked."""
+    if cls not in _DECLARED:
+        out: dict[str, Hyperparameter] = {}
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass):
+                own, passes_on = constructor_hyperparameters(vars(klass)["__init__"])
+                out |= {name: h for name, h in own.items() if name not in out}
+                if klass is VAE or not passes_on:
+                    break
+        _DECLARED[cls] = out
+    return _DECLARED[cls]
 
 
 class Objective(NamedTuple):
@@ -85,12 +135,7 @@ class VAE(nn.Module):
     #: Metrics of the model's own that its objective returns, name -> meaning (recorded per epoch on the
     #: validation split as ``val_<name>`` in the ``metrics`` table; ``initsens analyze --metric val_<name>``).
     extra_metrics: ClassVar[Mapping[str, str]] = MappingProxyType({})
-    #: Weight of the KL term: a number, or ``"mn"`` (PyTorch-VAE's M_N = batch size / size of the split
-    #: being evaluated, set by :meth:`use_split`). Models without a KL weight leave it at 1.
-    kl_weight: float | str = 1.0
-    #: ``sum``: Gaussian negative log-likelihood summed over genes; ``mean``: squared error averaged over
-    #: genes (``F.mse_loss``, as the original study's code).
-    recon_reduction: str = "sum"
+    #: The fixed variance v of the Gaussian decoder, -log N(x; x_hat, v I).
     obs_var: float = 1.0
     _split_fraction: float | None = None
 
@@ -100,6 +145,10 @@ class VAE(nn.Module):
         hidden_dims: Sequence[int] = (512,),
         latent_dim: int = 50,
         activation: str = "leaky_relu",
+        *,
+        kl_weight: Annotated[float | str, "KL weight beta, or mn (batch size / split size)."] = 1.0,
+        recon_reduction: Annotated[str, "Reconstruction term: sum (Gaussian log-likelihood over genes) or mean "
+                                        "(MSE averaged over genes)."] = "sum",
     ) -> None:
         super().__init__()
         if n_genes < 1 or latent_dim < 1 or not hidden_dims:
@@ -111,15 +160,16 @@ class VAE(nn.Module):
         self.hidden_dims = list(hidden_dims)
         self.encoder = Encoder(n_genes, hidden_dims, latent_dim, activation)
         self.decoder = Decoder(n_genes, hidden_dims, latent_dim, activation)
+        self.kl_weight, self.recon_reduction = loss_options(kl_weight, recon_reduction)
 
     @classmethod
-    def hyperparameters(cls) -> dict[str, object]:
-        """The model's own keyword arguments and their defaults (beyond the architecture)."""
-        return {
-            name: p.default
-            for name, p in inspect.signature(cls.__init__).parameters.items()
-            if p.kind is p.KEYWORD_ONLY
-        }
+    def hyperparameters(cls) -> dict[str, Hyperparameter]:
+        """The hyperparameters the model declares, by name: its constructor's keyword-only arguments, then, where it
+        passes ``**kwargs`` on, those of the constructor above it, up to :class:`VAE`'s own (``kl_weight``: the KL
+        term's weight, or ``"mn"``, batch size / size of the split evaluated, set by :meth:`use_split`;
+        ``recon_reduction``: the reconstruction summed over genes, or averaged as the original study's code did).
+        """
+        return dict(_declared(cls))
 
     @classmethod
     def check(cls, hyperparameters: Mapping[str, object]) -> None:
@@ -143,17 +193,6 @@ class VAE(nn.Module):
         """Linear layers of the encoder's and decoder's hidden stacks (not the heads or output)."""
         stacks = (self.encoder.hidden, self.decoder.hidden)
         return [m for stack in stacks for m in stack if isinstance(m, nn.Linear)]
-
-    def set_loss_options(self, kl_weight: float | str, recon_reduction: str, obs_var: float = 1.0) -> None:
-        """Check and keep the options shared by the objectives (see the class attributes)."""
-        if not isinstance(kl_weight, str):
-            kl_weight = non_negative("kl_weight", kl_weight)
-        elif kl_weight != "mn":
-            raise InitsensError(f"kl_weight must be a number >= 0 or 'mn' (got {kl_weight!r})")
-        if recon_reduction not in RECON_REDUCTIONS:
-            raise InitsensError(f"recon_reduction must be one of {', '.join(RECON_REDUCTIONS)} "
-                                f"(got {recon_reduction!r})")
-        self.kl_weight, self.recon_reduction, self.obs_var = kl_weight, recon_reduction, positive("obs_var", obs_var)
 
     def use_split(self, n_samples: int, batch_size: int) -> None:
         """Tell the model the size of the split it is trained or evaluated on (for ``kl_weight='mn'``)."""
@@ -215,6 +254,17 @@ class VAE(nn.Module):
 
 
 MODELS: Registry[type[VAE]] = Registry("model")
+
+
+def loss_options(kl_weight: float | str, recon_reduction: str) -> tuple[float | str, str]:
+    """The checked values of :class:`VAE`'s own hyperparameters, or a one-line error naming the one refused."""
+    if not isinstance(kl_weight, str):
+        kl_weight = non_negative("kl_weight", kl_weight)
+    elif kl_weight != "mn":
+        raise InitsensError(f"kl_weight must be a number >= 0 or 'mn' (got {kl_weight!r})")
+    if recon_reduction not in RECON_REDUCTIONS:
+        raise InitsensError(f"recon_reduction must be one of {', '.join(RECON_REDUCTIONS)} (got {recon_reduction!r})")
+    return kl_weight, recon_reduction
 
 
 def positive(name: str, value: float) -> float:

@@ -8,14 +8,25 @@ from typing import Any
 import torch
 
 from initsens.errors import InitsensError
-from initsens.models.base import MODELS, VAE
+from initsens.models.base import MODELS, VAE, Hyperparameter
 from initsens.models.initializers import initialize
 from initsens.models.networks import hidden_dims_for
 
 
 def model_hyperparameters() -> dict[str, dict[str, object]]:
     """For each registered model, its own hyperparameters and their defaults."""
-    return {name: cls.hyperparameters() for name, cls in MODELS.items()}
+    return {name: {key: h.default for key, h in cls.hyperparameters().items()} for name, cls in MODELS.items()}
+
+
+def declared_hyperparameters(*, own: bool = False) -> dict[str, Hyperparameter]:
+    """Every hyperparameter the registered models declare (with ``own``, initsens's own models only), by name: the
+    declaration of the first model, in registration order, that declares it.
+    """
+    out: dict[str, Hyperparameter] = {}
+    for name, cls in MODELS.items():
+        if not (own and MODELS.source(name)):
+            out |= {key: h for key, h in cls.hyperparameters().items() if key not in out}
+    return out
 
 
 def build_model(

@@ -14,6 +14,7 @@ MMD (kernel scale 4 * latent_dim, cross term without its diagonal, divided by n(
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated, Any
 
 from initsens.errors import InitsensError
 from initsens.models.base import MODELS, VAE, Objective, positive
@@ -31,16 +32,19 @@ class InfoVAE(VAE):
                             "the validation split) and as many draws from N(0, I), in the form set by info_mmd"}
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
-                 activation: str = "leaky_relu", *, info_alpha: float = 0.0, info_lambda: float = 100.0,
-                 info_kernel: str = "imq", info_recon_weight: float = 1.0, info_mmd: str = "unbiased",
-                 kl_weight: float | str = 1.0, recon_reduction: str = "sum", obs_var: float = 1.0):
-        super().__init__(n_genes, hidden_dims, latent_dim, activation)
+                 activation: str = "leaky_relu", *,
+                 info_alpha: Annotated[float, "InfoVAE alpha."] = 0.0,
+                 info_lambda: Annotated[float, "InfoVAE lambda."] = 100.0,
+                 info_kernel: Annotated[str, "InfoVAE MMD kernel: imq or rbf."] = "imq",
+                 info_recon_weight: Annotated[float, "InfoVAE reconstruction weight."] = 1.0,
+                 info_mmd: Annotated[str, "InfoVAE MMD estimate: unbiased or pytorch-vae."] = "unbiased",
+                 **shared: Any):
+        super().__init__(n_genes, hidden_dims, latent_dim, activation, **shared)
         KERNELS.get(info_kernel)
         if info_mmd not in MMD_FORMS:
             raise InitsensError(f"info_mmd must be one of {', '.join(MMD_FORMS)} (got {info_mmd!r})")
         self.info_alpha, self.info_lambda, self.info_kernel = float(info_alpha), float(info_lambda), info_kernel
         self.info_recon_weight, self.info_mmd = positive("info_recon_weight", info_recon_weight), info_mmd
-        self.set_loss_options(kl_weight, recon_reduction, obs_var)
 
     def objective(self, x, mu, logvar, generator):
         """The InfoVAE loss of a batch, with its MMD term among the extra metrics."""

@@ -13,6 +13,7 @@ IWAE bound (kept to reproduce that study). K = 1 gives the single-sample ELBO wi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated, Any
 
 from initsens.errors import InitsensError
 from initsens.models.base import MODELS, VAE, Objective
@@ -37,20 +38,22 @@ class IWAE(VAE):
                             "from 1 (one sample dominates) to K, mean over samples (iwae_objective='bound' only)"}
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
-                 activation: str = "leaky_relu", *, iwae_k: int = 5, iwae_objective: str = "bound",
-                 kl_weight: float | str = 1.0, recon_reduction: str = "sum", obs_var: float = 1.0):
-        super().__init__(n_genes, hidden_dims, latent_dim, activation)
+                 activation: str = "leaky_relu", *,
+                 iwae_k: Annotated[int, "IWAE importance samples K."] = 5,
+                 iwae_objective: Annotated[str, "bound (the IWAE bound) or pytorch-vae (softmax weighting, not the "
+                                                "bound)."] = "bound",
+                 **shared: Any):
+        super().__init__(n_genes, hidden_dims, latent_dim, activation, **shared)
         if int(iwae_k) != iwae_k or iwae_k < 1:
             raise InitsensError(f"iwae_k must be a whole number >= 1 (got {iwae_k})")
         if iwae_objective not in OBJECTIVES:
             raise InitsensError(f"iwae_objective must be one of {', '.join(OBJECTIVES)} (got {iwae_objective!r})")
         self.iwae_k, self.iwae_objective = int(iwae_k), iwae_objective
-        self.set_loss_options(kl_weight, recon_reduction, obs_var)
 
     @classmethod
     def draws(cls, hyperparameters):
         """K: every input's K posterior samples go through the decoder."""
-        return int(hyperparameters.get("iwae_k", cls.hyperparameters()["iwae_k"]))  # type: ignore[call-overload]
+        return int(hyperparameters.get("iwae_k", cls.hyperparameters()["iwae_k"].default))
 
     def objective(self, x, mu, logvar, generator):
         """The negative importance-weighted bound of a batch (K samples per input)."""

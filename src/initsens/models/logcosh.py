@@ -13,6 +13,7 @@ overflows to infinity once -2 a t exceeds ~88 in float32 (a residual below -4.4 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated, Any
 
 from initsens.errors import InitsensError
 from initsens.models.base import MODELS, VAE, Objective, positive
@@ -28,13 +29,14 @@ class LogCoshVAE(VAE):
     summary = "(1/a) log cosh(a * residual) summed over genes + beta KL (Chen et al. 2019)"
 
     def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
-                 activation: str = "leaky_relu", *, logcosh_a: float = 10.0, logcosh_form: str = "stable",
-                 kl_weight: float | str = 1.0, recon_reduction: str = "sum"):
-        super().__init__(n_genes, hidden_dims, latent_dim, activation)
+                 activation: str = "leaky_relu", *,
+                 logcosh_a: Annotated[float, "LogCoshVAE a."] = 10.0,
+                 logcosh_form: Annotated[str, "LogCoshVAE log cosh: stable or pytorch-vae (overflows)."] = "stable",
+                 **shared: Any):
+        super().__init__(n_genes, hidden_dims, latent_dim, activation, **shared)
         if logcosh_form not in FORMS:
             raise InitsensError(f"logcosh_form must be one of {', '.join(FORMS)} (got {logcosh_form!r})")
         self.logcosh_a, self.logcosh_form = positive("logcosh_a", logcosh_a), logcosh_form
-        self.set_loss_options(kl_weight, recon_reduction)
 
     def objective(self, x, mu, logvar, generator):
         """The log-cosh reconstruction plus the weighted KL of a batch."""

@@ -2,14 +2,12 @@
 
 loss = E_q[-log N(x; decoder(z), v I)] + beta * KL(q(z|x) || N(0, I)), per sample, with one
 reparameterized sample of z. beta = 1 (default) gives the true negative ELBO, an upper bound on
--log p(x); v is the fixed decoder variance (``obs_var``, default 1). With ``recon_reduction='mean'``
+-log p(x); v is the fixed decoder variance (``obs_var``, 1). With ``recon_reduction='mean'``
 the first term is the squared error averaged over genes and ``kl_weight='mn'`` weights the KL by
 batch size / split size: PyTorch-VAE's loss, as the original study's code ran it.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from initsens.models.base import MODELS, VAE, Objective
 from initsens.models.objectives import kl_standard_normal
@@ -20,12 +18,6 @@ class VanillaVAE(VAE):
     """The VAE: Gaussian reconstruction plus the weighted KL (module docstring)."""
 
     summary = "negative ELBO, Gaussian decoder, KL weight beta (Kingma & Welling 2014)"
-
-    def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
-                 activation: str = "leaky_relu", *, kl_weight: float | str = 1.0, recon_reduction: str = "sum",
-                 obs_var: float = 1.0):
-        super().__init__(n_genes, hidden_dims, latent_dim, activation)
-        self.set_loss_options(kl_weight, recon_reduction, obs_var)
 
     def objective(self, x, mu, logvar, generator):
         """The negative ELBO (reconstruction plus weighted KL) of a batch."""

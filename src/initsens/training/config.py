@@ -7,7 +7,8 @@ model (``[model.IWAE]`` tables in TOML, as the original study's per-model config
 configuration of its own model and a deterministic ``run_id``.
 
 Every setting is declared once, in :class:`initsens.settings.Settings` (type, default, help, panel, checks, and
-whether it enters a run's identity), so a new option cannot silently change every id.
+whether it enters a run's identity), so a new option cannot silently change every id; every model hyperparameter
+once, by the model that takes it (:meth:`initsens.models.VAE.hyperparameters`).
 """
 
 from __future__ import annotations
@@ -21,19 +22,20 @@ from pathlib import Path
 from typing import Any
 
 from initsens.errors import InitsensError
-from initsens.models import INITIALIZERS, MODELS, VAE, build_model, hidden_dims_for
+from initsens.models import INITIALIZERS, MODELS, VAE, build_model, declared_hyperparameters, hidden_dims_for
 from initsens.settings import (
     ADDED_FACTOR_DEFAULTS,
     ALIASES,
+    ENSEMBLE_KEYS,
     FACTOR_COLUMNS,
     FACTORS,
-    MODEL_HYPERPARAMETERS,
+    MODEL,
     PER_MODEL,
     Settings,
-    choices_of,
 )
+from initsens.training.choices import check_registry_choices, choices_of
 from initsens.training.seeds import RunSeeds
-from initsens.training.values import convert, convert_own, own_hyperparameters, to_int
+from initsens.training.values import convert, convert_hyperparameter, to_int
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,23 @@ class SweepConfig(Settings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.mn_sizes and self.kl_weight != "mn":
-            raise InitsensError(f"--mn-sizes sets the split sizes of --kl-weight mn; it has no effect with "
-                                f"--kl-weight {self.kl_weight}")
+        check_registry_choices(self)
+        declared = declared_hyperparameters()
+        unknown = sorted({name for name, _ in self.hyperparameters} - set(declared))
+        if unknown:
+            raise InitsensError(f"unknown model hyperparameter(s) {', '.join(unknown)}; valid: "
+                                f"{', '.join(sorted(declared))}")
         for model, _overrides in self.model_settings:
             if model not in MODELS:
                 raise InitsensError(f"[model.{model}]: unknown model; choose from: {', '.join(MODELS.names())}")
+            self.for_model(model)  # its own settings, checked as the sweep's are
+        if self.mn_sizes and all(self.hyperparameters_of(m).get("kl_weight") != "mn" for m in self.models):
+            kl_weight = dict(self.hyperparameters).get("kl_weight", declared["kl_weight"].default)
+            raise InitsensError(f"--mn-sizes sets the split sizes of --kl-weight mn; it has no effect with "
+                                f"--kl-weight {kl_weight}")
         for model in MODELS.names():  # each of initsens's models checks the hyperparameters it takes, whether swept
             if not MODELS.source(model):  # or not (a model of yours was tried when it was registered)
-                MODELS.get(model).check(self.for_model(model).model_hyperparameters())
+                MODELS.get(model).check(self.hyperparameters_of(model))
 
     # -- building --------------------------------------------------------------------------------------
 
@@ -61,16 +71,21 @@ class SweepConfig(Settings):
         """Build from plain values (TOML or command line); lists may be given as 'a,b' strings or 'all'.
 
         A factor's singular (``init_scope`` for ``init_scopes``, :data:`ALIASES`) is accepted for it and ``repeats``
-        for ``seeds`` (0..repeats-1); a ``model`` mapping ({name: {key: value}}) sets values for one model only.
+        for ``seeds`` (0..repeats-1); a model hyperparameter's name sets it for every model that declares it; a
+        ``model`` mapping ({name: {key: value}}) sets values for one model only.
         """
-        valid = {f.name: f for f in fields(cls)} | {"repeats": None, "model": None} | dict.fromkeys(ALIASES)
-        unknown = sorted(set(values) - set(valid) - {"model_settings"})
+        values = dict(values)
+        if "models" in values:  # models of yours by import path are registered first: their hyperparameters are keys
+            values["models"] = convert("models", values["models"], source)
+        declared = declared_hyperparameters()
+        settings = {f.name for f in fields(cls)}
+        valid = settings | {"repeats", "model"} | set(ALIASES) | set(declared)
+        unknown = sorted(set(values) - valid)
         if unknown:
             raise InitsensError(
                 f"{source}: unknown key(s) {', '.join(unknown)}; valid keys: "
-                f"{', '.join(sorted(k for k in valid if k not in ('model_settings', 'preset')))}"
+                f"{', '.join(sorted(valid - {'model_settings', 'hyperparameters', 'preset'}))}"
             )
-        values = dict(values)
         repeats = values.pop("repeats", None)
         if repeats is not None:
             if "seeds" in values:
@@ -86,20 +101,25 @@ class SweepConfig(Settings):
         per_model = values.pop("model", None) or {}
         if not isinstance(per_model, dict):
             raise InitsensError(f"{source}: 'model' must be a table of [model.NAME] sections")
-        converted = {key: convert(key, value, source) for key, value in values.items() if key != "model_settings"}
-        settings = []
+        passed = {key: values.pop(key) for key in ("model_settings", "hyperparameters") if key in values}
+        converted = {key: convert(key, value, source) for key, value in values.items() if key in settings}
+        shared = {key: convert_hyperparameter(declared[key], value, source) for key, value in values.items()
+                  if key not in settings}
+        tables = []
         for model, overrides in per_model.items():
             if not isinstance(overrides, dict):
                 raise InitsensError(f"{source}: [model.{model}] must be a table of settings")
-            own = own_hyperparameters(model)
+            own = MODELS.get(model).hyperparameters() if model in MODELS else {}
             bad = sorted(set(overrides) - set(PER_MODEL) - set(own))
             if bad:
                 raise InitsensError(f"{source}: [model.{model}] cannot set {', '.join(bad)}; per-model settings: "
                                     f"{', '.join((*PER_MODEL, *own))}")
-            settings.append((model, tuple(sorted(
-                (k, convert(k, v, f"{source} [model.{model}]") if k in PER_MODEL else
-                 convert_own(k, v, own[k], f"{source} [model.{model}]")) for k, v in overrides.items()))))
-        return cls(**converted, model_settings=tuple(sorted(settings)) or values.get("model_settings", ()))
+            where = f"{source} [model.{model}]"
+            tables.append((model, tuple(sorted((k, convert(k, v, where) if k in PER_MODEL else
+                                                convert_hyperparameter(own[k], v, where))
+                                               for k, v in overrides.items()))))
+        return cls(**converted, hyperparameters=tuple(sorted(shared.items())) or passed.get("hyperparameters", ()),
+                   model_settings=tuple(sorted(tables)) or passed.get("model_settings", ()))
 
     @classmethod
     def load(cls, config: str | Path, overrides: dict[str, Any] | None = None) -> SweepConfig:
@@ -152,23 +172,27 @@ class SweepConfig(Settings):
 
     # -- use -------------------------------------------------------------------------------------------
 
-    def for_model(self, model: str) -> SweepConfig:
-        """The configuration with ``model``'s own settings applied; what is left of its table are the hyperparameters
-        of a model from outside initsens, which no setting names (kept for :meth:`model_hyperparameters`).
-        """
-        overrides = dict(next((table for name, table in self.model_settings if name == model), ()))
-        own = tuple((k, v) for k, v in sorted(overrides.items()) if k not in PER_MODEL)
-        left = ((model, own),) if own else ()
-        applied = {k: v for k, v in overrides.items() if k in PER_MODEL}
-        return dataclasses.replace(self, model_settings=left, **applied) if applied or self.model_settings != left \
-            else self
+    def _table(self, model: str) -> dict[str, Any]:
+        """``model``'s own table (``[model.NAME]``): its settings and hyperparameters."""
+        return dict(next((table for name, table in self.model_settings if name == model), ()))
 
-    def model_hyperparameters(self) -> dict[str, Any]:
-        """The hyperparameters handed to the model classes (each takes the ones it defines): the settings', and those
-        a per-model configuration (:meth:`for_model`) of a model from outside initsens sets.
+    def for_model(self, model: str) -> SweepConfig:
+        """The configuration with ``model``'s own table applied: its settings replace the sweep's, its hyperparameters
+        join the sweep's (``hyperparameters``); no table is left.
         """
-        own = {k: v for _, table in self.model_settings for k, v in table if k not in PER_MODEL}
-        return {**{key: getattr(self, key) for key in MODEL_HYPERPARAMETERS}, **own}
+        if not self.model_settings:
+            return self
+        table = self._table(model)
+        hyperparameters = dict(self.hyperparameters) | {k: v for k, v in table.items() if k not in PER_MODEL}
+        return dataclasses.replace(self, model_settings=(), hyperparameters=tuple(sorted(hyperparameters.items())),
+                                   **{k: v for k, v in table.items() if k in PER_MODEL})
+
+    def hyperparameters_of(self, model: str) -> dict[str, Any]:
+        """Each hyperparameter ``model`` declares, as its own table sets it, else as the sweep does, else its default
+        (what its class is built with).
+        """
+        given = dict(self.hyperparameters) | {k: v for k, v in self._table(model).items() if k not in PER_MODEL}
+        return {name: given.get(name, h.default) for name, h in MODELS.get(model).hyperparameters().items()}
 
     def mn_split(self, n_train: int, n_val: int) -> tuple[int, int]:
         """The split sizes that ``--kl-weight mn`` divides the batch size by: the splits' own, or ``mn_sizes``
@@ -190,27 +214,39 @@ class SweepConfig(Settings):
                 for cell in cells]
 
     def to_dict(self) -> dict[str, Any]:
-        """Every setting as plain values (lists, ``model`` tables), as TOML would hold them."""
+        """Every setting and hyperparameter set as plain values (lists, ``model`` tables), as TOML would hold them."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "model_settings":
                 out["model"] = {model: dict(table) for model, table in value}
+            elif f.name == "hyperparameters":
+                out |= dict(value)
             else:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
     def settings(self) -> list[tuple[str, Any, dict[str, Any]]]:
-        """(key, value, {model: its own value}) for every setting, for displays such as ``--dry-run``."""
+        """(key, value, {model: its own value}) for every setting, and every hyperparameter of initsens's models and
+        the sweep's closing the model settings (as in ``initsens train --help``), for displays such as ``--dry-run``.
+        """
         own = {model: self.for_model(model) for model in MODELS.names() if model in self.models}
-        rows = []
+        taken = {model: self.hyperparameters_of(model) for model in own}
+        shared, builtin = dict(self.hyperparameters), declared_hyperparameters(own=True)
+        rows, model_rows, at = [], [], 0
+        for name, h in declared_hyperparameters().items():
+            if name in builtin or any(name in values for values in taken.values()):
+                value = shared.get(name, h.default)
+                model_rows.append((name, value, {m: values[name] for m, values in taken.items()
+                                                 if name in values and values[name] != value}))
         for f in fields(self):
-            if f.name in ("model_settings", "preset"):
-                continue
-            value = getattr(self, f.name)
-            per_model = {m: getattr(c, f.name) for m, c in own.items() if getattr(c, f.name) != value}
-            rows.append((f.name, value, per_model))
-        return rows
+            if f.name not in ("hyperparameters", "model_settings", "preset"):
+                value = getattr(self, f.name)
+                rows.append((f.name, value, {m: getattr(c, f.name) for m, c in own.items()
+                                             if getattr(c, f.name) != value}))
+                if f.metadata["panel"] == MODEL:
+                    at = len(rows)
+        return rows[:at] + model_rows + rows[at:]
 
 
 @dataclass(frozen=True)
@@ -240,31 +276,38 @@ class RunSpec:
         return build_model(self.model, n_genes, depth=self.depth, hidden_dims=cfg.hidden_dims,
                            latent_dim=cfg.latent_dim, activation=cfg.activation, initializer=self.initializer,
                            init_scope=self.init_scope, seed=RunSeeds.from_seed(self.seed).init,
-                           hyperparameters=cfg.model_hyperparameters())
+                           hyperparameters=self.hyperparameters())
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters the run's model is built with: each one it declares, valued by
+        :meth:`SweepConfig.hyperparameters_of`.
+        """
+        return self.config.hyperparameters_of(self.model)
 
     def group_key(self) -> tuple:
-        """Runs with the same key share an architecture and data shapes (they may train together, each on
-        its own split).
+        """The run's values of the factors whose levels cannot share an ensemble (those not ``stacked``,
+        :class:`~initsens.settings.Factor`): runs with the same key share an architecture and data shapes, and may
+        train stacked.
         """
-        return (self.model, self.depth, self.normalization)
+        return tuple(getattr(self, column) for column in ENSEMBLE_KEYS)
 
     def identity(self, dataset_sha256: str) -> dict[str, Any]:
         """Everything that determines the run's result: its factors, the data's content hash, its model's
-        settings (fields declared with identity) and only the hyperparameters its model defines.
+        settings (fields declared with identity) and the hyperparameters its model declares: those of initsens's
+        models by name, a model of yours' others under ``model_hyperparameters``, beside its import path.
         """
-        own = MODELS.get(self.model).hyperparameters()
         shared = {f.name: getattr(self.config, f.name) for f in fields(self.config)
                   if f.metadata.get("identity", True)
-                  and (f.name not in MODEL_HYPERPARAMETERS or f.name in own)
                   and not (f.metadata.get("added") and getattr(self.config, f.name) == f.default)}
         shared = {k: list(v) if isinstance(v, tuple) else v for k, v in shared.items()}
+        builtin = declared_hyperparameters(own=True)
+        own = self.hyperparameters()
+        shared |= {k: v for k, v in own.items() if k in builtin}
         plugin: dict[str, Any] = {key: value for key, value in (("model_source", MODELS.source(self.model)),
                                                 ("initializer_source", INITIALIZERS.source(self.initializer)))
                   if value}
-        if plugin.get("model_source"):  # its own hyperparameters (no setting names them): defaults or [model.NAME]
-            given = self.config.model_hyperparameters()
-            plugin["model_hyperparameters"] = {k: given.get(k, v) for k, v in own.items()
-                                               if k not in MODEL_HYPERPARAMETERS}
+        if plugin.get("model_source"):
+            plugin["model_hyperparameters"] = {k: v for k, v in own.items() if k not in builtin}
         factors = {column: value for column, value in self.factors().items()
                    if (column, value) not in ADDED_FACTOR_DEFAULTS}
         return {**plugin, **factors, "split_seed": self.split_seed, "dataset_sha256": dataset_sha256, **shared}

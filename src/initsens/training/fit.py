@@ -65,7 +65,7 @@ def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int 
     """
     cfg = spec.config
     n_params = n_parameters(spec, n_genes)
-    draws = MODELS.get(spec.model).draws(cfg.model_hyperparameters())
+    draws = MODELS.get(spec.model).draws(spec.hyperparameters())
     width = n_genes + sum(spec.hidden_dims())
     return 4 * (6 * n_params + 20 * cfg.batch_size * draws * width + 6 * n_val * draws * width
                 + 2 * own_data_samples * n_genes)

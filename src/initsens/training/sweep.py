@@ -261,11 +261,13 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
 
     With ``force`` the grid's runs already recorded in ``out`` are removed, so they are trained again.
     With ``dry_run`` nothing is created or removed: ``out`` is only checked to be creatable or writable.
-    Without ``local_device`` (training on remote workers) the device is checked by the workers, not here.
+    Without ``local_device`` (training on remote workers) the device is checked by the workers, not here; the
+    trainer is checked here, where the trainers are (the configuration checked the other choices).
     Opening the folder takes its lock (one writer at a time) until :func:`run_sweep` ends; unreadable part files
     stop it, or with ``quarantine`` are moved aside and their runs trained again. ``loaded``: what
     :func:`load_data` returned for a config with the same :func:`data_key` (sweeps on one dataset load it once).
     """
+    settings.check_choice(settings.row("trainer"), config.trainer, TRAINERS.names())
     device = resolve_device(config.device) if local_device else torch.device("cpu")
     if config.precision == "tf32" and device.type != "cuda" and local_device:
         raise InitsensError(f"--precision tf32 is a CUDA mode; on {device.type} use fp32 or bf16")

@@ -1,7 +1,7 @@
 """How a value from a TOML file, a preset or the command line becomes a setting's value: read by the setting's
 declared type (a list as 'a,b' or an array, 'all' for every choice of a factor), a model or initializer of the
-user's resolved by import path, a plugin model's own hyperparameters by their defaults' types; every failure a
-one-line error naming where the value came from.
+user's resolved by import path, a model's hyperparameter by the type its model declares; every failure a one-line
+error naming where the value came from.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from initsens.errors import InitsensError
-from initsens.models import MODELS
+from initsens.models import Hyperparameter
 from initsens.models.plugins import resolve
-from initsens.settings import MODEL_HYPERPARAMETERS, choices_of, expands_all, row
+from initsens.settings import expands_all, row
 from initsens.settings import kind as setting_kind
+from initsens.training.choices import choices_of
 
 
 def model_tables(items: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -64,21 +65,17 @@ def to_int(value: Any, key: str, source: str) -> int:
         raise InitsensError(f"{source}: {key} = {value!r} is not a whole number") from None
 
 
-def own_hyperparameters(model: str) -> dict[str, Any]:
-    """A registered model's keyword-only hyperparameters that no setting names (a plugin's own), with defaults."""
-    if model not in MODELS:
-        return {}
-    return {k: v for k, v in MODELS.get(model).hyperparameters().items() if k not in MODEL_HYPERPARAMETERS}
-
-
-def convert_own(key: str, value: Any, default: Any, source: str) -> Any:
-    """A plugin hyperparameter's value, converted to its default's type, or a one-line error."""
-    if type(default) not in (bool, int, float):
+def convert_hyperparameter(declared: Hyperparameter, value: Any, source: str) -> Any:
+    """A model hyperparameter's value, read by its declared type (as it is where the type is not one of bool, int,
+    float, str or their unions), or a one-line error.
+    """
+    if not readable(declared.kind):
         return value
     try:
-        return read(type(default), value, key, source)
-    except (TypeError, ValueError):
-        raise InitsensError(f"{source}: {key} = {value!r} is not a valid {type(default).__name__}") from None
+        return read(declared.kind, value, declared.name, source)
+    except (TypeError, ValueError, InitsensError):
+        raise InitsensError(f"{source}: {declared.name} = {value!r} is not a valid "
+                            f"{getattr(declared.kind, '__name__', declared.kind)}") from None
 
 
 #: The swept factors whose values may be the user's own (import path or object), and their kind.
@@ -93,6 +90,13 @@ def to_float(value: Any) -> float:
     return number
 
 
+def readable(kind: Any) -> bool:
+    """Whether :func:`read` reads values of type ``kind``."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return all(readable(member) for member in typing.get_args(kind))
+    return kind in (bool, int, float, str, type(None))
+
+
 def read(kind: Any, value: Any, key: str, source: str) -> Any:
     """One value of type ``kind`` (bool, int, float or str; a union tries its members in order, so ``float | str``
     reads a number where it can, and ``str | None`` keeps None).
@@ -100,7 +104,7 @@ def read(kind: Any, value: Any, key: str, source: str) -> Any:
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         if value is None and type(None) in typing.get_args(kind):
             return None
-        for member in typing.get_args(kind):
+        for member in (m for m in typing.get_args(kind) if m is not type(None)):
             try:
                 return read(member, value, key, source)
             except (TypeError, ValueError, InitsensError):
@@ -119,8 +123,9 @@ def convert(key: str, value: Any, source: str) -> Any:
     try:
         if typing.get_origin(kind) is tuple:  # a list: 'a,b', a TOML array, or 'all' for every choice
             items = as_list(value)
-            if items == ["all"] and expands_all(setting):
-                return tuple(choices_of(setting))
+            allowed = choices_of(setting) if items == ["all"] and setting.metadata["choices"] else []
+            if allowed and expands_all(setting, allowed):
+                return tuple(allowed)
             return tuple(read(typing.get_args(kind)[0], item, key, source) for item in items)
         return read(kind, value, key, source)
     except (TypeError, ValueError):

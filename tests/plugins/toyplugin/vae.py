@@ -1,5 +1,7 @@
 """A beta-VAE written as a user would: the contract of initsens.models.VAE in a few lines."""
 
+from typing import Annotated
+
 import torch
 
 from initsens.models import VAE, Objective
@@ -43,3 +45,19 @@ class ConvVAE(BetaVAE):
 
     def decode(self, z):
         return super().decode(z) * self.scale
+
+
+class TemperedVAE(VAE):
+    """A VAE whose KL term is divided by a temperature: a hyperparameter declared as initsens's own models declare
+    theirs (its help in ``Annotated``), and VAE's own (kl_weight, recon_reduction) taken by passing ``**shared`` on."""
+
+    def __init__(self, n_genes, hidden_dims=(512,), latent_dim=50, activation="leaky_relu", *,
+                 temperature: Annotated[float, "Divides the KL term."] = 2.0, **shared):
+        super().__init__(n_genes, hidden_dims, latent_dim, activation, **shared)
+        self.temperature = temperature
+
+    def objective(self, x, mu, logvar, generator):
+        z = reparameterize(mu, logvar, generator)
+        x_hat = self.decode(z)
+        loss = self.reconstruction(x, x_hat) + self.kl_factor() / self.temperature * kl_standard_normal(mu, logvar)
+        return Objective(loss.mean(-1), x_hat)
