@@ -39,15 +39,21 @@ sys.exit(code)
 """
 
 
-def write_counts(path: Path, samples: int, genes: int, density: float, dense: bool, seed: int = 0) -> None:
+def write_counts(
+    path: Path, samples: int, genes: int, density: float, dense: bool, seed: int = 0
+) -> None:
     import anndata
 
     rng = np.random.default_rng(seed)
     nnz_per_row = max(1, int(round(genes * density)))
     indptr = np.arange(samples + 1, dtype=np.int64) * nnz_per_row
-    indices = np.concatenate([np.sort(rng.choice(genes, nnz_per_row, replace=False)) for _ in range(samples)])
+    indices = np.concatenate(
+        [np.sort(rng.choice(genes, nnz_per_row, replace=False)) for _ in range(samples)]
+    )
     gene_mean = rng.gamma(0.8, 200.0, size=genes)
-    data = (rng.poisson(gene_mean[indices]) + 1).astype(np.float32)  # stored values are non-zero counts
+    data = (rng.poisson(gene_mean[indices]) + 1).astype(
+        np.float32
+    )  # stored values are non-zero counts
     counts = sparse.csr_matrix((data, indices.astype(np.int32), indptr), shape=(samples, genes))
     types = np.array([f"T{i % 20:02d}" for i in range(samples)])
     obs = pd.DataFrame({"cancer_type": types}, index=[f"S{i:06d}" for i in range(samples)])
@@ -66,12 +72,16 @@ def measure(args: list[str]) -> tuple[float, float]:
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"initsens {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    peak = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_KIB"))
+    peak = next(
+        int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_KIB")
+    )
     return peak / 2**20, seconds
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--genes", type=int, default=60_000)
     parser.add_argument("--density", type=float, default=0.1)
@@ -84,15 +94,34 @@ def main() -> None:
         results = {}
         for kind, (path, extra) in kinds.items():
             write_counts(path, args.samples, args.genes, args.density, dense=kind == "dense")
-            print(f"{kind}: {args.samples:,} x {args.genes:,}, {args.density:.0%} non-zero, "
-                  f"{path.stat().st_size / 2**30:.2f} GiB on disk")
+            print(
+                f"{kind}: {args.samples:,} x {args.genes:,}, {args.density:.0%} non-zero, "
+                f"{path.stat().st_size / 2**30:.2f} GiB on disk"
+            )
             data = ["--data", str(path), *extra]
             commands = {
                 "data info": ["data", "info", *data, "--gene-selection", "variance"],
-                "train (1 run)": ["train", *data, "--models", "VanillaVAE", "--inits", "default", "--depths", "1",
-                                  "--repeats", "1", "--epochs", "2", "--top-genes", str(min(5000, args.genes)),
-                                  "--gene-selection", "variance",
-                                  "--quiet", "--out", str(Path(folder) / kind)],
+                "train (1 run)": [
+                    "train",
+                    *data,
+                    "--models",
+                    "VanillaVAE",
+                    "--inits",
+                    "default",
+                    "--depths",
+                    "1",
+                    "--repeats",
+                    "1",
+                    "--epochs",
+                    "2",
+                    "--top-genes",
+                    str(min(5000, args.genes)),
+                    "--gene-selection",
+                    "variance",
+                    "--quiet",
+                    "--out",
+                    str(Path(folder) / kind),
+                ],
             }
             for name, command in commands.items():
                 results[kind, name] = measure(command)

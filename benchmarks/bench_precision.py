@@ -24,10 +24,19 @@ from initsens.data import load_dataset, prepare
 from initsens.training import SweepConfig, train_ensemble
 
 
-def train(arithmetic: dict, args: argparse.Namespace, data, device: torch.device) -> tuple[pd.DataFrame, dict]:
+def train(
+    arithmetic: dict, args: argparse.Namespace, data, device: torch.device
+) -> tuple[pd.DataFrame, dict]:
     """The runs' results and seconds per model-epoch, per model and "all"."""
-    cfg = SweepConfig.from_mapping({"models": "VanillaVAE,IWAE", "depths": "1", "repeats": args.repeats,
-                                    "epochs": args.epochs, **arithmetic})
+    cfg = SweepConfig.from_mapping(
+        {
+            "models": "VanillaVAE,IWAE",
+            "depths": "1",
+            "repeats": args.repeats,
+            "epochs": args.epochs,
+            **arithmetic,
+        }
+    )
     rows, seconds, model_epochs = [], {}, {}
     for model in cfg.models:
         specs = [s for s in cfg.runs() if s.model == model]
@@ -37,8 +46,18 @@ def train(arithmetic: dict, args: argparse.Namespace, data, device: torch.device
             torch.cuda.synchronize()
         seconds[model] = time.perf_counter() - start
         model_epochs[model] = sum(r.epochs_trained for r in results)
-        rows += [{"model": s.model, "initializer": s.initializer, "seed": s.seed, "val_nelbo": r.val_nelbo,
-                  "best_epoch": r.best_epoch, "ari": r.ari, "status": r.status} for s, r in zip(specs, results)]
+        rows += [
+            {
+                "model": s.model,
+                "initializer": s.initializer,
+                "seed": s.seed,
+                "val_nelbo": r.val_nelbo,
+                "best_epoch": r.best_epoch,
+                "ari": r.ari,
+                "status": r.status,
+            }
+            for s, r in zip(specs, results)
+        ]
     per = {model: seconds[model] / model_epochs[model] for model in seconds}
     return pd.DataFrame(rows), {**per, "all": sum(seconds.values()) / sum(model_epochs.values())}
 
@@ -54,18 +73,26 @@ def main() -> None:
     device = torch.device(args.device)
     data = prepare(load_dataset("tcga5"), top_genes=5000)
     strict, strict_s = train({"precision": "fp32", "denormals": "keep"}, args, data, device)
-    fast, fast_s = train({"precision": args.precision, "denormals": args.denormals}, args, data, device)
+    fast, fast_s = train(
+        {"precision": args.precision, "denormals": args.denormals}, args, data, device
+    )
     both = strict.merge(fast, on=["model", "initializer", "seed"], suffixes=("", "_fast"))
     ok = both[(both["status"] == "ok") & (both["status_fast"] == "ok")]
     rel = np.abs(ok["val_nelbo_fast"] - ok["val_nelbo"]) / np.abs(ok["val_nelbo"])
-    print(f"device {device}, torch {torch.__version__}, {len(both)} runs x up to {args.epochs} epochs")
+    print(
+        f"device {device}, torch {torch.__version__}, {len(both)} runs x up to {args.epochs} epochs"
+    )
     for model in strict_s:
-        print(f"{model}: fp32, subnormals kept {strict_s[model]:.3f} s per model-epoch; {args.precision}, "
-              f"subnormals {args.denormals} {fast_s[model]:.3f} s; speed ratio {strict_s[model] / fast_s[model]:.2f}x")
-    print(f"largest relative change in val_nelbo: {rel.max():.2e} (median {rel.median():.2e}); "
-          f"largest change in best epoch: {int(np.abs(ok['best_epoch_fast'] - ok['best_epoch']).max())}; "
-          f"largest change in ARI: {np.abs(ok['ari_fast'] - ok['ari']).max():.3f}; "
-          f"statuses that differ: {int((both['status'] != both['status_fast']).sum())}")
+        print(
+            f"{model}: fp32, subnormals kept {strict_s[model]:.3f} s per model-epoch; {args.precision}, "
+            f"subnormals {args.denormals} {fast_s[model]:.3f} s; speed ratio {strict_s[model] / fast_s[model]:.2f}x"
+        )
+    print(
+        f"largest relative change in val_nelbo: {rel.max():.2e} (median {rel.median():.2e}); "
+        f"largest change in best epoch: {int(np.abs(ok['best_epoch_fast'] - ok['best_epoch']).max())}; "
+        f"largest change in ARI: {np.abs(ok['ari_fast'] - ok['ari']).max():.3f}; "
+        f"statuses that differ: {int((both['status'] != both['status_fast']).sum())}"
+    )
 
 
 if __name__ == "__main__":

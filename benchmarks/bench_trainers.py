@@ -74,7 +74,10 @@ def adam_seconds(model: torch.nn.Module, device: torch.device, members: int = 1)
     model's parameters, with gradients present."""
     from initsens.training.loop import make_optimizer
 
-    params = [torch.nn.Parameter(torch.randn(members, *p.shape, device=device)) for p in model.parameters()]
+    params = [
+        torch.nn.Parameter(torch.randn(members, *p.shape, device=device))
+        for p in model.parameters()
+    ]
     for p in params:
         p.grad = torch.randn_like(p)
     optimizer = make_optimizer(params, lr=1e-3)
@@ -89,28 +92,55 @@ def matmul_flops(n_samples_train: int, n_val: int, layers: list[tuple[int, int, 
     return 2 * (n_samples_train * (3 * sum(macs) - macs[0]) + n_val * sum(macs))
 
 
-def layer_products_seconds(members: int, batch: int, n_val: int, steps: int, n_in: int, n_out: int,
-                           input_gradient: bool, device: torch.device) -> float:
+def layer_products_seconds(
+    members: int,
+    batch: int,
+    n_val: int,
+    steps: int,
+    n_in: int,
+    n_out: int,
+    input_gradient: bool,
+    device: torch.device,
+) -> float:
     """Seconds per epoch of one stacked layer's batched products: per step its forward, weight gradient and
     (unless it is the first layer) input gradient; per epoch, the validation forward."""
-    x, dy = torch.randn(members, batch, n_in, device=device), torch.randn(members, batch, n_out, device=device)
-    w, xv = torch.randn(members, n_in, n_out, device=device), torch.randn(members, n_val, n_in, device=device)
-    per_step = seconds(lambda: torch.bmm(x, w), device, 10) + seconds(lambda: torch.bmm(x.transpose(1, 2), dy),
-                                                                       device, 10)
+    x, dy = (
+        torch.randn(members, batch, n_in, device=device),
+        torch.randn(members, batch, n_out, device=device),
+    )
+    w, xv = (
+        torch.randn(members, n_in, n_out, device=device),
+        torch.randn(members, n_val, n_in, device=device),
+    )
+    per_step = seconds(lambda: torch.bmm(x, w), device, 10) + seconds(
+        lambda: torch.bmm(x.transpose(1, 2), dy), device, 10
+    )
     if input_gradient:
         per_step += seconds(lambda: torch.bmm(dy, w.transpose(1, 2)), device, 10)
     return steps * per_step + seconds(lambda: torch.bmm(xv, w), device, 5)
 
 
-def ensemble_products_seconds(members: int, batch: int, n_val: int, steps: int,
-                              layers: list[tuple[int, int, int]], device: torch.device) -> float:
+def ensemble_products_seconds(
+    members: int,
+    batch: int,
+    n_val: int,
+    steps: int,
+    layers: list[tuple[int, int, int]],
+    device: torch.device,
+) -> float:
     """Seconds per model-epoch of the ensemble's batched products at their own shapes (k rows per sample)."""
-    return sum(layer_products_seconds(members, batch * k, n_val * k, steps, i, o, position > 0, device)
-               for position, (i, o, k) in enumerate(layers)) / members
+    return (
+        sum(
+            layer_products_seconds(members, batch * k, n_val * k, steps, i, o, position > 0, device)
+            for position, (i, o, k) in enumerate(layers)
+        )
+        / members
+    )
 
 
-def first_layer_seconds(members: int, batch: int, n_genes: int, hidden: int, device: torch.device,
-                        grouped: bool) -> float:
+def first_layer_seconds(
+    members: int, batch: int, n_genes: int, hidden: int, device: torch.device, grouped: bool
+) -> float:
     """One step's first-layer products for ``members`` runs sharing their minibatch: forward and weight
     gradient, per member (batched, as the ensemble) or grouped (one product, weights side by side)."""
     x = torch.randn(batch, n_genes, device=device)
@@ -132,18 +162,35 @@ def peak_memory_mb(device: torch.device) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=10, help="runs in the ensemble (and in the plain loop)")
-    parser.add_argument("--epochs", type=int, default=10, help="epochs per run (few epochs weigh set-up more)")
+    parser.add_argument(
+        "--members", type=int, default=10, help="runs in the ensemble (and in the plain loop)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=10, help="epochs per run (few epochs weigh set-up more)"
+    )
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--model", default="VanillaVAE", help="IWAE's decoder products count its K passes")
+    parser.add_argument(
+        "--model", default="VanillaVAE", help="IWAE's decoder products count its K passes"
+    )
     parser.add_argument("--denormals", default="keep", help="keep, or flush subnormal floats (CPU)")
     args = parser.parse_args()
     device = torch.device(args.device)
     data = prepare(make_synthetic(), top_genes=5000)  # 800 training, 200 validation samples
-    cfg = SweepConfig.from_mapping({"models": args.model, "inits": "xavier_uniform", "depths": "1",
-                                    "repeats": args.members, "epochs": args.epochs, "patience": args.epochs,
-                                    "top_genes": 5000, "hidden_dims": "512", "latent_dim": 50, "batch_size": 64,
-                                    "denormals": args.denormals})
+    cfg = SweepConfig.from_mapping(
+        {
+            "models": args.model,
+            "inits": "xavier_uniform",
+            "depths": "1",
+            "repeats": args.members,
+            "epochs": args.epochs,
+            "patience": args.epochs,
+            "top_genes": 5000,
+            "hidden_dims": "512",
+            "latent_dim": 50,
+            "batch_size": 64,
+            "denormals": args.denormals,
+        }
+    )
     specs = cfg.runs()
     model = specs[0].build_model(data.n_genes).to(device)
     k = getattr(model, "iwae_k", 1)  # decoder passes per input
@@ -168,16 +215,25 @@ def main() -> None:
     ensemble_s = time.perf_counter() - start
     ensemble_mem = peak_memory_mb(device)
 
-    worst = max(abs(a.history[0].train_loss - b.history[0].train_loss) / abs(a.history[0].train_loss)
-                for a, b in zip(plain, together))
-    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, model {args.model}, "
-          f"{args.members} runs x {args.epochs} epochs, {data.n_train} train / {data.n_val} val samples, "
-          f"{data.n_genes} genes, hidden 512, latent 50, batch 64, float32, {k} decoder pass(es) per input")
+    worst = max(
+        abs(a.history[0].train_loss - b.history[0].train_loss) / abs(a.history[0].train_loss)
+        for a, b in zip(plain, together)
+    )
+    print(
+        f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, model {args.model}, "
+        f"{args.members} runs x {args.epochs} epochs, {data.n_train} train / {data.n_val} val samples, "
+        f"{data.n_genes} genes, hidden 512, latent 50, batch 64, float32, {k} decoder pass(es) per input"
+    )
     print(f"float32 matmul peak: {peak / 1e9:.1f} GFLOP/s")
-    for name, seconds, mem in (("plain loop", plain_s, plain_mem), ("ensemble", ensemble_s, ensemble_mem)):
+    for name, seconds, mem in (
+        ("plain loop", plain_s, plain_mem),
+        ("ensemble", ensemble_s, ensemble_mem),
+    ):
         rate = model_epochs / seconds
-        print(f"{name:>10}: {seconds / model_epochs:.3f} s per model-epoch, {rate:.2f} model-epochs/s, "
-              f"{work * rate / peak:.0%} of peak, peak memory {mem:.0f} MiB")
+        print(
+            f"{name:>10}: {seconds / model_epochs:.3f} s per model-epoch, {rate:.2f} model-epochs/s, "
+            f"{work * rate / peak:.0%} of peak, peak memory {mem:.0f} MiB"
+        )
     print(f"ensemble / plain speed ratio: {plain_s / ensemble_s:.2f}x")
     print(f"first-epoch training loss, largest relative difference: {worst:.1e}")
 
@@ -187,24 +243,32 @@ def main() -> None:
     params = sum(p.numel() for p in model.parameters())
     bound = matmul_s + adam_s
     plain_per = plain_s / model_epochs
-    print(f"roofline per model-epoch: matmuls {matmul_s:.3f} s at peak + Adam {adam_s:.3f} s ({steps} steps x "
-          f"{params / 1e6:.1f} M parameters; copy bandwidth {copy_bandwidth(device) / 1e9:.1f} GB/s) = {bound:.3f} s; "
-          f"plain loop {plain_per:.3f} s, ensemble {ensemble_s / model_epochs:.3f} s")
+    print(
+        f"roofline per model-epoch: matmuls {matmul_s:.3f} s at peak + Adam {adam_s:.3f} s ({steps} steps x "
+        f"{params / 1e6:.1f} M parameters; copy bandwidth {copy_bandwidth(device) / 1e9:.1f} GB/s) = {bound:.3f} s; "
+        f"plain loop {plain_per:.3f} s, ensemble {ensemble_s / model_epochs:.3f} s"
+    )
     print(f"best possible ratio over the plain loop: {plain_per / bound:.2f}x (target 1.5x)")
     shaped = ensemble_products_seconds(args.members, 64, data.n_val, steps, layers, device) + adam_s
-    print(f"with the ensemble's products timed at their own shapes: {shaped:.3f} s per model-epoch + Adam = "
-          f"best possible {plain_per / shaped:.2f}x for an ensemble of {args.members} at batch 64")
+    print(
+        f"with the ensemble's products timed at their own shapes: {shaped:.3f} s per model-epoch + Adam = "
+        f"best possible {plain_per / shaped:.2f}x for an ensemble of {args.members} at batch 64"
+    )
     lone = ensemble_products_seconds(1, 64, data.n_val, steps, layers, device)
-    print(f"products per model-epoch at their own shapes: plain loop {lone:.3f} s "
-          f"({matmul_s / lone:.0%} of peak), ensemble "
-          f"{shaped - adam_s:.3f} s: the ensemble gains {lone / (shaped - adam_s):.2f}x on them")
+    print(
+        f"products per model-epoch at their own shapes: plain loop {lone:.3f} s "
+        f"({matmul_s / lone:.0%} of peak), ensemble "
+        f"{shaped - adam_s:.3f} s: the ensemble gains {lone / (shaped - adam_s):.2f}x on them"
+    )
     batched = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=False)
     grouped = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=True)
     saved = steps * (batched - grouped) / args.members
-    print(f"first layer per step, {args.members} members sharing a minibatch: batched {batched * 1e3:.1f} ms, "
-          f"grouped {grouped * 1e3:.1f} ms; at most {saved:.3f} s saved per model-epoch "
-          f"(ensemble would go {ensemble_s / model_epochs:.3f} -> {ensemble_s / model_epochs - saved:.3f} s, "
-          f"{plain_s / (ensemble_s - saved * model_epochs):.2f}x the plain loop)")
+    print(
+        f"first layer per step, {args.members} members sharing a minibatch: batched {batched * 1e3:.1f} ms, "
+        f"grouped {grouped * 1e3:.1f} ms; at most {saved:.3f} s saved per model-epoch "
+        f"(ensemble would go {ensemble_s / model_epochs:.3f} -> {ensemble_s / model_epochs - saved:.3f} s, "
+        f"{plain_s / (ensemble_s - saved * model_epochs):.2f}x the plain loop)"
+    )
 
 
 if __name__ == "__main__":

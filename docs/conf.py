@@ -27,7 +27,7 @@ import initsens  # noqa: E402
 
 project = "initsens"
 author = "The initsens developers"
-copyright = "2026, the initsens developers"  # noqa: A001 - Sphinx's name for it
+copyright = "2026, the initsens developers"
 release = initsens.__version__
 version = release
 
@@ -51,7 +51,10 @@ suppress_warnings: list[str] = []
 # Every cross-reference must resolve; only names outside initsens (numpy, pandas, torch, the standard library:
 # no intersphinx, so that the build needs no network) are let through.
 nitpicky = True
-nitpick_ignore_regex = [(r"py:.*", r"(?!initsens\b).*"), (r"py:.*", r"initsens\.registry\.T")]  # T: a TypeVar
+nitpick_ignore_regex = [
+    (r"py:.*", r"(?!initsens\b).*"),
+    (r"py:.*", r"initsens\.registry\.T"),
+]  # T: a TypeVar
 
 autodoc_default_options = {"members": True, "member-order": "bysource", "undoc-members": True}
 autodoc_typehints = "signature"
@@ -108,7 +111,11 @@ def _lookup(name: str):
             continue
         try:
             for attr in parts[cut:]:
-                obj = inspect.getattr_static(obj, attr) if inspect.isclass(obj) else getattr(obj, attr)
+                obj = (
+                    inspect.getattr_static(obj, attr)
+                    if inspect.isclass(obj)
+                    else getattr(obj, attr)
+                )
         except AttributeError:
             return None
         return obj
@@ -135,7 +142,6 @@ def resolve_alias(app, env, node, contnode):
     return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, name)
 
 
-
 def reexported_data_doc(app, what, name, obj, options, lines):
     """A constant a package re-exports (``initsens.models.MODELS``) takes the ``#:`` comment of the module that defines
     it (``initsens.models.base``), which autodoc reads only from the module named in the directive.
@@ -146,11 +152,15 @@ def reexported_data_doc(app, what, name, obj, options, lines):
 
     package, _, attr = name.rpartition(".")
     for modname, module in sorted(sys.modules.items()):
-        if not modname.startswith(package + ".") or getattr(module, attr, None) is not obj or modname == package:
+        if (
+            not modname.startswith(package + ".")
+            or getattr(module, attr, None) is not obj
+            or modname == package
+        ):
             continue
         try:
             docs = ModuleAnalyzer.for_module(modname).find_attr_docs()
-        except Exception:  # noqa: BLE001 - a module without source: look further
+        except Exception:
             continue
         if ("", attr) in docs:
             lines.extend(line for line in docs[("", attr)])
@@ -158,8 +168,16 @@ def reexported_data_doc(app, what, name, obj, options, lines):
 
 
 #: The packages whose every public name (``__all__``) the API reference must document.
-PUBLIC = ("initsens", "initsens.data", "initsens.models", "initsens.training", "initsens.results", "initsens.analysis",
-          "initsens.reproduction.claims", "initsens.reproduction.report")
+PUBLIC = (
+    "initsens",
+    "initsens.data",
+    "initsens.models",
+    "initsens.training",
+    "initsens.results",
+    "initsens.analysis",
+    "initsens.reproduction.claims",
+    "initsens.reproduction.report",
+)
 
 
 #: Names a package re-exports from another, documented there once.
@@ -174,11 +192,17 @@ def check_public_names(app, env):
         module = importlib.import_module(package)
         for name in module.__all__:
             obj = getattr(module, name)
-            if any(f"{where}.{name}" in env.get_domain("py").objects for where in (package, *ALSO.get(package, ()))):
+            if any(
+                f"{where}.{name}" in env.get_domain("py").objects
+                for where in (package, *ALSO.get(package, ()))
+            ):
                 continue
             if id(obj) not in documented or isinstance(obj, (int, float, str, bool)):
-                logger.warning(f"API reference: {package}.{name} is public (in __all__) but not documented",
-                               type="initsens", subtype="api")
+                logger.warning(
+                    f"API reference: {package}.{name} is public (in __all__) but not documented",
+                    type="initsens",
+                    subtype="api",
+                )
 
 
 def readable_signature(app, what, name, obj, options, signature, return_annotation):
@@ -193,11 +217,12 @@ def readable_signature(app, what, name, obj, options, signature, return_annotati
         return re.sub(r"~(?:\w+\.)*(\w+)", r"\1", signature), return_annotation
 
 
-
 def setup(app):
     app.connect("env-check-consistency", check_public_names)
     app.connect("autodoc-process-docstring", reexported_data_doc)
     app.connect("autodoc-process-signature", readable_signature)
     """Hooks: initsens names documented under a package resolve under their defining module's path too."""
     app.connect("missing-reference", resolve_alias)
+
+
 smartquotes = False  # "--dry-run" in docstrings stays two hyphens

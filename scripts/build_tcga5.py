@@ -60,22 +60,33 @@ def build(source: Path, out: Path, n_genes: int = N_GENES) -> pa.Table:
     if unknown:
         raise SystemExit(f"{source}: unexpected sample type code(s) {unknown} in the barcodes")
     half = X.astype(np.float16)
-    columns = {"sample_id": pa.array(sample_ids), "cancer_type": pa.array(cancer_types),
-               "sample_type": pa.array([SAMPLE_TYPES[c] for c in codes])}
+    columns = {
+        "sample_id": pa.array(sample_ids),
+        "cancer_type": pa.array(cancer_types),
+        "sample_type": pa.array([SAMPLE_TYPES[c] for c in codes]),
+    }
     columns.update({g: pa.array(half[:, j]) for j, g in enumerate(gene_ids)})
     metadata = {
         "source": "RTCGA.rnaseq.20160128 (GPL-2), Broad GDAC Firehose 2016-01-28, "
-                  "Level_3__RSEM_genes_normalized, values log2(RSEM + 1)",
-        "source_file": source.name, "source_sha256": sha256_file(source),
+        "Level_3__RSEM_genes_normalized, values log2(RSEM + 1)",
+        "source_file": source.name,
+        "source_sha256": sha256_file(source),
         "build": f"scripts/build_tcga5.py: constant genes dropped ({int((~varying).sum())}), top {n_genes} "
-                 f"genes by MAD over all {len(sample_ids)} samples (cut-off MAD {cutoff:.6g}), float16",
-        "counts": json.dumps({t: int((cancer_types == t).sum()) for t in sorted(set(cancer_types))}),
+        f"genes by MAD over all {len(sample_ids)} samples (cut-off MAD {cutoff:.6g}), float16",
+        "counts": json.dumps(
+            {t: int((cancer_types == t).sum()) for t in sorted(set(cancer_types))}
+        ),
     }
     result = pa.table(columns).replace_schema_metadata({k: str(v) for k, v in metadata.items()})
     out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(result, out, compression="zstd", compression_level=9,
-                   use_dictionary=["sample_id", "cancer_type", "sample_type"],
-                   use_byte_stream_split=list(gene_ids))
+    pq.write_table(
+        result,
+        out,
+        compression="zstd",
+        compression_level=9,
+        use_dictionary=["sample_id", "cancer_type", "sample_type"],
+        use_byte_stream_split=list(gene_ids),
+    )
     return result
 
 
@@ -87,8 +98,10 @@ def main() -> None:
     if not args.source.is_file():
         raise SystemExit(f"{args.source}: no such file; pass --source PATH/tcga_rtcga5.parquet")
     table = build(args.source, args.out)
-    print(f"{args.out}: {table.num_rows} samples x {table.num_columns - 3} genes, "
-          f"{args.out.stat().st_size / 1e6:.2f} MB")
+    print(
+        f"{args.out}: {table.num_rows} samples x {table.num_columns - 3} genes, "
+        f"{args.out.stat().st_size / 1e6:.2f} MB"
+    )
 
 
 if __name__ == "__main__":

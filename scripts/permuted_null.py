@@ -36,48 +36,76 @@ PROTOCOLS = ("eltager2023", "initsens")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=Path("results/reproduction"))
-    parser.add_argument("--permutations", type=int, default=400, help="worlds per protocol and null")
-    parser.add_argument("--nulls", default=",".join(NULLS), help=f"comma-separated, of: {', '.join(NULLS)}")
+    parser.add_argument(
+        "--permutations", type=int, default=400, help="worlds per protocol and null"
+    )
+    parser.add_argument(
+        "--nulls", default=",".join(NULLS), help=f"comma-separated, of: {', '.join(NULLS)}"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("permuted_null.csv"))
     parser.add_argument("--full-copy", type=Path, default=None)
-    parser.add_argument("--protocols", default=",".join(PROTOCOLS),
-                        help="comma-separated; eltager2023-pancan is permuted on the runs of its judged phases only")
+    parser.add_argument(
+        "--protocols",
+        default=",".join(PROTOCOLS),
+        help="comma-separated; eltager2023-pancan is permuted on the runs of its judged phases only",
+    )
     args = parser.parse_args()
     rows = []
     nulls = [n for n in args.nulls.split(",") if n]
     unknown = [n for n in nulls if n not in NULLS]
     if unknown:
         parser.error(f"--nulls: unknown {', '.join(unknown)}; choose from {', '.join(NULLS)}")
-    studies = plan_studies([p for p in args.protocols.split(",") if p], {}, args.results, ladder=False)
+    studies = plan_studies(
+        [p for p in args.protocols.split(",") if p], {}, args.results, ladder=False
+    )
     for study in studies:
         name, own = study.name, study.default
-        result, _ = study_result(study, 0.05)  # the runs of the study's complete phases, as the judge reads them
+        result, _ = study_result(
+            study, 0.05
+        )  # the runs of the study's complete phases, as the judge reads them
         if not result.judged:
             print(f"{name}: {result.progress()} trained, not judged yet; skipped", flush=True)
             continue
         runs = result.runs
         other = next(r for r in DEFAULT_READINGS if r != own)
-        runs = runs[runs["initializer"] != other].reset_index(drop=True)  # the protocol's own reading only
+        runs = runs[runs["initializer"] != other].reset_index(
+            drop=True
+        )  # the protocol's own reading only
         for null in nulls:
-            extra = [] if null == "permuted" else [zlib.crc32(null.encode())]  # permuted keeps the stream it had
+            extra = (
+                [] if null == "permuted" else [zlib.crc32(null.encode())]
+            )  # permuted keeps the stream it had
             rng = np.random.default_rng([args.seed, zlib.crc32(name.encode()), *extra])
             for i in range(args.permutations):
                 table = verdict_table(judge_runs(NULLS[null](runs, rng), own, 0.05))
                 table = table[(table["check"] == PRIMARY) & (table["scope"] == SOURCE)]
-                rows += [{"protocol": name, "null": null, "runs": len(runs), "permutation": i, "claim": r.claim,
-                          "verdict": r.verdict} for r in table.itertuples()]
+                rows += [
+                    {
+                        "protocol": name,
+                        "null": null,
+                        "runs": len(runs),
+                        "permutation": i,
+                        "claim": r.claim,
+                        "verdict": r.verdict,
+                    }
+                    for r in table.itertuples()
+                ]
                 print(name, null, i, dict(zip(table["claim"], table["verdict"])), flush=True)
         if args.full_copy is not None:
             copy = args.full_copy / name / "runs"
             shutil.rmtree(copy, ignore_errors=True)
             copy.mkdir(parents=True)
-            permuted(load_results(args.results / name, OWN_LOSS).runs, rng).to_parquet(copy / "part-permuted.parquet")
+            permuted(load_results(args.results / name, OWN_LOSS).runs, rng).to_parquet(
+                copy / "part-permuted.parquet"
+            )
     if not rows:
         print("no study judged yet: nothing to permute")
         return
     frame = pd.DataFrame(rows)
-    if args.out.exists():  # keep the rows of the other protocols and nulls (a file from before nulls: permuted)
+    if (
+        args.out.exists()
+    ):  # keep the rows of the other protocols and nulls (a file from before nulls: permuted)
         kept = pd.read_csv(args.out)
         kept["null"] = kept["null"] if "null" in kept.columns else "permuted"
         done = set(zip(frame["protocol"], frame["null"]))
@@ -86,10 +114,18 @@ def main() -> None:
     tmp = args.out.with_name(args.out.name + ".tmp")
     frame.to_csv(tmp, index=False)
     tmp.replace(args.out)
-    summary = frame.assign(contradicted=frame["verdict"] == CONTRADICTED).groupby(["protocol", "null", "claim"]).agg(
-        permutations=("permutation", "nunique"), contradicted=("contradicted", "sum"))
+    summary = (
+        frame.assign(contradicted=frame["verdict"] == CONTRADICTED)
+        .groupby(["protocol", "null", "claim"])
+        .agg(permutations=("permutation", "nunique"), contradicted=("contradicted", "sum"))
+    )
     print(summary.to_string())
-    print(frame.groupby(["protocol", "null", "claim"])["verdict"].value_counts().unstack(fill_value=0).to_string())
+    print(
+        frame.groupby(["protocol", "null", "claim"])["verdict"]
+        .value_counts()
+        .unstack(fill_value=0)
+        .to_string()
+    )
 
 
 if __name__ == "__main__":

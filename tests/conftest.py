@@ -21,10 +21,12 @@ TCGA_SUBSET = SHARED_DATA / "tcga_rtcga5.parquet"
 def missing_subset() -> str:
     """Why the tests of the real TCGA subset skip, where it was looked for and how to run them."""
     where = "INITSENS_SHARED_DATA" if "INITSENS_SHARED_DATA" in os.environ else "../shared/data"
-    return (f"needs tcga_rtcga5.parquet (309 samples x 20,531 genes, the source of the embedded tcga5; see "
-            f"scripts/build_tcga5.py), not found at {TCGA_SUBSET} (from {where}). It is looked for in "
-            "../shared/data beside the repository, or in the folder INITSENS_SHARED_DATA names; to run these tests: "
-            "INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py tests/test_tcga_subset.py")
+    return (
+        f"needs tcga_rtcga5.parquet (309 samples x 20,531 genes, the source of the embedded tcga5; see "
+        f"scripts/build_tcga5.py), not found at {TCGA_SUBSET} (from {where}). It is looked for in "
+        "../shared/data beside the repository, or in the folder INITSENS_SHARED_DATA names; to run these tests: "
+        "INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py tests/test_tcga_subset.py"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -38,22 +40,31 @@ def tcga_subset_path() -> Path:
 def small_frame() -> pd.DataFrame:
     """12 samples x 30 genes, samples x genes, with a cancer_type column (3 types x 4 samples)."""
     rng = np.random.default_rng(7)
-    frame = pd.DataFrame(rng.gamma(2.0, 2.0, (12, 30)).astype(np.float32),
-                         columns=[f"GENE{g}" for g in range(30)])
+    frame = pd.DataFrame(
+        rng.gamma(2.0, 2.0, (12, 30)).astype(np.float32), columns=[f"GENE{g}" for g in range(30)]
+    )
     frame.insert(0, "cancer_type", np.repeat(["BRCA", "LUAD", "KIRC"], 4))
     frame.insert(0, "sample_id", [f"S{i:02d}" for i in range(12)])
     return frame
 
 
-def run_cli(*args: str, cwd=None, timeout: float = 300, pythonpath: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd=None, timeout: float = 300, pythonpath: str | None = None
+) -> subprocess.CompletedProcess:
     """Run ``initsens ARGS`` as a user would (a real subprocess), wide and without colour; ``pythonpath`` puts a
     folder of the user's modules on the path.
     """
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (pythonpath, env.get("PYTHONPATH"))))
-    return subprocess.run([sys.executable, "-c", "from initsens.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", "from initsens.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 #: A user's package with its own model and initializer (tests/plugins/toyplugin).

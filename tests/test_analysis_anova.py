@@ -26,15 +26,33 @@ def table(design: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize("design", DESIGNS)
 def test_oneway_matches_r(design):
-    r = pd.read_csv(FIXTURES / "r_oneway.csv").query("design == @design").set_index(["model", "depth"])
+    r = (
+        pd.read_csv(FIXTURES / "r_oneway.csv")
+        .query("design == @design")
+        .set_index(["model", "depth"])
+    )
     ours = oneway(table(design), n_boot=200).set_index(["model", "depth"])
     assert set(ours.index) == set(r.index)
-    pairs = {"ss_between": "ss_between", "ss_within": "ss_within", "df_between": "df_between",
-             "df_within": "df_within", "f": "f", "p_value": "p_value", "welch_f": "welch_f",
-             "welch_df1": "welch_df1", "welch_df2": "welch_df2", "welch_p": "welch_p",
-             "kruskal_h": "kruskal_h", "kruskal_p": "kruskal_p", "bf_f": "bf_f", "bf_p": "bf_p"}
+    pairs = {
+        "ss_between": "ss_between",
+        "ss_within": "ss_within",
+        "df_between": "df_between",
+        "df_within": "df_within",
+        "f": "f",
+        "p_value": "p_value",
+        "welch_f": "welch_f",
+        "welch_df1": "welch_df1",
+        "welch_df2": "welch_df2",
+        "welch_p": "welch_p",
+        "kruskal_h": "kruskal_h",
+        "kruskal_p": "kruskal_p",
+        "bf_f": "bf_f",
+        "bf_p": "bf_p",
+    }
     for ours_col, r_col in pairs.items():
-        np.testing.assert_allclose(ours.loc[r.index, ours_col], r[r_col], rtol=1e-6, err_msg=ours_col)
+        np.testing.assert_allclose(
+            ours.loc[r.index, ours_col], r[r_col], rtol=1e-6, err_msg=ours_col
+        )
 
 
 @pytest.mark.parametrize("design", DESIGNS)
@@ -46,9 +64,12 @@ def test_factorial_anova_matches_car(design, typ):
     assert set(ours.index) == set(r.index)
     for column in ("sum_sq", "df", "f", "p_value"):
         np.testing.assert_allclose(ours.loc[r.index, column], r[column], rtol=1e-6, err_msg=column)
-    expected = r["sum_sq"] / (r["sum_sq"] + r.loc["Residuals", "sum_sq"])  # from car's sums of squares
-    np.testing.assert_allclose(ours.loc[r.index, "partial_eta_sq"].drop("Residuals"), expected.drop("Residuals"),
-                               rtol=1e-6)
+    expected = r["sum_sq"] / (
+        r["sum_sq"] + r.loc["Residuals", "sum_sq"]
+    )  # from car's sums of squares
+    np.testing.assert_allclose(
+        ours.loc[r.index, "partial_eta_sq"].drop("Residuals"), expected.drop("Residuals"), rtol=1e-6
+    )
 
 
 def test_types_differ_only_when_unbalanced():
@@ -63,15 +84,23 @@ def test_types_differ_only_when_unbalanced():
 def test_oneway_effect_sizes_and_second_method():
     rng = np.random.default_rng(3)
     groups = [rng.normal(mu, 1.0, n) for mu, n in ((0.0, 12), (0.8, 9), (1.5, 15))]
-    frame = pd.DataFrame({"model": "M", "depth": 1, "initializer": np.repeat(["a", "b", "c"], [12, 9, 15]),
-                          "val_loss": np.concatenate(groups)})
+    frame = pd.DataFrame(
+        {
+            "model": "M",
+            "depth": 1,
+            "initializer": np.repeat(["a", "b", "c"], [12, 9, 15]),
+            "val_loss": np.concatenate(groups),
+        }
+    )
     row = oneway(frame).iloc[0]
     f, p = stats.f_oneway(*groups)
     assert row["f"] == pytest.approx(f, rel=1e-10) and row["p_value"] == pytest.approx(p, rel=1e-8)
     ss_t = np.sum((np.concatenate(groups) - np.concatenate(groups).mean()) ** 2)
     assert row["eta_sq"] == pytest.approx(row["ss_between"] / ss_t, rel=1e-10)
     ms_w = row["ss_within"] / 33
-    assert row["omega_sq"] == pytest.approx((row["ss_between"] - 2 * ms_w) / (ss_t + ms_w), rel=1e-10)
+    assert row["omega_sq"] == pytest.approx(
+        (row["ss_between"] - 2 * ms_w) / (ss_t + ms_w), rel=1e-10
+    )
     assert row["omega_sq_ci_low"] < row["omega_sq"] < row["omega_sq_ci_high"]
 
 
@@ -83,7 +112,9 @@ def test_sums_of_squares_survive_a_huge_offset():
     rng = np.random.default_rng(4)
     values = np.round(rng.normal(0.0, 0.1, 63) * 1024) / 1024
     assert np.array_equal((values + 1e12) - 1e12, values)
-    frame = pd.DataFrame({"model": "M", "depth": 1, "initializer": np.repeat(list("abc"), 21), "val_loss": values})
+    frame = pd.DataFrame(
+        {"model": "M", "depth": 1, "initializer": np.repeat(list("abc"), 21), "val_loss": values}
+    )
     base = oneway(frame, n_boot=50).iloc[0]
     shifted = oneway(frame.assign(val_loss=values + 1e12), n_boot=50).iloc[0]
     for column in ("ss_between", "ss_within", "f"):

@@ -19,9 +19,16 @@ def runs_from_counts(counts: pd.DataFrame) -> pd.DataFrame:
     for r in counts.itertuples():
         for i in range(r.n_runs):
             failed = i < r.n_failed
-            rows.append({"model": r.model, "depth": r.depth, "initializer": r.initializer, "seed": i,
-                         "status": "diverged" if failed and i % 2 else "ok",
-                         "val_loss": np.nan if failed and not i % 2 else 1.0 + i})
+            rows.append(
+                {
+                    "model": r.model,
+                    "depth": r.depth,
+                    "initializer": r.initializer,
+                    "seed": i,
+                    "status": "diverged" if failed and i % 2 else "ok",
+                    "val_loss": np.nan if failed and not i % 2 else 1.0 + i,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -37,7 +44,9 @@ def test_failures_and_fisher_match_r():
 
 
 def test_nothing_failed_gives_nan_not_one():
-    counts = pd.DataFrame({"model": "M", "depth": 1, "initializer": ["a", "b"], "n_runs": 5, "n_failed": 0})
+    counts = pd.DataFrame(
+        {"model": "M", "depth": 1, "initializer": ["a", "b"], "n_runs": 5, "n_failed": 0}
+    )
     assert np.isnan(failures(runs_from_counts(counts))["fisher_p"]).all()
 
 
@@ -67,7 +76,9 @@ def test_exact_rx2_equals_scipy_on_2x2_tables():
 
     for table in ([[6, 2], [1, 4]], [[0, 10], [7, 3]], [[3, 3], [3, 3]], [[10, 0], [0, 10]]):
         t = np.array(table)
-        assert exact_rx2(t[:, 0], t.sum(axis=1)) == pytest.approx(stats.fisher_exact(t).pvalue, rel=1e-9)
+        assert exact_rx2(t[:, 0], t.sum(axis=1)) == pytest.approx(
+            stats.fisher_exact(t).pvalue, rel=1e-9
+        )
 
 
 def test_large_cells_fall_back_to_chi_square_without_exhausting_memory():

@@ -15,7 +15,11 @@ from initsens.analysis.formulas import factorial_formula
 from initsens.analysis.mixed import fit_random_intercept, initializer_lrt, mixed_model
 
 FIXTURES = Path(__file__).parent / "fixtures" / "anova"
-LEVELS = {"model": ["IWAE", "VanillaVAE"], "initializer": ["default", "normal", "xavier_uniform"], "depth": ["1", "2"]}
+LEVELS = {
+    "model": ["IWAE", "VanillaVAE"],
+    "initializer": ["default", "normal", "xavier_uniform"],
+    "depth": ["1", "2"],
+}
 
 
 def r_term(term: str) -> str:
@@ -34,7 +38,9 @@ def test_mixed_model_matches_lme4(design, reml):
     est = ours[ours.kind == "fixed"].set_index("term")
     ref = fixed.assign(term=fixed["term"].map(r_term)).set_index("term")
     assert set(est.index) == set(ref.index)
-    np.testing.assert_allclose(est.loc[ref.index, "estimate"], ref["estimate"], rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(
+        est.loc[ref.index, "estimate"], ref["estimate"], rtol=1e-5, atol=1e-8
+    )
     np.testing.assert_allclose(est.loc[ref.index, "std_err"], ref["std_err"], rtol=1e-4)
     var = ours[ours.kind == "variance"].set_index("term")["estimate"]
     ref_var = variances.set_index("component")["variance"]
@@ -66,7 +72,9 @@ def test_random_intercept_equals_dense_gls_and_statsmodels():
         np.testing.assert_allclose(beta, cov @ exog.T @ v_inv @ y, rtol=1e-8)
         np.testing.assert_allclose(se, np.sqrt(np.diag(cov)), rtol=1e-8)
         r = y - exog @ beta
-        dense = -0.5 * (np.linalg.slogdet(v)[1] + r @ v_inv @ r + (60 - 4 * reml) * np.log(2 * np.pi))
+        dense = -0.5 * (
+            np.linalg.slogdet(v)[1] + r @ v_inv @ r + (60 - 4 * reml) * np.log(2 * np.pi)
+        )
         if reml:
             dense -= 0.5 * np.linalg.slogdet(exog.T @ v_inv @ exog)[1]
         assert loglik == pytest.approx(dense, rel=1e-10)
@@ -75,7 +83,9 @@ def test_random_intercept_equals_dense_gls_and_statsmodels():
         assert loglik >= sm.llf - 1e-8  # never worse than MixedLM's optimum
         assert loglik == pytest.approx(sm.llf, abs=1e-5)
         np.testing.assert_allclose(beta, sm.fe_params, rtol=1e-4)
-        np.testing.assert_allclose([s2_group, s2], [float(sm.cov_re.iloc[0, 0]), sm.scale], rtol=1e-3)
+        np.testing.assert_allclose(
+            [s2_group, s2], [float(sm.cov_re.iloc[0, 0]), sm.scale], rtol=1e-3
+        )
 
 
 def test_boundary_fit_has_zero_seed_variance():
@@ -84,7 +94,9 @@ def test_boundary_fit_has_zero_seed_variance():
     groups = np.repeat(np.arange(10), 5)
     exog = np.column_stack([np.ones(50), rng.normal(size=50)])
     y = exog @ [2.0, 1.0] + rng.normal(size=50)
-    y -= np.bincount(groups, weights=y)[groups] / 5 - y.mean()  # remove every between-seed difference
+    y -= (
+        np.bincount(groups, weights=y)[groups] / 5 - y.mean()
+    )  # remove every between-seed difference
     s2_group, _, beta, _, _ = fit_random_intercept(exog, y, groups, reml=True)
     assert s2_group == 0.0
     np.testing.assert_allclose(beta, np.linalg.lstsq(exog, y, rcond=None)[0], rtol=1e-10)
@@ -103,8 +115,16 @@ def test_the_level_sum_contrasts_leave_out_has_its_row_equal_to_a_refit_that_kee
     runs = pd.read_csv(FIXTURES / "unbalanced.csv")
     ours = mixed_model(runs, factors=("model", "initializer"))
     last = sorted(runs["initializer"].astype(str).unique())[-1]
-    derived = ours[(ours["kind"] == "fixed (derived)") & (ours["term"] == f"initializer[{last}]")].iloc[0]
-    renamed = runs.assign(initializer=runs["initializer"].astype(str).replace({last: "aaa_" + last}))
-    direct = mixed_model(renamed, factors=("model", "initializer")).set_index("term").loc[f"initializer[aaa_{last}]"]
+    derived = ours[
+        (ours["kind"] == "fixed (derived)") & (ours["term"] == f"initializer[{last}]")
+    ].iloc[0]
+    renamed = runs.assign(
+        initializer=runs["initializer"].astype(str).replace({last: "aaa_" + last})
+    )
+    direct = (
+        mixed_model(renamed, factors=("model", "initializer"))
+        .set_index("term")
+        .loc[f"initializer[aaa_{last}]"]
+    )
     assert derived["estimate"] == pytest.approx(direct["estimate"], rel=1e-6)
     assert derived["std_err"] == pytest.approx(direct["std_err"], rel=1e-5)

@@ -40,9 +40,16 @@ def test_letters_group_like_multcompview(design):
         rows = tukey[(tukey.model == model) & (tukey.depth == depth)]
         sig = [(r.group1, r.group2) for r in rows.itertuples() if r.reject]
         ours = letters(cell.groupby("initializer")["val_loss"].mean(), sig)
-        theirs = ref[(ref.model == model) & (ref.depth == depth)].set_index("initializer")["letters"]
+        theirs = ref[(ref.model == model) & (ref.depth == depth)].set_index("initializer")[
+            "letters"
+        ]
         for a, b in combinations(sorted(theirs.index), 2):
-            assert bool(set(ours[a]) & set(ours[b])) == bool(set(theirs[a]) & set(theirs[b])), (model, depth, a, b)
+            assert bool(set(ours[a]) & set(ours[b])) == bool(set(theirs[a]) & set(theirs[b])), (
+                model,
+                depth,
+                a,
+                b,
+            )
         assert "a" in ours[cell.groupby("initializer")["val_loss"].mean().idxmin()]
 
 
@@ -67,9 +74,18 @@ def test_describe_against_numpy():
 def test_improvement_paired_and_unpaired():
     seeds = np.arange(8)
     a = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
-    b = np.array([2.0, 1.0, 4.0, 5.0, 6.0, 6.0, 9.0, 9.5])  # a lower on 6 seeds, tie on 1, higher on 1
-    frame = pd.DataFrame({"model": "M", "depth": 1, "initializer": ["a"] * 8 + ["b"] * 8,
-                          "seed": np.concatenate([seeds, seeds]), "val_loss": np.concatenate([a, b])})
+    b = np.array(
+        [2.0, 1.0, 4.0, 5.0, 6.0, 6.0, 9.0, 9.5]
+    )  # a lower on 6 seeds, tie on 1, higher on 1
+    frame = pd.DataFrame(
+        {
+            "model": "M",
+            "depth": 1,
+            "initializer": ["a"] * 8 + ["b"] * 8,
+            "seed": np.concatenate([seeds, seeds]),
+            "val_loss": np.concatenate([a, b]),
+        }
+    )
     row = improvement(frame, n_boot=4000).iloc[0]
     assert row["paired"] and row["n_pairs"] == 8
     assert row["prob_better"] == pytest.approx((6 + 0.5) / 8)

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.slow  # subprocesses or simulations: seconds to minutes
 INITS = ["default", "normal", "uniform", "xavier_normal", "xavier_uniform"]
 
 
-def simulated(rng: np.random.Generator, effects: dict[str, float], seeds: int = 10,
-              seed_sd: float = 0.5) -> pd.DataFrame:
+def simulated(
+    rng: np.random.Generator, effects: dict[str, float], seeds: int = 10, seed_sd: float = 0.5
+) -> pd.DataFrame:
     """Runs of every model x initializer x seed; ``effects[model]`` is the sd of its initializer means."""
     rows = []
     for model, effect in effects.items():
@@ -24,15 +25,25 @@ def simulated(rng: np.random.Generator, effects: dict[str, float], seeds: int = 
         seed_effect = rng.normal(0.0, seed_sd, seeds)
         for init, mean in zip(INITS, means):
             for seed in range(seeds):
-                rows.append({"model": model, "depth": 1, "initializer": init, "seed": seed,
-                             "val_loss": 100.0 + mean + seed_effect[seed] + rng.normal(0.0, 1.0)})
+                rows.append(
+                    {
+                        "model": model,
+                        "depth": 1,
+                        "initializer": init,
+                        "seed": seed,
+                        "val_loss": 100.0 + mean + seed_effect[seed] + rng.normal(0.0, 1.0),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def test_no_effect_rejects_at_the_nominal_rate():
     rng = np.random.default_rng(11)
     n_sims = 400
-    tables = [simulated(rng, {f"M{i}": 0.0 for i in range(4)}, seed_sd=0.0).assign(sim=s) for s in range(n_sims // 4)]
+    tables = [
+        simulated(rng, {f"M{i}": 0.0 for i in range(4)}, seed_sd=0.0).assign(sim=s)
+        for s in range(n_sims // 4)
+    ]
     frame = pd.concat(tables).assign(model=lambda d: d["model"] + "_" + d["sim"].astype(str))
     result = oneway(frame, n_boot=10)
     assert len(result) == n_sims
@@ -44,7 +55,9 @@ def test_no_effect_rejects_at_the_nominal_rate():
 
 def test_planted_effect_is_ranked_most_sensitive():
     rng = np.random.default_rng(12)
-    frame = simulated(rng, {"VanillaVAE": 0.0, "IWAE": 0.2, "InfoVAE": 2.0, "LogCoshVAE": 0.0}, seeds=12)
+    frame = simulated(
+        rng, {"VanillaVAE": 0.0, "IWAE": 0.2, "InfoVAE": 2.0, "LogCoshVAE": 0.0}, seeds=12
+    )
     analysis = analyze(frame, n_boot=500, n_boot_icc=100)
     sens = analysis.tables["sensitivity"]
     for index in ("omega_sq", "icc"):

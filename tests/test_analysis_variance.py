@@ -18,7 +18,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "anova"
 def test_variance_components_match_lme4(design):
     ref = pd.read_csv(FIXTURES / "r_varcomp.csv").query("design == @design")
     ref = ref.set_index(["model", "depth", "component"])
-    ours = variance_components(pd.read_csv(FIXTURES / f"{design}.csv")).set_index(["model", "depth", "component"])
+    ours = variance_components(pd.read_csv(FIXTURES / f"{design}.csv")).set_index(
+        ["model", "depth", "component"]
+    )
     assert set(ours.index) == set(ref.index)
     ours = ours.loc[ref.index]
     positive = ref["variance"] > 0
@@ -30,7 +32,9 @@ def test_variance_components_match_lme4(design):
 def test_boundary_gives_icc_exactly_zero_and_shares_match_lme4():
     """The ICC (share) of each component equals lme4's variance over lme4's total, to lme4's tolerance; the
     singular IWAE cell gives exactly 0."""
-    ours = variance_components(pd.read_csv(FIXTURES / "unbalanced.csv")).set_index(["model", "depth", "component"])
+    ours = variance_components(pd.read_csv(FIXTURES / "unbalanced.csv")).set_index(
+        ["model", "depth", "component"]
+    )
     assert ours.loc[("IWAE", 1, "initializer"), "share"] == 0.0
     ref = pd.read_csv(FIXTURES / "r_varcomp.csv").query("design == 'unbalanced'")
     ref = ref.set_index(["model", "depth", "component"])["variance"]

@@ -15,8 +15,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_citation_file_is_valid_and_current():
     cffconvert = Path(sys.executable).parent / "cffconvert"
-    result = subprocess.run([str(cffconvert), "--validate", "-i", str(REPO / "CITATION.cff")], capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [str(cffconvert), "--validate", "-i", str(REPO / "CITATION.cff")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     citation = yaml.safe_load((REPO / "CITATION.cff").read_text())
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]

@@ -36,7 +36,11 @@ from initsens.reproduction.claims.clustering import (
     fisher_z_interval,
     within_initializers,
 )
-from initsens.reproduction.claims.normalization import p4_normalization, rank_interaction_p, rank_shifts
+from initsens.reproduction.claims.normalization import (
+    p4_normalization,
+    rank_interaction_p,
+    rank_shifts,
+)
 from initsens.reproduction.claims.sensitivity import omega_difference, p1_most_sensitive
 
 INITS = ("default", "normal", "uniform", "xavier_normal", "xavier_uniform")
@@ -44,7 +48,17 @@ MODELS = ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
 KEYS = ["model", "depth"]
 
 
-def simulate(shift, noise=1.0, seeds=10, depths=(1,), norms=("zscore",), ari=None, fail=None, seed=0, models=MODELS):
+def simulate(
+    shift,
+    noise=1.0,
+    seeds=10,
+    depths=(1,),
+    norms=("zscore",),
+    ari=None,
+    fail=None,
+    seed=0,
+    models=MODELS,
+):
     """Runs of every model x initializer x depth x normalization x seed: val_loss = 100 + shift(model, init,
     depth, norm) + noise * N(0, 1) (val_nelbo the same); ari = ari(model, init, depth, norm, loss, rng) (default
     0.5 + noise); fail(model, init, depth, norm, seed) -> True marks the run diverged."""
@@ -56,20 +70,40 @@ def simulate(shift, noise=1.0, seeds=10, depths=(1,), norms=("zscore",), ari=Non
                 for init in INITS:
                     for s in range(seeds):
                         value = 100 + shift(model, init, depth, norm) + noise * rng.normal()
-                        score = ari(model, init, depth, norm, value, rng) if ari else 0.5 + 0.05 * rng.normal()
+                        score = (
+                            ari(model, init, depth, norm, value, rng)
+                            if ari
+                            else 0.5 + 0.05 * rng.normal()
+                        )
                         failed = bool(fail and fail(model, init, depth, norm, s))
-                        rows.append({"model": model, "initializer": init, "depth": depth, "normalization": norm,
-                                     "seed": s, "run_id": f"{model}-{init}-{depth}-{norm}-{s}",
-                                     "status": "diverged" if failed else "ok",
-                                     "val_loss": np.nan if failed else value, "val_nelbo": np.nan if failed else value,
-                                     "ari": np.nan if failed else score})
+                        rows.append(
+                            {
+                                "model": model,
+                                "initializer": init,
+                                "depth": depth,
+                                "normalization": norm,
+                                "seed": s,
+                                "run_id": f"{model}-{init}-{depth}-{norm}-{s}",
+                                "status": "diverged" if failed else "ok",
+                                "val_loss": np.nan if failed else value,
+                                "val_nelbo": np.nan if failed else value,
+                                "ari": np.nan if failed else score,
+                            }
+                        )
     return pd.DataFrame(rows)
 
 
 def best_sets(runs, claim, claimed, depths, keys=KEYS):
     """P2/P3's sub-results on val_loss over the poster's scope."""
-    return best_initializer_claim(runs, claim, claimed_for=claimed, depths=depths, cell_keys=keys, scope=POSTER,
-                                  metric="val_loss")
+    return best_initializer_claim(
+        runs,
+        claim,
+        claimed_for=claimed,
+        depths=depths,
+        cell_keys=keys,
+        scope=POSTER,
+        metric="val_loss",
+    )
 
 
 def by_where(rows):
@@ -91,8 +125,14 @@ def test_scopes_follow_the_sources():
     assert not PAPER.contains({"model": "IWAE", "depth": 2, "normalization": "zscore"})
     assert not PAPER.contains({"model": "InfoVAE", "depth": 1})
     assert not PAPER.contains({"model": "VanillaVAE", "depth": 1, "normalization": "minmax"})
-    assert {k: c.source for k, c in CLAIMS.items()} == {"P1": "poster", "P2": "poster", "P3": "poster",
-                                                        "P4": "poster", "E1": "paper", "E2": "paper"}
+    assert {k: c.source for k, c in CLAIMS.items()} == {
+        "P1": "poster",
+        "P2": "poster",
+        "P3": "poster",
+        "P4": "poster",
+        "E1": "paper",
+        "E2": "paper",
+    }
 
 
 def test_omega_difference_against_statsmodels_and_a_by_hand_jackknife():
@@ -100,8 +140,11 @@ def test_omega_difference_against_statsmodels_and_a_by_hand_jackknife():
     tied last); the jackknife SE recomputed by dropping each seed by hand and ranking again."""
     from scipy.stats import rankdata
 
-    runs = simulate(lambda m, i, d, n: (3.0 if m == "VanillaVAE" else 1.0) * INITS.index(i), seeds=6,
-                    fail=lambda m, i, d, n, s: m == "IWAE" and i == "uniform" and s < 3)
+    runs = simulate(
+        lambda m, i, d, n: (3.0 if m == "VanillaVAE" else 1.0) * INITS.index(i),
+        seeds=6,
+        fail=lambda m, i, d, n, s: m == "IWAE" and i == "uniform" and s < 3,
+    )
     a, b = (runs[runs["model"] == m] for m in ("VanillaVAE", "IWAE"))
 
     def omega(cell):
@@ -131,7 +174,9 @@ def test_p1_vanilla_most_sensitive():
     depth1 = next(r for r in rows if r["where"] == "depth 1")
     assert depth1["estimate"] > 0 and depth1["ci_low"] > 0
     assert "IWAE" in next(r for r in rows if r["where"] == "depth 2")["detail"].split("level")[-1]
-    assert [r["level"] for r in rows] == pytest.approx([0.05 / (3 * 3)] * 3)  # m = 3 depths, k = 3 rivals
+    assert [r["level"] for r in rows] == pytest.approx(
+        [0.05 / (3 * 3)] * 3
+    )  # m = 3 depths, k = 3 rivals
 
 
 def test_p1_is_not_testable_without_the_sources_models():
@@ -139,11 +184,19 @@ def test_p1_is_not_testable_without_the_sources_models():
     can a group where a rival's runs all failed (its sensitivity cannot be measured): never dropped silently."""
     two = simulate(lambda m, i, d, n: INITS.index(i), models=("VanillaVAE", "IWAE"))
     rows = p1_most_sensitive(two, "val_loss", KEYS, POSTER)
-    assert by_where(rows) == {"depth 1": NOT_TESTABLE} and "InfoVAE, LogCoshVAE were not trained" in rows[0]["detail"]
-    diverged = simulate(lambda m, i, d, n: (10.0 if m == "VanillaVAE" else 0.5) * INITS.index(i),
-                        fail=lambda m, i, d, n, s: m == "LogCoshVAE")
+    assert (
+        by_where(rows) == {"depth 1": NOT_TESTABLE}
+        and "InfoVAE, LogCoshVAE were not trained" in rows[0]["detail"]
+    )
+    diverged = simulate(
+        lambda m, i, d, n: (10.0 if m == "VanillaVAE" else 0.5) * INITS.index(i),
+        fail=lambda m, i, d, n, s: m == "LogCoshVAE",
+    )
     row = p1_most_sensitive(diverged, "val_loss", KEYS, POSTER)[0]
-    assert row["verdict"] == NOT_TESTABLE and "LogCoshVAE cannot be measured (all 50 runs failed)" in row["detail"]
+    assert (
+        row["verdict"] == NOT_TESTABLE
+        and "LogCoshVAE cannot be measured (all 50 runs failed)" in row["detail"]
+    )
 
 
 def test_p1_counts_an_initializers_failures_as_sensitivity():
@@ -151,8 +204,10 @@ def test_p1_counts_an_initializers_failures_as_sensitivity():
     (what the original log cosh did on min-max data); VanillaVAE: a clear but moderate effect. Ranked with failures
     last, LogCoshVAE's initializer decides more of its outcome than VanillaVAE's: contradicted (v2, which left the
     failures out, called LogCoshVAE the less sensitive one)."""
-    runs = simulate(lambda m, i, d, n: (0.3 if m == "VanillaVAE" else 0.0) * INITS.index(i),
-                    fail=lambda m, i, d, n, s: m == "LogCoshVAE" and i in ("uniform", "normal"))
+    runs = simulate(
+        lambda m, i, d, n: (0.3 if m == "VanillaVAE" else 0.0) * INITS.index(i),
+        fail=lambda m, i, d, n, s: m == "LogCoshVAE" and i in ("uniform", "normal"),
+    )
     row = p1_most_sensitive(runs, "val_loss", KEYS, POSTER)[0]
     assert row["verdict"] == CONTRADICTED and row["rival"] == "LogCoshVAE" and row["estimate"] < 0
     assert "failed runs (ranked last): LogCoshVAE 20" in row["detail"]
@@ -174,7 +229,9 @@ def best_sets_runs():
             return 0.0 if init in ("default", "xavier_normal", "xavier_uniform") else 20.0
         return 0.0
 
-    fail = lambda model, init, depth, norm, s: model == "LogCoshVAE" and init == "xavier_uniform" and s < 8  # noqa: E731
+    def fail(model, init, depth, norm, s):
+        return model == "LogCoshVAE" and init == "xavier_uniform" and s < 8
+
     return simulate(shift, fail=fail)
 
 
@@ -182,12 +239,17 @@ def test_p2_best_initializers_rule(best_sets_runs):
     p2, _ = claimed_sets("default")
     rows = {r["where"]: r for r in best_sets(best_sets_runs, "P2", p2, [1])}
     assert {w: r["verdict"] for w, r in rows.items()} == {
-        "VanillaVAE, depth 1": SUPPORTED, "InfoVAE, depth 1": CONTRADICTED, "IWAE, depth 1": UNRESOLVED,
-        "LogCoshVAE, depth 1": CONTRADICTED}
+        "VanillaVAE, depth 1": SUPPORTED,
+        "InfoVAE, depth 1": CONTRADICTED,
+        "IWAE, depth 1": UNRESOLVED,
+        "LogCoshVAE, depth 1": CONTRADICTED,
+    }
     assert "more failures, 8/10" in rows["LogCoshVAE, depth 1"]["detail"]
     vanilla = rows["VanillaVAE, depth 1"]
     assert vanilla["estimate"] == pytest.approx(20, abs=2) and vanilla["ci_low"] > 0
-    assert rows["InfoVAE, depth 1"]["estimate"] < 0  # Δ: the best other's mean below claimed uniform's
+    assert (
+        rows["InfoVAE, depth 1"]["estimate"] < 0
+    )  # Δ: the best other's mean below claimed uniform's
     assert rows["InfoVAE, depth 1"]["level"] == pytest.approx(0.05 / 4)
 
 
@@ -195,17 +257,42 @@ def test_best_set_uses_games_howell_when_spreads_differ():
     """A claimed initializer 3 above a rival whose runs scatter 60 times more widely: Tukey's pooled variance
     would call the claimed one worse (p ~ 0.001); Games-Howell, with each group's own variance, does not."""
     rng = np.random.default_rng(4)
-    values = {"uniform": 103 + 0.05 * rng.standard_normal(10), "normal": 100 + 3.0 * rng.standard_normal(10)}
-    values.update({i: 120 + 0.05 * rng.standard_normal(10) for i in ("default", "xavier_normal", "xavier_uniform")})
-    runs = pd.DataFrame([{"model": "VanillaVAE", "depth": 1, "initializer": i, "seed": s, "status": "ok",
-                          "val_loss": v} for i, vs in values.items() for s, v in enumerate(vs)])
+    values = {
+        "uniform": 103 + 0.05 * rng.standard_normal(10),
+        "normal": 100 + 3.0 * rng.standard_normal(10),
+    }
+    values.update(
+        {
+            i: 120 + 0.05 * rng.standard_normal(10)
+            for i in ("default", "xavier_normal", "xavier_uniform")
+        }
+    )
+    runs = pd.DataFrame(
+        [
+            {
+                "model": "VanillaVAE",
+                "depth": 1,
+                "initializer": i,
+                "seed": s,
+                "status": "ok",
+                "val_loss": v,
+            }
+            for i, vs in values.items()
+            for s, v in enumerate(vs)
+        ]
+    )
     from scipy import stats
 
     tukey = stats.tukey_hsd(*[values[i] for i in sorted(values)]).pvalue
     names = sorted(values)
-    assert tukey[names.index("uniform"), names.index("normal")] < 0.05  # what a Tukey rule would have said
+    assert (
+        tukey[names.index("uniform"), names.index("normal")] < 0.05
+    )  # what a Tukey rule would have said
     row = best_sets(runs, "P2", {"VanillaVAE": {"uniform"}}, [1])[0]
-    assert row["verdict"] == UNRESOLVED and "not separated from the claimed set: normal" in row["detail"]
+    assert (
+        row["verdict"] == UNRESOLVED
+        and "not separated from the claimed set: normal" in row["detail"]
+    )
 
 
 def test_p3_uses_the_protocols_default():
@@ -220,9 +307,10 @@ def test_p3_uses_the_protocols_default():
     assert default_name(runs) == "kaiming_uniform"
     _, p3 = claimed_sets(default_name(runs))
     assert set(by_where(best_sets(runs, "P3", p3, [2])).values()) == {SUPPORTED}
-    _, wrong = claimed_sets("default")  # nn.Linear's default is not in these runs: kaiming_uniform stays unclaimed
-    assert set(by_where(best_sets(runs, "P3", wrong, [2])).values()) == {
-        UNRESOLVED}
+    _, wrong = claimed_sets(
+        "default"
+    )  # nn.Linear's default is not in these runs: kaiming_uniform stays unclaimed
+    assert set(by_where(best_sets(runs, "P3", wrong, [2])).values()) == {UNRESOLVED}
 
 
 def test_p4_normalization_rule():
@@ -239,14 +327,26 @@ def test_p4_normalization_rule():
         return 0.0
 
     runs = simulate(shift, norms=("zscore", "minmax"), noise=0.5)
-    rows = {r["where"]: r for r in p4_normalization(runs, "val_loss", ["model", "depth", "normalization"], POSTER)}
+    rows = {
+        r["where"]: r
+        for r in p4_normalization(runs, "val_loss", ["model", "depth", "normalization"], POSTER)
+    }
     assert {w: r["verdict"] for w, r in rows.items()} == {
-        "VanillaVAE, depth 1": SUPPORTED, "IWAE, depth 1": CONTRADICTED, "InfoVAE, depth 1": UNRESOLVED,
-        "LogCoshVAE, depth 1": UNRESOLVED}
-    iwae = rows["IWAE, depth 1"]  # default ranks 5th under minmax and 1st under zscore: a shift of 4 ranks
-    assert abs(iwae["estimate"]) == pytest.approx(4.0) and iwae["p_value"] == pytest.approx(2 / 1024)
+        "VanillaVAE, depth 1": SUPPORTED,
+        "IWAE, depth 1": CONTRADICTED,
+        "InfoVAE, depth 1": UNRESOLVED,
+        "LogCoshVAE, depth 1": UNRESOLVED,
+    }
+    iwae = rows[
+        "IWAE, depth 1"
+    ]  # default ranks 5th under minmax and 1st under zscore: a shift of 4 ranks
+    assert abs(iwae["estimate"]) == pytest.approx(4.0) and iwae["p_value"] == pytest.approx(
+        2 / 1024
+    )
     assert rows["VanillaVAE, depth 1"]["estimate"] == 0.0
-    assert by_where(p4_normalization(simulate(lambda *a: 0.0), "val_loss", KEYS, POSTER)) == {"all cells": NOT_TESTABLE}
+    assert by_where(p4_normalization(simulate(lambda *a: 0.0), "val_loss", KEYS, POSTER)) == {
+        "all cells": NOT_TESTABLE
+    }
 
 
 def test_rank_interaction_against_brute_force_and_ranks_by_seed():
@@ -256,19 +356,37 @@ def test_rank_interaction_against_brute_force_and_ranks_by_seed():
     rng = np.random.default_rng(2)
     d = rng.integers(-2, 3, size=(6, 4)).astype(float)
     observed = np.sum(d.sum(0) ** 2)
-    brute = np.mean([np.sum((np.array(signs)[:, None] * d).sum(0) ** 2) >= observed
-                     for signs in product((-1, 1), repeat=6)])
+    brute = np.mean(
+        [
+            np.sum((np.array(signs)[:, None] * d).sum(0) ** 2) >= observed
+            for signs in product((-1, 1), repeat=6)
+        ]
+    )
     assert rank_interaction_p(d) == pytest.approx(brute)
-    cell = pd.DataFrame({"seed": [0, 0, 0, 0, 0, 0], "initializer": list("abcabc"),
-                         "normalization": ["z", "z", "z", "m", "m", "m"], "val_loss": [3.0, 1.0, 2.0, 1.0, 5.0, 9.0],
-                         "failed": [False, False, False, False, False, True]})
+    cell = pd.DataFrame(
+        {
+            "seed": [0, 0, 0, 0, 0, 0],
+            "initializer": list("abcabc"),
+            "normalization": ["z", "z", "z", "m", "m", "m"],
+            "val_loss": [3.0, 1.0, 2.0, 1.0, 5.0, 9.0],
+            "failed": [False, False, False, False, False, True],
+        }
+    )
     assert rank_shifts(cell, "val_loss", "m", "z").iloc[0].tolist() == [1 - 3, 2 - 1, 3 - 2]
 
 
 def test_ari_signal_threshold():
     """Signal: some initializer's mean ARI has a one-sided 95% lower bound above 0.1."""
-    rows = lambda means: pd.DataFrame([{"initializer": i, "seed": s, "status": "ok", "ari": m + 0.01 * ((s % 3) - 1)}  # noqa: E731
-                                       for i, m in means.items() for s in range(10)])
+
+    def rows(means):
+        return pd.DataFrame(
+            [
+                {"initializer": i, "seed": s, "status": "ok", "ari": m + 0.01 * ((s % 3) - 1)}
+                for i, m in means.items()
+                for s in range(10)
+            ]
+        )
+
     assert ari_signal(rows({"a": 0.0, "b": 0.003}))[0] is False  # chance everywhere
     assert ari_signal(rows({"a": 0.0, "b": 0.09}))[0] is False  # above chance, below the threshold
     assert ari_signal(rows({"a": 0.0, "b": 0.5}))[0] is True
@@ -289,11 +407,17 @@ def test_e1_uniform_clustering_rule():
 
     fail = lambda model, init, depth, norm, s: model == "LogCoshVAE" and init == "uniform"  # noqa: E731
     rows = e1_uniform_clusters_worse(simulate(lambda *a: 0.0, ari=ari, fail=fail), KEYS, PAPER)
-    assert by_where(rows) == {"VanillaVAE, depth 1": SUPPORTED, "IWAE, depth 1": CONTRADICTED,
-                              "InfoVAE, depth 1": UNRESOLVED, "LogCoshVAE, depth 1": SUPPORTED}
+    assert by_where(rows) == {
+        "VanillaVAE, depth 1": SUPPORTED,
+        "IWAE, depth 1": CONTRADICTED,
+        "InfoVAE, depth 1": UNRESOLVED,
+        "LogCoshVAE, depth 1": SUPPORTED,
+    }
     assert {r["where"]: r["scope"] for r in rows}["InfoVAE, depth 1"] == "extrapolation"
     iwae = next(r for r in rows if r["where"] == "IWAE, depth 1")
-    assert iwae["p_value"] == pytest.approx(1 / 1024) and iwae["level"] == pytest.approx(0.05 / (2 * 4))
+    assert iwae["p_value"] == pytest.approx(1 / 1024) and iwae["level"] == pytest.approx(
+        0.05 / (2 * 4)
+    )
 
 
 def test_e1_says_when_a_level_is_out_of_reach_and_when_clustering_is_at_chance():
@@ -304,10 +428,16 @@ def test_e1_says_when_a_level_is_out_of_reach_and_when_clustering_is_at_chance()
     runs.loc[(runs["seed"] < 6) & (runs["initializer"] == "uniform"), "ari"] = 0.7
     row = e1_uniform_clusters_worse(runs, KEYS, PAPER)[0]
     assert row["verdict"] == UNRESOLVED and row["p_value"] == pytest.approx(1 / 64)
-    assert "smallest p is 0.0156" in row["detail"] and "unreachable: needs >= 7 seeds" in row["detail"]
-    chance = simulate(lambda *a: 0.0, ari=lambda *a: a[-1].normal() * 0.01, models=("VanillaVAE", "IWAE"))
+    assert (
+        "smallest p is 0.0156" in row["detail"] and "unreachable: needs >= 7 seeds" in row["detail"]
+    )
+    chance = simulate(
+        lambda *a: 0.0, ari=lambda *a: a[-1].normal() * 0.01, models=("VanillaVAE", "IWAE")
+    )
     assert set(by_where(e1_uniform_clusters_worse(chance, KEYS, PAPER)).values()) == {NOT_TESTABLE}
-    assert set(by_where(e2_loss_vs_clustering(chance, KEYS, PAPER, "val_loss")).values()) == {NOT_TESTABLE}
+    assert set(by_where(e2_loss_vs_clustering(chance, KEYS, PAPER, "val_loss")).values()) == {
+        NOT_TESTABLE
+    }
 
 
 def test_e2_loss_vs_clustering_rule():
@@ -321,7 +451,9 @@ def test_e2_loss_vs_clustering_rule():
             return 0.5 - 0.04 * (value - 100) + 0.1 * rng.normal()
         return 0.5 + 0.1 * rng.normal()
 
-    got = by_where(e2_loss_vs_clustering(simulate(lambda *a: 0.0, ari=ari, seeds=12), KEYS, POSTER, "val_loss"))
+    got = by_where(
+        e2_loss_vs_clustering(simulate(lambda *a: 0.0, ari=ari, seeds=12), KEYS, POSTER, "val_loss")
+    )
     assert got["VanillaVAE, depth 1"] == SUPPORTED
     assert got["IWAE, depth 1"] == CONTRADICTED
     assert got["InfoVAE, depth 1"] == UNRESOLVED
@@ -338,7 +470,9 @@ def test_evaluate_gives_every_claim_a_verdict_numbers_and_a_scope():
     assert np.isfinite(table[["estimate", "ci_low", "ci_high"]].to_numpy(np.float64)).all()
     assert set(evidence["scope"]) == {"source", "extrapolation"}
     assert set(evidence.loc[evidence["scope"] == "extrapolation", "claim"]) == {"E1", "E2"}
-    assert set(evidence.loc[evidence["claim"].isin(["P1", "P2", "P3", "P4"]), "metric"]) == {"val_loss"}
+    assert set(evidence.loc[evidence["claim"].isin(["P1", "P2", "P3", "P4"]), "metric"]) == {
+        "val_loss"
+    }
     nelbo = evaluate(simulate(shift, seeds=4), metric="val_nelbo", claims=("P2", "E2"))
     assert set(nelbo["claim"]) == {"P2", "E2"} and set(nelbo["metric"]) == {"val_nelbo"}
 
@@ -361,13 +495,18 @@ def test_cells_whose_runs_all_failed_are_not_testable_for_every_claim():
     p2, _ = claimed_sets("default")
     got = by_where(best_sets(runs, "P2", p2, [1], keys))
     assert got["LogCoshVAE, depth 1, normalization zscore"] == NOT_TESTABLE
-    assert got["LogCoshVAE, depth 1, normalization minmax"] == SUPPORTED  # the others fail significantly more
+    assert (
+        got["LogCoshVAE, depth 1, normalization minmax"] == SUPPORTED
+    )  # the others fail significantly more
     p4 = {r["where"]: r for r in p4_normalization(runs, "val_loss", keys, POSTER)}
     assert p4["LogCoshVAE, depth 1"]["verdict"] == NOT_TESTABLE
     assert "no two initializers can be compared under zscore" in p4["LogCoshVAE, depth 1"]["detail"]
     assert p4["VanillaVAE, depth 1"]["verdict"] != NOT_TESTABLE
     p1 = by_where(p1_most_sensitive(runs, "val_loss", keys, POSTER))
-    assert p1["depth 1, normalization zscore"] == NOT_TESTABLE and p1["depth 1, normalization minmax"] != NOT_TESTABLE
+    assert (
+        p1["depth 1, normalization zscore"] == NOT_TESTABLE
+        and p1["depth 1, normalization minmax"] != NOT_TESTABLE
+    )
     lc = runs[runs["model"] == "LogCoshVAE"]
     zscore = "LogCoshVAE, depth 1, normalization zscore"
     assert by_where(e1_uniform_clusters_worse(lc, keys, POSTER))[zscore] == NOT_TESTABLE
@@ -383,10 +522,17 @@ def test_a_verdict_shows_its_coverage():
             return 0.01 * rng.normal()
         return 0.6 + 0.03 * rng.normal() - (0.3 if init == "uniform" else 0.0)
 
-    evidence = evaluate(simulate(lambda *a: 0.0, ari=ari, models=("VanillaVAE", "IWAE")), claims=("E1",))
+    evidence = evaluate(
+        simulate(lambda *a: 0.0, ari=ari, models=("VanillaVAE", "IWAE")), claims=("E1",)
+    )
     row = verdicts(evidence).set_index("claim").loc["E1"]
-    assert row["verdict"] == SUPPORTED and row["coverage"] == "supported (1 of 2 sub-results testable)"
-    assert shown_verdict(SUPPORTED, 2, 2) == SUPPORTED and shown_verdict(NOT_TESTABLE, 0, 2) == NOT_TESTABLE
+    assert (
+        row["verdict"] == SUPPORTED and row["coverage"] == "supported (1 of 2 sub-results testable)"
+    )
+    assert (
+        shown_verdict(SUPPORTED, 2, 2) == SUPPORTED
+        and shown_verdict(NOT_TESTABLE, 0, 2) == NOT_TESTABLE
+    )
 
 
 def test_e2_is_judged_between_and_within_initializers():
@@ -399,7 +545,9 @@ def test_e2_is_judged_between_and_within_initializers():
         level = INITS.index(init)  # higher loss for higher index (shift), better clustering too
         return 0.3 + 0.1 * level - 0.05 * (value - 100 - 2.0 * level)
 
-    runs = simulate(lambda m, i, d, n: 2.0 * INITS.index(i), ari=ari, models=("VanillaVAE",), noise=1.0)
+    runs = simulate(
+        lambda m, i, d, n: 2.0 * INITS.index(i), ari=ari, models=("VanillaVAE",), noise=1.0
+    )
     row = e2_loss_vs_clustering(runs, KEYS, PAPER, "val_loss")[0]
     assert row["verdict"] == SUPPORTED and row["estimate"] > 0.5
     assert row["within_verdict"] == CONTRADICTED and row["within_rho"] < -0.9
@@ -417,17 +565,28 @@ def test_e2_is_judged_between_and_within_initializers():
 
 def test_e2_interval_uses_the_bonett_wright_variance():
     low, high = fisher_z_interval(0.5, 30, 0.95)
-    half = 1.959963984540054 * np.sqrt((1 + 0.5 ** 2 / 2) / 27)  # Bonett & Wright (2000), written out
-    assert (low, high) == pytest.approx((np.tanh(np.arctanh(0.5) - half), np.tanh(np.arctanh(0.5) + half)))
+    half = 1.959963984540054 * np.sqrt((1 + 0.5**2 / 2) / 27)  # Bonett & Wright (2000), written out
+    assert (low, high) == pytest.approx(
+        (np.tanh(np.arctanh(0.5) - half), np.tanh(np.arctanh(0.5) + half))
+    )
 
 
 def test_p2_names_the_strongest_contradiction():
     """Claimed uniform worse than both normal (by a little) and xavier_uniform (by a lot): the sub-result names
     xavier_uniform (smallest p), not the alphabetically first rival."""
-    shift = {"uniform": 3.0, "normal": 0.0, "xavier_uniform": -30.0, "default": 40.0, "xavier_normal": 40.0}
+    shift = {
+        "uniform": 3.0,
+        "normal": 0.0,
+        "xavier_uniform": -30.0,
+        "default": 40.0,
+        "xavier_normal": 40.0,
+    }
     runs = simulate(lambda m, i, d, n: shift[i], models=("VanillaVAE",), noise=1.0)
     row = best_sets(runs, "P2", {"VanillaVAE": {"uniform"}}, [1])[0]
-    assert row["verdict"] == CONTRADICTED and "significantly worse than xavier_uniform" in row["detail"]
+    assert (
+        row["verdict"] == CONTRADICTED
+        and "significantly worse than xavier_uniform" in row["detail"]
+    )
 
 
 def games_howell_by_hand(a: np.ndarray, b: np.ndarray, k: int) -> tuple[float, float, float, float]:
@@ -435,16 +594,35 @@ def games_howell_by_hand(a: np.ndarray, b: np.ndarray, k: int) -> tuple[float, f
     (Welch's standard error and degrees of freedom, scipy's studentized range)."""
     va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
     diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
     half = stats.studentized_range.ppf(0.95, k, df) / np.sqrt(2) * se
-    return diff, diff - half, diff + half, stats.studentized_range.sf(abs(diff) / se * np.sqrt(2), k, df)
+    return (
+        diff,
+        diff - half,
+        diff + half,
+        stats.studentized_range.sf(abs(diff) / se * np.sqrt(2), k, df),
+    )
 
 
-def spread_runs(model: str, depth: int, centre: dict[str, float], spread: dict[str, float]) -> pd.DataFrame:
+def spread_runs(
+    model: str, depth: int, centre: dict[str, float], spread: dict[str, float]
+) -> pd.DataFrame:
     """One cell, ten seeds per initializer: centre + spread * (a fixed zero-mean pattern), so each mean is exact."""
     pattern = np.array([-1.5, -1.0, -0.6, -0.3, -0.1, 0.1, 0.3, 0.6, 1.0, 1.5])
-    return pd.DataFrame([{"model": model, "depth": depth, "initializer": i, "seed": s, "status": "ok",
-                          "val_loss": centre[i] + spread[i] * p} for i in INITS for s, p in enumerate(pattern)])
+    return pd.DataFrame(
+        [
+            {
+                "model": model,
+                "depth": depth,
+                "initializer": i,
+                "seed": s,
+                "status": "ok",
+                "val_loss": centre[i] + spread[i] * p,
+            }
+            for i in INITS
+            for s, p in enumerate(pattern)
+        ]
+    )
 
 
 def test_p2_p3_show_the_defined_delta_apart_from_the_contradicting_pair():
@@ -453,30 +631,71 @@ def test_p2_p3_show_the_defined_delta_apart_from_the_contradicting_pair():
     is worse than every claimed one, so Δ = normal − default is positive and the pair xavier_normal − default
     negative. InfoVAE at depth 1: normal has the lowest mean but scatters widely, xavier_normal beats uniform with the
     smallest p: Δ compares normal, the pair xavier_normal. Right answers computed here from the runs."""
-    iwae = spread_runs("IWAE", 2, {"xavier_normal": 100.0, "xavier_uniform": 100.5, "default": 103.0,
-                                   "normal": 105.0, "uniform": 110.0}, dict.fromkeys(INITS, 0.3))
-    info = spread_runs("InfoVAE", 1, {"uniform": 103.0, "normal": 100.0, "xavier_normal": 100.2,
-                                      "xavier_uniform": 106.0, "default": 106.0},
-                       {**dict.fromkeys(INITS, 0.3), "normal": 6.0})
+    iwae = spread_runs(
+        "IWAE",
+        2,
+        {
+            "xavier_normal": 100.0,
+            "xavier_uniform": 100.5,
+            "default": 103.0,
+            "normal": 105.0,
+            "uniform": 110.0,
+        },
+        dict.fromkeys(INITS, 0.3),
+    )
+    info = spread_runs(
+        "InfoVAE",
+        1,
+        {
+            "uniform": 103.0,
+            "normal": 100.0,
+            "xavier_normal": 100.2,
+            "xavier_uniform": 106.0,
+            "default": 106.0,
+        },
+        {**dict.fromkeys(INITS, 0.3), "normal": 6.0},
+    )
     _, p3 = claimed_sets("default")
-    cases = [(best_sets(iwae, "P3", p3, [2])[0], iwae, "normal", "default", "xavier_normal"),
-             (best_sets(info, "P2", {"InfoVAE": {"uniform"}}, [1])[0], info, "normal", "uniform", "xavier_normal")]
+    cases = [
+        (best_sets(iwae, "P3", p3, [2])[0], iwae, "normal", "default", "xavier_normal"),
+        (
+            best_sets(info, "P2", {"InfoVAE": {"uniform"}}, [1])[0],
+            info,
+            "normal",
+            "uniform",
+            "xavier_normal",
+        ),
+    ]
     for row, runs, best_other, worst, better in cases:
         values = {i: g["val_loss"].to_numpy() for i, g in runs.groupby("initializer")}
         delta, low, high, _ = games_howell_by_hand(values[best_other], values[worst], len(INITS))
         assert (row["estimate"], row["ci_low"], row["ci_high"]) == pytest.approx((delta, low, high))
-        pair, pair_low, pair_high, pair_p = games_howell_by_hand(values[better], values[worst], len(INITS))
+        pair, pair_low, pair_high, pair_p = games_howell_by_hand(
+            values[better], values[worst], len(INITS)
+        )
         assert row["verdict"] == CONTRADICTED and pair_p < 0.05
         assert (row["best_other"], row["worst_claimed"]) == (best_other, worst)
         assert (row["pair_claimed"], row["pair_better"], row["pair_by"]) == (worst, better, "mean")
-        assert (row["pair_estimate"], row["pair_low"], row["pair_high"], row["pair_p"]) == pytest.approx(
-            (pair, pair_low, pair_high, pair_p), rel=1e-6)
-        assert row["margin"] == pytest.approx(pair_low)  # the deciding sub-result is chosen as before
-        assert row["contradiction"].startswith(f"{better} beats claimed {worst}: {better} − {worst} = {pair:+.3g}")
+        assert (
+            row["pair_estimate"],
+            row["pair_low"],
+            row["pair_high"],
+            row["pair_p"],
+        ) == pytest.approx((pair, pair_low, pair_high, pair_p), rel=1e-6)
+        assert row["margin"] == pytest.approx(
+            pair_low
+        )  # the deciding sub-result is chosen as before
+        assert row["contradiction"].startswith(
+            f"{better} beats claimed {worst}: {better} − {worst} = {pair:+.3g}"
+        )
     iwae_row = cases[0][0]
-    assert iwae_row["estimate"] == pytest.approx(2.0) and iwae_row["pair_estimate"] == pytest.approx(-3.0)
+    assert iwae_row["estimate"] == pytest.approx(2.0) and iwae_row[
+        "pair_estimate"
+    ] == pytest.approx(-3.0)
     info_row = cases[1][0]
-    assert info_row["estimate"] == pytest.approx(-3.0) and info_row["pair_estimate"] == pytest.approx(-2.8)
+    assert info_row["estimate"] == pytest.approx(-3.0) and info_row[
+        "pair_estimate"
+    ] == pytest.approx(-2.8)
     # the verdict table's deciding sub-result carries both, the statistic as defined and the pair
     evidence = pd.DataFrame([iwae_row]).assign(metric="val_loss")
     row = verdicts(evidence).set_index("claim").loc["P3"]
@@ -493,13 +712,17 @@ def test_each_sub_result_says_whether_its_rules_were_stated_before_its_runs():
     assert fixed == pd.Timestamp("2026-12-06T22:11:56Z") and RULES_HISTORY[-1].date == "2026-12-06"
     runs = simulate(lambda *a: 0.0, seeds=4)
     after = pd.Timestamp("2026-12-07T08:00:00Z") + pd.to_timedelta(np.arange(len(runs)), unit="s")
-    runs["finished_at"] = np.where(runs["model"] == "VanillaVAE", pd.Timestamp("2026-12-06T10:00:00Z"), after)
+    runs["finished_at"] = np.where(
+        runs["model"] == "VanillaVAE", pd.Timestamp("2026-12-06T10:00:00Z"), after
+    )
     runs.loc[runs.index[runs["model"] == "InfoVAE"][3], "finished_at"] = fixed
     evidence = evaluate(runs)
     got = evidence.set_index(["claim", "where"])["stated_before"]
     expected = {"VanillaVAE": "no", "IWAE": "yes", "InfoVAE": "no", "LogCoshVAE": "yes"}
     assert {m: got["P2", f"{m}, depth 1"] for m in MODELS} == expected
-    assert got["P4", "all cells"] == "no"  # one normalization: not testable, judged (as such) on every run
+    assert (
+        got["P4", "all cells"] == "no"
+    )  # one normalization: not testable, judged (as such) on every run
     assert got["P1", "depth 1"] == "no" and got["E1", "IWAE, depth 1"] == "yes"
     assert got["E2", "VanillaVAE, depth 1"] == "no"
     first = evidence.set_index(["claim", "where"])["first_recorded"]
@@ -507,7 +730,10 @@ def test_each_sub_result_says_whether_its_rules_were_stated_before_its_runs():
     row = verdicts(evidence).set_index("claim").loc["P2"]
     assert row["n_stated_before"] == 2
     # against an earlier version the same runs were all recorded after it; runs that do not say when: unknown
-    assert RULES_HISTORY[1].stated_before(fixed) == "yes" and RULES_HISTORY[-1].stated_before(pd.NaT) == ""
+    assert (
+        RULES_HISTORY[1].stated_before(fixed) == "yes"
+        and RULES_HISTORY[-1].stated_before(pd.NaT) == ""
+    )
     assert set(evaluate(runs.drop(columns="finished_at"), claims=("P2",))["stated_before"]) == {""}
 
 
@@ -522,8 +748,12 @@ def test_each_rules_version_is_fixed_at_its_commits_time():
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     for version in RULES_HISTORY:
-        shown = subprocess.run(["git", "show", "-s", "--format=%cI", version.commit], cwd=root, capture_output=True,
-                               text=True)
+        shown = subprocess.run(
+            ["git", "show", "-s", "--format=%cI", version.commit],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
         if shown.returncode != 0:
             pytest.skip(f"commit {version.commit} is not in this checkout's history")
         assert pd.Timestamp(version.fixed_at) == pd.Timestamp(shown.stdout.strip()), version.version
@@ -538,21 +768,47 @@ def test_the_report_words_each_sub_result_as_its_provenance_says(tmp_path):
     from initsens.reproduction.studies import plan_studies
     from initsens.reproduction.verdicts import judge_runs, verdict_table
 
-    shift = {"uniform": 3.0, "normal": 6.0, "xavier_normal": 0.0, "xavier_uniform": 6.0, "default": 6.0}
+    shift = {
+        "uniform": 3.0,
+        "normal": 6.0,
+        "xavier_normal": 0.0,
+        "xavier_uniform": 6.0,
+        "default": 6.0,
+    }
     runs = simulate(lambda m, i, d, n: shift[i] if m == "VanillaVAE" else 0.0, seeds=5, noise=0.5)
-    runs["finished_at"] = np.where(runs["model"] == "VanillaVAE", pd.Timestamp("2026-12-06T10:00:00Z"),
-                                   pd.Timestamp("2026-12-07T10:00:00Z"))
+    runs["finished_at"] = np.where(
+        runs["model"] == "VanillaVAE",
+        pd.Timestamp("2026-12-06T10:00:00Z"),
+        pd.Timestamp("2026-12-07T10:00:00Z"),
+    )
     evidence = judge_runs(runs, "default", 0.05)
     study = plan_studies(["initsens"], {"repeats": 5}, tmp_path, ladder=False)[0]
-    result = StudyResult(study, runs, evidence, verdict_table(evidence), len(runs), len(runs),
-                         phases=[PhaseProgress(study.phases[0], len(runs), len(runs), True)])
+    result = StudyResult(
+        study,
+        runs,
+        evidence,
+        verdict_table(evidence),
+        len(runs),
+        len(runs),
+        phases=[PhaseProgress(study.phases[0], len(runs), len(runs), True)],
+    )
     section = "\n".join(claim_section("P2", [result], None))
-    assert ("Judged by rules stated before their runs (v3, fixed 2026-12-06): 3 of 4 in the source's scope "
-            "(IWAE, depth 1; InfoVAE, depth 1; LogCoshVAE, depth 1); the others were judged after seeing") in section
-    vanilla = next(line for line in section.splitlines() if line.startswith("| VanillaVAE, depth 1 |"))
+    assert (
+        "Judged by rules stated before their runs (v3, fixed 2026-12-06): 3 of 4 in the source's scope "
+        "(IWAE, depth 1; InfoVAE, depth 1; LogCoshVAE, depth 1); the others were judged after seeing"
+    ) in section
+    vanilla = next(
+        line for line in section.splitlines() if line.startswith("| VanillaVAE, depth 1 |")
+    )
     assert "| contradicted |" in vanilla and "| no: judged after seeing its runs |" in vanilla
     assert "xavier_normal beats claimed uniform: xavier_normal − uniform = " in vanilla
-    overview = next(line for line in claims_overview([result]).splitlines() if line.startswith("|  | initsens |")
-                    and "contradicted" in line)
-    assert "(VanillaVAE, depth 1), *judged after seeing its runs*; contradicting pair: xavier_normal beats" in overview
+    overview = next(
+        line
+        for line in claims_overview([result]).splitlines()
+        if line.startswith("|  | initsens |") and "contradicted" in line
+    )
+    assert (
+        "(VanillaVAE, depth 1), *judged after seeing its runs*; contradicting pair: xavier_normal beats"
+        in overview
+    )
     assert "| 3 of 4 |" in overview

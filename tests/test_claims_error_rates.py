@@ -47,7 +47,9 @@ def _e1_rate(means: dict[str, float], noise, seed: int) -> tuple[float, float]:
     for _ in range(TABLES):
         seed_effect = 0.05 * rng.standard_normal((SEEDS, 1))
         values = np.array([means[i] for i in INITS]) + seed_effect + noise(rng, (SEEDS, len(INITS)))
-        verdicts.append(uniform_against(pd.DataFrame(values, columns=INITS), "uniform", ALPHA, 1)[0])
+        verdicts.append(
+            uniform_against(pd.DataFrame(values, columns=INITS), "uniform", ALPHA, 1)[0]
+        )
     verdicts = np.array(verdicts)
     return float(np.mean(verdicts == CONTRADICTED)), float(np.mean(verdicts == SUPPORTED))
 
@@ -56,9 +58,11 @@ def _e1_rate(means: dict[str, float], noise, seed: int) -> tuple[float, float]:
 def test_e1_contradiction_rate_at_the_boundary(noise):
     """Uniform ties with every other initializer (the claim "uniform is below all" barely fails to be false):
     four one-sided tests at alpha / 4 each, so at most alpha in all."""
-    draw = {"normal": lambda rng, shape: 0.05 * rng.standard_normal(shape),
-            "heavy": lambda rng, shape: 0.02 * rng.standard_t(2, shape),
-            "ties": lambda rng, shape: 0.1 * rng.integers(-1, 2, shape)}[noise]
+    draw = {
+        "normal": lambda rng, shape: 0.05 * rng.standard_normal(shape),
+        "heavy": lambda rng, shape: 0.02 * rng.standard_t(2, shape),
+        "ties": lambda rng, shape: 0.1 * rng.integers(-1, 2, shape),
+    }[noise]
     contradicted, _ = _e1_rate(dict.fromkeys(INITS, 0.5), draw, 1)
     report(f"E1 boundary ({noise})", contradicted)
     assert contradicted <= bound(ALPHA)
@@ -91,7 +95,9 @@ def _claimed_worse(groups: np.ndarray, q_critical) -> np.ndarray:
     means, var = groups.mean(2), groups.var(2, ddof=1) / groups.shape[2]
     diff = means[:, :1] - means[:, 1:]
     se2 = var[:, :1] + var[:, 1:]
-    df = se2 ** 2 / (var[:, :1] ** 2 / (groups.shape[2] - 1) + var[:, 1:] ** 2 / (groups.shape[2] - 1))
+    df = se2**2 / (
+        var[:, :1] ** 2 / (groups.shape[2] - 1) + var[:, 1:] ** 2 / (groups.shape[2] - 1)
+    )
     return np.any((diff > 0) & (np.sqrt(2) * np.abs(diff) / np.sqrt(se2) > q_critical(df)), axis=1)
 
 
@@ -118,14 +124,20 @@ def _tables(rng, claimed_sd, rival_sd, shape, shift=0.0):
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_p2_contradiction_rate_at_the_boundary(scenario, q_critical):
-    contradicted = float(np.mean(_claimed_worse(_tables(np.random.default_rng(4), *SCENARIOS[scenario]), q_critical)))
+    contradicted = float(
+        np.mean(_claimed_worse(_tables(np.random.default_rng(4), *SCENARIOS[scenario]), q_critical))
+    )
     report(f"P2/P3 boundary ({scenario})", contradicted)
     assert contradicted <= bound(ALPHA)
 
 
 def test_p2_power(q_critical):
     """The claimed initializer worse than a rival by 1.5 of its SD (equal spreads)."""
-    power = float(np.mean(_claimed_worse(_tables(np.random.default_rng(5), 1.0, 1.0, "normal", 1.5), q_critical)))
+    power = float(
+        np.mean(
+            _claimed_worse(_tables(np.random.default_rng(5), 1.0, 1.0, "normal", 1.5), q_critical)
+        )
+    )
     report("P2/P3 power, claimed 1.5 SD worse", power)
     assert power > 0.5
 
@@ -133,12 +145,21 @@ def test_p2_power(q_critical):
 def test_the_quantile_decision_is_the_rules_decision(q_critical):
     """On tables near the threshold, the simulation's decision equals best_set_rule's (Games-Howell p-values)."""
     rng = np.random.default_rng(6)
-    groups = np.concatenate([_tables(rng, 1.0, 1.0, "normal", 1.2)[:20], _tables(rng, 0.05, 3.0, "normal", 2.5)[:20]])
+    groups = np.concatenate(
+        [_tables(rng, 1.0, 1.0, "normal", 1.2)[:20], _tables(rng, 0.05, 3.0, "normal", 2.5)[:20]]
+    )
     fast = _claimed_worse(groups, q_critical)
     for table, expected in zip(groups, fast):
-        runs = pd.DataFrame([{"initializer": INITS[g], "val_loss": v, "failed": False}
-                             for g in range(5) for v in table[g]])
-        verdict, _, _ = best_set_rule(CellComparison.from_runs(runs, "val_loss"), {"uniform"}, ALPHA, 1)
+        runs = pd.DataFrame(
+            [
+                {"initializer": INITS[g], "val_loss": v, "failed": False}
+                for g in range(5)
+                for v in table[g]
+            ]
+        )
+        verdict, _, _ = best_set_rule(
+            CellComparison.from_runs(runs, "val_loss"), {"uniform"}, ALPHA, 1
+        )
         assert (verdict == CONTRADICTED) == expected
     assert 0 < fast.sum() < len(fast)  # both decisions occur, so the check means something
 
@@ -146,7 +167,9 @@ def test_the_quantile_decision_is_the_rules_decision(q_critical):
 # -- P1: jackknife-t of omega^2 differences ---------------------------------------------------------------------
 
 
-def _p1_tables(rng, effects: dict[str, float], wide: float = 1.0) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+def _p1_tables(
+    rng, effects: dict[str, float], wide: float = 1.0
+) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Pairs of cells (VanillaVAE, rival) sharing seeds: loss = effect * initializer index + seed + noise; with
     ``wide`` > 1 one initializer's noise is that many times wider."""
     out = []
@@ -157,14 +180,25 @@ def _p1_tables(rng, effects: dict[str, float], wide: float = 1.0) -> list[tuple[
             rows = []
             for i in range(5):
                 noise = rng.standard_normal(SEEDS) * (wide if i == 4 else 1.0)
-                rows += [{"model": model, "initializer": INITS[i], "seed": s, "val_loss": effect * i + seed_effect[s]
-                          + noise[s]} for s in range(SEEDS)]
+                rows += [
+                    {
+                        "model": model,
+                        "initializer": INITS[i],
+                        "seed": s,
+                        "val_loss": effect * i + seed_effect[s] + noise[s],
+                    }
+                    for s in range(SEEDS)
+                ]
             cells.append(pd.DataFrame(rows))
         out.append((cells[0], cells[1]))
     return out
 
 
-P1_SCENARIOS = {"ω² about 0.5": (0.55, 1.0), "ω² about 0.95": (2.5, 1.0), "one initializer 10x noisier": (1.5, 10.0)}
+P1_SCENARIOS = {
+    "ω² about 0.5": (0.55, 1.0),
+    "ω² about 0.95": (2.5, 1.0),
+    "one initializer 10x noisier": (1.5, 10.0),
+}
 
 
 @pytest.mark.parametrize("scenario", list(P1_SCENARIOS))
@@ -173,7 +207,9 @@ def test_p1_contradiction_rate_at_the_boundary(scenario):
     bound of ω²(V) − ω²(rival) below 0 at 1 - alpha) in at most alpha of the tables."""
     effect, wide = P1_SCENARIOS[scenario]
     pairs = _p1_tables(np.random.default_rng(7), {"VanillaVAE": effect, "IWAE": effect}, wide)
-    rate = float(np.mean([omega_difference(a, b, "val_loss", 1 - ALPHA, "upper")[3] < 0 for a, b in pairs]))
+    rate = float(
+        np.mean([omega_difference(a, b, "val_loss", 1 - ALPHA, "upper")[3] < 0 for a, b in pairs])
+    )
     report(f"P1 boundary ({scenario})", rate)
     assert rate <= bound(ALPHA)
 
@@ -181,7 +217,9 @@ def test_p1_contradiction_rate_at_the_boundary(scenario):
 def test_p1_power():
     """The rival clearly more sensitive (ω² about 0.5 against 0.9)."""
     pairs = _p1_tables(np.random.default_rng(8), {"VanillaVAE": 0.55, "IWAE": 2.0})
-    power = float(np.mean([omega_difference(a, b, "val_loss", 1 - ALPHA, "upper")[3] < 0 for a, b in pairs]))
+    power = float(
+        np.mean([omega_difference(a, b, "val_loss", 1 - ALPHA, "upper")[3] < 0 for a, b in pairs])
+    )
     report("P1 power, ω² 0.5 against 0.9", power)
     assert power > 0.5
 
@@ -196,13 +234,17 @@ def _p4_rate(rng, spread: np.ndarray, moved: float = 0.0) -> float:
     means, rejected = np.arange(5.0), []
     for _ in range(TABLES):
         first = means + spread * rng.standard_normal((SEEDS, 5))
-        second = np.exp((means + moved * (np.arange(5) == 1)) + spread * rng.standard_normal((SEEDS, 5)))
+        second = np.exp(
+            (means + moved * (np.arange(5) == 1)) + spread * rng.standard_normal((SEEDS, 5))
+        )
         d = stats.rankdata(first, axis=1) - stats.rankdata(second, axis=1)
         rejected.append(rank_interaction_p(d) < ALPHA)
     return float(np.mean(rejected))
 
 
-@pytest.mark.parametrize("spread", [(1, 1, 1, 1, 1), (0.05, 3, 0.05, 3, 0.05)], ids=["equal", "60x"])
+@pytest.mark.parametrize(
+    "spread", [(1, 1, 1, 1, 1), (0.05, 3, 0.05, 3, 0.05)], ids=["equal", "60x"]
+)
 def test_p4_interaction_rate_at_the_boundary(spread):
     """The normalization changes the scale but not the order's distribution: the rank test rejects in at most
     alpha of the tables, spreads differing 60-fold included (it is exact). P4's contradiction also needs the best
@@ -226,7 +268,7 @@ def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman's rho along the last axis (no ties in continuous draws)."""
     rx, ry = stats.rankdata(x, axis=-1), stats.rankdata(y, axis=-1)
     rx, ry = rx - rx.mean(-1, keepdims=True), ry - ry.mean(-1, keepdims=True)
-    return (rx * ry).sum(-1) / np.sqrt((rx ** 2).sum(-1) * (ry ** 2).sum(-1))
+    return (rx * ry).sum(-1) / np.sqrt((rx**2).sum(-1) * (ry**2).sum(-1))
 
 
 def _e2_between(loss: np.ndarray, ari: np.ndarray, m: int = 1) -> np.ndarray:
@@ -237,7 +279,9 @@ def _e2_between(loss: np.ndarray, ari: np.ndarray, m: int = 1) -> np.ndarray:
     mean, se = z.mean(1), z.std(1, ddof=1) / np.sqrt(n)
     low95 = np.tanh(mean - stats.t.ppf(0.975, n - 1) * se)
     high_strict = np.tanh(mean + stats.t.ppf(1 - ALPHA / (2 * m), n - 1) * se)
-    return np.where(low95 > -0.3, SUPPORTED, np.where(high_strict < -0.3, CONTRADICTED, "unresolved"))
+    return np.where(
+        low95 > -0.3, SUPPORTED, np.where(high_strict < -0.3, CONTRADICTED, "unresolved")
+    )
 
 
 def _z(rho: np.ndarray) -> np.ndarray:
@@ -253,7 +297,9 @@ def _e2_draw(rng, tables: int, coupling: float, shape: str) -> tuple[np.ndarray,
     noise = rng.standard_t(3, size) if shape == "heavy" else rng.standard_normal(size)
     spread = np.array([0.05, 0.3, 1.0, 2.0, 3.0]) if shape == "unequal" else np.ones(5)
     loss = np.linspace(0, 1, 5) + spread * noise
-    ari = -coupling * loss + (rng.standard_t(3, size) if shape == "heavy" else rng.standard_normal(size))
+    ari = -coupling * loss + (
+        rng.standard_t(3, size) if shape == "heavy" else rng.standard_normal(size)
+    )
     return loss, ari
 
 
@@ -264,7 +310,9 @@ def _e2_boundary(shape: str) -> float:
     for _ in range(20):
         mid = (low + high) / 2
         loss, ari = _e2_draw(np.random.default_rng(14), 10_000, mid, shape)
-        low, high = (mid, high) if _z(_spearman_rows(loss, ari)).mean() > np.arctanh(-0.3) else (low, mid)
+        low, high = (
+            (mid, high) if _z(_spearman_rows(loss, ari)).mean() > np.arctanh(-0.3) else (low, mid)
+        )
     return (low + high) / 2
 
 
@@ -274,8 +322,13 @@ def test_the_vectorized_e2_decision_is_the_rules_decision():
     loss, ari = _e2_draw(rng, 60, 0.35, "normal")
     fast = _e2_between(loss, ari, 2)
     for t in range(60):
-        runs = pd.DataFrame([{"seed": s, "initializer": INITS[i], "val_loss": loss[t, s, i], "ari": ari[t, s, i]}
-                             for s in range(SEEDS) for i in range(5)])
+        runs = pd.DataFrame(
+            [
+                {"seed": s, "initializer": INITS[i], "val_loss": loss[t, s, i], "ari": ari[t, s, i]}
+                for s in range(SEEDS)
+                for i in range(5)
+            ]
+        )
         assert loss_tracks_clustering(runs, "val_loss", ALPHA, 2)[0] == fast[t]
     assert len(set(fast)) >= 2
 
@@ -286,7 +339,9 @@ def test_e2_power():
     show support in only about a third of the tables: the interval of a mean of ten per-seed rhos over five
     initializers is about ±0.35 wide (printed; the report's reach section says so)."""
     rng = np.random.default_rng(12)
-    contradicted = float(np.mean(_e2_between(*_e2_draw(rng, TABLES, 3.0, "normal")) == CONTRADICTED))
+    contradicted = float(
+        np.mean(_e2_between(*_e2_draw(rng, TABLES, 3.0, "normal")) == CONTRADICTED)
+    )
     supported = float(np.mean(_e2_between(*_e2_draw(rng, TABLES, -0.3, "normal")) == SUPPORTED))
     at_zero = float(np.mean(_e2_between(*_e2_draw(rng, TABLES, 0.0, "normal")) == SUPPORTED))
     report("E2 power, strong coupling", contradicted)
@@ -313,7 +368,10 @@ def test_e2_tail_rates_at_the_threshold(shape):
     with m = 2 (the paper's two cells), and called supported at most at α/2 (its 95% interval's lower tail)."""
     loss, ari = _e2_draw(np.random.default_rng(16), TAIL_TABLES, _e2_boundary(shape), shape)
     decided = _e2_between(loss, ari, 2)
-    contradicted, supported = float(np.mean(decided == CONTRADICTED)), float(np.mean(decided == SUPPORTED))
+    contradicted, supported = (
+        float(np.mean(decided == CONTRADICTED)),
+        float(np.mean(decided == SUPPORTED)),
+    )
     report(f"E2 tail ({shape}), level {ALPHA / 4}", contradicted, tables=TAIL_TABLES)
     report(f"E2 tail ({shape}), level {ALPHA / 2}", supported, "supported", TAIL_TABLES)
     assert within_tail(contradicted, ALPHA / 4) and within_tail(supported, ALPHA / 2)
@@ -331,8 +389,12 @@ def _p1_upper_below_zero(a: np.ndarray, b: np.ndarray, level: float) -> np.ndarr
     for r in range(SEEDS + 1):
         w = np.broadcast_to((seeds != r - 1).astype(float), a.shape)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ranked = [omega_sq(stats.rankdata(np.where(w > 0, x, np.nan), axis=1, nan_policy="omit"), codes, w)
-                      for x in (a, b)]
+            ranked = [
+                omega_sq(
+                    stats.rankdata(np.where(w > 0, x, np.nan), axis=1, nan_policy="omit"), codes, w
+                )
+                for x in (a, b)
+            ]
         values.append(ranked[0] - ranked[1])
     values = np.array(values)
     est, loo = values[0], values[1:]
@@ -348,7 +410,9 @@ def _p1_draw(rng, tables: int, effect: float, noise: str, fail: float = 0.0) -> 
     draw = rng.standard_t(3, (tables, 50)) if noise == "t3" else rng.standard_normal((tables, 50))
     values = effect * init + seed_effect + draw
     if fail:
-        values[:, init == 4] = np.where(rng.random((tables, SEEDS)) < fail, np.inf, values[:, init == 4])
+        values[:, init == 4] = np.where(
+            rng.random((tables, SEEDS)) < fail, np.inf, values[:, init == 4]
+        )
     return values
 
 
@@ -357,8 +421,16 @@ def test_the_vectorized_p1_decision_is_the_rules_decision():
     a, b = _p1_draw(rng, 40, 0.6, "normal", 0.3), _p1_draw(rng, 40, 1.2, "t3")
     fast = _p1_upper_below_zero(a, b, 0.9)
     for t in range(40):
-        cells = [pd.DataFrame({"initializer": np.repeat(INITS, SEEDS), "seed": np.tile(np.arange(SEEDS), 5),
-                               "val_loss": x[t]}) for x in (a, b)]
+        cells = [
+            pd.DataFrame(
+                {
+                    "initializer": np.repeat(INITS, SEEDS),
+                    "seed": np.tile(np.arange(SEEDS), 5),
+                    "val_loss": x[t],
+                }
+            )
+            for x in (a, b)
+        ]
         assert (omega_difference(*cells, "val_loss", 0.9, "upper")[3] < 0) == fast[t]
     assert 0 < fast.sum() < len(fast)
 
@@ -370,19 +442,29 @@ def _t3_scale_for(effect: float) -> float:
 
     codes, keep = np.repeat(np.arange(5), SEEDS), np.ones((1, 50))
     rng = np.random.default_rng(18)
-    target = np.mean([rank_omega_sq(_p1_draw(rng, 1, effect, "normal")[0], codes, keep) for _ in range(3000)])
+    target = np.mean(
+        [rank_omega_sq(_p1_draw(rng, 1, effect, "normal")[0], codes, keep) for _ in range(3000)]
+    )
     low, high = 0.2, 5.0
     for _ in range(14):
         mid = (low + high) / 2
         rng = np.random.default_rng(19)
-        got = np.mean([rank_omega_sq(_p1_draw(rng, 1, effect / mid, "t3")[0], codes, keep) for _ in range(3000)])
+        got = np.mean(
+            [
+                rank_omega_sq(_p1_draw(rng, 1, effect / mid, "t3")[0], codes, keep)
+                for _ in range(3000)
+            ]
+        )
         low, high = (mid, high) if got > target else (low, mid)
     return (low + high) / 2
 
 
-P1_TAIL = {"normal both": ("normal", "normal", 0.0), "t3 both": ("t3", "t3", 0.0),
-           "t3 rival, normal VanillaVAE": ("normal", "t3", 0.0), "30% failures in one initializer": ("normal",
-                                                                                                     "normal", 0.3)}
+P1_TAIL = {
+    "normal both": ("normal", "normal", 0.0),
+    "t3 both": ("t3", "t3", 0.0),
+    "t3 rival, normal VanillaVAE": ("normal", "t3", 0.0),
+    "30% failures in one initializer": ("normal", "normal", 0.3),
+}
 
 
 @pytest.mark.slow
@@ -397,7 +479,13 @@ def test_p1_tail_rate_at_the_bonferroni_level(scenario):
     effect = 0.55
     scale = _t3_scale_for(effect) if first != second else 1.0
     a = _p1_draw(rng, TAIL_TABLES, effect, first, fail)
-    b = _p1_draw(rng, TAIL_TABLES, effect / scale if second == "t3" and first != second else effect, second, fail)
+    b = _p1_draw(
+        rng,
+        TAIL_TABLES,
+        effect / scale if second == "t3" and first != second else effect,
+        second,
+        fail,
+    )
     rate = float(np.mean(_p1_upper_below_zero(a, b, 1 - level)))
     report(f"P1 tail ({scenario}), level {level:.5f}", rate, tables=TAIL_TABLES)
     assert within_tail(rate, level)
@@ -412,9 +500,11 @@ def test_e1_tail_rate_at_the_bonferroni_level(noise):
     from initsens.analysis.exact import sign_flip_p_batch
 
     rng = np.random.default_rng(21)
-    draw = {"normal": lambda shape: 0.05 * rng.standard_normal(shape),
-            "heavy": lambda shape: 0.02 * rng.standard_t(2, shape),
-            "ties": lambda shape: 0.1 * rng.integers(-1, 2, shape)}[noise]
+    draw = {
+        "normal": lambda shape: 0.05 * rng.standard_normal(shape),
+        "heavy": lambda shape: 0.02 * rng.standard_t(2, shape),
+        "ties": lambda shape: 0.1 * rng.integers(-1, 2, shape),
+    }[noise]
     values = 0.05 * rng.standard_normal((TAIL_TABLES, SEEDS, 1)) + draw((TAIL_TABLES, SEEDS, 5))
     d = values[:, :, :1] - values[:, :, 1:]  # uniform minus each rival
     better = np.stack([sign_flip_p_batch(d[:, :, j], "greater") for j in range(4)], 1)
@@ -436,7 +526,9 @@ MODELS4 = ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
 INIT5 = ("kaiming_uniform", "normal", "uniform", "xavier_normal", "xavier_uniform")
 
 
-def _grid(rng, loss, ari=None, fail=None, models=MODELS4, depths=(1, 2), norms=("zscore", "minmax")) -> pd.DataFrame:
+def _grid(
+    rng, loss, ari=None, fail=None, models=MODELS4, depths=(1, 2), norms=("zscore", "minmax")
+) -> pd.DataFrame:
     """One table of runs: loss(model, init, depth, norm, seed effect, rng) and ari(...) give the values; fail(...)
     -> True marks a run diverged."""
     rows = []
@@ -447,11 +539,24 @@ def _grid(rng, loss, ari=None, fail=None, models=MODELS4, depths=(1, 2), norms=(
                 for i, init in enumerate(INIT5):
                     for s in range(SEEDS):
                         value = loss(model, i, depth, norm, seed_effect[s], rng)
-                        score = ari(model, i, depth, norm, value, rng) if ari else 0.5 + 0.05 * rng.standard_normal()
+                        score = (
+                            ari(model, i, depth, norm, value, rng)
+                            if ari
+                            else 0.5 + 0.05 * rng.standard_normal()
+                        )
                         failed = bool(fail and fail(model, i, depth, norm, rng))
-                        rows.append({"model": model, "initializer": init, "depth": depth, "normalization": norm,
-                                     "seed": s, "status": "diverged" if failed else "ok",
-                                     "val_loss": np.nan if failed else value, "ari": np.nan if failed else score})
+                        rows.append(
+                            {
+                                "model": model,
+                                "initializer": init,
+                                "depth": depth,
+                                "normalization": norm,
+                                "seed": s,
+                                "status": "diverged" if failed else "ok",
+                                "val_loss": np.nan if failed else value,
+                                "ari": np.nan if failed else score,
+                            }
+                        )
     return pd.DataFrame(rows)
 
 
@@ -482,8 +587,14 @@ def test_p1_whole_path_at_the_boundary_with_failures():
     """Every model exactly as sensitive as VanillaVAE on the poster's grid (4 groups, k = 3), uniform failing in 30%
     of every model's runs (failures count as sensitivity, equally): P1 is neither contradicted nor supported beyond
     alpha."""
-    make = lambda rng: _grid(rng, lambda m, i, d, n, se, r: 0.55 * i + se + r.standard_normal(),  # noqa: E731
-                             fail=lambda m, i, d, n, r: i == 2 and r.random() < 0.3)
+
+    def make(rng):
+        return _grid(
+            rng,
+            lambda m, i, d, n, se, r: 0.55 * i + se + r.standard_normal(),
+            fail=lambda m, i, d, n, r: i == 2 and r.random() < 0.3,
+        )
+
     _within_alpha("P1", "boundary with failures", make, 22)
 
 
@@ -492,11 +603,19 @@ def test_e1_whole_path_at_the_boundary_with_the_ari_gate_and_failures():
     """Uniform clusters exactly as well as the others in VanillaVAE's cells (10% of every initializer's runs fail,
     scored 0), IWAE's clustering at chance (not testable), cells beyond the paper's scope too: E1 contradicted or
     supported within alpha."""
+
     def ari(m, i, d, n, value, r):
         return 0.01 * r.standard_normal() if m == "IWAE" else 0.5 + 0.05 * r.standard_normal()
 
-    make = lambda rng: _grid(rng, lambda m, i, d, n, se, r: r.standard_normal(), ari,  # noqa: E731
-                             fail=lambda m, i, d, n, r: r.random() < 0.1, models=("VanillaVAE", "IWAE"))
+    def make(rng):
+        return _grid(
+            rng,
+            lambda m, i, d, n, se, r: r.standard_normal(),
+            ari,
+            fail=lambda m, i, d, n, r: r.random() < 0.1,
+            models=("VanillaVAE", "IWAE"),
+        )
+
     _within_alpha("E1", "boundary, IWAE at chance", make, 23)
 
 

@@ -20,7 +20,15 @@ def test_help_version_and_models():
     assert version.returncode == 0 and version.stdout.startswith("initsens ")
     listing = run("models")
     assert listing.returncode == 0
-    for name in ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE", "xavier_uniform", "log_zscore", "iwae_k=5"):
+    for name in (
+        "VanillaVAE",
+        "IWAE",
+        "InfoVAE",
+        "LogCoshVAE",
+        "xavier_uniform",
+        "log_zscore",
+        "iwae_k=5",
+    ):
         assert name in listing.stdout
 
 
@@ -30,8 +38,13 @@ def test_presets_fit_a_narrow_terminal():
     import sys
 
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
-    result = subprocess.run([sys.executable, "-c", "from initsens.cli import main; main()", "presets"],
-                            capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "from initsens.cli import main; main()", "presets"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80 and len(lines) < 250
@@ -58,12 +71,23 @@ def test_data_info_on_a_file(tmp_path, small_frame):
     assert "most variable first" in shown and first in shown.replace("│ ", "").replace(" │", "")
 
 
-@pytest.mark.parametrize("args,message", [
-    (("data", "info", "--data", "nope.tsv"), "error: nope.tsv: no such file and no dataset of that name"),
-    (("data", "fetch", "tcga"), "error: unknown dataset to fetch 'tcga'; choose one of: xena-pancan"),
-    (("data", "info", "--label-column", "x"),
-     "error: --labels, --label-column, --orientation, --layer and --gene-column apply to files"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ("data", "info", "--data", "nope.tsv"),
+            "error: nope.tsv: no such file and no dataset of that name",
+        ),
+        (
+            ("data", "fetch", "tcga"),
+            "error: unknown dataset to fetch 'tcga'; choose one of: xena-pancan",
+        ),
+        (
+            ("data", "info", "--label-column", "x"),
+            "error: --labels, --label-column, --orientation, --layer and --gene-column apply to files",
+        ),
+    ],
+)
 def test_user_errors_are_one_line_without_traceback(args, message):
     result = run(*args)
     assert result.returncode == 2
@@ -83,14 +107,26 @@ def test_bad_cell_reported_from_cli(tmp_path, small_frame):
     pd.read_csv(path)  # the input file is untouched and still readable
 
 
-@pytest.mark.parametrize("args,message", [
-    (("train", "--models", "BetaVAE"), "error: unknown value 'BetaVAE' in --models; choose from: VanillaVAE, IWAE"),
-    (("train", "--repeats", "0"), "error: --repeats must be >= 1 (got 0)"),
-    (("train", "--depths", "0"), "error: --depths must be >= 1"),
-    (("train", "--normalizations", "rank"), "error: unknown value 'rank' in --normalizations"),
-    (("train", "--out", "/proc/initsens-results", "--epochs", "1"), "error: /proc/initsens-results: cannot create"),
-    (("train", "--data", "missing.tsv"), "error: missing.tsv: no such file and no dataset of that name"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ("train", "--models", "BetaVAE"),
+            "error: unknown value 'BetaVAE' in --models; choose from: VanillaVAE, IWAE",
+        ),
+        (("train", "--repeats", "0"), "error: --repeats must be >= 1 (got 0)"),
+        (("train", "--depths", "0"), "error: --depths must be >= 1"),
+        (("train", "--normalizations", "rank"), "error: unknown value 'rank' in --normalizations"),
+        (
+            ("train", "--out", "/proc/initsens-results", "--epochs", "1"),
+            "error: /proc/initsens-results: cannot create",
+        ),
+        (
+            ("train", "--data", "missing.tsv"),
+            "error: missing.tsv: no such file and no dataset of that name",
+        ),
+    ],
+)
 def test_train_argument_errors(args, message):
     result = run(*args)
     assert result.returncode == 2 and result.stderr.strip().startswith(message), result.stderr
@@ -113,19 +149,38 @@ def test_preset_dry_run_prints_every_setting_and_creates_nothing(tmp_path):
     result = run("train", "--config", "eltager2023", "--dry-run", "--out", str(out))
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    for expected in ("kaiming_uniform", "IWAE: 100", "LogCoshVAE: 0.97", "leiden", "pytorch-vae", "per-seed",
-                     "preset eltager2023", "400 runs on tcga5 (309 samples x 8000 genes)"):
+    for expected in (
+        "kaiming_uniform",
+        "IWAE: 100",
+        "LogCoshVAE: 0.97",
+        "leiden",
+        "pytorch-vae",
+        "per-seed",
+        "preset eltager2023",
+        "400 runs on tcga5 (309 samples x 8000 genes)",
+    ):
         assert expected in text, expected
     assert not out.exists()
     listing = run("presets")
-    assert listing.returncode == 0 and "eltager2023" in listing.stdout and "initsens" in listing.stdout
+    assert (
+        listing.returncode == 0 and "eltager2023" in listing.stdout and "initsens" in listing.stdout
+    )
 
 
-@pytest.mark.parametrize("args,message", [
-    (("--data", "missing.tsv"), "error: missing.tsv: no such file and no dataset of that name"),
-    (("--out", "/proc/initsens-results"), "error: /proc/initsens-results: cannot create the results folder"),
-    (("--config", "eltager2024"), "error: eltager2024: no such config file and no preset of that name"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("--data", "missing.tsv"), "error: missing.tsv: no such file and no dataset of that name"),
+        (
+            ("--out", "/proc/initsens-results"),
+            "error: /proc/initsens-results: cannot create the results folder",
+        ),
+        (
+            ("--config", "eltager2024"),
+            "error: eltager2024: no such config file and no preset of that name",
+        ),
+    ],
+)
 def test_dry_run_catches_what_a_real_run_would(args, message):
     result = run("train", "--dry-run", *args)
     assert result.returncode == 2 and result.stderr.strip().startswith(message), result.stderr
@@ -163,17 +218,23 @@ def test_ctrl_c_waits_for_a_chunk_being_recorded():
 
     from initsens.atomic import deferred_interrupt
 
-    runner = signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever the runner's disposition
+    runner = signal.signal(
+        signal.SIGINT, signal.default_int_handler
+    )  # whatever the runner's disposition
     try:
         done = []
         with pytest.raises(KeyboardInterrupt), deferred_interrupt():
             os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # a signal is handled between bytecodes: this is where it would have struck
+            time.sleep(
+                0.05
+            )  # a signal is handled between bytecodes: this is where it would have struck
             done.append("written")
         assert done == ["written"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         with deferred_interrupt():
             pass  # nothing received: nothing raised
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a process started with SIGINT ignored keeps ignoring it
+        signal.signal(
+            signal.SIGINT, signal.SIG_IGN
+        )  # a process started with SIGINT ignored keeps ignoring it
         with deferred_interrupt():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
@@ -187,7 +248,7 @@ def test_ctrl_c_waits_for_a_chunk_being_recorded():
         try:
             with deferred_interrupt():
                 done.append("thread")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=in_thread)

@@ -30,7 +30,9 @@ def _studies() -> list[Study]:
     ablations = []
     for folder in sorted((ROOT / "ablations").iterdir()):
         base, *changes = folder.name.split("+")
-        ablations.append(Ablation(base, tuple((k, v) for k, _, v in (c.partition("=") for c in changes))))
+        ablations.append(
+            Ablation(base, tuple((k, v) for k, _, v in (c.partition("=") for c in changes)))
+        )
         assert ablations[-1].name == folder.name
     studies = plan_studies(protocols, {}, ROOT, ablations)
     assert {r.name for r in LADDER} <= {s.name for s in studies} and len(protocols) >= 3
@@ -51,10 +53,14 @@ def test_a_committed_study_plans_the_ids_its_folder_holds_phase_by_phase(study, 
     recorded, shas = folders[study.folder]
     assert len(shas) == 1, shas
     (sha,) = shas
-    counts = [(phase.label, sum(spec.recorded_id(sha, recorded) in recorded for spec in runs), len(runs))
-              for phase, runs in study.phase_runs()]
+    counts = [
+        (phase.label, sum(spec.recorded_id(sha, recorded) in recorded for spec in runs), len(runs))
+        for phase, runs in study.phase_runs()
+    ]
     started = [count for count in counts if count[1]]
-    assert started, f"{study.name}: none of its {sum(n for *_, n in counts)} planned ids is in {study.folder}"
+    assert started, (
+        f"{study.name}: none of its {sum(n for *_, n in counts)} planned ids is in {study.folder}"
+    )
     assert all(found == planned for _, found, planned in started[:-1]), counts
     if len(counts) == 1:
         assert started[-1][1] == started[-1][2], counts

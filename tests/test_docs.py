@@ -22,10 +22,16 @@ except ImportError:  # typer on the installed click
     from click import exceptions as click_exceptions
 
 DOCS = REPO / "docs"
-PAGES = sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts and "tour" not in p.relative_to(DOCS).parts)
+PAGES = sorted(
+    p
+    for p in DOCS.rglob("*.md")
+    if "_build" not in p.parts and "tour" not in p.relative_to(DOCS).parts
+)
 #: What a page's blocks print that shows they did their work (beyond not raising).
 PRINTS = {
-    "guide/models.md": [f"{name}: loss" for name in ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")],
+    "guide/models.md": [
+        f"{name}: loss" for name in ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
+    ],
     "guide/data.md": ["100 samples x 800 genes"],
     "guide/own-sweeps.md": ["omega_sq"],
     "guide/results.md": ["runs"],
@@ -35,14 +41,25 @@ PRINTS = {
 
 def fences(path: Path, info: str) -> list[str]:
     """The bodies of the fenced blocks of ``path`` whose info string is exactly ``info``."""
-    return re.findall(rf"^```{info}\n(.*?)^```", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+    return re.findall(
+        rf"^```{info}\n(.*?)^```", path.read_text(encoding="utf-8"), flags=re.S | re.M
+    )
 
 
 def small_sweep(folder: Path) -> None:
     """A small real sweep at ``folder/results/tour``: what the pages' blocks read after the tour."""
-    config = SweepConfig.from_mapping({"models": "VanillaVAE,IWAE", "inits": "default,xavier_normal,normal",
-                                       "depths": "1", "repeats": 3, "epochs": 2, "top_genes": 40,
-                                       "hidden_dims": "16", "latent_dim": 3})
+    config = SweepConfig.from_mapping(
+        {
+            "models": "VanillaVAE,IWAE",
+            "inits": "default,xavier_normal,normal",
+            "depths": "1",
+            "repeats": 3,
+            "epochs": 2,
+            "top_genes": 40,
+            "hidden_dims": "16",
+            "latent_dim": 3,
+        }
+    )
     run_sweep(plan_sweep(config, folder / "results" / "tour"))
 
 
@@ -61,8 +78,9 @@ def sweep_folder(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if fences(p, "python")],
-                         ids=lambda p: p.relative_to(DOCS).as_posix())
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if fences(p, "python")], ids=lambda p: p.relative_to(DOCS).as_posix()
+)
 def test_every_python_block_of_a_page_runs(page, sweep_folder, tmp_path, monkeypatch, capsys):
     work = tmp_path / "work"
     work.mkdir()
@@ -92,7 +110,10 @@ def parse(words: list[str]) -> None:
     ctx = command.make_context("initsens", list(words))
     while hasattr(command, "resolve_command"):  # a group: go down to the subcommand
         # the subcommand's name and its words (click keeps the name apart: ``_protected_args`` since click 8.2)
-        pending = [*(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []), *ctx.args]
+        pending = [
+            *(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []),
+            *ctx.args,
+        ]
         if not pending:
             break
         name, command, rest = command.resolve_command(ctx, pending)
@@ -107,8 +128,11 @@ def all_command_lines() -> list[tuple[str, list[str]]]:
     return found
 
 
-@pytest.mark.parametrize(("where", "words"), all_command_lines(), ids=lambda x: x if isinstance(x, str) else
-                         " ".join(x)[:60])
+@pytest.mark.parametrize(
+    ("where", "words"),
+    all_command_lines(),
+    ids=lambda x: x if isinstance(x, str) else " ".join(x)[:60],
+)
 def test_every_initsens_command_line_of_the_docs_parses(where, words):
     try:
         parse(words)
@@ -126,12 +150,16 @@ def test_the_pages_show_files_that_exist():
         shown = re.findall(r"```\{(?:literalinclude|include)\} (\S+)", text)
         shown += re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
         for name in shown:
-            assert (page.parent / name).is_file(), f"{page.relative_to(REPO)} shows {name}, which does not exist"
+            assert (page.parent / name).is_file(), (
+                f"{page.relative_to(REPO)} shows {name}, which does not exist"
+            )
 
 
 def test_the_tour_output_is_the_tour_s_commands():
     """docs/tour/output/ holds one file per command of README's tour, each starting with that command."""
-    readme_tour = command_lines(next(b for b in fences(REPO / "README.md", "bash") if "initsens data info" in b))
+    readme_tour = command_lines(
+        next(b for b in fences(REPO / "README.md", "bash") if "initsens data info" in b)
+    )
     outputs = sorted((DOCS / "tour" / "output").glob("*.txt"))
     firsts = {f.read_text(encoding="utf-8").splitlines()[0] for f in outputs}
     assert firsts == {"$ initsens " + " ".join(words) for words in readme_tour}

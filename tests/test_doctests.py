@@ -7,10 +7,21 @@ import importlib
 
 import pytest
 
-MODULES = ("initsens.analysis.examples", "initsens.analysis.descriptives", "initsens.analysis.oneway",
-           "initsens.analysis.posthoc", "initsens.analysis.failures", "initsens.analysis.factorial",
-           "initsens.analysis.mixed", "initsens.analysis.variance", "initsens.analysis.design",
-           "initsens.analysis.study", "initsens.api", "initsens.training.values", "initsens.report.format")
+MODULES = (
+    "initsens.analysis.examples",
+    "initsens.analysis.descriptives",
+    "initsens.analysis.oneway",
+    "initsens.analysis.posthoc",
+    "initsens.analysis.failures",
+    "initsens.analysis.factorial",
+    "initsens.analysis.mixed",
+    "initsens.analysis.variance",
+    "initsens.analysis.design",
+    "initsens.analysis.study",
+    "initsens.api",
+    "initsens.training.values",
+    "initsens.report.format",
+)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,7 +13,7 @@ class Spec:
 
     normalization, initializer, seed = "zscore", "default", 0
 
-    class config:  # noqa: N801
+    class config:
         epochs = 50
 
     def __init__(self, model: str, depth: int) -> None:
@@ -97,8 +97,12 @@ def test_the_display_shows_the_estimate():
 #: Four architecture groups of 30 runs each in ensembles of 15, the slowest last: (group, its model, its size in
 #: parameters relative to A's at depth 1, true seconds per run). Speed follows size only roughly (up to 10% off), as
 #: it does between real models; "Big" is a model of four times the parameters (e.g. --model-set Big.hidden_dims=2048).
-GROUPS = [(("A", 1), "A", 1.0, 0.40), (("A", 2), "A", 1.1, 0.46), (("B", 1), "B", 1.0, 0.42),
-          (("Big", 1), "Big", 4.0, 1.75)]
+GROUPS = [
+    (("A", 1), "A", 1.0, 0.40),
+    (("A", 2), "A", 1.1, 0.46),
+    (("B", 1), "B", 1.0, 0.42),
+    (("Big", 1), "Big", 4.0, 1.75),
+]
 
 
 def _sweep(eta: Eta, clock: Clock, stop_after: int) -> float:
@@ -118,7 +122,10 @@ def _sweep(eta: Eta, clock: Clock, stop_after: int) -> float:
 
 def _planned(clock: Clock) -> Eta:
     eta = Eta(120, clock)
-    eta.plan({group: (30, size) for group, _, size, _ in GROUPS}, {group: model for group, model, _, _ in GROUPS})
+    eta.plan(
+        {group: (30, size) for group, _, size, _ in GROUPS},
+        {group: model for group, model, _, _ in GROUPS},
+    )
     return eta
 
 
@@ -131,18 +138,24 @@ def test_eta_charges_each_group_at_its_rate_and_a_group_not_seen_yet_by_its_size
     truth = _sweep(eta, clock, stop_after=30)
     eta.chunk_start(15, ("A", 2))  # the next ensemble begins: 25% done
     assert truth == pytest.approx(30 * (0.46 + 0.42 + 1.75))
-    assert eta.seconds_left() == pytest.approx(30 * 0.4 * (1.1 + 1.0 + 4.0))  # A's seconds per unit of size
+    assert eta.seconds_left() == pytest.approx(
+        30 * 0.4 * (1.1 + 1.0 + 4.0)
+    )  # A's seconds per unit of size
     assert abs(eta.seconds_left() - truth) <= 0.25 * truth
 
     flat_clock = Clock()
-    flat = Eta(120, flat_clock)  # the same sweep without the groups: every run at the last ensemble's rate
+    flat = Eta(
+        120, flat_clock
+    )  # the same sweep without the groups: every run at the last ensemble's rate
     _sweep(flat, flat_clock, stop_after=30)
     flat.chunk_start(15, ("A", 2))
     assert flat.seconds_left() == pytest.approx(36.0) and flat.seconds_left() < 0.5 * truth
 
     clock = Clock()
     eta = _planned(clock)
-    truth = _sweep(eta, clock, stop_after=105)  # Big's first ensemble has ended: its own rate for its last
+    truth = _sweep(
+        eta, clock, stop_after=105
+    )  # Big's first ensemble has ended: its own rate for its last
     eta.chunk_start(15, ("Big", 1))
     assert eta.seconds_left() == pytest.approx(truth) == pytest.approx(15 * 1.75)
 
@@ -173,8 +186,14 @@ def test_the_display_charges_the_groups_the_sweep_announces():
     v1, i1, i2 = [Spec("VanillaVAE", 1)] * 10, [Spec("IWAE", 1)] * 10, [Spec("IWAE", 2)] * 10
     with observer:
         observer.start(30, 30)
-        observer.planned([v1, i1, i2], {("VanillaVAE", 1, "zscore"): 1.0, ("IWAE", 1, "zscore"): 1.0,
-                                        ("IWAE", 2, "zscore"): 2.0})
+        observer.planned(
+            [v1, i1, i2],
+            {
+                ("VanillaVAE", 1, "zscore"): 1.0,
+                ("IWAE", 1, "zscore"): 1.0,
+                ("IWAE", 2, "zscore"): 2.0,
+            },
+        )
         for chunk, end in ((v1, 100.0), (i1, 250.0)):
             observer.chunk_start(chunk)
             clock.now = end
@@ -191,12 +210,25 @@ def test_the_size_of_a_run_is_its_networks_parameters():
     from initsens.training.config import SweepConfig
     from initsens.training.fit import n_parameters
 
-    config = SweepConfig(models=("VanillaVAE", "IWAE"), inits=("default",), depths=(1, 2), seeds=(0,),
-                         hidden_dims=(64,), latent_dim=8)
+    config = SweepConfig(
+        models=("VanillaVAE", "IWAE"),
+        inits=("default",),
+        depths=(1, 2),
+        seeds=(0,),
+        hidden_dims=(64,),
+        latent_dim=8,
+    )
     specs = {(s.model, s.depth): s for s in config.runs()}
     for (model, depth), spec in specs.items():
-        net = build_model(model, 300, depth=depth, hidden_dims=(64,), latent_dim=8, initializer="default", seed=0)
-        linear = sum(p.numel() for m in net.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters())
+        net = build_model(
+            model, 300, depth=depth, hidden_dims=(64,), latent_dim=8, initializer="default", seed=0
+        )
+        linear = sum(
+            p.numel()
+            for m in net.modules()
+            if isinstance(m, torch.nn.Linear)
+            for p in m.parameters()
+        )
         assert n_parameters(spec, 300) == pytest.approx(linear, rel=0.01), (model, depth)
 
 
@@ -211,17 +243,39 @@ def test_a_sweep_announces_its_ensembles_and_their_sizes(tmp_path):
             self.calls: list[tuple] = []
 
         def planned(self, chunks, sizes) -> None:
-            self.calls.append(("planned", [[s.model for s in c] for c in chunks], dict(sizes),
-                               {c[0].group_key(): c[0] for c in chunks}))
+            self.calls.append(
+                (
+                    "planned",
+                    [[s.model for s in c] for c in chunks],
+                    dict(sizes),
+                    {c[0].group_key(): c[0] for c in chunks},
+                )
+            )
 
         def chunk_start(self, specs) -> None:
             self.calls.append(("chunk", specs[0].model))
 
     recorder = Recorder()
-    initsens.train(out=tmp_path, models="VanillaVAE,IWAE", inits="default,uniform", depths="1", repeats=1, epochs=1,
-                   top_genes=20, hidden_dims="8", latent_dim=2, observer=recorder)
+    initsens.train(
+        out=tmp_path,
+        models="VanillaVAE,IWAE",
+        inits="default,uniform",
+        depths="1",
+        repeats=1,
+        epochs=1,
+        top_genes=20,
+        hidden_dims="8",
+        latent_dim=2,
+        observer=recorder,
+    )
     (first, *rest) = recorder.calls
-    assert first[0] == "planned" and sorted(m for c in first[1] for m in c) == ["IWAE", "IWAE", "VanillaVAE",
-                                                                                "VanillaVAE"]
-    assert [c[1] for c in rest] == [c[0] for c in first[1]]  # the ensembles announced are those trained, in order
+    assert first[0] == "planned" and sorted(m for c in first[1] for m in c) == [
+        "IWAE",
+        "IWAE",
+        "VanillaVAE",
+        "VanillaVAE",
+    ]
+    assert [c[1] for c in rest] == [
+        c[0] for c in first[1]
+    ]  # the ensembles announced are those trained, in order
     assert first[2] == {key: n_parameters(spec, 20) for key, spec in first[3].items()}

@@ -50,8 +50,13 @@ def test_genes_x_samples_with_phenotype_table(tmp_path, small_frame, suffix):
     else:
         matrix.to_csv(path, sep="\t", index=False)
     pheno = tmp_path / "pheno_sp"  # Xena phenotype tables often have no suffix: tab-separated
-    pd.DataFrame({"sample": frame["sample_id"][::-1], "_PATIENT": "x",
-                  "cancer type abbreviation": frame["cancer_type"][::-1]}).to_csv(pheno, sep="\t", index=False)
+    pd.DataFrame(
+        {
+            "sample": frame["sample_id"][::-1],
+            "_PATIENT": "x",
+            "cancer type abbreviation": frame["cancer_type"][::-1],
+        }
+    ).to_csv(pheno, sep="\t", index=False)
     ds = load_matrix(path, labels=pheno)
     _check(ds, frame)
     assert ds.labels.tolist() == frame["cancer_type"].tolist()
@@ -89,19 +94,34 @@ def test_errors_are_one_line_and_name_the_problem(tmp_path, small_frame):
     cases.append((tmp_path / "missing.tsv", "missing.tsv: no such file"))
     bad = small_frame.astype({"GENE3": object})
     bad.loc[4, "GENE3"] = "n/a?"
-    cases.append((_write(tmp_path, bad, "nonnum.csv"),
-                  "non-numeric value 'n/a\\?' in column 'GENE3', sample 'S04'"))
+    cases.append(
+        (
+            _write(tmp_path, bad, "nonnum.csv"),
+            "non-numeric value 'n/a\\?' in column 'GENE3', sample 'S04'",
+        )
+    )
     dup = small_frame.copy()
     dup.loc[5, "sample_id"] = "S01"
     cases.append((_write(tmp_path, dup, "dup.csv"), "1 duplicated sample id\\(s\\), e.g. 'S01'"))
     dup_genes = small_frame.rename(columns={"GENE7": "GENE6"})
-    cases.append((_write(tmp_path, dup_genes, "dupg.csv"),
-                  "1 column name\\(s\\) appear more than once in the header, e.g. 'GENE6'"))
+    cases.append(
+        (
+            _write(tmp_path, dup_genes, "dupg.csv"),
+            "1 column name\\(s\\) appear more than once in the header, e.g. 'GENE6'",
+        )
+    )
     nolabel = small_frame.copy()
     nolabel.loc[2, "cancer_type"] = None
-    cases.append((_write(tmp_path, nolabel, "nolabel.csv"), "1 of 12 samples in column 'cancer_type' have no label"))
+    cases.append(
+        (
+            _write(tmp_path, nolabel, "nolabel.csv"),
+            "1 of 12 samples in column 'cancer_type' have no label",
+        )
+    )
     numeric_ids = small_frame.drop(columns=["sample_id", "cancer_type"])
-    cases.append((_write(tmp_path, numeric_ids, "noid.csv"), "the first column 'GENE0' holds numbers"))
+    cases.append(
+        (_write(tmp_path, numeric_ids, "noid.csv"), "the first column 'GENE0' holds numbers")
+    )
     (tmp_path / "empty.csv").write_text("")
     cases.append((tmp_path / "empty.csv", "empty.csv: cannot read this file"))
     (tmp_path / "corrupt.parquet").write_bytes(b"PAR1 not really")
@@ -117,12 +137,16 @@ def test_labels_that_do_not_match(tmp_path, small_frame):
     pheno = tmp_path / "pheno.tsv"
     phenotypes = pd.DataFrame({"sample": [f"S{i:02d}" for i in range(10)], "cancer_type": "BRCA"})
     phenotypes.to_csv(pheno, sep="\t", index=False)
-    with pytest.raises(InitsensError, match="2 of 12 samples in .*expr.csv have no label \\(e.g. S10, S11\\)"):
+    with pytest.raises(
+        InitsensError, match="2 of 12 samples in .*expr.csv have no label \\(e.g. S10, S11\\)"
+    ):
         load_matrix(path, labels=pheno)
     with pytest.raises(InitsensError, match="no column 'subtype' for --label-column"):
         load_matrix(path, labels=pheno, label_column="subtype")
     conflict = tmp_path / "conflict.tsv"
-    pd.DataFrame({"sample": ["S00", "S00"], "label": ["A", "B"]}).to_csv(conflict, sep="\t", index=False)
+    pd.DataFrame({"sample": ["S00", "S00"], "label": ["A", "B"]}).to_csv(
+        conflict, sep="\t", index=False
+    )
     with pytest.raises(InitsensError, match="sample 'S00' has more than one label"):
         load_matrix(path, labels=conflict)
 
@@ -133,16 +157,22 @@ def test_missing_values_error_then_impute_or_drop(tmp_path, small_frame):
     frame.loc[3, "GENE2"] = np.inf
     frame.loc[3, "GENE9"] = np.nan
     path = _write(tmp_path, frame, "nan.csv")
-    with pytest.raises(InitsensError, match=(
+    with pytest.raises(
+        InitsensError,
+        match=(
             "3 missing or infinite value\\(s\\) in 2 gene\\(s\\) \\[GENE2 \\(2\\), GENE9 \\(1\\)\\] "
             "and 2 sample\\(s\\) "
-            "\\[S03 \\(2\\), S01 \\(1\\)\\]; rerun with --impute mean\\|zero or --drop-missing genes\\|samples")):
+            "\\[S03 \\(2\\), S01 \\(1\\)\\]; rerun with --impute mean\\|zero or --drop-missing genes\\|samples"
+        ),
+    ):
         load_matrix(path)
     genes = load_matrix(path, drop_missing="genes")
     assert genes.n_genes == 28 and "GENE2" not in genes.gene_ids
     samples = load_matrix(path, drop_missing="samples")
     assert samples.sample_ids.tolist() == [f"S{i:02d}" for i in range(12) if i not in (1, 3)]
-    assert samples.labels.tolist() == [t for i, t in enumerate(frame["cancer_type"]) if i not in (1, 3)]
+    assert samples.labels.tolist() == [
+        t for i, t in enumerate(frame["cancer_type"]) if i not in (1, 3)
+    ]
     mean = load_matrix(path, impute="mean")
     finite = frame["GENE2"].drop([1, 3]).astype(np.float64)
     assert mean.X[1, 2] == pytest.approx(finite.mean(), rel=1e-6) and mean.X[3, 2] == mean.X[1, 2]
@@ -178,5 +208,7 @@ def test_duplicated_gene_rows_in_genes_x_samples(tmp_path, small_frame):
     matrix.loc[3, "sample"] = matrix.loc[1, "sample"]
     path = tmp_path / "tall.tsv"
     matrix.to_csv(path, sep="\t", index=False)
-    with pytest.raises(InitsensError, match="1 duplicated gene id\\(s\\), e.g. 'GENE1'; make gene ids unique"):
+    with pytest.raises(
+        InitsensError, match="1 duplicated gene id\\(s\\), e.g. 'GENE1'; make gene ids unique"
+    ):
         load_matrix(path)

@@ -18,23 +18,50 @@ from initsens.analysis.study import analyze
 from initsens.errors import InitsensError
 
 FAST = {"n_boot": 200, "n_boot_icc": 50}
-SHIFT, NOISE = -0.08, 0.01  # sgd's accuracy drop in the cnn x cifar cell; the seed-to-seed sd everywhere
+SHIFT, NOISE = (
+    -0.08,
+    0.01,
+)  # sgd's accuracy drop in the cnn x cifar cell; the seed-to-seed sd everywhere
 #: omega^2 in the planted cell: the optimizer means' population variance over it plus the noise variance
 PLANTED_OMEGA = np.var([0, 0, SHIFT]) / (np.var([0, 0, SHIFT]) + NOISE**2)
-FOREIGN = ("--factor", "optimizer", "--by", "model,dataset", "--replicate", "run", "--metric", "accuracy")
+FOREIGN = (
+    "--factor",
+    "optimizer",
+    "--by",
+    "model,dataset",
+    "--replicate",
+    "run",
+    "--metric",
+    "accuracy",
+)
 
 
 def sweep(seed: int = 0) -> pd.DataFrame:
     """2 models x 2 datasets x 3 optimizers x 10 runs (ids 'r0'...'r9'), MLflow statuses, two failed runs."""
     rng = np.random.default_rng(seed)
-    rows = [{"model": model, "dataset": dataset, "optimizer": optimizer, "run": f"r{r}",
-             "accuracy": 0.9 + (SHIFT if (model, dataset, optimizer) == ("cnn", "cifar", "sgd") else 0.0)
-             + rng.normal(0.0, NOISE), "status": "FINISHED"}
-            for model in ("mlp", "cnn") for dataset in ("mnist", "cifar") for optimizer in ("adam", "rmsprop", "sgd")
-            for r in range(10)]
+    rows = [
+        {
+            "model": model,
+            "dataset": dataset,
+            "optimizer": optimizer,
+            "run": f"r{r}",
+            "accuracy": 0.9
+            + (SHIFT if (model, dataset, optimizer) == ("cnn", "cifar", "sgd") else 0.0)
+            + rng.normal(0.0, NOISE),
+            "status": "FINISHED",
+        }
+        for model in ("mlp", "cnn")
+        for dataset in ("mnist", "cifar")
+        for optimizer in ("adam", "rmsprop", "sgd")
+        for r in range(10)
+    ]
     table = pd.DataFrame(rows)
-    failed = (table["model"] == "mlp") & (table["dataset"] == "mnist") & (table["optimizer"] == "sgd") & \
-        table["run"].isin(["r3", "r7"])
+    failed = (
+        (table["model"] == "mlp")
+        & (table["dataset"] == "mnist")
+        & (table["optimizer"] == "sgd")
+        & table["run"].isin(["r3", "r7"])
+    )
     table.loc[failed, ["accuracy", "status"]] = [np.nan, "FAILED"]
     return table
 
@@ -77,8 +104,15 @@ def test_the_planted_cell_alone_shows_an_effect_and_matches_scipy(result):
         else:
             assert row["p_holm"] > 0.01
     best = analysis.tables["descriptives"].query("model == 'cnn' and dataset == 'cifar' and best")
-    assert set(best["optimizer"]) == {"adam", "rmsprop"}  # sgd is significantly worse; higher is better
-    ranking = analysis.tables["sensitivity"].query("index == 'omega_sq' and dataset == 'cifar'").set_index("model")
+    assert set(best["optimizer"]) == {
+        "adam",
+        "rmsprop",
+    }  # sgd is significantly worse; higher is better
+    ranking = (
+        analysis.tables["sensitivity"]
+        .query("index == 'omega_sq' and dataset == 'cifar'")
+        .set_index("model")
+    )
     assert ranking.loc["cnn", "rank"] == 1 and ranking.loc["cnn", "resolved"]
     assert ranking.loc["cnn", "next_model"] == "mlp"
     components = analysis.tables["variance_components"]["component"]
@@ -96,9 +130,16 @@ def test_the_same_table_in_initsens_names_gives_the_same_tables(csv, result):
     assert set(native.tables) == set(foreign.tables)
     for name, theirs in foreign.tables.items():
         mine = native.tables[name].rename(columns=back)
-        for column in mine.select_dtypes(object).columns:  # term and component names carry the column names
-            mine[column] = mine[column].map(lambda v: re.sub(r"\b(initializer|seed)\b", lambda m: back[m.group(1)], v)
-                                            if isinstance(v, str) else v)
+        for column in mine.select_dtypes(
+            object
+        ).columns:  # term and component names carry the column names
+            mine[column] = mine[column].map(
+                lambda v: (
+                    re.sub(r"\b(initializer|seed)\b", lambda m: back[m.group(1)], v)
+                    if isinstance(v, str)
+                    else v
+                )
+            )
         pd.testing.assert_frame_equal(mine, theirs, obj=name)
 
 
@@ -108,14 +149,33 @@ def test_cli_report_uses_the_tables_names_throughout(csv, tmp_path):
     from initsens.cli import app
 
     report = tmp_path / "rep" / "summary.md"
-    result = CliRunner().invoke(app, ["analyze", str(csv), *FOREIGN, "--report", str(report), "--n-boot", "200",
-                                      "--n-boot-icc", "50"], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(
+        app,
+        [
+            "analyze",
+            str(csv),
+            *FOREIGN,
+            "--report",
+            str(report),
+            "--n-boot",
+            "200",
+            "--n-boot-icc",
+            "50",
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert "status column mapped" in result.output
     text = report.read_text()
     assert "initializ" not in text.lower() and "seed" not in text.lower()
-    assert "# Optimizer sensitivity report: `accuracy`" in text and "- **Optimizer effect.** In 1 of 4 cells" in text
-    assert "Best optimizer and those the data cannot separate from it** (highest mean" in text and "(1 | run)" in text
+    assert (
+        "# Optimizer sensitivity report: `accuracy`" in text
+        and "- **Optimizer effect.** In 1 of 4 cells" in text
+    )
+    assert (
+        "Best optimizer and those the data cannot separate from it** (highest mean" in text
+        and "(1 | run)" in text
+    )
     assert (report.parent / "figures" / "metric_by_optimizer.png").read_bytes()[:4] == b"\x89PNG"
     sensitivity = pq.read_schema(report.parent / "tables" / "sensitivity.parquet")
     assert {"dataset", "model", "next_model"} <= set(sensitivity.names)
@@ -130,18 +190,39 @@ def test_unknown_status_words_are_ignored_with_a_note(tmp_path):
     table.to_csv(path, index=False)
     loaded = load_results(path, "accuracy", Design.parse("optimizer", "model,dataset", "run"))
     assert "status" not in loaded.runs.columns
-    assert any("status column in" in w and "'done'" in w and "ignored" in w for w in loaded.warnings)
+    assert any(
+        "status column in" in w and "'done'" in w and "ignored" in w for w in loaded.warnings
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--factor", "optimizer", "--by", "model,task", "--replicate", "run", "--metric", "accuracy"),
-     r"has no column\(s\) 'task' \(columns found: model, dataset, optimizer, run, accuracy, status\)"),
-    (("--factor", "optimizer", "--by", "model,optimizer", "--replicate", "run"),
-     r"column 'optimizer' is given more than one part"),
-    (("--metric", "accuracy"), r"has no column\(s\) 'depth', 'initializer', 'seed' .*; name the columns with "
-                               r"--factor, --by, --replicate and --metric"),
-    (("--factor", "optimizer", "--by", ",", "--replicate", "run"), r"--by ',' names no column"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            (
+                "--factor",
+                "optimizer",
+                "--by",
+                "model,task",
+                "--replicate",
+                "run",
+                "--metric",
+                "accuracy",
+            ),
+            r"has no column\(s\) 'task' \(columns found: model, dataset, optimizer, run, accuracy, status\)",
+        ),
+        (
+            ("--factor", "optimizer", "--by", "model,optimizer", "--replicate", "run"),
+            r"column 'optimizer' is given more than one part",
+        ),
+        (
+            ("--metric", "accuracy"),
+            r"has no column\(s\) 'depth', 'initializer', 'seed' .*; name the columns with "
+            r"--factor, --by, --replicate and --metric",
+        ),
+        (("--factor", "optimizer", "--by", ",", "--replicate", "run"), r"--by ',' names no column"),
+    ],
+)
 def test_bad_column_roles_are_one_line(csv, args, message):
     from typer.testing import CliRunner
 
@@ -162,10 +243,15 @@ def test_explicit_default_names_give_the_same_tables_and_report(csv, tmp_path):
     ours["depth"] = ours.pop("dataset").map({"cifar": 1, "mnist": 2})
     ours["seed"] = ours["seed"].str[1:].astype(int)
     texts, tables = [], []
-    for name, design in (("implicit", Design()), ("explicit", Design.parse("initializer", "model,depth", "seed"))):
+    for name, design in (
+        ("implicit", Design()),
+        ("explicit", Design.parse("initializer", "model,depth", "seed")),
+    ):
         runs, _ = check_runs(ours, "ours", "accuracy", design)
         analysis = analyze(runs, "accuracy", **FAST, design=design)
-        written = write_report(analysis, Results(runs, None, [csv]), tmp_path / name / "summary.md", "same command")
+        written = write_report(
+            analysis, Results(runs, None, [csv]), tmp_path / name / "summary.md", "same command"
+        )
         texts.append(re.sub(r"on \d{4}-\d\d-\d\d \d\d:\d\d UTC", "", written.report.read_text()))
         tables.append({p.name: pd.read_parquet(p) for p in written.tables})
     assert texts[0] == texts[1] and "initializer" in texts[0]

@@ -25,9 +25,13 @@ def _counts(seed: int = 0) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     means = rng.gamma(2.0, 300.0, size=(len(TYPES), GENES))
     rows = np.repeat(np.arange(len(TYPES)), N_PER)
     counts = rng.poisson(means[rows] * (rng.random((len(rows), GENES)) < 0.7)).astype(np.float32)
-    obs = pd.DataFrame({"cell_type": np.repeat(TYPES, N_PER), "batch": "b1"},
-                       index=[f"S{i:03d}" for i in range(len(rows))])
-    var = pd.DataFrame({"symbol": [f"SYM{j}" for j in range(GENES)]}, index=[f"ENSG{j:05d}" for j in range(GENES)])
+    obs = pd.DataFrame(
+        {"cell_type": np.repeat(TYPES, N_PER), "batch": "b1"},
+        index=[f"S{i:03d}" for i in range(len(rows))],
+    )
+    var = pd.DataFrame(
+        {"symbol": [f"SYM{j}" for j in range(GENES)]}, index=[f"ENSG{j:05d}" for j in range(GENES)]
+    )
     return counts, obs, var
 
 
@@ -36,8 +40,12 @@ def files(tmp_path_factory):
     """The same counts as a sparse layer (X holding log values), as a dense X, and as a CSV matrix."""
     folder = tmp_path_factory.mktemp("h5ad")
     counts, obs, var = _counts()
-    anndata.AnnData(X=sparse.csr_matrix(np.log2(counts + 1)), obs=obs, var=var,
-                    layers={"counts": sparse.csr_matrix(counts)}).write_h5ad(folder / "sparse.h5ad")
+    anndata.AnnData(
+        X=sparse.csr_matrix(np.log2(counts + 1)),
+        obs=obs,
+        var=var,
+        layers={"counts": sparse.csr_matrix(counts)},
+    ).write_h5ad(folder / "sparse.h5ad")
     anndata.AnnData(X=counts, obs=obs, var=var).write_h5ad(folder / "dense.h5ad")
     csv = pd.DataFrame(counts, index=obs.index, columns=var.index)
     csv.insert(0, "cancer_type", obs["cell_type"])
@@ -51,7 +59,9 @@ def test_sparse_layer_dense_x_and_csv_give_the_same_dataset_and_prepared_arrays(
     from_x = load_dataset(files / "dense.h5ad")
     from_csv = load_dataset(files / "counts.csv")
     assert is_sparse(from_layer.X) and not is_sparse(from_x.X)
-    assert from_layer.sha256 == from_x.sha256 == from_csv.sha256  # hashed as dense rows: the format does not count
+    assert (
+        from_layer.sha256 == from_x.sha256 == from_csv.sha256
+    )  # hashed as dense rows: the format does not count
     assert list(from_layer.labels) == list(from_csv.labels) and from_layer.classes == sorted(TYPES)
     assert from_layer.name.endswith("(layer 'counts')")
     reference = prepare(from_csv, top_genes=40)
@@ -78,8 +88,9 @@ def test_labels_from_a_named_obs_column_or_a_phenotype_table(files, tmp_path):
     assert set(named.labels) == {"b1"}
     pheno = tmp_path / "pheno.tsv"
     counts, obs, _ = _counts()
-    pd.DataFrame({"sample": obs.index[::-1], "label": [f"T{i % 2}" for i in range(len(obs))]}).to_csv(
-        pheno, sep="\t", index=False)
+    pd.DataFrame(
+        {"sample": obs.index[::-1], "label": [f"T{i % 2}" for i in range(len(obs))]}
+    ).to_csv(pheno, sep="\t", index=False)
     joined = load_dataset(files / "sparse.h5ad", labels=pheno, layer="counts")
     expected = {s: f"T{i % 2}" for i, s in enumerate(obs.index[::-1])}
     assert joined.labels.tolist() == [expected[s] for s in joined.sample_ids]
@@ -90,22 +101,39 @@ def test_missing_values_in_a_sparse_matrix_are_reported_or_imputed(tmp_path):
     counts[3, 5] = np.nan
     path = tmp_path / "nan.h5ad"
     anndata.AnnData(X=sparse.csr_matrix(counts), obs=obs, var=var).write_h5ad(path)
-    with pytest.raises(InitsensError, match=r"1 missing or infinite value\(s\) in 1 gene\(s\) \[ENSG00005"):
+    with pytest.raises(
+        InitsensError, match=r"1 missing or infinite value\(s\) in 1 gene\(s\) \[ENSG00005"
+    ):
         load_dataset(path)
     imputed = load_dataset(path, impute="zero")
     assert imputed.X[3, 5] == 0 and imputed.n_genes == GENES
     assert load_dataset(path, drop_missing="genes").n_genes == GENES - 1
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"data": "broken.h5ad"}, r"broken\.h5ad: not a readable \.h5ad file \(.+\); write it with AnnData\.write_h5ad"),
-    ({"layer": "raw"}, r"no layer 'raw' for --layer \(layers: 'counts'\)"),
-    ({"label_column": "tissue"}, r"no obs column 'tissue' for --label-column \(obs columns: 'cell_type', 'batch'\)"),
-    ({"gene_column": "gene"}, r"no var column 'gene' for --gene-column \(var columns: 'symbol'\)"),
-    ({"orientation": "genes-x-samples"}, r"--orientation does not apply to \.h5ad files"),
-    ({"data": "counts.csv", "layer": "counts"}, r"counts\.csv: --layer and --gene-column apply to \.h5ad files only"),
-    ({"data": "tcga5", "layer": "counts"}, r"apply to files, not to the named dataset 'tcga5'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"data": "broken.h5ad"},
+            r"broken\.h5ad: not a readable \.h5ad file \(.+\); write it with AnnData\.write_h5ad",
+        ),
+        ({"layer": "raw"}, r"no layer 'raw' for --layer \(layers: 'counts'\)"),
+        (
+            {"label_column": "tissue"},
+            r"no obs column 'tissue' for --label-column \(obs columns: 'cell_type', 'batch'\)",
+        ),
+        (
+            {"gene_column": "gene"},
+            r"no var column 'gene' for --gene-column \(var columns: 'symbol'\)",
+        ),
+        ({"orientation": "genes-x-samples"}, r"--orientation does not apply to \.h5ad files"),
+        (
+            {"data": "counts.csv", "layer": "counts"},
+            r"counts\.csv: --layer and --gene-column apply to \.h5ad files only",
+        ),
+        ({"data": "tcga5", "layer": "counts"}, r"apply to files, not to the named dataset 'tcga5'"),
+    ],
+)
 def test_bad_h5ad_input_is_one_line(files, kwargs, message):
     kwargs = dict(kwargs)
     name = kwargs.pop("data", "sparse.h5ad")
@@ -117,8 +145,11 @@ def test_bad_h5ad_input_is_one_line(files, kwargs, message):
 
 def test_without_anndata_an_h5ad_path_names_the_extra(files, monkeypatch):
     monkeypatch.setitem(sys.modules, "anndata", None)  # import anndata now raises ImportError
-    with pytest.raises(InitsensError, match=r"needs the anndata package; install it with pip install "
-                                            r"'initsens\[anndata\]'"):
+    with pytest.raises(
+        InitsensError,
+        match=r"needs the anndata package; install it with pip install "
+        r"'initsens\[anndata\]'",
+    ):
         load_dataset(files / "sparse.h5ad")
 
 
@@ -128,22 +159,61 @@ def test_cli_trains_and_describes_an_h5ad_file(files, tmp_path):
     from initsens.cli import app
 
     runner = CliRunner()
-    info = runner.invoke(app, ["data", "info", "--data", str(files / "sparse.h5ad"), "--layer", "counts",
-                               "--top-genes", "20"], env={"COLUMNS": "200"})
+    info = runner.invoke(
+        app,
+        [
+            "data",
+            "info",
+            "--data",
+            str(files / "sparse.h5ad"),
+            "--layer",
+            "counts",
+            "--top-genes",
+            "20",
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert info.exit_code == 0, info.output
     assert "kept sparse" in info.output and "log2cpm" in info.output and "BRCA 12" in info.output
     out = tmp_path / "runs"
-    result = runner.invoke(app, ["train", "--data", str(files / "sparse.h5ad"), "--layer", "counts",
-                                 "--models", "VanillaVAE", "--inits", "default", "--depths", "1", "--repeats", "1",
-                                 "--epochs", "2", "--top-genes", "20", "--hidden-dims", "8", "--latent-dim", "2",
-                                 "--out", str(out), "--quiet"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(files / "sparse.h5ad"),
+            "--layer",
+            "counts",
+            "--models",
+            "VanillaVAE",
+            "--inits",
+            "default",
+            "--depths",
+            "1",
+            "--repeats",
+            "1",
+            "--epochs",
+            "2",
+            "--top-genes",
+            "20",
+            "--hidden-dims",
+            "8",
+            "--latent-dim",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     runs = pd.read_parquet(out / "runs")
     assert runs["transform"].tolist() == ["log2cpm"] and runs["n_genes"].tolist() == [20]
     assert runs["dataset_sha256"].iloc[0] == load_dataset(files / "counts.csv").sha256
 
 
-def test_mostly_zero_counts_stop_a_mad_selection_with_one_line_and_train_by_variance(tmp_path, monkeypatch):
+def test_mostly_zero_counts_stop_a_mad_selection_with_one_line_and_train_by_variance(
+    tmp_path, monkeypatch
+):
     """With more than half of a gene's values 0 its MAD is 0: a top-k by MAD would follow the file's gene order."""
     counts, obs, var = _counts()
     rng = np.random.default_rng(1)
@@ -151,20 +221,40 @@ def test_mostly_zero_counts_stop_a_mad_selection_with_one_line_and_train_by_vari
     path = tmp_path / "sparse_counts.h5ad"
     anndata.AnnData(X=sparse.csr_matrix(counts), obs=obs, var=var).write_h5ad(path)
     dataset = load_dataset(path)
-    with pytest.raises(InitsensError, match=r"^only \d+ of 200 genes have a positive spread by 'mad' .*; use "
-                                            r"--gene-selection variance or meanad, or --top-genes \d+ or less$"):
+    with pytest.raises(
+        InitsensError,
+        match=r"^only \d+ of 200 genes have a positive spread by 'mad' .*; use "
+        r"--gene-selection variance or meanad, or --top-genes \d+ or less$",
+    ):
         prepare(dataset, top_genes=40)
     from initsens.cli import main
 
     out = tmp_path / "out"  # train stops before anything is created
-    monkeypatch.setattr(sys, "argv", ["initsens", "train", "--data", str(path), "--top-genes", "40", "--out",
-                                      str(out), "--quiet"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "initsens",
+            "train",
+            "--data",
+            str(path),
+            "--top-genes",
+            "40",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code == 2 and not out.exists()
     prepared = prepare(dataset, top_genes=40, gene_selection="variance")
-    rows = [list(obs.index).index(sample) for sample in prepared.train_ids]  # the training split, recomputed densely
-    log_cpm = np.log2(counts[rows].astype(np.float64) / counts[rows].sum(axis=1, keepdims=True) * 1e6 + 1)
+    rows = [
+        list(obs.index).index(sample) for sample in prepared.train_ids
+    ]  # the training split, recomputed densely
+    log_cpm = np.log2(
+        counts[rows].astype(np.float64) / counts[rows].sum(axis=1, keepdims=True) * 1e6 + 1
+    )
     spread = log_cpm.astype(np.float32).var(axis=0, dtype=np.float64)
     expected = var.index[np.sort(np.lexsort((np.arange(GENES), -spread))[:40])]
     assert list(prepared.gene_ids) == list(expected)

@@ -10,13 +10,24 @@ from typer.testing import CliRunner
 from initsens.cli import app
 from initsens.errors import InitsensError
 
-COMMANDS = [(), ("train",), ("analyze",), ("check",), ("reproduce",), ("models",), ("presets",), ("data",),
-            ("data", "info"), ("data", "fetch")]
+COMMANDS = [
+    (),
+    ("train",),
+    ("analyze",),
+    ("check",),
+    ("reproduce",),
+    ("models",),
+    ("presets",),
+    ("data",),
+    ("data", "info"),
+    ("data", "fetch"),
+]
 
 
 def help_text(*command: str) -> str:
-    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1",
-                                                                 "TERMINAL_WIDTH": ""})
+    result = CliRunner().invoke(
+        app, [*command, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1", "TERMINAL_WIDTH": ""}
+    )
     assert result.exit_code == 0, result.output
     return result.output
 

@@ -56,7 +56,10 @@ def test_weights_follow_the_stated_law(name):
     assert abs(w.mean() - law.mean()) < 5 * sd / math.sqrt(w.size)
     # every other law of the table is rejected: the test can tell the initializers apart
     for other, (other_law, _) in LAWS.items():
-        if other != name and (name, other) not in {("default", "xavier_uniform"), ("xavier_uniform", "default")}:
+        if other != name and (name, other) not in {
+            ("default", "xavier_uniform"),
+            ("xavier_uniform", "default"),
+        }:
             assert stats.kstest(w, other_law.cdf).pvalue < 1e-6, other
 
 
@@ -70,7 +73,9 @@ def test_biases_keep_pytorch_default_law():
 
 def test_same_seed_same_weights_and_different_seed_different_weights():
     def weights(init, seed):
-        model = build_model("VanillaVAE", 50, depth=2, hidden_dims=[32], latent_dim=4, initializer=init, seed=seed)
+        model = build_model(
+            "VanillaVAE", 50, depth=2, hidden_dims=[32], latent_dim=4, initializer=init, seed=seed
+        )
         return torch.cat([p.detach().ravel() for p in model.parameters()])
 
     for init in LAWS:
@@ -82,8 +87,16 @@ def test_same_seed_same_weights_and_different_seed_different_weights():
 
 
 def test_scope_hidden_touches_only_hidden_layers():
-    model = build_model("VanillaVAE", 200, depth=2, hidden_dims=[128], latent_dim=8,
-                        initializer="normal", init_scope="hidden", seed=0)
+    model = build_model(
+        "VanillaVAE",
+        200,
+        depth=2,
+        hidden_dims=[128],
+        latent_dim=8,
+        initializer="normal",
+        init_scope="hidden",
+        seed=0,
+    )
     hidden = set(model.hidden_linears())
     assert len(hidden) == 4  # 2 encoder + 2 decoder hidden layers
     for module in model.modules():
@@ -97,12 +110,26 @@ def test_scope_hidden_touches_only_hidden_layers():
 
 
 def test_scope_all_and_unknown_names():
-    model = build_model("IWAE", 200, depth=1, hidden_dims=[64], latent_dim=8, initializer="normal", seed=0,
-                        init_scope="all")
+    model = build_model(
+        "IWAE",
+        200,
+        depth=1,
+        hidden_dims=[64],
+        latent_dim=8,
+        initializer="normal",
+        seed=0,
+        init_scope="all",
+    )
     assert model.encoder.mu.weight.std().item() == pytest.approx(1.0, rel=0.1)
-    hidden = build_model("IWAE", 200, depth=1, hidden_dims=[64], latent_dim=8, initializer="normal", seed=0)
-    assert hidden.encoder.mu.weight.abs().max().item() <= 1 / math.sqrt(64)  # the default scope leaves the heads
-    with pytest.raises(InitsensError, match="unknown initializer 'he'; choose one of: default, normal"):
+    hidden = build_model(
+        "IWAE", 200, depth=1, hidden_dims=[64], latent_dim=8, initializer="normal", seed=0
+    )
+    assert hidden.encoder.mu.weight.abs().max().item() <= 1 / math.sqrt(
+        64
+    )  # the default scope leaves the heads
+    with pytest.raises(
+        InitsensError, match="unknown initializer 'he'; choose one of: default, normal"
+    ):
         build_model("IWAE", 10, initializer="he")
     with pytest.raises(InitsensError, match="unknown init scope"):
         build_model("IWAE", 10, init_scope="heads")

@@ -18,7 +18,9 @@ from initsens.analysis.oneway import ncp_interval, variance_share_interval
 from initsens.analysis.posthoc import clopper_pearson
 
 TABLES = int(os.environ.get("INITSENS_COVERAGE_TABLES", "1000"))
-EFFECTS = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])  # five initializers' true means (population variance 0.5)
+EFFECTS = np.array(
+    [-1.0, -0.5, 0.0, 0.5, 1.0]
+)  # five initializers' true means (population variance 0.5)
 
 
 def test_the_variance_share_interval_matches_r():
@@ -26,7 +28,9 @@ def test_the_variance_share_interval_matches_r():
     reference = pd.read_csv(REPO / "tests" / "fixtures" / "anova" / "r_omega_ci.csv")
     for row in reference.itertuples():
         low, high = ncp_interval(row.f, row.df1, row.df2)
-        assert low == pytest.approx(row.ncp_low, rel=1e-6, abs=1e-9) and high == pytest.approx(row.ncp_high, rel=1e-6)
+        assert low == pytest.approx(row.ncp_low, rel=1e-6, abs=1e-9) and high == pytest.approx(
+            row.ncp_high, rel=1e-6
+        )
         share = variance_share_interval(row.f, row.df1, row.df2)
         assert share == pytest.approx((row.share_low, row.share_high), rel=1e-6, abs=1e-9)
 
@@ -37,15 +41,22 @@ def test_the_proportion_interval_matches_scipys_exact_binomial_interval():
     for k, n in ((0, 3), (2, 3), (3, 3), (7, 10), (10, 10)):
         exact = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
         assert clopper_pearson(k, n) == pytest.approx((exact.low, exact.high), abs=1e-12)
-    assert clopper_pearson(2.0, 2)[0] == pytest.approx(0.025 ** 0.5) and clopper_pearson(1.5, 2) < (0.2, 1.0)
+    assert clopper_pearson(2.0, 2)[0] == pytest.approx(0.025**0.5) and clopper_pearson(1.5, 2) < (
+        0.2,
+        1.0,
+    )
 
 
 def _share_coverage(seeds: int, shape: str, rng) -> float:
     spreads = np.array([0.25, 0.5, 1.0, 2.0, 4.0]) ** 0.5 if shape == "unequal" else np.ones(5)
-    truth = EFFECTS.var() / (EFFECTS.var() + np.mean(spreads ** 2))
+    truth = EFFECTS.var() / (EFFECTS.var() + np.mean(spreads**2))
     hits = 0
     for _ in range(TABLES):
-        noise = rng.standard_t(3, (5, seeds)) / np.sqrt(3.0) if shape == "heavy" else rng.standard_normal((5, seeds))
+        noise = (
+            rng.standard_t(3, (5, seeds)) / np.sqrt(3.0)
+            if shape == "heavy"
+            else rng.standard_normal((5, seeds))
+        )
         y = EFFECTS[:, None] + spreads[:, None] * noise
         means, grand = y.mean(1), y.mean()
         ss_b, ss_w = seeds * np.sum((means - grand) ** 2), np.sum((y - means[:, None]) ** 2)
@@ -57,7 +68,11 @@ def _share_coverage(seeds: int, shape: str, rng) -> float:
 
 def _better_coverage(seeds: int, shape: str, rng) -> float:
     """P(A better than B on a seed) with A's mean 0.5 below B's: the Clopper-Pearson interval over seeds."""
-    draw = (lambda size: rng.standard_t(3, size)) if shape == "heavy" else (lambda size: rng.standard_normal(size))
+    draw = (
+        (lambda size: rng.standard_t(3, size))
+        if shape == "heavy"
+        else (lambda size: rng.standard_normal(size))
+    )
     spread = 3.0 if shape == "unequal" else 1.0
     truth = np.mean(draw(400_000) * spread - 0.5 < draw(400_000))
     a, b = draw((TABLES, seeds)) * spread - 0.5, draw((TABLES, seeds))
@@ -70,10 +85,19 @@ def _mean_coverage(seeds: int, shape: str, rng) -> float:
     """The descriptives' t interval of an initializer's mean (the table's ci_low/ci_high), through describe()."""
     from initsens.analysis.descriptives import describe
 
-    noise = rng.standard_t(3, (TABLES, seeds)) / np.sqrt(3.0) if shape == "heavy" else rng.standard_normal(
-        (TABLES, seeds)) * (3.0 if shape == "unequal" else 1.0)
-    runs = pd.DataFrame({"model": np.repeat(np.arange(TABLES), seeds).astype(str), "depth": 1, "initializer": "a",
-                         "val_loss": noise.ravel()})
+    noise = (
+        rng.standard_t(3, (TABLES, seeds)) / np.sqrt(3.0)
+        if shape == "heavy"
+        else rng.standard_normal((TABLES, seeds)) * (3.0 if shape == "unequal" else 1.0)
+    )
+    runs = pd.DataFrame(
+        {
+            "model": np.repeat(np.arange(TABLES), seeds).astype(str),
+            "depth": 1,
+            "initializer": "a",
+            "val_loss": noise.ravel(),
+        }
+    )
     table = describe(runs, "val_loss")
     return float(((table["ci_low"] <= 0) & (0 <= table["ci_high"])).mean())
 
@@ -101,16 +125,29 @@ def test_interval_coverage_at_the_seed_counts_users_run():
     rows = []
     for seeds in (3, 5, 10):
         for shape in ("normal", "heavy", "unequal"):
-            rows.append({"seeds": seeds, "data": shape, "variance share (ω², η²)": _share_coverage(seeds, shape, rng),
-                         "P(better), paired": _better_coverage(seeds, shape, rng),
-                         "mean (t)": _mean_coverage(seeds, shape, rng), "Spearman ρ": _rho_coverage(seeds, shape, rng)})
+            rows.append(
+                {
+                    "seeds": seeds,
+                    "data": shape,
+                    "variance share (ω², η²)": _share_coverage(seeds, shape, rng),
+                    "P(better), paired": _better_coverage(seeds, shape, rng),
+                    "mean (t)": _mean_coverage(seeds, shape, rng),
+                    "Spearman ρ": _rho_coverage(seeds, shape, rng),
+                }
+            )
     table = pd.DataFrame(rows)
     print("\n" + table.to_string(index=False))
     normal = table[table["data"] == "normal"]
-    assert (abs(normal["variance share (ω², η²)"] - 0.95) <= 0.02).all()  # exact where its assumptions hold
-    assert (table["P(better), paired"] >= 0.95 - 0.02).all()  # Clopper-Pearson: at least nominal everywhere
+    assert (
+        abs(normal["variance share (ω², η²)"] - 0.95) <= 0.02
+    ).all()  # exact where its assumptions hold
+    assert (
+        table["P(better), paired"] >= 0.95 - 0.02
+    ).all()  # Clopper-Pearson: at least nominal everywhere
     assert (abs(normal["mean (t)"] - 0.95) <= 0.02).all()
-    assert (abs(table["Spearman ρ"] - 0.95) <= 0.03).all()  # ranks: the margins' shape does not matter
+    assert (
+        abs(table["Spearman ρ"] - 0.95) <= 0.03
+    ).all()  # ranks: the margins' shape does not matter
 
 
 @pytest.mark.slow
@@ -127,17 +164,30 @@ def test_the_icc_interval_undercovers_as_the_report_says():
     for seeds in (3, 5, 10):
         rows = []
         for table in range(100):
-            a, b = rng.normal(0, 1.0, 5), rng.normal(0, 0.5 ** 0.5, seeds)
-            rows += [{"model": f"m{table}", "depth": 1, "initializer": f"i{i}", "seed": s,
-                      "val_loss": a[i] + b[s] + rng.normal()} for i in range(5) for s in range(seeds)]
+            a, b = rng.normal(0, 1.0, 5), rng.normal(0, 0.5**0.5, seeds)
+            rows += [
+                {
+                    "model": f"m{table}",
+                    "depth": 1,
+                    "initializer": f"i{i}",
+                    "seed": s,
+                    "val_loss": a[i] + b[s] + rng.normal(),
+                }
+                for i in range(5)
+                for s in range(seeds)
+            ]
         table = variance_components(pd.DataFrame(rows), n_boot=200)
         for component, share in truths.items():
             rows_of = table[table["component"] == component]
-            coverage[(seeds, component)] = float(((rows_of["ci_low"] <= share) & (share <= rows_of["ci_high"])).mean())
+            coverage[(seeds, component)] = float(
+                ((rows_of["ci_low"] <= share) & (share <= rows_of["ci_high"])).mean()
+            )
     print(f"\nvariance-share interval coverage (95% nominal): {coverage}")
     assert 0.9 <= coverage[(3, "initializer")] <= 1.0
     assert all(0.75 <= coverage[(n, "initializer")] <= 0.93 for n in (5, 10))
-    assert all(coverage[(n, c)] >= 0.9 for n in (3, 5, 10) for c in ("seed", "residual"))  # 93-98% measured
+    assert all(
+        coverage[(n, c)] >= 0.9 for n in (3, 5, 10) for c in ("seed", "residual")
+    )  # 93-98% measured
 
 
 @pytest.mark.slow
@@ -151,23 +201,35 @@ def test_games_howell_simultaneous_intervals_cover_every_pair(monkeypatch):
 
     grid = np.geomspace(1.5, 500, 400)
     exact = np.array([posthoc.studentized_range_quantile(0.95, 5, df) for df in grid])
-    monkeypatch.setattr(posthoc, "studentized_range_quantile",
-                        lambda q, k, df: float(np.interp(np.log(df), np.log(grid), exact)))
+    monkeypatch.setattr(
+        posthoc,
+        "studentized_range_quantile",
+        lambda q, k, df: float(np.interp(np.log(df), np.log(grid), exact)),
+    )
     games_howell = posthoc.games_howell
     rng = np.random.default_rng(31)
     names = [f"i{j}" for j in range(5)]
     coverage = {}
     for seeds in (3, 5, 10):
         for shape in ("normal", "heavy", "unequal"):
-            spreads = np.array([0.25, 0.5, 1.0, 2.0, 4.0]) ** 0.5 if shape == "unequal" else np.ones(5)
+            spreads = (
+                np.array([0.25, 0.5, 1.0, 2.0, 4.0]) ** 0.5 if shape == "unequal" else np.ones(5)
+            )
             hits = 0
             for _ in range(300):
-                noise = (rng.standard_t(3, (5, seeds)) / np.sqrt(3.0) if shape == "heavy"
-                         else rng.standard_normal((5, seeds)))
+                noise = (
+                    rng.standard_t(3, (5, seeds)) / np.sqrt(3.0)
+                    if shape == "heavy"
+                    else rng.standard_normal((5, seeds))
+                )
                 groups = list(EFFECTS[:, None] + spreads[:, None] * noise)
                 rows = games_howell(names, groups, 0.05)
-                hits += all(r["ci_low"] <= EFFECTS[names.index(r["group1"])] - EFFECTS[names.index(r["group2"])]
-                            <= r["ci_high"] for r in rows)
+                hits += all(
+                    r["ci_low"]
+                    <= EFFECTS[names.index(r["group1"])] - EFFECTS[names.index(r["group2"])]
+                    <= r["ci_high"]
+                    for r in rows
+                )
             coverage[(seeds, shape)] = hits / 300
     print("\nGames-Howell familywise coverage (95% nominal):", coverage)
     assert all(coverage[(n, s)] >= 0.95 - 0.04 for n in (5, 10) for s in ("normal", "unequal"))

@@ -29,13 +29,26 @@ def read_nist(name: str) -> tuple[pd.DataFrame, dict[str, float]]:
     between = next(line for line in lines if line.startswith("Between "))
     within = next(line for line in lines if line.startswith("Within "))
     b, w = re.findall(NUMBER, between), re.findall(NUMBER, within)
-    certified = {"df_between": float(b[0]), "ss_between": float(b[1]), "f": float(b[3]),
-                 "df_within": float(w[0]), "ss_within": float(w[1])}
-    start = max(i for i, line in enumerate(lines) if line.startswith("Data:  ")) + 1  # header also has one
+    certified = {
+        "df_between": float(b[0]),
+        "ss_between": float(b[1]),
+        "f": float(b[3]),
+        "df_within": float(w[0]),
+        "ss_within": float(w[1]),
+    }
+    start = (
+        max(i for i, line in enumerate(lines) if line.startswith("Data:  ")) + 1
+    )  # header also has one
     rows = [line.split() for line in lines[start:] if line.strip()]
     pivot = Decimal(rows[0][1])
-    frame = pd.DataFrame({"model": "nist", "depth": 1, "initializer": [int(r[0]) for r in rows],
-                          "val_loss": [float(Decimal(r[1]) - pivot) for r in rows]})
+    frame = pd.DataFrame(
+        {
+            "model": "nist",
+            "depth": 1,
+            "initializer": [int(r[0]) for r in rows],
+            "val_loss": [float(Decimal(r[1]) - pivot) for r in rows],
+        }
+    )
     return frame, certified
 
 
@@ -43,6 +56,8 @@ def read_nist(name: str) -> tuple[pd.DataFrame, dict[str, float]]:
 def test_oneway_matches_nist_certified_values(name):
     frame, certified = read_nist(name)
     row = oneway(frame, n_boot=10).iloc[0]
-    assert row["df_between"] == certified["df_between"] and row["df_within"] == certified["df_within"]
+    assert (
+        row["df_between"] == certified["df_between"] and row["df_within"] == certified["df_within"]
+    )
     for column in ("ss_between", "ss_within", "f"):
         assert row[column] == pytest.approx(certified[column], rel=1e-9), column

@@ -18,11 +18,20 @@ def _runs(seed=0):
         for init, centre, sd in (("i1", 0.0, 1.0), ("i2", 5.0, 10.0), ("i3", 50.0, 100.0)):
             for s in range(10):
                 failed = s == 9
-                rows.append({"run_id": f"{model}{init}{s}", "model": model, "depth": 1, "normalization": "zscore",
-                             "initializer": init, "seed": s, "status": "diverged" if failed else "ok",
-                             "val_loss": np.nan if failed else centre + sd * rng.standard_normal(),
-                             "val_nelbo": np.nan if failed else 2 * centre + rng.standard_normal(),
-                             "ari": np.nan if failed else 0.5 + 0.01 * rng.standard_normal()})
+                rows.append(
+                    {
+                        "run_id": f"{model}{init}{s}",
+                        "model": model,
+                        "depth": 1,
+                        "normalization": "zscore",
+                        "initializer": init,
+                        "seed": s,
+                        "status": "diverged" if failed else "ok",
+                        "val_loss": np.nan if failed else centre + sd * rng.standard_normal(),
+                        "val_nelbo": np.nan if failed else 2 * centre + rng.standard_normal(),
+                        "ari": np.nan if failed else 0.5 + 0.01 * rng.standard_normal(),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -33,7 +42,9 @@ def test_centring_gives_every_initializer_the_cells_mean_and_keeps_its_spread():
         before = runs.loc[group.index]
         cell = runs[(runs["model"] == group["model"].iloc[0]) & (runs["status"] == "ok")]
         for m in ("val_loss", "val_nelbo", "ari"):
-            assert group[m].mean() == pytest.approx(cell[m].mean(), abs=1e-9)  # pandas skips the failed NaN
+            assert group[m].mean() == pytest.approx(
+                cell[m].mean(), abs=1e-9
+            )  # pandas skips the failed NaN
             assert group[m].std() == pytest.approx(before[m].std(), rel=1e-12)
     assert out.loc[runs["status"] != "ok", "val_loss"].isna().all()
 
@@ -41,16 +52,30 @@ def test_centring_gives_every_initializer_the_cells_mean_and_keeps_its_spread():
 def test_a_centred_world_resamples_finished_runs_whole_and_leaves_failures_and_identities():
     runs = _runs()
     world = centred(runs, np.random.default_rng(1))
-    assert world[["run_id", "initializer", "seed", "status"]].equals(runs[["run_id", "initializer", "seed", "status"]])
+    assert world[["run_id", "initializer", "seed", "status"]].equals(
+        runs[["run_id", "initializer", "seed", "status"]]
+    )
     centre = centre_on_cell(runs)
     ok = runs["status"] == "ok"
     pairs = set(map(tuple, centre.loc[ok, ["model", "initializer", "val_loss", "ari"]].to_numpy()))
-    assert set(map(tuple, world.loc[ok, ["model", "initializer", "val_loss", "ari"]].to_numpy())) <= pairs
+    assert (
+        set(map(tuple, world.loc[ok, ["model", "initializer", "val_loss", "ari"]].to_numpy()))
+        <= pairs
+    )
     assert world.loc[~ok, ["val_loss", "ari"]].isna().all().all()
-    means = np.mean([centred(runs, np.random.default_rng(s)).groupby(["model", "initializer"])["val_loss"].mean()
-                     for s in range(400)], axis=0)
+    means = np.mean(
+        [
+            centred(runs, np.random.default_rng(s))
+            .groupby(["model", "initializer"])["val_loss"]
+            .mean()
+            for s in range(400)
+        ],
+        axis=0,
+    )
     cell = centre.groupby("model")["val_loss"].mean().to_numpy()
-    sd = centre.groupby(["model", "initializer"])["val_loss"].std().to_numpy() / 3 / 20  # se of a mean of 400 means
+    sd = (
+        centre.groupby(["model", "initializer"])["val_loss"].std().to_numpy() / 3 / 20
+    )  # se of a mean of 400 means
     assert np.all(np.abs(means - np.repeat(cell, 3)) < 4 * sd)
 
 
@@ -58,7 +83,10 @@ def test_the_permuted_null_shuffles_within_cell_and_seed_only():
     runs = _runs()
     world = permuted(runs, np.random.default_rng(3))
     key = ["model", "seed"]
-    assert (world.groupby(key)["initializer"].apply(sorted) == runs.groupby(key)["initializer"].apply(sorted)).all()
+    assert (
+        world.groupby(key)["initializer"].apply(sorted)
+        == runs.groupby(key)["initializer"].apply(sorted)
+    ).all()
     assert not world["initializer"].equals(runs["initializer"])
 
 
@@ -69,5 +97,7 @@ def test_error_rate_interval_is_clopper_pearson():
     assert error_rate(0, 400)["low"] == 0.0 and error_rate(400, 400)["high"] == 1.0
     # P(X >= 30 | n = 400, p = 0.05) by the complement of a sum of binomial terms
     from math import comb
+
     assert error_rate(30, 400)["p_above_level"] == pytest.approx(
-        1 - sum(comb(400, k) * 0.05**k * 0.95**(400 - k) for k in range(30)), rel=1e-9)
+        1 - sum(comb(400, k) * 0.05**k * 0.95 ** (400 - k) for k in range(30)), rel=1e-9
+    )

@@ -50,8 +50,12 @@ def test_kl_and_log_densities_match_torch_distributions_and_scipy():
     torch.testing.assert_close(kl_standard_normal(mu, logvar), expected_kl, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(
         log_normal_diag(z, mu, logvar).numpy(),
-        stats.norm.logpdf(z.numpy(), mu.numpy(), np.exp(0.5 * logvar.numpy())).sum(1), rtol=1e-12)
-    np.testing.assert_allclose(log_standard_normal(z).numpy(), stats.norm.logpdf(z.numpy()).sum(1), rtol=1e-12)
+        stats.norm.logpdf(z.numpy(), mu.numpy(), np.exp(0.5 * logvar.numpy())).sum(1),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        log_standard_normal(z).numpy(), stats.norm.logpdf(z.numpy()).sum(1), rtol=1e-12
+    )
 
 
 class PPCA:
@@ -64,7 +68,9 @@ class PPCA:
         rng = np.random.default_rng(seed)
         q, _ = np.linalg.qr(rng.normal(size=(n_genes, d)))
         self.W, self.b, self.s2 = q * np.array([2.0, 1.2]), rng.normal(size=n_genes), s2
-        self.x = self.W @ rng.normal(size=d) + self.b + rng.normal(scale=math.sqrt(s2), size=n_genes)
+        self.x = (
+            self.W @ rng.normal(size=d) + self.b + rng.normal(scale=math.sqrt(s2), size=n_genes)
+        )
 
     def log_marginal(self) -> float:
         cov = self.W @ self.W.T + self.s2 * np.eye(len(self.b))
@@ -77,8 +83,9 @@ class PPCA:
     def elbo(self, m: np.ndarray, v: np.ndarray) -> float:
         """Exact ELBO for q = N(m, diag(v)): E_q log p(x|z) - KL(q || p)."""
         resid = self.x - self.b - self.W @ m
-        expected_ll = -0.5 / self.s2 * (resid @ resid + np.sum(self.W**2 * v)) - 0.5 * len(self.x) * math.log(
-            2 * math.pi * self.s2)
+        expected_ll = -0.5 / self.s2 * (resid @ resid + np.sum(self.W**2 * v)) - 0.5 * len(
+            self.x
+        ) * math.log(2 * math.pi * self.s2)
         kl = 0.5 * np.sum(m**2 + v - 1 - np.log(v))
         return float(expected_ll - kl)
 
@@ -87,8 +94,9 @@ class PPCA:
         x = torch.tensor(self.x).expand(reps, -1)
         mu, logvar = torch.tensor(m).expand(reps, -1), torch.tensor(np.log(v)).expand(reps, -1)
         W, b = torch.tensor(self.W), torch.tensor(self.b)
-        log_w, _ = iwae_log_weights(x, mu, logvar, lambda z: z @ W.T + b, k, self.s2,
-                                    torch.Generator().manual_seed(seed))
+        log_w, _ = iwae_log_weights(
+            x, mu, logvar, lambda z: z @ W.T + b, k, self.s2, torch.Generator().manual_seed(seed)
+        )
         values = iwae_bound(log_w).numpy()
         return values.mean(), values.std(ddof=1) / math.sqrt(reps)
 
@@ -138,9 +146,13 @@ def test_effective_sample_size_closed_forms():
     """Kish: (sum w)^2 / sum w^2 over the sample axis (-2), from log-weights at any scale (offset 700: exp
     alone would overflow). Columns: w = (1, 1, 2) -> 16/6; w = (2, 1, 0) -> 9/5."""
     w = torch.tensor([[1.0, 2.0], [1.0, 1.0], [2.0, 0.0]])
-    torch.testing.assert_close(effective_sample_size(torch.log(w) + 700.0), torch.tensor([16 / 6, 9 / 5]))
+    torch.testing.assert_close(
+        effective_sample_size(torch.log(w) + 700.0), torch.tensor([16 / 6, 9 / 5])
+    )
     assert float(effective_sample_size(torch.zeros(7, 1))) == pytest.approx(7.0)  # equal weights: K
-    assert float(effective_sample_size(torch.tensor([[0.0], [-800.0]]))) == pytest.approx(1.0)  # one dominates
+    assert float(effective_sample_size(torch.tensor([[0.0], [-800.0]]))) == pytest.approx(
+        1.0
+    )  # one dominates
 
 
 @pytest.mark.parametrize("kernel", ["imq", "rbf"])
@@ -156,7 +168,9 @@ def test_mmd_near_zero_for_same_distribution_and_grows_with_shift(kernel):
     gen = torch.Generator().manual_seed(5)
     n, d = 400, 4
     a = torch.randn(n, d, generator=gen)
-    assert abs(mmd_unbiased(a, a, kernel).item()) <= 2.0 / n  # identical samples: O(1/n), see docstring
+    assert (
+        abs(mmd_unbiased(a, a, kernel).item()) <= 2.0 / n
+    )  # identical samples: O(1/n), see docstring
     b = torch.randn(n, d, generator=gen)
     values = [mmd_unbiased(a, b + shift, kernel).item() for shift in (0.0, 0.25, 0.5, 1.0, 2.0)]
     assert abs(values[0]) < 0.01
@@ -177,7 +191,11 @@ def test_log_cosh_matches_float64_reference_and_stays_finite():
     big = torch.tensor([1e4, -1e4], dtype=torch.float32)
     assert torch.isinf(torch.log(torch.cosh(big))).all()  # the textbook form overflows ...
     # ... this does not:
-    torch.testing.assert_close(log_cosh(big), torch.full((2,), 1e4 - math.log(2.0), dtype=torch.float32))
+    torch.testing.assert_close(
+        log_cosh(big), torch.full((2,), 1e4 - math.log(2.0), dtype=torch.float32)
+    )
     x = torch.tensor([-1e4, 0.0, 1e4], dtype=torch.float32, requires_grad=True)
     log_cosh(x).sum().backward()
-    torch.testing.assert_close(x.grad, torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float32))  # d/dt log cosh t = tanh t
+    torch.testing.assert_close(
+        x.grad, torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float32)
+    )  # d/dt log cosh t = tanh t

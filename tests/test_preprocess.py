@@ -31,23 +31,33 @@ def test_mad_selection_matches_scipy(data):
 def test_selection_ties_are_deterministic_and_errors():
     X = np.tile(np.array([[0.0], [1.0], [2.0]], dtype=np.float32), (1, 5))
     np.testing.assert_array_equal(top_variable_genes(X, 2), [0, 1])
-    with pytest.raises(InitsensError, match="--top-genes 6 asks for more genes than the data has \\(5\\)"):
+    with pytest.raises(
+        InitsensError, match="--top-genes 6 asks for more genes than the data has \\(5\\)"
+    ):
         top_variable_genes(X, 6)
     with pytest.raises(InitsensError, match="unknown gene selection 'iqr'"):
         top_variable_genes(X, 2, "iqr")
 
 
-@pytest.mark.parametrize("name,reference", [
-    ("zscore", lambda tr, X: StandardScaler().fit(tr).transform(X)),
-    ("minmax", lambda tr, X: MinMaxScaler().fit(tr).transform(X)),
-    ("log_zscore", lambda tr, X: StandardScaler().fit(np.log2(tr + 1)).transform(np.log2(X + 1))),
-    ("none", lambda tr, X: X),
-])
+@pytest.mark.parametrize(
+    "name,reference",
+    [
+        ("zscore", lambda tr, X: StandardScaler().fit(tr).transform(X)),
+        ("minmax", lambda tr, X: MinMaxScaler().fit(tr).transform(X)),
+        (
+            "log_zscore",
+            lambda tr, X: StandardScaler().fit(np.log2(tr + 1)).transform(np.log2(X + 1)),
+        ),
+        ("none", lambda tr, X: X),
+    ],
+)
 def test_normalizers_match_sklearn_and_use_training_only(data, name, reference):
     train, val = data.X[:150].astype(np.float64), data.X[150:].astype(np.float64)
     norm = make_normalizer(name).fit(data.X[:150])
     for X in (train, val):
-        np.testing.assert_allclose(norm.transform(X.astype(np.float32)), reference(train, X), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            norm.transform(X.astype(np.float32)), reference(train, X), rtol=1e-4, atol=1e-4
+        )
 
 
 def test_constant_genes_never_give_nan():
@@ -62,7 +72,9 @@ def test_constant_genes_never_give_nan():
 
 
 def test_log_zscore_rejects_negative_values():
-    with pytest.raises(InitsensError, match="log_zscore needs non-negative values but the data go down to -1"):
+    with pytest.raises(
+        InitsensError, match="log_zscore needs non-negative values but the data go down to -1"
+    ):
         make_normalizer("log_zscore").fit(np.array([[-1.0], [2.0]], dtype=np.float32))
 
 
@@ -78,7 +90,9 @@ def test_stratified_split_is_reproducible_and_proportional(data):
 
 def test_split_errors():
     labels = np.array(["A"] * 5 + ["B"])
-    with pytest.raises(InitsensError, match="too few samples per cancer type for a stratified split: 'B' \\(1\\)"):
+    with pytest.raises(
+        InitsensError, match="too few samples per cancer type for a stratified split: 'B' \\(1\\)"
+    ):
         train_val_split(6, labels)
     with pytest.raises(InitsensError, match="validation fraction must be between 0 and 1"):
         train_val_split(6, None, 1.5)
@@ -96,12 +110,18 @@ def test_prepare_fits_on_training_split_only(data):
     expected_genes = data.gene_ids[top_variable_genes(data.X[train_idx], 100)]
     np.testing.assert_array_equal(prepared.gene_ids, expected_genes)
     assert prepared.X_train.dtype == np.float32 and prepared.dataset_sha256 == data.sha256
-    with pytest.raises(InitsensError, match="unknown normalization 'quantile'; choose one of: zscore, minmax"):
+    with pytest.raises(
+        InitsensError, match="unknown normalization 'quantile'; choose one of: zscore, minmax"
+    ):
         prepare(data, normalization="quantile")
 
 
 def test_unlabelled_data_splits_without_stratification():
     rng = np.random.default_rng(0)
-    ds = Dataset(rng.normal(size=(20, 8)).astype(np.float32), [f"s{i}" for i in range(20)], [f"g{i}" for i in range(8)])
+    ds = Dataset(
+        rng.normal(size=(20, 8)).astype(np.float32),
+        [f"s{i}" for i in range(20)],
+        [f"g{i}" for i in range(8)],
+    )
     prepared = prepare(ds, top_genes=4)
     assert prepared.labels_train is None and (prepared.n_train, prepared.n_val) == (16, 4)

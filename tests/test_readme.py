@@ -13,4 +13,6 @@ def test_readme_python_snippets_run(tmp_path, monkeypatch, capsys):
     small_sweep(tmp_path)
     run_python_blocks(REPO / "README.md", tmp_path, monkeypatch)
     printed = capsys.readouterr().out
-    assert "VanillaVAE" in printed and "val_loss" in printed  # the notebook's runs and its one-way ANOVA table
+    assert (
+        "VanillaVAE" in printed and "val_loss" in printed
+    )  # the notebook's runs and its one-way ANOVA table

@@ -30,7 +30,9 @@ class ToyWork:
     def __call__(self, study: ToyStudy) -> float:
         with open(self.log, "a") as handle:
             handle.write(study.name + "\n")
-        return self.scale * sum(pd.read_parquet(p)["x"].sum() for p in sorted(study.folder.glob("*.parquet")))
+        return self.scale * sum(
+            pd.read_parquet(p)["x"].sum() for p in sorted(study.folder.glob("*.parquet"))
+        )
 
     def is_current(self, result: float) -> bool:
         return result >= 0  # a negative total stands for an output that has gone
@@ -53,25 +55,51 @@ def test_a_study_is_judged_again_only_when_its_results_or_the_work_change(tmp_pa
     studies, log, cache = make_studies(tmp_path / "results"), tmp_path / "log", tmp_path / "cache"
     work, steps = ToyWork(2.0, log), []
     assert judge_studies(studies, work, cache, steps.append, workers=1) == [2.0, 6.0, 10.0]
-    assert calls(log) == ["a", "b", "c"] and steps[0] == "0 of 3 studies unchanged since they were last judged"
+    assert (
+        calls(log) == ["a", "b", "c"]
+        and steps[0] == "0 of 3 studies unchanged since they were last judged"
+    )
     log.unlink()
-    assert judge_studies(studies, work, cache, steps.append, workers=1) == [2.0, 6.0, 10.0] and calls(log) == []
-    pd.DataFrame({"x": [10.0]}).to_parquet(studies[1].folder / "part-1.parquet")  # a new batch of runs for b
-    assert judge_studies(studies, work, cache, steps.append, workers=1) == [2.0, 26.0, 10.0] and calls(log) == ["b"]
+    assert (
+        judge_studies(studies, work, cache, steps.append, workers=1) == [2.0, 6.0, 10.0]
+        and calls(log) == []
+    )
+    pd.DataFrame({"x": [10.0]}).to_parquet(
+        studies[1].folder / "part-1.parquet"
+    )  # a new batch of runs for b
+    assert judge_studies(studies, work, cache, steps.append, workers=1) == [
+        2.0,
+        26.0,
+        10.0,
+    ] and calls(log) == ["b"]
     log.unlink()
-    assert judge_studies(studies, ToyWork(1.0, log), cache, steps.append, workers=1) == [1.0, 13.0, 5.0]
+    assert judge_studies(studies, ToyWork(1.0, log), cache, steps.append, workers=1) == [
+        1.0,
+        13.0,
+        5.0,
+    ]
     assert calls(log) == ["a", "b", "c"]  # other parameters: every study again
     log.unlink()
     (cache / "a.pkl").write_bytes(b"cut sh")  # a cache file that cannot be read
-    (cache / "c.pkl").write_bytes(pickle.dumps((pickle.loads((cache / "c.pkl").read_bytes())[0], -1.0)))
-    assert judge_studies(studies, ToyWork(1.0, log), cache, steps.append, workers=1) == [1.0, 13.0, 5.0]
+    (cache / "c.pkl").write_bytes(
+        pickle.dumps((pickle.loads((cache / "c.pkl").read_bytes())[0], -1.0))
+    )
+    assert judge_studies(studies, ToyWork(1.0, log), cache, steps.append, workers=1) == [
+        1.0,
+        13.0,
+        5.0,
+    ]
     assert calls(log) == ["a", "c"]  # recomputed: unreadable, and an answer whose outputs have gone
 
 
 def test_worker_processes_give_what_one_process_gives(tmp_path):
     studies, log = make_studies(tmp_path / "results"), tmp_path / "log"
     steps: list[str] = []
-    together = judge_studies(studies, ToyWork(3.0, log), tmp_path / "cache-2", steps.append, workers=2)
-    assert together == judge_studies(studies, ToyWork(3.0, log), tmp_path / "cache-1", lambda _: None, workers=1)
+    together = judge_studies(
+        studies, ToyWork(3.0, log), tmp_path / "cache-2", steps.append, workers=2
+    )
+    assert together == judge_studies(
+        studies, ToyWork(3.0, log), tmp_path / "cache-1", lambda _: None, workers=1
+    )
     assert calls(log) == ["a", "a", "b", "b", "c", "c"]
     assert steps[-1].startswith("3 of 3 studies judged") and "2 processes" in steps[-1]

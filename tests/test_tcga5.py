@@ -14,7 +14,7 @@ from initsens.data.genes import gene_spread, top_variable_genes
 from initsens.data.split import train_val_split
 
 COUNTS = {"UVM": 80, "ACC": 79, "UCS": 57, "DLBC": 48, "CHOL": 45}  # the source README's table
-HALF_ULP_BELOW_32 = 2.0 ** -6  # float16 spacing is 2^-5 in [16, 32): rounding error <= 2^-6
+HALF_ULP_BELOW_32 = 2.0**-6  # float16 spacing is 2^-5 in [16, 32): rounding error <= 2^-6
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,9 @@ def test_embedded_dataset_is_the_default_and_real(tcga5):
 
 
 def test_sample_types_and_the_tumour_only_variant(tcga5):
-    table = pq.read_table(tcga5_path(), columns=["sample_id", "cancer_type", "sample_type"]).to_pandas()
+    table = pq.read_table(
+        tcga5_path(), columns=["sample_id", "cancer_type", "sample_type"]
+    ).to_pandas()
     normals = table[table.sample_type == "Solid Tissue Normal"]
     assert len(normals) == 9 and set(normals.cancer_type) == {"CHOL"}
     assert (normals.sample_id.str[13:15] == "11").all()
@@ -87,8 +89,9 @@ def test_float16_keeps_the_training_selection_and_zscores(tcga5, source):
 
 
 def test_build_script_rebuilds_the_same_file(tmp_path, tcga_subset_path):
-    spec = importlib.util.spec_from_file_location("build_tcga5", tcga5_path().parents[4] / "scripts" /
-                                                  "build_tcga5.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_tcga5", tcga5_path().parents[4] / "scripts" / "build_tcga5.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = tmp_path / "tcga5.parquet"

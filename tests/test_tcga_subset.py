@@ -22,7 +22,13 @@ def test_real_tcga_subset_loads_and_prepares(tcga_subset_path):
     prepared = prepare(ds, top_genes=5000, normalization="zscore", split_seed=0)
     assert (prepared.n_train, prepared.n_val, prepared.n_genes) == (247, 62, 5000)
     assert np.isfinite(prepared.X_train).all() and np.isfinite(prepared.X_val).all()
-    assert Counter(prepared.labels_val.tolist()) == {"UVM": 16, "ACC": 16, "UCS": 11, "DLBC": 10, "CHOL": 9}
+    assert Counter(prepared.labels_val.tolist()) == {
+        "UVM": 16,
+        "ACC": 16,
+        "UCS": 11,
+        "DLBC": 10,
+        "CHOL": 9,
+    }
     model = build_model("IWAE", prepared.n_genes, depth=2, initializer="xavier_uniform", seed=0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.from_numpy(prepared.X_train[:64])
@@ -43,11 +49,30 @@ def test_the_skip_says_where_the_data_was_looked_for_and_how_to_run_the_tests(tm
     import sys
 
     env = {**os.environ, "INITSENS_SHARED_DATA": str(tmp_path), "COLUMNS": "1000"}
-    result = subprocess.run([sys.executable, "-m", "pytest", __file__, "-rs", "-vv", "-p", "no:cacheprovider",
-                             "-k", "loads_and_prepares"], capture_output=True, text=True, env=env, timeout=300,
-                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            __file__,
+            "-rs",
+            "-vv",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "loads_and_prepares",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     out = " ".join(result.stdout.split())
     assert "1 skipped" in out, result.stdout
     assert f"not found at {tmp_path / 'tcga_rtcga5.parquet'} (from INITSENS_SHARED_DATA)" in out
     assert "../shared/data beside the repository" in out and "build_tcga5.py" in out
-    assert "INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py tests/test_tcga_subset.py" in out
+    assert (
+        "INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py tests/test_tcga_subset.py"
+        in out
+    )

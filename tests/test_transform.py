@@ -31,15 +31,20 @@ def test_auto_recognizes_counts_only():
     counts, _ = counts_matrix()
     assert looks_like_counts(counts) and resolve_transform(counts, "auto") == "log2cpm"
     assert resolve_transform(np.log2(counts + 1), "auto") == "none"  # log scale: not whole numbers
-    assert resolve_transform(np.round(counts / 1000), "auto") == "none"  # whole numbers but max <= 1,000
+    assert (
+        resolve_transform(np.round(counts / 1000), "auto") == "none"
+    )  # whole numbers but max <= 1,000
     assert resolve_transform(counts, "log2p1") == "log2p1"
 
 
 def test_none_on_raw_counts_is_refused_in_one_line():
     """A preset written for log-scale data (eltager2023 says transform = none) must not train on counts silently."""
     counts, _ = counts_matrix()
-    with pytest.raises(InitsensError, match=r"^counts.tsv: the values look like raw read counts .* use --transform "
-                                            r"log2cpm"):
+    with pytest.raises(
+        InitsensError,
+        match=r"^counts.tsv: the values look like raw read counts .* use --transform "
+        r"log2cpm",
+    ):
         resolve_transform(counts, "none", "counts.tsv")
     assert resolve_transform(np.log2(counts + 1), "none") == "none"  # log-scale values: as they are
 
@@ -49,17 +54,25 @@ def test_log2cpm_is_per_sample():
     out = apply_transform(counts, "log2cpm")
     np.testing.assert_allclose(out[3], np.log2(counts[3] / counts[3].sum() * 1e6 + 1), rtol=1e-6)
     other = counts.copy()
-    other[10] *= 7  # another sample changes: this one does not (nothing crosses samples, hence the split)
+    other[10] *= (
+        7  # another sample changes: this one does not (nothing crosses samples, hence the split)
+    )
     np.testing.assert_array_equal(apply_transform(other, "log2cpm")[3], out[3])
-    np.testing.assert_allclose(apply_transform(counts, "log2p1"), np.log2(counts.astype(np.float64) + 1), rtol=1e-6)
+    np.testing.assert_allclose(
+        apply_transform(counts, "log2p1"), np.log2(counts.astype(np.float64) + 1), rtol=1e-6
+    )
 
 
 def test_transform_comes_before_gene_selection():
     counts, labels = counts_matrix()
-    dataset = Dataset(counts, [f"S{i}" for i in range(60)], [f"G{j}" for j in range(40)], labels, "counts")
+    dataset = Dataset(
+        counts, [f"S{i}" for i in range(60)], [f"G{j}" for j in range(40)], labels, "counts"
+    )
     logged = prepare(dataset, top_genes=10, transform="auto")
     assert logged.transform == "log2cpm"
-    on_counts = top_variable_genes(counts, 10)  # what transform none would select: refused for that reason
+    on_counts = top_variable_genes(
+        counts, 10
+    )  # what transform none would select: refused for that reason
     assert set(on_counts) == set(range(10))  # on counts, MAD picks the expressed genes
     assert set(logged.gene_ids) == {f"G{j}" for j in range(30, 40)}  # on log-CPM, the variable ones
     with pytest.raises(InitsensError, match="look like raw read counts"):
@@ -86,9 +99,30 @@ def test_counts_file_trains_with_auto_and_records_the_transform(tmp_path):
     info = run("data", "info", "--data", str(path), "--top-genes", "10")
     assert info.returncode == 0 and "log2cpm" in info.stdout
     out = tmp_path / "results"
-    result = run("train", "--data", str(path), "--models", "VanillaVAE", "--inits", "default", "--depths", "1",
-                 "--repeats", "2", "--epochs", "2", "--top-genes", "10", "--hidden-dims", "8", "--latent-dim", "2",
-                 "--out", str(out), "--quiet")
+    result = run(
+        "train",
+        "--data",
+        str(path),
+        "--models",
+        "VanillaVAE",
+        "--inits",
+        "default",
+        "--depths",
+        "1",
+        "--repeats",
+        "2",
+        "--epochs",
+        "2",
+        "--top-genes",
+        "10",
+        "--hidden-dims",
+        "8",
+        "--latent-dim",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert "--transform auto applies log2cpm" in result.stdout
     runs = pd.read_parquet(out / "runs")

@@ -18,8 +18,17 @@ from initsens.analysis import load_results
 from initsens.training import ResultsStore, SweepConfig, plan_sweep, run_sweep
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schema3"
-GRID = {"data": "synthetic", "models": "VanillaVAE,IWAE", "inits": "default,normal", "depths": "1", "repeats": 1,
-        "epochs": 2, "top_genes": 40, "hidden_dims": "16", "latent_dim": 4}
+GRID = {
+    "data": "synthetic",
+    "models": "VanillaVAE,IWAE",
+    "inits": "default,normal",
+    "depths": "1",
+    "repeats": 1,
+    "epochs": 2,
+    "top_genes": 40,
+    "hidden_dims": "16",
+    "latent_dim": 4,
+}
 
 
 def recorded_ids(folder: Path) -> set[str]:
@@ -34,7 +43,9 @@ def old(tmp_path) -> Path:
 
 @pytest.mark.parametrize("written_with", ["keep", "flush"])
 @pytest.mark.parametrize("now", [None, "keep", "flush"])
-def test_a_schema_3_folder_resumes_without_retraining_whatever_its_arithmetic(old, written_with, now):
+def test_a_schema_3_folder_resumes_without_retraining_whatever_its_arithmetic(
+    old, written_with, now
+):
     """Runs kept their subnormals (then the default, outside the id) or flushed them (then inside the id): under
     the new default (flush, outside the id) and under either explicit value, every run is found, under the id it
     was recorded with.
@@ -69,14 +80,22 @@ def test_a_writer_upgrades_old_parts_so_every_reader_sees_one_layout(old):
     runs = pd.read_parquet(folder / "runs").sort_values("run_id").reset_index(drop=True)
     old_rows = runs[runs["run_id"].isin(before["run_id"])].reset_index(drop=True)
     assert len(runs) == 8 and (runs["schema_version"] == 4).all()
-    assert old_rows["denormals"].tolist() == ["keep"] * 4 and (runs["denormals"] == "flush").sum() == 4
-    pd.testing.assert_frame_equal(old_rows[before.columns.drop("schema_version")],
-                                  before.drop(columns="schema_version"))
+    assert (
+        old_rows["denormals"].tolist() == ["keep"] * 4 and (runs["denormals"] == "flush").sum() == 4
+    )
+    pd.testing.assert_frame_equal(
+        old_rows[before.columns.drop("schema_version")], before.drop(columns="schema_version")
+    )
     assert polars.read_parquet(str(folder / "runs" / "*.parquet"))["denormals"].null_count() == 0
-    assert duckdb.sql(f"SELECT count(denormals) FROM '{folder}/runs/*.parquet'").fetchall() == [(8,)]
+    assert duckdb.sql(f"SELECT count(denormals) FROM '{folder}/runs/*.parquet'").fetchall() == [
+        (8,)
+    ]
     assert load_results(folder, "val_loss").runs["denormals"].notna().all()
 
 
 def test_a_flushed_schema_3_run_is_upgraded_as_flushed(old):
     run_sweep(plan_sweep(SweepConfig.from_mapping(GRID), old / "flush"))
-    assert ResultsStore(old / "flush").read_runs(["denormals"])["denormals"].to_pylist() == ["flush"] * 4
+    assert (
+        ResultsStore(old / "flush").read_runs(["denormals"])["denormals"].to_pylist()
+        == ["flush"] * 4
+    )

@@ -23,19 +23,35 @@ from initsens.data.download import download
 from initsens.data.xena import MATRIX_FILE, PHENOTYPE_FILE, fetch_xena_pancan
 from initsens.errors import InitsensError
 
-SAMPLES = [f"TCGA-{c}-{i:04d}-01" for c, i in zip(["OR", "V4", "W5", "OR", "V4", "W5", "OR", "ZZ"], range(8))]
+SAMPLES = [
+    f"TCGA-{c}-{i:04d}-01"
+    for c, i in zip(["OR", "V4", "W5", "OR", "V4", "W5", "OR", "ZZ"], range(8))
+]
 TYPES = ["ACC", "UVM", "CHOL", "ACC", "UVM", "CHOL", "ACC"]  # the last sample has no phenotype row
 
 
 def _fixture_files(folder: Path) -> dict[str, bytes]:
     rng = np.random.default_rng(0)
-    genes = ["TP53", "EGFR", "KRAS", "MYC", "EGFR", "GAPDH"]  # EGFR twice, as real matrices can have
+    genes = [
+        "TP53",
+        "EGFR",
+        "KRAS",
+        "MYC",
+        "EGFR",
+        "GAPDH",
+    ]  # EGFR twice, as real matrices can have
     values = np.round(rng.gamma(2.0, 3.0, (len(genes), len(SAMPLES))), 4).astype(object)
     values[2, 1] = "NA"
     matrix = pd.DataFrame(values, columns=SAMPLES)
     matrix.insert(0, "sample", genes)
-    pheno = pd.DataFrame({"sample": SAMPLES[:7], "_PATIENT": [s[:12] for s in SAMPLES[:7]],
-                          "cancer type abbreviation": TYPES, "OS": 1})
+    pheno = pd.DataFrame(
+        {
+            "sample": SAMPLES[:7],
+            "_PATIENT": [s[:12] for s in SAMPLES[:7]],
+            "cancer type abbreviation": TYPES,
+            "OS": 1,
+        }
+    )
     return {
         MATRIX_FILE: gzip.compress(matrix.to_csv(sep="\t", index=False).encode()),
         PHENOTYPE_FILE: pheno.to_csv(sep="\t", index=False).encode(),
@@ -62,13 +78,17 @@ class _Server:
                     self.send_error(404, "Not Found")
                     return
                 body = outer.files[name]
-                start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
+                start = (
+                    int(self.headers["Range"].split("=")[1].rstrip("-"))
+                    if self.headers.get("Range")
+                    else 0
+                )
                 self.send_response(206 if start else 200)
                 self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
                 if name in outer.truncate:
                     outer.truncate.discard(name)
-                    self.wfile.write(body[start:start + (len(body) - start) // 2])
+                    self.wfile.write(body[start : start + (len(body) - start) // 2])
                     self.wfile.flush()
                     self.close_connection = True
                     return
@@ -90,7 +110,11 @@ def test_fetch_processes_caches_and_records(server, tmp_path):
     cache = tmp_path / "cache"
     result = fetch_xena_pancan(cache, base_url=server.url, progress=False)
     assert (result.n_samples, result.n_genes) == (7, 6)
-    assert (result.n_unlabeled_dropped, result.n_genes_renamed, result.n_missing_values) == (1, 1, 1)
+    assert (result.n_unlabeled_dropped, result.n_genes_renamed, result.n_missing_values) == (
+        1,
+        1,
+        1,
+    )
     manifest = json.loads((cache / "manifest.json").read_text())
     for record in manifest["downloads"]:
         name = Path(record["path"]).name
@@ -102,7 +126,10 @@ def test_fetch_processes_caches_and_records(server, tmp_path):
     assert cached.columns[2:].tolist() == ["TP53", "EGFR", "KRAS", "MYC", "EGFR.1", "GAPDH"]
     assert cached["cancer_type"].tolist() == TYPES
     # loading goes through the normal file path, including the missing-value rule
-    with pytest.raises(InitsensError, match="1 missing or infinite value\\(s\\) in 1 gene\\(s\\) \\[KRAS \\(1\\)\\]"):
+    with pytest.raises(
+        InitsensError,
+        match="1 missing or infinite value\\(s\\) in 1 gene\\(s\\) \\[KRAS \\(1\\)\\]",
+    ):
         load_dataset("xena-pancan", cache_dir=cache)
     ds = load_dataset("xena-pancan", cache_dir=cache, drop_missing="genes")
     assert ds.n_genes == 5 and ds.classes == ["ACC", "CHOL", "UVM"]
@@ -118,10 +145,18 @@ def test_interrupted_download_resumes_with_range(server, tmp_path):
     dest = tmp_path / MATRIX_FILE
     server.truncate.add(MATRIX_FILE)
     with pytest.raises(InitsensError, match="run the same command again to resume"):
-        download(server.url + "EB%2B%2BAdjustPANCAN_IlluminaHiSeq_RNASeqV2.geneExp.xena.gz", dest, progress=False)
+        download(
+            server.url + "EB%2B%2BAdjustPANCAN_IlluminaHiSeq_RNASeqV2.geneExp.xena.gz",
+            dest,
+            progress=False,
+        )
     part = dest.with_name(dest.name + ".part")
     assert not dest.exists() and 0 < part.stat().st_size < len(server.files[MATRIX_FILE])
-    record = download(server.url + "EB%2B%2BAdjustPANCAN_IlluminaHiSeq_RNASeqV2.geneExp.xena.gz", dest, progress=False)
+    record = download(
+        server.url + "EB%2B%2BAdjustPANCAN_IlluminaHiSeq_RNASeqV2.geneExp.xena.gz",
+        dest,
+        progress=False,
+    )
     assert server.requests[-1][1] == f"bytes={len(server.files[MATRIX_FILE]) // 2}-"
     assert dest.read_bytes() == server.files[MATRIX_FILE] and not part.exists()
     assert record.sha256 == hashlib.sha256(server.files[MATRIX_FILE]).hexdigest()
@@ -143,10 +178,25 @@ def test_fetch_command_end_to_end(server, tmp_path):
     from initsens.cli import app
 
     cache = tmp_path / "cli-cache"
-    result = CliRunner().invoke(app, ["data", "fetch", "xena-pancan", "--base-url", server.url.rstrip("/"),
-                                      "--cache-dir", str(cache), "--quiet"], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(
+        app,
+        [
+            "data",
+            "fetch",
+            "xena-pancan",
+            "--base-url",
+            server.url.rstrip("/"),
+            "--cache-dir",
+            str(cache),
+            "--quiet",
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert "7 samples x 6 genes" in result.output
-    assert "1 samples without a cancer type" in result.output and "1 repeated gene symbols renamed" in result.output
+    assert (
+        "1 samples without a cancer type" in result.output
+        and "1 repeated gene symbols renamed" in result.output
+    )
     assert "--drop-missing genes" in result.output
     assert (cache / "xena-pancan.parquet").exists() and (cache / "manifest.json").exists()

@@ -24,8 +24,22 @@ TOUR = [
     ("models", ["models"]),
     ("presets", ["presets"]),
     ("train-dry-run", ["train", "--dry-run"]),
-    ("train", ["train", "--repeats", "3", "--epochs", "5", "--top-genes", "500", "--hidden-dims", "128",
-               "--out", "results/tour"]),
+    (
+        "train",
+        [
+            "train",
+            "--repeats",
+            "3",
+            "--epochs",
+            "5",
+            "--top-genes",
+            "500",
+            "--hidden-dims",
+            "128",
+            "--out",
+            "results/tour",
+        ],
+    ),
     ("analyze", ["analyze", "results/tour", "--report", "reports/tour/summary.md"]),
 ]
 #: The width the output is rendered at: what fits a code block of the documentation's pages.
@@ -35,8 +49,14 @@ COLUMNS = "88"
 def run(args: list[str], cwd: Path) -> str:
     """``initsens ARGS`` in ``cwd`` as a user runs it (a terminal COLUMNS wide, no colours); its output."""
     env = {**os.environ, "COLUMNS": COLUMNS, "NO_COLOR": "1", "TERM": "dumb"}
-    done = subprocess.run([sys.executable, "-c", "from initsens.cli import main; main()", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", "from initsens.cli import main; main()", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"initsens {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout + done.stderr
@@ -49,8 +69,11 @@ def main() -> None:
         texts = {}
         for name, args in TOUR:
             print(f"initsens {' '.join(args)}", flush=True)
-            texts[name] = f"$ initsens {' '.join(args)}\n" + "\n".join(line.rstrip() for line in
-                                                                      run(args, work).splitlines()) + "\n"
+            texts[name] = (
+                f"$ initsens {' '.join(args)}\n"
+                + "\n".join(line.rstrip() for line in run(args, work).splitlines())
+                + "\n"
+            )
         for old in (output, report):
             shutil.rmtree(old, ignore_errors=True)
         output.mkdir(parents=True)

@@ -22,11 +22,20 @@ if TYPE_CHECKING:
     from initsens.training.sweep import SweepObserver, SweepSummary
 
 
-def train(config: str | Path | SweepConfig | None = None, out: str | Path = "results", *, force: bool = False,
-          quarantine: bool = False, dry_run: bool = False, cluster: Cluster | None = None,
-          observer: SweepObserver | None = None, on_plan: Callable[[SweepPlan], None] | None = None,
-          on_connect: Callable[[str], None] | None = None, on_trained: Callable[[SweepSummary], None] | None = None,
-          **settings: Any) -> pd.DataFrame:
+def train(
+    config: str | Path | SweepConfig | None = None,
+    out: str | Path = "results",
+    *,
+    force: bool = False,
+    quarantine: bool = False,
+    dry_run: bool = False,
+    cluster: Cluster | None = None,
+    observer: SweepObserver | None = None,
+    on_plan: Callable[[SweepPlan], None] | None = None,
+    on_connect: Callable[[str], None] | None = None,
+    on_trained: Callable[[SweepSummary], None] | None = None,
+    **settings: Any,
+) -> pd.DataFrame:
     """Train a sweep into ``out`` (resumable, like ``initsens train``) and return its grid's runs table.
 
     Parameters
@@ -72,8 +81,14 @@ def train(config: str | Path | SweepConfig | None = None, out: str | Path = "res
     from initsens.training.distributed import Cluster, train_plan
 
     cluster = cluster or Cluster()
-    plan = plan_sweep(SweepConfig.resolve(config, settings), out, force, dry_run=dry_run,
-                      local_device=not cluster.remote, quarantine=quarantine)
+    plan = plan_sweep(
+        SweepConfig.resolve(config, settings),
+        out,
+        force,
+        dry_run=dry_run,
+        local_device=not cluster.remote,
+        quarantine=quarantine,
+    )
     if on_plan is not None:
         on_plan(plan)
     if dry_run:
@@ -87,12 +102,25 @@ def train(config: str | Path | SweepConfig | None = None, out: str | Path = "res
     return runs[runs["run_id"].isin(set(plan.run_ids.values()))].reset_index(drop=True)
 
 
-def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, report: str | Path | None = None,
-            factor: str = "initializer", by: str | Sequence[str] | None = None, replicate: str = "seed",
-            n_boot: int = 2000, n_boot_icc: int = 500, alpha: float = 0.05, seed: int = 0,
-            higher_is_better: bool | None = None, log: bool = False, on_step: Callable[[str], None] | None = None,
-            on_loaded: Callable[[Results], None] | None = None, on_written: Callable[[Written], None] | None = None,
-            command: str | None = None) -> Analysis:
+def analyze(
+    results: str | Path | pd.DataFrame,
+    metric: str = "val_loss",
+    *,
+    report: str | Path | None = None,
+    factor: str = "initializer",
+    by: str | Sequence[str] | None = None,
+    replicate: str = "seed",
+    n_boot: int = 2000,
+    n_boot_icc: int = 500,
+    alpha: float = 0.05,
+    seed: int = 0,
+    higher_is_better: bool | None = None,
+    log: bool = False,
+    on_step: Callable[[str], None] | None = None,
+    on_loaded: Callable[[Results], None] | None = None,
+    on_written: Callable[[Written], None] | None = None,
+    command: str | None = None,
+) -> Analysis:
     """Analyze a results folder, a runs file or a runs DataFrame as ``initsens analyze`` does; with ``report`` also
     write the Markdown report, its figures and tables.
 
@@ -125,8 +153,11 @@ def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, rep
     from initsens.report import write_report
 
     check_options(alpha, n_boot, n_boot_icc)  # before reading: a typo costs no wait
-    command = command or (f"initsens.analyze({str(results)!r}, {metric!r})" if not isinstance(results, pd.DataFrame)
-                          else f"initsens.analyze(runs, {metric!r})")
+    command = command or (
+        f"initsens.analyze({str(results)!r}, {metric!r})"
+        if not isinstance(results, pd.DataFrame)
+        else f"initsens.analyze(runs, {metric!r})"
+    )
     design = Design.parse(factor, by, replicate)
     if isinstance(results, pd.DataFrame):
         runs, warnings = check_runs(results, "DataFrame", metric, design)
@@ -137,8 +168,18 @@ def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, rep
         loaded.runs, metric = log_metric(loaded.runs, metric)
     if on_loaded is not None:
         on_loaded(loaded)
-    analysis = run_analysis(loaded.runs, metric, loaded.epochs, n_boot=n_boot, n_boot_icc=n_boot_icc, alpha=alpha,
-                            random_state=seed, higher_is_better=higher_is_better, on_step=on_step, design=design)
+    analysis = run_analysis(
+        loaded.runs,
+        metric,
+        loaded.epochs,
+        n_boot=n_boot,
+        n_boot_icc=n_boot_icc,
+        alpha=alpha,
+        random_state=seed,
+        higher_is_better=higher_is_better,
+        on_step=on_step,
+        design=design,
+    )
     if report is not None:
         if on_step is not None:
             on_step("writing tables, figures and the report")
@@ -148,15 +189,28 @@ def analyze(results: str | Path | pd.DataFrame, metric: str = "val_loss", *, rep
     return analysis
 
 
-def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "initsens"),
-              out: str | Path = "results/reproduction", report: str | Path = "reports/reproduction.md", *,
-              ablations: Sequence[str] = (), ladder: bool = True,
-              both_defaults: bool = True, train: bool = True, judge_claims: bool = True, quarantine: bool = False,
-              alpha: float = 0.05, n_boot: int = 2000, n_boot_icc: int = 500, seed: int = 0,
-              on_study: Callable[[Any, Any], None] | None = None,
-              on_trained: Callable[[Any, Any], None] | None = None, on_step: Callable[[str], None] | None = None,
-              observer: SweepObserver | None = None, command: str | None = None,
-              **settings: Any) -> Reproduction | None:
+def reproduce(
+    protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "initsens"),
+    out: str | Path = "results/reproduction",
+    report: str | Path = "reports/reproduction.md",
+    *,
+    ablations: Sequence[str] = (),
+    ladder: bool = True,
+    both_defaults: bool = True,
+    train: bool = True,
+    judge_claims: bool = True,
+    quarantine: bool = False,
+    alpha: float = 0.05,
+    n_boot: int = 2000,
+    n_boot_icc: int = 500,
+    seed: int = 0,
+    on_study: Callable[[Any, Any], None] | None = None,
+    on_trained: Callable[[Any, Any], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
+    observer: SweepObserver | None = None,
+    command: str | None = None,
+    **settings: Any,
+) -> Reproduction | None:
     """Train what is missing of every study (the protocols, ``ablations`` such as
     ``"eltager2023:clustering=kmeans"``, the scale ladder) and judge the original study's claims, as
     ``initsens reproduce`` does.
@@ -192,11 +246,21 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
     studies = plan_studies(list(protocols), settings, Path(out), parsed, ladder, both_defaults)
     if train and studies:
         # every study's data loaded and checked once, before anything is created (most studies share them)
-        loaded = {key: load_data(study.config) for key, study in {data_key(s.config): s for s in studies}.items()}
+        loaded = {
+            key: load_data(study.config)
+            for key, study in {data_key(s.config): s for s in studies}.items()
+        }
         for study in studies:
-            for _, runs in study.phase_runs():  # in the study's order: each phase complete before the next
-                plan = plan_sweep(study.phase_config(runs), study.folder, quarantine=quarantine,
-                                  loaded=loaded[data_key(study.config)])
+            for (
+                _,
+                runs,
+            ) in study.phase_runs():  # in the study's order: each phase complete before the next
+                plan = plan_sweep(
+                    study.phase_config(runs),
+                    study.folder,
+                    quarantine=quarantine,
+                    loaded=loaded[data_key(study.config)],
+                )
                 if on_study is not None:
                     on_study(study, plan)
                 summary = run_sweep(plan, observer)
@@ -206,5 +270,13 @@ def reproduce(protocols: Sequence[str] = ("eltager2023", "eltager2023-pancan", "
                     raise KeyboardInterrupt
     if not judge_claims:
         return None
-    return judge(studies, report, command or f"initsens.reproduce({list(protocols)!r})", alpha=alpha, n_boot=n_boot,
-                 n_boot_icc=n_boot_icc, seed=seed, on_step=on_step)
+    return judge(
+        studies,
+        report,
+        command or f"initsens.reproduce({list(protocols)!r})",
+        alpha=alpha,
+        n_boot=n_boot,
+        n_boot_icc=n_boot_icc,
+        seed=seed,
+        on_step=on_step,
+    )

@@ -70,7 +70,9 @@ def deferred_interrupt() -> Iterator[None]:
     is then either all done or not started. Only the main thread receives signals; elsewhere a no-op. A process
     that ignores SIGINT (started with ``nohup`` or in the background) keeps ignoring it here too.
     """
-    if threading.current_thread() is not threading.main_thread() or not callable(signal.getsignal(signal.SIGINT)):
+    if threading.current_thread() is not threading.main_thread() or not callable(
+        signal.getsignal(signal.SIGINT)
+    ):
         yield
         return
     received: list[object] = []

@@ -37,7 +37,9 @@ class Registry(Generic[T]):
             if self._entries[name] is obj:
                 return
             taken = self._sources.get(name) or f"initsens's own {self.kind}"
-            raise InitsensError(f"{source}: the {self.kind} name {name!r} is taken (by {taken}); rename yours")
+            raise InitsensError(
+                f"{source}: the {self.kind} name {name!r} is taken (by {taken}); rename yours"
+            )
         self._entries[name] = obj
         self._sources[name] = source
 

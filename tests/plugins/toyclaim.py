@@ -29,9 +29,20 @@ def default_not_worst(runs: pd.DataFrame, on: Judging) -> list[dict]:
         keys = dict(zip(on.keys, key))
         means = cell.groupby("initializer")[on.metric].mean()
         gap = float(means.max() - means[on.default])
-        rows.append(sub_result("T1", cell_label(keys), SOURCE if POSTER.contains(keys) else EXTRAPOLATION, cell,
-                               estimate=gap, low=gap, high=gap, verdict=SUPPORTED if gap > 0 else CONTRADICTED,
-                               margin=gap, detail=f"worst: {means.idxmax()}"))
+        rows.append(
+            sub_result(
+                "T1",
+                cell_label(keys),
+                SOURCE if POSTER.contains(keys) else EXTRAPOLATION,
+                cell,
+                estimate=gap,
+                low=gap,
+                high=gap,
+                verdict=SUPPORTED if gap > 0 else CONTRADICTED,
+                margin=gap,
+                detail=f"worst: {means.idxmax()}",
+            )
+        )
     return rows
 
 

@@ -25,6 +25,20 @@ from initsens.analysis.posthoc import improvement, pairwise
 from initsens.analysis.study import Analysis, analyze
 from initsens.analysis.variance import variance_components
 
-__all__ = ["Analysis", "Design", "Results", "analyze", "describe", "factorial_anova", "failures", "improvement",
-           "initializer_lrt", "load_results", "mixed_model", "oneway", "pairwise", "spearman",
-           "variance_components"]
+__all__ = [
+    "Analysis",
+    "Design",
+    "Results",
+    "analyze",
+    "describe",
+    "factorial_anova",
+    "failures",
+    "improvement",
+    "initializer_lrt",
+    "load_results",
+    "mixed_model",
+    "oneway",
+    "pairwise",
+    "spearman",
+    "variance_components",
+]

@@ -34,25 +34,57 @@ def rank_correlation(x: pd.Series, y: pd.Series, level: float = 0.95) -> dict[st
     n = int(keep.sum())
     why = _undefined(x[keep], y[keep], n)
     if why:
-        return {"n": n, "rho": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "undefined": why}
+        return {
+            "n": n,
+            "rho": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": np.nan,
+            "undefined": why,
+        }
     result = stats.spearmanr(x[keep], y[keep])
     rho = float(result.statistic)
     half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(1.06 / (n - 3))
     z = np.arctanh(np.clip(rho, -0.999999, 0.999999))
-    return {"n": n, "rho": rho, "ci_low": float(np.tanh(z - half)), "ci_high": float(np.tanh(z + half)),
-            "p_value": float(result.pvalue), "undefined": ""}
+    return {
+        "n": n,
+        "rho": rho,
+        "ci_low": float(np.tanh(z - half)),
+        "ci_high": float(np.tanh(z + half)),
+        "p_value": float(result.pvalue),
+        "undefined": "",
+    }
 
 
-def spearman(runs: pd.DataFrame, metric: str = "val_loss", other: str = "ari", level: float = 0.95,
-             by: Sequence[str] = ("model", "depth")) -> pd.DataFrame:
+def spearman(
+    runs: pd.DataFrame,
+    metric: str = "val_loss",
+    other: str = "ari",
+    level: float = 0.95,
+    by: Sequence[str] = ("model", "depth"),
+) -> pd.DataFrame:
     """Spearman's rho of ``metric`` vs ``other`` per first ``by`` column (the others ``all``) and per cell."""
     first, rest = by[0], list(by[1:])
     rows = []
     for value, cell in runs.groupby(first, sort=True):
-        rows.append({first: value, **dict.fromkeys(rest, "all"), "metric": metric, "other": other,
-                     **rank_correlation(cell[metric], cell[other], level)})
-        for keys, sub in (cell.groupby(rest, sort=True) if rest else []):
+        rows.append(
+            {
+                first: value,
+                **dict.fromkeys(rest, "all"),
+                "metric": metric,
+                "other": other,
+                **rank_correlation(cell[metric], cell[other], level),
+            }
+        )
+        for keys, sub in cell.groupby(rest, sort=True) if rest else []:
             keys = keys if isinstance(keys, tuple) else (keys,)
-            rows.append({first: value, **{k: str(v) for k, v in zip(rest, keys)}, "metric": metric, "other": other,
-                         **rank_correlation(sub[metric], sub[other], level)})
+            rows.append(
+                {
+                    first: value,
+                    **{k: str(v) for k, v in zip(rest, keys)},
+                    "metric": metric,
+                    "other": other,
+                    **rank_correlation(sub[metric], sub[other], level),
+                }
+            )
     return pd.DataFrame(rows)

@@ -22,8 +22,10 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
     """One-line error naming the missing ``columns`` and listing the ones found."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise InitsensError(f"results table has no column(s) {', '.join(missing)} "
-                            f"(columns: {', '.join(map(str, frame.columns))})")
+        raise InitsensError(
+            f"results table has no column(s) {', '.join(missing)} "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
 
 
 def iter_cells(frame: pd.DataFrame, by: Sequence[str]) -> Iterator[tuple[tuple, pd.DataFrame]]:
@@ -34,7 +36,9 @@ def iter_cells(frame: pd.DataFrame, by: Sequence[str]) -> Iterator[tuple[tuple, 
 
 def cell_mask(frame: pd.DataFrame, keys: Mapping[str, object]) -> np.ndarray:
     """Boolean mask of ``frame``'s rows whose columns equal ``keys`` (column -> value)."""
-    return np.logical_and.reduce([frame[k].to_numpy() == v for k, v in keys.items()] or [np.ones(len(frame), bool)])
+    return np.logical_and.reduce(
+        [frame[k].to_numpy() == v for k, v in keys.items()] or [np.ones(len(frame), bool)]
+    )
 
 
 def cell_seed(seed: int, keys: tuple) -> np.random.SeedSequence:

@@ -27,13 +27,18 @@ def convergence(runs: pd.DataFrame, by: Sequence[str], factor: str = "initialize
     if "stopped" not in runs.columns:
         return pd.DataFrame(columns=columns)
     finished = runs[runs["stopped"].isin([EARLY, CAP])]
-    table = finished.groupby([*by, factor], sort=True)["stopped"].agg(
-        n_finished="size", n_capped=lambda s: int((s == CAP).sum())).reset_index()
+    table = (
+        finished.groupby([*by, factor], sort=True)["stopped"]
+        .agg(n_finished="size", n_capped=lambda s: int((s == CAP).sum()))
+        .reset_index()
+    )
     table["capped_share"] = table["n_capped"] / table["n_finished"]
     return table[columns]
 
 
-def capped_cells(table: pd.DataFrame, by: Sequence[str], threshold: float = CAPPED_WARNING) -> pd.DataFrame:
+def capped_cells(
+    table: pd.DataFrame, by: Sequence[str], threshold: float = CAPPED_WARNING
+) -> pd.DataFrame:
     """Cells whose share of capped runs exceeds ``threshold``: the cell keys, n_finished, n_capped, capped_share."""
     if table.empty:
         return table.reindex(columns=[*by, "n_finished", "n_capped", "capped_share"])

@@ -13,8 +13,13 @@ import pandas as pd
 from scipy import stats
 
 
-def describe(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
-             factor: str = "initializer", level: float = 0.95) -> pd.DataFrame:
+def describe(
+    runs: pd.DataFrame,
+    metric: str = "val_loss",
+    by: Sequence[str] = ("model", "depth"),
+    factor: str = "initializer",
+    level: float = 0.95,
+) -> pd.DataFrame:
     """One row per cell and ``factor`` level with location, spread and the CI of the mean.
 
     Parameters
@@ -44,8 +49,14 @@ def describe(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = (
     5  VanillaVAE  xavier_normal  6  1.00
     """
     grouped = runs.groupby([*by, factor], sort=True)[metric]
-    table = grouped.agg(n="count", mean="mean", sd="std", median="median",
-                        q1=lambda v: v.quantile(0.25), q3=lambda v: v.quantile(0.75)).reset_index()
+    table = grouped.agg(
+        n="count",
+        mean="mean",
+        sd="std",
+        median="median",
+        q1=lambda v: v.quantile(0.25),
+        q3=lambda v: v.quantile(0.75),
+    ).reset_index()
     table["iqr"] = table["q3"] - table["q1"]
     with np.errstate(invalid="ignore"):
         half = stats.t.ppf(0.5 + level / 2, table["n"] - 1) * table["sd"] / np.sqrt(table["n"])

@@ -25,9 +25,18 @@ OPTIONAL_BY = VARIED_CELL_KEYS
 #: Status words of other tools mapped to ours (MLflow's run statuses; W&B writes finished / failed / crashed).
 #: A run still running or scheduled has no final metric: it counts as not ok, like a failure.
 STATUS_WORDS = {
-    "finished": OK, "completed": OK, "complete": OK, "success": OK, "succeeded": OK,
-    "failed": FAILED, "killed": FAILED, "crashed": FAILED, "error": FAILED, "errored": FAILED,
-    "running": FAILED, "scheduled": FAILED,
+    "finished": OK,
+    "completed": OK,
+    "complete": OK,
+    "success": OK,
+    "succeeded": OK,
+    "failed": FAILED,
+    "killed": FAILED,
+    "crashed": FAILED,
+    "error": FAILED,
+    "errored": FAILED,
+    "running": FAILED,
+    "scheduled": FAILED,
 }
 
 
@@ -48,19 +57,32 @@ class Design:
     replicate: str = "seed"
 
     @classmethod
-    def parse(cls, factor: str | None = None, by: str | Sequence[str] | None = None,
-              replicate: str | None = None) -> Design:
+    def parse(
+        cls,
+        factor: str | None = None,
+        by: str | Sequence[str] | None = None,
+        replicate: str | None = None,
+    ) -> Design:
         """From command-line strings (``by`` comma-separated); a column may play one part only."""
-        columns = tuple(c.strip() for c in by.split(",")) if isinstance(by, str) else None if by is None else \
-            tuple(by)
+        columns = (
+            tuple(c.strip() for c in by.split(","))
+            if isinstance(by, str)
+            else None
+            if by is None
+            else tuple(by)
+        )
         if columns is not None and (not columns or not all(columns)):
-            raise InitsensError(f"--by {by!r} names no column; give comma-separated column names, e.g. model,depth")
+            raise InitsensError(
+                f"--by {by!r} names no column; give comma-separated column names, e.g. model,depth"
+            )
         design = cls(factor or cls.factor, columns, replicate or cls.replicate)
         roles = [design.factor, design.replicate, *(columns or ())]
         repeated = sorted({c for c in roles if roles.count(c) > 1})
         if repeated:
-            raise InitsensError(f"column {repeated[0]!r} is given more than one part (--factor, --by, --replicate); "
-                                "each column plays one part")
+            raise InitsensError(
+                f"column {repeated[0]!r} is given more than one part (--factor, --by, --replicate); "
+                "each column plays one part"
+            )
         return design
 
     @property
@@ -77,7 +99,10 @@ class Design:
         """The columns that define a cell in ``runs`` (the default adds normalization and init scope when they vary)."""
         if self.by is not None:
             return list(self.by)
-        return [*DEFAULT_BY, *(k for k in OPTIONAL_BY if k in runs.columns and runs[k].nunique() > 1)]
+        return [
+            *DEFAULT_BY,
+            *(k for k in OPTIONAL_BY if k in runs.columns and runs[k].nunique() > 1),
+        ]
 
 
 def map_status(runs: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str | None]:
@@ -95,13 +120,18 @@ def map_status(runs: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str | Non
     lowered = words.str.strip().str.lower()
     if lowered.isin(STATUS_WORDS).all():
         mapped = lowered.map(STATUS_WORDS)
-        shown = ", ".join(f"{w} → {STATUS_WORDS[w.strip().lower()]}" for w in sorted(words.unique()))
-        return runs.assign(status=mapped.to_numpy()), f"status column mapped to initsens' words ({shown})"
+        shown = ", ".join(
+            f"{w} → {STATUS_WORDS[w.strip().lower()]}" for w in sorted(words.unique())
+        )
+        return runs.assign(
+            status=mapped.to_numpy()
+        ), f"status column mapped to initsens' words ({shown})"
     unknown = sorted(set(words[~lowered.isin(STATUS_WORDS) & ~words.isin(STATUSES)]))
     return runs.drop(columns="status"), (
         f"status column in {source} ignored: its word(s) {', '.join(map(repr, unknown[:3]))} are neither "
         f"initsens' ({', '.join(STATUSES)}) nor a known tool's (e.g. MLflow's FINISHED/FAILED); only a non-finite "
-        "metric marks a run as failed")
+        "metric marks a run as failed"
+    )
 
 
 def coerce_replicate(values: pd.Series) -> pd.Series:

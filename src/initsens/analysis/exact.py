@@ -28,12 +28,16 @@ EXACT_MAX = 20
 
 def sign_patterns(n: int) -> np.ndarray:
     """All 2^n sign patterns as an (2^n, n) array of +-1."""
-    codes = np.arange(2 ** n, dtype=np.int64)[:, None] >> np.arange(n, dtype=np.int64)[None, :]
+    codes = np.arange(2**n, dtype=np.int64)[:, None] >> np.arange(n, dtype=np.int64)[None, :]
     return 1.0 - 2.0 * (codes & 1)
 
 
-def sign_flip_p(differences: np.ndarray, alternative: str = "greater", rng: np.random.Generator | None = None,
-                draws: int = 200_000) -> float:
+def sign_flip_p(
+    differences: np.ndarray,
+    alternative: str = "greater",
+    rng: np.random.Generator | None = None,
+    draws: int = 200_000,
+) -> float:
     """Exact one-sided p-value of the sign-flip test that the mean of ``differences`` is above 0
     (``alternative='greater'``) or below 0 (``'less'``); NaNs are dropped, zeros carry no sign.
     """
@@ -70,7 +74,7 @@ def sign_flip_p_batch(differences: np.ndarray, alternative: str = "greater") -> 
 
 def min_sign_flip_p(n_nonzero: int) -> float:
     """The smallest one-sided p-value the sign-flip test can give with ``n_nonzero`` nonzero differences."""
-    return 2.0 ** -n_nonzero
+    return 2.0**-n_nonzero
 
 
 def seeds_for_level(level: float) -> int:
@@ -78,8 +82,12 @@ def seeds_for_level(level: float) -> int:
     return math.ceil(math.log2(1.0 / level) - 1e-12)
 
 
-def jackknife_t(statistic: Callable[[np.ndarray], np.ndarray], blocks: int, level: float,
-                side: str = "two-sided") -> tuple[float, float, float, float]:
+def jackknife_t(
+    statistic: Callable[[np.ndarray], np.ndarray],
+    blocks: int,
+    level: float,
+    side: str = "two-sided",
+) -> tuple[float, float, float, float]:
     """(estimate, standard error, low, high) of ``statistic`` by the delete-one-block jackknife and the t
     distribution with ``blocks - 1`` degrees of freedom.
 
@@ -117,7 +125,7 @@ def omega_sq(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.
     n = counts.sum(1)
     grand = sums.sum(1) / n
     means = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), 0.0)
-    ss_total = np.sum(np.where(w > 0, xw * x, 0.0), axis=1) - n * grand ** 2
+    ss_total = np.sum(np.where(w > 0, xw * x, 0.0), axis=1) - n * grand**2
     ss_between = np.sum(counts * (means - grand[:, None]) ** 2, axis=1)
     k = (counts > 0).sum(1)
     ms_within = (ss_total - ss_between) / (n - k)

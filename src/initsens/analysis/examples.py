@@ -21,8 +21,19 @@ def toy_runs(seeds: int = 6, seed: int = 0) -> pd.DataFrame:
     [2.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
     rng = np.random.default_rng(seed)
-    rows = [{"model": model, "initializer": init, "depth": 1, "seed": s, "status": "ok",
-             "val_loss": 1.0 + (1.0 if (model, init) == ("IWAE", "normal") else 0.0) + rng.normal(0.0, 0.1)}
-            for model in ("IWAE", "VanillaVAE") for init in ("normal", "uniform", "xavier_normal")
-            for s in range(seeds)]
+    rows = [
+        {
+            "model": model,
+            "initializer": init,
+            "depth": 1,
+            "seed": s,
+            "status": "ok",
+            "val_loss": 1.0
+            + (1.0 if (model, init) == ("IWAE", "normal") else 0.0)
+            + rng.normal(0.0, 0.1),
+        }
+        for model in ("IWAE", "VanillaVAE")
+        for init in ("normal", "uniform", "xavier_normal")
+        for s in range(seeds)
+    ]
     return pd.DataFrame(rows)

@@ -57,12 +57,17 @@ def factorial_anova(
     fit = smf.ols(factorial_formula(metric, factors), data=data).fit()
     tables = []
     for typ in types:
-        table = anova_lm(fit, typ=typ).rename(columns={"sum_sq": "sum_sq", "df": "df", "F": "f", "PR(>F)": "p_value"})
+        table = anova_lm(fit, typ=typ).rename(
+            columns={"sum_sq": "sum_sq", "df": "df", "F": "f", "PR(>F)": "p_value"}
+        )
         table = table.drop(index=[t for t in table.index if t == "Intercept"])
         ss_resid = table.loc["Residual", "sum_sq"]
-        table["partial_eta_sq"] = np.where(table.index == "Residual", np.nan,
-                                           table["sum_sq"] / (table["sum_sq"] + ss_resid))
-        table.insert(0, "term", ["Residuals" if t == "Residual" else term_name(t) for t in table.index])
+        table["partial_eta_sq"] = np.where(
+            table.index == "Residual", np.nan, table["sum_sq"] / (table["sum_sq"] + ss_resid)
+        )
+        table.insert(
+            0, "term", ["Residuals" if t == "Residual" else term_name(t) for t in table.index]
+        )
         table.insert(0, "typ", typ)
         table.insert(0, "metric", metric)
         tables.append(table.reset_index(drop=True))

@@ -66,8 +66,12 @@ def fisher_p(counts: pd.DataFrame) -> float:
     return exact if exact is not None else float(stats.chi2_contingency(table).pvalue)
 
 
-def failures(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = ("model", "depth"),
-             factor: str = "initializer") -> pd.DataFrame:
+def failures(
+    runs: pd.DataFrame,
+    metric: str = "val_loss",
+    by: Sequence[str] = ("model", "depth"),
+    factor: str = "initializer",
+) -> pd.DataFrame:
     """Failure counts per cell and ``factor`` level, with Fisher's exact test per cell.
 
     Parameters
@@ -95,9 +99,17 @@ def failures(runs: pd.DataFrame, metric: str = "val_loss", by: Sequence[str] = (
     4  VanillaVAE        uniform         0   0.00016
     5  VanillaVAE  xavier_normal         0   0.00016
     """
-    table = (runs.assign(_failed=failed_mask(runs, metric))
-             .groupby([*by, factor], sort=True)["_failed"].agg(n_runs="size", n_failed="sum").reset_index())
+    table = (
+        runs.assign(_failed=failed_mask(runs, metric))
+        .groupby([*by, factor], sort=True)["_failed"]
+        .agg(n_runs="size", n_failed="sum")
+        .reset_index()
+    )
     table["n_failed"] = table["n_failed"].astype(np.int64)
     table["fail_rate"] = table["n_failed"] / table["n_runs"]
-    p = table.groupby(list(by), sort=False)[["n_failed", "n_runs"]].apply(fisher_p).rename("fisher_p")
+    p = (
+        table.groupby(list(by), sort=False)[["n_failed", "n_runs"]]
+        .apply(fisher_p)
+        .rename("fisher_p")
+    )
     return table.merge(p.reset_index(), on=list(by))

@@ -70,17 +70,24 @@ class _Sufficient:
         counts = np.bincount(codes).astype(np.float64)
         x_sum = np.zeros((counts.size, exog.shape[1]))
         np.add.at(x_sum, codes, exog)
-        return cls(exog.T @ exog, exog.T @ y, float(y @ y), x_sum, np.bincount(codes, weights=y), counts)
+        return cls(
+            exog.T @ exog, exog.T @ y, float(y @ y), x_sum, np.bincount(codes, weights=y), counts
+        )
 
     def system(self, theta: float) -> tuple[np.ndarray, np.ndarray, float]:
         """(X'H^-1X, X'H^-1y, y'H^-1y) for H = I + theta Z Z' (V = s2 H)."""
         weight = theta / (1.0 + theta * self.counts)
         weighted = self.x_sum * weight[:, None]
-        return (self.xtx - weighted.T @ self.x_sum, self.xty - weighted.T @ self.y_sum,
-                self.yty - float(weight @ self.y_sum**2))
+        return (
+            self.xtx - weighted.T @ self.x_sum,
+            self.xty - weighted.T @ self.y_sum,
+            self.yty - float(weight @ self.y_sum**2),
+        )
 
 
-def _profile(stats_: _Sufficient, theta: float, reml: bool) -> tuple[float, np.ndarray, np.ndarray, float]:
+def _profile(
+    stats_: _Sufficient, theta: float, reml: bool
+) -> tuple[float, np.ndarray, np.ndarray, float]:
     """(log-likelihood with s2 and beta profiled out, beta, X'H^-1X, s2) at ``theta``."""
     a, c, q = stats_.system(theta)
     n, p = float(stats_.counts.sum()), a.shape[0]
@@ -90,24 +97,31 @@ def _profile(stats_: _Sufficient, theta: float, reml: bool) -> tuple[float, np.n
     logdet_h = float(np.log1p(theta * stats_.counts).sum())
     if reml:
         s2 = resid / (n - p)
-        loglik = -0.5 * ((n - p) * (LOG2PI + np.log(s2) + 1.0) + logdet_h + 2.0 * np.log(np.diag(chol)).sum())
+        loglik = -0.5 * (
+            (n - p) * (LOG2PI + np.log(s2) + 1.0) + logdet_h + 2.0 * np.log(np.diag(chol)).sum()
+        )
     else:
         s2 = resid / n
         loglik = -0.5 * (n * (LOG2PI + np.log(s2) + 1.0) + logdet_h)
     return float(loglik), beta, a, s2
 
 
-def fit_random_intercept(exog: np.ndarray, y: np.ndarray, groups: np.ndarray, reml: bool = True
-                         ) -> tuple[float, float, np.ndarray, np.ndarray, float]:
+def fit_random_intercept(
+    exog: np.ndarray, y: np.ndarray, groups: np.ndarray, reml: bool = True
+) -> tuple[float, float, np.ndarray, np.ndarray, float]:
     """(s2_group, s2, beta, GLS standard errors, log-likelihood) of y = X beta + b_group + e by REML or ML.
 
     The profile likelihood in log theta is scanned on a grid (theta = 0 included), and the best grid point
     is refined with Brent's method between its neighbours.
     """
-    stats_ = _Sufficient.of(np.asarray(exog, np.float64), np.asarray(y, np.float64), np.asarray(groups))
+    stats_ = _Sufficient.of(
+        np.asarray(exog, np.float64), np.asarray(y, np.float64), np.asarray(groups)
+    )
     if np.linalg.matrix_rank(stats_.xtx) < stats_.xtx.shape[0]:
-        raise InitsensError("the mixed model's fixed effects are not estimable (some combination of levels "
-                            "has no runs)")
+        raise InitsensError(
+            "the mixed model's fixed effects are not estimable (some combination of levels "
+            "has no runs)"
+        )
 
     def objective(log_theta: float) -> float:
         return -_profile(stats_, float(np.exp(log_theta)), reml)[0]
@@ -116,9 +130,14 @@ def fit_random_intercept(exog: np.ndarray, y: np.ndarray, groups: np.ndarray, re
     values = np.array([objective(v) for v in grid])
     best = int(np.argmin(values))
     lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
-    refined = optimize.minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
-    candidates = [(values[best], float(np.exp(grid[best]))), (float(refined.fun), float(np.exp(refined.x))),
-                  (-_profile(stats_, 0.0, reml)[0], 0.0)]
+    refined = optimize.minimize_scalar(
+        objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10}
+    )
+    candidates = [
+        (values[best], float(np.exp(grid[best]))),
+        (float(refined.fun), float(np.exp(refined.x))),
+        (-_profile(stats_, 0.0, reml)[0], 0.0),
+    ]
     _, theta = min(candidates)
     loglik, beta, a, s2 = _profile(stats_, theta, reml)
     std_err = np.sqrt(np.diag(s2 * np.linalg.inv(a)))
@@ -131,10 +150,21 @@ def fit_mixed(data: pd.DataFrame, formula: str, replicate: str, reml: bool) -> M
     x, y, groups = exog.to_numpy(), endog.to_numpy().ravel(), data[replicate].to_numpy()
     var_group, var_resid, beta, std_err, loglik = fit_random_intercept(x, y, groups, reml)
     theta = var_group / var_resid if var_resid > 0 else 0.0
-    _, _, a, s2 = _profile(_Sufficient.of(np.asarray(x, np.float64), np.asarray(y, np.float64), np.asarray(groups)),
-                           theta, reml)
-    return MixedFit(terms=[term_name(c) for c in exog.columns], estimate=beta, std_err=std_err, var_group=var_group,
-                    var_resid=var_resid, loglik=loglik, n_fixed=exog.shape[1], cov=s2 * np.linalg.inv(a))
+    _, _, a, s2 = _profile(
+        _Sufficient.of(np.asarray(x, np.float64), np.asarray(y, np.float64), np.asarray(groups)),
+        theta,
+        reml,
+    )
+    return MixedFit(
+        terms=[term_name(c) for c in exog.columns],
+        estimate=beta,
+        std_err=std_err,
+        var_group=var_group,
+        var_resid=var_resid,
+        loglik=loglik,
+        n_fixed=exog.shape[1],
+        cov=s2 * np.linalg.inv(a),
+    )
 
 
 def omitted_levels(fit: MixedFit, data: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
@@ -151,12 +181,22 @@ def omitted_levels(fit: MixedFit, data: pd.DataFrame, factors: Sequence[str]) ->
         estimate = -float(fit.estimate[shown].sum())
         std_err = float(np.sqrt(ones @ fit.cov[np.ix_(shown, shown)] @ ones))
         z = estimate / std_err
-        rows.append({"kind": "fixed (derived)", "term": f"{factor}[{levels[-1]}]", "estimate": estimate,
-                     "std_err": std_err, "z": z, "p_value": 2 * stats.norm.sf(abs(z))})
+        rows.append(
+            {
+                "kind": "fixed (derived)",
+                "term": f"{factor}[{levels[-1]}]",
+                "estimate": estimate,
+                "std_err": std_err,
+                "z": z,
+                "p_value": 2 * stats.norm.sf(abs(z)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def _prepare(runs: pd.DataFrame, metric: str, factors: Sequence[str], replicate: str) -> tuple[pd.DataFrame, list[str]]:
+def _prepare(
+    runs: pd.DataFrame, metric: str, factors: Sequence[str], replicate: str
+) -> tuple[pd.DataFrame, list[str]]:
     require_columns(runs, (*factors, replicate, metric))
     data = runs[[*factors, replicate, metric]].copy()
     for f in factors:
@@ -166,9 +206,14 @@ def _prepare(runs: pd.DataFrame, metric: str, factors: Sequence[str], replicate:
     return data, [f for f in factors if data[f].nunique() > 1]
 
 
-def mixed_model(runs: pd.DataFrame, metric: str = "val_loss", *,
-                factors: Sequence[str] = ("model", "initializer", "depth"), replicate: str = "seed",
-                reml: bool = True) -> pd.DataFrame:
+def mixed_model(
+    runs: pd.DataFrame,
+    metric: str = "val_loss",
+    *,
+    factors: Sequence[str] = ("model", "initializer", "depth"),
+    replicate: str = "seed",
+    reml: bool = True,
+) -> pd.DataFrame:
     """Fixed effects (GLS SEs, Wald z) and variances of ``metric ~ factors (full factorial) + (1 | replicate)``.
 
     Returns
@@ -193,24 +238,45 @@ def mixed_model(runs: pd.DataFrame, metric: str = "val_loss", *,
     fit = fit_mixed(data, factorial_formula(metric, factors), replicate, reml)
     z = fit.estimate / fit.std_err
     common = {"metric": metric, "method": "REML" if reml else "ML", "loglik": fit.loglik}
-    fixed = pd.DataFrame({"kind": "fixed", "term": fit.terms, "estimate": fit.estimate, "std_err": fit.std_err,
-                          "z": z, "p_value": 2 * stats.norm.sf(np.abs(z))})
-    variances = pd.DataFrame({"kind": "variance", "term": [replicate, "residual"],
-                              "estimate": [fit.var_group, fit.var_resid]})
+    fixed = pd.DataFrame(
+        {
+            "kind": "fixed",
+            "term": fit.terms,
+            "estimate": fit.estimate,
+            "std_err": fit.std_err,
+            "z": z,
+            "p_value": 2 * stats.norm.sf(np.abs(z)),
+        }
+    )
+    variances = pd.DataFrame(
+        {
+            "kind": "variance",
+            "term": [replicate, "residual"],
+            "estimate": [fit.var_group, fit.var_resid],
+        }
+    )
     parts = [fixed]
-    for _, row in omitted_levels(fit, data, factors).iterrows():  # each after its factor's other main effects
+    for _, row in omitted_levels(
+        fit, data, factors
+    ).iterrows():  # each after its factor's other main effects
         table = pd.concat(parts, ignore_index=True)
         factor = row["term"].split("[")[0]
         last = table.index[table["term"].str.match(rf"{factor}\[[^:]*\]$")].max()
-        parts = [table.iloc[: last + 1], row.to_frame().T, table.iloc[last + 1:]]
-    fixed = pd.concat(parts, ignore_index=True).astype({"estimate": float, "std_err": float, "z": float,
-                                                         "p_value": float})
+        parts = [table.iloc[: last + 1], row.to_frame().T, table.iloc[last + 1 :]]
+    fixed = pd.concat(parts, ignore_index=True).astype(
+        {"estimate": float, "std_err": float, "z": float, "p_value": float}
+    )
     return pd.concat([fixed, variances], ignore_index=True).assign(**common)
 
 
-def initializer_lrt(runs: pd.DataFrame, metric: str = "val_loss", *,
-                    factors: Sequence[str] = ("model", "initializer", "depth"), replicate: str = "seed",
-                    factor: str = "initializer") -> pd.DataFrame:
+def initializer_lrt(
+    runs: pd.DataFrame,
+    metric: str = "val_loss",
+    *,
+    factors: Sequence[str] = ("model", "initializer", "depth"),
+    replicate: str = "seed",
+    factor: str = "initializer",
+) -> pd.DataFrame:
     """Likelihood-ratio test (ML fits) of every fixed term that involves ``factor``.
 
     Returns
@@ -231,9 +297,21 @@ def initializer_lrt(runs: pd.DataFrame, metric: str = "val_loss", *,
     if factor not in factors:
         raise InitsensError(f"the likelihood-ratio test needs at least two levels of {factor!r}")
     full = fit_mixed(data, factorial_formula(metric, factors), replicate, reml=False)
-    reduced = fit_mixed(data, factorial_formula(metric, [f for f in factors if f != factor]), replicate, reml=False)
+    reduced = fit_mixed(
+        data, factorial_formula(metric, [f for f in factors if f != factor]), replicate, reml=False
+    )
     chisq = max(2.0 * (full.loglik - reduced.loglik), 0.0)
     df = full.n_fixed - reduced.n_fixed
-    return pd.DataFrame([{"metric": metric, "dropped": f"{factor} terms", "chisq": chisq, "df": df,
-                          "p_value": float(stats.chi2.sf(chisq, df)), "loglik_full": full.loglik,
-                          "loglik_reduced": reduced.loglik}])
+    return pd.DataFrame(
+        [
+            {
+                "metric": metric,
+                "dropped": f"{factor} terms",
+                "chisq": chisq,
+                "df": df,
+                "p_value": float(stats.chi2.sf(chisq, df)),
+                "loglik_full": full.loglik,
+                "loglik_reduced": reduced.loglik,
+            }
+        ]
+    )

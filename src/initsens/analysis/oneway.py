@@ -49,8 +49,9 @@ def omega_squared(ss_between, ss_within, df_between, df_within):
     return (ss_between - df_between * ms_within) / (ss_between + ss_within + ms_within)
 
 
-def omega_sq_draws(groups: Sequence[np.ndarray], n_boot: int = 2000,
-                   seed: int | np.random.SeedSequence = 0) -> np.ndarray:
+def omega_sq_draws(
+    groups: Sequence[np.ndarray], n_boot: int = 2000, seed: int | np.random.SeedSequence = 0
+) -> np.ndarray:
     """Bootstrap replicates of omega^2, resampling within each group; vectorized over resamples."""
     rng = np.random.default_rng(seed)
     shifted = [g.astype(np.float64) - groups[0][0] for g in groups]
@@ -60,7 +61,7 @@ def omega_sq_draws(groups: Sequence[np.ndarray], n_boot: int = 2000,
     for j, g in enumerate(shifted):
         sample = g[rng.integers(0, g.size, size=(n_boot, g.size))]
         means[:, j] = sample.mean(axis=1)
-        ss_within += ((sample - means[:, j:j + 1]) ** 2).sum(axis=1)
+        ss_within += ((sample - means[:, j : j + 1]) ** 2).sum(axis=1)
     grand = (means * sizes).sum(axis=1) / sizes.sum()
     ss_between = (sizes * (means - grand[:, None]) ** 2).sum(axis=1)
     df_between, df_within = len(shifted) - 1, sizes.sum() - len(shifted)
@@ -87,12 +88,16 @@ def ncp_interval(f: float, df1: float, df2: float, level: float = 0.95) -> tuple
         high = max(10.0, 2 * f * df1)
         while cdf(high) > target:
             high *= 2
-        return float(optimize.brentq(lambda lam: cdf(lam) - target, 0.0, high, xtol=1e-10, rtol=1e-12))
+        return float(
+            optimize.brentq(lambda lam: cdf(lam) - target, 0.0, high, xtol=1e-10, rtol=1e-12)
+        )
 
     return solve(1.0 - tail), solve(tail)
 
 
-def variance_share_interval(f: float, df1: float, df2: float, level: float = 0.95) -> tuple[float, float]:
+def variance_share_interval(
+    f: float, df1: float, df2: float, level: float = 0.95
+) -> tuple[float, float]:
     """Exact interval of the population share of variance the factor explains, λ / (λ + N) with N = df1 + df2 + 1
     (the parameter ω² and η² both estimate: Σα²/k / (Σα²/k + σ²) for a balanced design), from
     :func:`ncp_interval` (Steiger 2004; MBESS's ci.pvaf). Its coverage is exact for normal errors of equal
@@ -112,32 +117,57 @@ def percentile_ci(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]
     return float(low), float(high)
 
 
-def _cell(groups: list[np.ndarray], n_boot: int, seed: np.random.SeedSequence, draws_out: dict | None = None,
-          keys: tuple = ()) -> dict[str, float]:
+def _cell(
+    groups: list[np.ndarray],
+    n_boot: int,
+    seed: np.random.SeedSequence,
+    draws_out: dict | None = None,
+    keys: tuple = (),
+) -> dict[str, float]:
     n, k = sum(g.size for g in groups), len(groups)
     ss_between, ss_within = _sums_of_squares(groups)
     df_between, df_within = k - 1, n - k
     ms_within = ss_within / df_within
-    f = (ss_between / df_between) / ms_within if ms_within > 0 else np.nan  # no spread within levels: undefined
+    f = (
+        (ss_between / df_between) / ms_within if ms_within > 0 else np.nan
+    )  # no spread within levels: undefined
     low, high = variance_share_interval(f, df_between, df_within)
-    if draws_out is not None:  # bootstrap replicates: only for differences between cells (the sensitivity ranking)
+    if (
+        draws_out is not None
+    ):  # bootstrap replicates: only for differences between cells (the sensitivity ranking)
         draws_out[keys] = omega_sq_draws(groups, n_boot, seed)
     welch = anova_oneway([g.astype(np.float64) for g in groups], use_var="unequal")
     kruskal = stats.kruskal(*groups) if len({float(v) for g in groups for v in g}) > 1 else None
-    with np.errstate(divide="ignore", invalid="ignore"):  # groups constant around their median: F is inf/nan
+    with np.errstate(
+        divide="ignore", invalid="ignore"
+    ):  # groups constant around their median: F is inf/nan
         spread = stats.levene(*groups, center="median")
-    bf_f = float(spread.statistic) if np.isfinite(spread.statistic) else np.nan  # undefined, never infinite
+    bf_f = (
+        float(spread.statistic) if np.isfinite(spread.statistic) else np.nan
+    )  # undefined, never infinite
     return {
-        "n": n, "k": k, "ss_between": ss_between, "ss_within": ss_within, "df_between": df_between,
-        "df_within": df_within, "f": f, "p_value": float(stats.f.sf(f, df_between, df_within)),
-        "eta_sq": ss_between / (ss_between + ss_within), "eta_sq_ci_low": low, "eta_sq_ci_high": high,
+        "n": n,
+        "k": k,
+        "ss_between": ss_between,
+        "ss_within": ss_within,
+        "df_between": df_between,
+        "df_within": df_within,
+        "f": f,
+        "p_value": float(stats.f.sf(f, df_between, df_within)),
+        "eta_sq": ss_between / (ss_between + ss_within),
+        "eta_sq_ci_low": low,
+        "eta_sq_ci_high": high,
         "omega_sq": omega_squared(ss_between, ss_within, df_between, df_within),
-        "omega_sq_ci_low": low, "omega_sq_ci_high": high,
-        "welch_f": float(welch.statistic), "welch_df1": float(welch.df[0]), "welch_df2": float(welch.df[1]),
+        "omega_sq_ci_low": low,
+        "omega_sq_ci_high": high,
+        "welch_f": float(welch.statistic),
+        "welch_df1": float(welch.df[0]),
+        "welch_df2": float(welch.df[1]),
         "welch_p": float(welch.pvalue),
         "kruskal_h": np.nan if kruskal is None else float(kruskal.statistic),
         "kruskal_p": np.nan if kruskal is None else float(kruskal.pvalue),
-        "bf_f": bf_f, "bf_p": float(spread.pvalue) if np.isfinite(bf_f) else np.nan,
+        "bf_f": bf_f,
+        "bf_p": float(spread.pvalue) if np.isfinite(bf_f) else np.nan,
         "undefined": _undefined(groups, f, bf_f),
     }
 
@@ -148,9 +178,12 @@ def _undefined(groups: Sequence[np.ndarray], f: float, bf_f: float) -> str:
     if not np.isfinite(f):
         why.append("ANOVA F: no spread within any level")
     if not np.isfinite(bf_f):
-        why.append("Brown-Forsythe F: with two runs per level the median-centred deviations are equal within each "
-                   "level, so their spread is 0" if max(g.size for g in groups) <= 2 else
-                   "Brown-Forsythe F: the median-centred deviations do not vary within any level")
+        why.append(
+            "Brown-Forsythe F: with two runs per level the median-centred deviations are equal within each "
+            "level, so their spread is 0"
+            if max(g.size for g in groups) <= 2
+            else "Brown-Forsythe F: the median-centred deviations do not vary within any level"
+        )
     return "; ".join(why)
 
 
@@ -197,6 +230,11 @@ def oneway(
         groups = [g[metric].to_numpy(np.float64) for _, g in cell.groupby(factor, sort=True)]
         if len(groups) < 2 or sum(g.size for g in groups) <= len(groups):
             continue
-        rows.append({**dict(zip(by, keys)), "metric": metric,
-                     **_cell(groups, n_boot, cell_seed(random_state, keys), draws_out, keys)})
+        rows.append(
+            {
+                **dict(zip(by, keys)),
+                "metric": metric,
+                **_cell(groups, n_boot, cell_seed(random_state, keys), draws_out, keys),
+            }
+        )
     return pd.DataFrame(rows)

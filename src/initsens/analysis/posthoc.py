@@ -34,9 +34,17 @@ from initsens.analysis.cells import iter_cells
 def _tukey(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dict]:
     result = stats.tukey_hsd(*groups)
     ci = result.confidence_interval(1.0 - alpha)
-    return [{"group1": names[i], "group2": names[j], "mean_diff": groups[i].mean() - groups[j].mean(),
-             "p_adj": float(result.pvalue[i, j]), "ci_low": float(ci.low[i, j]), "ci_high": float(ci.high[i, j])}
-            for i, j in combinations(range(len(names)), 2)]
+    return [
+        {
+            "group1": names[i],
+            "group2": names[j],
+            "mean_diff": groups[i].mean() - groups[j].mean(),
+            "p_adj": float(result.pvalue[i, j]),
+            "ci_low": float(ci.low[i, j]),
+            "ci_high": float(ci.high[i, j]),
+        }
+        for i, j in combinations(range(len(names)), 2)
+    ]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -59,12 +67,16 @@ def studentized_range_quantile(level: float, k: int, df: float) -> float:
     if q is None or not np.isfinite(q):
         return float(stats.studentized_range.ppf(level, k, df))
     for _ in range(2):
-        step = (stats.studentized_range.cdf(q, k, df) - level) / stats.studentized_range.pdf(q, k, df)
+        step = (stats.studentized_range.cdf(q, k, df) - level) / stats.studentized_range.pdf(
+            q, k, df
+        )
         q -= float(step)
     return q
 
 
-def games_howell(names: list[str], groups: list[np.ndarray], alpha: float, intervals: bool = True) -> list[dict]:
+def games_howell(
+    names: list[str], groups: list[np.ndarray], alpha: float, intervals: bool = True
+) -> list[dict]:
     """Games-Howell for every pair: mean difference, Welch standard error ``se`` and degrees of freedom ``df``,
     adjusted p-value and (with ``intervals``) the simultaneous CI at 1 - alpha. The p-value needs one integral
     of the studentized range, the interval's quantile four more: leave them out where only decisions are
@@ -78,17 +90,30 @@ def games_howell(names: list[str], groups: list[np.ndarray], alpha: float, inter
         diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
         df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se > 0 else np.inf
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = studentized_range_sf(float(np.sqrt(2.0) * abs(diff) / se), k, float(df)) if se > 0 \
+            p = (
+                studentized_range_sf(float(np.sqrt(2.0) * abs(diff) / se), k, float(df))
+                if se > 0
                 else float(diff == 0)
-        row = {"group1": names[i], "group2": names[j], "mean_diff": diff, "p_adj": float(min(p, 1.0)),
-               "ci_low": np.nan, "ci_high": np.nan, "se": float(se), "df": float(df)}
+            )
+        row = {
+            "group1": names[i],
+            "group2": names[j],
+            "mean_diff": diff,
+            "p_adj": float(min(p, 1.0)),
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "se": float(se),
+            "df": float(df),
+        }
         if intervals:
             row["ci_low"], row["ci_high"] = games_howell_interval(diff, se, df, k, alpha)
         rows.append(row)
     return rows
 
 
-def games_howell_interval(diff: float, se: float, df: float, k: int, alpha: float) -> tuple[float, float]:
+def games_howell_interval(
+    diff: float, se: float, df: float, k: int, alpha: float
+) -> tuple[float, float]:
     """The simultaneous 1 - alpha interval of one Games-Howell difference among ``k`` groups."""
     if not (se > 0 and np.isfinite(df)):  # no spread in either group: undefined, not a point
         return np.nan, np.nan
@@ -99,8 +124,14 @@ def games_howell_interval(diff: float, se: float, df: float, k: int, alpha: floa
 METHODS = {"tukey": _tukey, "games_howell": games_howell}
 
 
-def pairwise(runs: pd.DataFrame, metric: str = "val_loss", *, by: Sequence[str] = ("model", "depth"),
-             factor: str = "initializer", alpha: float = 0.05) -> pd.DataFrame:
+def pairwise(
+    runs: pd.DataFrame,
+    metric: str = "val_loss",
+    *,
+    by: Sequence[str] = ("model", "depth"),
+    factor: str = "initializer",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Tukey HSD and Games-Howell for every pair of ``factor`` levels within each cell.
 
     Parameters
@@ -130,18 +161,31 @@ def pairwise(runs: pd.DataFrame, metric: str = "val_loss", *, by: Sequence[str] 
     rows = []
     for keys, cell in iter_cells(runs, by):
         place = dict(zip(by, keys))
-        grouped = [(str(name), g[metric].to_numpy(np.float64)) for name, g in cell.groupby(factor, sort=True)]
+        grouped = [
+            (str(name), g[metric].to_numpy(np.float64))
+            for name, g in cell.groupby(factor, sort=True)
+        ]
         if len(grouped) < 2 or any(g.size < 2 for _, g in grouped):
             continue
         names, groups = [n for n, _ in grouped], [g for _, g in grouped]
         for method, compare in METHODS.items():
             for row in compare(names, groups, alpha):
                 row = {k: v for k, v in row.items() if k not in ("se", "df")}
-                rows.append({**place, "metric": metric, "method": method, **row, "reject": row["p_adj"] < alpha})
+                rows.append(
+                    {
+                        **place,
+                        "metric": metric,
+                        "method": method,
+                        **row,
+                        "reject": row["p_adj"] < alpha,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def letters(means: pd.Series, significant: Sequence[tuple[str, str]], higher_is_better: bool = False) -> pd.Series:
+def letters(
+    means: pd.Series, significant: Sequence[tuple[str, str]], higher_is_better: bool = False
+) -> pd.Series:
     """Compact letter display for groups ``means`` (index = group) given the significant pairs."""
     order = list(means.sort_values(ascending=not higher_is_better).index)
     columns: list[set[str]] = [set(order)]
@@ -164,7 +208,9 @@ def superiority(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
     O(n log n) instead of an n_a x n_b table. ``a`` and ``b`` may carry a leading axis of resamples.
     """
     n_a, n_b = a.shape[-1], b.shape[-1]
-    ranks = stats.rankdata(np.concatenate([a, b], axis=-1), axis=-1)  # average ranks: ties count one half
+    ranks = stats.rankdata(
+        np.concatenate([a, b], axis=-1), axis=-1
+    )  # average ranks: ties count one half
     u_b = ranks[..., n_a:].sum(axis=-1) - n_b * (n_b + 1) / 2
     return u_b / (n_a * n_b)
 
@@ -179,9 +225,18 @@ def clopper_pearson(successes: float, n: int, level: float = 0.95) -> tuple[floa
     return float(low), float(high)
 
 
-def improvement(runs: pd.DataFrame, metric: str = "val_loss", *, by: Sequence[str] = ("model", "depth"),
-                factor: str = "initializer", replicate: str = "seed", n_boot: int = 2000, random_state: int = 0,
-                level: float = 0.95, higher_is_better: bool = False) -> pd.DataFrame:
+def improvement(
+    runs: pd.DataFrame,
+    metric: str = "val_loss",
+    *,
+    by: Sequence[str] = ("model", "depth"),
+    factor: str = "initializer",
+    replicate: str = "seed",
+    n_boot: int = 2000,
+    random_state: int = 0,
+    level: float = 0.95,
+    higher_is_better: bool = False,
+) -> pd.DataFrame:
     """P(group1 better than group2), paired by seed when seeds are shared (Clopper-Pearson CI over seeds), else
     over every cross pair (percentile bootstrap CI).
 
@@ -217,8 +272,11 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", *, by: Sequence[st
     rows = []
     for keys, cell in iter_cells(runs, by):
         place = dict(zip(by, keys))
-        wide = (cell.pivot_table(index=replicate, columns=factor, values=metric, aggfunc="first")
-                if replicate in cell else None)
+        wide = (
+            cell.pivot_table(index=replicate, columns=factor, values=metric, aggfunc="first")
+            if replicate in cell
+            else None
+        )
         names = sorted(cell[factor].astype(str).unique())
         for g1, g2 in combinations(names, 2):
             both = wide[[g1, g2]].dropna() if wide is not None else pd.DataFrame()
@@ -233,10 +291,23 @@ def improvement(runs: pd.DataFrame, metric: str = "val_loss", *, by: Sequence[st
                 b = sign * cell.loc[cell[factor].astype(str) == g2, metric].to_numpy(np.float64)
                 if not (a.size and b.size):
                     continue
-                ia, ib = rng.integers(0, a.size, (n_boot, a.size)), rng.integers(0, b.size, (n_boot, b.size))
+                ia, ib = (
+                    rng.integers(0, a.size, (n_boot, a.size)),
+                    rng.integers(0, b.size, (n_boot, b.size)),
+                )
                 estimate, n_pairs = superiority(a, b), a.size * b.size
                 low, high = np.quantile(superiority(a[ia], b[ib]), [alpha, 1.0 - alpha])
-            rows.append({**place, "metric": metric, "group1": g1, "group2": g2, "paired": paired,
-                         "n_pairs": int(n_pairs), "prob_better": float(estimate), "ci_low": float(low),
-                         "ci_high": float(high)})
+            rows.append(
+                {
+                    **place,
+                    "metric": metric,
+                    "group1": g1,
+                    "group2": g2,
+                    "paired": paired,
+                    "n_pairs": int(n_pairs),
+                    "prob_better": float(estimate),
+                    "ci_low": float(low),
+                    "ci_high": float(high),
+                }
+            )
     return pd.DataFrame(rows)

@@ -55,8 +55,13 @@ def planning_is_stable(seeds: int, half_width: float, difference: float) -> bool
     return seeds >= PLANNING_MIN_SEEDS and difference >= half_width / 1.96
 
 
-def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: Sequence[str],
-               seeds: dict[tuple, int], level: float = 0.95) -> pd.DataFrame:
+def rank_cells(
+    values: pd.DataFrame,
+    draws: dict[tuple, np.ndarray],
+    cell_keys: Sequence[str],
+    seeds: dict[tuple, int],
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Rank one index: ``values`` has the cell keys, ``index``, ``value``, ``ci_low``, ``ci_high``."""
     alpha = (1.0 - level) / 2
     ranked, group_keys = cell_keys[0], list(cell_keys[1:])
@@ -64,11 +69,20 @@ def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: 
     rows = []
     grouped = values.groupby(group_keys, sort=True) if group_keys else [((), values)]
     for _, group in grouped:
-        order = ["value", "raw"] if "raw" in group else ["value"]  # a tie at a bound keeps the raw values' order
+        order = (
+            ["value", "raw"] if "raw" in group else ["value"]
+        )  # a tie at a bound keeps the raw values' order
         group = group.sort_values(order, ascending=False, kind="stable").reset_index(drop=True)
         for i, row in group.iterrows():
-            out = {**row.to_dict(), "rank": i + 1, next_column: None, "diff_next": np.nan,
-                   "diff_ci_low": np.nan, "diff_ci_high": np.nan, "resolved": False}
+            out = {
+                **row.to_dict(),
+                "rank": i + 1,
+                next_column: None,
+                "diff_next": np.nan,
+                "diff_ci_low": np.nan,
+                "diff_ci_high": np.nan,
+                "resolved": False,
+            }
             key = tuple(row[k] for k in cell_keys)
             out["seeds"] = seeds.get(key, 0)
             out["seeds_needed"], out["seeds_note"] = np.nan, ""
@@ -85,33 +99,81 @@ def rank_cells(values: pd.DataFrame, draws: dict[tuple, np.ndarray], cell_keys: 
                         out["resolved"] = bool(low > 0 or high < 0)
                         half = (high - low) / 2
                         if not out["resolved"] and out["diff_next"] >= 0 and out["seeds"]:
-                            out["seeds_needed"] = (seeds_needed(out["seeds"], half, out["diff_next"])
-                                                   if planning_is_stable(out["seeds"], half, out["diff_next"])
-                                                   else np.nan)
-                            out["seeds_note"] = "" if np.isfinite(out["seeds_needed"]) or np.isinf(
-                                out["seeds_needed"]) else "cannot say"
+                            out["seeds_needed"] = (
+                                seeds_needed(out["seeds"], half, out["diff_next"])
+                                if planning_is_stable(out["seeds"], half, out["diff_next"])
+                                else np.nan
+                            )
+                            out["seeds_note"] = (
+                                ""
+                                if np.isfinite(out["seeds_needed"]) or np.isinf(out["seeds_needed"])
+                                else "cannot say"
+                            )
             rows.append(out)
     return pd.DataFrame(rows)
 
 
-def sensitivity(oneway_table: pd.DataFrame, variance_table: pd.DataFrame, omega_draws: dict[tuple, np.ndarray],
-                icc_draws: dict[tuple, np.ndarray], cell_keys: Sequence[str], seeds: dict[tuple, int],
-                factor: str = "initializer", level: float = 0.95) -> pd.DataFrame:
+def sensitivity(
+    oneway_table: pd.DataFrame,
+    variance_table: pd.DataFrame,
+    omega_draws: dict[tuple, np.ndarray],
+    icc_draws: dict[tuple, np.ndarray],
+    cell_keys: Sequence[str],
+    seeds: dict[tuple, int],
+    factor: str = "initializer",
+    level: float = 0.95,
+) -> pd.DataFrame:
     """The ranking table from the one-way (omega^2) and variance-component (ICC) tables."""
     frames = []
     if len(oneway_table):
-        omega = oneway_table[[*cell_keys, "omega_sq", "omega_sq_ci_low", "omega_sq_ci_high"]].rename(
-            columns={"omega_sq": "raw", "omega_sq_ci_low": "ci_low", "omega_sq_ci_high": "ci_high"})
+        omega = oneway_table[
+            [*cell_keys, "omega_sq", "omega_sq_ci_low", "omega_sq_ci_high"]
+        ].rename(
+            columns={"omega_sq": "raw", "omega_sq_ci_low": "ci_low", "omega_sq_ci_high": "ci_high"}
+        )
         bounded = {key: np.maximum(draws, 0.0) for key, draws in omega_draws.items()}
-        frames.append(rank_cells(omega.assign(value=omega["raw"].clip(lower=0.0), index="omega_sq"), bounded,
-                                 cell_keys, seeds, level))
+        frames.append(
+            rank_cells(
+                omega.assign(value=omega["raw"].clip(lower=0.0), index="omega_sq"),
+                bounded,
+                cell_keys,
+                seeds,
+                level,
+            )
+        )
     if len(variance_table):
-        icc = variance_table[variance_table["component"] == factor][[*cell_keys, "share", "ci_low", "ci_high"]]
-        frames.append(rank_cells(icc.rename(columns={"share": "value"}).assign(index="icc"), icc_draws,
-                                 cell_keys, seeds, level))
+        icc = variance_table[variance_table["component"] == factor][
+            [*cell_keys, "share", "ci_low", "ci_high"]
+        ]
+        frames.append(
+            rank_cells(
+                icc.rename(columns={"share": "value"}).assign(index="icc"),
+                icc_draws,
+                cell_keys,
+                seeds,
+                level,
+            )
+        )
     if not frames:
         return pd.DataFrame()
     table = pd.concat(frames, ignore_index=True)
     ranked, groups = cell_keys[0], list(cell_keys[1:])
-    return table[[*groups, ranked, "index", "value", "ci_low", "ci_high", "rank", f"next_{ranked}", "diff_next",
-                  "diff_ci_low", "diff_ci_high", "resolved", "seeds", "seeds_needed", "seeds_note"]]
+    return table[
+        [
+            *groups,
+            ranked,
+            "index",
+            "value",
+            "ci_low",
+            "ci_high",
+            "rank",
+            f"next_{ranked}",
+            "diff_next",
+            "diff_ci_low",
+            "diff_ci_high",
+            "resolved",
+            "seeds",
+            "seeds_needed",
+            "seeds_note",
+        ]
+    ]

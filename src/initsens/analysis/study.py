@@ -39,8 +39,25 @@ from initsens.results.schema import COMMON_VALIDATION
 #: Metrics with one definition for every model (compared across models as they are).
 COMMON_METRICS = frozenset({*(f"val_{name}" for name in COMMON_VALIDATION), "ari"})
 #: Metrics where higher is better (also with a val_/valid_/test_/eval_ prefix); any other is taken as a loss.
-HIGHER_IS_BETTER = frozenset({"ari", "nmi", "accuracy", "acc", "auc", "auroc", "roc_auc", "f1", "r2", "precision",
-                              "recall", "map", "bleu", "reward", "return"})
+HIGHER_IS_BETTER = frozenset(
+    {
+        "ari",
+        "nmi",
+        "accuracy",
+        "acc",
+        "auc",
+        "auroc",
+        "roc_auc",
+        "f1",
+        "r2",
+        "precision",
+        "recall",
+        "map",
+        "bleu",
+        "reward",
+        "return",
+    }
+)
 #: The post-hoc method the letters, best sets and claims use: Games-Howell, valid whether or not spreads differ.
 SELECTED_POSTHOC = "games_howell"
 
@@ -78,7 +95,11 @@ def metric_higher_is_better(metric: str) -> bool:
 
 def base_metric(metric: str) -> str:
     """The trainer's column behind a transformed metric: ``log10(val_nelbo)`` -> ``val_nelbo``."""
-    return metric[len("log10("):-1] if metric.startswith("log10(") and metric.endswith(")") else metric
+    return (
+        metric[len("log10(") : -1]
+        if metric.startswith("log10(") and metric.endswith(")")
+        else metric
+    )
 
 
 def holm(p_values: pd.Series) -> pd.Series:
@@ -94,7 +115,9 @@ def holm(p_values: pd.Series) -> pd.Series:
     p = p_values.to_numpy(np.float64)[finite]
     order = np.argsort(p, kind="stable")
     adjusted = np.empty_like(p)
-    adjusted[order] = np.minimum(1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]))
+    adjusted[order] = np.minimum(
+        1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order])
+    )
     out[finite] = adjusted
     return out
 
@@ -108,23 +131,35 @@ def _check_cells(analysis: Analysis, usable: pd.DataFrame) -> pd.DataFrame:
         rows = usable.loc[usable.index.intersection(cell.index)]
         sizes = rows.groupby(factor).size()
         if rows.empty:
-            notes.append(f"{label}: no usable runs (all failed or the metric is missing); not analyzed")
+            notes.append(
+                f"{label}: no usable runs (all failed or the metric is missing); not analyzed"
+            )
         elif len(sizes) < 2:
-            notes.append(f"{label}: only one {factor} ({sizes.index[0]}) has usable runs; not analyzed")
+            notes.append(
+                f"{label}: only one {factor} ({sizes.index[0]}) has usable runs; not analyzed"
+            )
         elif (sizes < 2).all():
-            notes.append(f"{label}: a single {replicate} per {factor} leaves no within-{factor} variation; "
-                         "not analyzed (train more --repeats)")
+            notes.append(
+                f"{label}: a single {replicate} per {factor} leaves no within-{factor} variation; "
+                "not analyzed (train more --repeats)"
+            )
         elif np.ptp(rows[metric].to_numpy()) == 0:
-            notes.append(f"{label}: {metric} is the same in every run (zero variance); not analyzed")
+            notes.append(
+                f"{label}: {metric} is the same in every run (zero variance); not analyzed"
+            )
         else:
             if (sizes < 2).any():
-                notes.append(f"{label}: {factor}(s) {', '.join(sizes.index[sizes < 2])} have one usable run; "
-                             "post-hoc tests skip this cell")
+                notes.append(
+                    f"{label}: {factor}(s) {', '.join(sizes.index[sizes < 2])} have one usable run; "
+                    "post-hoc tests skip this cell"
+                )
             keep.append(rows)
     return pd.concat(keep) if keep else usable.iloc[:0]
 
 
-def best_levels(means: pd.Series, significant: Sequence[tuple[str, str]], higher_is_better: bool = False) -> set:
+def best_levels(
+    means: pd.Series, significant: Sequence[tuple[str, str]], higher_is_better: bool = False
+) -> set:
     """The level with the best mean and every level whose difference from it is not significant: the levels the
     data cannot separate from the best (not levels shown to be as good). Taken from the pairs with the best level
     itself: a compact letter display can give a level not separated from the best another letter than 'a'.
@@ -134,23 +169,53 @@ def best_levels(means: pd.Series, significant: Sequence[tuple[str, str]], higher
     return {level for level in means.index if level not in separated}
 
 
-def _per_cell(analysis: Analysis, data: pd.DataFrame, *, n_boot: int, n_boot_icc: int, alpha: float,
-              random_state: int, step: Callable[[str], None]) -> None:
-    metric, by, tables, factor = analysis.metric, analysis.cell_keys, analysis.tables, analysis.factor
+def _per_cell(
+    analysis: Analysis,
+    data: pd.DataFrame,
+    *,
+    n_boot: int,
+    n_boot_icc: int,
+    alpha: float,
+    random_state: int,
+    step: Callable[[str], None],
+) -> None:
+    metric, by, tables, factor = (
+        analysis.metric,
+        analysis.cell_keys,
+        analysis.tables,
+        analysis.factor,
+    )
     step("one-way ANOVA per cell")
     omega: dict[tuple, np.ndarray] = {}
-    table = oneway(data, metric, by=by, factor=factor, n_boot=n_boot, random_state=random_state,
-                   draws_out=omega)
+    table = oneway(
+        data,
+        metric,
+        by=by,
+        factor=factor,
+        n_boot=n_boot,
+        random_state=random_state,
+        draws_out=omega,
+    )
     for column in ("p_value", "welch_p", "kruskal_p", "bf_p"):
         table["p_holm" if column == "p_value" else f"{column}_holm"] = holm(table[column])
     tables["oneway_anova"] = table
     step("post-hoc comparisons")
     posthoc = pairwise(data, metric, by=by, factor=factor, alpha=alpha)
-    if len(posthoc):  # Games-Howell whatever the spreads: a variance pretest misses 60-200x differences at n = 10
+    if len(
+        posthoc
+    ):  # Games-Howell whatever the spreads: a variance pretest misses 60-200x differences at n = 10
         posthoc["selected"] = posthoc["method"].to_numpy() == SELECTED_POSTHOC
     tables["posthoc"] = posthoc
-    tables["improvement"] = improvement(data, metric, by=by, factor=factor, replicate=analysis.replicate, n_boot=n_boot,
-                                        random_state=random_state, higher_is_better=analysis.higher_is_better)
+    tables["improvement"] = improvement(
+        data,
+        metric,
+        by=by,
+        factor=factor,
+        replicate=analysis.replicate,
+        n_boot=n_boot,
+        random_state=random_state,
+        higher_is_better=analysis.higher_is_better,
+    )
     desc = tables["descriptives"]
     desc["letters"], desc["best"] = "", False
     significant = posthoc[posthoc["selected"] & posthoc["reject"]] if len(posthoc) else posthoc
@@ -164,14 +229,28 @@ def _per_cell(analysis: Analysis, data: pd.DataFrame, *, n_boot: int, n_boot_icc
         display = letters(means, sig, analysis.higher_is_better)
         mask = cell_mask(desc, sel) & desc[factor].isin(display.index)
         desc.loc[mask, "letters"] = desc.loc[mask, factor].map(display)
-        desc.loc[mask, "best"] = desc.loc[mask, factor].isin(best_levels(means, sig, analysis.higher_is_better))
+        desc.loc[mask, "best"] = desc.loc[mask, factor].isin(
+            best_levels(means, sig, analysis.higher_is_better)
+        )
     icc: dict[tuple, np.ndarray] = {}
     step("variance components (REML, parametric bootstrap)")
-    tables["variance_components"] = variance_components(data, metric, by=by, factor=factor,
-                                                        replicate=analysis.replicate, n_boot=n_boot_icc,
-                                                        random_state=random_state, draws_out=icc)
-    seeds = {keys: int(cell.groupby(factor)[analysis.replicate].nunique().min()) for keys, cell in iter_cells(data, by)}
-    tables["sensitivity"] = sensitivity(table, tables["variance_components"], omega, icc, by, seeds, factor=factor)
+    tables["variance_components"] = variance_components(
+        data,
+        metric,
+        by=by,
+        factor=factor,
+        replicate=analysis.replicate,
+        n_boot=n_boot_icc,
+        random_state=random_state,
+        draws_out=icc,
+    )
+    seeds = {
+        keys: int(cell.groupby(factor)[analysis.replicate].nunique().min())
+        for keys, cell in iter_cells(data, by)
+    }
+    tables["sensitivity"] = sensitivity(
+        table, tables["variance_components"], omega, icc, by, seeds, factor=factor
+    )
     analysis.draws = {"omega_sq": omega, "icc": icc}
 
 
@@ -179,7 +258,11 @@ def _variants(analysis: Analysis, data: pd.DataFrame) -> list[tuple[str, pd.Data
     """(label, table with the column ``label``) for each version of the metric fitted across cells."""
     metric, within = analysis.metric, analysis.cell_keys[0]
     variants = [(metric, data)]
-    if within == "model" and base_metric(metric) not in COMMON_METRICS and data["model"].nunique() > 1:
+    if (
+        within == "model"
+        and base_metric(metric) not in COMMON_METRICS
+        and data["model"].nunique() > 1
+    ):
         grouped = data.groupby("model")[metric]
         z = (data[metric] - grouped.transform("mean")) / grouped.transform("std")
         label = f"{metric} (z within model)"
@@ -200,14 +283,19 @@ def _complete(analysis: Analysis, data: pd.DataFrame) -> pd.DataFrame | None:
     present = data.groupby(factor)[cells].apply(lambda g: len(g.drop_duplicates()))
     dropped = sorted(present.index[present < n_cells])
     if dropped:
-        analysis.notes.append(f"across cells: {factor}(s) {', '.join(dropped)} left out of the factorial ANOVA "
-                              "and the mixed model (no usable runs in some cell)")
+        analysis.notes.append(
+            f"across cells: {factor}(s) {', '.join(dropped)} left out of the factorial ANOVA "
+            "and the mixed model (no usable runs in some cell)"
+        )
         data = data[~data[factor].isin(dropped)]
     levels = [data[f].nunique() for f in analysis.factors]
     if data.empty or len(data.groupby(analysis.factors)) < int(np.prod(levels)):
-        analysis.notes.append("across cells: some combination of " + " x ".join(analysis.factors)
-                              + " has no usable runs, so the full-factorial models are not estimable; "
-                              "see the per-cell analyses")
+        analysis.notes.append(
+            "across cells: some combination of "
+            + " x ".join(analysis.factors)
+            + " has no usable runs, so the full-factorial models are not estimable; "
+            "see the per-cell analyses"
+        )
         return None
     return data
 
@@ -225,8 +313,9 @@ def zero_by_construction(table: pd.DataFrame, within: str) -> pd.DataFrame:
     total = table.groupby("typ")["sum_sq"].transform("sum")
     zero = (table["term"] == within) & (table["sum_sq"].abs() <= ROUNDING_ZERO * total)
     table.loc[zero, ["sum_sq", "f", "p_value", "partial_eta_sq"]] = np.nan
-    table.loc[zero, "undefined"] = (f"zero by construction: standardized within each {within}, every {within}'s "
-                                    "mean is 0")
+    table.loc[zero, "undefined"] = (
+        f"zero by construction: standardized within each {within}, every {within}'s mean is 0"
+    )
     return table
 
 
@@ -240,22 +329,42 @@ def _across_cells(analysis: Analysis, data: pd.DataFrame) -> None:
     for label, frame in _variants(analysis, data):
         try:
             anova = factorial_anova(frame, label, analysis.factors).assign(undefined="")
-            factorial.append(zero_by_construction(anova, analysis.cell_keys[0]) if label != analysis.metric
-                             else anova)
+            factorial.append(
+                zero_by_construction(anova, analysis.cell_keys[0])
+                if label != analysis.metric
+                else anova
+            )
         except (InitsensError, ValueError, np.linalg.LinAlgError) as exc:
             analysis.notes.append(f"factorial ANOVA on {label}: {exc}")
         if frame[analysis.replicate].nunique() < 2:
-            analysis.notes.append(f"mixed model on {label}: needs at least two {analysis.replicate}s; skipped")
+            analysis.notes.append(
+                f"mixed model on {label}: needs at least two {analysis.replicate}s; skipped"
+            )
             continue
         try:
-            mixed.append(mixed_model(frame, label, factors=analysis.factors, replicate=analysis.replicate))
-            lrt.append(initializer_lrt(frame, label, factors=analysis.factors, replicate=analysis.replicate,
-                                       factor=analysis.factor))
+            mixed.append(
+                mixed_model(frame, label, factors=analysis.factors, replicate=analysis.replicate)
+            )
+            lrt.append(
+                initializer_lrt(
+                    frame,
+                    label,
+                    factors=analysis.factors,
+                    replicate=analysis.replicate,
+                    factor=analysis.factor,
+                )
+            )
         except (InitsensError, ValueError, np.linalg.LinAlgError) as exc:
             analysis.notes.append(f"mixed model on {label}: {exc}")
-    analysis.tables["factorial_anova"] = pd.concat(factorial, ignore_index=True) if factorial else pd.DataFrame()
-    analysis.tables["mixed_model"] = pd.concat(mixed, ignore_index=True) if mixed else pd.DataFrame()
-    analysis.tables["mixed_model_lrt"] = pd.concat(lrt, ignore_index=True) if lrt else pd.DataFrame()
+    analysis.tables["factorial_anova"] = (
+        pd.concat(factorial, ignore_index=True) if factorial else pd.DataFrame()
+    )
+    analysis.tables["mixed_model"] = (
+        pd.concat(mixed, ignore_index=True) if mixed else pd.DataFrame()
+    )
+    analysis.tables["mixed_model_lrt"] = (
+        pd.concat(lrt, ignore_index=True) if lrt else pd.DataFrame()
+    )
 
 
 def log_metric(runs: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str]:
@@ -268,24 +377,39 @@ def log_metric(runs: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str]:
     values = runs[metric].to_numpy(np.float64)
     bad = np.isfinite(values) & (values <= 0)
     if bad.any():
-        example = runs.loc[bad, "run_id"].iloc[0] if "run_id" in runs.columns else int(np.flatnonzero(bad)[0])
-        raise InitsensError(f"--log needs positive values, but {int(bad.sum())} value(s) of {metric!r} are <= 0 "
-                            f"(e.g. {values[bad][0]:g} in run {example}); analyze it without --log")
+        example = (
+            runs.loc[bad, "run_id"].iloc[0]
+            if "run_id" in runs.columns
+            else int(np.flatnonzero(bad)[0])
+        )
+        raise InitsensError(
+            f"--log needs positive values, but {int(bad.sum())} value(s) of {metric!r} are <= 0 "
+            f"(e.g. {values[bad][0]:g} in run {example}); analyze it without --log"
+        )
     name = f"log10({metric})"
     with np.errstate(divide="ignore", invalid="ignore"):
         return runs.assign(**{name: np.log10(values)}), name
 
 
-def learning_curves(epochs: pd.DataFrame, runs: pd.DataFrame, cell_keys: Sequence[str],
-                    value: str = "val_loss", factor: str = "initializer") -> pd.DataFrame:
+def learning_curves(
+    epochs: pd.DataFrame,
+    runs: pd.DataFrame,
+    cell_keys: Sequence[str],
+    value: str = "val_loss",
+    factor: str = "initializer",
+) -> pd.DataFrame:
     """Median and quartiles of ``value`` per cell, ``factor`` level and epoch (runs joined on run_id)."""
     keys = [*cell_keys, factor]
     joined = epochs.merge(runs[["run_id", *keys]], on="run_id", how="inner")
     joined = joined[np.isfinite(pd.to_numeric(joined[value], errors="coerce"))]
     grouped = joined.groupby([*keys, "epoch"], sort=True)[value]
-    return grouped.quantile([0.25, 0.5, 0.75]).unstack().rename(
-        columns={0.25: "q1", 0.5: "median", 0.75: "q3"}).reset_index().assign(
-        n=grouped.size().to_numpy(), value=value)
+    return (
+        grouped.quantile([0.25, 0.5, 0.75])
+        .unstack()
+        .rename(columns={0.25: "q1", 0.5: "median", 0.75: "q3"})
+        .reset_index()
+        .assign(n=grouped.size().to_numpy(), value=value)
+    )
 
 
 def check_options(alpha: float, n_boot: int, n_boot_icc: int) -> None:
@@ -298,10 +422,19 @@ def check_options(alpha: float, n_boot: int, n_boot_icc: int) -> None:
         raise InitsensError("--n-boot and --n-boot-icc must be at least 1")
 
 
-def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame | None = None, *,
-            n_boot: int = 2000, n_boot_icc: int = 500, alpha: float = 0.05, random_state: int = 0,
-            higher_is_better: bool | None = None, on_step: Callable[[str], None] | None = None,
-            design: Design = Design()) -> Analysis:
+def analyze(
+    runs: pd.DataFrame,
+    metric: str = "val_loss",
+    epochs: pd.DataFrame | None = None,
+    *,
+    n_boot: int = 2000,
+    n_boot_icc: int = 500,
+    alpha: float = 0.05,
+    random_state: int = 0,
+    higher_is_better: bool | None = None,
+    on_step: Callable[[str], None] | None = None,
+    design: Design = Design(),
+) -> Analysis:
     """Every table of the report for one runs table (see the module docstring); ``design`` names the factor,
     cell and replicate columns (initsens' own by default).
 
@@ -329,26 +462,47 @@ def analyze(runs: pd.DataFrame, metric: str = "val_loss", epochs: pd.DataFrame |
     cell_keys = design.cell_keys(runs)
     factor = design.factor
     factors = [cell_keys[0], factor, *cell_keys[1:]]
-    analysis = Analysis(metric, cell_keys, factors,
-                        metric_higher_is_better(metric) if higher_is_better is None else higher_is_better,
-                        runs.assign(failed=failed_mask(runs, metric)), epochs,
-                        factor=factor, replicate=design.replicate,
-                        settings={"n_boot": n_boot, "n_boot_icc": n_boot_icc, "alpha": alpha,
-                                  "random_state": random_state})
+    analysis = Analysis(
+        metric,
+        cell_keys,
+        factors,
+        metric_higher_is_better(metric) if higher_is_better is None else higher_is_better,
+        runs.assign(failed=failed_mask(runs, metric)),
+        epochs,
+        factor=factor,
+        replicate=design.replicate,
+        settings={
+            "n_boot": n_boot,
+            "n_boot_icc": n_boot_icc,
+            "alpha": alpha,
+            "random_state": random_state,
+        },
+    )
     tables = analysis.tables
     step("failures")
     tables["convergence"] = convergence(runs, cell_keys, factor)
     tables["failures"] = failures(runs, metric, by=cell_keys, factor=factor)
     per_cell_p = tables["failures"].groupby(cell_keys)["fisher_p"].first()
-    tables["failures"] = tables["failures"].merge(holm(per_cell_p).rename("fisher_p_holm").reset_index(),
-                                                  on=cell_keys)
+    tables["failures"] = tables["failures"].merge(
+        holm(per_cell_p).rename("fisher_p_holm").reset_index(), on=cell_keys
+    )
     usable = analysis.runs[~analysis.runs["failed"]]
     data = _check_cells(analysis, usable)
     tables["descriptives"] = describe(usable, metric, by=cell_keys, factor=factor)
     if data.empty:
-        raise InitsensError(f"no cell of {' x '.join(cell_keys)} can be analyzed on {metric!r}: "
-                            + "; ".join(analysis.notes))
-    _per_cell(analysis, data, n_boot=n_boot, n_boot_icc=n_boot_icc, alpha=alpha, random_state=random_state, step=step)
+        raise InitsensError(
+            f"no cell of {' x '.join(cell_keys)} can be analyzed on {metric!r}: "
+            + "; ".join(analysis.notes)
+        )
+    _per_cell(
+        analysis,
+        data,
+        n_boot=n_boot,
+        n_boot_icc=n_boot_icc,
+        alpha=alpha,
+        random_state=random_state,
+        step=step,
+    )
     step("factorial ANOVA and mixed model across cells")
     _across_cells(analysis, data)
     if "ari" in runs.columns and metric != "ari" and usable["ari"].notna().any():

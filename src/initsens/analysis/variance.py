@@ -58,7 +58,11 @@ class CrossedDesign:
             np.add.at(cross, (codes[0], codes[1]), 1.0)
         if len(codes) > 2:
             raise InitsensError("variance components support at most two crossed random factors")
-        outer = None if cross is None else (cross[:, None, :] * cross[None, :, :]).reshape(-1, cross.shape[1])
+        outer = (
+            None
+            if cross is None
+            else (cross[:, None, :] * cross[None, :, :]).reshape(-1, cross.shape[1])
+        )
         return cls(names, codes, counts, cross, outer)
 
     def sums(self, y: np.ndarray) -> list[np.ndarray]:
@@ -71,8 +75,14 @@ class CrossedDesign:
         return out
 
 
-def _profiled(ratios: np.ndarray, design: CrossedDesign, n: int, yy: np.ndarray, sum_y: np.ndarray,
-              zy: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _profiled(
+    ratios: np.ndarray,
+    design: CrossedDesign,
+    n: int,
+    yy: np.ndarray,
+    sum_y: np.ndarray,
+    zy: list[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """(-REML log-likelihood, residual variance) of y = mu + sum_k Z_k b_k + e at ratios s2_k / s2.
 
     Batched: ``ratios`` is (B, K) and ``yy``/``sum_y``/``zy[k]`` describe B response vectors (zy[k] is
@@ -95,7 +105,9 @@ def _profiled(ratios: np.ndarray, design: CrossedDesign, n: int, yy: np.ndarray,
         inv_d1 = 1.0 / d[1]
         both = scale[:, 0] * scale[:, 1]
         assert design.outer is not None  # the crossed design (seed shared) always has it
-        schur = d[0][:, :, None] * np.eye(k) - (both**2)[:, None, None] * (inv_d1 @ design.outer.T).reshape(-1, k, k)
+        schur = d[0][:, :, None] * np.eye(k) - (both**2)[:, None, None] * (
+            inv_d1 @ design.outer.T
+        ).reshape(-1, k, k)
         logdet = np.log(d[1]).sum(axis=1) + np.linalg.slogdet(schur)[1]
         w_red = w[0] - both[:, None] * ((w[1] * inv_d1) @ design.cross.T)
         u_red = u[0] - both[:, None] * ((u[1] * inv_d1) @ design.cross.T)
@@ -111,19 +123,28 @@ def _profiled(ratios: np.ndarray, design: CrossedDesign, n: int, yy: np.ndarray,
     return np.where((s2 > 0) & (xtx > 0), neg_loglik, np.inf), s2
 
 
-def _statistics(y: np.ndarray, design: CrossedDesign) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def _statistics(
+    y: np.ndarray, design: CrossedDesign
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """(y'y, 1'y, [Z_k'y]) for y of shape (n, B), batched over columns."""
     return (y * y).sum(axis=0), y.sum(axis=0), [s.T for s in design.sums(y)]
 
 
-def _fit(y: np.ndarray, design: CrossedDesign, starts: Sequence[np.ndarray]) -> tuple[np.ndarray, float, float]:
+def _fit(
+    y: np.ndarray, design: CrossedDesign, starts: Sequence[np.ndarray]
+) -> tuple[np.ndarray, float, float]:
     """Best (ratios, residual variance, REML log-likelihood) over L-BFGS-B runs from ``starts``."""
     yy, sum_y, zy = _statistics(y[:, None], design)
     objective = lambda r: float(_profiled(r[None, :], design, y.size, yy, sum_y, zy)[0][0])  # noqa: E731
     best = None
     for start in starts:
-        fit = minimize(objective, start, method="L-BFGS-B", bounds=[(0.0, None)] * len(design.names),
-                       options={"ftol": 1e-14, "gtol": 1e-9})
+        fit = minimize(
+            objective,
+            start,
+            method="L-BFGS-B",
+            bounds=[(0.0, None)] * len(design.names),
+            options={"ftol": 1e-14, "gtol": 1e-9},
+        )
         if np.isfinite(fit.fun) and (best is None or fit.fun < best.fun):
             best = fit
     if best is None:
@@ -149,7 +170,9 @@ def _fit_many(y: np.ndarray, design: CrossedDesign, rounds: int = 16) -> np.ndar
         f, _ = _profiled(np.broadcast_to(t / (1 - t), (n_sims, n_dims)), design, n, yy, sum_y, zy)
         better = f < value
         value, best[better] = np.where(better, f, value), t
-    offsets = np.stack(np.meshgrid(*[np.linspace(-1, 1, 5)] * n_dims, indexing="ij"), axis=-1).reshape(-1, n_dims)
+    offsets = np.stack(
+        np.meshgrid(*[np.linspace(-1, 1, 5)] * n_dims, indexing="ij"), axis=-1
+    ).reshape(-1, n_dims)
     span = lines[1] - lines[0]
     for _ in range(rounds):
         centre = best.copy()
@@ -177,8 +200,12 @@ def reml_components(y: np.ndarray, groups: dict[str, np.ndarray]) -> tuple[dict[
     return variances, loglik
 
 
-def bootstrap_shares(variances: dict[str, float], groups: dict[str, np.ndarray], n_boot: int = 500,
-                     seed: int | np.random.SeedSequence = 0) -> dict[str, np.ndarray]:
+def bootstrap_shares(
+    variances: dict[str, float],
+    groups: dict[str, np.ndarray],
+    n_boot: int = 500,
+    seed: int | np.random.SeedSequence = 0,
+) -> dict[str, np.ndarray]:
     """Parametric-bootstrap draws of each component's share: simulate from the fit, refit by REML."""
     rng = np.random.default_rng(seed)
     design = CrossedDesign.from_codes(groups)
@@ -196,7 +223,9 @@ def bootstrap_shares(variances: dict[str, float], groups: dict[str, np.ndarray],
 def _cell_groups(cell: pd.DataFrame, factor: str, replicate: str) -> dict[str, np.ndarray]:
     groups = {factor: cell[factor].to_numpy()}
     if replicate in cell.columns and cell.groupby(replicate)[factor].nunique().max() > 1:
-        groups[replicate] = cell[replicate].to_numpy()  # seeds shared across initializers: a crossed factor
+        groups[replicate] = cell[
+            replicate
+        ].to_numpy()  # seeds shared across initializers: a crossed factor
     return groups
 
 
@@ -204,7 +233,9 @@ def _cell_groups(cell: pd.DataFrame, factor: str, replicate: str) -> dict[str, n
 PARALLEL_WORK = 2_000_000
 
 
-def _fit_cell(y: np.ndarray, groups: dict[str, np.ndarray], n_boot: int, seed: np.random.SeedSequence):
+def _fit_cell(
+    y: np.ndarray, groups: dict[str, np.ndarray], n_boot: int, seed: np.random.SeedSequence
+):
     """(variances, REML log-likelihood, bootstrap draws of the shares) of one cell."""
     variances, loglik = reml_components(y, groups)
     return variances, loglik, bootstrap_shares(variances, groups, n_boot, seed) if n_boot else {}
@@ -253,16 +284,29 @@ def variance_components(
         cells.append((keys, y, _cell_groups(cell, factor, replicate)))
     work = sum(y.size for _, y, _ in cells) * n_boot
     jobs = min(len(cells), os.cpu_count() or 1) if work > PARALLEL_WORK else 1
-    fitted = Parallel(n_jobs=jobs)(delayed(_fit_cell)(y, groups, n_boot, cell_seed(random_state, keys))
-                                   for keys, y, groups in cells)  # cells are independent: one process each
+    fitted = Parallel(n_jobs=jobs)(
+        delayed(_fit_cell)(y, groups, n_boot, cell_seed(random_state, keys))
+        for keys, y, groups in cells
+    )  # cells are independent: one process each
     for (keys, y, _), (variances, loglik, draws) in zip(cells, fitted):
         total = sum(variances.values())
         if draws_out is not None and draws:
             draws_out[keys] = draws[factor]
         for component, variance in variances.items():
-            low, high = (np.quantile(draws[component], [alpha, 1 - alpha]) if n_boot else (np.nan, np.nan))
-            rows.append({**dict(zip(by, keys)), "metric": metric,
-                         "component": component, "variance": variance,
-                         "share": variance / total if total > 0 else np.nan,
-                         "ci_low": float(low), "ci_high": float(high), "reml_loglik": loglik, "n": y.size})
+            low, high = (
+                np.quantile(draws[component], [alpha, 1 - alpha]) if n_boot else (np.nan, np.nan)
+            )
+            rows.append(
+                {
+                    **dict(zip(by, keys)),
+                    "metric": metric,
+                    "component": component,
+                    "variance": variance,
+                    "share": variance / total if total > 0 else np.nan,
+                    "ci_low": float(low),
+                    "ci_high": float(high),
+                    "reml_loglik": loglik,
+                    "n": y.size,
+                }
+            )
     return pd.DataFrame(rows)

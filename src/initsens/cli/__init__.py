@@ -31,9 +31,17 @@ app = typer.Typer(
     cls=Group,
 )
 app.add_typer(data_app, name="data")
-for _name, _command in (("train", train), ("analyze", analyze), ("check", check), ("models", list_models),
-                        ("presets", list_presets), ("reproduce", reproduce)):
-    app.command(_name, cls=TrainCommand if _command is train else Command, help=described(_command))(_command)
+for _name, _command in (
+    ("train", train),
+    ("analyze", analyze),
+    ("check", check),
+    ("models", list_models),
+    ("presets", list_presets),
+    ("reproduce", reproduce),
+):
+    app.command(
+        _name, cls=TrainCommand if _command is train else Command, help=described(_command)
+    )(_command)
 
 
 def _version(value: bool) -> None:
@@ -44,8 +52,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """initsens: train VAEs under different initializers and measure how much it matters."""
 
@@ -57,5 +66,7 @@ def main() -> None:
     except InitsensError as exc:
         from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)

@@ -29,11 +29,15 @@ def print_plan(plan: Any) -> None:
     table = Table(title="Sweep grid", show_header=False)
     for name, factor in FACTORS:
         values = getattr(cfg, name)
-        table.add_row(factor.column.replace("_", " ") + "s", ", ".join(map(str, values)), str(len(values)))
+        table.add_row(
+            factor.column.replace("_", " ") + "s", ", ".join(map(str, values)), str(len(values))
+        )
     console.print(table)
     notes = PRESETS.get(cfg.preset).notes if cfg.preset else {}
-    settings = Table(title=f"Settings ({'preset ' + cfg.preset if cfg.preset else 'initsens defaults'}; "
-                           "command-line values win)")
+    settings = Table(
+        title=f"Settings ({'preset ' + cfg.preset if cfg.preset else 'initsens defaults'}; "
+        "command-line values win)"
+    )
     for column in ("setting", "value", "per model", "why" if notes else ""):
         if column:
             settings.add_column(column, overflow="fold")
@@ -41,9 +45,11 @@ def print_plan(plan: Any) -> None:
         own = "; ".join(f"{m}: {v}" for m, v in per_model.items())
         settings.add_row(key, shown(value), own, *([notes.get(key, "")] if notes else []))
     console.print(settings)
-    console.print(f"{plan.total} runs on {plan.dataset.name} ({plan.dataset.n_samples} samples x "
-                  f"{plan.dataset.n_genes} genes), up to {cfg.epochs} epochs each; {plan.total - len(plan.todo)} "
-                  f"already recorded in {plan.store.root}/ are skipped, {len(plan.todo)} to train.")
+    console.print(
+        f"{plan.total} runs on {plan.dataset.name} ({plan.dataset.n_samples} samples x "
+        f"{plan.dataset.n_genes} genes), up to {cfg.epochs} epochs each; {plan.total - len(plan.todo)} "
+        f"already recorded in {plan.store.root}/ are skipped, {len(plan.todo)} to train."
+    )
 
 
 class RichObserver:
@@ -56,8 +62,13 @@ class RichObserver:
 
         self.eta = Eta() if clock is None else Eta(clock=clock)
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("{task.fields[eta]}"))
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[eta]}"),
+        )
         self.grid = self.progress.add_task("runs", total=None, eta=self.eta.shown())
         self.line = Text()
         self.live: Live | None = None
@@ -82,11 +93,15 @@ class RichObserver:
         if self.live is None:
             self.live = Live(Group(self.progress, self.line), console=console, refresh_per_second=4)
             self.live.start()
-        self.progress.reset(self.grid, total=todo)  # one display may follow several sweeps (reproduce's studies)
+        self.progress.reset(
+            self.grid, total=todo
+        )  # one display may follow several sweeps (reproduce's studies)
         self.eta.start(todo)
         self.progress.update(self.grid, eta=self.eta.shown())
         if total > todo:
-            console.print(f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains).")
+            console.print(
+                f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains)."
+            )
 
     def planned(self, chunks, sizes) -> None:
         """The ensembles to train and each group's size: the time left charges each group at its own rate, a
@@ -104,9 +119,15 @@ class RichObserver:
 
     def epoch(self, specs, epoch: int, best: float) -> None:
         """Show the current epoch and the best validation loss so far."""
-        runs = f"{specs[0].initializer} seed {specs[0].seed}" if len(specs) == 1 else f"{len(specs)} runs active"
-        self.line.plain = (f"{self.label}, {runs}: epoch {epoch}/{specs[0].config.epochs}, "
-                           f"best val loss {best:.5g}")
+        runs = (
+            f"{specs[0].initializer} seed {specs[0].seed}"
+            if len(specs) == 1
+            else f"{len(specs)} runs active"
+        )
+        self.line.plain = (
+            f"{self.label}, {runs}: epoch {epoch}/{specs[0].config.epochs}, "
+            f"best val loss {best:.5g}"
+        )
         self.progress.update(self.grid, eta=self.eta.shown())
 
     def run_done(self, spec, result, error) -> None:
@@ -114,8 +135,10 @@ class RichObserver:
         self.eta.run_done()
         self.progress.update(self.grid, advance=1, eta=self.eta.shown())
         if error:
-            console.print(f"[yellow]run failed[/] {spec.model} {spec.initializer} depth {spec.depth} "
-                          f"seed {spec.seed}: {error}")
+            console.print(
+                f"[yellow]run failed[/] {spec.model} {spec.initializer} depth {spec.depth} "
+                f"seed {spec.seed}: {error}"
+            )
 
 
 def next_command(out: Path) -> str:
@@ -126,7 +149,7 @@ def next_command(out: Path) -> str:
     parts = out.parts
     if "results" in parts:
         at = parts.index("results")
-        report = Path(*parts[:at], "reports", *parts[at + 1:], "summary.md")
+        report = Path(*parts[:at], "reports", *parts[at + 1 :], "summary.md")
     else:
         report = out.with_name(f"{out.name}-report") / "summary.md"
     return f"initsens analyze {shlex.quote(str(out))} --report {shlex.quote(str(report))}"
@@ -137,13 +160,18 @@ def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> N
     statuses: Counter[str] = Counter()
     for (_, _, status), n in summary.counts.items():
         statuses[status] += n
-    line = (f"{summary.trained} runs trained ({', '.join(f'{n} {s}' for s, n in statuses.items()) or 'none'}), "
-            f"{summary.skipped} already recorded, {summary.wall_seconds:.0f} s; results in {summary.out}/")
+    line = (
+        f"{summary.trained} runs trained ({', '.join(f'{n} {s}' for s, n in statuses.items()) or 'none'}), "
+        f"{summary.skipped} already recorded, {summary.wall_seconds:.0f} s; results in {summary.out}/"
+    )
     if summary.capped:
         line += f"; {summary.capped} run(s) reached --epochs still improving (not converged)"
     if summary.interrupted:
-        lost = (f"; {summary.lost} run(s) of the ensemble in progress were lost (trained in part, not saved)"
-                if summary.lost else "")
+        lost = (
+            f"; {summary.lost} run(s) of the ensemble in progress were lost (trained in part, not saved)"
+            if summary.lost
+            else ""
+        )
         line = f"interrupted: {line}{lost}; run the same command again to continue"
     if quiet:
         print(line)
@@ -153,13 +181,17 @@ def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> N
     if summary.counts:
         table = Table(title="Runs trained")
         for column in ("model", "initializer", *STATUSES):
-            table.add_column(column, justify="left" if column in ("model", "initializer") else "right")
+            table.add_column(
+                column, justify="left" if column in ("model", "initializer") else "right"
+            )
         pairs = dict.fromkeys((m, i) for m, i, _ in summary.counts)
         for model, init in pairs:
             table.add_row(model, init, *(str(summary.counts[(model, init, s)]) for s in STATUSES))
         console.print(table)
     console.print(line)
     if next_step is None and not summary.interrupted:
-        console.print(f"Read them with pandas: pd.read_parquet('{summary.out}/runs') and "
-                      f"pd.read_parquet('{summary.out}/epochs')")
+        console.print(
+            f"Read them with pandas: pd.read_parquet('{summary.out}/runs') and "
+            f"pd.read_parquet('{summary.out}/epochs')"
+        )
         console.print(f"Next: [bold]{escape(next_command(Path(summary.out)))}[/]")

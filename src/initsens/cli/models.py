@@ -17,10 +17,16 @@ def list_models() -> None:
         models.add_column(column)
     for name, cls in MODELS.items():
         params = ", ".join(f"{key}={h.default}" for key, h in cls.hyperparameters().items())
-        models.add_row(name, cls.summary or (cls.__doc__ or "").strip().split("\n")[0], params,
-                       MODELS.source(name) or "initsens")
+        models.add_row(
+            name,
+            cls.summary or (cls.__doc__ or "").strip().split("\n")[0],
+            params,
+            MODELS.source(name) or "initsens",
+        )
     console.print(models)
-    extras = Table(title="Metrics of a model's own (the metrics table; initsens analyze --metric val_<name>)")
+    extras = Table(
+        title="Metrics of a model's own (the metrics table; initsens analyze --metric val_<name>)"
+    )
     for column in ("model", "metric", "meaning"):
         extras.add_column(column)
     for name, cls in MODELS.items():

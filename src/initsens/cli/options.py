@@ -33,8 +33,12 @@ ImputeOpt = typer.Option(None, IMPUTE[0], help=IMPUTE[1])
 DropMissingOpt = typer.Option(None, DROP_MISSING[0], help=DROP_MISSING[1])
 Transform = typer.Option(default("transform"), TRANSFORM[0], help=TRANSFORM[1])
 GeneSelection = typer.Option(default("gene_selection"), GENE_SELECTION[0], help=GENE_SELECTION[1])
-CacheDir = typer.Option(None, "--cache-dir", help="Where downloaded datasets are cached "
-                        "(default: the user cache folder).")
+CacheDir = typer.Option(
+    None,
+    "--cache-dir",
+    help="Where downloaded datasets are cached (default: the user cache folder).",
+)
+
 
 def setting_option(name: str, *, shown_default: str, panel: str) -> inspect.Parameter:
     """A setting's option, None unless given (so presets and TOML files can supply the value): its flag, help and
@@ -42,8 +46,14 @@ def setting_option(name: str, *, shown_default: str, panel: str) -> inspect.Para
     """
     flag, help_text = flag_and_help(name)
     annotation = kind(name) if kind(name) in (int, float, bool) else str
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation | None, default=typer.Option(
-        None, flag, help=help_text, show_default=shown_default, rich_help_panel=panel))
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=annotation | None,
+        default=typer.Option(
+            None, flag, help=help_text, show_default=shown_default, rich_help_panel=panel
+        ),
+    )
 
 
 OptionalPath = Path | None

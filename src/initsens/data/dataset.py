@@ -45,7 +45,9 @@ class Dataset:
     def __post_init__(self) -> None:
         X = as_matrix(self.X)
         object.__setattr__(self, "X", X)
-        object.__setattr__(self, "sample_ids", np.asarray(self.sample_ids, dtype=object).astype(str))
+        object.__setattr__(
+            self, "sample_ids", np.asarray(self.sample_ids, dtype=object).astype(str)
+        )
         object.__setattr__(self, "gene_ids", np.asarray(self.gene_ids, dtype=object).astype(str))
         if X.ndim != 2:
             raise InitsensError(f"{self.name}: expression must be a 2-D samples x genes matrix")
@@ -55,9 +57,7 @@ class Dataset:
                 f"{len(self.sample_ids)} sample ids and {len(self.gene_ids)} gene ids"
             )
         if X.shape[0] == 0 or X.shape[1] == 0:
-            raise InitsensError(
-                f"{self.name}: no data ({X.shape[0]} samples x {X.shape[1]} genes)"
-            )
+            raise InitsensError(f"{self.name}: no data ({X.shape[0]} samples x {X.shape[1]} genes)")
         for what, ids in (("sample", self.sample_ids), ("gene", self.gene_ids)):
             n_dupes, examples = _first_duplicates(ids)
             if n_dupes:
@@ -68,9 +68,7 @@ class Dataset:
         if self.labels is not None:
             labels = np.asarray(self.labels, dtype=object).astype(str)
             if len(labels) != X.shape[0]:
-                raise InitsensError(
-                    f"{self.name}: {len(labels)} labels for {X.shape[0]} samples"
-                )
+                raise InitsensError(f"{self.name}: {len(labels)} labels for {X.shape[0]} samples")
             object.__setattr__(self, "labels", labels)
         bad = nonfinite_mask(X)
         if bad.sum():
@@ -98,7 +96,9 @@ class Dataset:
     def sha256(self) -> str:
         """Content hash of values, ids and labels: the same data gives the same hash whatever the file format."""
         h = hashlib.sha256()
-        for block in row_blocks(self.X):  # dense row blocks: a sparse matrix hashes as its dense equal does
+        for block in row_blocks(
+            self.X
+        ):  # dense row blocks: a sparse matrix hashes as its dense equal does
             h.update(np.ascontiguousarray(block).tobytes())
         labels = self.labels if self.labels is not None else np.array([], dtype=str)
         for ids in (self.sample_ids, self.gene_ids, labels):

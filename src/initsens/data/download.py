@@ -61,7 +61,9 @@ def _open(url: str, offset: int, timeout: float):
         raise InitsensError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except (URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise InitsensError(f"{url}: cannot connect ({reason}); check the network or --base-url") from None
+        raise InitsensError(
+            f"{url}: cannot connect ({reason}); check the network or --base-url"
+        ) from None
 
 
 def download(url: str, dest: Path, progress: bool = True, timeout: float = 60.0) -> DownloadRecord:
@@ -81,12 +83,20 @@ def download(url: str, dest: Path, progress: bool = True, timeout: float = 60.0)
                 offset = 0
             length = response.headers.get("Content-Length")
             total = offset + int(length) if length is not None else None
-            columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                       TransferSpeedColumn(), TimeRemainingColumn())
-            with Progress(*columns, disable=not progress, transient=True) as bar, \
-                    open(part, "ab" if resumed else "wb") as out:
-                task = bar.add_task(f"{dest.name}{' (resumed)' if resumed else ''}", total=total,
-                                    completed=offset)
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+            )
+            with (
+                Progress(*columns, disable=not progress, transient=True) as bar,
+                open(part, "ab" if resumed else "wb") as out,
+            ):
+                task = bar.add_task(
+                    f"{dest.name}{' (resumed)' if resumed else ''}", total=total, completed=offset
+                )
                 try:
                     for block in iter(lambda: response.read(CHUNK), b""):
                         out.write(block)

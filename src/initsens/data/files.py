@@ -48,7 +48,9 @@ def detect_orientation(frame: pd.DataFrame, has_label_column: bool) -> Orientati
 
 def _numeric_values(block: pd.DataFrame, row_ids: np.ndarray, source: str, rows: str) -> np.ndarray:
     """The block as float32; a non-numeric cell is an error naming its column, row and value."""
-    for column in [c for c, dtype in block.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)]:
+    for column in [
+        c for c, dtype in block.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)
+    ]:
         converted = pd.to_numeric(block[column], errors="coerce")
         bad = converted.isna() & block[column].notna()
         if bad.any():
@@ -75,12 +77,17 @@ def load_matrix(
     The first column holds ids; see the module docstring for the layouts and labels.
     """
     if isinstance(matrix, pd.DataFrame):
-        frame, source = matrix.reset_index(drop=isinstance(matrix.index, pd.RangeIndex)), "DataFrame"
+        frame, source = (
+            matrix.reset_index(drop=isinstance(matrix.index, pd.RangeIndex)),
+            "DataFrame",
+        )
         frame.columns = [str(c) for c in frame.columns]
     else:
         frame, source = read_table(matrix), str(matrix)
     if orientation not in ORIENTATIONS:
-        raise InitsensError(f"unknown orientation {orientation!r}; choose one of: {', '.join(ORIENTATIONS)}")
+        raise InitsensError(
+            f"unknown orientation {orientation!r}; choose one of: {', '.join(ORIENTATIONS)}"
+        )
     id_column = frame.columns[0]
     if pd.api.types.is_numeric_dtype(frame[id_column]):
         raise InitsensError(
@@ -88,7 +95,9 @@ def load_matrix(
             "(samples x genes) or gene ids (genes x samples)"
         )
     ids = frame[id_column].astype(str).to_numpy()
-    inline_label = None if labels is not None else find_label_column(frame.columns[1:], label_column, source)
+    inline_label = (
+        None if labels is not None else find_label_column(frame.columns[1:], label_column, source)
+    )
     if orientation == "auto":
         orientation = detect_orientation(frame, inline_label is not None)
     if inline_label is not None and orientation == "genes-x-samples":
@@ -99,7 +108,9 @@ def load_matrix(
 
     value_columns = [c for c in frame.columns[1:] if c != inline_label]
     X = _numeric_values(
-        frame[value_columns].copy(), ids, source,
+        frame[value_columns].copy(),
+        ids,
+        source,
         "sample" if orientation == "samples-x-genes" else "gene",
     )
     if orientation == "samples-x-genes":
@@ -107,15 +118,21 @@ def load_matrix(
     else:
         sample_ids, gene_ids, X = np.asarray(value_columns, dtype=str), ids, X.T
     label_values = (
-        check_labels(frame[inline_label], sample_ids, source, f"in column {inline_label!r}",
-                     "add their labels or remove those samples")
+        check_labels(
+            frame[inline_label],
+            sample_ids,
+            source,
+            f"in column {inline_label!r}",
+            "add their labels or remove those samples",
+        )
         if inline_label is not None
         else None
     )
-    X, kept_samples, gene_ids = resolve_missing(X, sample_ids, gene_ids, impute, drop_missing, source)
+    X, kept_samples, gene_ids = resolve_missing(
+        X, sample_ids, gene_ids, impute, drop_missing, source
+    )
     if label_values is not None and len(kept_samples) != len(sample_ids):
         label_values = label_values[np.isin(sample_ids, kept_samples)]
     if labels is not None:
         label_values = join_labels(kept_samples, labels, label_column, source)
     return Dataset(X, kept_samples, gene_ids, label_values, name=source)
-

@@ -20,7 +20,7 @@ def gene_spread(X: Matrix, method: str = "mad") -> np.ndarray:
     if is_sparse(X):
         spread = np.empty(X.shape[1])
         for start, block in column_blocks(X):
-            spread[start:start + block.shape[1]] = gene_spread(block, method)
+            spread[start : start + block.shape[1]] = gene_spread(block, method)
         return spread
     if method == "mad":
         centred = np.abs(X - np.median(X, axis=0))
@@ -30,7 +30,9 @@ def gene_spread(X: Matrix, method: str = "mad") -> np.ndarray:
         return np.abs(X64 - X64.mean(axis=0)).mean(axis=0)
     if method == "variance":
         return X.var(axis=0, dtype=np.float64)
-    raise InitsensError(f"unknown gene selection {method!r}; choose one of: {', '.join(SELECTION_METHODS)}")
+    raise InitsensError(
+        f"unknown gene selection {method!r}; choose one of: {', '.join(SELECTION_METHODS)}"
+    )
 
 
 def check_top_genes(k: int | None, n_genes: int, what: str = "the data") -> None:
@@ -62,8 +64,13 @@ def top_variable_genes(X: Matrix, k: int | None, method: str = "mad") -> np.ndar
         positive = int((spread > 0).sum())
         raise InitsensError(
             f"only {positive:,} of {n_genes:,} genes have a positive spread by {method!r}"
-            + (" (more than half of each other gene's values are equal, e.g. zeros in sparse counts)"
-               if method == "mad" else "")
+            + (
+                " (more than half of each other gene's values are equal, e.g. zeros in sparse counts)"
+                if method == "mad"
+                else ""
+            )
             + f", so --top-genes {k} would pick genes by their order in the file; use --gene-selection variance"
-            + (" or meanad" if method == "mad" else "") + f", or --top-genes {positive} or less")
+            + (" or meanad" if method == "mad" else "")
+            + f", or --top-genes {positive} or less"
+        )
     return np.sort(order[:k])

@@ -39,7 +39,9 @@ def find_label_column(columns: Iterable[str], label_column: str | None, source: 
     return next((lowered[name] for name in LABEL_COLUMNS if name in lowered), None)
 
 
-def check_labels(labels: pd.Series, sample_ids: np.ndarray, source: str, where: str, fix: str) -> np.ndarray:
+def check_labels(
+    labels: pd.Series, sample_ids: np.ndarray, source: str, where: str, fix: str
+) -> np.ndarray:
     """Labels as strings; samples without one are an error that names them, ``where`` and the ``fix``."""
     missing = labels.isna().to_numpy()
     if missing.any():
@@ -72,5 +74,10 @@ def join_labels(
             f"{source}: sample {conflicting.iloc[0]!r} has more than one label in column {column!r}"
         )
     mapped = pd.Series(sample_ids).map(table.set_index(id_column)[column])
-    return check_labels(mapped, sample_ids, source, f"in {matrix_source}",
-                        "the first column of the phenotype table must hold the same sample ids as the matrix")
+    return check_labels(
+        mapped,
+        sample_ids,
+        source,
+        f"in {matrix_source}",
+        "the first column of the phenotype table must hold the same sample ids as the matrix",
+    )

@@ -62,7 +62,7 @@ def value_mean(X: Matrix) -> float:
 def row_blocks(X: Matrix, size: int = BLOCK) -> Iterator[np.ndarray]:
     """Dense float32 blocks of consecutive rows, so a sparse matrix is never dense all at once."""
     for start in range(0, X.shape[0], size):
-        block = X[start:start + size]
+        block = X[start : start + size]
         yield block.toarray() if is_sparse(block) else block
 
 
@@ -70,7 +70,7 @@ def column_blocks(X: Matrix, size: int = BLOCK) -> Iterator[tuple[int, np.ndarra
     """(first column, dense block of consecutive columns) over the matrix."""
     columns = X.tocsc() if is_sparse(X) else X
     for start in range(0, X.shape[1], size):
-        block = columns[:, start:start + size]
+        block = columns[:, start : start + size]
         yield start, block.toarray() if is_sparse(block) else block
 
 
@@ -84,7 +84,10 @@ def dense_block(X: Matrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
 def column_min_max(X: Matrix) -> tuple[np.ndarray, np.ndarray]:
     """Per-gene minimum and maximum (implicit zeros included)."""
     if is_sparse(X):
-        return (np.asarray(X.min(axis=0).todense()).ravel(), np.asarray(X.max(axis=0).todense()).ravel())
+        return (
+            np.asarray(X.min(axis=0).todense()).ravel(),
+            np.asarray(X.max(axis=0).todense()).ravel(),
+        )
     return X.min(axis=0), X.max(axis=0)
 
 

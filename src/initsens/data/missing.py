@@ -36,7 +36,9 @@ def describe_missing(bad: Any, sample_ids: np.ndarray, gene_ids: np.ndarray) -> 
 def check_missing_choice(impute: str | None, drop_missing: str | None) -> None:
     """One-line errors for an unknown or contradictory --impute / --drop-missing."""
     if impute is not None and impute not in IMPUTE_CHOICES:
-        raise InitsensError(f"unknown --impute {impute!r}; choose one of: {', '.join(IMPUTE_CHOICES)}")
+        raise InitsensError(
+            f"unknown --impute {impute!r}; choose one of: {', '.join(IMPUTE_CHOICES)}"
+        )
     if drop_missing is not None and drop_missing not in DROP_CHOICES:
         raise InitsensError(
             f"unknown --drop-missing {drop_missing!r}; choose one of: {', '.join(DROP_CHOICES)}"
@@ -65,7 +67,9 @@ def resolve_missing(
     if drop_missing == "genes":
         keep = ~bad.any(axis=0)
         if not keep.any():
-            raise InitsensError(f"{source}: every gene has a missing value; --drop-missing genes leaves nothing")
+            raise InitsensError(
+                f"{source}: every gene has a missing value; --drop-missing genes leaves nothing"
+            )
         return X[:, keep], sample_ids, gene_ids[keep]
     if drop_missing == "samples":
         keep = ~bad.any(axis=1)

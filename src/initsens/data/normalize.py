@@ -62,7 +62,9 @@ class ZScore(Normalizer):
 class MinMax(Normalizer):
     """Per-gene (x - min) / (max - min) into [0, 1]; a constant gene becomes 0."""
 
-    description = "per gene (x - min) / (max - min) over the training split (validation may leave [0, 1])"
+    description = (
+        "per gene (x - min) / (max - min) over the training split (validation may leave [0, 1])"
+    )
 
     def fit(self, X: np.ndarray) -> MinMax:
         """Learn the per-gene parameters from ``X`` (samples x genes); returns self."""
@@ -116,4 +118,6 @@ def make_normalizer(name: str) -> Normalizer:
 def check_normalization(name: str) -> None:
     """Raise a one-line error for an unknown normalization name."""
     if name not in NORMALIZERS:
-        raise InitsensError(f"unknown normalization {name!r}; choose one of: {', '.join(NORMALIZERS.names())}")
+        raise InitsensError(
+            f"unknown normalization {name!r}; choose one of: {', '.join(NORMALIZERS.names())}"
+        )

@@ -48,7 +48,14 @@ class PreparedData:
 
     def info(self) -> DataInfo:
         """What a run's record needs of the data (no matrices)."""
-        return DataInfo(self.dataset, self.dataset_sha256, self.transform, self.n_genes, self.n_train, self.n_val)
+        return DataInfo(
+            self.dataset,
+            self.dataset_sha256,
+            self.transform,
+            self.n_genes,
+            self.n_train,
+            self.n_val,
+        )
 
     @property
     def X_all(self) -> np.ndarray:
@@ -58,7 +65,11 @@ class PreparedData:
     @property
     def labels_all(self) -> np.ndarray | None:
         """Training then validation labels (None without labels)."""
-        return None if self.labels_train is None else np.concatenate([self.labels_train, self.labels_val])
+        return (
+            None
+            if self.labels_train is None
+            else np.concatenate([self.labels_train, self.labels_val])
+        )
 
     @property
     def n_genes(self) -> int:
@@ -101,7 +112,9 @@ def prepare(
     resolved = resolve_transform(dataset.X, transform)
     X = apply_transform(dataset.X, resolved, dataset.name)
     labels = dataset.labels
-    train, val = train_val_split(dataset.n_samples, labels if stratify else None, val_fraction, split_seed)
+    train, val = train_val_split(
+        dataset.n_samples, labels if stratify else None, val_fraction, split_seed
+    )
     fit_rows = train if fit_on == "train" else np.arange(dataset.n_samples)
     genes = top_variable_genes(X[fit_rows], top_genes, gene_selection)
     normalizer = make_normalizer(normalization).fit(dense_block(X, fit_rows, genes))

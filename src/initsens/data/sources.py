@@ -41,24 +41,47 @@ def load_dataset(
     AnnData file (``.h5ad``; ``layer`` and ``gene_column`` apply to it alone).
     """
     if str(data) in DATASETS:
-        if labels is not None or label_column is not None or orientation != "auto" or layer or gene_column:
+        if (
+            labels is not None
+            or label_column is not None
+            or orientation != "auto"
+            or layer
+            or gene_column
+        ):
             raise InitsensError(
                 f"--labels, --label-column, --orientation, --layer and --gene-column apply to files, not to the "
                 f"named dataset {data!r}"
             )
-        return DATASETS.get(str(data))(impute=impute, drop_missing=drop_missing, cache_dir=cache_dir)
+        return DATASETS.get(str(data))(
+            impute=impute, drop_missing=drop_missing, cache_dir=cache_dir
+        )
     if not Path(data).exists():
         raise InitsensError(
             f"{data}: no such file and no dataset of that name; give a path or one of: {', '.join(DATASETS.names())}"
         )
     if str(data).lower().endswith(H5AD):
         if orientation != "auto":
-            raise InitsensError(f"{data}: --orientation does not apply to .h5ad files (samples are AnnData's obs, "
-                                "genes its var); leave it at auto")
-        return load_h5ad(data, layer=layer, labels=labels, label_column=label_column, gene_column=gene_column,
-                         impute=cast(Impute | None, impute), drop_missing=cast(DropMissing | None, drop_missing))
+            raise InitsensError(
+                f"{data}: --orientation does not apply to .h5ad files (samples are AnnData's obs, "
+                "genes its var); leave it at auto"
+            )
+        return load_h5ad(
+            data,
+            layer=layer,
+            labels=labels,
+            label_column=label_column,
+            gene_column=gene_column,
+            impute=cast(Impute | None, impute),
+            drop_missing=cast(DropMissing | None, drop_missing),
+        )
     if layer is not None or gene_column is not None:
         raise InitsensError(f"{data}: --layer and --gene-column apply to .h5ad files only")
     # the strings are checked where they are used (one-line errors naming the valid choices)
-    return load_matrix(data, cast(Orientation, orientation), labels, label_column, cast(Impute | None, impute),
-                       cast(DropMissing | None, drop_missing))
+    return load_matrix(
+        data,
+        cast(Orientation, orientation),
+        labels,
+        label_column,
+        cast(Impute | None, impute),
+        cast(DropMissing | None, drop_missing),
+    )

@@ -62,9 +62,13 @@ def make_synthetic(
 
     log2_raw = (factors @ loadings.T).astype(np.float32)
     log2_raw += (baseline + type_shift[labels]).astype(np.float32)
-    log2_raw += rng.standard_t(5, (n_samples, n_genes)).astype(np.float32) * noise_sd.astype(np.float32)
+    log2_raw += rng.standard_t(5, (n_samples, n_genes)).astype(np.float32) * noise_sd.astype(
+        np.float32
+    )
     np.clip(log2_raw, None, MAX_LOG2, out=log2_raw)  # RSEM values saturate near 2**23
-    dropout = rng.random((n_samples, n_genes), dtype=np.float32) < 1.0 / (1.0 + np.exp2(4.3 * (log2_raw - 0.5)))
+    dropout = rng.random((n_samples, n_genes), dtype=np.float32) < 1.0 / (
+        1.0 + np.exp2(4.3 * (log2_raw - 0.5))
+    )
     raw = np.exp2(log2_raw)
     raw[dropout] = 0.0
     values = np.log2(raw + 1.0)

@@ -41,10 +41,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         else:
             sep = _separator(path)
-            _check_header(path, pd.read_csv(path, sep=sep, nrows=1, header=None).iloc[0].astype(str))
+            _check_header(
+                path, pd.read_csv(path, sep=sep, nrows=1, header=None).iloc[0].astype(str)
+            )
             frame = pd.read_csv(path, sep=sep, low_memory=False)
-    except (pa.ArrowException, pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError,
-            UnicodeDecodeError) as exc:
+    except (
+        pa.ArrowException,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        OSError,
+        EOFError,
+        UnicodeDecodeError,
+    ) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InitsensError(f"{path}: cannot read this file ({reason})") from None
     if not isinstance(frame.index, pd.RangeIndex):

@@ -30,8 +30,13 @@ def load_tcga5(tumor_only: bool = False, **_: object) -> Dataset:
     table = pq.read_table(tcga5_path())
     genes = [name for name in table.column_names if name not in ID_COLUMNS]
     X = np.column_stack([table[g].to_numpy() for g in genes]).astype(np.float32)
-    dataset = Dataset(X, np.asarray(table["sample_id"].to_pylist()), np.asarray(genes),
-                      np.asarray(table["cancer_type"].to_pylist()), "tcga5")
+    dataset = Dataset(
+        X,
+        np.asarray(table["sample_id"].to_pylist()),
+        np.asarray(genes),
+        np.asarray(table["cancer_type"].to_pylist()),
+        "tcga5",
+    )
     if not tumor_only:
         return dataset
     tumour = np.asarray(table["sample_type"].to_pylist()) == "Primary Tumor"

@@ -29,8 +29,12 @@ COUNTS_MAX = 1000.0
 def looks_like_counts(X: Matrix) -> bool:
     """Non-negative whole numbers with a maximum above 1,000: raw read counts, not log-expression."""
     low, high = value_range(X)
-    return bool(X.shape[0] * X.shape[1]) and low >= 0 and high > COUNTS_MAX and bool(
-        np.all(np.mod(stored_values(X), 1.0) == 0))
+    return (
+        bool(X.shape[0] * X.shape[1])
+        and low >= 0
+        and high > COUNTS_MAX
+        and bool(np.all(np.mod(stored_values(X), 1.0) == 0))
+    )
 
 
 def resolve_transform(X: Matrix, name: str, source: str = "data") -> str:
@@ -43,9 +47,11 @@ def resolve_transform(X: Matrix, name: str, source: str = "data") -> str:
     if name == "auto":
         return "log2cpm" if looks_like_counts(X) else "none"
     if name == "none" and looks_like_counts(X):
-        raise InitsensError(f"{source}: the values look like raw read counts (non-negative whole numbers up to "
-                            f"{value_range(X)[1]:,.0f}) but --transform is none; use --transform log2cpm (or auto) to "
-                            "put them on a log scale first")
+        raise InitsensError(
+            f"{source}: the values look like raw read counts (non-negative whole numbers up to "
+            f"{value_range(X)[1]:,.0f}) but --transform is none; use --transform log2cpm (or auto) to "
+            "put them on a log scale first"
+        )
     return name
 
 
@@ -57,8 +63,10 @@ def apply_transform(X: Matrix, name: str, source: str = "data") -> Matrix:
         return X
     low = value_range(X)[0]
     if low < 0:
-        raise InitsensError(f"{source}: --transform {name} needs non-negative values but the data go down to "
-                            f"{low:g}; the values may already be log-transformed: use --transform none")
+        raise InitsensError(
+            f"{source}: --transform {name} needs non-negative values but the data go down to "
+            f"{low:g}; the values may already be log-transformed: use --transform none"
+        )
     if name not in ("log2p1", "log2cpm"):
         raise InitsensError(f"unknown --transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")
     totals, per = np.ones(X.shape[0]), 1.0  # log2p1: x / 1 * 1, exactly x
@@ -66,13 +74,16 @@ def apply_transform(X: Matrix, name: str, source: str = "data") -> Matrix:
         totals = np.asarray(X.sum(axis=1, dtype=np.float64)).ravel()
         empty = np.flatnonzero(totals == 0)
         if len(empty):
-            raise InitsensError(f"{source}: --transform log2cpm needs counts in every sample, but {len(empty)} "
-                                f"sample(s) sum to 0 (row {int(empty[0])}); drop them or use --transform log2p1")
+            raise InitsensError(
+                f"{source}: --transform log2cpm needs counts in every sample, but {len(empty)} "
+                f"sample(s) sum to 0 (row {int(empty[0])}); drop them or use --transform log2p1"
+            )
         per = 1e6
     if is_sparse(X):
         out = X.copy()
         row_of_value = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        out.data = np.log2(X.data.astype(np.float64) / totals[row_of_value] * per + 1.0).astype(np.float32)
+        out.data = np.log2(X.data.astype(np.float64) / totals[row_of_value] * per + 1.0).astype(
+            np.float32
+        )
         return out
     return np.log2(X.astype(np.float64) / totals[:, None] * per + 1.0).astype(np.float32)
-

@@ -107,14 +107,23 @@ def fetch_xena_pancan(
     for name in (MATRIX_FILE, PHENOTYPE_FILE):
         dest = cache_dir / name
         if dest.exists() and not force:
-            records.append(DownloadRecord(base_url + quote(name), str(dest), dest.stat().st_size,
-                                          sha256_file(dest), "earlier"))
+            records.append(
+                DownloadRecord(
+                    base_url + quote(name),
+                    str(dest),
+                    dest.stat().st_size,
+                    sha256_file(dest),
+                    "earlier",
+                )
+            )
             continue
         if force:
             dest.unlink(missing_ok=True)
             dest.with_name(dest.name + ".part").unlink(missing_ok=True)
         records.append(download(base_url + quote(name), dest, progress=progress))
-    result = process(cache_dir / MATRIX_FILE, cache_dir / PHENOTYPE_FILE, cache_dir / PROCESSED_FILE)
+    result = process(
+        cache_dir / MATRIX_FILE, cache_dir / PHENOTYPE_FILE, cache_dir / PROCESSED_FILE
+    )
     result = FetchResult(**{**result.__dict__, "downloads": tuple(records)})
     write_json(
         cache_dir / MANIFEST_FILE,
@@ -145,5 +154,10 @@ def load_xena_pancan(
         raise InitsensError(
             f"xena-pancan is not downloaded yet ({path} is missing); run `initsens data fetch xena-pancan`"
         )
-    return load_matrix(path, "samples-x-genes", label_column="cancer_type", impute=impute,
-                       drop_missing=drop_missing)
+    return load_matrix(
+        path,
+        "samples-x-genes",
+        label_column="cancer_type",
+        impute=impute,
+        drop_missing=drop_missing,
+    )

@@ -11,7 +11,7 @@ Typical use::
 """
 
 # Registration order is the default sweep order: VanillaVAE, IWAE, InfoVAE, LogCoshVAE.
-from initsens.models import vanilla, iwae, infovae, logcosh  # noqa: F401,I001  isort: skip
+from initsens.models import vanilla, iwae, infovae, logcosh  # noqa: F401  isort: skip
 from initsens.models.base import MODELS, VAE, Hyperparameter, LossOutput, Objective
 from initsens.models.factory import build_model, declared_hyperparameters, model_hyperparameters
 from initsens.models.initializers import INITIALIZERS, SCOPES, initialize

@@ -52,17 +52,21 @@ def constructor_hyperparameters(init: Callable[..., Any]) -> tuple[dict[str, Hyp
     """
     try:
         hints = typing.get_type_hints(init, include_extras=True)
-    except Exception:  # noqa: BLE001 (a plugin's annotations: any failure means no usable types)
+    except Exception:
         hints = {}
     out, passes_on = {}, False
     for p in inspect.signature(init).parameters.values():
         passes_on |= p.kind is p.VAR_KEYWORD
         if p.kind is not p.KEYWORD_ONLY:
             continue
-        hint = hints.get(p.name, Any if p.default is p.empty or p.default is None else type(p.default))
+        hint = hints.get(
+            p.name, Any if p.default is p.empty or p.default is None else type(p.default)
+        )
         extras = getattr(hint, "__metadata__", ())
         kind = typing.get_args(hint)[0] if extras else hint
-        out[p.name] = Hyperparameter(p.name, kind, p.default, next((e for e in extras if isinstance(e, str)), ""))
+        out[p.name] = Hyperparameter(
+            p.name, kind, p.default, next((e for e in extras if isinstance(e, str)), "")
+        )
     return out, passes_on
 
 
@@ -102,8 +106,15 @@ class LossOutput:
     reads only the loss, does not pay for three more passes over (batch, genes) (~2% of a step).
     """
 
-    def __init__(self, loss: torch.Tensor, x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor,
-                 logvar: torch.Tensor, extra_metrics: Mapping[str, torch.Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        loss: torch.Tensor,
+        x: torch.Tensor,
+        x_hat: torch.Tensor,
+        mu: torch.Tensor,
+        logvar: torch.Tensor,
+        extra_metrics: Mapping[str, torch.Tensor] | None = None,
+    ) -> None:
         self.loss = loss
         self._pass = tuple(t.detach() for t in (x, x_hat, mu, logvar))
         self.extra_metrics = {name: value.detach() for name, value in (extra_metrics or {}).items()}
@@ -147,8 +158,11 @@ class VAE(nn.Module):
         activation: str = "leaky_relu",
         *,
         kl_weight: Annotated[float | str, "KL weight beta, or mn (batch size / split size)."] = 1.0,
-        recon_reduction: Annotated[str, "Reconstruction term: sum (Gaussian log-likelihood over genes) or mean "
-                                        "(MSE averaged over genes)."] = "sum",
+        recon_reduction: Annotated[
+            str,
+            "Reconstruction term: sum (Gaussian log-likelihood over genes) or mean "
+            "(MSE averaged over genes).",
+        ] = "sum",
     ) -> None:
         super().__init__()
         if n_genes < 1 or latent_dim < 1 or not hidden_dims:
@@ -203,7 +217,9 @@ class VAE(nn.Module):
         if self.kl_weight != "mn":
             return float(self.kl_weight)
         if self._split_fraction is None:
-            raise InitsensError("kl_weight 'mn' needs the split size: call model.use_split(n_samples, batch_size)")
+            raise InitsensError(
+                "kl_weight 'mn' needs the split size: call model.use_split(n_samples, batch_size)"
+            )
         return self._split_fraction
 
     def reconstruction(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
@@ -245,7 +261,9 @@ class VAE(nn.Module):
         return LossOutput(loss, x, x_hat, mu, logvar, extra)
 
     @torch.no_grad()
-    def embed(self, x: torch.Tensor, generator: Generators = None, sample: bool = False) -> torch.Tensor:
+    def embed(
+        self, x: torch.Tensor, generator: Generators = None, sample: bool = False
+    ) -> torch.Tensor:
         """The latent embedding used for downstream clustering: posterior means, or with ``sample`` one
         reparameterized draw per sample (the original study's choice).
         """
@@ -263,7 +281,9 @@ def loss_options(kl_weight: float | str, recon_reduction: str) -> tuple[float | 
     elif kl_weight != "mn":
         raise InitsensError(f"kl_weight must be a number >= 0 or 'mn' (got {kl_weight!r})")
     if recon_reduction not in RECON_REDUCTIONS:
-        raise InitsensError(f"recon_reduction must be one of {', '.join(RECON_REDUCTIONS)} (got {recon_reduction!r})")
+        raise InitsensError(
+            f"recon_reduction must be one of {', '.join(RECON_REDUCTIONS)} (got {recon_reduction!r})"
+        )
     return kl_weight, recon_reduction
 
 

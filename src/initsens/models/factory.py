@@ -15,7 +15,10 @@ from initsens.models.networks import hidden_dims_for
 
 def model_hyperparameters() -> dict[str, dict[str, object]]:
     """For each registered model, its own hyperparameters and their defaults."""
-    return {name: {key: h.default for key, h in cls.hyperparameters().items()} for name, cls in MODELS.items()}
+    return {
+        name: {key: h.default for key, h in cls.hyperparameters().items()}
+        for name, cls in MODELS.items()
+    }
 
 
 def declared_hyperparameters(*, own: bool = False) -> dict[str, Hyperparameter]:

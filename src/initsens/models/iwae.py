@@ -34,20 +34,31 @@ class IWAE(VAE):
     """Importance-weighted autoencoder: the K-sample bound, or the original code's weighting (module docstring)."""
 
     summary = "negative importance-weighted bound with K samples (Burda et al. 2016)"
-    extra_metrics = {"ess": "effective sample size of the K normalized importance weights, (sum w)^2 / sum w^2, "
-                            "from 1 (one sample dominates) to K, mean over samples (iwae_objective='bound' only)"}
+    extra_metrics = {
+        "ess": "effective sample size of the K normalized importance weights, (sum w)^2 / sum w^2, "
+        "from 1 (one sample dominates) to K, mean over samples (iwae_objective='bound' only)"
+    }
 
-    def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
-                 activation: str = "leaky_relu", *,
-                 iwae_k: Annotated[int, "IWAE importance samples K."] = 5,
-                 iwae_objective: Annotated[str, "bound (the IWAE bound) or pytorch-vae (softmax weighting, not the "
-                                                "bound)."] = "bound",
-                 **shared: Any):
+    def __init__(
+        self,
+        n_genes: int,
+        hidden_dims: Sequence[int] = (512,),
+        latent_dim: int = 50,
+        activation: str = "leaky_relu",
+        *,
+        iwae_k: Annotated[int, "IWAE importance samples K."] = 5,
+        iwae_objective: Annotated[
+            str, "bound (the IWAE bound) or pytorch-vae (softmax weighting, not the bound)."
+        ] = "bound",
+        **shared: Any,
+    ):
         super().__init__(n_genes, hidden_dims, latent_dim, activation, **shared)
         if int(iwae_k) != iwae_k or iwae_k < 1:
             raise InitsensError(f"iwae_k must be a whole number >= 1 (got {iwae_k})")
         if iwae_objective not in OBJECTIVES:
-            raise InitsensError(f"iwae_objective must be one of {', '.join(OBJECTIVES)} (got {iwae_objective!r})")
+            raise InitsensError(
+                f"iwae_objective must be one of {', '.join(OBJECTIVES)} (got {iwae_objective!r})"
+            )
         self.iwae_k, self.iwae_objective = int(iwae_k), iwae_objective
 
     @classmethod
@@ -63,7 +74,8 @@ class IWAE(VAE):
             recon = self.reconstruction(x.unsqueeze(-3), x_hat)
             loss = pytorch_vae_iwae_loss(recon, kl_standard_normal(mu, logvar), self.kl_factor())
             return Objective(loss.mean(-1), x_hat[..., 0, :, :])
-        log_w, x_hat = iwae_log_weights(x, mu, logvar, self.decode, self.iwae_k, generator=generator,
-                                        nll=self.reconstruction)
+        log_w, x_hat = iwae_log_weights(
+            x, mu, logvar, self.decode, self.iwae_k, generator=generator, nll=self.reconstruction
+        )
         ess = effective_sample_size(log_w.detach()).mean(-1)
         return Objective(-iwae_bound(log_w).mean(-1), x_hat[..., 0, :, :], {"ess": ess})

@@ -28,14 +28,24 @@ class LogCoshVAE(VAE):
 
     summary = "(1/a) log cosh(a * residual) summed over genes + beta KL (Chen et al. 2019)"
 
-    def __init__(self, n_genes: int, hidden_dims: Sequence[int] = (512,), latent_dim: int = 50,
-                 activation: str = "leaky_relu", *,
-                 logcosh_a: Annotated[float, "LogCoshVAE a."] = 10.0,
-                 logcosh_form: Annotated[str, "LogCoshVAE log cosh: stable or pytorch-vae (overflows)."] = "stable",
-                 **shared: Any):
+    def __init__(
+        self,
+        n_genes: int,
+        hidden_dims: Sequence[int] = (512,),
+        latent_dim: int = 50,
+        activation: str = "leaky_relu",
+        *,
+        logcosh_a: Annotated[float, "LogCoshVAE a."] = 10.0,
+        logcosh_form: Annotated[
+            str, "LogCoshVAE log cosh: stable or pytorch-vae (overflows)."
+        ] = "stable",
+        **shared: Any,
+    ):
         super().__init__(n_genes, hidden_dims, latent_dim, activation, **shared)
         if logcosh_form not in FORMS:
-            raise InitsensError(f"logcosh_form must be one of {', '.join(FORMS)} (got {logcosh_form!r})")
+            raise InitsensError(
+                f"logcosh_form must be one of {', '.join(FORMS)} (got {logcosh_form!r})"
+            )
         self.logcosh_a, self.logcosh_form = positive("logcosh_a", logcosh_a), logcosh_form
 
     def objective(self, x, mu, logvar, generator):
@@ -44,4 +54,6 @@ class LogCoshVAE(VAE):
         form = log_cosh_pytorch_vae if self.logcosh_form == "pytorch-vae" else log_cosh
         per_gene = form(self.logcosh_a * (x_hat - x)) / self.logcosh_a
         recon = per_gene.mean(-1) if self.recon_reduction == "mean" else per_gene.sum(-1)
-        return Objective((recon + self.kl_factor() * kl_standard_normal(mu, logvar)).mean(-1), x_hat)
+        return Objective(
+            (recon + self.kl_factor() * kl_standard_normal(mu, logvar)).mean(-1), x_hat
+        )

@@ -23,14 +23,20 @@ LOG_2 = math.log(2.0)
 Generators = torch.Generator | Sequence[torch.Generator] | None
 
 
-def standard_normal(shape: Sequence[int], like: torch.Tensor, generator: Generators = None) -> torch.Tensor:
+def standard_normal(
+    shape: Sequence[int], like: torch.Tensor, generator: Generators = None
+) -> torch.Tensor:
     """N(0, 1) draws of ``shape``. A sequence of generators means a leading member axis: member m's
     slice is drawn from generator m exactly as a lone run would draw it (so ensembles reproduce runs).
     """
     if generator is None or isinstance(generator, torch.Generator):
         return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
-    return torch.stack([torch.randn(shape[1:], generator=g, device=like.device, dtype=like.dtype)
-                        for g in generator])
+    return torch.stack(
+        [
+            torch.randn(shape[1:], generator=g, device=like.device, dtype=like.dtype)
+            for g in generator
+        ]
+    )
 
 
 def reparameterize(
@@ -90,7 +96,11 @@ def iwae_log_weights(
     z = reparameterize(mu, logvar, generator, n_samples=k)
     x_hat = decode(z)
     neg_log_px = (nll or (lambda a, b: gaussian_nll(a, b, obs_var)))(x.unsqueeze(-3), x_hat)
-    log_w = -neg_log_px + log_standard_normal(z) - log_normal_diag(z, mu.unsqueeze(-3), logvar.unsqueeze(-3))
+    log_w = (
+        -neg_log_px
+        + log_standard_normal(z)
+        - log_normal_diag(z, mu.unsqueeze(-3), logvar.unsqueeze(-3))
+    )
     return log_w, x_hat
 
 
@@ -163,8 +173,13 @@ def mmd_unbiased(a: torch.Tensor, b: torch.Tensor, kernel: str = "imq") -> torch
     )
 
 
-def mmd_pytorch_vae(z: torch.Tensor, prior: torch.Tensor, kernel: str = "imq", latent_var: float = 2.0,
-                    eps: float = 1e-7) -> torch.Tensor:
+def mmd_pytorch_vae(
+    z: torch.Tensor,
+    prior: torch.Tensor,
+    kernel: str = "imq",
+    latent_var: float = 2.0,
+    eps: float = 1e-7,
+) -> torch.Tensor:
     """PyTorch-VAE InfoVAE's MMD term as the original study's code computed it, divided by n(n - 1) as its
     loss does. Kernel scale C = 2 * d * latent_var (4d with its default latent_var = 2).
 

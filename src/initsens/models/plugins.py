@@ -43,18 +43,26 @@ def _import(path: str, kind: str) -> Any:
     """The object at ``module:attribute``, or a one-line error."""
     module, _, attribute = path.partition(":")
     if not module or not attribute:
-        raise InitsensError(f"{path!r} is not a {kind} import path; write module:name, e.g. mypkg.vae:MyVAE")
+        raise InitsensError(
+            f"{path!r} is not a {kind} import path; write module:name, e.g. mypkg.vae:MyVAE"
+        )
     if importlib.util.find_spec(module.split(".")[0]) is None and os.getcwd() not in sys.path:
-        sys.path.append(os.getcwd())  # a module file in the current folder, as `python -m` would find it
+        sys.path.append(
+            os.getcwd()
+        )  # a module file in the current folder, as `python -m` would find it
     try:
         found = importlib.import_module(module)
-    except Exception as exc:  # noqa: BLE001 (an import error of any kind is the user's plugin's)
-        raise InitsensError(f"cannot import {module!r} for {kind} {path!r}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        raise InitsensError(
+            f"cannot import {module!r} for {kind} {path!r}: {type(exc).__name__}: {exc}"
+        ) from None
     try:
         for part in attribute.split("."):
             found = getattr(found, part)
     except AttributeError:
-        raise InitsensError(f"module {module!r} has no {attribute!r} (from {kind} {path!r})") from None
+        raise InitsensError(
+            f"module {module!r} has no {attribute!r} (from {kind} {path!r})"
+        ) from None
     return found
 
 
@@ -75,18 +83,30 @@ def _try_model(cls: type[VAE], source: str) -> str:
         out = model.objective(x, mu, logvar, generator)
     except InitsensError:
         raise
-    except Exception as exc:  # noqa: BLE001 (the user's code)
-        raise InitsensError(f"model {source} fails on a test batch: {type(exc).__name__}: {exc}") from None
-    if not isinstance(out, tuple) or len(out) not in (2, 3) or not all(isinstance(t, torch.Tensor) for t in out[:2]):
-        raise InitsensError(f"model {source}: objective() must return Objective(loss, x_hat[, extra_metrics]); "
-                            f"it returned {type(out).__name__}")
+    except Exception as exc:
+        raise InitsensError(
+            f"model {source} fails on a test batch: {type(exc).__name__}: {exc}"
+        ) from None
+    if (
+        not isinstance(out, tuple)
+        or len(out) not in (2, 3)
+        or not all(isinstance(t, torch.Tensor) for t in out[:2])
+    ):
+        raise InitsensError(
+            f"model {source}: objective() must return Objective(loss, x_hat[, extra_metrics]); "
+            f"it returned {type(out).__name__}"
+        )
     loss, x_hat = Objective(*out)[:2]
     if loss.dim() != 0 or tuple(x_hat.shape) != tuple(x.shape):
-        raise InitsensError(f"model {source}: objective() must return the batch-mean loss (a 0-d tensor) and x_hat "
-                            f"shaped like x {tuple(x.shape)}; got loss {tuple(loss.shape)}, x_hat "
-                            f"{tuple(x_hat.shape)}")
+        raise InitsensError(
+            f"model {source}: objective() must return the batch-mean loss (a 0-d tensor) and x_hat "
+            f"shaped like x {tuple(x.shape)}; got loss {tuple(loss.shape)}, x_hat "
+            f"{tuple(x_hat.shape)}"
+        )
     if not torch.isfinite(loss):
-        raise InitsensError(f"model {source}: objective() gives a non-finite loss ({loss.item()}) on a test batch")
+        raise InitsensError(
+            f"model {source}: objective() gives a non-finite loss ({loss.item()}) on a test batch"
+        )
     from initsens.models.stacked import stack_models
 
     try:
@@ -99,20 +119,25 @@ def _try_model(cls: type[VAE], source: str) -> str:
         loss = Objective(*stacked.objective(xs, mu, logvar, [generator, generator])).loss
         if tuple(loss.shape) == (2,):
             return ""
-    except Exception:  # noqa: BLE001 (not stackable: it trains one run at a time)
+    except Exception:
         pass
     return "its objective does not run on a stacked batch (a leading member axis)"
 
 
-def register_model(cls: type[VAE] | None = None, *, name: str | None = None, source: str | None = None) -> Any:
+def register_model(
+    cls: type[VAE] | None = None, *, name: str | None = None, source: str | None = None
+) -> Any:
     """Register a model class under ``name`` (default: the class's name) after trying it on a test batch; usable as
     a decorator. Returns the class.
     """
+
     def add(model: type[VAE]) -> type[VAE]:
         where = source or (_origin(model) if isinstance(model, type) else repr(model))
         if not (isinstance(model, type) and issubclass(model, VAE)):
-            raise InitsensError(f"{where} is not an initsens model: a model subclasses initsens.models.VAE and "
-                                "defines objective() (README: Your own model)")
+            raise InitsensError(
+                f"{where} is not an initsens model: a model subclasses initsens.models.VAE and "
+                "defines objective() (README: Your own model)"
+            )
         key = name or model.__name__
         if key in MODELS:  # the same class again, or a one-line error for a name already taken
             MODELS.add(key, model, where)
@@ -127,27 +152,37 @@ def register_model(cls: type[VAE] | None = None, *, name: str | None = None, sou
     return add if cls is None else add(cls)
 
 
-def register_initializer(fn: Initializer | None = None, *, name: str | None = None,
-                         source: str | None = None) -> Any:
+def register_initializer(
+    fn: Initializer | None = None, *, name: str | None = None, source: str | None = None
+) -> Any:
     """Register an initializer ``f(weight, generator)`` under ``name`` (default: the function's name) after trying it
     on a 6 x 4 weight; usable as a decorator. Returns the function.
     """
+
     def add(law: Initializer) -> Initializer:
         where = source or (_origin(law) if hasattr(law, "__qualname__") else repr(law))
         if not callable(law):
-            raise InitsensError(f"{where} is not an initializer: write f(weight, generator) -> None")
+            raise InitsensError(
+                f"{where} is not an initializer: write f(weight, generator) -> None"
+            )
         key = name or law.__name__
-        if key in INITIALIZERS:  # the same function again, or a one-line error for a name already taken
+        if (
+            key in INITIALIZERS
+        ):  # the same function again, or a one-line error for a name already taken
             INITIALIZERS.add(key, law, where)
             return law
         weight = torch.full((6, 4), math.nan)
         try:
             law(weight, torch.Generator().manual_seed(0))
-        except Exception as exc:  # noqa: BLE001 (the user's code)
-            raise InitsensError(f"initializer {where} fails on a 6 x 4 weight: {type(exc).__name__}: {exc}") from None
+        except Exception as exc:
+            raise InitsensError(
+                f"initializer {where} fails on a 6 x 4 weight: {type(exc).__name__}: {exc}"
+            ) from None
         if not torch.isfinite(weight).all():
-            raise InitsensError(f"initializer {where} leaves NaN or infinite values in a 6 x 4 weight; it must fill "
-                                "every entry in place")
+            raise InitsensError(
+                f"initializer {where} leaves NaN or infinite values in a 6 x 4 weight; it must fill "
+                "every entry in place"
+            )
         INITIALIZERS.add(key, law, where)
         _PATHS["initializer", key] = _origin(law)
         return law
@@ -155,7 +190,10 @@ def register_initializer(fn: Initializer | None = None, *, name: str | None = No
     return add if fn is None else add(fn)
 
 
-REGISTER: dict[str, Callable[..., Any]] = {"model": register_model, "initializer": register_initializer}
+REGISTER: dict[str, Callable[..., Any]] = {
+    "model": register_model,
+    "initializer": register_initializer,
+}
 
 
 def resolve(kind: str, item: Any) -> str:
@@ -178,7 +216,9 @@ def import_paths(models: Sequence[str], inits: Sequence[str]) -> tuple[tuple[str
     needs to register them under the same names (:func:`register_paths`).
     """
     wanted = [("model", m) for m in models] + [("initializer", i) for i in inits]
-    return tuple((kind, name, _PATHS[kind, name]) for kind, name in wanted if (kind, name) in _PATHS)
+    return tuple(
+        (kind, name, _PATHS[kind, name]) for kind, name in wanted if (kind, name) in _PATHS
+    )
 
 
 def register_paths(paths: Sequence[tuple[str, str, str]]) -> None:
@@ -202,8 +242,11 @@ def load_entry_points() -> None:
     """Register every installed plugin (entry points of :data:`GROUPS`) under its entry point's name."""
     for group, kind in GROUPS.items():
         for point in entry_points(group=group):
-            REGISTER[kind](_import(point.value, kind), name=point.name, source=f"{point.value} (plugin "
-                           f"{point.dist.name if point.dist else '?'})")
+            REGISTER[kind](
+                _import(point.value, kind),
+                name=point.name,
+                source=f"{point.value} (plugin {point.dist.name if point.dist else '?'})",
+            )
 
 
 def _load_once() -> None:

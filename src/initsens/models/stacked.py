@@ -32,7 +32,9 @@ class StackedLinear(nn.Module):
 
     def __init__(self, layers: Sequence[nn.Linear]) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.stack([layer.weight.detach().t() for layer in layers]).contiguous())
+        self.weight = nn.Parameter(
+            torch.stack([layer.weight.detach().t() for layer in layers]).contiguous()
+        )
         self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -53,15 +55,27 @@ class StackedBatchNorm1d(nn.Module):
         self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
         self.running_mean: torch.Tensor
         self.running_var: torch.Tensor
-        self.register_buffer("running_mean", torch.stack([_tensor(layer.running_mean) for layer in layers]))
-        self.register_buffer("running_var", torch.stack([_tensor(layer.running_var) for layer in layers]))
+        self.register_buffer(
+            "running_mean", torch.stack([_tensor(layer.running_mean) for layer in layers])
+        )
+        self.register_buffer(
+            "running_var", torch.stack([_tensor(layer.running_var) for layer in layers])
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The stack applied member by member (leading dimension: members)."""
         members, n, channels = x.shape
         flat = x.transpose(0, 1).reshape(n, members * channels)
-        out = F.batch_norm(flat, self.running_mean.view(-1), self.running_var.view(-1), self.weight.view(-1),
-                           self.bias.view(-1), self.training, self.momentum, self.eps)
+        out = F.batch_norm(
+            flat,
+            self.running_mean.view(-1),
+            self.running_var.view(-1),
+            self.weight.view(-1),
+            self.bias.view(-1),
+            self.training,
+            self.momentum,
+            self.eps,
+        )
         return out.reshape(n, members, channels).transpose(0, 1)
 
 
@@ -113,11 +127,16 @@ def stack_models(models: Sequence[VAE]) -> VAE:
     if len(kinds) != 1:
         raise ValueError("stack_models needs models of one class and architecture")
     ensemble = models[0]
-    outside = [name for name, _ in [*ensemble.named_parameters(), *ensemble.named_buffers()]
-               if not name.startswith(("encoder.", "decoder."))]
+    outside = [
+        name
+        for name, _ in [*ensemble.named_parameters(), *ensemble.named_buffers()]
+        if not name.startswith(("encoder.", "decoder."))
+    ]
     if outside or type(ensemble.encoder) is not Encoder or type(ensemble.decoder) is not Decoder:
         # the members would share those tensors (or a network the stacks do not reproduce): not independent runs
-        raise ValueError(f"stack_models stacks the standard encoder and decoder only (found {outside or 'others'})")
+        raise ValueError(
+            f"stack_models stacks the standard encoder and decoder only (found {outside or 'others'})"
+        )
     ensemble.encoder = StackedEncoder([m.encoder for m in models])
     ensemble.decoder = StackedDecoder([m.decoder for m in models])
     return ensemble
@@ -136,8 +155,12 @@ def select_members(
             if isinstance(module, (StackedLinear, StackedBatchNorm1d)):
                 for name, param in list(module.named_parameters(recurse=False)):
                     new = nn.Parameter(param.detach()[keep].clone())
-                    old_state[new] = {key: value[keep].clone() if torch.is_tensor(value) and value.shape == param.shape
-                                      else value for key, value in optimizer.state.get(param, {}).items()}
+                    old_state[new] = {
+                        key: value[keep].clone()
+                        if torch.is_tensor(value) and value.shape == param.shape
+                        else value
+                        for key, value in optimizer.state.get(param, {}).items()
+                    }
                     setattr(module, name, new)
                 for name, buffer in list(module.named_buffers(recurse=False)):
                     setattr(module, name, buffer[keep].clone())

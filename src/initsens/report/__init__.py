@@ -52,16 +52,28 @@ def write_report(analysis: Analysis, results: Results, report: str | Path, comma
     for name, frame in analysis.tables.items():
         tables.append(tables_dir / f"{name}.parquet")
         write_table(frame, tables[-1], described)
-    made = {"metric_by_factor": figures.metric_by_factor(analysis,
-                                                         figures_dir / f"metric_by_{analysis.factor}.png")}
+    made = {
+        "metric_by_factor": figures.metric_by_factor(
+            analysis, figures_dir / f"metric_by_{analysis.factor}.png"
+        )
+    }
     if len(analysis.tables["sensitivity"]):
         made["sensitivity"] = figures.sensitivity_indices(analysis, figures_dir / "sensitivity.png")
     if "learning_curves" in analysis.tables and len(analysis.tables["learning_curves"]):
-        made["learning_curves"] = figures.learning_curves(analysis, figures_dir / "learning_curves.png")
+        made["learning_curves"] = figures.learning_curves(
+            analysis, figures_dir / "learning_curves.png"
+        )
     links = {name: os.path.relpath(path, root) for name, path in made.items()}
     files = [(str(f), sha256(f)) for f in results.files]
-    text = render(analysis, files=files, figures=links, tables_dir=os.path.relpath(tables_dir, root), command=command,
-                  versions=versions(), warnings=results.warnings)
+    text = render(
+        analysis,
+        files=files,
+        figures=links,
+        tables_dir=os.path.relpath(tables_dir, root),
+        command=command,
+        versions=versions(),
+        warnings=results.warnings,
+    )
     with atomic_path(report) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Written(report, list(made.values()), tables)

@@ -11,13 +11,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from initsens.analysis.cells import cell_mask  # noqa: E402
-from initsens.analysis.study import Analysis  # noqa: E402
-from initsens.atomic import atomic_path  # noqa: E402
+from initsens.analysis.cells import cell_mask
+from initsens.analysis.study import Analysis
+from initsens.atomic import atomic_path
 
 COLORS = plt.get_cmap("tab10").colors  # type: ignore[attr-defined]
 
@@ -43,8 +43,13 @@ def _panels(analysis: Analysis, data: pd.DataFrame):
     column, rows = analysis.cell_keys[0], analysis.cell_keys[1:]
     row_values = list(cells[rows].drop_duplicates().itertuples(index=False)) if rows else [()]
     models = sorted(cells[column].unique())
-    fig, axes = plt.subplots(len(row_values), len(models), figsize=(3.6 * len(models), 3.0 * len(row_values)),
-                             squeeze=False, sharex=False)
+    fig, axes = plt.subplots(
+        len(row_values),
+        len(models),
+        figsize=(3.6 * len(models), 3.0 * len(row_values)),
+        squeeze=False,
+        sharex=False,
+    )
     for i, row in enumerate(row_values):
         for j, model in enumerate(models):
             mask = cell_mask(data, {column: model, **dict(zip(rows, row))})
@@ -62,7 +67,9 @@ def metric_by_factor(analysis: Analysis, dest: Path) -> Path:
         groups = [cell.loc[cell[factor] == i, analysis.metric].to_numpy() for i in inits]
         ax.boxplot([g if g.size else [np.nan] for g in groups], showfliers=False, widths=0.6)
         for k, g in enumerate(groups):
-            ax.scatter(k + 1 + rng.uniform(-0.15, 0.15, g.size), g, s=10, alpha=0.7, color=COLORS[k % 10])
+            ax.scatter(
+                k + 1 + rng.uniform(-0.15, 0.15, g.size), g, s=10, alpha=0.7, color=COLORS[k % 10]
+            )
         _scale(ax, cell[analysis.metric].to_numpy(np.float64))
         ax.set_xticks(range(1, len(inits) + 1), inits, rotation=35, ha="right", fontsize=8)
         ax.set_title(title, fontsize=9)
@@ -88,18 +95,34 @@ def sensitivity_indices(analysis: Analysis, dest: Path) -> Path:
             part = sub[cell_mask(sub, dict(zip(groups, key)))].set_index(ranked)
             part = part.reindex(models)
             x = np.arange(len(models)) + (g - (len(keys) - 1) / 2) * width
-            err = np.vstack([part["value"] - part["ci_low"], part["ci_high"] - part["value"]]).clip(min=0)
-            ax.errorbar(x, part["value"], yerr=err, fmt="o", capsize=3, color=COLORS[g % 10],
-                        label=", ".join(f"{k} {v}" for k, v in zip(groups, key)) or None)
+            err = np.vstack([part["value"] - part["ci_low"], part["ci_high"] - part["value"]]).clip(
+                min=0
+            )
+            ax.errorbar(
+                x,
+                part["value"],
+                yerr=err,
+                fmt="o",
+                capsize=3,
+                color=COLORS[g % 10],
+                label=", ".join(f"{k} {v}" for k, v in zip(groups, key)) or None,
+            )
         ax.set_xticks(range(len(models)), models, fontsize=8)
         ax.set_ylim(-0.05, 1.05)
         ax.axhline(0, color="grey", lw=0.5)
-        ax.set_title({"omega_sq": f"omega^2 ({factor})", "icc": f"ICC ({factor} share, REML)"}.get(index, index),
-                     fontsize=10)
+        ax.set_title(
+            {"omega_sq": f"omega^2 ({factor})", "icc": f"ICC ({factor} share, REML)"}.get(
+                index, index
+            ),
+            fontsize=10,
+        )
         if groups:
             ax.legend(fontsize=8)
     what = "initialization" if factor == "initializer" else f"the {factor}"
-    fig.suptitle(f"Sensitivity to {what}, 95% CIs (ω²: exact noncentral F; ICC: parametric bootstrap)", fontsize=11)
+    fig.suptitle(
+        f"Sensitivity to {what}, 95% CIs (ω²: exact noncentral F; ICC: parametric bootstrap)",
+        fontsize=11,
+    )
     fig.tight_layout()
     return _save(fig, dest)
 

@@ -35,7 +35,10 @@ _MAX_DIGITS = 15
 def _kept(text: str, value: float, levels: Sequence[float]) -> bool:
     """Whether ``text`` read as a number sits on the same side of every level as ``value`` (on it only if equal)."""
     shown = float(text)
-    return all((shown < level) == (value < level) and (shown == level) == (value == level) for level in levels)
+    return all(
+        (shown < level) == (value < level) and (shown == level) == (value == level)
+        for level in levels
+    )
 
 
 def fmt_p(p, levels: Sequence[float] = (), *, floor: float | None = 0.001) -> str:
@@ -78,8 +81,12 @@ def ci(low, high) -> str:
     return f"[{fmt(low, 3)}, {fmt(high, 3)}]"
 
 
-def table(frame: pd.DataFrame, columns: dict[str, str], p_columns: Sequence[str] = (),
-          levels: Sequence[float] = ()) -> str:
+def table(
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    p_columns: Sequence[str] = (),
+    levels: Sequence[float] = (),
+) -> str:
     """A Markdown table of ``frame``'s ``columns`` (name -> header), p-value columns formatted as such (kept on
     their side of ``levels``, see :func:`fmt_p`).
     """
@@ -89,7 +96,11 @@ def table(frame: pd.DataFrame, columns: dict[str, str], p_columns: Sequence[str]
     rule = "|" + "|".join("---" for _ in columns) + "|"
     lines = [header, rule]
     for _, row in frame.iterrows():
-        cells = [fmt_p(row[c], levels) if c in p_columns else (str(row[c]) if isinstance(row[c], str) else fmt(row[c]))
-                 for c in columns]
+        cells = [
+            fmt_p(row[c], levels)
+            if c in p_columns
+            else (str(row[c]) if isinstance(row[c], str) else fmt(row[c]))
+            for c in columns
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

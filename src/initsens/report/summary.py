@@ -20,8 +20,16 @@ def _label(a: Analysis, keys) -> str:
 
 def summary(a: Analysis) -> list[str]:
     """The Summary's sentences, each from one table."""
-    return [*design_summary(a), *failures_summary(a), *convergence_summary(a), *caution_summary(a),
-            *effect_summary(a), *sensitivity_summary(a), *best_summary(a), *association_summary(a)]
+    return [
+        *design_summary(a),
+        *failures_summary(a),
+        *convergence_summary(a),
+        *caution_summary(a),
+        *effect_summary(a),
+        *sensitivity_summary(a),
+        *best_summary(a),
+        *association_summary(a),
+    ]
 
 
 def _seeds(a: Analysis) -> pd.Series:
@@ -36,12 +44,19 @@ def _count(n: int, noun: str) -> str:
 def design_summary(a: Analysis) -> list[str]:
     """What was analyzed: runs, factor levels, cells and replicates."""
     runs, seeds, seed = a.runs, _seeds(a), a.replicate
-    design = f"{_count(len(runs), 'run')}: " + " x ".join(_count(runs[c].nunique(), c) for c in a.factors)
-    design += f", {seeds.min()}–{seeds.max()} {seed}s per combination" if seeds.min() != seeds.max() else \
-        f", {_count(seeds.min(), seed)} per combination"
+    design = f"{_count(len(runs), 'run')}: " + " x ".join(
+        _count(runs[c].nunique(), c) for c in a.factors
+    )
+    design += (
+        f", {seeds.min()}–{seeds.max()} {seed}s per combination"
+        if seeds.min() != seeds.max()
+        else f", {_count(seeds.min(), seed)} per combination"
+    )
     failed = int(runs["failed"].sum())
-    return [f"- **Design.** {design}; {_count(failed, 'run')} failed (diverged, errored or without a finite "
-            f"`{a.metric}`) and {'is' if failed == 1 else 'are'} left out of the fits."]
+    return [
+        f"- **Design.** {design}; {_count(failed, 'run')} failed (diverged, errored or without a finite "
+        f"`{a.metric}`) and {'is' if failed == 1 else 'are'} left out of the fits."
+    ]
 
 
 def failures_summary(a: Analysis) -> list[str]:
@@ -49,13 +64,19 @@ def failures_summary(a: Analysis) -> list[str]:
     table_ = a.tables["failures"]
     if not int(a.runs["failed"].sum()):
         return []
-    fails = table_.groupby(a.cell_keys).agg(n_failed=("n_failed", "sum"), p=("fisher_p_holm", "first"))
+    fails = table_.groupby(a.cell_keys).agg(
+        n_failed=("n_failed", "sum"), p=("fisher_p_holm", "first")
+    )
     hit = fails[fails["p"] < a.settings["alpha"]]
     by_init = table_.groupby(a.factor)["n_failed"].sum().sort_values(ascending=False)
-    sentence = f"- **Failures** by {a.factor}: {', '.join(f'{i} {n}' for i, n in by_init.items() if n)}."
+    sentence = (
+        f"- **Failures** by {a.factor}: {', '.join(f'{i} {n}' for i, n in by_init.items() if n)}."
+    )
     if len(hit):
-        sentence += (f" The failure rate depends on the {a.factor} (Fisher exact, Holm-adjusted p < "
-                     f"{a.settings['alpha']}) in {'; '.join(_label(a, k) for k in hit.index)}.")
+        sentence += (
+            f" The failure rate depends on the {a.factor} (Fisher exact, Holm-adjusted p < "
+            f"{a.settings['alpha']}) in {'; '.join(_label(a, k) for k in hit.index)}."
+        )
     return [sentence]
 
 
@@ -64,10 +85,12 @@ def caution_summary(a: Analysis) -> list[str]:
     fewest = _seeds(a).min()
     if fewest >= 5:
         return []
-    return [f"- **Caution.** With {_count(fewest, a.replicate)} per combination the tests have little power and "
-            "the intervals are wide (they are exact or conservative where stated in Methods; the sensitivity "
-            "ranking's differences and the ICC's interval rest on bootstrap replicates of few values); train at "
-            "least 10 (`initsens train --repeats 10`)."]
+    return [
+        f"- **Caution.** With {_count(fewest, a.replicate)} per combination the tests have little power and "
+        "the intervals are wide (they are exact or conservative where stated in Methods; the sensitivity "
+        "ranking's differences and the ICC's interval rest on bootstrap replicates of few values); train at "
+        "least 10 (`initsens train --repeats 10`)."
+    ]
 
 
 #: A cell whose levels' standard deviations differ at least this much is judged by Welch's ANOVA in the headline.
@@ -79,10 +102,14 @@ def unequal_spreads(a: Analysis) -> pd.Series:
     :data:`SPREAD_RATIO`-fold (then Welch's ANOVA, not the classical F, answers whether the means differ).
     """
     ow, desc = a.tables["oneway_anova"], a.tables["descriptives"]
-    ratio = desc.groupby(list(a.cell_keys))["sd"].agg(lambda sd: sd.max() / sd.min() if sd.min() > 0 else np.inf)
+    ratio = desc.groupby(list(a.cell_keys))["sd"].agg(
+        lambda sd: sd.max() / sd.min() if sd.min() > 0 else np.inf
+    )
     keys = [tuple(r) for r in ow[list(a.cell_keys)].itertuples(index=False)]
-    return pd.Series([bool(ratio.get(k if len(k) > 1 else k[0], 1.0) >= SPREAD_RATIO) for k in keys],
-                     index=ow.index)
+    return pd.Series(
+        [bool(ratio.get(k if len(k) > 1 else k[0], 1.0) >= SPREAD_RATIO) for k in keys],
+        index=ow.index,
+    )
 
 
 def effect_summary(a: Analysis) -> list[str]:
@@ -90,17 +117,26 @@ def effect_summary(a: Analysis) -> list[str]:
     ow, alpha = a.tables["oneway_anova"], a.settings["alpha"]
     welch = unequal_spreads(a)
     trusted = np.where(welch, ow["welch_p_holm"], ow["p_holm"])
-    sig, classical, robust = int((trusted < alpha).sum()), int((ow["p_holm"] < alpha).sum()), \
-        int((ow["welch_p_holm"] < alpha).sum())
-    which = ("Welch's ANOVA in every cell (the initializers' spreads differ at least "
-             f"{SPREAD_RATIO:g}-fold in each)" if welch.all() else
-             "the classical ANOVA in every cell (no cell's spreads differ 2-fold)" if not welch.any() else
-             f"Welch's ANOVA in the {int(welch.sum())} cell(s) whose spreads differ at least {SPREAD_RATIO:g}-fold, "
-             "the classical ANOVA in the others")
-    return [f"- **{a.factor[:1].upper() + a.factor[1:]} effect.** In {sig} of {len(ow)} cells "
-            f"({' x '.join(a.cell_keys)}) the {a.factor} changes the mean `{a.metric}` (Holm-adjusted p < {alpha}), "
-            f"judged by {which}, because the classical F assumes equal spreads. The classical ANOVA alone finds it "
-            f"in {classical}, Welch's in {robust}."]
+    sig, classical, robust = (
+        int((trusted < alpha).sum()),
+        int((ow["p_holm"] < alpha).sum()),
+        int((ow["welch_p_holm"] < alpha).sum()),
+    )
+    which = (
+        "Welch's ANOVA in every cell (the initializers' spreads differ at least "
+        f"{SPREAD_RATIO:g}-fold in each)"
+        if welch.all()
+        else "the classical ANOVA in every cell (no cell's spreads differ 2-fold)"
+        if not welch.any()
+        else f"Welch's ANOVA in the {int(welch.sum())} cell(s) whose spreads differ at least {SPREAD_RATIO:g}-fold, "
+        "the classical ANOVA in the others"
+    )
+    return [
+        f"- **{a.factor[:1].upper() + a.factor[1:]} effect.** In {sig} of {len(ow)} cells "
+        f"({' x '.join(a.cell_keys)}) the {a.factor} changes the mean `{a.metric}` (Holm-adjusted p < {alpha}), "
+        f"judged by {which}, because the classical F assumes equal spreads. The classical ANOVA alone finds it "
+        f"in {classical}, Welch's in {robust}."
+    ]
 
 
 def sensitivity_summary(a: Analysis) -> list[str]:
@@ -111,27 +147,38 @@ def sensitivity_summary(a: Analysis) -> list[str]:
         top = sens[(sens["index"] == index) & (sens["rank"] == 1)] if len(sens) else sens
         for _, row in top.iterrows():
             where = ", ".join(f"{k} {row[k]}" for k in a.cell_keys[1:])
-            head = (f"- **Most sensitive ({name}), {where}:** " if where else f"- **Most sensitive ({name}):** ")
+            head = (
+                f"- **Most sensitive ({name}), {where}:** "
+                if where
+                else f"- **Most sensitive ({name}):** "
+            )
             if pd.isna(row[f"next_{ranked}"]):
                 out.append(head + f"{row[ranked]} is the only analyzable {ranked}.")
             elif row["resolved"]:
-                out.append(head + f"{row[ranked]} ({name} = {fmt(row['value'], 3)}, 95% CI "
-                           f"{ci(row['ci_low'], row['ci_high'])}), ahead of {row[f'next_{ranked}']} by "
-                           f"{fmt(row['diff_next'], 3)} (95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])}).")
+                out.append(
+                    head + f"{row[ranked]} ({name} = {fmt(row['value'], 3)}, 95% CI "
+                    f"{ci(row['ci_low'], row['ci_high'])}), ahead of {row[f'next_{ranked}']} by "
+                    f"{fmt(row['diff_next'], 3)} (95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])})."
+                )
             else:
                 needed = row["seeds_needed"]
-                more = (f" How many {seed}s would: cannot say from {row['seeds']} {seed}s (see Methods)."
-                        if row.get("seeds_note") else
-                        "" if pd.isna(needed) else
-                        f" About {int(needed)} {seed}s per {factor} (now {row['seeds']}) would likely resolve it."
-                        if needed <= SEEDS_SHOWN_MAX else
-                        f" No number of {seed}s would: the difference is 0 or next to it."
-                        if np.isinf(needed) else
-                        f" Even {SEEDS_SHOWN_MAX} {seed}s per {factor} would likely not (now {row['seeds']}).")
-                out.append(head + f"not resolved by these data: {row[ranked]} has the largest {name} "
-                           f"({fmt(row['value'], 3)}), but its difference from {row[f'next_{ranked}']} "
-                           f"({fmt(row['diff_next'], 3)}, 95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])}) "
-                           f"includes 0.{more}")
+                more = (
+                    f" How many {seed}s would: cannot say from {row['seeds']} {seed}s (see Methods)."
+                    if row.get("seeds_note")
+                    else ""
+                    if pd.isna(needed)
+                    else f" About {int(needed)} {seed}s per {factor} (now {row['seeds']}) would likely resolve it."
+                    if needed <= SEEDS_SHOWN_MAX
+                    else f" No number of {seed}s would: the difference is 0 or next to it."
+                    if np.isinf(needed)
+                    else f" Even {SEEDS_SHOWN_MAX} {seed}s per {factor} would likely not (now {row['seeds']})."
+                )
+                out.append(
+                    head + f"not resolved by these data: {row[ranked]} has the largest {name} "
+                    f"({fmt(row['value'], 3)}), but its difference from {row[f'next_{ranked}']} "
+                    f"({fmt(row['diff_next'], 3)}, 95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])}) "
+                    f"includes 0.{more}"
+                )
     return out
 
 
@@ -157,16 +204,22 @@ def best_summary(a: Analysis) -> list[str]:
         close = [level for level in order[order["best"]][a.factor] if level != best]
         label = _label(a, keys)
         if len(close) == len(order) - 1 and close:
-            parts.append(f"{label}: cannot separate any: all {len(order)} are within noise of the best ({best}) "
-                         f"with {_span(cell['n'])} {a.replicate}s")
+            parts.append(
+                f"{label}: cannot separate any: all {len(order)} are within noise of the best ({best}) "
+                f"with {_span(cell['n'])} {a.replicate}s"
+            )
         elif close:
-            parts.append(f"{label}: {best}; not separated from it: {', '.join(close)}"
-                         + (f" ({worst} has the cell's worst mean)" if worst in close else ""))
+            parts.append(
+                f"{label}: {best}; not separated from it: {', '.join(close)}"
+                + (f" ({worst} has the cell's worst mean)" if worst in close else "")
+            )
         else:
             parts.append(f"{label}: {best}; every other significantly worse")
-    return [f"- **Best {a.factor} and those the data cannot separate from it** "
-            f"({'highest' if higher else 'lowest'} mean `{a.metric}`; Games-Howell at α = {a.settings['alpha']}: "
-            "not separated is not shown to be as good): " + "; ".join(parts) + "."]
+    return [
+        f"- **Best {a.factor} and those the data cannot separate from it** "
+        f"({'highest' if higher else 'lowest'} mean `{a.metric}`; Games-Howell at α = {a.settings['alpha']}: "
+        "not separated is not shown to be as good): " + "; ".join(parts) + "."
+    ]
 
 
 def association_summary(a: Analysis) -> list[str]:
@@ -175,13 +228,18 @@ def association_summary(a: Analysis) -> list[str]:
         return []
     table_, ranked = a.tables["association"], a.cell_keys[0]
     whole = table_[(table_[a.cell_keys[1]] == "all")] if len(a.cell_keys) > 1 else table_
-    parts = [f"{row[ranked]} ρ = {fmt(row['rho'], 2)} {ci(row['ci_low'], row['ci_high'])}"
-             if not pd.isna(row["rho"]) else f"{row[ranked]}: – ({row.get('undefined') or 'undefined'})"
-             for _, row in whole.iterrows()]
+    parts = [
+        f"{row[ranked]} ρ = {fmt(row['rho'], 2)} {ci(row['ci_low'], row['ci_high'])}"
+        if not pd.isna(row["rho"])
+        else f"{row[ranked]}: – ({row.get('undefined') or 'undefined'})"
+        for _, row in whole.iterrows()
+    ]
     if not parts:
         return []
-    return [f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ means "
-            "a lower loss goes with a better clustering."]
+    return [
+        f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ means "
+        "a lower loss goes with a better clustering."
+    ]
 
 
 def convergence_summary(a: Analysis) -> list[str]:
@@ -192,11 +250,17 @@ def convergence_summary(a: Analysis) -> list[str]:
     n, capped = int(conv["n_finished"].sum()), int(conv["n_capped"].sum())
     worst = capped_cells(conv, a.cell_keys)
     if len(worst):
-        cells = "; ".join(f"{cell_label({k: r[k] for k in a.cell_keys})} {r.capped_share:.0%}"
-                          for _, r in worst.iterrows())
-        return [f"- **Warning: not converged.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch "
-                f"cap while still improving; more than {CAPPED_WARNING:.0%} in {cells}. Their numbers describe "
-                "unconverged models: train again with a higher `--epochs` (a new cap gives new run ids, so those "
-                "runs are trained anew)."]
-    return [f"- **Convergence.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch cap; "
-            f"no cell has more than {CAPPED_WARNING:.0%}."]
+        cells = "; ".join(
+            f"{cell_label({k: r[k] for k in a.cell_keys})} {r.capped_share:.0%}"
+            for _, r in worst.iterrows()
+        )
+        return [
+            f"- **Warning: not converged.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch "
+            f"cap while still improving; more than {CAPPED_WARNING:.0%} in {cells}. Their numbers describe "
+            "unconverged models: train again with a higher `--epochs` (a new cap gives new run ids, so those "
+            "runs are trained anew)."
+        ]
+    return [
+        f"- **Convergence.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch cap; "
+        f"no cell has more than {CAPPED_WARNING:.0%}."
+    ]

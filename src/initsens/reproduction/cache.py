@@ -63,7 +63,11 @@ def study_key(study: Any, work: Work, code: str) -> str:
     digest = hashlib.sha256(f"{code}\0{study!r}\0{work!r}".encode())
     folder = Path(study.folder)
     for path in sorted(folder.rglob("*.parquet")) if folder.is_dir() else []:
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        digest.update(
+            str(path.relative_to(folder)).encode()
+            + b"\0"
+            + hashlib.sha256(path.read_bytes()).digest()
+        )
     return digest.hexdigest()
 
 
@@ -71,7 +75,7 @@ def _cached(path: Path, key: str, work: Work) -> Any | None:
     try:
         with open(path, "rb") as handle:
             stored_key, result = pickle.load(handle)
-    except Exception:  # noqa: BLE001 (absent, cut short, from another version: recompute)
+    except Exception:
         return None
     return result if stored_key == key and work.is_current(result) else None
 
@@ -82,8 +86,13 @@ def _store(path: Path, key: str, result: Any) -> None:
         tmp.write_bytes(pickle.dumps((key, result), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def judge_studies(studies: Sequence[Any], work: Work, cache_dir: Path, step: Callable[[str], None],
-                  workers: int | None = None) -> list[Any]:
+def judge_studies(
+    studies: Sequence[Any],
+    work: Work,
+    cache_dir: Path,
+    step: Callable[[str], None],
+    workers: int | None = None,
+) -> list[Any]:
     """``work(study)`` for every study, in order: from the cache where its key matches, else computed, in
     ``workers`` processes (default: one per core) when more than one study needs it, and cached.
     """
@@ -92,7 +101,9 @@ def judge_studies(studies: Sequence[Any], work: Work, cache_dir: Path, step: Cal
     paths = [cache_dir / f"{study.name}.pkl" for study in studies]
     results = [_cached(path, key, work) for path, key in zip(paths, keys)]
     todo = [i for i, result in enumerate(results) if result is None]
-    step(f"{len(studies) - len(todo)} of {len(studies)} studies unchanged since they were last judged")
+    step(
+        f"{len(studies) - len(todo)} of {len(studies)} studies unchanged since they were last judged"
+    )
     workers = min(workers or os.cpu_count() or 1, len(todo))
     if workers <= 1:
         for i in todo:
@@ -101,7 +112,10 @@ def judge_studies(studies: Sequence[Any], work: Work, cache_dir: Path, step: Cal
             _store(paths[i], keys[i], results[i])
         return results
     # the largest folders first, so the last study to finish is a small one
-    order = sorted(todo, key=lambda i: -sum(p.stat().st_size for p in Path(studies[i].folder).rglob("*.parquet")))
+    order = sorted(
+        todo,
+        key=lambda i: -sum(p.stat().st_size for p in Path(studies[i].folder).rglob("*.parquet")),
+    )
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(work, studies[i]): i for i in order}
         for done, future in enumerate(as_completed(futures), start=1):

@@ -60,10 +60,19 @@ class StudyWork:
         epochs = loaded.epochs if loaded is not None else None
         if study.kind != "rung" and result.judged:
             assert loaded is not None  # judged, so it has runs
-            analysis = analyze(result.runs, OWN_LOSS, epochs, n_boot=self.n_boot, n_boot_icc=self.n_boot_icc,
-                               alpha=self.alpha, random_state=self.seed)
+            analysis = analyze(
+                result.runs,
+                OWN_LOSS,
+                epochs,
+                n_boot=self.n_boot,
+                n_boot_icc=self.n_boot_icc,
+                alpha=self.alpha,
+                random_state=self.seed,
+            )
             sub_report = self.report.parent / self.report.stem / study.name / "summary.md"
-            write_report(analysis, loaded, sub_report, f"initsens analyze {study.folder} --metric {OWN_LOSS}")
+            write_report(
+                analysis, loaded, sub_report, f"initsens analyze {study.folder} --metric {OWN_LOSS}"
+            )
             result.report = os.path.relpath(sub_report, self.report.parent)
         if study.kind == "protocol" and result.judged:
             result.diagnostics = diagnostics(result, epochs, self.alpha)
@@ -74,8 +83,17 @@ class StudyWork:
         return not result.report or (self.report.parent / result.report).is_file()
 
 
-def judge(studies: Sequence[Study], report: str | Path, command: str, *, alpha: float = 0.05, n_boot: int = 2000,
-          n_boot_icc: int = 500, seed: int = 0, on_step: Callable[[str], None] | None = None) -> Reproduction:
+def judge(
+    studies: Sequence[Study],
+    report: str | Path,
+    command: str,
+    *,
+    alpha: float = 0.05,
+    n_boot: int = 2000,
+    n_boot_icc: int = 500,
+    seed: int = 0,
+    on_step: Callable[[str], None] | None = None,
+) -> Reproduction:
     """Judge every study, write each protocol's and ablation's full analysis, the figures, the tables and the
     reproduction report.
     """
@@ -89,35 +107,62 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, *, alpha: 
     for study, result in zip(studies, results):
         wall[study.name] = training_seconds(study.folder)
         if "dataset_sha256" in result.runs.columns and len(result.runs) and not data:
-            data = {"name": str(result.runs["dataset"].iloc[0]), "sha256": str(result.runs["dataset_sha256"].iloc[0])}
+            data = {
+                "name": str(result.runs["dataset"].iloc[0]),
+                "sha256": str(result.runs["dataset_sha256"].iloc[0]),
+            }
     by_name = {r.name: r for r in results}
     for r in results:
-        if r.study.ablation is not None and r.study.ablation.base in by_name and r.judged \
-                and by_name[r.study.ablation.base].judged:
-            by_name[r.study.ablation.base].diagnostics += ablation_lines(by_name[r.study.ablation.base], r)
+        if (
+            r.study.ablation is not None
+            and r.study.ablation.base in by_name
+            and r.judged
+            and by_name[r.study.ablation.base].judged
+        ):
+            by_name[r.study.ablation.base].diagnostics += ablation_lines(
+                by_name[r.study.ablation.base], r
+            )
     step("figures and report")
     protocols = [r for r in results if r.study.kind == "protocol"]
     rungs = [r for r in results if r.study.kind == "rung"]
     judged = [r for r in results if r.judged]
-    figures = {key: forest_plot(key, protocols, root / "figures" / f"claim_{key}.png") for key in CLAIMS
-               if protocols}
+    figures = {
+        key: forest_plot(key, protocols, root / "figures" / f"claim_{key}.png")
+        for key in CLAIMS
+        if protocols
+    }
     ladder = ladder_table(rungs) if rungs else pd.DataFrame()
     if len(ladder):
         figures["ladder"] = ladder_plot(ladder, root / "figures" / "ladder.png")
         write_table(ladder, root / "tables" / "ladder.parquet")
     claims = claims_table(judged)
     write_table(claims, root / "tables" / "claims.parquet")
-    evidence = pd.concat([r.evidence.assign(study=r.name) for r in judged], ignore_index=True) if judged \
+    evidence = (
+        pd.concat([r.evidence.assign(study=r.name) for r in judged], ignore_index=True)
+        if judged
         else pd.DataFrame()
-    write_table(evidence.astype({c: str for c in evidence.columns if evidence[c].dtype == object}),
-                root / "tables" / "evidence.parquet")
+    )
+    write_table(
+        evidence.astype({c: str for c in evidence.columns if evidence[c].dtype == object}),
+        root / "tables" / "evidence.parquet",
+    )
     # the verdicts earlier rule versions gave, kept beside the report (``history/claims-v1.parquet``, ...)
-    history = {f.stem.split("-", 1)[1]: pd.read_parquet(f) for f in sorted((root / "history").glob("claims-*.parquet"))}
+    history = {
+        f.stem.split("-", 1)[1]: pd.read_parquet(f)
+        for f in sorted((root / "history").glob("claims-*.parquet"))
+    }
     null = root / "tables" / NULL_TABLE  # scripts/permuted_null.py's output, when it was run
-    context = Context(command=command, versions=versions(), data=data, wall=wall, alpha=alpha,
-                      tables_dir=str((root / "tables").relative_to(report.parent)),
-                      figures={k: str(p.relative_to(report.parent)) for k, p in figures.items()}, history=history,
-                      null=pd.read_csv(null) if null.is_file() else pd.DataFrame())
+    context = Context(
+        command=command,
+        versions=versions(),
+        data=data,
+        wall=wall,
+        alpha=alpha,
+        tables_dir=str((root / "tables").relative_to(report.parent)),
+        figures={k: str(p.relative_to(report.parent)) for k, p in figures.items()},
+        history=history,
+        null=pd.read_csv(null) if null.is_file() else pd.DataFrame(),
+    )
     text = render(results, ladder, context)
     with atomic_path(report) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -126,7 +171,9 @@ def judge(studies: Sequence[Study], report: str | Path, command: str, *, alpha: 
 
 def claims_table(results: Sequence[StudyResult]) -> pd.DataFrame:
     """One row per claim, study, check and scope (written as ``tables/claims.parquet``)."""
-    frames = [r.verdicts.assign(study=r.name, kind=r.study.kind) for r in results if len(r.verdicts)]
+    frames = [
+        r.verdicts.assign(study=r.name, kind=r.study.kind) for r in results if len(r.verdicts)
+    ]
     if not frames:
         return pd.DataFrame(columns=["claim", "study", "kind", "check", "scope", "verdict"])
     frame = pd.concat(frames, ignore_index=True)

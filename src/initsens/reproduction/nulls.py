@@ -74,7 +74,9 @@ def centred(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 #: The nulls by name, as ``scripts/permuted_null.py --nulls`` and the report's table name them.
 NULLS: dict[str, Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]] = {
-    "permuted": permuted, "centred": centred}
+    "permuted": permuted,
+    "centred": centred,
+}
 
 
 def error_rate(count: int, worlds: int, level: float = 0.05) -> dict[str, float]:
@@ -84,4 +86,9 @@ def error_rate(count: int, worlds: int, level: float = 0.05) -> dict[str, float]
     low = stats.beta.ppf(0.025, count, worlds - count + 1) if count > 0 else 0.0
     high = stats.beta.ppf(0.975, count + 1, worlds - count) if count < worlds else 1.0
     p_above = float(stats.binom.sf(count - 1, worlds, level))
-    return {"rate": count / worlds, "low": float(low), "high": float(high), "p_above_level": p_above}
+    return {
+        "rate": count / worlds,
+        "low": float(low),
+        "high": float(high),
+        "p_above_level": p_above,
+    }

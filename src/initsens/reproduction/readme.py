@@ -25,7 +25,9 @@ from initsens.reproduction.report.sections import NULL_TABLE
 from initsens.reproduction.studies import ORIGINAL_SCALE
 
 #: A generated block: its name, then anything up to its closing marker (one line, or several).
-MARKER = re.compile(r"(<!-- reproduction:(?P<name>[\w-]+) -->)(?P<body>.*?)(<!-- /reproduction:(?P=name) -->)", re.S)
+MARKER = re.compile(
+    r"(<!-- reproduction:(?P<name>[\w-]+) -->)(?P<body>.*?)(<!-- /reproduction:(?P=name) -->)", re.S
+)
 #: The ladder's rung whose runs are the original scale's VanillaVAE and IWAE cells at depth 1, z-score: (c).
 RUNG_C = "kl-8850+steps-138"
 
@@ -45,13 +47,18 @@ class Tables:
 
 def load_tables(folder: Path) -> Tables:
     """The tables under ``folder`` (``reports/reproduction/tables``) and the history beside it."""
+
     def read(name: str) -> pd.DataFrame:
         return pd.read_parquet(folder / name) if (folder / name).is_file() else pd.DataFrame()
 
     null = pd.read_csv(folder / NULL_TABLE) if (folder / NULL_TABLE).is_file() else pd.DataFrame()
-    history = {f.stem.split("-", 1)[1]: pd.read_parquet(f)
-               for f in sorted((folder.parent / "history").glob("claims-*.parquet"))}
-    return Tables(read("claims.parquet"), read("evidence.parquet"), read("ladder.parquet"), null, history)
+    history = {
+        f.stem.split("-", 1)[1]: pd.read_parquet(f)
+        for f in sorted((folder.parent / "history").glob("claims-*.parquet"))
+    }
+    return Tables(
+        read("claims.parquet"), read("evidence.parquet"), read("ladder.parquet"), null, history
+    )
 
 
 def _interval(row: pd.Series) -> str:
@@ -67,8 +74,13 @@ def _text(value: object) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    return "\n".join(["| " + " | ".join(header) + " |", "|" + " --- |" * len(header),
-                      *("| " + " | ".join(r) + " |" for r in rows)])
+    return "\n".join(
+        [
+            "| " + " | ".join(header) + " |",
+            "|" + " --- |" * len(header),
+            *("| " + " | ".join(r) + " |" for r in rows),
+        ]
+    )
 
 
 def _protocols(claims: pd.DataFrame) -> list[str]:
@@ -76,8 +88,12 @@ def _protocols(claims: pd.DataFrame) -> list[str]:
 
 
 def _verdict(claims: pd.DataFrame, claim: str, study: str, check: str) -> pd.Series | None:
-    hit = claims[(claims["claim"] == claim) & (claims["study"] == study) & (claims["check"] == check)
-                 & (claims["scope"] == SOURCE)]
+    hit = claims[
+        (claims["claim"] == claim)
+        & (claims["study"] == study)
+        & (claims["check"] == check)
+        & (claims["scope"] == SOURCE)
+    ]
     return hit.iloc[0] if len(hit) else None
 
 
@@ -92,7 +108,10 @@ def claims_block(t: Tables) -> str:
             if own is None:
                 cells.append("not judged yet (waits for a later phase; see the report)")
                 continue
-            cells.append(str(own["coverage"]) + (f" (val_nelbo: {nelbo['coverage']})" if nelbo is not None else ""))
+            cells.append(
+                str(own["coverage"])
+                + (f" (val_nelbo: {nelbo['coverage']})" if nelbo is not None else "")
+            )
         rows.append([f"{key} {claim.text}", *cells])
     return _table(["claim", *studies], rows)
 
@@ -108,27 +127,67 @@ def deciding_block(t: Tables) -> str:
             if row is None:
                 continue
             total = sum(int(row[f"n_{v.replace(' ', '_')}"]) for v in VERDICTS)
-            after = " (judged after seeing its runs)" if _text(row.get("stated_before")) == "no" else ""
-            rows.append([key, study, str(row["verdict"]), f"{_text(row['where']) or '–'}{after}", _interval(row),
-                         _text(row.get("contradiction")) or "–", f"{int(row['n_stated_before'])} of {total}"])
-    return _table(["claim", "study", "verdict", "deciding sub-result", "estimate [95% CI]", "contradicting pair",
-                   "sub-results stated before their runs"], rows)
+            after = (
+                " (judged after seeing its runs)" if _text(row.get("stated_before")) == "no" else ""
+            )
+            rows.append(
+                [
+                    key,
+                    study,
+                    str(row["verdict"]),
+                    f"{_text(row['where']) or '–'}{after}",
+                    _interval(row),
+                    _text(row.get("contradiction")) or "–",
+                    f"{int(row['n_stated_before'])} of {total}",
+                ]
+            )
+    return _table(
+        [
+            "claim",
+            "study",
+            "verdict",
+            "deciding sub-result",
+            "estimate [95% CI]",
+            "contradicting pair",
+            "sub-results stated before their runs",
+        ],
+        rows,
+    )
 
 
 def sub_results_block(study: str) -> Callable[[Tables], str]:
     """Every sub-result of ``study`` in its claims' source scope (verdict check): verdict, estimate as the claim's
     statistic defines it, the contradicting pair (P2/P3) and whether its rules were stated before its runs.
     """
+
     def block(t: Tables) -> str:
         e = t.evidence
         sub = e[(e["study"] == study) & (e["check"] == PRIMARY) & (e["scope"] == SOURCE)]
         order = {key: i for i, key in enumerate(CLAIMS)}
         sub = sub.sort_values("claim", key=lambda c: c.map(order), kind="stable")
-        rows = [[str(r["claim"]), str(r["where"]), str(r["verdict"]), _interval(r),
-                 _text(r.get("contradiction")) or "–", _text(r.get("stated_before")) or "–"]
-                for _, r in sub.iterrows()]
-        return _table(["claim", "sub-result", "verdict", "estimate [95% CI]", "contradicting pair",
-                       "rules stated before its runs"], rows)
+        rows = [
+            [
+                str(r["claim"]),
+                str(r["where"]),
+                str(r["verdict"]),
+                _interval(r),
+                _text(r.get("contradiction")) or "–",
+                _text(r.get("stated_before")) or "–",
+            ]
+            for _, r in sub.iterrows()
+        ]
+        return _table(
+            [
+                "claim",
+                "sub-result",
+                "verdict",
+                "estimate [95% CI]",
+                "contradicting pair",
+                "rules stated before its runs",
+            ],
+            rows,
+        )
+
     return block
 
 
@@ -136,10 +195,30 @@ def ladder_block(t: Tables) -> str:
     """The ladder's rungs: the KL weight and step schedule each trains with, what the runs learned, and each
     claim's verdict.
     """
-    rows = [[f"{r['rung']}: {r['label']}", fmt(r["mn_train"], 2), str(r["epoch_steps"]), fmt(r["median_steps"], 4),
-             fmt(r["median_val_kl"], 3), fmt(r["median_ari"], 2), *(_text(r[f"{k}_shown"]) or "–" for k in CLAIMS)]
-            for _, r in t.ladder.iterrows()]
-    return _table(["rung", "M_N", "steps/epoch", "median steps", "median val KL (nats)", "median ARI", *CLAIMS], rows)
+    rows = [
+        [
+            f"{r['rung']}: {r['label']}",
+            fmt(r["mn_train"], 2),
+            str(r["epoch_steps"]),
+            fmt(r["median_steps"], 4),
+            fmt(r["median_val_kl"], 3),
+            fmt(r["median_ari"], 2),
+            *(_text(r[f"{k}_shown"]) or "–" for k in CLAIMS),
+        ]
+        for _, r in t.ladder.iterrows()
+    ]
+    return _table(
+        [
+            "rung",
+            "M_N",
+            "steps/epoch",
+            "median steps",
+            "median val KL (nats)",
+            "median ARI",
+            *CLAIMS,
+        ],
+        rows,
+    )
 
 
 def null_block(t: Tables) -> str:
@@ -153,8 +232,14 @@ def null_block(t: Tables) -> str:
     for names, frame in t.null.groupby(by, sort=False):
         hits = frame[frame["verdict"] == "contradicted"].groupby("claim")["permutation"].nunique()
         names = names if isinstance(names, tuple) else (names,)
-        rows.append([*map(str, names), str(int(frame["runs"].iloc[0])), str(frame["permutation"].nunique()),
-                     *(str(int(hits.get(k, 0))) for k in CLAIMS)])
+        rows.append(
+            [
+                *map(str, names),
+                str(int(frame["runs"].iloc[0])),
+                str(frame["permutation"].nunique()),
+                *(str(int(hits.get(k, 0))) for k in CLAIMS),
+            ]
+        )
     return _table([*by, "runs permuted", "permutations", *CLAIMS], rows)
 
 
@@ -193,7 +278,10 @@ def update(text: str, tables: Tables, required: Collection[str] | None = None) -
     ``required`` (default: every block) missing.
     """
     found = [m.group("name") for m in MARKER.finditer(text)]
-    unknown, missing = set(found) - set(BLOCKS), set(BLOCKS if required is None else required) - set(found)
+    unknown, missing = (
+        set(found) - set(BLOCKS),
+        set(BLOCKS if required is None else required) - set(found),
+    )
     if unknown or missing:
         raise ValueError(f"README blocks: unknown {sorted(unknown)}, missing {sorted(missing)}")
 
@@ -209,10 +297,14 @@ def main(argv: list[str] | None = None) -> int:
     """Rewrite (or, with ``--check``, check) the generated blocks of README.md and docs/reproduction.md (or of the
     files given).
     """
-    parser = argparse.ArgumentParser(prog="python -m initsens.reproduction.readme", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m initsens.reproduction.readme", description=__doc__
+    )
     parser.add_argument("files", nargs="*", default=list(DEFAULT_FILES), type=Path)
     parser.add_argument("--tables", default=Path("reports/reproduction/tables"), type=Path)
-    parser.add_argument("--check", action="store_true", help="only say whether the blocks are up to date")
+    parser.add_argument(
+        "--check", action="store_true", help="only say whether the blocks are up to date"
+    )
     args = parser.parse_args(argv)
     tables = load_tables(args.tables)
     status = 0
@@ -220,8 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         text = path.read_text(encoding="utf-8")
         new = update(text, tables, PAGES.get(path.name))
         if args.check:
-            stale = [m.group("name") for m, n in zip(MARKER.finditer(text), MARKER.finditer(new))
-                     if m.group(0) != n.group(0)]
+            stale = [
+                m.group("name")
+                for m, n in zip(MARKER.finditer(text), MARKER.finditer(new))
+                if m.group(0) != n.group(0)
+            ]
             print(f"{path}: " + ("stale: " + ", ".join(stale) if stale else "up to date"))
             status = max(status, 1 if stale else 0)
         elif new != text:

@@ -73,13 +73,21 @@ class StudyResult:
         """The phases the verdicts rest on, when some phase is not yet judged ('' otherwise)."""
         if all(p.judged for p in self.phases):
             return ""
-        return "judged on " + ", ".join(p.phase.label for p in self.phases if p.judged) + "; " + "; ".join(
-            p.shown() for p in self.phases if not p.judged)
+        return (
+            "judged on "
+            + ", ".join(p.phase.label for p in self.phases if p.judged)
+            + "; "
+            + "; ".join(p.shown() for p in self.phases if not p.judged)
+        )
 
     def _row(self, claim: str, check: str, scope: str) -> pd.DataFrame:
         """The verdict table's row of ``claim`` under ``check`` in ``scope`` (empty when there is none)."""
         v = self.verdicts
-        return v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)] if len(v) else v
+        return (
+            v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)]
+            if len(v)
+            else v
+        )
 
     def verdict(self, claim: str, check: str = PRIMARY, scope: str = SOURCE) -> str:
         """The verdict of ``claim`` under ``check`` in ``scope`` ('' when that check does not apply or waits for a
@@ -98,7 +106,11 @@ class StudyResult:
         if not len(hit):
             waits = self.waits_for(claim if check != OTHER_DEFAULT else OTHER_DEFAULT)
             return f"waits for {waits}" if waits else ""
-        return str(hit["coverage"].iloc[0]) if "coverage" in hit.columns else str(hit["verdict"].iloc[0])
+        return (
+            str(hit["coverage"].iloc[0])
+            if "coverage" in hit.columns
+            else str(hit["verdict"].iloc[0])
+        )
 
     def waits_for(self, what: str) -> str:
         """The unjudged phase ``what`` (a claim, or the other-default check) waits for, with its progress."""
@@ -106,7 +118,11 @@ class StudyResult:
 
     def primary(self) -> pd.DataFrame:
         """The sub-results of the verdict check."""
-        return self.evidence[self.evidence["check"] == PRIMARY] if len(self.evidence) else self.evidence
+        return (
+            self.evidence[self.evidence["check"] == PRIMARY]
+            if len(self.evidence)
+            else self.evidence
+        )
 
 
 def named_alike(pairs: Sequence[tuple[StudyResult, pd.DataFrame]]) -> list[pd.DataFrame]:
@@ -114,12 +130,19 @@ def named_alike(pairs: Sequence[tuple[StudyResult, pd.DataFrame]]) -> list[pd.Da
     on one normalization (a phase of the original scale) leaves it out of its cells' names ("IWAE, depth 1"), so it
     is added back where another study's names carry one, and the same cell reads alike in every study.
     """
-    named = any(frame["where"].str.contains("normalization ").any() for _, frame in pairs if len(frame))
+    named = any(
+        frame["where"].str.contains("normalization ").any() for _, frame in pairs if len(frame)
+    )
     out = []
     for result, frame in pairs:
         runs = result.runs
         norms = runs["normalization"].unique() if "normalization" in runs.columns else []
-        if named and len(norms) == 1 and len(frame) and not frame["where"].str.contains("normalization ").any():
+        if (
+            named
+            and len(norms) == 1
+            and len(frame)
+            and not frame["where"].str.contains("normalization ").any()
+        ):
             frame = frame.assign(where=frame["where"] + f", normalization {norms[0]}")
         out.append(frame)
     return out

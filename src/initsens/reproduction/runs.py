@@ -25,11 +25,15 @@ def best_epoch_runs(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     best`` would have reported (ARI cannot be re-derived).
     """
     best = runs.set_index("run_id")["best_epoch"]
-    chosen = epochs[epochs["epoch"].to_numpy() == epochs["run_id"].map(best).to_numpy()].set_index("run_id")
+    chosen = epochs[epochs["epoch"].to_numpy() == epochs["run_id"].map(best).to_numpy()].set_index(
+        "run_id"
+    )
     out = runs.copy()
     for column in VALIDATION_COLUMNS:
         if column in chosen.columns:
-            out[column] = np.where(out["status"] == OK, out["run_id"].map(chosen[column]), out[column])
+            out[column] = np.where(
+                out["status"] == OK, out["run_id"].map(chosen[column]), out[column]
+            )
     return out
 
 
@@ -45,9 +49,14 @@ def steps_per_epoch(runs: pd.DataFrame) -> pd.Series:
     minibatches.
     """
     settings = run_settings(runs)
-    fixed = pd.to_numeric(settings.get("epoch_steps", pd.Series(0, index=runs.index)), errors="coerce").fillna(0)
+    fixed = pd.to_numeric(
+        settings.get("epoch_steps", pd.Series(0, index=runs.index)), errors="coerce"
+    ).fillna(0)
     drop = settings.get("drop_last", pd.Series(False, index=runs.index)).fillna(False).astype(bool)
-    one_pass = [batch_count(int(n), int(b), bool(d)) for n, b, d in zip(runs["n_train"], runs["batch_size"], drop)]
+    one_pass = [
+        batch_count(int(n), int(b), bool(d))
+        for n, b, d in zip(runs["n_train"], runs["batch_size"], drop)
+    ]
     return pd.Series(np.where(fixed.to_numpy() > 0, fixed.to_numpy(), one_pass), index=runs.index)
 
 
@@ -68,7 +77,9 @@ def shared_settings(runs: pd.DataFrame) -> dict[str, str]:
         if column in skip:
             continue
         values = parsed[column].map(lambda v: json.dumps(v) if isinstance(v, list) else v)
-        present = values.notna()  # a model's own hyperparameters are absent from the other models' settings
+        present = (
+            values.notna()
+        )  # a model's own hyperparameters are absent from the other models' settings
         per_model = values[present].groupby(parsed.loc[present, "model"]).first()
         if values[present].nunique() == 1:
             shared = str(values[present].iloc[0])

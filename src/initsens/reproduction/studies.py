@@ -58,8 +58,9 @@ class Phase:
     def holds(self, normalization: str, initializer: str, own: str) -> bool:
         """Whether a run of the study (its normalization and initializer) belongs to this phase."""
         other = initializer in DEFAULT_READINGS and initializer != own
-        return ((self.normalizations is None or normalization in self.normalizations)
-                and (self.other_default is None or other == self.other_default))
+        return (self.normalizations is None or normalization in self.normalizations) and (
+            self.other_default is None or other == self.other_default
+        )
 
 
 #: One phase: the whole grid at once (every study but :data:`ORIGINAL_SCALE`).
@@ -67,11 +68,13 @@ WHOLE = (Phase("all runs"),)
 #: The order :data:`ORIGINAL_SCALE` trains its grid in, fixed before its first new run was trained (issue #25; the
 #: report names the commit): z-score first (P1, P2, P3, E1 and E2 become judgeable), then min-max (P4), then
 #: nn.Linear's reading of "the default" on both (the ``other default`` check), where the budget allows.
-PHASES: dict[str, tuple[Phase, ...]] = {ORIGINAL_SCALE: (
-    Phase("z-score", ("zscore",), False),
-    Phase("min-max", ("minmax",), False, ("P4",)),
-    Phase("the other default", None, True, ("other default",)),
-)}
+PHASES: dict[str, tuple[Phase, ...]] = {
+    ORIGINAL_SCALE: (
+        Phase("z-score", ("zscore",), False),
+        Phase("min-max", ("minmax",), False, ("P4",)),
+        Phase("the other default", None, True, ("other default",)),
+    )
+}
 #: The commit that fixed :data:`PHASES` (the grid of :data:`ORIGINAL_SCALE` and its order) before its first new run.
 SCALE_FIXED_AT = "93b5e17"
 #: Where the ladder's rung (c) keeps its runs: the folder of :data:`ORIGINAL_SCALE`, which holds them too.
@@ -97,8 +100,10 @@ class Ablation:
         base, _, rest = spec.partition(":")
         pairs = [item.split("=", 1) for item in rest.split(";") if item.strip()]
         if not base or not pairs or any(len(p) != 2 or not p[0].strip() for p in pairs):
-            raise InitsensError(f"--ablation {spec!r}: write PRESET:KEY=VALUE[;KEY=VALUE], "
-                                "e.g. eltager2023:clustering=kmeans")
+            raise InitsensError(
+                f"--ablation {spec!r}: write PRESET:KEY=VALUE[;KEY=VALUE], "
+                "e.g. eltager2023:clustering=kmeans"
+            )
         return cls(base.strip(), tuple((k.strip(), v.strip()) for k, v in pairs))
 
     @property
@@ -144,11 +149,26 @@ LADDER: tuple[Rung, ...] = (
     Rung("kl-247", "KL weight at tcga5's own size (the protocol as it is)", _kl(247), 247),
     Rung("kl-1000", "KL weight at N_train = 1,000", _kl(1000), 1000),
     Rung("kl-3000", "KL weight at N_train = 3,000", _kl(3000), 3000),
-    Rung("kl-8850", "(a) KL weight at the original size, N_train = 8,850", _kl(PANCAN_TRAIN), PANCAN_TRAIN),
-    Rung("steps-138", "(b) step schedule: epochs of 138 optimizer steps", _PAPER_CELLS + _STEPS, 247,
-         PANCAN_EPOCH_STEPS),
-    Rung("kl-8850+steps-138", "(c) both: the original size's KL weight and step schedule",
-         _kl(PANCAN_TRAIN) + _PAPER_CELLS + _STEPS, PANCAN_TRAIN, PANCAN_EPOCH_STEPS),
+    Rung(
+        "kl-8850",
+        "(a) KL weight at the original size, N_train = 8,850",
+        _kl(PANCAN_TRAIN),
+        PANCAN_TRAIN,
+    ),
+    Rung(
+        "steps-138",
+        "(b) step schedule: epochs of 138 optimizer steps",
+        _PAPER_CELLS + _STEPS,
+        247,
+        PANCAN_EPOCH_STEPS,
+    ),
+    Rung(
+        "kl-8850+steps-138",
+        "(c) both: the original size's KL weight and step schedule",
+        _kl(PANCAN_TRAIN) + _PAPER_CELLS + _STEPS,
+        PANCAN_TRAIN,
+        PANCAN_EPOCH_STEPS,
+    ),
 )
 
 
@@ -173,7 +193,10 @@ class Study:
         (e.g. min-max when only z-score is asked for) left out.
         """
         specs = self.config.runs()
-        out = [(p, [s for s in specs if p.holds(s.normalization, s.initializer, self.default)]) for p in self.phases]
+        out = [
+            (p, [s for s in specs if p.holds(s.normalization, s.initializer, self.default)])
+            for p in self.phases
+        ]
         return [(p, runs) for p, runs in out if runs]
 
     def phase_config(self, runs: Sequence[Any]) -> Any:
@@ -185,8 +208,14 @@ class Study:
         return replace(self.config, normalizations=norms, inits=inits)
 
 
-def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path, ablations: Sequence[Ablation] = (),
-                 ladder: bool = True, both_defaults: bool = True) -> list[Study]:
+def plan_studies(
+    protocols: Sequence[str],
+    overrides: dict[str, Any],
+    out: Path,
+    ablations: Sequence[Ablation] = (),
+    ladder: bool = True,
+    both_defaults: bool = True,
+) -> list[Study]:
     """Every configuration of a reproduction with its folder under ``out``, on :data:`GRID` where ``overrides`` do
     not change it, each checked (a one-line error for a bad preset or setting) before anything is trained or created.
     """
@@ -196,8 +225,15 @@ def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path,
     for name in [*protocols, *(a.base for a in ablations), *([LADDER_BASE] if ladder else [])]:
         PRESETS.get(name)
 
-    def study(name: str, kind: str, preset: str, changes: dict[str, Any], folder: Path, extend: bool,
-              **extra: Any) -> Study:
+    def study(
+        name: str,
+        kind: str,
+        preset: str,
+        changes: dict[str, Any],
+        folder: Path,
+        extend: bool,
+        **extra: Any,
+    ) -> Study:
         changes = {**changes, "denormals": "keep"} if name in KEEPS_SUBNORMALS else changes
         settings = {**GRID, **overrides, **changes}
         cfg = SweepConfig.load(preset, settings)
@@ -208,10 +244,25 @@ def plan_studies(protocols: Sequence[str], overrides: dict[str, Any], out: Path,
         return Study(name, kind, cfg, folder, own, phases=PHASES.get(name, WHOLE), **extra)
 
     studies = [study(name, "protocol", name, {}, out / name, both_defaults) for name in protocols]
-    studies += [study(a.name, "ablation", a.base, a.overrides(), out / "ablations" / a.name, False, ablation=a)
-                for a in ablations]
+    studies += [
+        study(
+            a.name, "ablation", a.base, a.overrides(), out / "ablations" / a.name, False, ablation=a
+        )
+        for a in ablations
+    ]
     if ladder:
-        studies += [study(r.name, "rung", LADDER_BASE, {"normalizations": "zscore", **r.overrides()},
-                          out / SHARED_FOLDERS[r.name] if r.name in SHARED_FOLDERS else out / "ladder" / r.name,
-                          False, rung=r) for r in LADDER]
+        studies += [
+            study(
+                r.name,
+                "rung",
+                LADDER_BASE,
+                {"normalizations": "zscore", **r.overrides()},
+                out / SHARED_FOLDERS[r.name]
+                if r.name in SHARED_FOLDERS
+                else out / "ladder" / r.name,
+                False,
+                rung=r,
+            )
+            for r in LADDER
+        ]
     return studies

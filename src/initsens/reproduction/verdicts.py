@@ -54,7 +54,11 @@ def phase_progress(study: Study, recorded: set[str], sha: str | None) -> list[Ph
     """
     out, open_ = [], True
     for phase, specs in study.phase_runs():
-        ids = frozenset(spec.recorded_id(sha, recorded) for spec in specs) if sha is not None else frozenset()
+        ids = (
+            frozenset(spec.recorded_id(sha, recorded) for spec in specs)
+            if sha is not None
+            else frozenset()
+        )
         done = len(ids & recorded)
         open_ = open_ and done == len(specs)
         out.append(PhaseProgress(phase, done, len(specs), open_, ids))
@@ -68,22 +72,48 @@ def study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | Non
     expected = len(study.config.runs())
     empty = pd.DataFrame(columns=["run_id", "model", "initializer", "status"])
     if not ResultsStore(study.folder).run_parts():  # not started yet
-        return StudyResult(study, empty, pd.DataFrame(), pd.DataFrame(), 0, expected,
-                           phases=phase_progress(study, set(), None)), None
+        return StudyResult(
+            study,
+            empty,
+            pd.DataFrame(),
+            pd.DataFrame(),
+            0,
+            expected,
+            phases=phase_progress(study, set(), None),
+        ), None
     loaded = load_results(study.folder, OWN_LOSS)
     runs = loaded.runs
-    sha = str(runs["dataset_sha256"].iloc[0]) if "dataset_sha256" in runs.columns and len(runs) else None
+    sha = (
+        str(runs["dataset_sha256"].iloc[0])
+        if "dataset_sha256" in runs.columns and len(runs)
+        else None
+    )
     phases = phase_progress(study, set(runs["run_id"]), sha)
     if sha is not None:  # the study's grid only (a folder may hold more)
-        runs = runs[runs["run_id"].isin(frozenset().union(*(p.run_ids for p in phases)))].reset_index(drop=True)
+        runs = runs[
+            runs["run_id"].isin(frozenset().union(*(p.run_ids for p in phases)))
+        ].reset_index(drop=True)
     judged = runs[runs["run_id"].isin(frozenset().union(*(p.run_ids for p in phases if p.judged)))]
     judged = judged.reset_index(drop=True)
-    result = StudyResult(study, judged, pd.DataFrame(), pd.DataFrame(), len(runs), expected,
-                         settings=shared_settings(runs), phases=phases)
+    result = StudyResult(
+        study,
+        judged,
+        pd.DataFrame(),
+        pd.DataFrame(),
+        len(runs),
+        expected,
+        settings=shared_settings(runs),
+        phases=phases,
+    )
     if result.judged:
         evidence = judge_runs(judged, study.default, alpha)
-        waiting = {w for p in phases if not p.judged for w in p.phase.waits}  # no evidence, no verdict yet
+        waiting = {
+            w for p in phases if not p.judged for w in p.phase.waits
+        }  # no evidence, no verdict yet
         result.evidence, result.verdicts = (
-            frame[~frame["claim"].isin(waiting) & ~frame["check"].isin(waiting)].reset_index(drop=True)
-            for frame in (evidence, verdict_table(evidence)))
+            frame[~frame["claim"].isin(waiting) & ~frame["check"].isin(waiting)].reset_index(
+                drop=True
+            )
+            for frame in (evidence, verdict_table(evidence))
+        )
     return result, loaded

@@ -45,20 +45,32 @@ class SetAside:
             notes = json.loads((folder / WHY_NAME).read_text())
         except FileNotFoundError:
             notes = []
-        notes.append({"file": str(dest.relative_to(folder)), "from": str(source.relative_to(self.root)),
-                      "reason": reason, "when": utc_now().isoformat(timespec="seconds")})
+        notes.append(
+            {
+                "file": str(dest.relative_to(folder)),
+                "from": str(source.relative_to(self.root)),
+                "reason": reason,
+                "when": utc_now().isoformat(timespec="seconds"),
+            }
+        )
         write_json(folder / WHY_NAME, notes)
 
     def _dest(self, path: Path) -> Path:
         relative = path.relative_to(self.root)
-        name = relative.name.removesuffix(FORMER_SUFFIX)  # a part moved aside by 0.1 reads as Parquet again
+        name = relative.name.removesuffix(
+            FORMER_SUFFIX
+        )  # a part moved aside by 0.1 reads as Parquet again
         dest = self._target() / relative.parent / name
         dest.parent.mkdir(parents=True, exist_ok=True)
         n = 1
-        while dest.exists():  # two files of one name (a former *.corrupt and its successor): keep both
+        while (
+            dest.exists()
+        ):  # two files of one name (a former *.corrupt and its successor): keep both
             n += 1
-            dest = dest.with_name(f"{name.removesuffix('.parquet')}~{n}" + (".parquet" if name.endswith(".parquet")
-                                                                               else ""))
+            dest = dest.with_name(
+                f"{name.removesuffix('.parquet')}~{n}"
+                + (".parquet" if name.endswith(".parquet") else "")
+            )
         return dest
 
     def move(self, path: Path, reason: str) -> Path:

@@ -23,7 +23,13 @@ import pyarrow.parquet as pq
 
 from initsens.errors import InitsensError
 from initsens.results.aside import FORMER_SUFFIX
-from initsens.results.read import IGNORED_PREFIXES, live_parts, read_parts, reader_files, stray_files
+from initsens.results.read import (
+    IGNORED_PREFIXES,
+    live_parts,
+    read_parts,
+    reader_files,
+    stray_files,
+)
 from initsens.results.store import UNREADABLE, ResultsStore
 
 #: Why a runs part whose epochs part is gone leaves the tables (train would skip its runs as recorded).
@@ -59,11 +65,20 @@ def _readable(path: Path) -> bool:
 
 def _stray_detail(path: Path, folder: Path) -> str:
     relative = path.relative_to(folder)
-    readers = ([] if any(p.startswith(IGNORED_PREFIXES) for p in relative.parts)
-               else ["pandas, pyarrow and R's arrow"]) + (["polars' and duckdb's *.parquet glob"]
-                                                         if path.parent == folder and path.suffix == ".parquet" else [])
-    what = (f"set aside by an earlier initsens (*{FORMER_SUFFIX}) but still inside {folder.name}/"
-            if path.name.endswith(FORMER_SUFFIX) else f"not a part initsens wrote in {folder.name}/")
+    readers = (
+        []
+        if any(p.startswith(IGNORED_PREFIXES) for p in relative.parts)
+        else ["pandas, pyarrow and R's arrow"]
+    ) + (
+        ["polars' and duckdb's *.parquet glob"]
+        if path.parent == folder and path.suffix == ".parquet"
+        else []
+    )
+    what = (
+        f"set aside by an earlier initsens (*{FORMER_SUFFIX}) but still inside {folder.name}/"
+        if path.name.endswith(FORMER_SUFFIX)
+        else f"not a part initsens wrote in {folder.name}/"
+    )
     effect = "read it as rows of the table" if _readable(path) else "fail on it"
     return f"{what}: {' and '.join(readers)} {effect}"
 
@@ -72,9 +87,13 @@ def inspect_folder(root: str | Path) -> Inspection:
     """Read each table of the results folder ``root`` as its readers do and list what is wrong."""
     store = ResultsStore(root)
     if not store.root.is_dir():
-        raise InitsensError(f"{store.root}: no such folder; give the folder `initsens train --out` wrote")
+        raise InitsensError(
+            f"{store.root}: no such folder; give the folder `initsens train --out` wrote"
+        )
     if not store.runs_dir.is_dir():
-        raise InitsensError(f"{store.root}: no runs/ folder; is this a results folder written by `initsens train`?")
+        raise InitsensError(
+            f"{store.root}: no runs/ folder; is this a results folder written by `initsens train`?"
+        )
     problems: list[dict] = []
 
     def problem(kind: str, path: Path, detail: str) -> None:
@@ -82,7 +101,11 @@ def inspect_folder(root: str | Path) -> Inspection:
 
     unreadable = set(store.unreadable_parts())
     for path in sorted(unreadable):
-        problem("unreadable part", path, "not a readable Parquet file: every reader of its table fails on it")
+        problem(
+            "unreadable part",
+            path,
+            "not a readable Parquet file: every reader of its table fails on it",
+        )
     for folder in store.part_dirs:
         for path in stray_files(folder):
             problem("stray file", path, _stray_detail(path, folder))
@@ -96,17 +119,25 @@ def inspect_folder(root: str | Path) -> Inspection:
         for leftover in sorted(folder.glob(".*.tmp")):
             problem("temporary file", leftover, "left by an interrupted write (no reader reads it)")
     finished = set() if unreadable else store.finished_run_ids()
-    for sweep in store.sweeps() if not unreadable else []:  # unreadable parts hide which runs are recorded
+    for sweep in (
+        store.sweeps() if not unreadable else []
+    ):  # unreadable parts hide which runs are recorded
         missing = len(set(sweep.get("run_ids", [])) - finished)
         if missing:
-            problem("runs not trained", store.root / "sweeps.json",
-                    f"{missing} of {sweep.get('runs')} runs of the grid started {sweep.get('since')} "
-                    f"({sweep.get('preset') or 'initsens defaults'}) are not recorded; the same `initsens train` "
-                    "command trains them")
+            problem(
+                "runs not trained",
+                store.root / "sweeps.json",
+                f"{missing} of {sweep.get('runs')} runs of the grid started {sweep.get('since')} "
+                f"({sweep.get('preset') or 'initsens defaults'}) are not recorded; the same `initsens train` "
+                "command trains them",
+            )
     holder = store.lock.holder()
     if holder is not None:
-        problem("lock", store.lock.path, f"held by pid {holder.get('pid')} on {holder.get('host')} since "
-                                         f"{holder.get('since')}")
+        problem(
+            "lock",
+            store.lock.path,
+            f"held by pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')}",
+        )
     rows = []
     for name, folder, keys in store.row_keys():
         files = [p for p in reader_files(folder) if p not in unreadable and _readable(p)]
@@ -114,16 +145,33 @@ def inspect_folder(root: str | Path) -> Inspection:
         table = read_parts(files, wanted)
         versions = ""
         if name == "runs" and files:
-            found = table["schema_version"].to_pylist() if "schema_version" in table.column_names else [None]
+            found = (
+                table["schema_version"].to_pylist()
+                if "schema_version" in table.column_names
+                else [None]
+            )
             versions = ", ".join(sorted({"?" if v is None else str(v) for v in found}))
         duplicated = _duplicates(table, keys)
         if duplicated:
-            problem("duplicated rows", folder, f"readers of {name}/ read {duplicated} row(s) that repeat a "
-                                               f"{' + '.join(keys)} already read")
+            problem(
+                "duplicated rows",
+                folder,
+                f"readers of {name}/ read {duplicated} row(s) that repeat a "
+                f"{' + '.join(keys)} already read",
+            )
         ids = len(set(table["run_id"].to_pylist())) if "run_id" in table.column_names else 0
-        rows.append({"folder": name, "parts": len(files), "rows": table.num_rows, "run_ids": ids,
-                     "schema_versions": versions})
-    return Inspection(pd.DataFrame(rows), pd.DataFrame(problems, columns=["kind", "path", "detail"]))
+        rows.append(
+            {
+                "folder": name,
+                "parts": len(files),
+                "rows": table.num_rows,
+                "run_ids": ids,
+                "schema_versions": versions,
+            }
+        )
+    return Inspection(
+        pd.DataFrame(rows), pd.DataFrame(problems, columns=["kind", "path", "detail"])
+    )
 
 
 def repair(root: str | Path) -> list[str]:
@@ -138,8 +186,10 @@ def repair(root: str | Path) -> list[str]:
             done.append(f"set aside {names} ({why}) in {store.aside.shown()}")
 
     try:
-        moved(store.set_aside(store.unreadable_parts(), UNREADABLE), f"{UNREADABLE}; with its runs' other parts, "
-                                                                      "so the same `initsens train` retrains them")
+        moved(
+            store.set_aside(store.unreadable_parts(), UNREADABLE),
+            f"{UNREADABLE}; with its runs' other parts, so the same `initsens train` retrains them",
+        )
         for folder in store.part_dirs:
             for path in stray_files(folder):
                 reason = _stray_detail(path, folder)
@@ -160,8 +210,10 @@ def repair(root: str | Path) -> list[str]:
         for name, folder, keys in store.row_keys():
             removed = store.drop_duplicates(folder, keys)
             if removed:
-                done.append(f"dropped {removed} duplicated row(s) in {name}/ (kept the first of each; the parts as "
-                            f"they were are in {store.aside.shown()})")
+                done.append(
+                    f"dropped {removed} duplicated row(s) in {name}/ (kept the first of each; the parts as "
+                    f"they were are in {store.aside.shown()})"
+                )
     finally:
         store.release()
     return done

@@ -57,7 +57,11 @@ class FolderLock:
         """Take the lock. Held already by this process: nothing to do. Held by a process that no longer runs on
         this host: taken over with a notice. Otherwise a one-line error naming the holder.
         """
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": utc_now().isoformat(timespec="seconds")}
+        me = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": utc_now().isoformat(timespec="seconds"),
+        }
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -68,19 +72,24 @@ class FolderLock:
                 if holder.get("pid") == me["pid"] and holder.get("host") == me["host"]:
                     self._held = True
                     return
-                if holder and (holder.get("host") != me["host"] or _alive(int(holder.get("pid", -1)))):
+                if holder and (
+                    holder.get("host") != me["host"] or _alive(int(holder.get("pid", -1)))
+                ):
                     raise InitsensError(
                         f"{self.root} is being written by pid {holder.get('pid')} on {holder.get('host')} since "
                         f"{holder.get('since')}; wait for it to end or use another --out (if that process is gone, "
-                        f"delete {self.path})") from None
+                        f"delete {self.path})"
+                    ) from None
                 try:  # stale: move it aside under a unique name, so two takers cannot both succeed
                     os.rename(self.path, self.root / f"{LOCK_NAME}.stale-{uuid.uuid4().hex[:8]}")
                 except FileNotFoundError:
                     continue
                 for stale in self.root.glob(f"{LOCK_NAME}.stale-*"):
                     stale.unlink(missing_ok=True)
-                self.notices.append(f"{self.root}: took over the lock of pid {holder.get('pid', '?')} "
-                                    f"(since {holder.get('since', '?')}), which no longer runs")
+                self.notices.append(
+                    f"{self.root}: took over the lock of pid {holder.get('pid', '?')} "
+                    f"(since {holder.get('since', '?')}), which no longer runs"
+                )
                 continue
             with os.fdopen(fd, "w") as handle:
                 json.dump(me, handle)
@@ -94,6 +103,10 @@ class FolderLock:
         if not self._held:
             return
         holder = self.holder()
-        if holder and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+        if (
+            holder
+            and holder.get("pid") == os.getpid()
+            and holder.get("host") == socket.gethostname()
+        ):
             self.path.unlink(missing_ok=True)
         self._held = False

@@ -56,8 +56,9 @@ def reader_files(folder: Path) -> list[Path]:
     """Every file some reader of the table folder reads: pyarrow's discovery and the ``*.parquet`` glob."""
     if not folder.is_dir():
         return []
-    globbed = [p for p in folder.glob("*.parquet") if p.is_file()] + [p for p in folder.glob(".*.parquet")
-                                                                       if p.is_file()]
+    globbed = [p for p in folder.glob("*.parquet") if p.is_file()] + [
+        p for p in folder.glob(".*.parquet") if p.is_file()
+    ]
     return sorted(set(_discovered(folder)) | set(globbed))
 
 
@@ -69,7 +70,9 @@ def stray_files(folder: Path) -> list[Path]:
     return [p for p in reader_files(folder) if p not in live]
 
 
-def read_parts(parts: list[Path], columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
+def read_parts(
+    parts: list[Path], columns: list[str] | None = None, schema: pa.Schema | None = None
+) -> pa.Table:
     """The parts as one Arrow table (``columns`` only, when given); a column missing from an older part is null in
     its rows; ``schema`` gives the layout of an empty result.
     """
@@ -77,10 +80,19 @@ def read_parts(parts: list[Path], columns: list[str] | None = None, schema: pa.S
     for part in parts:
         with pq.ParquetFile(part) as file:  # one open per part: its schema, then the columns it has
             names = file.schema_arrow.names
-            tables.append(file.read(columns=None if columns is None else [c for c in columns if c in names]))
+            tables.append(
+                file.read(columns=None if columns is None else [c for c in columns if c in names])
+            )
     if schema is not None:
-        tables.insert(0, (schema if columns is None else pa.schema([schema.field(c) for c in columns])).empty_table())
+        tables.insert(
+            0,
+            (
+                schema if columns is None else pa.schema([schema.field(c) for c in columns])
+            ).empty_table(),
+        )
     if not tables:
         return pa.table({})
     table = pa.concat_tables(tables, promote_options="default")
-    return table if columns is None else table.select([c for c in columns if c in table.column_names])
+    return (
+        table if columns is None else table.select([c for c in columns if c in table.column_names])
+    )

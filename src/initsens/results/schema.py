@@ -35,8 +35,12 @@ _STRING, _INT, _FLOAT = pa.string(), pa.int32(), pa.float64()
 
 #: (name, type, description) of every column of ``runs/part-*.parquet``, one row per run.
 RUN_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("run_id", _STRING, "first 16 hex digits of the sha256 of the run's identity (data content hash, factors, "
-                        "every setting that changes its numbers, its model's own hyperparameters)"),
+    (
+        "run_id",
+        _STRING,
+        "first 16 hex digits of the sha256 of the run's identity (data content hash, factors, "
+        "every setting that changes its numbers, its model's own hyperparameters)",
+    ),
     ("model", _STRING, "VAE model (factor)"),
     ("initializer", _STRING, "weight initializer (factor)"),
     ("depth", _INT, "hidden layers (factor)"),
@@ -50,38 +54,82 @@ RUN_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("learning_rate", _FLOAT, "Adam's initial learning rate"),
     ("batch_size", _INT, "minibatch size"),
     ("max_epochs", _INT, "the epoch cap (--epochs)"),
-    ("precision", _STRING, "arithmetic of the forward passes: fp32, bf16 (autocast) or tf32 (CUDA)"),
-    ("denormals", _STRING, "subnormal floats while the run trained: flush (to zero, on the CPU) or keep (IEEE; "
-                           "every GPU run)"),
+    (
+        "precision",
+        _STRING,
+        "arithmetic of the forward passes: fp32, bf16 (autocast) or tf32 (CUDA)",
+    ),
+    (
+        "denormals",
+        _STRING,
+        "subnormal floats while the run trained: flush (to zero, on the CPU) or keep (IEEE; "
+        "every GPU run)",
+    ),
     ("preset", _STRING, "the preset the settings came from (e.g. eltager2023), empty when none"),
-    ("settings", _STRING, "JSON object of the run's identity: every setting that changes its numbers"),
+    (
+        "settings",
+        _STRING,
+        "JSON object of the run's identity: every setting that changes its numbers",
+    ),
     ("dataset", _STRING, "dataset name or path"),
     ("dataset_sha256", _STRING, "content hash of the dataset's values, ids and labels"),
-    ("transform", _STRING, "per-sample transform applied before gene selection (none, log2p1, log2cpm)"),
+    (
+        "transform",
+        _STRING,
+        "per-sample transform applied before gene selection (none, log2p1, log2cpm)",
+    ),
     ("n_genes", _INT, "genes kept"),
     ("n_train", _INT, "training samples"),
     ("n_val", _INT, "validation samples"),
     ("status", _STRING, "ok, diverged (non-finite loss) or failed (crashed)"),
-    ("stopped", _STRING, "how training ended: early (early stopping), cap (reached max_epochs still improving: "
-                         "not converged), diverged or failed"),
+    (
+        "stopped",
+        _STRING,
+        "how training ended: early (early stopping), cap (reached max_epochs still improving: "
+        "not converged), diverged or failed",
+    ),
     ("epochs_trained", _INT, "epochs run"),
     ("best_epoch", _INT, "epoch with the lowest validation loss (0 if none)"),
-    ("selected_epoch", _INT, "epoch whose numbers are reported: the best, or the last under --select-epoch last "
-                             "(0 if none)"),
+    (
+        "selected_epoch",
+        _INT,
+        "epoch whose numbers are reported: the best, or the last under --select-epoch last "
+        "(0 if none)",
+    ),
     ("val_loss", _FLOAT, "the model's own objective at the selected epoch, per validation sample"),
-    ("val_recon_mse", _FLOAT, "validation reconstruction MSE per gene (same definition for every model)"),
+    (
+        "val_recon_mse",
+        _FLOAT,
+        "validation reconstruction MSE per gene (same definition for every model)",
+    ),
     ("val_kl", _FLOAT, "validation KL(q(z|x) || N(0, I)) per sample"),
-    ("val_nelbo", _FLOAT, "validation beta=1 negative ELBO per sample, unit-variance Gaussian decoder (same for "
-                          "every model: use it to compare models)"),
+    (
+        "val_nelbo",
+        _FLOAT,
+        "validation beta=1 negative ELBO per sample, unit-variance Gaussian decoder (same for "
+        "every model: use it to compare models)",
+    ),
     ("train_loss", _FLOAT, "mean training objective in the selected epoch"),
-    ("ari", _FLOAT, "adjusted Rand index of the clustering (--clustering) of the selected epoch's embedding vs "
-                    "cancer type (NaN without labels)"),
-    ("wall_seconds", _FLOAT, "seconds from the start of the run (or of its ensemble) to its last epoch"),
+    (
+        "ari",
+        _FLOAT,
+        "adjusted Rand index of the clustering (--clustering) of the selected epoch's embedding vs "
+        "cancer type (NaN without labels)",
+    ),
+    (
+        "wall_seconds",
+        _FLOAT,
+        "seconds from the start of the run (or of its ensemble) to its last epoch",
+    ),
     ("device", _STRING, "torch device the run trained on"),
     ("initsens_version", _STRING, "initsens version"),
     ("torch_version", _STRING, "torch version"),
-    ("schema_version", _INT, f"version of this table's layout ({SCHEMA_VERSION}; a newer initsens writing to the "
-                             "folder upgrades older parts in place)"),
+    (
+        "schema_version",
+        _INT,
+        f"version of this table's layout ({SCHEMA_VERSION}; a newer initsens writing to the "
+        "folder upgrades older parts in place)",
+    ),
     ("finished_at", pa.timestamp("us", tz="UTC"), "when the row was written (UTC)"),
 )
 
@@ -102,16 +150,22 @@ EPOCH_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
 METRIC_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("run_id", _STRING, "the run (joins runs.run_id)"),
     ("epoch", _INT, "epoch (1-based; joins epochs.epoch)"),
-    ("metric", _STRING, "val_<name> of the model's own metric on the validation split (e.g. val_mmd for InfoVAE, "
-                        "val_ess for IWAE); `initsens models` lists them"),
+    (
+        "metric",
+        _STRING,
+        "val_<name> of the model's own metric on the validation split (e.g. val_mmd for InfoVAE, "
+        "val_ess for IWAE); `initsens models` lists them",
+    ),
     ("value", _FLOAT, "its value after the epoch"),
 )
 
 
 def arrow_schema(columns: tuple[tuple[str, pa.DataType, str], ...]) -> pa.Schema:
     """The Arrow schema of ``columns``, each field carrying its description in its metadata."""
-    return pa.schema([pa.field(name, kind, metadata={"description": text}) for name, kind, text in columns],
-                     metadata={"schema_version": str(SCHEMA_VERSION), "producer": "initsens train"})
+    return pa.schema(
+        [pa.field(name, kind, metadata={"description": text}) for name, kind, text in columns],
+        metadata={"schema_version": str(SCHEMA_VERSION), "producer": "initsens train"},
+    )
 
 
 RUNS_SCHEMA = arrow_schema(RUN_COLUMNS)

@@ -22,17 +22,22 @@ LEIDEN_SEED = 42
 def require_clustering(name: str) -> None:
     """A one-line error before training when ``name`` is unknown or its optional packages are missing."""
     if name not in CLUSTERINGS:
-        raise InitsensError(f"unknown --clustering {name!r}; choose one of: {', '.join(CLUSTERINGS)}")
+        raise InitsensError(
+            f"unknown --clustering {name!r}; choose one of: {', '.join(CLUSTERINGS)}"
+        )
     if name == "leiden":
         try:
             import igraph  # noqa: F401
             import leidenalg  # noqa: F401
         except ImportError:
-            raise InitsensError('--clustering leiden needs leidenalg and igraph: '
-                                'pip install "initsens[leiden]"') from None
+            raise InitsensError(
+                '--clustering leiden needs leidenalg and igraph: pip install "initsens[leiden]"'
+            ) from None
 
 
-def adjusted_rand(embedding: np.ndarray, labels: np.ndarray | None, seed: int, method: str = "kmeans") -> float:
+def adjusted_rand(
+    embedding: np.ndarray, labels: np.ndarray | None, seed: int, method: str = "kmeans"
+) -> float:
     """ARI between the clusters of ``embedding`` (samples x latent) and ``labels`` (NaN without labels)."""
     from sklearn.metrics import adjusted_rand_score
 
@@ -41,14 +46,16 @@ def adjusted_rand(embedding: np.ndarray, labels: np.ndarray | None, seed: int, m
     k = len(set(labels.tolist()))
     if k < 2 or len(labels) <= k:
         return math.nan
-    clusters = (_leiden(embedding) if method == "leiden" else _kmeans(embedding, k, seed))
+    clusters = _leiden(embedding) if method == "leiden" else _kmeans(embedding, k, seed)
     return float(adjusted_rand_score(labels, clusters))
 
 
 def _kmeans(embedding: np.ndarray, k: int, seed: int) -> np.ndarray:
     from sklearn.cluster import KMeans
 
-    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(embedding.astype(np.float64))
+    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(
+        embedding.astype(np.float64)
+    )
 
 
 def _leiden(embedding: np.ndarray) -> np.ndarray:
@@ -61,9 +68,12 @@ def _leiden(embedding: np.ndarray) -> np.ndarray:
 
     n = len(embedding)
     k = min(LEIDEN_NEIGHBOURS, n)
-    neighbours = NearestNeighbors(n_neighbors=k).fit(embedding).kneighbors(embedding, return_distance=False)
+    neighbours = (
+        NearestNeighbors(n_neighbors=k).fit(embedding).kneighbors(embedding, return_distance=False)
+    )
     pairs = {(min(i, j), max(i, j)) for i in range(n) for j in neighbours[i].tolist()}
     graph = igraph.Graph(n=n, edges=sorted(pairs), directed=False)
-    partition = leidenalg.find_partition(graph, leidenalg.ModularityVertexPartition, n_iterations=-1,
-                                         seed=LEIDEN_SEED)
+    partition = leidenalg.find_partition(
+        graph, leidenalg.ModularityVertexPartition, n_iterations=-1, seed=LEIDEN_SEED
+    )
     return np.asarray(partition.membership)

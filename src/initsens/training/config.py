@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from initsens.errors import InitsensError
-from initsens.models import INITIALIZERS, MODELS, VAE, build_model, declared_hyperparameters, hidden_dims_for
+from initsens.models import (
+    INITIALIZERS,
+    MODELS,
+    VAE,
+    build_model,
+    declared_hyperparameters,
+    hidden_dims_for,
+)
 from initsens.settings import (
     ADDED_FACTOR_DEFAULTS,
     ALIASES,
@@ -50,18 +57,30 @@ class SweepConfig(Settings):
         declared = declared_hyperparameters()
         unknown = sorted({name for name, _ in self.hyperparameters} - set(declared))
         if unknown:
-            raise InitsensError(f"unknown model hyperparameter(s) {', '.join(unknown)}; valid: "
-                                f"{', '.join(sorted(declared))}")
+            raise InitsensError(
+                f"unknown model hyperparameter(s) {', '.join(unknown)}; valid: "
+                f"{', '.join(sorted(declared))}"
+            )
         for model, _overrides in self.model_settings:
             if model not in MODELS:
-                raise InitsensError(f"[model.{model}]: unknown model; choose from: {', '.join(MODELS.names())}")
+                raise InitsensError(
+                    f"[model.{model}]: unknown model; choose from: {', '.join(MODELS.names())}"
+                )
             self.for_model(model)  # its own settings, checked as the sweep's are
-        if self.mn_sizes and all(self.hyperparameters_of(m).get("kl_weight") != "mn" for m in self.models):
+        if self.mn_sizes and all(
+            self.hyperparameters_of(m).get("kl_weight") != "mn" for m in self.models
+        ):
             kl_weight = dict(self.hyperparameters).get("kl_weight", declared["kl_weight"].default)
-            raise InitsensError(f"--mn-sizes sets the split sizes of --kl-weight mn; it has no effect with "
-                                f"--kl-weight {kl_weight}")
-        for model in MODELS.names():  # each of initsens's models checks the hyperparameters it takes, whether swept
-            if not MODELS.source(model):  # or not (a model of yours was tried when it was registered)
+            raise InitsensError(
+                f"--mn-sizes sets the split sizes of --kl-weight mn; it has no effect with "
+                f"--kl-weight {kl_weight}"
+            )
+        for model in (
+            MODELS.names()
+        ):  # each of initsens's models checks the hyperparameters it takes, whether swept
+            if not MODELS.source(
+                model
+            ):  # or not (a model of yours was tried when it was registered)
                 MODELS.get(model).check(self.hyperparameters_of(model))
 
     # -- building --------------------------------------------------------------------------------------
@@ -75,7 +94,9 @@ class SweepConfig(Settings):
         ``model`` mapping ({name: {key: value}}) sets values for one model only.
         """
         values = dict(values)
-        if "models" in values:  # models of yours by import path are registered first: their hyperparameters are keys
+        if (
+            "models" in values
+        ):  # models of yours by import path are registered first: their hyperparameters are keys
             values["models"] = convert("models", values["models"], source)
         declared = declared_hyperparameters()
         settings = {f.name for f in fields(cls)}
@@ -101,10 +122,17 @@ class SweepConfig(Settings):
         per_model = values.pop("model", None) or {}
         if not isinstance(per_model, dict):
             raise InitsensError(f"{source}: 'model' must be a table of [model.NAME] sections")
-        passed = {key: values.pop(key) for key in ("model_settings", "hyperparameters") if key in values}
-        converted = {key: convert(key, value, source) for key, value in values.items() if key in settings}
-        shared = {key: convert_hyperparameter(declared[key], value, source) for key, value in values.items()
-                  if key not in settings}
+        passed = {
+            key: values.pop(key) for key in ("model_settings", "hyperparameters") if key in values
+        }
+        converted = {
+            key: convert(key, value, source) for key, value in values.items() if key in settings
+        }
+        shared = {
+            key: convert_hyperparameter(declared[key], value, source)
+            for key, value in values.items()
+            if key not in settings
+        }
         tables = []
         for model, overrides in per_model.items():
             if not isinstance(overrides, dict):
@@ -112,14 +140,32 @@ class SweepConfig(Settings):
             own = MODELS.get(model).hyperparameters() if model in MODELS else {}
             bad = sorted(set(overrides) - set(PER_MODEL) - set(own))
             if bad:
-                raise InitsensError(f"{source}: [model.{model}] cannot set {', '.join(bad)}; per-model settings: "
-                                    f"{', '.join((*PER_MODEL, *own))}")
+                raise InitsensError(
+                    f"{source}: [model.{model}] cannot set {', '.join(bad)}; per-model settings: "
+                    f"{', '.join((*PER_MODEL, *own))}"
+                )
             where = f"{source} [model.{model}]"
-            tables.append((model, tuple(sorted((k, convert(k, v, where) if k in PER_MODEL else
-                                                convert_hyperparameter(own[k], v, where))
-                                               for k, v in overrides.items()))))
-        return cls(**converted, hyperparameters=tuple(sorted(shared.items())) or passed.get("hyperparameters", ()),
-                   model_settings=tuple(sorted(tables)) or passed.get("model_settings", ()))
+            tables.append(
+                (
+                    model,
+                    tuple(
+                        sorted(
+                            (
+                                k,
+                                convert(k, v, where)
+                                if k in PER_MODEL
+                                else convert_hyperparameter(own[k], v, where),
+                            )
+                            for k, v in overrides.items()
+                        )
+                    ),
+                )
+            )
+        return cls(
+            **converted,
+            hyperparameters=tuple(sorted(shared.items())) or passed.get("hyperparameters", ()),
+            model_settings=tuple(sorted(tables)) or passed.get("model_settings", ()),
+        )
 
     @classmethod
     def load(cls, config: str | Path, overrides: dict[str, Any] | None = None) -> SweepConfig:
@@ -135,8 +181,10 @@ class SweepConfig(Settings):
         else:
             path = Path(config)
             if not path.is_file():
-                raise InitsensError(f"{path}: no such config file and no preset of that name; "
-                                    f"give a TOML file or one of: {', '.join(PRESETS.names())}")
+                raise InitsensError(
+                    f"{path}: no such config file and no preset of that name; "
+                    f"give a TOML file or one of: {', '.join(PRESETS.names())}"
+                )
             values, source = read_toml(path), str(path)
         overrides = dict(overrides or {})
         if "seeds" in overrides:
@@ -148,9 +196,14 @@ class SweepConfig(Settings):
                 values.pop(alias, None)
                 values.pop(name, None)
         given = overrides.pop("model", None) or {}
-        per_model = {model: {k: v for k, v in table.items() if k not in overrides}
-                     for model, table in (values.pop("model", None) or {}).items()}
-        for model, table in given.items():  # the command line's per-model values win over the file's
+        per_model = {
+            model: {k: v for k, v in table.items() if k not in overrides}
+            for model, table in (values.pop("model", None) or {}).items()
+        }
+        for (
+            model,
+            table,
+        ) in given.items():  # the command line's per-model values win over the file's
             per_model[model] = {**per_model.get(model, {}), **table}
         merged = {**values, **overrides}
         if any(per_model.values()):
@@ -158,15 +211,21 @@ class SweepConfig(Settings):
         return cls.from_mapping(merged, source=source)
 
     @classmethod
-    def resolve(cls, config: str | Path | SweepConfig | None, settings: dict[str, Any],
-                source: str = "Python") -> SweepConfig:
+    def resolve(
+        cls,
+        config: str | Path | SweepConfig | None,
+        settings: dict[str, Any],
+        source: str = "Python",
+    ) -> SweepConfig:
         """The sweep's configuration: a :class:`SweepConfig` as it is, or a preset or TOML file (initsens's defaults
         when None) with ``settings`` on top (``source`` names them in errors).
         """
         if isinstance(config, SweepConfig):
             if settings:
-                raise InitsensError(f"give settings in the SweepConfig or as keywords, not both (got "
-                                    f"{sorted(settings)})")
+                raise InitsensError(
+                    f"give settings in the SweepConfig or as keywords, not both (got "
+                    f"{sorted(settings)})"
+                )
             return config
         return cls.load(config, settings) if config else cls.from_mapping(settings, source)
 
@@ -183,16 +242,27 @@ class SweepConfig(Settings):
         if not self.model_settings:
             return self
         table = self._table(model)
-        hyperparameters = dict(self.hyperparameters) | {k: v for k, v in table.items() if k not in PER_MODEL}
-        return dataclasses.replace(self, model_settings=(), hyperparameters=tuple(sorted(hyperparameters.items())),
-                                   **{k: v for k, v in table.items() if k in PER_MODEL})
+        hyperparameters = dict(self.hyperparameters) | {
+            k: v for k, v in table.items() if k not in PER_MODEL
+        }
+        return dataclasses.replace(
+            self,
+            model_settings=(),
+            hyperparameters=tuple(sorted(hyperparameters.items())),
+            **{k: v for k, v in table.items() if k in PER_MODEL},
+        )
 
     def hyperparameters_of(self, model: str) -> dict[str, Any]:
         """Each hyperparameter ``model`` declares, as its own table sets it, else as the sweep does, else its default
         (what its class is built with).
         """
-        given = dict(self.hyperparameters) | {k: v for k, v in self._table(model).items() if k not in PER_MODEL}
-        return {name: given.get(name, h.default) for name, h in MODELS.get(model).hyperparameters().items()}
+        given = dict(self.hyperparameters) | {
+            k: v for k, v in self._table(model).items() if k not in PER_MODEL
+        }
+        return {
+            name: given.get(name, h.default)
+            for name, h in MODELS.get(model).hyperparameters().items()
+        }
 
     def mn_split(self, n_train: int, n_val: int) -> tuple[int, int]:
         """The split sizes that ``--kl-weight mn`` divides the batch size by: the splits' own, or ``mn_sizes``
@@ -208,10 +278,14 @@ class SweepConfig(Settings):
         """The whole grid, in the order it is trained (architecture groups together)."""
         own = {model: self.for_model(model) for model in self.models}
         nested = sorted(FACTORS, key=lambda item: item[1].nesting)
-        cells = (dict(zip((factor.column for _, factor in nested), values))
-                 for values in itertools.product(*(getattr(self, name) for name, _ in nested)))
-        return [RunSpec(**cell, split_seed=self.split_seed_for(cell["seed"]), config=own[cell["model"]])
-                for cell in cells]
+        cells = (
+            dict(zip((factor.column for _, factor in nested), values))
+            for values in itertools.product(*(getattr(self, name) for name, _ in nested))
+        )
+        return [
+            RunSpec(**cell, split_seed=self.split_seed_for(cell["seed"]), config=own[cell["model"]])
+            for cell in cells
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting and hyperparameter set as plain values (lists, ``model`` tables), as TOML would hold them."""
@@ -237,13 +311,31 @@ class SweepConfig(Settings):
         for name, h in declared_hyperparameters().items():
             if name in builtin or any(name in values for values in taken.values()):
                 value = shared.get(name, h.default)
-                model_rows.append((name, value, {m: values[name] for m, values in taken.items()
-                                                 if name in values and values[name] != value}))
+                model_rows.append(
+                    (
+                        name,
+                        value,
+                        {
+                            m: values[name]
+                            for m, values in taken.items()
+                            if name in values and values[name] != value
+                        },
+                    )
+                )
         for f in fields(self):
             if f.name not in ("hyperparameters", "model_settings", "preset"):
                 value = getattr(self, f.name)
-                rows.append((f.name, value, {m: getattr(c, f.name) for m, c in own.items()
-                                             if getattr(c, f.name) != value}))
+                rows.append(
+                    (
+                        f.name,
+                        value,
+                        {
+                            m: getattr(c, f.name)
+                            for m, c in own.items()
+                            if getattr(c, f.name) != value
+                        },
+                    )
+                )
                 if f.metadata["panel"] == MODEL:
                     at = len(rows)
         return rows[:at] + model_rows + rows[at:]
@@ -273,10 +365,18 @@ class RunSpec:
     def build_model(self, n_genes: int) -> VAE:
         """The run's model, with initial weights drawn from its seed's init stream."""
         cfg = self.config
-        return build_model(self.model, n_genes, depth=self.depth, hidden_dims=cfg.hidden_dims,
-                           latent_dim=cfg.latent_dim, activation=cfg.activation, initializer=self.initializer,
-                           init_scope=self.init_scope, seed=RunSeeds.from_seed(self.seed).init,
-                           hyperparameters=self.hyperparameters())
+        return build_model(
+            self.model,
+            n_genes,
+            depth=self.depth,
+            hidden_dims=cfg.hidden_dims,
+            latent_dim=cfg.latent_dim,
+            activation=cfg.activation,
+            initializer=self.initializer,
+            init_scope=self.init_scope,
+            seed=RunSeeds.from_seed(self.seed).init,
+            hyperparameters=self.hyperparameters(),
+        )
 
     def hyperparameters(self) -> dict[str, Any]:
         """The hyperparameters the run's model is built with: each one it declares, valued by
@@ -296,21 +396,38 @@ class RunSpec:
         settings (fields declared with identity) and the hyperparameters its model declares: those of initsens's
         models by name, a model of yours' others under ``model_hyperparameters``, beside its import path.
         """
-        shared = {f.name: getattr(self.config, f.name) for f in fields(self.config)
-                  if f.metadata.get("identity", True)
-                  and not (f.metadata.get("added") and getattr(self.config, f.name) == f.default)}
+        shared = {
+            f.name: getattr(self.config, f.name)
+            for f in fields(self.config)
+            if f.metadata.get("identity", True)
+            and not (f.metadata.get("added") and getattr(self.config, f.name) == f.default)
+        }
         shared = {k: list(v) if isinstance(v, tuple) else v for k, v in shared.items()}
         builtin = declared_hyperparameters(own=True)
         own = self.hyperparameters()
         shared |= {k: v for k, v in own.items() if k in builtin}
-        plugin: dict[str, Any] = {key: value for key, value in (("model_source", MODELS.source(self.model)),
-                                                ("initializer_source", INITIALIZERS.source(self.initializer)))
-                  if value}
+        plugin: dict[str, Any] = {
+            key: value
+            for key, value in (
+                ("model_source", MODELS.source(self.model)),
+                ("initializer_source", INITIALIZERS.source(self.initializer)),
+            )
+            if value
+        }
         if plugin.get("model_source"):
             plugin["model_hyperparameters"] = {k: v for k, v in own.items() if k not in builtin}
-        factors = {column: value for column, value in self.factors().items()
-                   if (column, value) not in ADDED_FACTOR_DEFAULTS}
-        return {**plugin, **factors, "split_seed": self.split_seed, "dataset_sha256": dataset_sha256, **shared}
+        factors = {
+            column: value
+            for column, value in self.factors().items()
+            if (column, value) not in ADDED_FACTOR_DEFAULTS
+        }
+        return {
+            **plugin,
+            **factors,
+            "split_seed": self.split_seed,
+            "dataset_sha256": dataset_sha256,
+            **shared,
+        }
 
     def run_id(self, dataset_sha256: str) -> str:
         """A deterministic 16-hex-digit hash of :meth:`identity`."""
@@ -322,10 +439,19 @@ class RunSpec:
         resume instead of training their runs again, whatever the setting's value now.
         """
         identity = self.identity(dataset_sha256)
-        former = [[(f.name, value) for value in choices_of(f) if value != f.metadata["former_identity"]]
-                  for f in fields(self.config) if f.metadata.get("former_identity") is not None]
-        return (_hash(identity), *(_hash({**identity, **dict(values)}) for values in itertools.product(*former)
-                                   if values))
+        former = [
+            [(f.name, value) for value in choices_of(f) if value != f.metadata["former_identity"]]
+            for f in fields(self.config)
+            if f.metadata.get("former_identity") is not None
+        ]
+        return (
+            _hash(identity),
+            *(
+                _hash({**identity, **dict(values)})
+                for values in itertools.product(*former)
+                if values
+            ),
+        )
 
     def recorded_id(self, dataset_sha256: str, recorded: set[str] | frozenset[str]) -> str:
         """The run's id in a folder whose runs are ``recorded``: the first of :meth:`run_ids` found there, else its

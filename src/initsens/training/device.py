@@ -15,7 +15,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise InitsensError("--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto")
+        raise InitsensError(
+            "--device cuda was asked for but torch sees no CUDA GPU; use --device cpu or auto"
+        )
     if name not in DEVICES:
         raise InitsensError(f"unknown --device {name!r}; choose one of: {', '.join(DEVICES)}")
     return torch.device(name)

@@ -60,8 +60,12 @@ class Cluster:
         return any(v is not None for v in (self.workers, self.scheduler, self.scheduler_file))
 
 
-def train_plan(plan: SweepPlan, observer: SweepObserver | None = None, cluster: Cluster = Cluster(),
-               on_connect: Callable[[str], None] | None = None) -> SweepSummary:
+def train_plan(
+    plan: SweepPlan,
+    observer: SweepObserver | None = None,
+    cluster: Cluster = Cluster(),
+    on_connect: Callable[[str], None] | None = None,
+) -> SweepSummary:
     """Train a planned sweep in this process, or on the Dask cluster ``cluster`` names (``on_connect`` is told
     how many workers answered, and where).
     """
@@ -69,10 +73,17 @@ def train_plan(plan: SweepPlan, observer: SweepObserver | None = None, cluster: 
 
     if not cluster.remote:
         return run_sweep(plan, observer)
-    with connect(cluster.workers, cluster.threads_per_worker, cluster.scheduler, cluster.scheduler_file,
-                 cluster.timeout) as client:
+    with connect(
+        cluster.workers,
+        cluster.threads_per_worker,
+        cluster.scheduler,
+        cluster.scheduler_file,
+        cluster.timeout,
+    ) as client:
         if on_connect is not None:
-            on_connect(f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}")
+            on_connect(
+                f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}"
+            )
         return run_sweep_distributed(plan, client, observer)
 
 
@@ -85,8 +96,13 @@ def _distributed():
 
 
 @contextlib.contextmanager
-def connect(workers: int | None = None, threads_per_worker: int | None = None, scheduler: str | None = None,
-            scheduler_file: str | Path | None = None, timeout: float = CONNECT_TIMEOUT) -> Iterator[Any]:
+def connect(
+    workers: int | None = None,
+    threads_per_worker: int | None = None,
+    scheduler: str | None = None,
+    scheduler_file: str | Path | None = None,
+    timeout: float = CONNECT_TIMEOUT,
+) -> Iterator[Any]:
     """A Dask client, closed on exit: on a new LocalCluster of ``workers`` processes (closed too), or on an
     existing scheduler. Every failure to reach a cluster with at least one worker is a one-line error within
     ``timeout`` seconds.
@@ -104,9 +120,17 @@ def connect(workers: int | None = None, threads_per_worker: int | None = None, s
         # For the cluster's whole life, so that a worker the nanny restarts (after a crash) gets it too: the
         # workers train in threads and need one malloc arena (see training.memory). The preload imports the
         # training code while the workers start, not inside the first chunk.
-        with worker_environment(), distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=None,
-                preload=[__name__]) as cluster, distributed.Client(cluster) as client:
+        with (
+            worker_environment(),
+            distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=threads,
+                processes=True,
+                dashboard_address=None,
+                preload=[__name__],
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             yield client
         return
     if scheduler_file is not None:
@@ -114,22 +138,30 @@ def connect(workers: int | None = None, threads_per_worker: int | None = None, s
         try:
             address = json.loads(path.read_text())["address"]
         except FileNotFoundError:
-            raise InitsensError(f"{path}: no such scheduler file (dask-jobqueue or dask-mpi writes it)") from None
+            raise InitsensError(
+                f"{path}: no such scheduler file (dask-jobqueue or dask-mpi writes it)"
+            ) from None
         except (json.JSONDecodeError, KeyError, TypeError):
-            raise InitsensError(f"{path}: not a Dask scheduler file (JSON with an 'address')") from None
+            raise InitsensError(
+                f"{path}: not a Dask scheduler file (JSON with an 'address')"
+            ) from None
     else:
         address = scheduler
     try:
         client = distributed.Client(address, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise InitsensError(f"cannot reach the Dask scheduler at {address} within {timeout:.0f} s "
-                            f"({type(exc).__name__}); is it running?") from None
+        raise InitsensError(
+            f"cannot reach the Dask scheduler at {address} within {timeout:.0f} s "
+            f"({type(exc).__name__}); is it running?"
+        ) from None
     with client:
         try:
             client.wait_for_workers(1, timeout=timeout)
         except (TimeoutError, OSError):
-            raise InitsensError(f"the Dask cluster at {address} has no workers (waited {timeout:.0f} s); "
-                                "start some with dask worker") from None
+            raise InitsensError(
+                f"the Dask cluster at {address} has no workers (waited {timeout:.0f} s); "
+                "start some with dask worker"
+            ) from None
         yield client
 
 
@@ -146,7 +178,7 @@ def dask_setup(worker=None) -> None:
 
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     if importlib.util.find_spec("sklearn") is not None:
-        import sklearn.cluster  # noqa: F401
+        import sklearn.cluster
         import sklearn.metrics  # noqa: F401
 
 
@@ -154,7 +186,12 @@ def dask_setup(worker=None) -> None:
 _CACHES: dict[str, Any] = {}
 
 
-def train_remote(chunk: Sequence[RunSpec], dataset, device_name: str, plugins: Sequence[tuple[str, str, str]] = ()):
+def train_remote(
+    chunk: Sequence[RunSpec],
+    dataset,
+    device_name: str,
+    plugins: Sequence[tuple[str, str, str]] = (),
+):
     """On a worker: register the sweep's models and initializers from outside initsens (``plugins``, by import
     path), prepare the chunk's splits (cached per worker), train it, return (results, data infos, error, device).
     """
@@ -182,14 +219,22 @@ def _free_gpu_bytes() -> int:
     return int(torch.cuda.mem_get_info()[0])
 
 
-def run_sweep_distributed(plan: SweepPlan, client, observer: SweepObserver | None = None) -> SweepSummary:
+def run_sweep_distributed(
+    plan: SweepPlan, client, observer: SweepObserver | None = None
+) -> SweepSummary:
     """Train the plan's chunks on the cluster's workers, writing each chunk's results as it completes."""
     import time
 
     import torch
 
     from initsens.models.plugins import import_paths
-    from initsens.training.sweep import SweepObserver, SweepSummary, chunks, ensemble_budget, record_chunk
+    from initsens.training.sweep import (
+        SweepObserver,
+        SweepSummary,
+        chunks,
+        ensemble_budget,
+        record_chunk,
+    )
 
     distributed = _distributed()
     observer = observer or SweepObserver()
@@ -209,13 +254,23 @@ def run_sweep_distributed(plan: SweepPlan, client, observer: SweepObserver | Non
     try:
         dataset = client.scatter(plan.dataset, broadcast=True) if work else None
         for chunk in work:
-            future = client.submit(train_remote, chunk, dataset, plan.config.device, plugins, pure=False)
+            future = client.submit(
+                train_remote, chunk, dataset, plan.config.device, plugins, pure=False
+            )
             futures[future] = chunk
             observer.chunk_start(chunk)
         for future in distributed.as_completed(futures):
             results, infos, error, device = future.result()
-            record_chunk(plan, summary, observer, chunk=futures[future], data=infos, results=results, error=error,
-                         device=device)
+            record_chunk(
+                plan,
+                summary,
+                observer,
+                chunk=futures[future],
+                data=infos,
+                results=results,
+                error=error,
+                device=device,
+            )
             futures[future] = []  # recorded
     except KeyboardInterrupt:
         summary.interrupted, summary.lost = True, sum(len(chunk) for chunk in futures.values())

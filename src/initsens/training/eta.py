@@ -32,16 +32,27 @@ class Eta:
     def start(self, todo: int) -> None:
         """A sweep of ``todo`` runs begins (one display may follow several sweeps)."""
         self.todo, self.done = todo, 0
-        self.left: dict[Hashable, int] = {None: todo}  # runs to do per group (None: every run, without a plan)
-        self.cost: dict[Hashable, float] = {None: 1.0}  # a group's cost per run, relative to the others'
-        self.family: dict[Hashable, Hashable] = {}  # a group's model: its groups share a rate per unit of cost
-        self.rate: dict[Hashable, float] = {}  # seconds per run of each group's last ensemble that ended
+        self.left: dict[Hashable, int] = {
+            None: todo
+        }  # runs to do per group (None: every run, without a plan)
+        self.cost: dict[Hashable, float] = {
+            None: 1.0
+        }  # a group's cost per run, relative to the others'
+        self.family: dict[
+            Hashable, Hashable
+        ] = {}  # a group's model: its groups share a rate per unit of cost
+        self.rate: dict[
+            Hashable, float
+        ] = {}  # seconds per run of each group's last ensemble that ended
         self.group: Hashable = None
         self.chunk_started: float | None = None
         self.chunk_size = self.chunk_done = 0
 
-    def plan(self, groups: Mapping[Hashable, tuple[int, float]],
-             families: Mapping[Hashable, Hashable] | None = None) -> None:
+    def plan(
+        self,
+        groups: Mapping[Hashable, tuple[int, float]],
+        families: Mapping[Hashable, Hashable] | None = None,
+    ) -> None:
         """The runs to do per group, each group's cost per run (any unit: only ratios count) and its family (its
         model: a group not seen yet is charged at its family's rate per unit of cost when one of its groups is seen).
         """
@@ -75,14 +86,21 @@ class Eta:
         same = [g for g in seen if self.family.get(g, g) == family] or seen
         if not same:
             return 0.0
-        return sum(self.rate[g] / self.cost.get(g, 1.0) for g in same) / len(same) * self.cost.get(group, 1.0)
+        return (
+            sum(self.rate[g] / self.cost.get(g, 1.0) for g in same)
+            / len(same)
+            * self.cost.get(group, 1.0)
+        )
 
     def seconds_left(self) -> float | None:
         """The estimate, or None before any ensemble has ended (nothing to go on yet)."""
         if not self.rate:
             return None
         running = self.clock() - self.chunk_started if self.chunk_started is not None else 0.0
-        left = sum(runs * self.per_run(group) for group, runs in self.left.items() if runs > 0) - running
+        left = (
+            sum(runs * self.per_run(group) for group, runs in self.left.items() if runs > 0)
+            - running
+        )
         # an ensemble running longer than its share says little about the rest: keep a floor of one run's time
         return max(left, self.per_run(self.group) if self.done < self.todo else 0.0)
 

@@ -41,7 +41,13 @@ from initsens.training.loop import (
     subnormals,
 )
 from initsens.training.memory import keep_freed_memory
-from initsens.training.record import METRICS, EpochCallback, EpochRecord, RunResult, extra_metric_columns
+from initsens.training.record import (
+    METRICS,
+    EpochCallback,
+    EpochRecord,
+    RunResult,
+    extra_metric_columns,
+)
 from initsens.training.seeds import RunSeeds
 
 if TYPE_CHECKING:
@@ -53,7 +59,9 @@ def n_parameters(spec: RunSpec, n_genes: int) -> int:
     memory budget's and the time-left estimate's measure of a network's size).
     """
     dims = [n_genes, *spec.hidden_dims(), spec.config.latent_dim]
-    return sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + spec.config.latent_dim * dims[-2]
+    return (
+        sum(a * b + b for a, b in zip(dims[:-1], dims[1:])) * 2 + spec.config.latent_dim * dims[-2]
+    )
 
 
 def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int = 0) -> int:
@@ -67,8 +75,12 @@ def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int 
     n_params = n_parameters(spec, n_genes)
     draws = MODELS.get(spec.model).draws(spec.hyperparameters())
     width = n_genes + sum(spec.hidden_dims())
-    return 4 * (6 * n_params + 20 * cfg.batch_size * draws * width + 6 * n_val * draws * width
-                + 2 * own_data_samples * n_genes)
+    return 4 * (
+        6 * n_params
+        + 20 * cfg.batch_size * draws * width
+        + 6 * n_val * draws * width
+        + 2 * own_data_samples * n_genes
+    )
 
 
 class _Inputs:
@@ -77,7 +89,9 @@ class _Inputs:
     model (``stacked`` False) gets its matrices without a member axis.
     """
 
-    def __init__(self, datas: Sequence[PreparedData], cfg: SweepConfig, device: torch.device, stacked: bool) -> None:
+    def __init__(
+        self, datas: Sequence[PreparedData], cfg: SweepConfig, device: torch.device, stacked: bool
+    ) -> None:
         if len({(d.n_train, d.n_val, d.n_genes) for d in datas}) != 1:
             raise ValueError("ensemble members need splits of equal sizes and as many genes")
         self.stacked = stacked
@@ -141,8 +155,13 @@ def fit(
         return _fit(specs, data, device, on_epoch, stacked)
 
 
-def _fit(specs: Sequence[RunSpec], data: PreparedData | Sequence[PreparedData], device: torch.device,
-         on_epoch: EpochCallback | None, stacked: bool) -> list[RunResult]:
+def _fit(
+    specs: Sequence[RunSpec],
+    data: PreparedData | Sequence[PreparedData],
+    device: torch.device,
+    on_epoch: EpochCallback | None,
+    stacked: bool,
+) -> list[RunResult]:
     """:func:`fit`'s work, under the run's handling of subnormal floats."""
     cfg = specs[0].config
     start = time.perf_counter()
@@ -156,8 +175,10 @@ def _fit(specs: Sequence[RunSpec], data: PreparedData | Sequence[PreparedData], 
     built = [spec.build_model(datas[0].n_genes) for spec in specs]
     model = (stack_models(built) if stacked else built[0]).to(device)
     optimizer = make_optimizer(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    streams = [MinibatchStream(n_train, cfg.batch_size, seed.order_rng(), cfg.drop_last, cfg.epoch_steps)
-               for seed in seeds]
+    streams = [
+        MinibatchStream(n_train, cfg.batch_size, seed.order_rng(), cfg.drop_last, cfg.epoch_steps)
+        for seed in seeds
+    ]
     noises = [seed.noise_generator(device) for seed in seeds]
     trackers = [RunTracker(cfg) for _ in specs]
     walls = [0.0] * len(specs)
@@ -186,24 +207,36 @@ def _fit(specs: Sequence[RunSpec], data: PreparedData | Sequence[PreparedData], 
         model.eval()
         model.use_split(mn_val, cfg.batch_size)
         with torch.no_grad(), precision(cfg, device):
-            val = model(inputs.whole(inputs.val, members),
-                        generators([seeds[m].val_noise_generator(device) for m in active]))
+            val = model(
+                inputs.whole(inputs.val, members),
+                generators([seeds[m].val_noise_generator(device) for m in active]),
+            )
             train_loss = (total / count).cpu().tolist()
             columns = [getattr(val, m).reshape(-1).cpu().tolist() for m in METRICS]
             extra = extra_metric_columns(val.extra_metrics)
-        sampled = generators([seeds[m].embed_generator(device) for m in active]) if cfg.clustering == "leiden" \
+        sampled = (
+            generators([seeds[m].embed_generator(device) for m in active])
+            if cfg.clustering == "leiden"
             else None
-        embeddings = _LazyEmbedding(model, inputs.whole(inputs.embed, members), sampled,
-                                    lambda: precision(cfg, device))
+        )
+        embeddings = _LazyEmbedding(
+            model, inputs.whole(inputs.embed, members), sampled, lambda: precision(cfg, device)
+        )
         for i, m in enumerate(active):
-            record = EpochRecord.from_values(epoch, train_loss[i], [column[i] for column in columns],
-                                             {name: values[i] for name, values in extra.items()})
+            record = EpochRecord.from_values(
+                epoch,
+                train_loss[i],
+                [column[i] for column in columns],
+                {name: values[i] for name, values in extra.items()},
+            )
             trackers[m].record(record, functools.partial(embeddings.__getitem__, i))
         elapsed = time.perf_counter() - start
         for m in active:
             walls[m] = elapsed
         if on_epoch is not None:
-            on_epoch([specs[m] for m in active], epoch, min(trackers[m].stopper.best for m in active))
+            on_epoch(
+                [specs[m] for m in active], epoch, min(trackers[m].stopper.best for m in active)
+            )
         keep = [i for i, m in enumerate(active) if trackers[m].active]
         if len(keep) < len(active):
             active = [active[i] for i in keep]
@@ -211,17 +244,24 @@ def _fit(specs: Sequence[RunSpec], data: PreparedData | Sequence[PreparedData], 
                 break
             optimizer = select_members(model, torch.tensor(keep, device=device), optimizer)
             members = torch.tensor(active, device=device)
-    return [tracker.result(labels, spec.seed, wall)
-            for tracker, spec, wall, labels in zip(trackers, specs, walls, inputs.labels)]
+    return [
+        tracker.result(labels, spec.seed, wall)
+        for tracker, spec, wall, labels in zip(trackers, specs, walls, inputs.labels)
+    ]
 
 
-def train_ensemble(specs: Sequence[RunSpec], data: PreparedData | Sequence[PreparedData], device: torch.device,
-                   on_epoch: EpochCallback | None = None) -> list[RunResult]:
+def train_ensemble(
+    specs: Sequence[RunSpec],
+    data: PreparedData | Sequence[PreparedData],
+    device: torch.device,
+    on_epoch: EpochCallback | None = None,
+) -> list[RunResult]:
     """Runs of one architecture trained together as a stacked ensemble (``--trainer ensemble``, the default)."""
     return fit(specs, data, device, on_epoch)
 
 
-def train_run(spec: RunSpec, data: PreparedData, device: torch.device,
-              on_epoch: EpochCallback | None = None) -> RunResult:
+def train_run(
+    spec: RunSpec, data: PreparedData, device: torch.device, on_epoch: EpochCallback | None = None
+) -> RunResult:
     """One run on its plain model, the reference the ensemble is checked against (``--trainer reference``)."""
     return fit([spec], [data], device, on_epoch, stacked=False)[0]

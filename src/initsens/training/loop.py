@@ -17,7 +17,15 @@ import numpy as np
 import torch
 
 from initsens.training.clustering import adjusted_rand
-from initsens.training.record import CAP, DIVERGED, EARLY, OK, SELECTED_NUMBERS, EpochRecord, RunResult
+from initsens.training.record import (
+    CAP,
+    DIVERGED,
+    EARLY,
+    OK,
+    SELECTED_NUMBERS,
+    EpochRecord,
+    RunResult,
+)
 
 
 class EarlyStopping:
@@ -71,7 +79,9 @@ class RunTracker:
         if record.epoch >= cfg.epochs and not early:
             self.stopped = CAP
         self.active = not early and record.epoch < cfg.epochs
-        if (cfg.select_epoch == "best" and improved) or (cfg.select_epoch == "last" and not self.active):
+        if (cfg.select_epoch == "best" and improved) or (
+            cfg.select_epoch == "last" and not self.active
+        ):
             self.embedding = embed()
         return self.active
 
@@ -83,8 +93,13 @@ class RunTracker:
 
     def result(self, labels: np.ndarray | None, seed: int, wall_seconds: float) -> RunResult:
         """The run's result: status, how it stopped, the selected epoch's numbers and its ARI."""
-        result = RunResult(status=self.status, stopped=self.stopped, epochs_trained=len(self.history),
-                           history=self.history, wall_seconds=wall_seconds)
+        result = RunResult(
+            status=self.status,
+            stopped=self.stopped,
+            epochs_trained=len(self.history),
+            history=self.history,
+            wall_seconds=wall_seconds,
+        )
         chosen = self.selected()
         if self.best is not None:
             result.best_epoch = self.best.epoch
@@ -155,13 +170,19 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, config, epoch: int) -> N
         group["lr"] = config.lr * config.lr_decay ** (epoch - 1)
 
 
-def batches(n: int, batch_size: int, order: np.random.Generator, drop_last: bool = False) -> list[np.ndarray]:
+def batches(
+    n: int, batch_size: int, order: np.random.Generator, drop_last: bool = False
+) -> list[np.ndarray]:
     """A shuffled epoch's minibatch indices. A trailing batch of one sample is always dropped (BatchNorm
     needs two); with ``drop_last`` any trailing batch smaller than ``batch_size`` is (PyTorch's DataLoader).
     """
     perm = order.permutation(n)
     smallest = _smallest_batch(batch_size, drop_last)
-    return [perm[i:i + batch_size] for i in range(0, n, batch_size) if len(perm[i:i + batch_size]) >= smallest]
+    return [
+        perm[i : i + batch_size]
+        for i in range(0, n, batch_size)
+        if len(perm[i : i + batch_size]) >= smallest
+    ]
 
 
 def _smallest_batch(batch_size: int, drop_last: bool) -> int:
@@ -184,8 +205,14 @@ class MinibatchStream:
     original study's Pan-Cancer data was 138 steps; one of tcga5 is 3).
     """
 
-    def __init__(self, n: int, batch_size: int, order: np.random.Generator, drop_last: bool = False,
-                 epoch_steps: int = 0) -> None:
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        order: np.random.Generator,
+        drop_last: bool = False,
+        epoch_steps: int = 0,
+    ) -> None:
         self.n, self.batch_size, self.order, self.drop_last = n, batch_size, order, drop_last
         self.epoch_steps = epoch_steps
         self.pending: list[np.ndarray] = []
@@ -197,9 +224,11 @@ class MinibatchStream:
         while len(self.pending) < self.epoch_steps:
             passed = batches(self.n, self.batch_size, self.order, self.drop_last)
             if not passed:
-                raise ValueError(f"{self.n} training samples give no minibatch of {self.batch_size}")
+                raise ValueError(
+                    f"{self.n} training samples give no minibatch of {self.batch_size}"
+                )
             self.pending += passed
-        out, self.pending = self.pending[:self.epoch_steps], self.pending[self.epoch_steps:]
+        out, self.pending = self.pending[: self.epoch_steps], self.pending[self.epoch_steps :]
         return out
 
 

@@ -40,7 +40,9 @@ def read_toml(path: Path | Any) -> dict[str, Any]:
     return values
 
 
-def _extended(name: str, files: dict[str, dict[str, Any]], seen: tuple[str, ...] = ()) -> dict[str, Any]:
+def _extended(
+    name: str, files: dict[str, dict[str, Any]], seen: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The raw TOML of preset ``name`` with the preset it ``extends`` laid under it (model tables and notes
     merged key by key).
     """
@@ -49,30 +51,47 @@ def _extended(name: str, files: dict[str, dict[str, Any]], seen: tuple[str, ...]
     if base is None:
         return raw
     if base not in files or base in seen:
-        raise InitsensError(f"preset {name}: extends {base!r}, which is not a preset or extends {name} back")
+        raise InitsensError(
+            f"preset {name}: extends {base!r}, which is not a preset or extends {name} back"
+        )
     under = _extended(base, files, (*seen, name))
     merged = {**under, **raw}
     for table in ("model",):
-        merged[table] = {m: {**under.get(table, {}).get(m, {}), **raw.get(table, {}).get(m, {})}
-                         for m in dict.fromkeys([*under.get(table, {}), *raw.get(table, {})])}
+        merged[table] = {
+            m: {**under.get(table, {}).get(m, {}), **raw.get(table, {}).get(m, {})}
+            for m in dict.fromkeys([*under.get(table, {}), *raw.get(table, {})])
+        }
     about_under, about = under.get("about", {}), raw.get("about", {})
-    merged["about"] = {**about_under, **about,
-                       "notes": {**about_under.get("notes", {}), **about.get("notes", {})}}
+    merged["about"] = {
+        **about_under,
+        **about,
+        "notes": {**about_under.get("notes", {}), **about.get("notes", {})},
+    }
     return merged
 
 
 def _load_presets() -> Registry[Preset]:
     registry: Registry[Preset] = Registry("preset")
     folder = resources.files("initsens") / "presets"
-    files = {entry.name[: -len(".toml")]: tomllib.loads(entry.read_text())
-             for entry in sorted(folder.iterdir(), key=lambda e: e.name) if entry.name.endswith(".toml")}
+    files = {
+        entry.name[: -len(".toml")]: tomllib.loads(entry.read_text())
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".toml")
+    }
     for name in files:
         values = _extended(name, files)
         about = values.pop("about", {})
         if not values.get("model"):
             values.pop("model", None)
-        registry.register(name)(Preset(name, about.get("description", ""), about.get("source", ""), values,
-                                       dict(about.get("notes", {}))))
+        registry.register(name)(
+            Preset(
+                name,
+                about.get("description", ""),
+                about.get("source", ""),
+                values,
+                dict(about.get("notes", {})),
+            )
+        )
     return registry
 
 

@@ -56,12 +56,24 @@ class EpochRecord:
     extra_metrics: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_values(cls, epoch: int, train_loss: float, values: Sequence[float],
-                    extra_metrics: Mapping[str, float]) -> EpochRecord:
+    def from_values(
+        cls,
+        epoch: int,
+        train_loss: float,
+        values: Sequence[float],
+        extra_metrics: Mapping[str, float],
+    ) -> EpochRecord:
         """The record of validation ``values`` given in the order of :data:`METRICS`."""
         val_loss, val_recon_mse, val_kl, val_nelbo = values
-        return cls(epoch=epoch, train_loss=train_loss, val_loss=val_loss, val_recon_mse=val_recon_mse, val_kl=val_kl,
-                   val_nelbo=val_nelbo, extra_metrics=extra_metrics)
+        return cls(
+            epoch=epoch,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            val_recon_mse=val_recon_mse,
+            val_kl=val_kl,
+            val_nelbo=val_nelbo,
+            extra_metrics=extra_metrics,
+        )
 
     def epochs_row(self, run_id: str) -> dict[str, Any]:
         """The epoch's row of the ``epochs`` table."""
@@ -71,8 +83,10 @@ class EpochRecord:
 
     def metrics_rows(self, run_id: str) -> list[dict[str, Any]]:
         """The epoch's rows of the ``metrics`` table (one per metric of the model's own)."""
-        return [{"run_id": run_id, "epoch": self.epoch, "metric": name, "value": value}
-                for name, value in self.extra_metrics.items()]
+        return [
+            {"run_id": run_id, "epoch": self.epoch, "metric": name, "value": value}
+            for name, value in self.extra_metrics.items()
+        ]
 
 
 @dataclass

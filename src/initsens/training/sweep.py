@@ -45,8 +45,6 @@ from initsens.version import __version__
 CPU_ENSEMBLE_BYTES = 4 << 30
 
 
-
-
 @dataclass(frozen=True)
 class Shapes:
     """Sizes every prepared split of a sweep has (all splits of one dataset have the same)."""
@@ -72,8 +70,13 @@ def trainer_of(config: SweepConfig, model: str) -> str:
     return config.trainer if stackable(model) else "reference"
 
 
-def chunk_size(config: SweepConfig, spec: RunSpec, data: Shapes | PreparedData, device: torch.device,
-               budget: int | None = None) -> int:
+def chunk_size(
+    config: SweepConfig,
+    spec: RunSpec,
+    data: Shapes | PreparedData,
+    device: torch.device,
+    budget: int | None = None,
+) -> int:
     """Members per ensemble: ``ensemble_size`` if set, else what fits the memory budget (1 for reference)."""
     if trainer_of(config, spec.model) == "reference":
         return 1
@@ -91,10 +94,12 @@ def chunks(plan: SweepPlan, budget: int | None = None) -> list[list[RunSpec]]:
     order = {key: i for i, key in enumerate(dict.fromkeys(spec.group_key() for spec in plan.todo))}
     shapes = Shapes.of(plan.dataset, plan.config)
     out = []
-    for _, members in groupby(sorted(plan.todo, key=lambda spec: order[spec.group_key()]), key=RunSpec.group_key):
+    for _, members in groupby(
+        sorted(plan.todo, key=lambda spec: order[spec.group_key()]), key=RunSpec.group_key
+    ):
         group = list(members)
         size = chunk_size(group[0].config, group[0], shapes, plan.device, budget)
-        out += [group[first:first + size] for first in range(0, len(group), size)]
+        out += [group[first : first + size] for first in range(0, len(group), size)]
     return out
 
 
@@ -110,14 +115,26 @@ class PreparedCache:
         key = (spec.normalization, spec.split_seed)
         if key not in self.prepared:
             cfg = self.config
-            self.prepared[key] = prepare(self.dataset, top_genes=cfg.top_genes, gene_selection=cfg.gene_selection,
-                                         normalization=key[0], val_fraction=cfg.val_fraction, split_seed=key[1],
-                                         transform=cfg.transform, fit_on=cfg.fit_on, stratify=cfg.stratify)
+            self.prepared[key] = prepare(
+                self.dataset,
+                top_genes=cfg.top_genes,
+                gene_selection=cfg.gene_selection,
+                normalization=key[0],
+                val_fraction=cfg.val_fraction,
+                split_seed=key[1],
+                transform=cfg.transform,
+                fit_on=cfg.fit_on,
+                stratify=cfg.stratify,
+            )
         return self.prepared[key]
 
 
-def train_chunk(chunk: Sequence[RunSpec], data: Sequence[PreparedData], device: torch.device,
-                on_epoch: EpochCallback | None = None) -> tuple[list[RunResult], str | None]:
+def train_chunk(
+    chunk: Sequence[RunSpec],
+    data: Sequence[PreparedData],
+    device: torch.device,
+    on_epoch: EpochCallback | None = None,
+) -> tuple[list[RunResult], str | None]:
     """Train one chunk with the configured trainer. A crash that is not a user error (e.g. out of memory)
     gives ``failed`` results and the message, so the sweep goes on.
     """
@@ -126,7 +143,7 @@ def train_chunk(chunk: Sequence[RunSpec], data: Sequence[PreparedData], device: 
         return trainer(chunk, data, device, on_epoch or (lambda *_: None)), None
     except InitsensError:
         raise
-    except Exception as exc:  # noqa: BLE001 (any crash of a chunk is recorded, not raised)
+    except Exception as exc:
         return [RunResult.failed() for _ in chunk], f"{type(exc).__name__}: {exc}"
 
 
@@ -167,7 +184,9 @@ class SweepSummary:
     lost: int = 0  # runs of the ensembles in flight when interrupted (trained in part, not saved)
 
 
-def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | DataInfo, device: str) -> dict:
+def run_row(
+    spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | DataInfo, device: str
+) -> dict:
     """The runs-table row of one finished run, built column by column from the schema (``RUN_COLUMNS``): the
     result's and the data's fields by their own names, the rest from the run and its configuration.
     """
@@ -176,16 +195,29 @@ def run_row(spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | 
     values = {
         **{f.name: getattr(result, f.name) for f in fields(RunResult) if f.name != "history"},
         **asdict(info),
-        "run_id": run_id, **spec.factors(), "split_seed": spec.split_seed, "latent_dim": cfg.latent_dim,
-        "hidden_dims": "-".join(map(str, spec.hidden_dims())), "activation": cfg.activation,
-        "learning_rate": cfg.lr, "batch_size": cfg.batch_size, "max_epochs": cfg.epochs, "precision": cfg.precision,
-        "denormals": denormals(cfg, torch.device(device).type), "preset": cfg.preset or "",
+        "run_id": run_id,
+        **spec.factors(),
+        "split_seed": spec.split_seed,
+        "latent_dim": cfg.latent_dim,
+        "hidden_dims": "-".join(map(str, spec.hidden_dims())),
+        "activation": cfg.activation,
+        "learning_rate": cfg.lr,
+        "batch_size": cfg.batch_size,
+        "max_epochs": cfg.epochs,
+        "precision": cfg.precision,
+        "denormals": denormals(cfg, torch.device(device).type),
+        "preset": cfg.preset or "",
         "settings": json.dumps(spec.identity(info.dataset_sha256), sort_keys=True, default=str),
-        "device": device, "initsens_version": __version__, "torch_version": torch.__version__,
-        "schema_version": SCHEMA_VERSION, "finished_at": utc_now(),
+        "device": device,
+        "initsens_version": __version__,
+        "torch_version": torch.__version__,
+        "schema_version": SCHEMA_VERSION,
+        "finished_at": utc_now(),
     }
     missing = [name for name, _, _ in RUN_COLUMNS if name not in values]
-    if missing:  # a column added to the schema without a source: a programming error, caught by every test
+    if (
+        missing
+    ):  # a column added to the schema without a source: a programming error, caught by every test
         raise KeyError(f"runs columns without a value: {', '.join(missing)}")
     return {name: values[name] for name, _, _ in RUN_COLUMNS}
 
@@ -208,12 +240,17 @@ class SweepPlan:
         moved aside).
         """
         notes = list(self.store.notices)
-        notes += [f"{model} trains one run at a time: {unstackable_reason(model)}" for model in self.config.models
-                  if not stackable(model) and any(spec.model == model for spec in self.todo)]
+        notes += [
+            f"{model} trains one run at a time: {unstackable_reason(model)}"
+            for model in self.config.models
+            if not stackable(model) and any(spec.model == model for spec in self.todo)
+        ]
         if self.config.transform == "auto" and self.transform != "none":
-            notes.append(f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
-                         f"{value_range(self.dataset.X)[1]:,.0f}), so --transform auto applies {self.transform} "
-                         f"({TRANSFORMS[self.transform]}) before gene selection")
+            notes.append(
+                f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
+                f"{value_range(self.dataset.X)[1]:,.0f}), so --transform auto applies {self.transform} "
+                f"({TRANSFORMS[self.transform]}) before gene selection"
+            )
         return notes
 
     @property
@@ -224,8 +261,12 @@ class SweepPlan:
     def grid(self) -> pd.DataFrame:
         """One row per run of the grid: its id, swept factors, and whether it is already ``recorded``."""
         todo = set(self.todo)
-        return pd.DataFrame([{"run_id": run_id, **spec.factors(), "recorded": spec not in todo}
-                             for spec, run_id in self.run_ids.items()])
+        return pd.DataFrame(
+            [
+                {"run_id": run_id, **spec.factors(), "recorded": spec not in todo}
+                for spec, run_id in self.run_ids.items()
+            ]
+        )
 
 
 def load_data(config: SweepConfig) -> tuple[Dataset, str]:
@@ -233,14 +274,24 @@ def load_data(config: SweepConfig) -> tuple[Dataset, str]:
     ``transform none`` on raw counts), and the transform it resolves to: what can be wrong with the data, found
     before anything is created (each run's own selection, on its training split, is checked again).
     """
-    dataset = load_dataset(config.data, labels=config.labels, label_column=config.label_column,
-                           orientation=config.orientation, impute=config.impute, drop_missing=config.drop_missing,
-                           layer=config.layer, gene_column=config.gene_column)
+    dataset = load_dataset(
+        config.data,
+        labels=config.labels,
+        label_column=config.label_column,
+        orientation=config.orientation,
+        impute=config.impute,
+        drop_missing=config.drop_missing,
+        layer=config.layer,
+        gene_column=config.gene_column,
+    )
     check_top_genes(config.top_genes, dataset.n_genes, dataset.name)
     transform = resolve_transform(dataset.X, config.transform, dataset.name)
     if config.top_genes:
-        top_variable_genes(apply_transform(dataset.X, transform, dataset.name), config.top_genes,
-                           config.gene_selection)
+        top_variable_genes(
+            apply_transform(dataset.X, transform, dataset.name),
+            config.top_genes,
+            config.gene_selection,
+        )
     return dataset, transform
 
 
@@ -254,9 +305,15 @@ def data_key(config: SweepConfig) -> tuple:
     return tuple(getattr(config, name) for name in DATA_SETTINGS)
 
 
-def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = False,
-               dry_run: bool = False, local_device: bool = True, quarantine: bool = False,
-               loaded: tuple[Dataset, str] | None = None) -> SweepPlan:
+def plan_sweep(
+    config: SweepConfig,
+    out: str | Path = "results",
+    force: bool = False,
+    dry_run: bool = False,
+    local_device: bool = True,
+    quarantine: bool = False,
+    loaded: tuple[Dataset, str] | None = None,
+) -> SweepPlan:
     """Check everything that can go wrong before training (device, folder, data), then list the runs to do.
 
     With ``force`` the grid's runs already recorded in ``out`` are removed, so they are trained again.
@@ -273,7 +330,9 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
         raise InitsensError(f"--precision tf32 is a CUDA mode; on {device.type} use fp32 or bf16")
     require_clustering(config.clustering)
     dataset, transform = load_data(config) if loaded is None else loaded
-    store = ResultsStore.check(out) if dry_run else ResultsStore.open(out, quarantine)  # bad data: no folder
+    store = (
+        ResultsStore.check(out) if dry_run else ResultsStore.open(out, quarantine)
+    )  # bad data: no folder
     specs = config.runs()
     if force and not dry_run:
         store.remove_runs(run_id for spec in specs for run_id in spec.run_ids(dataset.sha256))
@@ -282,19 +341,46 @@ def plan_sweep(config: SweepConfig, out: str | Path = "results", force: bool = F
     if not dry_run:
         store.record_sweep(run_ids.values(), config.preset)
     todo = [spec for spec, run_id in run_ids.items() if run_id not in finished]
-    return SweepPlan(config=config, store=store, dataset=dataset, device=device, run_ids=run_ids, todo=todo,
-                     transform=transform)
+    return SweepPlan(
+        config=config,
+        store=store,
+        dataset=dataset,
+        device=device,
+        run_ids=run_ids,
+        todo=todo,
+        transform=transform,
+    )
 
 
-def record_chunk(plan: SweepPlan, summary: SweepSummary, observer: SweepObserver, *, chunk: Sequence[RunSpec],
-                 data: Sequence[PreparedData | DataInfo], results: Sequence[RunResult], error: str | None,
-                 device: str) -> None:
+def record_chunk(
+    plan: SweepPlan,
+    summary: SweepSummary,
+    observer: SweepObserver,
+    *,
+    chunk: Sequence[RunSpec],
+    data: Sequence[PreparedData | DataInfo],
+    results: Sequence[RunResult],
+    error: str | None,
+    device: str,
+) -> None:
     """Write one chunk's runs, epochs and metrics (one atomic set of parts) and count it in the summary."""
-    rows = [run_row(spec, plan.run_ids[spec], result, own, device) for spec, result, own in zip(chunk, results, data)]
-    histories = [(plan.run_ids[spec], record) for spec, result in zip(chunk, results) for record in result.history]
-    with deferred_interrupt():  # Ctrl-C now would leave the chunk written but not counted in the summary
-        plan.store.append(rows, [record.epochs_row(run_id) for run_id, record in histories],
-                          [row for run_id, record in histories for row in record.metrics_rows(run_id)])
+    rows = [
+        run_row(spec, plan.run_ids[spec], result, own, device)
+        for spec, result, own in zip(chunk, results, data)
+    ]
+    histories = [
+        (plan.run_ids[spec], record)
+        for spec, result in zip(chunk, results)
+        for record in result.history
+    ]
+    with (
+        deferred_interrupt()
+    ):  # Ctrl-C now would leave the chunk written but not counted in the summary
+        plan.store.append(
+            rows,
+            [record.epochs_row(run_id) for run_id, record in histories],
+            [row for run_id, record in histories for row in record.metrics_rows(run_id)],
+        )
         for spec, result in zip(chunk, results):
             summary.trained += 1
             summary.counts[(spec.model, spec.initializer, result.status)] += 1
@@ -312,17 +398,30 @@ def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSu
     in_flight: list[RunSpec] = []
     try:
         work = chunks(plan)
-        announce = getattr(observer, "planned", None)  # an observer written before the hook has none
+        announce = getattr(
+            observer, "planned", None
+        )  # an observer written before the hook has none
         if announce is not None and work:
             n_genes = Shapes.of(plan.dataset, plan.config).n_genes
-            announce(work, {chunk[0].group_key(): float(n_parameters(chunk[0], n_genes)) for chunk in work})
+            announce(
+                work,
+                {chunk[0].group_key(): float(n_parameters(chunk[0], n_genes)) for chunk in work},
+            )
         for chunk in work:
             in_flight = chunk
             data = [prepared(spec) for spec in chunk]
             observer.chunk_start(chunk)
             results, error = train_chunk(chunk, data, plan.device, observer.epoch)
-            record_chunk(plan, summary, observer, chunk=chunk, data=data, results=results, error=error,
-                         device=str(plan.device))
+            record_chunk(
+                plan,
+                summary,
+                observer,
+                chunk=chunk,
+                data=data,
+                results=results,
+                error=error,
+                device=str(plan.device),
+            )
             in_flight = []
     except KeyboardInterrupt:
         summary.interrupted, summary.lost = True, len(in_flight)

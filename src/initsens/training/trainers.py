@@ -18,14 +18,20 @@ from initsens.training.record import EpochCallback, RunResult
 if TYPE_CHECKING:
     from initsens.training.config import RunSpec
 
-Trainer = Callable[[Sequence["RunSpec"], Sequence[PreparedData], torch.device, EpochCallback], list[RunResult]]
+Trainer = Callable[
+    [Sequence["RunSpec"], Sequence[PreparedData], torch.device, EpochCallback], list[RunResult]
+]
 TRAINERS: Registry[Trainer] = Registry("trainer")
 #: Vectorized: runs of one architecture trained together as a stacked ensemble (the default).
 TRAINERS.register("ensemble")(train_ensemble)
 
 
 @TRAINERS.register("reference")
-def reference_trainer(specs: Sequence[RunSpec], data: Sequence[PreparedData], device: torch.device,
-                      on_epoch: EpochCallback) -> list[RunResult]:
+def reference_trainer(
+    specs: Sequence[RunSpec],
+    data: Sequence[PreparedData],
+    device: torch.device,
+    on_epoch: EpochCallback,
+) -> list[RunResult]:
     """The plain trainer: the runs one after the other, the reference the ensemble is checked against."""
     return [train_run(spec, own, device, on_epoch) for spec, own in zip(specs, data)]

@@ -31,7 +31,9 @@ def model_tables(items: Sequence[str]) -> dict[str, dict[str, str]]:
         target, equals, value = item.partition("=")
         model, dot, key = target.strip().rpartition(".")
         if not (equals and dot and model and key):
-            raise InitsensError(f"--model-set {item!r}: write MODEL.KEY=VALUE, e.g. IWAE.iwae_k=10 or BetaVAE.beta=2")
+            raise InitsensError(
+                f"--model-set {item!r}: write MODEL.KEY=VALUE, e.g. IWAE.iwae_k=10 or BetaVAE.beta=2"
+            )
         tables.setdefault(model, {})[key] = value.strip()
     return tables
 
@@ -74,8 +76,10 @@ def convert_hyperparameter(declared: Hyperparameter, value: Any, source: str) ->
     try:
         return read(declared.kind, value, declared.name, source)
     except (TypeError, ValueError, InitsensError):
-        raise InitsensError(f"{source}: {declared.name} = {value!r} is not a valid "
-                            f"{getattr(declared.kind, '__name__', declared.kind)}") from None
+        raise InitsensError(
+            f"{source}: {declared.name} = {value!r} is not a valid "
+            f"{getattr(declared.kind, '__name__', declared.kind)}"
+        ) from None
 
 
 #: The swept factors whose values may be the user's own (import path or object), and their kind.
@@ -110,20 +114,30 @@ def read(kind: Any, value: Any, key: str, source: str) -> Any:
             except (TypeError, ValueError, InitsensError):
                 continue
         raise ValueError(value)
-    readers: dict[Any, Callable[[Any], Any]] = {bool: convert_bool, int: lambda v: to_int(v, key, source),
-                                                float: to_float, str: str}
+    readers: dict[Any, Callable[[Any], Any]] = {
+        bool: convert_bool,
+        int: lambda v: to_int(v, key, source),
+        float: to_float,
+        str: str,
+    }
     return readers[kind](value)
 
 
 def convert(key: str, value: Any, source: str) -> Any:
     """A TOML or command-line value as the field ``key`` holds it, or a one-line error."""
     setting, kind = row(key), setting_kind(key)
-    if key in PLUGGABLE:  # a model or initializer of the user's, by import path or as the object: its name
+    if (
+        key in PLUGGABLE
+    ):  # a model or initializer of the user's, by import path or as the object: its name
         value = [resolve(PLUGGABLE[key], item) for item in as_list(value)]
     try:
-        if typing.get_origin(kind) is tuple:  # a list: 'a,b', a TOML array, or 'all' for every choice
+        if (
+            typing.get_origin(kind) is tuple
+        ):  # a list: 'a,b', a TOML array, or 'all' for every choice
             items = as_list(value)
-            allowed = choices_of(setting) if items == ["all"] and setting.metadata["choices"] else []
+            allowed = (
+                choices_of(setting) if items == ["all"] and setting.metadata["choices"] else []
+            )
             if allowed and expands_all(setting, allowed):
                 return tuple(allowed)
             return tuple(read(typing.get_args(kind)[0], item, key, source) for item in items)

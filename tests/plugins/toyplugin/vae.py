@@ -11,7 +11,15 @@ from initsens.models.objectives import gaussian_nll, kl_standard_normal, reparam
 class BetaVAE(VAE):
     """beta-VAE (Higgins et al. 2017): Gaussian reconstruction plus beta times the KL."""
 
-    def __init__(self, n_genes, hidden_dims=(512,), latent_dim=50, activation="leaky_relu", *, beta: float = 4.0):
+    def __init__(
+        self,
+        n_genes,
+        hidden_dims=(512,),
+        latent_dim=50,
+        activation="leaky_relu",
+        *,
+        beta: float = 4.0,
+    ):
         super().__init__(n_genes, hidden_dims, latent_dim, activation)
         self.beta = beta
 
@@ -34,7 +42,15 @@ class ConvVAE(BetaVAE):
     """A beta-VAE with a 1-d convolution over the genes before the encoder and a learnt output scale: layers and
     parameters that initsens's initializers do not all know."""
 
-    def __init__(self, n_genes, hidden_dims=(512,), latent_dim=50, activation="leaky_relu", *, beta: float = 1.0):
+    def __init__(
+        self,
+        n_genes,
+        hidden_dims=(512,),
+        latent_dim=50,
+        activation="leaky_relu",
+        *,
+        beta: float = 1.0,
+    ):
         super().__init__(n_genes, hidden_dims, latent_dim, activation, beta=beta)
         self.smooth = torch.nn.Conv1d(1, 1, kernel_size=3, padding=1)
         self.scale = torch.nn.Parameter(torch.ones(n_genes))
@@ -51,13 +67,23 @@ class TemperedVAE(VAE):
     """A VAE whose KL term is divided by a temperature: a hyperparameter declared as initsens's own models declare
     theirs (its help in ``Annotated``), and VAE's own (kl_weight, recon_reduction) taken by passing ``**shared`` on."""
 
-    def __init__(self, n_genes, hidden_dims=(512,), latent_dim=50, activation="leaky_relu", *,
-                 temperature: Annotated[float, "Divides the KL term."] = 2.0, **shared):
+    def __init__(
+        self,
+        n_genes,
+        hidden_dims=(512,),
+        latent_dim=50,
+        activation="leaky_relu",
+        *,
+        temperature: Annotated[float, "Divides the KL term."] = 2.0,
+        **shared,
+    ):
         super().__init__(n_genes, hidden_dims, latent_dim, activation, **shared)
         self.temperature = temperature
 
     def objective(self, x, mu, logvar, generator):
         z = reparameterize(mu, logvar, generator)
         x_hat = self.decode(z)
-        loss = self.reconstruction(x, x_hat) + self.kl_factor() / self.temperature * kl_standard_normal(mu, logvar)
+        loss = self.reconstruction(
+            x, x_hat
+        ) + self.kl_factor() / self.temperature * kl_standard_normal(mu, logvar)
         return Objective(loss.mean(-1), x_hat)

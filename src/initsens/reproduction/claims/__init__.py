@@ -53,18 +53,60 @@ from initsens.reproduction.claims.base import (
 from initsens.reproduction.claims.best import PAIR_COLUMNS, claimed_sets
 from initsens.reproduction.claims.clustering import WEAK_RHO
 from initsens.reproduction.claims.normalization import NEGLIGIBLE_SHIFT
-from initsens.reproduction.claims.rules import RULES_HISTORY, RULES_PREAMBLE, RULES_VERSION, RulesVersion
+from initsens.reproduction.claims.rules import (
+    RULES_HISTORY,
+    RULES_PREAMBLE,
+    RULES_VERSION,
+    RulesVersion,
+)
 
-__all__ = ["ARI_SIGNAL", "CHECKS", "CLAIMS", "COMMON_LOSS", "NELBO", "OTHER_DEFAULT", "OWN_LOSS", "PAPER", "POSTER",
-           "PRIMARY", "CONTRADICTED", "EXTRAPOLATION", "NEGLIGIBLE_SHIFT", "NOT_TESTABLE", "RULES_HISTORY",
-           "RULES_PREAMBLE", "RULES_VERSION", "SOURCE", "SUPPORTED", "UNRESOLVED", "VERDICTS", "WEAK_RHO", "Check",
-           "Claim", "RulesVersion", "Scope", "aggregate", "claimed_sets", "default_name", "evaluate",
-           "shown_verdict", "verdicts"]
+__all__ = [
+    "ARI_SIGNAL",
+    "CHECKS",
+    "CLAIMS",
+    "COMMON_LOSS",
+    "NELBO",
+    "OTHER_DEFAULT",
+    "OWN_LOSS",
+    "PAPER",
+    "POSTER",
+    "PRIMARY",
+    "CONTRADICTED",
+    "EXTRAPOLATION",
+    "NEGLIGIBLE_SHIFT",
+    "NOT_TESTABLE",
+    "RULES_HISTORY",
+    "RULES_PREAMBLE",
+    "RULES_VERSION",
+    "SOURCE",
+    "SUPPORTED",
+    "UNRESOLVED",
+    "VERDICTS",
+    "WEAK_RHO",
+    "Check",
+    "Claim",
+    "RulesVersion",
+    "Scope",
+    "aggregate",
+    "claimed_sets",
+    "default_name",
+    "evaluate",
+    "shown_verdict",
+    "verdicts",
+]
 
 #: The claims, in the report's order: a new claim is its module and one entry here.
-CLAIMS: dict[str, Claim] = {c.key: c for c in (
-    sensitivity.CLAIM, best.P2, best.P3, normalization.CLAIM, clustering.E1, clustering.E2,
-)}
+CLAIMS: dict[str, Claim] = {
+    c.key: c
+    for c in (
+        sensitivity.CLAIM,
+        best.P2,
+        best.P3,
+        normalization.CLAIM,
+        clustering.E1,
+        clustering.E2,
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -86,11 +128,14 @@ class Check:
 #: The checks a study is judged under: the claim's own metric (the verdict), the common loss (robustness) and the
 #: other reading of "the default" standing for it.
 PRIMARY, NELBO, OTHER_DEFAULT = "verdict", COMMON_LOSS, "other default"
-CHECKS: dict[str, Check] = {c.name: c for c in (
-    Check(PRIMARY, OWN_LOSS, False, lambda claim: True),
-    Check(NELBO, COMMON_LOSS, False, lambda claim: claim.on_loss),
-    Check(OTHER_DEFAULT, OWN_LOSS, True, lambda claim: claim.names_default),
-)}
+CHECKS: dict[str, Check] = {
+    c.name: c
+    for c in (
+        Check(PRIMARY, OWN_LOSS, False, lambda claim: True),
+        Check(NELBO, COMMON_LOSS, False, lambda claim: claim.on_loss),
+        Check(OTHER_DEFAULT, OWN_LOSS, True, lambda claim: claim.names_default),
+    )
+}
 
 
 def shown_verdict(verdict: str, testable: int, total: int) -> str:
@@ -111,8 +156,12 @@ def default_name(runs: pd.DataFrame) -> str:
     return "kaiming_uniform" if "kaiming_uniform" in inits and "default" not in inits else "default"
 
 
-def evaluate(runs: pd.DataFrame, metric: str = OWN_LOSS, alpha: float = 0.05,
-             claims: Sequence[str] | None = None) -> pd.DataFrame:
+def evaluate(
+    runs: pd.DataFrame,
+    metric: str = OWN_LOSS,
+    alpha: float = 0.05,
+    claims: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Every sub-result of ``claims`` (default: all) for one protocol's ``runs`` (five initializers, one of them
     "the default"), the loss claims judged on ``metric``.
 
@@ -123,14 +172,37 @@ def evaluate(runs: pd.DataFrame, metric: str = OWN_LOSS, alpha: float = 0.05,
     seen some) and rule-specific extras (``level``: the Bonferroni level a contradiction needed, ``rival``,
     ``p_value``, P2/P3's contradicting pair ...).
     """
-    on = Judging(metric, Design().cell_keys(runs), alpha, default_name(runs),
-                 sorted(int(d) for d in runs["depth"].unique()))  # its cache: P2, P3 and P4 compare the same cells
+    on = Judging(
+        metric,
+        Design().cell_keys(runs),
+        alpha,
+        default_name(runs),
+        sorted(int(d) for d in runs["depth"].unique()),
+    )  # its cache: P2, P3 and P4 compare the same cells
     chosen = [CLAIMS[key] for key in (CLAIMS if claims is None else claims)]
-    rows = [{**row, "metric": metric if claim.on_loss else claim.metric,
-             "stated_before": RULES_HISTORY[-1].stated_before(row["first_recorded"])}
-            for claim in chosen for row in claim.judge(runs, on)]
-    columns = ["claim", "where", "scope", "metric", "estimate", "ci_low", "ci_high", "verdict", "margin", "detail",
-               "first_recorded", "stated_before"]
+    rows = [
+        {
+            **row,
+            "metric": metric if claim.on_loss else claim.metric,
+            "stated_before": RULES_HISTORY[-1].stated_before(row["first_recorded"]),
+        }
+        for claim in chosen
+        for row in claim.judge(runs, on)
+    ]
+    columns = [
+        "claim",
+        "where",
+        "scope",
+        "metric",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "verdict",
+        "margin",
+        "detail",
+        "first_recorded",
+        "stated_before",
+    ]
     frame = pd.DataFrame(rows)
     return frame.reindex(columns=[*columns, *(c for c in frame.columns if c not in columns)])
 
@@ -143,17 +215,37 @@ def verdicts(evidence: pd.DataFrame, scope: str = SOURCE) -> pd.DataFrame:
     """
     rows = []
     for key, claim in CLAIMS.items():
-        subs = evidence[(evidence["claim"] == key) & (evidence["scope"] == scope)] if len(evidence) else evidence
+        subs = (
+            evidence[(evidence["claim"] == key) & (evidence["scope"] == scope)]
+            if len(evidence)
+            else evidence
+        )
         # no sub-result at all: the source's scope was not trained (not testable); no extrapolation: nothing to say
-        verdict = aggregate(list(subs["verdict"])) if len(subs) else (NOT_TESTABLE if scope == SOURCE else "")
+        verdict = (
+            aggregate(list(subs["verdict"]))
+            if len(subs)
+            else (NOT_TESTABLE if scope == SOURCE else "")
+        )
         testable = int((subs["verdict"] != NOT_TESTABLE).sum()) if len(subs) else 0
-        row = {"claim": key, "text": claim.text, "scope": scope,
-               "metric": subs["metric"].iloc[0] if len(subs) else claim.metric, "verdict": verdict,
-               "coverage": shown_verdict(verdict, testable, len(subs)), "rules": RULES_VERSION,
-               **{f"n_{v.replace(' ', '_')}": int((subs["verdict"] == v).sum()) if len(subs) else 0
-                  for v in VERDICTS},
-               "not_testable": "; ".join(subs.loc[subs["verdict"] == NOT_TESTABLE, "where"]) if len(subs) else "",
-               "n_stated_before": int((subs["stated_before"] == "yes").sum()) if "stated_before" in subs else 0}
+        row = {
+            "claim": key,
+            "text": claim.text,
+            "scope": scope,
+            "metric": subs["metric"].iloc[0] if len(subs) else claim.metric,
+            "verdict": verdict,
+            "coverage": shown_verdict(verdict, testable, len(subs)),
+            "rules": RULES_VERSION,
+            **{
+                f"n_{v.replace(' ', '_')}": int((subs["verdict"] == v).sum()) if len(subs) else 0
+                for v in VERDICTS
+            },
+            "not_testable": "; ".join(subs.loc[subs["verdict"] == NOT_TESTABLE, "where"])
+            if len(subs)
+            else "",
+            "n_stated_before": int((subs["stated_before"] == "yes").sum())
+            if "stated_before" in subs
+            else 0,
+        }
         chosen = subs[subs["verdict"] == verdict] if len(subs) else subs
         shown = ["where", "estimate", "ci_low", "ci_high", "stated_before", *PAIR_COLUMNS]
         if len(chosen):

@@ -14,7 +14,12 @@ from scipy import stats
 from initsens.analysis.failures import failed_mask
 from initsens.results.schema import OK
 
-SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE = "supported", "contradicted", "unresolved", "not testable"
+SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE = (
+    "supported",
+    "contradicted",
+    "unresolved",
+    "not testable",
+)
 VERDICTS = (SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE)
 #: Where a sub-result lies: in the claim's source's scope, or beyond it (an extrapolation, reported apart).
 SOURCE, EXTRAPOLATION = "source", "extrapolation"
@@ -38,13 +43,17 @@ class Scope:
 
     def contains(self, keys: dict) -> bool:
         """Whether a cell (its keys) lies in this scope."""
-        return (keys.get("model", self.models[0]) in self.models
-                and (self.depths is None or int(keys.get("depth", 1)) in self.depths)
-                and keys.get("normalization", self.normalizations[0]) in self.normalizations)
+        return (
+            keys.get("model", self.models[0]) in self.models
+            and (self.depths is None or int(keys.get("depth", 1)) in self.depths)
+            and keys.get("normalization", self.normalizations[0]) in self.normalizations
+        )
 
     def describe(self) -> str:
         """The scope in words, as the report's tables print it."""
-        depths = "every depth" if self.depths is None else "depth " + ", ".join(map(str, self.depths))
+        depths = (
+            "every depth" if self.depths is None else "depth " + ", ".join(map(str, self.depths))
+        )
         return f"{', '.join(self.models)}; {depths}; {', '.join(self.normalizations)}"
 
 
@@ -143,19 +152,55 @@ def first_recorded(runs: pd.DataFrame) -> pd.Timestamp:
     return pd.to_datetime(runs["finished_at"], utc=True).min()
 
 
-def sub_result(claim: str, where: str, scope: str, runs: pd.DataFrame, *, estimate: float, low: float, high: float,
-               verdict: str, margin: float, detail: str, **extra) -> dict:
+def sub_result(
+    claim: str,
+    where: str,
+    scope: str,
+    runs: pd.DataFrame,
+    *,
+    estimate: float,
+    low: float,
+    high: float,
+    verdict: str,
+    margin: float,
+    detail: str,
+    **extra,
+) -> dict:
     """One sub-result's row of the evidence table (see :func:`initsens.reproduction.claims.evaluate`); ``runs``: every
     run it is judged on (its cell, or its group of cells), for when the first of them was recorded.
     """
-    return {"claim": claim, "where": where, "scope": scope, "estimate": estimate, "ci_low": low, "ci_high": high,
-            "verdict": verdict, "margin": margin, "detail": detail, "first_recorded": first_recorded(runs), **extra}
+    return {
+        "claim": claim,
+        "where": where,
+        "scope": scope,
+        "estimate": estimate,
+        "ci_low": low,
+        "ci_high": high,
+        "verdict": verdict,
+        "margin": margin,
+        "detail": detail,
+        "first_recorded": first_recorded(runs),
+        **extra,
+    }
 
 
-def untestable(claim: str, where: str, scope: str, runs: pd.DataFrame, detail: str, **extra) -> dict:
+def untestable(
+    claim: str, where: str, scope: str, runs: pd.DataFrame, detail: str, **extra
+) -> dict:
     """A sub-result that cannot be judged: no estimate, no interval, the reason in ``detail``."""
-    return sub_result(claim, where, scope, runs, estimate=np.nan, low=np.nan, high=np.nan, verdict=NOT_TESTABLE,
-                      margin=np.nan, detail=detail, **extra)
+    return sub_result(
+        claim,
+        where,
+        scope,
+        runs,
+        estimate=np.nan,
+        low=np.nan,
+        high=np.nan,
+        verdict=NOT_TESTABLE,
+        margin=np.nan,
+        detail=detail,
+        **extra,
+    )
 
 
 def with_failures(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -181,7 +226,9 @@ def ari_signal(cell: pd.DataFrame) -> tuple[bool, str]:
         if values.size < 2:
             continue
         sd = values.std(ddof=1)
-        low = values.mean() - (stats.t.ppf(0.95, values.size - 1) * sd / np.sqrt(values.size) if sd > 0 else 0.0)
+        low = values.mean() - (
+            stats.t.ppf(0.95, values.size - 1) * sd / np.sqrt(values.size) if sd > 0 else 0.0
+        )
         if low > best:
             best, where = low, str(init)
     if not np.isfinite(best):

@@ -45,7 +45,9 @@ class CellComparison:
     """
 
     means: dict[str, float]
-    pairs: dict[tuple[str, str], tuple[float, float, float, float]]  # (mean difference, p_adj, se, df)
+    pairs: dict[
+        tuple[str, str], tuple[float, float, float, float]
+    ]  # (mean difference, p_adj, se, df)
     failures: dict[str, tuple[int, int]]
     compared: int = 0  # initializers in the Games-Howell family
 
@@ -53,12 +55,17 @@ class CellComparison:
     def from_runs(cls, cell: pd.DataFrame, metric: str) -> CellComparison:
         """``cell``: one cell's runs with a ``failed`` column (see :func:`with_failures`)."""
         finished = cell[~cell["failed"]]
-        groups = [(str(name), g[metric].to_numpy(np.float64)) for name, g in finished.groupby(FACTOR, sort=True)]
+        groups = [
+            (str(name), g[metric].to_numpy(np.float64))
+            for name, g in finished.groupby(FACTOR, sort=True)
+        ]
         means = {name: float(values.mean()) for name, values in groups}
         comparable = [(name, values) for name, values in groups if values.size >= 2]
         pairs: dict[tuple[str, str], tuple[float, float, float, float]] = {}
         if len(comparable) >= 2:
-            for r in games_howell([n for n, _ in comparable], [v for _, v in comparable], 0.05, intervals=False):
+            for r in games_howell(
+                [n for n, _ in comparable], [v for _, v in comparable], 0.05, intervals=False
+            ):
                 pairs[(r["group1"], r["group2"])] = (r["mean_diff"], r["p_adj"], r["se"], r["df"])
                 pairs[(r["group2"], r["group1"])] = (-r["mean_diff"], r["p_adj"], r["se"], r["df"])
         counts = cell.groupby(FACTOR, sort=True)["failed"].agg(["sum", "size"])
@@ -72,7 +79,10 @@ class CellComparison:
         pair = self.pairs.get((i, j))
         if pair is None:
             return np.nan, np.nan, np.nan
-        return (pair[0], *games_howell_interval(pair[0], pair[2], pair[3], self.compared, 1 - level))
+        return (
+            pair[0],
+            *games_howell_interval(pair[0], pair[2], pair[3], self.compared, 1 - level),
+        )
 
     @property
     def initializers(self) -> list[str]:
@@ -90,7 +100,9 @@ class CellComparison:
         fj, nj = self.failures.get(j, (0, 0))
         if ni == 0 or nj == 0 or fi / ni <= fj / nj:
             return 1.0
-        return float(stats.fisher_exact([[fi, ni - fi], [fj, nj - fj]], alternative="greater").pvalue)
+        return float(
+            stats.fisher_exact([[fi, ni - fi], [fj, nj - fj]], alternative="greater").pvalue
+        )
 
     def worse_p(self, i: str, j: str) -> tuple[float, str]:
         """How strongly ``i`` is worse than ``j``: the smaller of the Games-Howell p_adj (where ``i``'s mean is
@@ -114,18 +126,25 @@ class CellComparison:
         return {i for i in inits if not any(self.worse(i, j, level) for j in inits if j != i)}
 
 
-def best_set_rule(cell: CellComparison, claimed: set[str], alpha: float, m: int
-                  ) -> tuple[str, str, tuple[str, str] | None]:
+def best_set_rule(
+    cell: CellComparison, claimed: set[str], alpha: float, m: int
+) -> tuple[str, str, tuple[str, str] | None]:
     """(verdict, detail, the (claimed, better) pair that contradicts it or None) of "the claimed initializers
     perform best" in one cell: contradicted when a claimed one is significantly worse than another at α/m;
     supported when no claimed one is worse than another at α and every other is worse than a claimed one.
     """
     if not cell.testable:
-        return NOT_TESTABLE, "no two initializers can be compared (every run failed, or one initializer left)", None
+        return (
+            NOT_TESTABLE,
+            "no two initializers can be compared (every run failed, or one initializer left)",
+            None,
+        )
     inits = cell.initializers
     claimed = claimed & set(inits)
     others = [i for i in inits if i not in claimed]
-    beaten = [(c, j) for c in sorted(claimed) for j in inits if j != c and cell.worse(c, j, alpha / m)]
+    beaten = [
+        (c, j) for c in sorted(claimed) for j in inits if j != c and cell.worse(c, j, alpha / m)
+    ]
     detail = f"best set {{{', '.join(sorted(cell.best(alpha)))}}}"
     if beaten:  # the strongest contradiction: the pair with the smallest p
         c, j = min(beaten, key=lambda pair: cell.worse_p(*pair)[0])
@@ -136,23 +155,45 @@ def best_set_rule(cell: CellComparison, claimed: set[str], alpha: float, m: int
         else:
             (fc, nc), (fj, nj) = cell.failures.get(c, (0, 0)), cell.failures.get(j, (0, 0))
             why = f"more failures, {fc}/{nc} vs {fj}/{nj}"
-        return CONTRADICTED, detail + f"; claimed {c} is significantly worse than {j} ({why})", (c, j)
+        return (
+            CONTRADICTED,
+            detail + f"; claimed {c} is significantly worse than {j} ({why})",
+            (c, j),
+        )
     ok_claimed = all(not cell.worse(c, j, alpha) for c in claimed for j in inits if j != c)
     separated = all(any(cell.worse(o, c, alpha) for c in claimed) for o in others)
     if claimed and ok_claimed and separated:
-        return SUPPORTED, detail + "; every other initializer is significantly worse than a claimed one", None
+        return (
+            SUPPORTED,
+            detail + "; every other initializer is significantly worse than a claimed one",
+            None,
+        )
     missing = [o for o in others if not any(cell.worse(o, c, alpha) for c in claimed)]
-    return UNRESOLVED, detail + (f"; not separated from the claimed set: {', '.join(missing)}" if missing else ""), None
+    return (
+        UNRESOLVED,
+        detail + (f"; not separated from the claimed set: {', '.join(missing)}" if missing else ""),
+        None,
+    )
 
 
 #: The evidence columns of a contradicted P2/P3 sub-result's contradicting pair (empty or NaN elsewhere): the claimed
 #: initializer, the one significantly better than it, mean(better) − mean(claimed) with its Games-Howell simultaneous
 #: 95% CI, the adjusted p that decided it, whether by means or by failures, and all of it in words.
-PAIR_COLUMNS = ("pair_claimed", "pair_better", "pair_estimate", "pair_low", "pair_high", "pair_p", "pair_by",
-                "contradiction")
+PAIR_COLUMNS = (
+    "pair_claimed",
+    "pair_better",
+    "pair_estimate",
+    "pair_low",
+    "pair_high",
+    "pair_p",
+    "pair_by",
+    "contradiction",
+)
 
 
-def best_set_estimate(cell: CellComparison, claimed: set[str]) -> tuple[str, str, float, float, float]:
+def best_set_estimate(
+    cell: CellComparison, claimed: set[str]
+) -> tuple[str, str, float, float, float]:
     """The statistic as P2 and P3 define it: (best other, worst claimed, Δ = mean(best other) − mean(worst claimed),
     and the Games-Howell simultaneous 95% CI of that pair); > 0: the claimed initializers are better. Best and worst by
     the means of finished runs; names '' and NaN where either side has no finished run, CI NaN where the pair was not
@@ -176,21 +217,46 @@ def contradicting_pair(cell: CellComparison, pair: tuple[str, str] | None) -> di
     (a claimed initializer can lose to another claimed one).
     """
     if pair is None:
-        return {"pair_claimed": "", "pair_better": "", "pair_estimate": np.nan, "pair_low": np.nan,
-                "pair_high": np.nan, "pair_p": np.nan, "pair_by": "", "contradiction": ""}
+        return {
+            "pair_claimed": "",
+            "pair_better": "",
+            "pair_estimate": np.nan,
+            "pair_low": np.nan,
+            "pair_high": np.nan,
+            "pair_p": np.nan,
+            "pair_by": "",
+            "contradiction": "",
+        }
     claimed, better = pair
     estimate, low, high = cell.interval(better, claimed)
     p_value, by = cell.worse_p(claimed, better)
-    difference = (f"{better} − {claimed} = {estimate:+.3g} [{low:.3g}, {high:.3g}]" if np.isfinite(high)
-                  else f"{better} − {claimed} = {estimate:+.3g} (not compared)" if np.isfinite(estimate) else "")
+    difference = (
+        f"{better} − {claimed} = {estimate:+.3g} [{low:.3g}, {high:.3g}]"
+        if np.isfinite(high)
+        else f"{better} − {claimed} = {estimate:+.3g} (not compared)"
+        if np.isfinite(estimate)
+        else ""
+    )
     if by == "mean":
-        words = f"{better} beats claimed {claimed}: {difference}, Games-Howell p_adj = {p_value:.3g}"
+        words = (
+            f"{better} beats claimed {claimed}: {difference}, Games-Howell p_adj = {p_value:.3g}"
+        )
     else:
         (fc, nc), (fb, nb) = cell.failures.get(claimed, (0, 0)), cell.failures.get(better, (0, 0))
-        words = (f"{better} beats claimed {claimed} by failures ({fb}/{nb} against {fc}/{nc}, Fisher p_adj = "
-                 f"{p_value:.3g})" + (f"; {difference}" if difference else ""))
-    return {"pair_claimed": claimed, "pair_better": better, "pair_estimate": estimate, "pair_low": low,
-            "pair_high": high, "pair_p": p_value, "pair_by": by, "contradiction": words}
+        words = (
+            f"{better} beats claimed {claimed} by failures ({fb}/{nb} against {fc}/{nc}, Fisher p_adj = "
+            f"{p_value:.3g})" + (f"; {difference}" if difference else "")
+        )
+    return {
+        "pair_claimed": claimed,
+        "pair_better": better,
+        "pair_estimate": estimate,
+        "pair_low": low,
+        "pair_high": high,
+        "pair_p": p_value,
+        "pair_by": by,
+        "contradiction": words,
+    }
 
 
 def claimed_sets(default: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
@@ -200,7 +266,9 @@ def claimed_sets(default: str) -> tuple[dict[str, set[str]], dict[str, set[str]]
     return p2, {model: xaviers for model in p2}
 
 
-def compare_cell(cell: pd.DataFrame, keys: dict, metric: str, cache: dict | None = None) -> CellComparison:
+def compare_cell(
+    cell: pd.DataFrame, keys: dict, metric: str, cache: dict | None = None
+) -> CellComparison:
     """:meth:`CellComparison.from_runs`, kept in ``cache`` under the cell's keys (P2, P3 and P4 see the same
     cells).
     """
@@ -213,17 +281,35 @@ def compare_cell(cell: pd.DataFrame, keys: dict, metric: str, cache: dict | None
     return cache[key]
 
 
-def best_initializer_claim(runs: pd.DataFrame, claim: str, *, claimed_for: dict[str, set[str]],
-                           depths: Sequence[int], cell_keys: Sequence[str], scope: Scope, metric: str,
-                           alpha: float = 0.05, cache: dict | None = None) -> list[dict]:
+def best_initializer_claim(
+    runs: pd.DataFrame,
+    claim: str,
+    *,
+    claimed_for: dict[str, set[str]],
+    depths: Sequence[int],
+    cell_keys: Sequence[str],
+    scope: Scope,
+    metric: str,
+    alpha: float = 0.05,
+    cache: dict | None = None,
+) -> list[dict]:
     """P2/P3 sub-results: one per cell at ``depths`` whose model has a claimed set, cells whose runs all failed
     included (there only failure counts can separate initializers).
     """
     data = with_failures(runs, metric)
-    cells = [(dict(zip(cell_keys, k if isinstance(k, tuple) else (k,))), cell)
-             for k, cell in data.groupby(list(cell_keys), sort=True)]
-    cells = [(keys, cell) for keys, cell in cells if int(keys["depth"]) in depths and keys["model"] in claimed_for]
-    m = {s: max(sum(scope.contains(k) == (s == "source") for k, _ in cells), 1) for s in ("source", "extrapolation")}
+    cells = [
+        (dict(zip(cell_keys, k if isinstance(k, tuple) else (k,))), cell)
+        for k, cell in data.groupby(list(cell_keys), sort=True)
+    ]
+    cells = [
+        (keys, cell)
+        for keys, cell in cells
+        if int(keys["depth"]) in depths and keys["model"] in claimed_for
+    ]
+    m = {
+        s: max(sum(scope.contains(k) == (s == "source") for k, _ in cells), 1)
+        for s in ("source", "extrapolation")
+    }
     rows = []
     for keys, cell in cells:
         kind = "source" if scope.contains(keys) else "extrapolation"
@@ -234,27 +320,65 @@ def best_initializer_claim(runs: pd.DataFrame, claim: str, *, claimed_for: dict[
         pair = contradicting_pair(comparison, against)
         # the margin orders sub-results for the verdict table's deciding one: a contradiction by how far its pair lies
         margin = pair["pair_low"] if against is not None else low
-        rows.append(sub_result(claim, cell_label(keys), kind, cell, estimate=estimate, low=low, high=high,
-                               verdict=verdict, margin=margin, detail=detail, claimed=", ".join(sorted(claimed)),
-                               best=", ".join(sorted(comparison.best(alpha))), level=alpha / m[kind],
-                               best_other=rival, worst_claimed=worst, **pair))
+        rows.append(
+            sub_result(
+                claim,
+                cell_label(keys),
+                kind,
+                cell,
+                estimate=estimate,
+                low=low,
+                high=high,
+                verdict=verdict,
+                margin=margin,
+                detail=detail,
+                claimed=", ".join(sorted(claimed)),
+                best=", ".join(sorted(comparison.best(alpha))),
+                level=alpha / m[kind],
+                best_other=rival,
+                worst_claimed=worst,
+                **pair,
+            )
+        )
     return rows
 
 
-def _best(runs: pd.DataFrame, on: Judging, claim: str, claimed_for: dict[str, set[str]],
-          depths: Sequence[int]) -> list[dict]:
+def _best(
+    runs: pd.DataFrame,
+    on: Judging,
+    claim: str,
+    claimed_for: dict[str, set[str]],
+    depths: Sequence[int],
+) -> list[dict]:
     """P2's or P3's sub-results over the poster's scope."""
-    return best_initializer_claim(runs, claim, claimed_for=claimed_for, depths=depths, cell_keys=on.keys,
-                                  scope=POSTER, metric=on.metric, alpha=on.alpha, cache=on.cache)
+    return best_initializer_claim(
+        runs,
+        claim,
+        claimed_for=claimed_for,
+        depths=depths,
+        cell_keys=on.keys,
+        scope=POSTER,
+        metric=on.metric,
+        alpha=on.alpha,
+        cache=on.cache,
+    )
 
 
 #: P2 and P3 show the same statistic on the same axis, and the same columns beside it: which initializers Δ compares
 #: and, where a cell contradicts the claim, the pair that does.
-_FIGURE = Figure("Δ val_loss: best other − worst claimed initializer (> 0: the claimed ones beat the rest)",
-                 unbounded=True)
-_COLUMNS = {"best_other": "best other", "worst_claimed": "worst claimed", "contradiction": "contradicting pair"}
-_PAIR = ("; a contradicted cell shows apart the pair that contradicts it (a claimed initializer significantly worse "
-         "than another, which may itself be claimed: Δ can then be > 0)")
+_FIGURE = Figure(
+    "Δ val_loss: best other − worst claimed initializer (> 0: the claimed ones beat the rest)",
+    unbounded=True,
+)
+_COLUMNS = {
+    "best_other": "best other",
+    "worst_claimed": "worst claimed",
+    "contradiction": "contradicting pair",
+}
+_PAIR = (
+    "; a contradicted cell shows apart the pair that contradicts it (a claimed initializer significantly worse "
+    "than another, which may itself be claimed: Δ can then be > 0)"
+)
 P2 = Claim(
     key="P2",
     text="With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, Xavier "
@@ -281,7 +405,9 @@ P3 = Claim(
     metric=OWN_LOSS,
     statistic="Δ as in P2, at depths 2 and more",
     rule="as P2, with the claimed set {xavier_normal, xavier_uniform, default} for every model.",
-    judge=lambda runs, on: _best(runs, on, "P3", claimed_sets(on.default)[1], [d for d in on.depths if d >= 2]),
+    judge=lambda runs, on: _best(
+        runs, on, "P3", claimed_sets(on.default)[1], [d for d in on.depths if d >= 2]
+    ),
     figure=_FIGURE,
     names_default=True,
     columns=_COLUMNS,

@@ -54,20 +54,26 @@ RHO_CLIP = 0.95
 TARGET = "uniform"
 
 
-def _cells(runs: pd.DataFrame, cell_keys: Sequence[str], scope: Scope, holding: str | None = None
-           ) -> tuple[list, dict[str, int]]:
+def _cells(
+    runs: pd.DataFrame, cell_keys: Sequence[str], scope: Scope, holding: str | None = None
+) -> tuple[list, dict[str, int]]:
     """(keys, rows, scope kind) of every cell (holding initializer ``holding``, when given), and the number of
     sub-results per kind (the Bonferroni m of each family).
     """
-    cells = [(dict(zip(cell_keys, k if isinstance(k, tuple) else (k,))), cell)
-             for k, cell in runs.groupby(list(cell_keys), sort=True)
-             if holding is None or holding in set(cell[FACTOR])]
+    cells = [
+        (dict(zip(cell_keys, k if isinstance(k, tuple) else (k,))), cell)
+        for k, cell in runs.groupby(list(cell_keys), sort=True)
+        if holding is None or holding in set(cell[FACTOR])
+    ]
     kinds = ["source" if scope.contains(keys) else "extrapolation" for keys, _ in cells]
-    return [(*c, kind) for c, kind in zip(cells, kinds)], {s: max(kinds.count(s), 1)
-                                                            for s in ("source", "extrapolation")}
+    return [(*c, kind) for c, kind in zip(cells, kinds)], {
+        s: max(kinds.count(s), 1) for s in ("source", "extrapolation")
+    }
 
 
-def uniform_against(wide: pd.DataFrame, target: str, alpha: float, m: int) -> tuple[str, list[tuple], str]:
+def uniform_against(
+    wide: pd.DataFrame, target: str, alpha: float, m: int
+) -> tuple[str, list[tuple], str]:
     """E1's rule in one cell from ``wide`` ARIs (seeds x initializers, failed runs at 0): (verdict, per rival
     (rival, mean difference, p that target is better, p that it is worse), attainability note).
     """
@@ -78,14 +84,23 @@ def uniform_against(wide: pd.DataFrame, target: str, alpha: float, m: int) -> tu
         d = (wide[target] - wide[other]).dropna().to_numpy(np.float64)
         if d.size < 2:
             continue
-        compared.append((other, float(d.mean()), sign_flip_p(d, "greater"), sign_flip_p(d, "less"),
-                         int(np.count_nonzero(d))))
+        compared.append(
+            (
+                other,
+                float(d.mean()),
+                sign_flip_p(d, "greater"),
+                sign_flip_p(d, "less"),
+                int(np.count_nonzero(d)),
+            )
+        )
     if not compared:
         return UNRESOLVED, [], "no paired seeds"
     nonzero = max(c[4] for c in compared)
     smallest = min_sign_flip_p(nonzero)
-    note = (f"contradiction needs a one-sided p <= {level:.3g}; with {nonzero} nonzero differences the sign-flip "
-            f"test's smallest p is {smallest:.3g}")
+    note = (
+        f"contradiction needs a one-sided p <= {level:.3g}; with {nonzero} nonzero differences the sign-flip "
+        f"test's smallest p is {smallest:.3g}"
+    )
     if smallest > level:
         note += f" (unreachable: needs >= {seeds_for_level(level)} seeds with nonzero differences)"
     if any(c[2] <= level for c in compared):
@@ -97,8 +112,13 @@ def uniform_against(wide: pd.DataFrame, target: str, alpha: float, m: int) -> tu
     return verdict, compared, note
 
 
-def e1_uniform_clusters_worse(runs: pd.DataFrame, cell_keys: Sequence[str], scope: Scope, alpha: float = 0.05,
-                              target: str = TARGET) -> list[dict]:
+def e1_uniform_clusters_worse(
+    runs: pd.DataFrame,
+    cell_keys: Sequence[str],
+    scope: Scope,
+    alpha: float = 0.05,
+    target: str = TARGET,
+) -> list[dict]:
     """E1's sub-results: one per cell holding uniform."""
     data = runs.assign(ari_scored=scored_ari(runs))
     cells, m = _cells(data, cell_keys, scope, holding=target)
@@ -112,25 +132,63 @@ def e1_uniform_clusters_worse(runs: pd.DataFrame, cell_keys: Sequence[str], scop
         wide = cell.pivot_table(index="seed", columns=FACTOR, values="ari_scored", aggfunc="first")
         verdict, compared, note = uniform_against(wide, target, alpha, m[kind])
         if not compared:
-            rows.append(sub_result("E1", where, kind, cell, estimate=np.nan, low=np.nan, high=np.nan,
-                                   verdict=UNRESOLVED, margin=np.nan, detail=note))
+            rows.append(
+                sub_result(
+                    "E1",
+                    where,
+                    kind,
+                    cell,
+                    estimate=np.nan,
+                    low=np.nan,
+                    high=np.nan,
+                    verdict=UNRESOLVED,
+                    margin=np.nan,
+                    detail=note,
+                )
+            )
             continue
         closest = max(compared, key=lambda c: c[1])
         d = (wide[target] - wide[closest[0]]).dropna().to_numpy(np.float64)
         half = _t_half(d)
         level = alpha / (m[kind] * max(len(wide.columns) - 1, 1))
-        detail = "; ".join(f"{target} − {o} = {diff:+.3f} (sign-flip p: better {fmt_p(pg, (level,), floor=None)}, "
-                           f"worse {fmt_p(pl, (alpha,), floor=None)})" for o, diff, pg, pl, _ in compared) + "; " + note
-        rows.append(sub_result("E1", where, kind, cell, estimate=closest[1], low=closest[1] - half,
-                               high=closest[1] + half, verdict=verdict, margin=-(closest[1] + half), detail=detail,
-                               rival=closest[0], p_value=closest[2], level=level,
-                               nonzero_min=min(c[4] for c in compared), nonzero_max=max(c[4] for c in compared)))
+        detail = (
+            "; ".join(
+                f"{target} − {o} = {diff:+.3f} (sign-flip p: better {fmt_p(pg, (level,), floor=None)}, "
+                f"worse {fmt_p(pl, (alpha,), floor=None)})"
+                for o, diff, pg, pl, _ in compared
+            )
+            + "; "
+            + note
+        )
+        rows.append(
+            sub_result(
+                "E1",
+                where,
+                kind,
+                cell,
+                estimate=closest[1],
+                low=closest[1] - half,
+                high=closest[1] + half,
+                verdict=verdict,
+                margin=-(closest[1] + half),
+                detail=detail,
+                rival=closest[0],
+                p_value=closest[2],
+                level=level,
+                nonzero_min=min(c[4] for c in compared),
+                nonzero_max=max(c[4] for c in compared),
+            )
+        )
     return rows
 
 
 def _t_half(d: np.ndarray) -> float:
     """Half-width of the paired t 95% interval of the mean difference (shown beside the exact tests)."""
-    return float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else np.nan
+    return (
+        float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size))
+        if d.size > 1
+        else np.nan
+    )
 
 
 def fisher_z_interval(r: float, n_eff: int, level: float) -> tuple[float, float]:
@@ -139,7 +197,7 @@ def fisher_z_interval(r: float, n_eff: int, level: float) -> tuple[float, float]
     """
     if not np.isfinite(r) or n_eff < 4:
         return np.nan, np.nan
-    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt((1 + r ** 2 / 2) / (n_eff - 3))
+    half = stats.norm.ppf(0.5 + level / 2) * np.sqrt((1 + r**2 / 2) / (n_eff - 3))
     z = np.arctanh(np.clip(r, -0.999999, 0.999999))
     return float(np.tanh(z - half)), float(np.tanh(z + half))
 
@@ -190,7 +248,9 @@ def weak_rule(low95: float, high_strict: float) -> str:
     return UNRESOLVED
 
 
-def loss_tracks_clustering(finished: pd.DataFrame, metric: str, alpha: float, m: int) -> tuple[str, dict, dict]:
+def loss_tracks_clustering(
+    finished: pd.DataFrame, metric: str, alpha: float, m: int
+) -> tuple[str, dict, dict]:
     """E2's rule in one cell (its finished runs): (verdict, between-initializers reading, within-initializers
     reading). The verdict is the between reading's: the per-seed rhos across initializers averaged on Fisher's z
     scale (a rho of ±1, five initializers in perfect order, counted as ±:data:`RHO_CLIP`), with a t interval of the
@@ -199,23 +259,46 @@ def loss_tracks_clustering(finished: pd.DataFrame, metric: str, alpha: float, m:
     """
     z = np.arctanh(np.clip(between_initializers(finished, metric), -RHO_CLIP, RHO_CLIP))
     n = z.size
-    between = {"rho": float(np.tanh(z.mean())) if n else np.nan, "n": n, "ci_low": np.nan, "ci_high": np.nan,
-               "strict_low": np.nan, "strict_high": np.nan}
+    between = {
+        "rho": float(np.tanh(z.mean())) if n else np.nan,
+        "n": n,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "strict_low": np.nan,
+        "strict_high": np.nan,
+    }
     if n >= 2 and np.ptp(z) > 0:
         mean, se = float(z.mean()), float(z.std(ddof=1) / np.sqrt(n))
         half95, half_strict = (stats.t.ppf(1 - a / 2, n - 1) * se for a in (0.05, alpha / m))
-        between.update({"ci_low": np.tanh(mean - half95), "ci_high": np.tanh(mean + half95),
-                        "strict_low": np.tanh(mean - half_strict), "strict_high": np.tanh(mean + half_strict)})
+        between.update(
+            {
+                "ci_low": np.tanh(mean - half95),
+                "ci_high": np.tanh(mean + half95),
+                "strict_low": np.tanh(mean - half_strict),
+                "strict_high": np.tanh(mean + half_strict),
+            }
+        )
     between["verdict"] = weak_rule(between["ci_low"], between["strict_high"])
     rho, n_eff = within_initializers(finished, metric)
-    (low, high), (s_low, s_high) = fisher_z_interval(rho, n_eff, 0.95), fisher_z_interval(rho, n_eff, 1 - alpha / m)
-    within = {"rho": rho, "n": n_eff, "ci_low": low, "ci_high": high, "strict_low": s_low, "strict_high": s_high,
-              "verdict": weak_rule(low, s_high)}
+    (low, high), (s_low, s_high) = (
+        fisher_z_interval(rho, n_eff, 0.95),
+        fisher_z_interval(rho, n_eff, 1 - alpha / m),
+    )
+    within = {
+        "rho": rho,
+        "n": n_eff,
+        "ci_low": low,
+        "ci_high": high,
+        "strict_low": s_low,
+        "strict_high": s_high,
+        "verdict": weak_rule(low, s_high),
+    }
     return between["verdict"], between, within
 
 
-def e2_loss_vs_clustering(runs: pd.DataFrame, cell_keys: Sequence[str], scope: Scope, metric: str,
-                          alpha: float = 0.05) -> list[dict]:
+def e2_loss_vs_clustering(
+    runs: pd.DataFrame, cell_keys: Sequence[str], scope: Scope, metric: str, alpha: float = 0.05
+) -> list[dict]:
     """E2's sub-results, one per cell: between initializers (the verdict) and within them (reported beside it)."""
     data = with_failures(runs, metric)
     cells, m = _cells(data, cell_keys, scope)
@@ -226,17 +309,36 @@ def e2_loss_vs_clustering(runs: pd.DataFrame, cell_keys: Sequence[str], scope: S
         if not signal:
             rows.append(untestable("E2", where, kind, cell, f"clustering at chance: {why}"))
             continue
-        verdict, between, within = loss_tracks_clustering(cell[~cell["failed"]], metric, alpha, m[kind])
-        detail = (f"between initializers (per-seed rho across initializers, z-mean of {between['n']} seeds, t "
-                  f"interval): {between['rho']:+.3f}, {100 * (1 - alpha / m[kind]):.2f}% CI "
-                  f"[{between['strict_low']:.3f}, {between['strict_high']:.3f}]; within initializers (pooled, "
-                  f"n_eff {within['n']}): {within['rho']:+.3f} [{within['ci_low']:.3f}, {within['ci_high']:.3f}], "
-                  f"{within['verdict']}")
-        rows.append(sub_result("E2", where, kind, cell, estimate=between["rho"], low=between["ci_low"],
-                               high=between["ci_high"], verdict=verdict, margin=between["ci_low"] + WEAK_RHO,
-                               detail=detail, n=between["n"], level=alpha / m[kind], within_rho=within["rho"],
-                               within_low=within["ci_low"], within_high=within["ci_high"],
-                               within_verdict=within["verdict"]))
+        verdict, between, within = loss_tracks_clustering(
+            cell[~cell["failed"]], metric, alpha, m[kind]
+        )
+        detail = (
+            f"between initializers (per-seed rho across initializers, z-mean of {between['n']} seeds, t "
+            f"interval): {between['rho']:+.3f}, {100 * (1 - alpha / m[kind]):.2f}% CI "
+            f"[{between['strict_low']:.3f}, {between['strict_high']:.3f}]; within initializers (pooled, "
+            f"n_eff {within['n']}): {within['rho']:+.3f} [{within['ci_low']:.3f}, {within['ci_high']:.3f}], "
+            f"{within['verdict']}"
+        )
+        rows.append(
+            sub_result(
+                "E2",
+                where,
+                kind,
+                cell,
+                estimate=between["rho"],
+                low=between["ci_low"],
+                high=between["ci_high"],
+                verdict=verdict,
+                margin=between["ci_low"] + WEAK_RHO,
+                detail=detail,
+                n=between["n"],
+                level=alpha / m[kind],
+                within_rho=within["rho"],
+                within_low=within["ci_low"],
+                within_high=within["ci_high"],
+                within_verdict=within["verdict"],
+            )
+        )
     return rows
 
 

@@ -52,7 +52,9 @@ def seed_ranks(cell: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Seeds x initializers: each seed's runs ranked by ``metric`` (1 = lowest), failed runs last (tied)."""
     values = cell.assign(_v=np.where(cell["failed"], np.inf, cell[metric].to_numpy(np.float64)))
     wide = values.pivot_table(index="seed", columns=FACTOR, values="_v", aggfunc="first").dropna()
-    return pd.DataFrame(stats.rankdata(wide.to_numpy(), axis=1), index=wide.index, columns=wide.columns)
+    return pd.DataFrame(
+        stats.rankdata(wide.to_numpy(), axis=1), index=wide.index, columns=wide.columns
+    )
 
 
 def rank_shifts(cell: pd.DataFrame, metric: str, first: str, second: str) -> pd.DataFrame:
@@ -64,7 +66,9 @@ def rank_shifts(cell: pd.DataFrame, metric: str, first: str, second: str) -> pd.
     return a.loc[seeds, inits] - b.loc[seeds, inits]
 
 
-def rank_interaction_p(shifts: np.ndarray, rng: np.random.Generator | None = None, draws: int = 200_000) -> float:
+def rank_interaction_p(
+    shifts: np.ndarray, rng: np.random.Generator | None = None, draws: int = 200_000
+) -> float:
     """Exact sign-flip p-value of T = sum_i (sum_s D[s, i])^2 over the seeds' swaps (Monte Carlo beyond
     :data:`~initsens.analysis.exact.EXACT_MAX` seeds).
     """
@@ -90,43 +94,95 @@ def shift_interval(d: np.ndarray, level: float) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scope: Scope, alpha: float = 0.05,
-                     cache: dict | None = None) -> list[dict]:
+def p4_normalization(
+    runs: pd.DataFrame,
+    metric: str,
+    cell_keys: list[str],
+    scope: Scope,
+    alpha: float = 0.05,
+    cache: dict | None = None,
+) -> list[dict]:
     """P4's sub-results: one per model and depth (and other cell keys but the normalization)."""
     if "normalization" not in runs.columns or runs["normalization"].nunique() < 2:
-        return [untestable("P4", "all cells", "source", runs,
-                           "the runs hold a single normalization: nothing to compare")]
+        return [
+            untestable(
+                "P4",
+                "all cells",
+                "source",
+                runs,
+                "the runs hold a single normalization: nothing to compare",
+            )
+        ]
     data = with_failures(runs, metric)
     groups = [k for k in cell_keys if k != "normalization"]
-    cells = [(dict(zip(groups, k if isinstance(k, tuple) else (k,))), cell)
-             for k, cell in data.groupby(groups, sort=True)]
+    cells = [
+        (dict(zip(groups, k if isinstance(k, tuple) else (k,))), cell)
+        for k, cell in data.groupby(groups, sort=True)
+    ]
     norms = sorted(data["normalization"].unique())
     pairs = list(combinations(norms, 2))
     # a group is in the source's scope when its model and depth are, and so is every normalization compared
-    kinds = ["source" if scope.contains(place) and all(n in scope.normalizations for n in norms) else "extrapolation"
-             for place, _ in cells]
+    kinds = [
+        "source"
+        if scope.contains(place) and all(n in scope.normalizations for n in norms)
+        else "extrapolation"
+        for place, _ in cells
+    ]
     m = {s: max(kinds.count(s), 1) for s in ("source", "extrapolation")}
     rows = []
     for (place, cell), kind in zip(cells, kinds):
         where, level = cell_label(place), alpha / (m[kind] * len(pairs))
         shifts = {pair: rank_shifts(cell, metric, *pair) for pair in pairs}
         if all(len(d) < 2 or d.shape[1] < 2 for d in shifts.values()):
-            rows.append(untestable("P4", where, kind, cell,
-                                   "fewer than two seeds with every run under both normalizations"))
+            rows.append(
+                untestable(
+                    "P4",
+                    where,
+                    kind,
+                    cell,
+                    "fewer than two seeds with every run under both normalizations",
+                )
+            )
             continue
-        comparisons = {n: compare_cell(cell[cell["normalization"] == n], {**place, "normalization": n}, metric, cache)
-                       for n in norms}
+        comparisons = {
+            n: compare_cell(
+                cell[cell["normalization"] == n], {**place, "normalization": n}, metric, cache
+            )
+            for n in norms
+        }
         failing = [n for n, c in comparisons.items() if not c.testable]
-        if failing:  # as in P2/P3: nothing ranks initializers that all failed (or that nothing separates)
-            rows.append(untestable("P4", where, kind, cell, f"no two initializers can be compared under "
-                                   f"{', '.join(failing)} (every run failed, or one initializer left), as P2/P3 "
-                                   "find there", level=level))
+        if (
+            failing
+        ):  # as in P2/P3: nothing ranks initializers that all failed (or that nothing separates)
+            rows.append(
+                untestable(
+                    "P4",
+                    where,
+                    kind,
+                    cell,
+                    f"no two initializers can be compared under "
+                    f"{', '.join(failing)} (every run failed, or one initializer left), as P2/P3 "
+                    "find there",
+                    level=level,
+                )
+            )
             continue
         p_values = {pair: rank_interaction_p(d.to_numpy()) for pair, d in shifts.items()}
-        moves = {(pair, init): (shift_interval(d[init].to_numpy(), 0.95), shift_interval(d[init].to_numpy(), 0.90))
-                 for pair, d in shifts.items() for init in d.columns}
-        (pair, init), ((estimate, low, high), _) = max(moves.items(), key=lambda item: abs(item[1][0][0]))
-        negligible = all(-NEGLIGIBLE_SHIFT < lo90 and hi90 < NEGLIGIBLE_SHIFT for _, (_, lo90, hi90) in moves.values())
+        moves = {
+            (pair, init): (
+                shift_interval(d[init].to_numpy(), 0.95),
+                shift_interval(d[init].to_numpy(), 0.90),
+            )
+            for pair, d in shifts.items()
+            for init in d.columns
+        }
+        (pair, init), ((estimate, low, high), _) = max(
+            moves.items(), key=lambda item: abs(item[1][0][0])
+        )
+        negligible = all(
+            -NEGLIGIBLE_SHIFT < lo90 and hi90 < NEGLIGIBLE_SHIFT
+            for _, (_, lo90, hi90) in moves.values()
+        )
         bests = {n: c.best(alpha) for n, c in comparisons.items()}
         same = len({frozenset(b) for b in bests.values()}) == 1
         moved = min(p_values.values()) < level
@@ -136,15 +192,36 @@ def p4_normalization(runs: pd.DataFrame, metric: str, cell_keys: list[str], scop
             verdict = CONTRADICTED
         else:
             verdict = UNRESOLVED
-        detail = ("; ".join(f"{n}: best {{{', '.join(sorted(b))}}}" for n, b in bests.items())
-                  + "; " + "; ".join(f"rank interaction {a} vs {b}: sign-flip p = {fmt_p(p, (level,), floor=None)} "
-                                     f"over {len(shifts[(a, b)])} seeds" for (a, b), p in p_values.items())
-                  + f" (contradiction needs p < {level:.3g}); largest mean rank shift: {init} {estimate:+.2f} "
-                    f"({pair[0]} − {pair[1]})")
+        detail = (
+            "; ".join(f"{n}: best {{{', '.join(sorted(b))}}}" for n, b in bests.items())
+            + "; "
+            + "; ".join(
+                f"rank interaction {a} vs {b}: sign-flip p = {fmt_p(p, (level,), floor=None)} "
+                f"over {len(shifts[(a, b)])} seeds"
+                for (a, b), p in p_values.items()
+            )
+            + f" (contradiction needs p < {level:.3g}); largest mean rank shift: {init} {estimate:+.2f} "
+            f"({pair[0]} − {pair[1]})"
+        )
         nonzero = max(int(np.any(d.to_numpy() != 0, axis=1).sum()) for d in shifts.values())
-        rows.append(sub_result("P4", where, kind, cell, estimate=estimate, low=low, high=high, verdict=verdict,
-                               margin=NEGLIGIBLE_SHIFT - abs(estimate), detail=detail, p_value=min(p_values.values()),
-                               same_best=same, level=level, nonzero=nonzero))
+        rows.append(
+            sub_result(
+                "P4",
+                where,
+                kind,
+                cell,
+                estimate=estimate,
+                low=low,
+                high=high,
+                verdict=verdict,
+                margin=NEGLIGIBLE_SHIFT - abs(estimate),
+                detail=detail,
+                p_value=min(p_values.values()),
+                same_best=same,
+                level=level,
+                nonzero=nonzero,
+            )
+        )
     return rows
 
 
@@ -164,7 +241,9 @@ CLAIM = Claim(
     "seeds with every run under both, or where no two initializers can be compared under some normalization (as "
     "P2/P3: e.g. every run failed); else unresolved.",
     judge=lambda runs, on: p4_normalization(runs, on.metric, on.keys, POSTER, on.alpha, on.cache),
-    figure=Figure(f"largest mean rank shift between normalizations (inside ±{NEGLIGIBLE_SHIFT} supports)",
-    (-NEGLIGIBLE_SHIFT, NEGLIGIBLE_SHIFT)),
+    figure=Figure(
+        f"largest mean rank shift between normalizations (inside ±{NEGLIGIBLE_SHIFT} supports)",
+        (-NEGLIGIBLE_SHIFT, NEGLIGIBLE_SHIFT),
+    ),
     reach=Reach("nonzero", lambda n: min_sign_flip_p(n - 1), extra=1),
 )

@@ -24,14 +24,12 @@ RULES_PREAMBLE = (
     "last; in E1 a failed run's ARI is 0. A cell whose runs all failed is not testable for every claim (nothing "
     "in it separates initializers), and a comparison the source's design calls for (P1's four models) that the "
     "data cannot make is not testable, never silently dropped: Bonferroni counts follow the design. A verdict "
-    "shows its coverage: \"supported (1 of 2 sub-results testable)\" is support on part of the scope, "
+    'shows its coverage: "supported (1 of 2 sub-results testable)" is support on part of the scope, '
     "not of the claim. The loss claims are judged on each model's own validation loss (`val_loss`, what the poster "
     "measured) and, as a robustness check, on `val_nelbo` (one definition for every model and protocol). "
-    "\"The default\" is read both ways where the runs hold both: as the poster defines it (nn.Linear's own law, "
+    '"The default" is read both ways where the runs hold both: as the poster defines it (nn.Linear\'s own law, '
     "U(±1/√fan_in), `default`) and as the original code ran it (`kaiming_uniform`, U(±√(6/fan_in)))."
 )
-
-
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,9 @@ class RulesVersion:
         if pd.isna(first_recorded):
             return ""
         recorded = pd.Timestamp(first_recorded)
-        recorded = recorded.tz_localize("UTC") if recorded.tzinfo is None else recorded  # naive: UTC, as recorded
+        recorded = (
+            recorded.tz_localize("UTC") if recorded.tzinfo is None else recorded
+        )  # naive: UTC, as recorded
         return "yes" if recorded > pd.Timestamp(self.fixed_at) else "no"
 
 
@@ -67,21 +67,33 @@ class RulesVersion:
 #: is a new version, and the report shows what the earlier ones gave (``<report>/history/claims-<version>.parquet``).
 #: ``fixed_at`` is the committer time of ``commit`` (``git show -s --format=%cI``; a test checks it).
 RULES_HISTORY = (
-    RulesVersion("v1", "2026-11-27T15:39:42+00:00", "0ddaf3b",
-                 "every claim on val_nelbo over every cell; percentile bootstraps of ten values; failed runs left out",
-                 "the eltager2023 and initsens protocols (report 619e1ad)"),
-    RulesVersion("v2", "2026-12-02T22:04:56+00:00", "05209ef",
-                 "each claim on its source's metric and scope, cells beyond it as a "
-                 "family of their own; exact sign-flip, jackknife-t and Games-Howell tests; not testable where "
-                 "nothing compares or clustering is at chance. Written after v1 had judged the two protocols (not "
-                 "stated before those runs); fixed before any ladder rung was trained",
-                 "both protocols again, both ablations and the six ladder rungs (report 16ed12a)"),
-    RulesVersion("v3", "2026-12-06T22:11:56+00:00", "7ad837b",
-                 "P1 on ranks with failed runs last and k = 3 fixed by the design (a "
-                 "rival that cannot be measured makes it not testable); E2 between initializers (the verdict) and "
-                 "within them (beside it), Bonett-Wright variance; P4 not testable where P2/P3 are; a verdict shows "
-                 "its coverage; reach counts ties; P2/P3 name the strongest rival. Written after v2 had judged every "
-                 "study above; fixed before the first new run of the eltager2023-pancan grid",
-                 "(in force)"),
+    RulesVersion(
+        "v1",
+        "2026-11-27T15:39:42+00:00",
+        "0ddaf3b",
+        "every claim on val_nelbo over every cell; percentile bootstraps of ten values; failed runs left out",
+        "the eltager2023 and initsens protocols (report 619e1ad)",
+    ),
+    RulesVersion(
+        "v2",
+        "2026-12-02T22:04:56+00:00",
+        "05209ef",
+        "each claim on its source's metric and scope, cells beyond it as a "
+        "family of their own; exact sign-flip, jackknife-t and Games-Howell tests; not testable where "
+        "nothing compares or clustering is at chance. Written after v1 had judged the two protocols (not "
+        "stated before those runs); fixed before any ladder rung was trained",
+        "both protocols again, both ablations and the six ladder rungs (report 16ed12a)",
+    ),
+    RulesVersion(
+        "v3",
+        "2026-12-06T22:11:56+00:00",
+        "7ad837b",
+        "P1 on ranks with failed runs last and k = 3 fixed by the design (a "
+        "rival that cannot be measured makes it not testable); E2 between initializers (the verdict) and "
+        "within them (beside it), Bonett-Wright variance; P4 not testable where P2/P3 are; a verdict shows "
+        "its coverage; reach counts ties; P2/P3 name the strongest rival. Written after v2 had judged every "
+        "study above; fixed before the first new run of the eltager2023-pancan grid",
+        "(in force)",
+    ),
 )
 RULES_VERSION = RULES_HISTORY[-1].version

@@ -46,8 +46,9 @@ def _scored(cell: pd.DataFrame, metric: str) -> np.ndarray:
     return np.where(failed | ~np.isfinite(values), np.inf, values)
 
 
-def omega_difference(a: pd.DataFrame, b: pd.DataFrame, metric: str, level: float, side: str = "two-sided"
-                     ) -> tuple[float, float, float, float]:
+def omega_difference(
+    a: pd.DataFrame, b: pd.DataFrame, metric: str, level: float, side: str = "two-sided"
+) -> tuple[float, float, float, float]:
     """(Δ, jackknife SE, low, high) of rank-ω²(a) − rank-ω²(b) over every run (failed ones tied last) of two cells
     that share seeds.
     """
@@ -74,30 +75,55 @@ def unmeasurable(cell: pd.DataFrame, metric: str) -> str:
         return "fewer than two initializers with two runs"
     scored = _scored(cell, metric)
     if np.all(scored == scored[0]):
-        return f"all {len(cell)} runs failed" if np.isinf(scored[0]) else "every run has the same value"
+        return (
+            f"all {len(cell)} runs failed"
+            if np.isinf(scored[0])
+            else "every run has the same value"
+        )
     return ""
 
 
-def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str], scope: Scope,
-                      alpha: float = 0.05, target: str = TARGET) -> list[dict]:
+def p1_most_sensitive(
+    runs: pd.DataFrame,
+    metric: str,
+    cell_keys: Sequence[str],
+    scope: Scope,
+    alpha: float = 0.05,
+    target: str = TARGET,
+) -> list[dict]:
     """P1's sub-results, one per group of cells sharing every key but the model (depth, normalization, ...)."""
     data = with_failures(runs, metric)
     group_keys = [k for k in cell_keys if k != "model"]
     groups = list(data.groupby(group_keys, sort=True)) if group_keys else [((), data)]
     places = [dict(zip(group_keys, k if isinstance(k, tuple) else (k,))) for k, _ in groups]
-    m = {s: max(sum(scope.contains(p) == (s == "source") for p in places), 1) for s in ("source", "extrapolation")}
-    k = len(scope.models) - 1  # the source compared its models: fixed by its design, not by what the data left
+    m = {
+        s: max(sum(scope.contains(p) == (s == "source") for p in places), 1)
+        for s in ("source", "extrapolation")
+    }
+    k = (
+        len(scope.models) - 1
+    )  # the source compared its models: fixed by its design, not by what the data left
     rows = []
     for place, (_, group) in zip(places, groups):
-        where, kind = cell_label(place) or "all cells", "source" if scope.contains(place) else "extrapolation"
+        where, kind = (
+            cell_label(place) or "all cells",
+            "source" if scope.contains(place) else "extrapolation",
+        )
         cells = dict(list(group.groupby("model", sort=True)))
         absent = [model for model in scope.models if model not in cells]
         why_not = {model: unmeasurable(cell, metric) for model, cell in cells.items()}
         blocked = {model: why for model, why in why_not.items() if why}
         if absent or blocked or target not in cells:
-            why = "; ".join(([f"P1 compares the source's models, and {', '.join(absent)} were not trained here"]
-                             if absent else []) +
-                            [f"{model} cannot be measured ({why})" for model, why in sorted(blocked.items())])
+            why = "; ".join(
+                (
+                    [
+                        f"P1 compares the source's models, and {', '.join(absent)} were not trained here"
+                    ]
+                    if absent
+                    else []
+                )
+                + [f"{model} cannot be measured ({why})" for model, why in sorted(blocked.items())]
+            )
             rows.append(untestable("P1", where, kind, group, why, level=alpha / (m[kind] * k)))
             continue
         rivals = [model for model in cells if model != target]
@@ -106,7 +132,9 @@ def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str],
         for rival in rivals:
             est, _, low95, high95 = omega_difference(cells[target], cells[rival], metric, 0.95)
             _, _, low_one, _ = omega_difference(cells[target], cells[rival], metric, 0.95, "lower")
-            _, _, _, high_strict = omega_difference(cells[target], cells[rival], metric, strict, "upper")
+            _, _, _, high_strict = omega_difference(
+                cells[target], cells[rival], metric, strict, "upper"
+            )
             compared.append((rival, est, low95, high95, low_one, high_strict))
         closest = min(compared, key=lambda c: c[1] if np.isfinite(c[1]) else -np.inf)
         if any(c[5] < 0 for c in compared):
@@ -116,16 +144,40 @@ def p1_most_sensitive(runs: pd.DataFrame, metric: str, cell_keys: Sequence[str],
         else:
             verdict = UNRESOLVED
         beaten = [c[0] for c in compared if c[5] < 0]
-        failed = {model: int(cell["failed"].sum()) for model, cell in cells.items() if cell["failed"].any()}
-        detail = "; ".join(f"rank-ω² {target} − {r} = {e:+.3g} [{lo:.3g}, {hi:.3g}]"
-                           for r, e, lo, hi, _, _ in compared)
+        failed = {
+            model: int(cell["failed"].sum())
+            for model, cell in cells.items()
+            if cell["failed"].any()
+        }
+        detail = "; ".join(
+            f"rank-ω² {target} − {r} = {e:+.3g} [{lo:.3g}, {hi:.3g}]"
+            for r, e, lo, hi, _, _ in compared
+        )
         if failed:
-            detail += "; failed runs (ranked last): " + ", ".join(f"{mo} {n}" for mo, n in failed.items())
+            detail += "; failed runs (ranked last): " + ", ".join(
+                f"{mo} {n}" for mo, n in failed.items()
+            )
         if beaten:
-            detail += (f"; more sensitive than {target} at the Bonferroni level ({100 * strict:.2f}% one-sided "
-                       f"bound): {', '.join(beaten)}")
-        rows.append(sub_result("P1", where, kind, group, estimate=closest[1], low=closest[2], high=closest[3],
-                               verdict=verdict, margin=closest[2], detail=detail, rival=closest[0], level=1 - strict))
+            detail += (
+                f"; more sensitive than {target} at the Bonferroni level ({100 * strict:.2f}% one-sided "
+                f"bound): {', '.join(beaten)}"
+            )
+        rows.append(
+            sub_result(
+                "P1",
+                where,
+                kind,
+                group,
+                estimate=closest[1],
+                low=closest[2],
+                high=closest[3],
+                verdict=verdict,
+                margin=closest[2],
+                detail=detail,
+                rival=closest[0],
+                level=1 - strict,
+            )
+        )
     return rows
 
 

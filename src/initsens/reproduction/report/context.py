@@ -18,5 +18,9 @@ class Context:
     alpha: float
     tables_dir: str
     figures: dict[str, str]
-    history: dict[str, pd.DataFrame] = field(default_factory=dict)  # version -> its claims table, as it judged
-    null: pd.DataFrame = field(default_factory=pd.DataFrame)  # scripts/permuted_null.py's verdicts, if it was run
+    history: dict[str, pd.DataFrame] = field(
+        default_factory=dict
+    )  # version -> its claims table, as it judged
+    null: pd.DataFrame = field(
+        default_factory=pd.DataFrame
+    )  # scripts/permuted_null.py's verdicts, if it was run

@@ -45,22 +45,28 @@ if TYPE_CHECKING:
 def _word(verdict: str) -> str:
     return f"**{verdict}**" if verdict else "–"
 
+
 def rules(alpha: float) -> list[str]:
     """The decision rules, printed from each claim's declaration."""
     now = RULES_HISTORY[-1]
-    lines = [f"## Decision rules ({now.version}, in force)\n", RULES_PREAMBLE + f" Here α = {alpha}.\n",
-             f"These rules ({now.version}) were fixed on {now.date} (commit `{now.commit}`, {now.fixed_at[11:16]} "
-             "UTC), after earlier versions had judged most of the runs below (see the rules' history). Whether a "
-             "sub-result's rules were stated before its runs is its own column of the evidence (**stated before its "
-             "runs**: yes when every run it is judged on was recorded after they were fixed); a sub-result whose runs "
-             "were recorded before is marked *judged after seeing its runs*.\n",
-             "Columns of the claims table: **verdict** on the claim's own metric over its source's scope; "
-             "**val_nelbo** the same sub-results on the common loss (the loss claims and E2); **beyond scope** the "
-             "cells the source did not measure, as their own family; **other default** P2 and P3 with the other "
-             "reading of \"the default\" standing for it (where both were trained).\n"]
+    lines = [
+        f"## Decision rules ({now.version}, in force)\n",
+        RULES_PREAMBLE + f" Here α = {alpha}.\n",
+        f"These rules ({now.version}) were fixed on {now.date} (commit `{now.commit}`, {now.fixed_at[11:16]} "
+        "UTC), after earlier versions had judged most of the runs below (see the rules' history). Whether a "
+        "sub-result's rules were stated before its runs is its own column of the evidence (**stated before its "
+        "runs**: yes when every run it is judged on was recorded after they were fixed); a sub-result whose runs "
+        "were recorded before is marked *judged after seeing its runs*.\n",
+        "Columns of the claims table: **verdict** on the claim's own metric over its source's scope; "
+        "**val_nelbo** the same sub-results on the common loss (the loss claims and E2); **beyond scope** the "
+        "cells the source did not measure, as their own family; **other default** P2 and P3 with the other "
+        'reading of "the default" standing for it (where both were trained).\n',
+    ]
     for key, claim in CLAIMS.items():
-        lines.append(f"- **{key}** ({claim.source}; scope: {claim.scope.describe()}; metric `{claim.metric}`). "
-                     f"Statistic: {claim.statistic}. Rule: {claim.rule}")
+        lines.append(
+            f"- **{key}** ({claim.source}; scope: {claim.scope.describe()}; metric `{claim.metric}`). "
+            f"Statistic: {claim.statistic}. Rule: {claim.rule}"
+        )
     return [*lines, ""]
 
 
@@ -74,7 +80,9 @@ def deciding_estimate(row: pd.Series) -> str:
     """
     if not row["where"]:
         return "–"
-    interval = f" [{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}]" if pd.notna(row["estimate"]) else ""
+    interval = (
+        f" [{fmt(row['ci_low'], 3)}, {fmt(row['ci_high'], 3)}]" if pd.notna(row["estimate"]) else ""
+    )
     text = f"{fmt(row['estimate'], 3)}{interval} ({row['where']})"
     if row.get("stated_before") == "no":
         text += ", *judged after seeing its runs*"
@@ -91,10 +99,24 @@ def _row_for(result: StudyResult, key: str) -> str:
         estimate = deciding_estimate(row)
         n = [int(row[f"n_{w.replace(' ', '_')}"]) for w in VERDICTS]
         counts = " / ".join(map(str, n))
-        before = f"{int(row['n_stated_before'])} of {sum(n)}" if "n_stated_before" in row.index else "–"
-    cells = [result.shown(key), *((result.shown(key, NELBO), result.shown(key, PRIMARY, EXTRAPOLATION),
-                                   result.shown(key, OTHER_DEFAULT)) if result.judged else ("", "", ""))]
-    words = [_word(c) if c.split(" ")[0] in VERDICTS or c == NOT_TESTABLE else (c or "–") for c in cells]
+        before = (
+            f"{int(row['n_stated_before'])} of {sum(n)}" if "n_stated_before" in row.index else "–"
+        )
+    cells = [
+        result.shown(key),
+        *(
+            (
+                result.shown(key, NELBO),
+                result.shown(key, PRIMARY, EXTRAPOLATION),
+                result.shown(key, OTHER_DEFAULT),
+            )
+            if result.judged
+            else ("", "", "")
+        ),
+    ]
+    words = [
+        _word(c) if c.split(" ")[0] in VERDICTS or c == NOT_TESTABLE else (c or "–") for c in cells
+    ]
     return f"| {result.name} | {words[0]} | {estimate} | {counts} | {before} | {' | '.join(words[1:])} |"
 
 
@@ -102,10 +124,12 @@ def claims_overview(results: Sequence[StudyResult]) -> str:
     """The claims table: one block of rows per claim, one row per study (a study not judged yet shows how far it
     is trained; a claim waiting for a phase says which).
     """
-    lines = ["| claim | study | verdict | estimate [95% CI] (deciding sub-result) | sub-results: supported / "
-             "contradicted / unresolved / not testable | stated before its runs | val_nelbo | beyond scope | "
-             "other default |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| claim | study | verdict | estimate [95% CI] (deciding sub-result) | sub-results: supported / "
+        "contradicted / unresolved / not testable | stated before its runs | val_nelbo | beyond scope | "
+        "other default |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for key, claim in CLAIMS.items():
         lines.append(f"| [**{key}**](#{key.lower()}) {claim.text} |  |  |  |  |  |  |  |  |")
         lines += [_row_for(r, key).replace("| ", "|  | ", 1) for r in results]
@@ -122,8 +146,10 @@ def not_testable(results: Sequence[StudyResult]) -> list[str]:
         for row in v.itertuples():
             if row.not_testable:
                 total = sum(getattr(row, "n_" + w.replace(" ", "_")) for w in VERDICTS)
-                out.append(f"- {r.name}, {row.claim} ({row.n_not_testable} of {total} sub-results): "
-                           f"{row.not_testable}.")
+                out.append(
+                    f"- {r.name}, {row.claim} ({row.n_not_testable} of {total} sub-results): "
+                    f"{row.not_testable}."
+                )
     return out
 
 
@@ -151,11 +177,21 @@ def reach(results: Sequence[StudyResult]) -> pd.DataFrame:
             level = float(sub["level"].min())
             nonzero = sub[column].astype(int)
             reachable = int(sum(smallest(int(k)) <= level for k in nonzero))
-            rows.append({"study": r.name, "claim": key, "check": PRIMARY, "seeds": n,
-                         "nonzero": f"{nonzero.min()}–{nonzero.max()}" if nonzero.min() != nonzero.max()
-                         else str(nonzero.min()), "level": level, "smallest_p": smallest(int(nonzero.max())),
-                         "reachable": f"{reachable} of {len(sub)}",
-                         "seeds_needed": seeds_for_level(level) + claim.reach.extra})
+            rows.append(
+                {
+                    "study": r.name,
+                    "claim": key,
+                    "check": PRIMARY,
+                    "seeds": n,
+                    "nonzero": f"{nonzero.min()}–{nonzero.max()}"
+                    if nonzero.min() != nonzero.max()
+                    else str(nonzero.min()),
+                    "level": level,
+                    "smallest_p": smallest(int(nonzero.max())),
+                    "reachable": f"{reachable} of {len(sub)}",
+                    "seeds_needed": seeds_for_level(level) + claim.reach.extra,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -163,33 +199,69 @@ def ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
     """The scale ladder: why it exists, its table and its figure (nothing when no rung was planned)."""
     if not len(ladder):
         return []
-    lines = ["## The original protocol at the original data's scale\n",
-             "Two formulas of the original protocol depend on the data's size: the KL weight M_N = batch / N of the "
-             "split, and the schedules (validation, early stopping, minimum length, learning-rate decay) counted "
-             "in epochs. On tcga5 (247 training samples) they give M_N = 64/247 ≈ 0.26 and 3 optimizer steps per "
-             "epoch; on the Pan-Cancer matrix the study trained on, about 0.0072 and 138. The ladder (fixed in "
-             "`initsens.reproduction.studies.LADDER` before any rung was trained) moves them: the KL weight alone "
-             "for N_train = 247, 1,000, 3,000 and 8,850 (the dose-response), (b) the step schedule alone and (c) "
-             "both. KL rungs train the z-score cells; step-schedule rungs the paper's own cells (VanillaVAE and "
-             "IWAE, depth 1), so P1 (which compares four models) and P4 (two normalizations) are not testable "
-             "there. Each rung is judged on the claim's metric and, after the slash, on val_nelbo; a rung not "
-             "completely trained shows how far it got and no verdict.\n"]
-    header = ["rung", "N for M_N", "M_N (train)", "steps/epoch", "runs trained", "failed", "median epochs",
-              "median steps", "median val KL", "median ARI", "median val recon MSE", *CLAIMS]
+    lines = [
+        "## The original protocol at the original data's scale\n",
+        "Two formulas of the original protocol depend on the data's size: the KL weight M_N = batch / N of the "
+        "split, and the schedules (validation, early stopping, minimum length, learning-rate decay) counted "
+        "in epochs. On tcga5 (247 training samples) they give M_N = 64/247 ≈ 0.26 and 3 optimizer steps per "
+        "epoch; on the Pan-Cancer matrix the study trained on, about 0.0072 and 138. The ladder (fixed in "
+        "`initsens.reproduction.studies.LADDER` before any rung was trained) moves them: the KL weight alone "
+        "for N_train = 247, 1,000, 3,000 and 8,850 (the dose-response), (b) the step schedule alone and (c) "
+        "both. KL rungs train the z-score cells; step-schedule rungs the paper's own cells (VanillaVAE and "
+        "IWAE, depth 1), so P1 (which compares four models) and P4 (two normalizations) are not testable "
+        "there. Each rung is judged on the claim's metric and, after the slash, on val_nelbo; a rung not "
+        "completely trained shows how far it got and no verdict.\n",
+    ]
+    header = [
+        "rung",
+        "N for M_N",
+        "M_N (train)",
+        "steps/epoch",
+        "runs trained",
+        "failed",
+        "median epochs",
+        "median steps",
+        "median val KL",
+        "median ARI",
+        "median val recon MSE",
+        *CLAIMS,
+    ]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in ladder.iterrows():
         trained = f"{row['trained']} of {row['expected']}"
-        verdicts = [f"{row[k + '_shown'] or '–'} / {row[k + '_nelbo'] or '–'}" if row[k] else "–" for k in CLAIMS]
-        lines.append("| " + " | ".join([f"{row['rung']}: {row['label']}", f"{row['n_train_mn']:,}",
-                                        fmt(row["mn_train"], 3), str(row["epoch_steps"]), trained, str(row["failed"]),
-                                        fmt(row["median_epochs"], 3), fmt(row["median_steps"], 3),
-                                        fmt(row["median_val_kl"], 3), fmt(row["median_ari"], 3),
-                                        fmt(row["median_val_recon_mse"], 3), *verdicts]) + " |")
+        verdicts = [
+            f"{row[k + '_shown'] or '–'} / {row[k + '_nelbo'] or '–'}" if row[k] else "–"
+            for k in CLAIMS
+        ]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"{row['rung']}: {row['label']}",
+                    f"{row['n_train_mn']:,}",
+                    fmt(row["mn_train"], 3),
+                    str(row["epoch_steps"]),
+                    trained,
+                    str(row["failed"]),
+                    fmt(row["median_epochs"], 3),
+                    fmt(row["median_steps"], 3),
+                    fmt(row["median_val_kl"], 3),
+                    fmt(row["median_ari"], 3),
+                    fmt(row["median_val_recon_mse"], 3),
+                    *verdicts,
+                ]
+            )
+            + " |"
+        )
     pending = ladder[ladder["trained"] < ladder["expected"]]
     if len(pending):
-        lines.append("\nNot completely trained yet: " + ", ".join(
-            f"{r.rung} ({r.trained} of {r.expected} runs)" for r in pending.itertuples())
-            + ". The same command resumes them where they stopped; the report then judges them.")
+        lines.append(
+            "\nNot completely trained yet: "
+            + ", ".join(
+                f"{r.rung} ({r.trained} of {r.expected} runs)" for r in pending.itertuples()
+            )
+            + ". The same command resumes them where they stopped; the report then judges them."
+        )
     if figure:
         lines.append(f"\n![the ladder's dose-response]({figure})\n")
     return lines
@@ -198,20 +270,35 @@ def ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
 def claim_section(key: str, results: Sequence[StudyResult], figure: str | None) -> list[str]:
     """One claim's evidence: its declaration, each study's verdict and sub-results, and its forest plot."""
     claim = CLAIMS[key]
-    out = [f"### {key}\n", f"**{claim.text}** Source: the {claim.source} (scope: {claim.scope.describe()}). "
-           f"Metric: `{claim.metric}`. Statistic: {claim.statistic}. Rule: {claim.rule}\n"]
-    columns = {"where": "where", "scope": "scope", "estimate": "estimate", "ci_low": "CI low", "ci_high": "CI high",
-               "verdict": "verdict", "detail": "evidence", "stated_before": "stated before its runs"}
+    out = [
+        f"### {key}\n",
+        f"**{claim.text}** Source: the {claim.source} (scope: {claim.scope.describe()}). "
+        f"Metric: `{claim.metric}`. Statistic: {claim.statistic}. Rule: {claim.rule}\n",
+    ]
+    columns = {
+        "where": "where",
+        "scope": "scope",
+        "estimate": "estimate",
+        "ci_low": "CI low",
+        "ci_high": "CI high",
+        "verdict": "verdict",
+        "detail": "evidence",
+        "stated_before": "stated before its runs",
+    }
     columns = {**columns, **claim.columns}
     for result in results:
         beyond = result.shown(key, scope=EXTRAPOLATION)
         sub = result.primary()
         sub = sub[sub["claim"] == key] if len(sub) else sub
         shown = len(sub) and result.verdict(key)
-        out.append(f"**{result.name}: {result.shown(key) or '–'}**"
-                   + (f" (beyond the source's scope: {beyond})" if beyond and result.judged else "")
-                   + (f" ({result.judged_on()})" if result.judged and result.judged_on() else "") + "."
-                   + (" " + provenance(sub) if shown else "") + "\n")
+        out.append(
+            f"**{result.name}: {result.shown(key) or '–'}**"
+            + (f" (beyond the source's scope: {beyond})" if beyond and result.judged else "")
+            + (f" ({result.judged_on()})" if result.judged and result.judged_on() else "")
+            + "."
+            + (" " + provenance(sub) if shown else "")
+            + "\n"
+        )
         if shown:
             if "stated_before" in sub.columns:
                 sub = sub.assign(stated_before=sub["stated_before"].fillna("").map(STATED_BEFORE))
@@ -230,16 +317,25 @@ def provenance(sub: pd.DataFrame) -> str:
     now = RULES_HISTORY[-1]
     yes = sub["stated_before"] == "yes"
     if yes.all():
-        return (f"Every sub-result's runs were recorded after {now.version} was fixed ({now.date}): its rules were "
-                "stated before them.")
+        return (
+            f"Every sub-result's runs were recorded after {now.version} was fixed ({now.date}): its rules were "
+            "stated before them."
+        )
     if not yes.any():
-        return (f"Every sub-result here was judged after seeing its runs: all were recorded before {now.version} "
-                f"was fixed ({now.date}).")
-    counts = [f"{int((yes & (sub['scope'] == scope)).sum())} of {int((sub['scope'] == scope).sum())} "
-              + ("in the source's scope" if scope == SOURCE else "beyond it")
-              for scope in (SOURCE, EXTRAPOLATION) if (sub["scope"] == scope).any()]
-    return (f"Judged by rules stated before their runs ({now.version}, fixed {now.date}): {', '.join(counts)} "
-            f"({'; '.join(sub.loc[yes, 'where'])}); the others were judged after seeing their runs.")
+        return (
+            f"Every sub-result here was judged after seeing its runs: all were recorded before {now.version} "
+            f"was fixed ({now.date})."
+        )
+    counts = [
+        f"{int((yes & (sub['scope'] == scope)).sum())} of {int((sub['scope'] == scope).sum())} "
+        + ("in the source's scope" if scope == SOURCE else "beyond it")
+        for scope in (SOURCE, EXTRAPOLATION)
+        if (sub["scope"] == scope).any()
+    ]
+    return (
+        f"Judged by rules stated before their runs ({now.version}, fixed {now.date}): {', '.join(counts)} "
+        f"({'; '.join(sub.loc[yes, 'where'])}); the others were judged after seeing their runs."
+    )
 
 
 def disagreements(results: Sequence[StudyResult]) -> list[str]:
@@ -250,29 +346,62 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
         out.append("The protocols reach the same verdict on every claim they judge.\n")
     for key in keys:
         judged = [r for r in results if r.verdict(key)]  # a claim waiting for a phase is left out
-        out.append(f"- **{key}** (" + ", ".join(f"{r.name}: {r.verdict(key)}" for r in judged) + ").")
-        subs = named_alike([(r, r.primary()[(r.primary()["claim"] == key) & (r.primary()["scope"] == SOURCE)]
-                             [["where", "verdict"]]) for r in judged])
+        out.append(
+            f"- **{key}** (" + ", ".join(f"{r.name}: {r.verdict(key)}" for r in judged) + ")."
+        )
+        subs = named_alike(
+            [
+                (
+                    r,
+                    r.primary()[(r.primary()["claim"] == key) & (r.primary()["scope"] == SOURCE)][
+                        ["where", "verdict"]
+                    ],
+                )
+                for r in judged
+            ]
+        )
         merged: pd.DataFrame | None = None
         for r, sub in zip(judged, subs):
             sub = sub.rename(columns={"verdict": r.name})
             merged = sub if merged is None else merged.merge(sub, on="where", how="outer")
         assert merged is not None
-        differing = merged[merged[[r.name for r in judged]].nunique(axis=1, dropna=False) > 1].fillna("–")
+        differing = merged[
+            merged[[r.name for r in judged]].nunique(axis=1, dropna=False) > 1
+        ].fillna("–")
         if len(differing):
-            out.append("  Sub-results in the source's scope that differ (– where a study has no such sub-result): "
-                       + "; ".join(f"{w} ({', '.join(f'{r.name} {row[r.name]}' for r in judged)})"
-                                   for w, row in differing.set_index("where").iterrows()) + ".")
+            out.append(
+                "  Sub-results in the source's scope that differ (– where a study has no such sub-result): "
+                + "; ".join(
+                    f"{w} ({', '.join(f'{r.name} {row[r.name]}' for r in judged)})"
+                    for w, row in differing.set_index("where").iterrows()
+                )
+                + "."
+            )
     notes = [line for r in results for line in r.diagnostics]
     if notes:
-        out += ["", "What the data show about the settings behind the verdicts:", "", *[f"- {n}" for n in notes]]
-    keys_differing = [k for k in results[0].settings if len({r.settings.get(k) for r in results}) > 1]
+        out += [
+            "",
+            "What the data show about the settings behind the verdicts:",
+            "",
+            *[f"- {n}" for n in notes],
+        ]
+    keys_differing = [
+        k for k in results[0].settings if len({r.settings.get(k) for r in results}) > 1
+    ]
     if keys_differing:
-        out += ["", "Settings that differ between the protocols (each can be set alone with its `initsens train` "
-                "option; `initsens presets` explains every value):", "",
-                "| setting | " + " | ".join(r.name for r in results) + " |", "|---|" + "---|" * len(results),
-                *[f"| `{k}` | " + " | ".join(str(r.settings.get(k, "")) for r in results) + " |"
-                  for k in keys_differing], ""]
+        out += [
+            "",
+            "Settings that differ between the protocols (each can be set alone with its `initsens train` "
+            "option; `initsens presets` explains every value):",
+            "",
+            "| setting | " + " | ".join(r.name for r in results) + " |",
+            "|---|" + "---|" * len(results),
+            *[
+                f"| `{k}` | " + " | ".join(str(r.settings.get(k, "")) for r in results) + " |"
+                for k in keys_differing
+            ],
+            "",
+        ]
     return out
 
 
@@ -288,29 +417,46 @@ def null_section(null: pd.DataFrame, results: Sequence[StudyResult]) -> list[str
     if not len(null):
         return []
     judged = {r.name: r for r in results if r.judged}
-    lines = ["### The rules where the initializer does not matter\n",
-             "`scripts/permuted_null.py` shuffles the initializer labels among the runs of each seed within each cell "
-             "(model, depth, normalization) of a protocol's judged runs (its own reading of \"the default\") and "
-             f"judges the copy again; `{NULL_TABLE}` beside the claims table keeps every verdict. No initializer is "
-             "better there, so a contradiction is an error of the rules on data shaped like these. Times each claim "
-             "came out contradicted (verdict check, source's scope); † where every permutation gave the verdict the "
-             "real runs get. E2's is so by construction: its verdict correlates loss and ARI across the runs of each "
-             "seed, which the shuffle keeps together, so its count is the real verdict repeated, not an error rate; "
-             "so is a claim not testable for want of a model's finished runs (P1), whatever the labels:\n",
-             "| protocol | runs permuted | permutations | " + " | ".join(CLAIMS) + " |",
-             "|---|---|---|" + "---|" * len(CLAIMS)]
+    lines = [
+        "### The rules where the initializer does not matter\n",
+        "`scripts/permuted_null.py` shuffles the initializer labels among the runs of each seed within each cell "
+        '(model, depth, normalization) of a protocol\'s judged runs (its own reading of "the default") and '
+        f"judges the copy again; `{NULL_TABLE}` beside the claims table keeps every verdict. No initializer is "
+        "better there, so a contradiction is an error of the rules on data shaped like these. Times each claim "
+        "came out contradicted (verdict check, source's scope); † where every permutation gave the verdict the "
+        "real runs get. E2's is so by construction: its verdict correlates loss and ARI across the runs of each "
+        "seed, which the shuffle keeps together, so its count is the real verdict repeated, not an error rate; "
+        "so is a claim not testable for want of a model's finished runs (P1), whatever the labels:\n",
+        "| protocol | runs permuted | permutations | " + " | ".join(CLAIMS) + " |",
+        "|---|---|---|" + "---|" * len(CLAIMS),
+    ]
     for protocol, frame in null.groupby("protocol", sort=False):
         count = frame["permutation"].nunique()
         hits = frame[frame["verdict"] == CONTRADICTED].groupby("claim")["permutation"].nunique()
         runs = int(frame["runs"].iloc[0])
         result = judged.get(str(protocol))
-        own = len(result.runs[result.runs["initializer"] != _other_reading(result)]) if result is not None else None
+        own = (
+            len(result.runs[result.runs["initializer"] != _other_reading(result)])
+            if result is not None
+            else None
+        )
         stale = f" (judged now: {own}; rerun the script)" if own is not None and own != runs else ""
-        fixed = {key for key, v in frame.groupby("claim")["verdict"]
-                 if result is not None and set(v) == {result.verdict(str(key))}}
-        waits = {key for key in CLAIMS if result is not None and result.waits_for(key)}  # not judged yet: –
-        lines.append(f"| {protocol} | {runs}{stale} | {count} | " + " | ".join(
-            "–" if key in waits else f"{int(hits.get(key, 0))}{' †' if key in fixed else ''}" for key in CLAIMS) + " |")
+        fixed = {
+            key
+            for key, v in frame.groupby("claim")["verdict"]
+            if result is not None and set(v) == {result.verdict(str(key))}
+        }
+        waits = {
+            key for key in CLAIMS if result is not None and result.waits_for(key)
+        }  # not judged yet: –
+        lines.append(
+            f"| {protocol} | {runs}{stale} | {count} | "
+            + " | ".join(
+                "–" if key in waits else f"{int(hits.get(key, 0))}{' †' if key in fixed else ''}"
+                for key in CLAIMS
+            )
+            + " |"
+        )
     return [*lines, ""]
 
 
@@ -323,27 +469,40 @@ def history_section(history: dict[str, pd.DataFrame], results: Sequence[StudyRes
     """The rules' versions (date, commit, what changed, what each judged before the next existed) and, per study
     and claim, the verdict each version gave (the earlier ones as they judged, from ``history/``).
     """
-    lines = ["## The rules' history\n",
-             "A rule changed after real results were judged is a new version; the verdicts each version gave stay "
-             "shown. Versions (the last is in force):\n",
-             "| version | fixed | commit | what it changed | judged before the next version existed |",
-             "|---|---|---|---|---|",
-             *[f"| {v.version} | {v.date} | `{v.commit}` | {v.changes} | {v.judged} |" for v in RULES_HISTORY], ""]
+    lines = [
+        "## The rules' history\n",
+        "A rule changed after real results were judged is a new version; the verdicts each version gave stay "
+        "shown. Versions (the last is in force):\n",
+        "| version | fixed | commit | what it changed | judged before the next version existed |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {v.version} | {v.date} | `{v.commit}` | {v.changes} | {v.judged} |"
+            for v in RULES_HISTORY
+        ],
+        "",
+    ]
     now = {(r.name, key): r.verdict(key) for r in results if r.judged for key in CLAIMS}
     columns: dict[str, dict[tuple[str, str], str]] = {}
     for version, frame in history.items():
         study = "study" if "study" in frame.columns else "protocol"
         if "check" in frame.columns:
             frame = frame[(frame["check"] == PRIMARY) & (frame["scope"] == SOURCE)]
-        columns[version] = {(str(r[study]), str(r["claim"])): str(r["verdict"]) for _, r in frame.iterrows()}
+        columns[version] = {
+            (str(r[study]), str(r["claim"])): str(r["verdict"]) for _, r in frame.iterrows()
+        }
     columns[RULES_VERSION] = now
-    keys = sorted({k for c in columns.values() for k in c if k[0] in {r.name for r in results}},
-                  key=lambda k: ([r.name for r in results].index(k[0]), list(CLAIMS).index(k[1])))
+    keys = sorted(
+        {k for c in columns.values() for k in c if k[0] in {r.name for r in results}},
+        key=lambda k: ([r.name for r in results].index(k[0]), list(CLAIMS).index(k[1])),
+    )
     if keys and len(columns) > 1:
         versions = list(columns)
-        lines += ["Verdicts by version (claim's metric and source's scope where the version had them; v1 judged "
-                  "every claim on val_nelbo over every cell; – where a version did not judge that study):\n",
-                  "| study | claim | " + " | ".join(versions) + " |", "|---|---|" + "---|" * len(versions)]
+        lines += [
+            "Verdicts by version (claim's metric and source's scope where the version had them; v1 judged "
+            "every claim on val_nelbo over every cell; – where a version did not judge that study):\n",
+            "| study | claim | " + " | ".join(versions) + " |",
+            "|---|---|" + "---|" * len(versions),
+        ]
         for study, key in keys:
             cells = [columns[v].get((study, key), "") or "–" for v in versions]
             moved = " (changed)" if len({c for c in cells if c != "–"}) > 1 else ""
@@ -360,62 +519,88 @@ def scale_section(results: Sequence[StudyResult]) -> list[str]:
     if not found:
         return []
     r = found[0]
-    lines = ["## The original code at the original data's scale, on the poster's whole grid\n",
-             f"`{ORIGINAL_SCALE}` is the original protocol with the two formulas that depend on the data's size set "
-             f"for the Pan-Cancer matrix (KL weight M_N = 64/{PANCAN_TRAIN:,}, epochs of {PANCAN_EPOCH_STEPS} "
-             "optimizer steps): the ladder's rung (c), where the latent code opens, on the four models x five "
-             "initializers x depths 1 and 2 x z-score and min-max x 10 seeds. Its grid and training order were "
-             f"fixed in `initsens.reproduction.studies.PHASES` at commit `{SCALE_FIXED_AT}`, before its first new run "
-             "was trained (rung (c)'s 100 runs are its own: same run ids, same folder); each phase is judged once it "
-             "and every phase before it are complete, and a claim waiting for a later phase says so.\n",
-             "| phase | runs trained | judged |", "|---|---|---|",
-             *[f"| {p.phase.label} | {p.trained} of {p.expected} | {'yes' if p.judged else 'not yet'} |"
-               for p in r.phases], ""]
+    lines = [
+        "## The original code at the original data's scale, on the poster's whole grid\n",
+        f"`{ORIGINAL_SCALE}` is the original protocol with the two formulas that depend on the data's size set "
+        f"for the Pan-Cancer matrix (KL weight M_N = 64/{PANCAN_TRAIN:,}, epochs of {PANCAN_EPOCH_STEPS} "
+        "optimizer steps): the ladder's rung (c), where the latent code opens, on the four models x five "
+        "initializers x depths 1 and 2 x z-score and min-max x 10 seeds. Its grid and training order were "
+        f"fixed in `initsens.reproduction.studies.PHASES` at commit `{SCALE_FIXED_AT}`, before its first new run "
+        "was trained (rung (c)'s 100 runs are its own: same run ids, same folder); each phase is judged once it "
+        "and every phase before it are complete, and a claim waiting for a later phase says so.\n",
+        "| phase | runs trained | judged |",
+        "|---|---|---|",
+        *[
+            f"| {p.phase.label} | {p.trained} of {p.expected} | {'yes' if p.judged else 'not yet'} |"
+            for p in r.phases
+        ],
+        "",
+    ]
     ok = r.runs[r.runs["status"] == OK] if len(r.runs) else r.runs
     if len(ok) and {"val_kl", "ari"} <= set(ok.columns):
         med = ok.groupby("model")[["val_kl", "ari"]].median()
-        lines.append("Judged runs, median validation KL (nats) / median ARI per model: " + "; ".join(
-            f"{m} {row.val_kl:.3g} / {row.ari:.2f}" for m, row in med.iterrows()) + ".\n")
+        lines.append(
+            "Judged runs, median validation KL (nats) / median ARI per model: "
+            + "; ".join(f"{m} {row.val_kl:.3g} / {row.ari:.2f}" for m, row in med.iterrows())
+            + ".\n"
+        )
     steps = PANCAN_EPOCH_STEPS * 64
     lines.append(
         "What a 247-sample stand-in can and cannot show. tcga5's training split has 247 samples of five cancer "
         f"types; the Pan-Cancer matrix's had about {PANCAN_TRAIN:,} of 33. With epochs of {PANCAN_EPOCH_STEPS} steps "
-        f"of 64, every \"epoch\" here passes over the same 247 samples about {steps / 247:.0f} times "
+        f'of 64, every "epoch" here passes over the same 247 samples about {steps / 247:.0f} times '
         f"({steps:,} / 247), so early stopping's patience of 3 epochs spans about {3 * PANCAN_EPOCH_STEPS} steps on "
         "data the model has seen many times over: the objective and the optimizer's schedule are the original "
         "ones, the data are not. These runs can show how the initializers and models behave under the original "
         "objective once its posterior opens; they cannot show behaviour on 8,850 distinct samples (less "
         "memorisation) or on 33 cancer types. Five very distinct cohorts cluster far more easily than 33: the "
         "ARIs here (0.85 median in rung (c)) are not comparable in level with the paper's (its Figure 4C: median "
-        "ARI near 0.6); comparisons between initializers and models within this grid are what it offers.\n")
+        "ARI near 0.6); comparisons between initializers and models within this grid are what it offers.\n"
+    )
     return lines
 
 
 def methods(results: Sequence[StudyResult], context: Context) -> list[str]:
     """How each study was trained and judged, where the tables are, and the versions."""
+
     def line(r: StudyResult) -> str:
         runs = r.runs
         status = runs["status"].value_counts() if len(runs) else pd.Series(dtype=int)
-        devices = ", ".join(sorted(runs["device"].astype(str).unique())) if "device" in runs and len(runs) else "–"
+        devices = (
+            ", ".join(sorted(runs["device"].astype(str).unique()))
+            if "device" in runs and len(runs)
+            else "–"
+        )
         capped = int((runs["stopped"] == CAP).sum()) if "stopped" in runs else 0
         link = f"; full analysis: [{r.report}]({r.report})" if r.report else ""
         counts = ", ".join(f"{int(status.get(s, 0))} {s}" for s in STATUSES)
-        judged = (f"{counts} judged; {capped} reached the epoch cap), on {devices}" if len(runs) else
-                  "none judged yet: a phase is judged once it and every phase before it are complete)")
-        return (f"- **{r.name}** ({r.study.kind}): {r.progress()} ({judged}, "
-                f"{context.wall.get(r.name, float('nan')) / 60:.1f} min of ensemble time; \"the default\" read as "
-                f"`{r.study.default}`{link}")
+        judged = (
+            f"{counts} judged; {capped} reached the epoch cap), on {devices}"
+            if len(runs)
+            else "none judged yet: a phase is judged once it and every phase before it are complete)"
+        )
+        return (
+            f"- **{r.name}** ({r.study.kind}): {r.progress()} ({judged}, "
+            f'{context.wall.get(r.name, float("nan")) / 60:.1f} min of ensemble time; "the default" read as '
+            f"`{r.study.default}`{link}"
+        )
 
-    return ["", "## Methods and reproducibility\n", f"Command: `{context.command}`\n",
-            "Training: `initsens train` per study, into `<out>/<protocol>/`, `<out>/ablations/<name>/` and "
-            "`<out>/ladder/<rung>/` (resumable). Claims: `initsens.reproduction.claims` (rules tested on made-up "
-            "tables with known verdicts in `tests/test_claims.py`, error rates simulated in "
-            "`tests/test_claims_error_rates.py`). Each protocol's and ablation's full `initsens analyze` report of "
-            "its own loss is linked below (both readings of \"the default\" where both were trained).\n",
-            *[line(r) for r in results], "",
-            f"Data: {context.data.get('name', '')}, content sha256 `{context.data.get('sha256', '')}`.\n",
-            f"Tables: `{context.tables_dir}/claims.parquet` (every verdict: claim, study, check, scope), "
-            f"`{context.tables_dir}/evidence.parquet` (every sub-result) and `{context.tables_dir}/ladder.parquet` "
-            "(the ladder's table).\n",
-            "Versions: " + ", ".join(f"{k} {v}" for k, v in context.versions.items())
-            + f", Python {platform.python_version()}.\n"]
+    return [
+        "",
+        "## Methods and reproducibility\n",
+        f"Command: `{context.command}`\n",
+        "Training: `initsens train` per study, into `<out>/<protocol>/`, `<out>/ablations/<name>/` and "
+        "`<out>/ladder/<rung>/` (resumable). Claims: `initsens.reproduction.claims` (rules tested on made-up "
+        "tables with known verdicts in `tests/test_claims.py`, error rates simulated in "
+        "`tests/test_claims_error_rates.py`). Each protocol's and ablation's full `initsens analyze` report of "
+        'its own loss is linked below (both readings of "the default" where both were trained).\n',
+        *[line(r) for r in results],
+        "",
+        f"Data: {context.data.get('name', '')}, content sha256 `{context.data.get('sha256', '')}`.\n",
+        f"Tables: `{context.tables_dir}/claims.parquet` (every verdict: claim, study, check, scope), "
+        f"`{context.tables_dir}/evidence.parquet` (every sub-result) and `{context.tables_dir}/ladder.parquet` "
+        "(the ladder's table).\n",
+        "Versions: "
+        + ", ".join(f"{k} {v}" for k, v in context.versions.items())
+        + f", Python {platform.python_version()}.\n",
+    ]
