@@ -25,10 +25,34 @@ import numpy as np
 import pandas as pd
 
 from initsens.analysis import load_results
-from initsens.reproduction.claims import CONTRADICTED, OWN_LOSS, PRIMARY, SOURCE
+from initsens.reproduction.claims import CHECKS, CONTRADICTED, OWN_LOSS, PRIMARY, SOURCE, evaluate
+from initsens.reproduction.claims.rules import RULES_VERSION
 from initsens.reproduction.nulls import NULLS, permuted
 from initsens.reproduction.studies import DEFAULT_READINGS, plan_studies
-from initsens.reproduction.verdicts import judge_runs, study_result, verdict_table
+from initsens.reproduction.verdicts import study_result, verdict_table
+
+
+def judge_world(runs: pd.DataFrame) -> list[dict]:
+    """The verdict check's source-scope verdict of every claim in one world, with what decided each
+    contradiction ('mean', 'failures', both comma-separated, or '' where the rule does not say).
+    """
+    check = CHECKS[PRIMARY]
+    evidence = evaluate(runs, check.metric, 0.05, check.claims()).assign(check=check.name)
+    table = verdict_table(evidence)
+    table = table[(table["check"] == PRIMARY) & (table["scope"] == SOURCE)]
+    against = evidence[(evidence["verdict"] == CONTRADICTED) & (evidence["scope"] == SOURCE)]
+    by = (
+        against.groupby("claim")["pair_by"].agg(
+            lambda v: ",".join(sorted({b for b in v if isinstance(b, str) and b}))
+        )
+        if "pair_by" in against.columns
+        else pd.Series(dtype=str)
+    )
+    return [
+        {"claim": r.claim, "verdict": r.verdict, "contradicted_by": by.get(r.claim, "")}
+        for r in table.itertuples()
+    ]
+
 
 PROTOCOLS = ("eltager2023", "initsens")
 
@@ -78,20 +102,19 @@ def main() -> None:
             )  # permuted keeps the stream it had
             rng = np.random.default_rng([args.seed, zlib.crc32(name.encode()), *extra])
             for i in range(args.permutations):
-                table = verdict_table(judge_runs(NULLS[null](runs, rng), own, 0.05))
-                table = table[(table["check"] == PRIMARY) & (table["scope"] == SOURCE)]
+                verdicts = judge_world(NULLS[null](runs, rng))
                 rows += [
                     {
                         "protocol": name,
                         "null": null,
+                        "rules": RULES_VERSION,
                         "runs": len(runs),
                         "permutation": i,
-                        "claim": r.claim,
-                        "verdict": r.verdict,
+                        **row,
                     }
-                    for r in table.itertuples()
+                    for row in verdicts
                 ]
-                print(name, null, i, dict(zip(table["claim"], table["verdict"])), flush=True)
+                print(name, null, i, {r["claim"]: r["verdict"] for r in verdicts}, flush=True)
         if args.full_copy is not None:
             copy = args.full_copy / name / "runs"
             shutil.rmtree(copy, ignore_errors=True)
@@ -108,8 +131,10 @@ def main() -> None:
     ):  # keep the rows of the other protocols and nulls (a file from before nulls: permuted)
         kept = pd.read_csv(args.out)
         kept["null"] = kept["null"] if "null" in kept.columns else "permuted"
-        done = set(zip(frame["protocol"], frame["null"]))
-        kept = kept[[key not in done for key in zip(kept["protocol"], kept["null"])]]
+        kept["rules"] = kept["rules"] if "rules" in kept.columns else "v3"
+        key = ["protocol", "null", "rules"]
+        done = set(frame[key].itertuples(index=False, name=None))
+        kept = kept[[k not in done for k in kept[key].itertuples(index=False, name=None)]]
         frame = pd.concat([kept, frame], ignore_index=True)
     tmp = args.out.with_name(args.out.name + ".tmp")
     frame.to_csv(tmp, index=False)

@@ -25,7 +25,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import interpolate, optimize, special, stats
 from statsmodels.stats.libqsturng import qsturng
 
 from initsens.analysis.cells import iter_cells
@@ -47,48 +47,106 @@ def _tukey(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dic
     ]
 
 
-@functools.lru_cache(maxsize=65536)
-def studentized_range_sf(q: float, k: int, df: float) -> float:
-    """P(Q > q) for the studentized range of ``k`` means with ``df`` degrees of freedom (scipy's, remembered: the
-    judge asks for the same pair's p-value in the analysis, the claims and their re-judging).
+@functools.lru_cache(maxsize=32)
+def _range_tail(k: int) -> interpolate.CubicSpline:
+    """log P(range of ``k`` standard normals > x) for x in [0, 16], as a spline: the integral over z of
+    k φ(z) (Φ(z) − Φ(z − x))^(k−1) by 600-point Gauss-Legendre, once per k.
     """
-    return float(stats.studentized_range.sf(q, k, df))
+    z, w = np.polynomial.legendre.leggauss(600)
+    x = np.linspace(0.0, _RANGE_MAX, 3201)[:, None]
+    half = (18.0 + x) / 2  # z runs over [-9, 9 + x]
+    zz, ww = half * z + (half - 9.0), half * w
+    inner = special.ndtr(zz) - special.ndtr(zz - x)
+    cdf = k * np.sum(ww * np.exp(-(zz**2) / 2) / np.sqrt(2 * np.pi) * inner ** (k - 1), axis=1)
+    return interpolate.CubicSpline(x[:, 0], np.log(np.clip(1.0 - cdf, 1e-300, 1.0)))
+
+
+_RANGE_MAX = 16.0
+
+
+def studentized_range_sf(q: float, k: int, df: float) -> float:
+    """P(Q > q) for the studentized range of ``k`` means with ``df`` degrees of freedom.
+
+    The range's tail at infinite df is tabulated once per k (:func:`_range_tail`), then integrated against
+    the density of s = √(χ²_df / df) by the trapezoid rule in log s: ~0.5 ms a call where scipy's double
+    integral takes ~30 ms, the judge's main cost. Relative error under 1e-5 against scipy and the k = 2
+    closed form (tests/test_posthoc_range.py); below 1e-10, where the tabulated tail runs out of digits, it
+    is scipy's.
+    """
+    spline = _range_tail(int(k))
+
+    def tail(x: np.ndarray) -> np.ndarray:
+        return np.where(
+            x >= _RANGE_MAX, 0.0, np.minimum(np.exp(spline(np.minimum(x, _RANGE_MAX))), 1.0)
+        )
+
+    if not np.isfinite(df) or df > 1e6:
+        value = float(tail(np.asarray(q, float)))
+    else:
+        nu, sigma = float(df), 1.0 / np.sqrt(2.0 * df)
+        left, right = -max(12 * sigma, 40 / nu), max(12 * sigma, 0.5 * np.log(80 / nu) + 0.5)
+        u = np.linspace(left, right, int(np.ceil((right - left) / min(sigma / 6, 0.02))) + 1)
+        log_density = (  # of u = log s
+            (nu / 2) * np.log(nu / 2)
+            + np.log(2.0)
+            + nu * u
+            - nu * np.exp(2 * u) / 2
+            - special.gammaln(nu / 2)
+        )
+        value = float(np.trapezoid(np.exp(log_density) * tail(q * np.exp(u)), u))
+    return value if value >= 1e-10 else float(stats.studentized_range.sf(q, k, df))
 
 
 @functools.lru_cache(maxsize=65536)
 def studentized_range_quantile(level: float, k: int, df: float) -> float:
-    """Quantile of the studentized range: statsmodels' fast approximation, polished by Newton steps.
-
-    scipy's generic ``studentized_range.ppf`` costs ~0.1 s per call (a root search over a double
-    integral); Games-Howell needs one per pair. Two Newton steps from the approximation (~1e-3)
-    reach scipy's own accuracy at a quarter of the cost.
+    """Quantile of the studentized range: the root of :func:`studentized_range_sf` (q) = 1 − level, bracketed
+    around statsmodels' approximation (scipy's ``ppf`` costs ~0.1 s a call; Games-Howell needs one per pair).
     """
-    q = float(qsturng(level, k, df)) if 0.1 <= level <= 0.999 and df >= 2 else None
-    if q is None or not np.isfinite(q):
-        return float(stats.studentized_range.ppf(level, k, df))
-    for _ in range(2):
-        step = (stats.studentized_range.cdf(q, k, df) - level) / stats.studentized_range.pdf(
-            q, k, df
-        )
-        q -= float(step)
-    return q
+    guess = float(qsturng(level, k, df)) if 0.1 <= level <= 0.999 and df >= 2 else np.nan
+    low, high = (0.9 * guess, 1.1 * guess) if np.isfinite(guess) else (1e-3, 10.0)
+    target = 1.0 - level
+    while studentized_range_sf(low, k, df) < target:
+        low /= 2
+    while studentized_range_sf(high, k, df) > target:
+        high *= 2
+    return float(
+        optimize.brentq(lambda q: studentized_range_sf(q, k, df) - target, low, high, xtol=1e-10)
+    )
+
+
+def yuen_parts(values: np.ndarray, trim: float) -> tuple[float, float, int]:
+    """(trimmed mean, squared standard error, effective size h) of one group, as Yuen's test uses them: g =
+    ⌊trim·n⌋ values cut from each end, h = n − 2g, the error from the winsorized variance, (n − 1) s_w² / (h (h − 1)).
+    With trim 0: the mean, s²/n and n.
+    """
+    x = np.sort(np.asarray(values, np.float64))
+    n = x.size
+    g = int(np.floor(trim * n))
+    h = n - 2 * g
+    winsorized = np.clip(x, x[g], x[n - g - 1])
+    return float(x[g : n - g].mean()), float((n - 1) * winsorized.var(ddof=1) / (h * (h - 1))), h
 
 
 def games_howell(
-    names: list[str], groups: list[np.ndarray], alpha: float, intervals: bool = True
+    names: list[str],
+    groups: list[np.ndarray],
+    alpha: float,
+    intervals: bool = True,
+    trim: float = 0.0,
 ) -> list[dict]:
-    """Games-Howell for every pair: mean difference, Welch standard error ``se`` and degrees of freedom ``df``,
-    adjusted p-value and (with ``intervals``) the simultaneous CI at 1 - alpha. The p-value needs one integral
-    of the studentized range, the interval's quantile four more: leave them out where only decisions are
-    needed (:func:`games_howell_interval` gives one later).
+    """Games-Howell for every pair: difference of means, Welch standard error ``se`` and degrees of freedom
+    ``df``, adjusted p-value and (with ``intervals``) the simultaneous CI at 1 - alpha. With ``trim`` > 0 the
+    means are ``trim``-trimmed and the errors and df Yuen's (Wilcox's robust Games-Howell; at k = 2 it is
+    scipy's ``ttest_ind(trim=...)``). The p-value needs one integral of the studentized range, the interval's
+    quantile four more: leave them out where only decisions are needed (:func:`games_howell_interval`).
     """
     k = len(groups)
+    parts = [yuen_parts(g, trim) for g in groups]
     rows = []
     for i, j in combinations(range(k), 2):
-        a, b = groups[i], groups[j]
-        va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-        diff, se = a.mean() - b.mean(), np.sqrt(va + vb)
-        df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se > 0 else np.inf
+        (centre_a, va, ha), (centre_b, vb, hb) = parts[i], parts[j]
+        diff, se = centre_a - centre_b, np.sqrt(va + vb)
+        df = (va + vb) ** 2 / (va**2 / (ha - 1) + vb**2 / (hb - 1)) if se > 0 else np.inf
         with np.errstate(divide="ignore", invalid="ignore"):
             p = (
                 studentized_range_sf(float(np.sqrt(2.0) * abs(diff) / se), k, float(df))
