@@ -1,14 +1,10 @@
-"""The sweep's configuration: every choice with its default, validation, TOML/preset loading and the grid.
+"""The sweep's configuration: every choice with its default, validation, TOML/preset loading and the
+grid.
 
-A :class:`SweepConfig` holds lists for the swept factors (models, initializers, depths,
-normalizations, init scopes, seeds) and single values for everything else, optionally overridden per
-model (``[model.IWAE]`` tables in TOML, as the original study's per-model config files did).
-:meth:`SweepConfig.runs` expands the grid into :class:`RunSpec` objects, each carrying the
-configuration of its own model and a deterministic ``run_id``.
-
-Every setting is declared once, in :class:`initsens.settings.Settings` (type, default, help, panel, checks, and
-whether it enters a run's identity), so a new option cannot silently change every id; every model hyperparameter
-once, by the model that takes it (:meth:`initsens.models.VAE.hyperparameters`).
+A :class:`SweepConfig` holds lists for the swept factors and single values for everything else,
+optionally overridden per model (``[model.IWAE]`` tables); :meth:`SweepConfig.runs` expands the grid
+into :class:`RunSpec` objects, each with a deterministic ``run_id``. Settings are declared in
+:class:`initsens.settings.Settings`.
 """
 
 from __future__ import annotations
