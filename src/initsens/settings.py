@@ -30,13 +30,16 @@ DENORMALS = ("keep", "flush")
 class Factor:
     """A grid setting that is swept: each run takes one of its values.
 
-    ``column``: the run's field, runs column and run-id key (``init_scope`` for ``init_scopes``); ``nesting``: its
-    place in the training order, outermost first (runs sharing an architecture train together); ``cell``:
-    ``always`` (a cell key of the analysis), ``varied`` (a cell key where the runs hold several levels) or ''
-    (not one: the factor measured, or the replicate); ``alias``: the column's name also sets the factor to one
-    value (``--init-scope hidden``); ``about``: what the column holds, as the analysis tables describe it;
-    ``stacked``: runs at different levels of it may train stacked in one ensemble (the same network shapes,
-    objective and optimizer); a factor that changes any of them leaves it False, and its levels train apart.
+    Parameters
+    ----------
+    column : the run's field, runs column and run-id key (``init_scope`` for ``init_scopes``).
+    nesting : its place in the training order, outermost first (runs sharing an architecture train together).
+    cell : ``always`` (a cell key of the analysis), ``varied`` (a cell key where the runs hold several levels)
+        or '' (not one: the factor measured, or the replicate).
+    alias : the column's name also sets the factor to one value (``--init-scope hidden``).
+    about : what the column holds, as the analysis tables describe it.
+    stacked : runs at different levels of it may train stacked in one ensemble (the same network shapes,
+        objective and optimizer); a factor that changes any of them leaves it False, and its levels train apart.
     """
 
     column: str

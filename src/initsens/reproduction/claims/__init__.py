@@ -150,12 +150,15 @@ def evaluate(
     """Every sub-result of ``claims`` (default: all) for one protocol's ``runs`` (five initializers, one of them
     "the default"), the loss claims judged on ``metric``.
 
-    Columns: ``claim``, ``where``, ``scope`` (source or extrapolation), ``metric``, ``estimate``, ``ci_low``,
-    ``ci_high`` (95%), ``verdict``, ``margin`` (how far the evidence lies on the claim's side of its threshold),
-    ``detail``, ``first_recorded`` (when the earliest run it is judged on was recorded), ``stated_before`` ('yes'
-    when every one of them was recorded after the rules in force were fixed, 'no' when the rules' author could have
-    seen some) and rule-specific extras (``level``: the Bonferroni level a contradiction needed, ``rival``,
-    ``p_value``, P2/P3's contradicting pair ...).
+    Returns
+    -------
+    pandas.DataFrame
+        ``claim``, ``where``, ``scope`` (source or extrapolation), ``metric``, ``estimate``, ``ci_low``,
+        ``ci_high`` (95%), ``verdict``, ``margin`` (how far the evidence lies on the claim's side of its
+        threshold), ``detail``, ``first_recorded`` (when the earliest run it is judged on was recorded),
+        ``stated_before`` ('yes' when every one of them was recorded after the rules in force were fixed, 'no'
+        when the rules' author could have seen some) and rule-specific extras (``level``: the Bonferroni level a
+        contradiction needed, ``rival``, ``p_value``, P2/P3's contradicting pair ...).
     """
     on = Judging(
         metric,
