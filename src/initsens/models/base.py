@@ -72,8 +72,8 @@ def _declared(cls: type) -> dict[str, Hyperparameter]:
         out: dict[str, Hyperparameter] = {}
         for klass in cls.__mro__:
             if "__init__" in vars(klass):
-                own, passes_on = constructor_hyperparameters(vars(klass)["__init__"])
-                out |= {name: h for name, h in own.items() if name not in out}
+                declared, passes_on = constructor_hyperparameters(vars(klass)["__init__"])
+                out |= {name: h for name, h in declared.items() if name not in out}
                 if klass is VAE or not passes_on:
                     break
         _DECLARED[cls] = out
@@ -183,8 +183,10 @@ class VAE(nn.Module):
         that this model refuses: its constructor's own checks, run on a one-gene network on the meta device (no
         memory, no random draws), so a sweep fails before anything trains.
         """
-        own = cls.hyperparameters()
-        given: dict[str, Any] = {key: value for key, value in hyperparameters.items() if key in own}
+        declared = cls.hyperparameters()
+        given: dict[str, Any] = {
+            key: value for key, value in hyperparameters.items() if key in declared
+        }
         with torch.device("meta"):
             cls(1, (1,), 1, **given)
 

@@ -102,12 +102,12 @@ def claims_block(t: Tables) -> str:
     for key, claim in CLAIMS.items():
         cells = []
         for study in studies:
-            own, nelbo = (_verdict(t.claims, key, study, check) for check in (PRIMARY, NELBO))
-            if own is None:
+            primary, nelbo = (_verdict(t.claims, key, study, check) for check in (PRIMARY, NELBO))
+            if primary is None:
                 cells.append("not judged yet (waits for a later phase; see the report)")
                 continue
             cells.append(
-                str(own["coverage"])
+                str(primary["coverage"])
                 + (f" (val_nelbo: {nelbo['coverage']})" if nelbo is not None else "")
             )
         rows.append([f"{key} {claim.text}", *cells])

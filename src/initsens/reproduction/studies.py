@@ -224,11 +224,13 @@ def plan_studies(
         changes = {**changes, "denormals": "keep"} if name in KEEPS_SUBNORMALS else changes
         settings = {**GRID, **overrides, **changes}
         cfg = SweepConfig.load(preset, settings)
-        own = next((i for i in cfg.inits if i in DEFAULT_READINGS), "default")
+        default_reading = next((i for i in cfg.inits if i in DEFAULT_READINGS), "default")
         if extend and "inits" not in settings:
             more = tuple(i for i in DEFAULT_READINGS if i not in cfg.inits)
             cfg = SweepConfig.load(preset, {**settings, "inits": ",".join(cfg.inits + more)})
-        return Study(name, kind, cfg, folder, own, phases=PHASES.get(name, WHOLE), **extra)
+        return Study(
+            name, kind, cfg, folder, default_reading, phases=PHASES.get(name, WHOLE), **extra
+        )
 
     studies = [study(name, "protocol", name, {}, out / name, both_defaults) for name in protocols]
     studies += [

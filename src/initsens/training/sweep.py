@@ -369,8 +369,8 @@ def record_chunk(
 ) -> None:
     """Write one chunk's runs, epochs and metrics (one atomic set of parts) and count it in the summary."""
     rows = [
-        run_row(spec, plan.run_ids[spec], result, own, device)
-        for spec, result, own in zip(chunk, results, data)
+        run_row(spec, plan.run_ids[spec], result, run_data, device)
+        for spec, result, run_data in zip(chunk, results, data)
     ]
     histories = [
         (plan.run_ids[spec], record)

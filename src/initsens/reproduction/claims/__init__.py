@@ -160,7 +160,7 @@ def evaluate(
         when the rules' author could have seen some) and rule-specific extras (``level``: the Bonferroni level a
         contradiction needed, ``rival``, ``p_value``, P2/P3's contradicting pair ...).
     """
-    on = Judging(
+    judging = Judging(
         metric,
         Design().cell_keys(runs),
         alpha,
@@ -175,7 +175,7 @@ def evaluate(
             "stated_before": RULES_HISTORY[-1].stated_before(row["first_recorded"]),
         }
         for claim in chosen
-        for row in claim.judge(runs, on)
+        for row in claim.judge(runs, judging)
     ]
     columns = [
         "claim",

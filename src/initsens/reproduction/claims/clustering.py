@@ -345,7 +345,7 @@ E1 = Claim(
     "each); contradicted when it is above some other's at α/(m·k) (k other initializers); not testable when "
     f"the clustering is at chance (no initializer's mean ARI has a one-sided 95% lower bound above "
     f"{ARI_SIGNAL}); else unresolved.",
-    judge=lambda runs, on: e1_uniform_clusters_worse(runs, on.keys, PAPER, on.alpha),
+    judge=lambda runs, judging: e1_uniform_clusters_worse(runs, judging.keys, PAPER, judging.alpha),
     figure=Figure("mean paired ARI difference, uniform − closest other (< 0 supports)"),
     on_loss=False,
     reach=Reach("nonzero_max", min_sign_flip_p),
@@ -365,7 +365,9 @@ E2 = Claim(
     f"−{WEAK_RHO} (initializers with a lower loss cluster at most weakly better); contradicted when its interval "
     f"at 1 − α/m lies below −{WEAK_RHO}; not testable when the clustering is at chance (as E1); else "
     "unresolved. The within reading is judged by the same thresholds and shown beside it.",
-    judge=lambda runs, on: e2_loss_vs_clustering(runs, on.keys, PAPER, on.metric, on.alpha),
+    judge=lambda runs, judging: e2_loss_vs_clustering(
+        runs, judging.keys, PAPER, judging.metric, judging.alpha
+    ),
     figure=Figure(f"Spearman ρ(val_loss, ARI) (> −{WEAK_RHO} supports)", (-WEAK_RHO,)),
     columns={"within_rho": "ρ within initializers", "within_verdict": "within: verdict"},
 )

@@ -231,7 +231,9 @@ CLAIM = Claim(
     "α/m, over the pairs of normalizations too); not testable with one normalization or fewer than two "
     "seeds with every run under both, or where no two initializers can be compared under some normalization (as "
     "P2/P3: e.g. every run failed); else unresolved.",
-    judge=lambda runs, on: p4_normalization(runs, on.metric, on.keys, POSTER, on.alpha, on.cache),
+    judge=lambda runs, judging: p4_normalization(
+        runs, judging.metric, judging.keys, POSTER, judging.alpha, judging.cache
+    ),
     figure=Figure(
         f"largest mean rank shift between normalizations (inside ±{NEGLIGIBLE_SHIFT} supports)",
         (-NEGLIGIBLE_SHIFT, NEGLIGIBLE_SHIFT),

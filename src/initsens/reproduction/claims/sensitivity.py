@@ -187,7 +187,9 @@ CLAIM = Claim(
     "one-sided upper bound below 0 at level 1 − α/(m·k), k = 3 (the source's other models, however many the "
     "data left); not testable where one of the source's models was not trained or cannot be measured (its "
     "runs all tie, e.g. every run failed); else unresolved.",
-    judge=lambda runs, on: p1_most_sensitive(runs, on.metric, on.keys, POSTER, on.alpha),
+    judge=lambda runs, judging: p1_most_sensitive(
+        runs, judging.metric, judging.keys, POSTER, judging.alpha
+    ),
     figure=Figure("Δω²: VanillaVAE − closest other model (> 0 supports)"),
     compares_models=True,
 )
