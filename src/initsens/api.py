@@ -124,11 +124,16 @@ def analyze(
     """Analyze a results folder, a runs file or a runs DataFrame as ``initsens analyze`` does; with ``report`` also
     write the Markdown report, its figures and tables.
 
-    ``factor``, ``by`` (the columns that define a cell; default model x depth) and ``replicate`` name the
-    columns of any seed sweep, e.g. ``analyze("sweep.csv", "accuracy", factor="optimizer", by="model,dataset")``.
-    ``log`` analyzes log10 of the metric (for losses spanning decades). ``on_loaded`` is called with what was read
-    (its ``warnings`` are worth showing) before the analysis, ``on_written`` with the report's files; ``command``
-    is how the report says it was made.
+    Any seed sweep works: ``analyze("sweep.csv", "accuracy", factor="optimizer", by="model,dataset")``.
+
+    Parameters
+    ----------
+    factor, by, replicate : the compared factor, the columns that define a cell (default model x depth) and the
+        replicate column.
+    log : analyze log10 of the metric (for losses spanning decades).
+    on_loaded : called with what was read (its ``warnings`` are worth showing) before the analysis.
+    on_written : called with the report's files.
+    command : how the report says it was made.
 
     Returns
     -------
@@ -216,11 +221,16 @@ def reproduce(
     ``initsens reproduce`` does.
 
     Every study trains the poster's grid (:data:`initsens.reproduction.studies.GRID`: 10 seeds, depths 1 and 2,
-    z-score and min-max), as the command does; ``settings`` (e.g. ``repeats=3``, ``data="my.tsv"``) reach every
-    study. The data are checked before anything is created. ``on_study(study, plan)`` is called before a study (or
-    each phase of a phased study, :data:`initsens.reproduction.studies.PHASES`) trains (its
-    :class:`~initsens.training.SweepPlan` carries notes worth showing), ``on_trained(study, summary)`` after;
-    an interrupted study (Ctrl-C) raises :class:`KeyboardInterrupt` once its finished runs are saved.
+    z-score and min-max). The data are checked before anything is created; an interrupted study (Ctrl-C) raises
+    :class:`KeyboardInterrupt` once its finished runs are saved.
+
+    Parameters
+    ----------
+    on_study : ``on_study(study, plan)``, called before a study (or each phase of a phased study,
+        :data:`initsens.reproduction.studies.PHASES`) trains; the :class:`~initsens.training.SweepPlan` carries
+        notes worth showing.
+    on_trained : ``on_trained(study, summary)``, called after.
+    **settings : settings of ``initsens train`` (e.g. ``repeats=3``, ``data="my.tsv"``), for every study.
 
     Returns
     -------

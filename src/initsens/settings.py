@@ -1,25 +1,9 @@
 """Every setting of a sweep, declared once: name, type, default, help, CLI panel, run identity, checks.
 
-:class:`Settings` is that table. Each field is one line; from it come :class:`~initsens.training.SweepConfig`
-(which adds the grid and the checks that relate settings), the ``initsens train`` options (flag, help,
-panel), the defaults of the ``initsens`` preset, the ``--dry-run`` and ``initsens presets`` tables, the
-per-model keys of presets and the run id (``identity``). Adding a setting is one line here plus the line that
-uses it. This module imports nothing heavy, so ``initsens --help`` stays fast. A model's hyperparameters are not
-rows here: each model class declares its own (:meth:`~initsens.models.VAE.hyperparameters`).
-
-Field metadata (see :func:`setting`): ``help``; ``panel`` (the ``--help`` group); ``identity`` (whether the setting
-enters the run id: False for those that cannot change a run's numbers or whose effect is captured elsewhere);
-``added`` (added after results were recorded: at its default it stays out of the identity, so old runs keep their
-ids); ``former_identity`` (a setting that has left the identity: runs recorded before entered it whenever its value
-differed from this one, and keep those ids, see :meth:`~initsens.training.RunSpec.run_ids`); ``per_model`` (settable
-in ``[model.NAME]`` tables); ``flag`` (the option's spelling, e.g. ``--drop-last/--keep-last``); ``cli``
-(whether ``initsens train`` has an option for it); ``checks`` ((predicate, message) pairs, the message formatted
-with ``flag`` and ``value``); ``choices`` (the allowed values: a tuple of them, or the kind of registry they are
-drawn from, such as ``"models"``, which :class:`~initsens.training.SweepConfig` looks up and checks);
-``factor`` (a swept factor of the grid, :class:`Factor`: each run takes one of its values). Adding a factor is its
-row here plus its use (a field of :class:`~initsens.training.RunSpec` and a column of :mod:`~initsens.results.schema`,
-both named by ``Factor.column``); the grid's order, run ids, runs rows, ``--dry-run``, the singular alias and the
-analysis' cell keys follow from the row.
+:class:`Settings` is that table; the options of ``initsens train``, the presets' defaults,
+:class:`~initsens.training.SweepConfig`, the run id and the analysis' cell keys derive from it. It
+imports nothing heavy, so ``initsens --help`` stays fast. A row's metadata and how to add a setting
+or a factor: the docs' :doc:`Developing initsens </development>` page.
 """
 
 from __future__ import annotations
@@ -46,13 +30,16 @@ DENORMALS = ("keep", "flush")
 class Factor:
     """A grid setting that is swept: each run takes one of its values.
 
-    ``column``: the run's field, runs column and run-id key (``init_scope`` for ``init_scopes``); ``nesting``: its
-    place in the training order, outermost first (runs sharing an architecture train together); ``cell``:
-    ``always`` (a cell key of the analysis), ``varied`` (a cell key where the runs hold several levels) or ''
-    (not one: the factor measured, or the replicate); ``alias``: the column's name also sets the factor to one
-    value (``--init-scope hidden``); ``about``: what the column holds, as the analysis tables describe it;
-    ``stacked``: runs at different levels of it may train stacked in one ensemble (the same network shapes,
-    objective and optimizer); a factor that changes any of them leaves it False, and its levels train apart.
+    Parameters
+    ----------
+    column : the run's field, runs column and run-id key (``init_scope`` for ``init_scopes``).
+    nesting : its place in the training order, outermost first (runs sharing an architecture train together).
+    cell : ``always`` (a cell key of the analysis), ``varied`` (a cell key where the runs hold several levels)
+        or '' (not one: the factor measured, or the replicate).
+    alias : the column's name also sets the factor to one value (``--init-scope hidden``).
+    about : what the column holds, as the analysis tables describe it.
+    stacked : runs at different levels of it may train stacked in one ensemble (the same network shapes,
+        objective and optimizer); a factor that changes any of them leaves it False, and its levels train apart.
     """
 
     column: str

@@ -22,13 +22,13 @@ from initsens.reproduction.claims.base import (
 )
 
 
-def default_not_worst(runs: pd.DataFrame, on: Judging) -> list[dict]:
+def default_not_worst(runs: pd.DataFrame, judging: Judging) -> list[dict]:
     """One sub-result per cell: the worst initializer's mean minus the default's (> 0: the default is not worst)."""
     rows = []
-    for key, cell in runs.groupby(on.keys, sort=True):
-        keys = dict(zip(on.keys, key))
-        means = cell.groupby("initializer")[on.metric].mean()
-        gap = float(means.max() - means[on.default])
+    for key, cell in runs.groupby(judging.keys, sort=True):
+        keys = dict(zip(judging.keys, key))
+        means = cell.groupby("initializer")[judging.metric].mean()
+        gap = float(means.max() - means[judging.default])
         rows.append(
             sub_result(
                 "T1",

@@ -1,16 +1,9 @@
 """Statistics on results tables: each function takes a tidy DataFrame and returns a tidy DataFrame.
 
-- :func:`load_results` reads a results folder or file; :func:`analyze` runs everything below and
-  returns an :class:`Analysis` whose ``tables`` are what ``initsens analyze`` writes. A :class:`Design`
-  names the columns of any seed sweep (factor, cells, replicate); initsens' own names by default.
-- Per cell (model x depth): :func:`describe`, :func:`oneway` (one-way ANOVA, effect sizes with
-  bootstrap CIs, Welch, Kruskal-Wallis, Brown-Forsythe), :func:`pairwise` (Tukey, Games-Howell),
-  :func:`improvement` (paired probability of improvement), :func:`variance_components` (REML, ICC),
-  :func:`failures` (counts, exact Fisher test).
-- Across cells: :func:`factorial_anova` (types II and III), :func:`mixed_model` and
-  :func:`initializer_lrt` (random-intercept REML/ML), :func:`spearman` (metric vs ARI).
-
-All are validated against R and NIST (see tests/fixtures/anova/reference.R and tests/test_nist_anova.py).
+:func:`load_results` reads a results folder or file; :func:`analyze` runs every analysis and returns
+an :class:`Analysis` whose ``tables`` are what ``initsens analyze`` writes; a :class:`Design` names
+the columns of any seed sweep. What each function computes, and how it is checked against R and
+NIST: the docs' :doc:`Analyze a sweep </guide/analyze>` page.
 """
 
 from initsens.analysis.association import spearman

@@ -1,12 +1,8 @@
 """Convergence: the share of runs per cell that reached the epoch cap while still improving.
 
-A run that stops at ``--epochs`` without early stopping (``stopped == 'cap'`` in the runs table) was
-still improving, so its numbers are those of an unconverged model; comparing initializers on such runs
-compares how fast they train, not where they end. Runs that diverged or failed are not counted here
-(``failures`` covers them). Tables from trainers that do not record ``stopped`` give an empty table.
-
-Columns: the cell keys, ``initializer``, ``n_finished`` (runs that finished: stopped early or at the cap),
-``n_capped``, ``capped_share``.
+Such runs describe unconverged models, so comparing initializers on them compares how fast they
+train, not where they end (the docs' :doc:`Analyze a sweep </guide/analyze>` page, How the
+statistics are computed).
 """
 
 from __future__ import annotations
@@ -22,7 +18,14 @@ CAPPED_WARNING = 0.10
 
 
 def convergence(runs: pd.DataFrame, by: Sequence[str], factor: str = "initializer") -> pd.DataFrame:
-    """Runs and capped runs per cell and initializer (see the module docstring)."""
+    """Runs and capped runs per cell and initializer; an empty table when ``runs`` has no ``stopped`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cell keys, ``initializer``, ``n_finished`` (runs that stopped early or at the cap), ``n_capped``,
+        ``capped_share``.
+    """
     columns = [*by, factor, "n_finished", "n_capped", "capped_share"]
     if "stopped" not in runs.columns:
         return pd.DataFrame(columns=columns)

@@ -1,17 +1,9 @@
 """Tests whose error rates hold at a handful of seeds and at Bonferroni levels.
 
-- :func:`sign_flip_p`: the exact paired permutation test of a mean difference (Fisher's sign-flip test).
-  Under the null of differences symmetric about 0, every pattern of signs is equally likely; the p-value
-  is the share of the 2^n patterns whose sum is at least the observed one, so it is exact at any n. Its
-  smallest value is 2^-n (n = nonzero differences): at 10 seeds, 1/1024, which bounds the levels it can
-  reach (:func:`min_sign_flip_p`, :func:`seeds_for_level`). Vectorized over many tables for simulations.
-- :func:`jackknife_t`: a t-based interval for any statistic of paired blocks (here seeds): the
-  leave-one-block-out jackknife standard error with n - 1 degrees of freedom.
-- :func:`omega_sq`: the bias-corrected share of variance a factor explains (one-way ANOVA), vectorized
-  over replicates, for the jackknife; :func:`rank_omega_sq` the same on ranks (failed runs tied last).
-
-A percentile bootstrap of 10 values cannot reach past the observed values, so its tails at levels like
-0.05 / 8 are not intervals at all; these tests replace it wherever a rule decides at such a level.
+:func:`sign_flip_p` (Fisher's exact sign-flip test), :func:`jackknife_t` (a t interval from the
+leave-one-seed-out jackknife) and :func:`omega_sq` / :func:`rank_omega_sq` (vectorized for the
+jackknife) replace a percentile bootstrap, which cannot reach Bonferroni tails at 10 seeds. Why and
+how: the docs' :doc:`Analyze a sweep </guide/analyze>` page.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """Factorial ANOVA across cells (statsmodels formula API), types II and III.
 
-``metric ~ C(model, Sum) * C(initializer, Sum) * C(depth, Sum)``: every factor uses sum-to-zero
-contrasts, which type III sums of squares require (with treatment contrasts the "main effects" of
-type III would be simple effects at the reference level). Returned columns: ``metric``, ``typ``,
-``term`` (``model``, ``model:initializer``, ..., ``Residuals``), ``sum_sq``, ``df``, ``f``,
-``p_value`` and ``partial_eta_sq`` = SS_term / (SS_term + SS_residual). The intercept row of type III
-is left out, and so is any factor with a single level in the data (e.g. one depth).
+Every factor uses sum-to-zero contrasts, which type III sums of squares require; see the docs'
+:doc:`Analyze a sweep </guide/analyze>` page (How the statistics are computed).
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
-"""Divergence is itself sensitivity: count the runs that failed and test whether the initializer matters.
+"""Divergence is itself sensitivity: count the runs that failed and test whether the initializer
+matters.
 
-A run failed when its ``status`` is not ``ok`` or its metric is not finite. :func:`failures` returns one
-row per cell and initializer: the cell keys, ``initializer``, ``n_runs``, ``n_failed``, ``fail_rate``,
-and, repeated on every row of a cell, ``fisher_p`` (Fisher's exact test of failed/ok x initializer:
-the r x 2 table's exact conditional test, as R's ``fisher.test``: every table with the observed
-margins is enumerated, vectorized row by row, and the p-value sums the probabilities of the tables no
-more likely than the observed one; NaN when nothing or everything failed, where there is nothing to
-test). Beyond ``MAX_TABLES`` tables (thousands of runs per cell, where it is accurate) the chi-square
-test of independence stands in.
+A run failed when its ``status`` is not ``ok`` or its metric is not finite; the test is Fisher's
+exact r x 2 test, as R's ``fisher.test`` (the chi-square test beyond ``MAX_TABLES`` tables).
+Details: the docs' :doc:`Analyze a sweep </guide/analyze>` page.
 """
 
 from __future__ import annotations

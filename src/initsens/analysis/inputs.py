@@ -1,11 +1,9 @@
-"""Read results for analysis: a folder of Parquet files (as ``initsens train`` writes) or one Parquet/CSV file.
+"""Read results for analysis: a folder of Parquet files (as ``initsens train`` writes) or one
+Parquet/CSV file.
 
-Files holding an ``epoch`` column are per-epoch logs (``metric`` and ``value`` columns besides: the
-long table of metrics of a model's own); all others are runs tables. Any table with the columns its
-:class:`~initsens.analysis.design.Design` names works, whoever wrote it (R, pandas, polars, a tracking tool's
-CSV export). A metric that is not a runs column but is in the metrics
-table (e.g. ``val_mmd``) is taken at each run's selected epoch. Every problem is one line naming the
-file, column or value. Input files are only ever read.
+Files with an ``epoch`` column are per-epoch logs, all others runs tables; any table with the
+columns its :class:`~initsens.analysis.design.Design` names works, whoever wrote it. Every problem
+is one line naming the file, column or value, and input files are only ever read.
 """
 
 from __future__ import annotations

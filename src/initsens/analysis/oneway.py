@@ -1,17 +1,9 @@
 """One-way analysis per cell: how much of a metric's variation does the initializer explain?
 
-:func:`oneway` takes a tidy results table (one row per run) and returns one row per cell (by default
-model x depth) with the classical one-way ANOVA of ``metric ~ initializer``, effect sizes with an exact
-noncentral-F CI, and the robust companions: Welch's ANOVA (unequal variances), Kruskal-Wallis (ranks)
-and Brown-Forsythe (Levene's test centred on medians, for differences in spread).
-
-Returned columns: the cell keys, ``metric``, ``n``, ``k`` (groups), ``ss_between``, ``ss_within``,
-``df_between``, ``df_within``, ``f``, ``p_value``, ``eta_sq`` (SS_between / SS_total), ``omega_sq``
-((SS_between - df_between MS_within) / (SS_total + MS_within)), ``omega_sq_ci_low``/``_high`` and
-``eta_sq_ci_low``/``_high`` (the same exact 95% interval of the population share of variance both estimate, by
-inverting the noncentral F: :func:`variance_share_interval`), ``welch_f``, ``welch_df1``, ``welch_df2``,
-``welch_p``, ``kruskal_h``, ``kruskal_p``, ``bf_f``, ``bf_p`` and ``undefined`` (which statistic is undefined at the
-data's size and why; its columns hold NaN, never infinity).
+:func:`oneway` gives the classical ANOVA of ``metric ~ initializer`` per cell with effect sizes and
+their exact noncentral-F interval (:func:`variance_share_interval`), and the robust companions:
+Welch, Kruskal-Wallis and Brown-Forsythe. Formulas: the docs'
+:doc:`Analyze a sweep </guide/analyze>` page.
 """
 
 from __future__ import annotations
@@ -211,9 +203,11 @@ def oneway(
     -------
     pandas.DataFrame
         The ``by`` columns, ``metric``, ``n``, ``k`` (levels), ``ss_between``, ``ss_within``, ``df_between``,
-        ``df_within``, ``f``, ``p_value``, ``eta_sq``, ``omega_sq`` with ``omega_sq_ci_low``/``_high``, Welch's
-        ``welch_f``, ``welch_df1``, ``welch_df2``, ``welch_p``, Kruskal-Wallis ``kruskal_h``, ``kruskal_p`` and
-        Brown-Forsythe ``bf_f``, ``bf_p``.
+        ``df_within``, ``f``, ``p_value``, ``eta_sq``, ``omega_sq``, ``omega_sq_ci_low``/``_high`` and
+        ``eta_sq_ci_low``/``_high`` (the exact 95% interval of the share of variance both estimate),
+        Welch's ``welch_f``, ``welch_df1``, ``welch_df2``, ``welch_p``, Kruskal-Wallis ``kruskal_h``,
+        ``kruskal_p``, Brown-Forsythe ``bf_f``, ``bf_p``, and ``undefined`` (which statistic is undefined
+        at the data's size and why; its columns hold NaN).
 
     Examples
     --------

@@ -1,26 +1,9 @@
 """Which model is most sensitive to its initialization, and do the data resolve it?
 
-Two scale-free indices per cell: ``omega_sq`` (the share of the metric's variance the initializer
-explains, bias-corrected) and ``icc`` (the initializer's REML variance share, seed variance included). Both are
-shares in [0, 1]: a negative ω² (the initializers' means differ less than their noise alone would make them) is
-ranked as 0, as REML bounds the ICC at 0, and so are its bootstrap replicates, so that a difference of two indices
-and its interval stay in [-1, 1] (a raw -0.25 made differences above 1).
-Within each depth (and normalization), models are ranked by each index (rank 1 = most sensitive),
-and every model is compared with the next-ranked one. With other cell columns the first one is ranked within
-the others (``next_model`` is then ``next_<first column>``), through the bootstrap distribution of the
-difference of their indices (the cells hold different runs, so their replicates are independent):
-``resolved`` is true when that difference's CI excludes 0.
-
-When it does not, ``seeds_needed`` extrapolates how many seeds per initializer would make the
-interval exclude 0 if the estimated difference were real: CI widths shrink like 1/sqrt(seeds), so
-seeds_needed = seeds * (half-width / |difference|)^2, at least one more than now (a planning
-figure, not a promise; infinite where the difference is 0: no number of seeds resolves a tie). It is given only
-where its own estimate is stable enough (:func:`planning_is_stable`: at least 5 seeds and a difference at least
-one standard error from 0); elsewhere ``seeds_note`` says "cannot say" (the report: "cannot say from n seeds").
-
-Columns: the group keys (``depth`` [, ``normalization``]), ``model``, ``index``, ``value``, ``ci_low``,
-``ci_high``, ``rank``, ``next_model``, ``diff_next``, ``diff_ci_low``, ``diff_ci_high``, ``resolved``,
-``seeds``, ``seeds_needed``, ``seeds_note``.
+Models are ranked within each depth by two scale-free indices, ``omega_sq`` and ``icc``, and each is
+compared with the next-ranked one through the bootstrap interval of their difference; where it
+includes 0, ``seeds_needed`` says how many seeds would likely resolve it
+(:func:`planning_is_stable`). Details: the docs' :doc:`Analyze a sweep </guide/analyze>` page.
 """
 
 from __future__ import annotations
@@ -123,7 +106,15 @@ def sensitivity(
     factor: str = "initializer",
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """The ranking table from the one-way (omega^2) and variance-component (ICC) tables."""
+    """The ranking table from the one-way (omega^2) and variance-component (ICC) tables.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The group keys (``depth`` [, ``normalization``]), ``model``, ``index``, ``value``, ``ci_low``,
+        ``ci_high``, ``rank``, ``next_model``, ``diff_next``, ``diff_ci_low``, ``diff_ci_high``, ``resolved``,
+        ``seeds``, ``seeds_needed``, ``seeds_note``.
+    """
     frames = []
     if len(oneway_table):
         omega = oneway_table[

@@ -1,16 +1,10 @@
-"""The whole analysis of one results table: every per-cell and across-cell table, and what could not be done.
+"""The whole analysis of one results table: every per-cell and across-cell table, and what could not be
+done.
 
-:func:`analyze` is what ``initsens analyze`` runs. Cells are model x depth (x normalization, x init scope
-when they have several levels), or the columns a :class:`~initsens.analysis.design.Design` names. Runs
-that failed (status other than ``ok``, or a non-finite metric) are counted and tested in ``failures`` and
-left out of every fit. A cell that cannot be analyzed (one initializer, one run per initializer, no
-variation) is named in ``notes`` and skipped; the rest goes on.
-
-Across cells, models' objectives live on different scales (IWAE's bound, InfoVAE's MMD term and
-LogCosh's reconstruction are different numbers), so the factorial ANOVA and the mixed model are fitted
-on the metric as given *and*, unless it is one of the trainer's common metrics (``val_nelbo``,
-``val_recon_mse``, ``ari``), on the metric standardized within each model (``<metric> (z within model)``),
-where model:initializer interactions compare sensitivities on one scale.
+:func:`analyze` is what ``initsens analyze`` runs: failed runs are counted and tested, then left out
+of every fit; a cell that cannot be analyzed is named in ``notes`` and skipped. Models' objectives
+live on different scales, so the across-cell fits are also made on the metric standardized within
+each model (the docs' :doc:`Analyze a sweep </guide/analyze>` page).
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
 """Variance components by REML: how much of a metric's variance is the initializer's?
 
-Per cell (default model x depth) the model is ``metric = mu + a_initializer + b_seed + e`` with crossed
-random intercepts a ~ N(0, s2_init), b ~ N(0, s2_seed) (seed only when seeds are shared across
-initializers) and e ~ N(0, s2_resid). The restricted likelihood is maximized directly: the residual
-variance is profiled out, the variance ratios are bounded below by 0 (so a component at the boundary
-comes out as exactly 0, not noise), and several starting points are tried, keeping the best finite
-likelihood. This avoids the known pitfalls of iterative mixed-model fitters near the boundary.
-
-The likelihood is evaluated as lme4 does, through ``I + L Z'Z L`` (L = diag of the ratios' square
-roots), which stays regular at the boundary; because each factor's indicator block of Z'Z is
-diagonal, one Schur complement reduces the work to the smaller factor's size, so a cell of thousands
-of runs costs microseconds per evaluation. The ICC's confidence interval is a parametric bootstrap:
-tables are simulated from the fitted model and refitted.
-
-Returned columns: the cell keys, ``metric``, ``component`` (``initializer``, ``seed``, ``residual``),
-``variance``, ``share`` (the component's fraction of the total; for ``initializer`` this is the ICC
-s2_init / (s2_init + s2_seed + s2_resid)), ``ci_low``/``ci_high`` (percentile parametric bootstrap of
-the share), ``reml_loglik``, ``n``.
+Per cell, ``metric = mu + a_initializer + b_seed + e`` with crossed random intercepts, fitted by
+maximizing the restricted likelihood directly (a component at the boundary is exactly 0), with the
+ICC's interval from a parametric bootstrap. The algorithm: the docs'
+:doc:`Analyze a sweep </guide/analyze>` page.
 """
 
 from __future__ import annotations

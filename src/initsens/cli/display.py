@@ -42,8 +42,10 @@ def print_plan(plan: Any) -> None:
         if column:
             settings.add_column(column, overflow="fold")
     for key, value, per_model in cfg.settings():
-        own = "; ".join(f"{m}: {v}" for m, v in per_model.items())
-        settings.add_row(key, shown(value), own, *([notes.get(key, "")] if notes else []))
+        per_model_values = "; ".join(f"{m}: {v}" for m, v in per_model.items())
+        settings.add_row(
+            key, shown(value), per_model_values, *([notes.get(key, "")] if notes else [])
+        )
     console.print(settings)
     console.print(
         f"{plan.total} runs on {plan.dataset.name} ({plan.dataset.n_samples} samples x "

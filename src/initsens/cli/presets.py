@@ -41,10 +41,10 @@ def list_presets(
             console.rule(f"[bold]{preset.name}[/]")
             console.print(f"{preset.description}\nSource: {preset.source}\n", highlight=False)
             for key, value, per_model in rows:
-                own = "; ".join(f"{m}: {v}" for m, v in per_model.items())
+                per_model_values = "; ".join(f"{m}: {v}" for m, v in per_model.items())
                 console.print(
                     f"[bold]{key}[/] = {shown(value)}"
-                    + (f"  (per model: {own})" if own else "")
+                    + (f"  (per model: {per_model_values})" if per_model_values else "")
                     + f"  [dim](initsens: {shown(base[key])})[/]",
                     highlight=False,
                 )

@@ -1,13 +1,9 @@
-"""Expression matrices from files, in either orientation, with labels from a column or a phenotype table.
+"""Expression matrices from files, in either orientation, with labels from a column or a phenotype
+table.
 
-Accepted layouts (the first column always holds ids):
-
-* samples x genes: one row per sample; other non-numeric columns are allowed only as the label column;
-* genes x samples (UCSC Xena style): one row per gene, one column per sample.
-
-``orientation='auto'`` decides by, in order: a label column present (samples x genes); TCGA
-barcodes in the header (genes x samples) or in the id column (samples x genes); otherwise the larger
-dimension is taken to be genes.
+The first column always holds ids; samples x genes or genes x samples (UCSC Xena style) is detected,
+or set with ``orientation``. The layouts and how they are told apart: the docs'
+:doc:`Bring your own data </guide/data>` page.
 """
 
 from __future__ import annotations

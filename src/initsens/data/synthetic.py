@@ -1,14 +1,7 @@
 """A deterministic TCGA-like expression generator, the default dataset (no download needed).
 
-Values are on the scale of the UCSC Xena TCGA matrices, log2(RSEM + 1), and carry the structure
-that matters for a VAE study:
-
-* cancer types with unequal sizes and type-specific mean shifts in a sparse set of genes;
-* low-rank co-expression modules (sample factors x sparse gene loadings), whose factor means also
-  differ by type;
-* log-normal raw expression with heavy-tailed (Student t, 5 df) noise and gene noise levels spread
-  over an order of magnitude, so gene variances differ widely and MAD selection has work to do;
-* lowly expressed genes with dropout zeros.
+Values are on the scale of the UCSC Xena TCGA matrices, log2(RSEM + 1), with the structure a VAE
+study needs (the docs' :doc:`Bring your own data </guide/data>` page lists it).
 """
 
 from __future__ import annotations

@@ -1,13 +1,10 @@
-"""Per-sample value transforms applied before gene selection: ``auto``, ``none``, ``log2p1``, ``log2cpm``.
+"""Per-sample value transforms applied before gene selection: ``auto``, ``none``, ``log2p1``,
+``log2cpm``.
 
-A matrix of raw read counts (GDC STAR/HTSeq counts, up to ~1e6 per gene) must be put on a log scale
-*before* the most variable genes are chosen: on the count scale, the median absolute deviation
-ranks genes by expression level, not by variability. Each transform works on one sample at a time
-(its own library size for CPM), so nothing crosses the train/validation split.
-
-``auto`` picks ``log2cpm`` when the values look like counts (non-negative, all whole numbers,
-maximum above 1,000) and ``none`` otherwise (values already on a log scale, like the Xena matrices
-and ``tcga5``).
+Raw counts must be on a log scale before the most variable genes are chosen, or the MAD ranks genes
+by expression level. Each transform works on one sample at a time, so nothing crosses the
+train/validation split; ``auto`` picks ``log2cpm`` for values that look like counts (see
+:doc:`Bring your own data </guide/data>`).
 """
 
 from __future__ import annotations

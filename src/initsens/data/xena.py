@@ -1,11 +1,8 @@
 """UCSC Xena TCGA Pan-Cancer: download, process once, cache as Parquet.
 
-The expression matrix is the one the original study used (batch-corrected EB++ RSEM values,
-log2(x+1), genes x samples). Cancer types come from the TCGA-CDR phenotype table on the same hub
-(column ``cancer type abbreviation``). Processing keeps the samples that have a cancer type,
-makes duplicated gene symbols unique (``SYMBOL``, ``SYMBOL.1``, ...) and stores a samples x genes
-Parquet file with ``sample_id`` and ``cancer_type`` first. Missing values are kept as they are:
-loading then needs an explicit ``--impute`` or ``--drop-missing`` choice, as for any file.
+The matrix the original study used (EB++ RSEM, log2(x+1)) with cancer types from the TCGA-CDR
+phenotype table; missing values are kept, so loading needs ``--impute`` or ``--drop-missing`` (the
+docs' :doc:`Bring your own data </guide/data>` page).
 """
 
 from __future__ import annotations

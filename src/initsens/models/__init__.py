@@ -1,12 +1,11 @@
 """VAE models for tabular expression: networks, objectives, initializers and the model registry.
 
-Registered models: VanillaVAE, IWAE, InfoVAE, LogCoshVAE (one module each). Registered
-initializers: default, normal, uniform, xavier_normal, xavier_uniform. Your own: :mod:`initsens.models.plugins`.
-Typical use::
+The objectives, initializers and your own models: the docs' :doc:`Models </guide/models>` and
+:doc:`Your own model and initializer </guide/own-model>` pages. Typical use::
 
     from initsens.models import build_model
     model = build_model("IWAE", n_genes=5000, depth=2, initializer="xavier_normal", seed=0)
-    out = model(x_batch)          # LossOutput: loss, recon_mse, kl, nelbo, extra_metrics (IWAE: ess)
+    out = model(x_batch)  # LossOutput: loss, recon_mse, kl, nelbo, extra_metrics (IWAE: ess)
     out.loss.backward()
 """
 

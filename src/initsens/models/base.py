@@ -1,18 +1,10 @@
 """The VAE base class, the loss record every model returns, and the model registry.
 
-A model = :class:`~initsens.models.networks.Encoder` + :class:`~initsens.models.networks.Decoder`
-+ its own objective (:meth:`VAE.objective`). Besides its own loss, every model reports three
-*common metrics* with one definition for all models, computed from the same posterior sample z
-used by the objective (the first one for IWAE):
-
-* ``recon_mse``: mean over samples and genes of (x - decoder(z))^2;
-* ``kl``: KL(q(z|x) || N(0, I)) per sample (closed form);
-* ``nelbo``: the beta = 1 negative ELBO per sample under a unit-variance Gaussian decoder,
-  0.5 * sum_g (x_g - x_hat_g)^2 + (G/2) log(2 pi) + KL.
-
-The models' own losses live on different scales, so cross-model comparisons use these. A model may
-report metrics of its own besides (:attr:`VAE.extra_metrics`, e.g. InfoVAE's MMD): its objective returns
-them and every trainer records them, in the ``metrics`` table, without knowing what they are.
+A model is an :class:`~initsens.models.networks.Encoder`, a
+:class:`~initsens.models.networks.Decoder` and its own objective (:meth:`VAE.objective`). Its own
+losses live on different scales, so every model also reports the *common metrics* ``recon_mse``,
+``kl`` and ``nelbo``, from the objective's posterior sample, and may report metrics of its own
+(:attr:`VAE.extra_metrics`); see the docs' :doc:`Models </guide/models>` page.
 """
 
 from __future__ import annotations
@@ -80,8 +72,8 @@ def _declared(cls: type) -> dict[str, Hyperparameter]:
         out: dict[str, Hyperparameter] = {}
         for klass in cls.__mro__:
             if "__init__" in vars(klass):
-                own, passes_on = constructor_hyperparameters(vars(klass)["__init__"])
-                out |= {name: h for name, h in own.items() if name not in out}
+                declared, passes_on = constructor_hyperparameters(vars(klass)["__init__"])
+                out |= {name: h for name, h in declared.items() if name not in out}
                 if klass is VAE or not passes_on:
                     break
         _DECLARED[cls] = out
@@ -191,8 +183,10 @@ class VAE(nn.Module):
         that this model refuses: its constructor's own checks, run on a one-gene network on the meta device (no
         memory, no random draws), so a sweep fails before anything trains.
         """
-        own = cls.hyperparameters()
-        given: dict[str, Any] = {key: value for key, value in hyperparameters.items() if key in own}
+        declared = cls.hyperparameters()
+        given: dict[str, Any] = {
+            key: value for key, value in hyperparameters.items() if key in declared
+        }
         with torch.device("meta"):
             cls(1, (1,), 1, **given)
 

@@ -59,9 +59,9 @@ def build_model(
         raise InitsensError(
             f"unknown model hyperparameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
         )
-    own = cls.hyperparameters()
+    declared = cls.hyperparameters()
     arguments = (n_genes, hidden_dims_for(depth, hidden_dims), latent_dim, activation)
-    given = {key: value for key, value in hyperparameters.items() if key in own}
+    given = {key: value for key, value in hyperparameters.items() if key in declared}
     if not MODELS.source(name):
         # initsens's own: built on the meta device (no memory, no default initialization), then materialized and
         # initialized once: initialize() sets every parameter and BatchNorm buffer

@@ -1,14 +1,11 @@
-"""InfoVAE (Zhao, Song & Ermon 2019): ELBO with a re-weighted KL and an MMD term on the aggregate posterior.
+"""InfoVAE (Zhao, Song & Ermon 2019): ELBO with a re-weighted KL and an MMD term on the aggregate
+posterior.
 
 loss = w_r * E_q[-log N(x; decoder(z), v I)] + (1 - alpha) * beta * KL(q(z|x) || p(z))
        + (alpha + lambda - 1) * MMD^2(q(z), p(z)),
 
-where the first two terms are per sample and MMD^2 is the unbiased estimate between the batch's
-posterior samples and as many draws from p(z) = N(0, I), with an inverse multiquadratic (``imq``,
-default) or Gaussian (``rbf``) kernel of scale 2 * latent_dim. alpha = 0 and lambda = 1 recover
-the VAE; the defaults (alpha 0, lambda 100, w_r = beta = 1) keep the full KL and add a strong MMD pull.
-``info_recon_weight`` is w_r (PyTorch-VAE's ``beta``) and ``info_mmd='pytorch-vae'`` is that code's
-MMD (kernel scale 4 * latent_dim, cross term without its diagonal, divided by n(n - 1)).
+with the unbiased MMD^2 against as many draws from N(0, I). The kernels and the original code's
+variant (``info_mmd='pytorch-vae'``): the docs' :doc:`Models </guide/models>` page.
 """
 
 from __future__ import annotations

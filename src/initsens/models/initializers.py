@@ -1,20 +1,8 @@
 """Weight initializers, one small registered function each, and :func:`initialize` to apply one.
 
-Each initializer fills a Linear layer's weight matrix W (shape fan_out x fan_in) in place, from an
-explicit ``torch.Generator`` so that a seed alone fixes the initial weights:
-
-=================  =====================================================================
-``default``        PyTorch's nn.Linear default law, W ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-``normal``         W ~ N(0, 1)
-``uniform``        W ~ U(0, 1) (as in the original study's code: every weight positive)
-``xavier_normal``  W ~ N(0, s^2), s = sqrt(2 / (fan_in + fan_out))  (Glorot & Bengio 2010, gain 1)
-``xavier_uniform`` W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out))  (gain 1)
-``kaiming_uniform`` W ~ U(-b, b), b = sqrt(6 / fan_in): ``kaiming_uniform_(W)`` with its defaults (a = 0),
-                   what the original study's code ran under the name "default"
-=================  =====================================================================
-
-Biases always keep PyTorch's default law, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from the same
-generator; BatchNorm layers start at weight 1, bias 0. To add an initializer, register a function::
+Each fills a Linear layer's weight (fan_out x fan_in) in place from an explicit ``torch.Generator``,
+so a seed alone fixes the initial weights; the laws are tabled on the docs'
+:doc:`Models </guide/models>` page. To add one, register a function::
 
     @INITIALIZERS.register("orthogonal")
     def orthogonal(weight, generator):

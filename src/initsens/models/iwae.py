@@ -3,11 +3,8 @@
 log w_k = log N(x; decoder(z_k), v I) + log N(z_k; 0, I) - log q(z_k | x),  z_k ~ q(z | x),
 loss = -(logsumexp_k log w_k - log K), per sample.
 
-This is the bound itself (``iwae_objective='bound'``, default), whose gradient weights each sample by
-its normalized importance weight. ``iwae_objective='pytorch-vae'`` is the widely copied PyTorch-VAE
-"IWAE" that the original study ran: l_k = reconstruction_k + kl_weight * KL, loss = sum_k softmax(l)_k l_k.
-It weights samples by a softmax of their *losses*, which favours the worst sample, and is not the
-IWAE bound (kept to reproduce that study). K = 1 gives the single-sample ELBO with a sampled KL.
+``iwae_objective='pytorch-vae'`` is the original study's softmax weighting of sample losses, which
+is not the IWAE bound (the docs' :doc:`Models </guide/models>` page).
 """
 
 from __future__ import annotations

@@ -1,13 +1,10 @@
 """LogCoshVAE (Chen et al. 2019, "Log hyperbolic cosine loss improves variational auto-encoder").
 
-loss = sum_g (1/a) * log cosh(a * (x_g - decoder(z)_g)) + beta * KL(q(z|x) || N(0, I)), per sample.
+loss = sum_g (1/a) * log cosh(a * (x_g - decoder(z)_g)) + beta * KL(q(z|x) || N(0, I)), per sample,
 
-log cosh behaves like t^2/2 near 0 and like |t| - log 2 far out, so large residuals are penalized
-linearly. It is computed as |t| + softplus(-2|t|) - log 2, which stays finite where the textbook
-log((e^t + e^-t) / 2) overflows. Defaults: a = 10, beta = 1. ``logcosh_form='pytorch-vae'`` uses the
-formula of the original study's code, a t + log(1 + exp(-2 a t)) - log 2 with t = x_hat - x, which
-overflows to infinity once -2 a t exceeds ~88 in float32 (a residual below -4.4 at a = 10);
-``recon_reduction='mean'`` averages over genes instead of summing.
+with log cosh t computed as |t| + softplus(-2|t|) - log 2, finite at any residual.
+``logcosh_form='pytorch-vae'`` is the original code's form, which overflows (the docs'
+:doc:`Models </guide/models>` page).
 """
 
 from __future__ import annotations

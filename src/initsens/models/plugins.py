@@ -1,17 +1,10 @@
-"""Your own models and initializers, measured like the built-in ones: by import path (``mypkg.vae:MyVAE``), from
-Python (a class or function, or :func:`register_model` / :func:`register_initializer`) or as installed plugins
-(entry points in the groups ``initsens.models`` and ``initsens.initializers``, loaded on first use).
+"""Your own models and initializers, measured like the built-in ones: by import path
+(``mypkg.vae:MyVAE``), from Python (a class or function, or :func:`register_model` /
+:func:`register_initializer`) or as installed plugins (entry points in the groups
+``initsens.models`` and ``initsens.initializers``, loaded on first use).
 
-The contract. A model subclasses :class:`~initsens.models.VAE`: its constructor takes ``(n_genes, hidden_dims,
-latent_dim, activation)`` and its own hyperparameters as keyword-only arguments with defaults (``Annotated[float,
-"help"]`` gives one its help; ``**shared`` passed to VAE's constructor takes ``kl_weight`` and ``recon_reduction``
-too, as initsens's own models do: :meth:`~initsens.models.VAE.hyperparameters`), and it defines
-``objective(x, mu, logvar, generator) -> Objective(loss, x_hat[, extra_metrics])``, ``loss`` the batch mean (over
-the last axis of per-sample losses), ``x_hat`` shaped like ``x``; the VAE around it computes the common metrics
-(``recon_mse``, ``kl``, ``nelbo``). An initializer is ``f(weight, generator) -> None`` that fills one Linear weight
-(fan_out x fan_in) in place from ``generator``. Each is tried on a tiny network when it is registered, so a
-broken one is one line naming it, before any run is trained. A model whose objective also runs with a leading
-member axis trains in stacked ensembles; otherwise one run at a time (``stackable``).
+Each is tried on a tiny network when it is registered, so a broken one is one line naming it. The
+contract: the docs' :doc:`Your own model and initializer </guide/own-model>` page.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """Ensembles of same-architecture VAEs as one network with a leading member axis.
 
-:func:`stack_models` turns M models of one class and architecture (differing only in their
-weights) into a single model of that class whose encoder and decoder hold stacked parameters:
-Linear layers become batched matrix products, BatchNorm keeps per-member statistics. The model's
-objective code runs unchanged on inputs of shape (members, batch, genes) and returns one loss per
-member, so summing the losses and taking one optimizer step trains every member independently.
-A member's slice of every tensor has exactly its source model's shape, and members can be dropped
-(:func:`select_members`) when they stop, together with their optimizer state.
+:func:`stack_models` turns M models of one class and architecture into one model whose Linear layers
+are batched matrix products and whose BatchNorms keep per-member statistics; the objective runs
+unchanged and returns one loss per member, so one optimizer step trains every member independently.
+Members that stop are dropped (:func:`select_members`) with their optimizer state.
 """
 
 from __future__ import annotations

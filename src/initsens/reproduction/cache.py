@@ -1,12 +1,10 @@
-"""Judge many studies fast: each study's work is cached under a key of everything its answer depends on, and the
-studies whose answer is not cached run side by side in worker processes.
+"""Judge many studies fast: each study's work is cached under a key of everything its answer depends
+on, and the studies whose answer is not cached run side by side in worker processes.
 
-The key (:func:`study_key`) hashes the study's results (every Parquet file under its folder, by name and content),
-the study itself (its configuration and folder), the work's parameters (report path, alpha, resamples, seed), the
-initsens source code and the versions of the libraries whose numbers enter the answer. Re-judging after a batch of
-new runs therefore redoes only the studies that received runs; a changed line of initsens or a new numpy redoes
-all. The cache is one pickle per study in ``cache_dir`` (beside the report, ignored by git), written atomically;
-one that cannot be read is recomputed.
+The key (:func:`study_key`) hashes the study's Parquet files, its configuration, the judge's
+parameters, initsens's source and the versions of the libraries whose numbers enter the answer; a
+cache entry that cannot be read is recomputed (the docs' :doc:`The reproduction </reproduction>`
+page, Running it).
 """
 
 from __future__ import annotations

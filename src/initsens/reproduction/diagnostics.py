@@ -73,9 +73,9 @@ def diagnostics(result: StudyResult, epochs: pd.DataFrame | None, alpha: float) 
         and settings.get("select_epoch") == "last"
         and "best_epoch" in runs.columns
     ):
-        mine, _ = readings(runs, result.study.default)
+        default_runs, _ = readings(runs, result.study.default)
         on_loss = CHECKS[NELBO].claims()
-        again = verdicts(evaluate(best_epoch_runs(mine, epochs), OWN_LOSS, alpha, on_loss))
+        again = verdicts(evaluate(best_epoch_runs(default_runs, epochs), OWN_LOSS, alpha, on_loss))
         base = result.verdicts[result.verdicts["check"] == PRIMARY]
         changed = _changes(base, again, on_loss)
         lines.append(

@@ -1,12 +1,10 @@
-"""The reproduction study, after training: judge the original claims on every study (the protocols, their
-ablations and the scale ladder's rungs, :mod:`initsens.reproduction.studies`) and write the report.
+"""The reproduction study, after training: judge the original claims on every study (the protocols,
+their ablations and the scale ladder's rungs, :mod:`initsens.reproduction.studies`) and write the
+report.
 
-Each study is judged three ways (:data:`~initsens.reproduction.claims.CHECKS`): on each claim's own metric (the
-verdict), on ``val_nelbo`` (one loss definition for every model and protocol: the robustness check) and, where
-the runs hold both readings of the poster's "default", with the other reading standing for it. Protocols and
-ablations also get the full ``initsens analyze`` report of their own loss; rungs get a row of the ladder's table.
-A rung whose runs are not all trained yet is shown with how many are, and not judged: its cells would be a
-different test.
+Each study is judged on each claim's own metric, on ``val_nelbo`` and with the other reading of "the
+default" (:data:`~initsens.reproduction.claims.CHECKS`); a rung not fully trained is shown, not
+judged.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
-"""The reproduction's numbers in README.md and the documentation's page on it (docs/reproduction.md), generated
-from the committed tables so that none is copied by hand.
+"""The reproduction's numbers in README.md and docs/reproduction.md, generated from the committed
+tables so that none is copied by hand.
 
-Each block between ``<!-- reproduction:NAME -->`` and ``<!-- /reproduction:NAME -->`` in those files is written by
-:data:`BLOCKS` [NAME] from ``reports/reproduction/tables`` (and the rules' history beside it); the prose around the
-blocks carries no number from the tables. :data:`PAGES` says which blocks each file must hold.
-``python -m initsens.reproduction.readme`` rewrites the blocks after the report is regenerated, ``--check`` says
-which are stale, and a test fails while any is.
+Each ``<!-- reproduction:NAME -->`` block is written by :data:`BLOCKS` [NAME]; :data:`PAGES` says
+which blocks each file holds. ``python -m initsens.reproduction.readme`` rewrites them, ``--check``
+says which are stale.
 """
 
 from __future__ import annotations
@@ -104,12 +102,12 @@ def claims_block(t: Tables) -> str:
     for key, claim in CLAIMS.items():
         cells = []
         for study in studies:
-            own, nelbo = (_verdict(t.claims, key, study, check) for check in (PRIMARY, NELBO))
-            if own is None:
+            primary, nelbo = (_verdict(t.claims, key, study, check) for check in (PRIMARY, NELBO))
+            if primary is None:
                 cells.append("not judged yet (waits for a later phase; see the report)")
                 continue
             cells.append(
-                str(own["coverage"])
+                str(primary["coverage"])
                 + (f" (val_nelbo: {nelbo['coverage']})" if nelbo is not None else "")
             )
         rows.append([f"{key} {claim.text}", *cells])

@@ -1,23 +1,10 @@
-"""What ``initsens reproduce`` trains: the protocols, their ablations and the scale ladder, each a named
-configuration with its results folder.
+"""What ``initsens reproduce`` trains: the protocols, their ablations and the scale ladder, each a
+named configuration with its results folder.
 
-- **Protocols** (presets such as ``eltager2023`` and ``initsens``), trained on the reproduction's grid. With
-  ``both_defaults`` each also trains the other reading of the poster's "default" initializer
-  (:data:`DEFAULT_READINGS`): nn.Linear's own law, as the poster defines it, and ``kaiming_uniform``, what
-  the original code ran under that name.
-- **The original code at the original data's scale** (:data:`ORIGINAL_SCALE`, the ``eltager2023-pancan``
-  preset): a protocol on the poster's whole grid, trained and judged in :data:`PHASES` (z-score, then min-max,
-  then the other reading of "the default"), each phase judged as soon as it and every phase before it are
-  complete. Its z-score cells at depth 1 of VanillaVAE and IWAE are the ladder's rung (c), whose runs (same run
-  ids) live in the protocol's folder and count for both.
-- **Ablations** (``--ablation eltager2023:clustering=kmeans``): a protocol with settings changed.
-- **The ladder** (:data:`LADDER`), fixed here before any rung was trained: the original protocol with the two
-  formulas that depend on the dataset's size moved to the size of the data it was written for (the Pan-Cancer
-  matrix: about 8,850 training samples, 138 optimizer steps per epoch), alone and together, and a
-  dose-response of the KL weight's M_N = batch / N_train alone for N_train = 247 (tcga5's own), 1,000, 3,000
-  and 8,850, the validation size being N_train / 4 (the 80/20 split). KL rungs train the z-score cells of the
-  reproduction's grid; rungs with the step schedule (hundreds of times more steps per run) train only the
-  paper's own cells, VanillaVAE and IWAE at depth 1.
+The protocols (with both readings of "the default", :data:`DEFAULT_READINGS`), the original code at
+the original data's scale trained in :data:`PHASES` (:data:`ORIGINAL_SCALE`), ablations, and the
+:data:`LADDER`, fixed before any rung was trained. Why each exists: the docs'
+:doc:`The reproduction </reproduction>` page.
 """
 
 from __future__ import annotations
@@ -237,11 +224,13 @@ def plan_studies(
         changes = {**changes, "denormals": "keep"} if name in KEEPS_SUBNORMALS else changes
         settings = {**GRID, **overrides, **changes}
         cfg = SweepConfig.load(preset, settings)
-        own = next((i for i in cfg.inits if i in DEFAULT_READINGS), "default")
+        default_reading = next((i for i in cfg.inits if i in DEFAULT_READINGS), "default")
         if extend and "inits" not in settings:
             more = tuple(i for i in DEFAULT_READINGS if i not in cfg.inits)
             cfg = SweepConfig.load(preset, {**settings, "inits": ",".join(cfg.inits + more)})
-        return Study(name, kind, cfg, folder, own, phases=PHASES.get(name, WHOLE), **extra)
+        return Study(
+            name, kind, cfg, folder, default_reading, phases=PHASES.get(name, WHOLE), **extra
+        )
 
     studies = [study(name, "protocol", name, {}, out / name, both_defaults) for name in protocols]
     studies += [

@@ -25,10 +25,10 @@ def readings(runs: pd.DataFrame, own: str) -> tuple[pd.DataFrame, pd.DataFrame |
 
 def judge_runs(runs: pd.DataFrame, own: str, alpha: float) -> pd.DataFrame:
     """Every check's sub-results for one study's runs (see :data:`CHECKS`), with a ``check`` column."""
-    mine, theirs = readings(runs, own)
+    runs_as_read, runs_other_reading = readings(runs, own)
     frames = []
     for check in CHECKS.values():
-        frame = theirs if check.other_default else mine
+        frame = runs_other_reading if check.other_default else runs_as_read
         if frame is None or (check.metric not in frame.columns):
             continue
         frames.append(evaluate(frame, check.metric, alpha, check.claims()).assign(check=check.name))

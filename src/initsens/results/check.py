@@ -1,14 +1,10 @@
-"""``initsens check``: what the readers of a results folder see, what is wrong with it, and the repairs that lose
-nothing.
+"""``initsens check``: what the readers of a results folder see, what is wrong with it, and the repairs
+that lose nothing.
 
-Each table is looked at as its readers read it (:mod:`initsens.results.read`): every file pyarrow's discovery or a
-``*.parquet`` glob picks up counts. Problems looked for: part files that cannot be read, files in a table folder
-that are not live parts (strays, among them the ``*.corrupt`` files initsens 0.1 left there), detail parts
-(epochs, metrics) without their runs part and runs parts without their epochs part, a ``run_id`` (or run and
-epoch) read twice, leftover temporary files, a writer's lock, and runs of a grid started in the folder
-(``sweeps.json``) that are not recorded yet. :func:`repair` moves what must leave the tables to
-``set-aside/<when>/`` with a note of why (:mod:`initsens.results.aside`) and drops duplicated rows keeping the
-first (the parts as they were are set aside too): nothing is deleted.
+Each table is looked at as its readers read it (:mod:`initsens.results.read`). :func:`repair` moves
+what must leave the tables to ``set-aside/<when>/`` with a note of why
+(:mod:`initsens.results.aside`): nothing is deleted. What is looked for: the docs'
+:doc:`Read and resume results </guide/results>` page.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """What the readers of a results folder see, and the table folders they should be pointed at.
 
-A results folder holds three tables, each a folder of part files: ``runs/``, ``epochs/`` and ``metrics/``. A
-*live part* is a ``part-*.parquet`` file directly in its table folder; nothing else may be there, because readers
-do not look at names the way initsens does:
-
-- pyarrow's dataset discovery (``pd.read_parquet("out/runs")``, ``pyarrow.dataset.dataset``, R's
-  ``arrow::open_dataset``) reads every file below the folder, whatever its extension and however deep, except
-  paths with a part starting with ``.`` or ``_``;
-- a ``*.parquet`` glob (``polars.read_parquet("out/runs/*.parquet")``, duckdb's
-  ``read_parquet('out/runs/*.parquet')``) reads every ``*.parquet`` file in the folder, hidden ones included.
-
-:func:`reader_files` lists the union of the two, so :func:`stray_files` is whatever some reader would take for
-part of the table that initsens did not write as a live part.
+Readers do not choose files as initsens does (pyarrow's discovery reads every file below a table
+folder, a ``*.parquet`` glob hidden ones too), so :func:`reader_files` lists the union of the two
+and :func:`stray_files` whatever some reader would read that is not a live ``part-*.parquet`` (the
+docs' :doc:`Read and resume results </guide/results>` page).
 """
 
 from __future__ import annotations

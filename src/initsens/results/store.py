@@ -1,13 +1,9 @@
 """The Parquet results store: ``runs/part-*.parquet`` (one row per run), ``epochs/part-*.parquet`` and,
 when a model reports metrics of its own, ``metrics/part-*.parquet``.
 
-Writes are atomic and paired: a batch of runs is written as ``epochs/part-T.parquet`` (and
-``metrics/part-T.parquet``) first, then ``runs/part-T.parquet`` (the commit point), each through a
-temporary file and a rename, synced to disk. A killed sweep therefore leaves at worst detail parts without their
-runs part; :meth:`ResultsStore.open` removes such orphans, so re-running never duplicates rows. One process writes
-a folder at a time (:mod:`initsens.results.lock`). Part files that cannot be read stop a writer, or with
-``quarantine`` are set aside (:mod:`initsens.results.aside`, out of the table folders, so no reader sees them) and
-their runs trained again. The columns are those of :mod:`initsens.results.schema`.
+Writes are atomic and paired (detail parts first, the runs part as the commit point), so a killed
+sweep never duplicates rows on resume; one process writes a folder at a time
+(:mod:`initsens.results.lock`). See the docs' :doc:`Read and resume results </guide/results>` page.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
-"""The sweep's configuration: every choice with its default, validation, TOML/preset loading and the grid.
+"""The sweep's configuration: every choice with its default, validation, TOML/preset loading and the
+grid.
 
-A :class:`SweepConfig` holds lists for the swept factors (models, initializers, depths,
-normalizations, init scopes, seeds) and single values for everything else, optionally overridden per
-model (``[model.IWAE]`` tables in TOML, as the original study's per-model config files did).
-:meth:`SweepConfig.runs` expands the grid into :class:`RunSpec` objects, each carrying the
-configuration of its own model and a deterministic ``run_id``.
-
-Every setting is declared once, in :class:`initsens.settings.Settings` (type, default, help, panel, checks, and
-whether it enters a run's identity), so a new option cannot silently change every id; every model hyperparameter
-once, by the model that takes it (:meth:`initsens.models.VAE.hyperparameters`).
+A :class:`SweepConfig` holds lists for the swept factors and single values for everything else,
+optionally overridden per model (``[model.IWAE]`` tables); :meth:`SweepConfig.runs` expands the grid
+into :class:`RunSpec` objects, each with a deterministic ``run_id``. Settings are declared in
+:class:`initsens.settings.Settings`.
 """
 
 from __future__ import annotations
@@ -137,12 +133,12 @@ class SweepConfig(Settings):
         for model, overrides in per_model.items():
             if not isinstance(overrides, dict):
                 raise InitsensError(f"{source}: [model.{model}] must be a table of settings")
-            own = MODELS.get(model).hyperparameters() if model in MODELS else {}
-            bad = sorted(set(overrides) - set(PER_MODEL) - set(own))
+            model_hyperparameters = MODELS.get(model).hyperparameters() if model in MODELS else {}
+            bad = sorted(set(overrides) - set(PER_MODEL) - set(model_hyperparameters))
             if bad:
                 raise InitsensError(
                     f"{source}: [model.{model}] cannot set {', '.join(bad)}; per-model settings: "
-                    f"{', '.join((*PER_MODEL, *own))}"
+                    f"{', '.join((*PER_MODEL, *model_hyperparameters))}"
                 )
             where = f"{source} [model.{model}]"
             tables.append(
@@ -154,7 +150,7 @@ class SweepConfig(Settings):
                                 k,
                                 convert(k, v, where)
                                 if k in PER_MODEL
-                                else convert_hyperparameter(own[k], v, where),
+                                else convert_hyperparameter(model_hyperparameters[k], v, where),
                             )
                             for k, v in overrides.items()
                         )
@@ -276,14 +272,18 @@ class SweepConfig(Settings):
 
     def runs(self) -> list[RunSpec]:
         """The whole grid, in the order it is trained (architecture groups together)."""
-        own = {model: self.for_model(model) for model in self.models}
+        model_configs = {model: self.for_model(model) for model in self.models}
         nested = sorted(FACTORS, key=lambda item: item[1].nesting)
         cells = (
             dict(zip((factor.column for _, factor in nested), values))
             for values in itertools.product(*(getattr(self, name) for name, _ in nested))
         )
         return [
-            RunSpec(**cell, split_seed=self.split_seed_for(cell["seed"]), config=own[cell["model"]])
+            RunSpec(
+                **cell,
+                split_seed=self.split_seed_for(cell["seed"]),
+                config=model_configs[cell["model"]],
+            )
             for cell in cells
         ]
 
@@ -304,8 +304,10 @@ class SweepConfig(Settings):
         """(key, value, {model: its own value}) for every setting, and every hyperparameter of initsens's models and
         the sweep's closing the model settings (as in ``initsens train --help``), for displays such as ``--dry-run``.
         """
-        own = {model: self.for_model(model) for model in MODELS.names() if model in self.models}
-        taken = {model: self.hyperparameters_of(model) for model in own}
+        model_configs = {
+            model: self.for_model(model) for model in MODELS.names() if model in self.models
+        }
+        taken = {model: self.hyperparameters_of(model) for model in model_configs}
         shared, builtin = dict(self.hyperparameters), declared_hyperparameters(own=True)
         rows, model_rows, at = [], [], 0
         for name, h in declared_hyperparameters().items():
@@ -331,7 +333,7 @@ class SweepConfig(Settings):
                         value,
                         {
                             m: getattr(c, f.name)
-                            for m, c in own.items()
+                            for m, c in model_configs.items()
                             if getattr(c, f.name) != value
                         },
                     )
@@ -404,8 +406,8 @@ class RunSpec:
         }
         shared = {k: list(v) if isinstance(v, tuple) else v for k, v in shared.items()}
         builtin = declared_hyperparameters(own=True)
-        own = self.hyperparameters()
-        shared |= {k: v for k, v in own.items() if k in builtin}
+        run_hyperparameters = self.hyperparameters()
+        shared |= {k: v for k, v in run_hyperparameters.items() if k in builtin}
         plugin: dict[str, Any] = {
             key: value
             for key, value in (
@@ -415,7 +417,9 @@ class RunSpec:
             if value
         }
         if plugin.get("model_source"):
-            plugin["model_hyperparameters"] = {k: v for k, v in own.items() if k not in builtin}
+            plugin["model_hyperparameters"] = {
+                k: v for k, v in run_hyperparameters.items() if k not in builtin
+            }
         factors = {
             column: value
             for column, value in self.factors().items()

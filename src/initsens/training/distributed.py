@@ -1,16 +1,9 @@
-"""One sweep over many workers with Dask distributed: a local cluster (``--workers N``) or an existing one
-(``--scheduler ADDRESS`` or ``--scheduler-file PATH``, as dask-jobqueue and dask-mpi write).
+"""One sweep over many workers with Dask distributed: a local cluster (``--workers N``) or an existing
+one (``--scheduler ADDRESS`` or ``--scheduler-file PATH``, as dask-jobqueue and dask-mpi write).
 
-The unit of work is one ensemble chunk, cut exactly as the in-process sweep cuts it (the grid, the chunk
-size and the memory budget decide; the number of workers does not), so a run's numbers do not depend on
-how many workers there were. The dataset is sent to every worker once; each worker prepares the splits it
-needs, trains its chunk on its own device (``--device cuda``: the worker's GPU) and sends back the results.
-The client writes every Parquet part, atomically as in-process, so workers need no shared filesystem. A
-worker that dies mid-chunk has its chunk rescheduled by Dask; nothing is written until a chunk completes,
-so nothing is lost or duplicated, and a killed client resumes from the Parquet files like any sweep.
-
-From Python: ``initsens.train(..., cluster=Cluster(workers=2))`` (or ``scheduler="tcp://..."``,
-``scheduler_file="scheduler.json"``); or, step by step::
+A chunk is cut exactly as in-process, so a run's numbers do not depend on the workers; the client
+alone writes the Parquet parts (see the docs' :doc:`Run on a cluster </guide/cluster>` page). From
+Python: ``initsens.train(..., cluster=Cluster(workers=2))``; or, step by step::
 
     with connect(workers=2) as client:
         summary = run_sweep_distributed(plan_sweep(config, "results", local_device=False), client)

@@ -1,19 +1,9 @@
 """Time left in a sweep, from the work it has done.
 
-Runs finish an ensemble at a time (its members train together), so a bar that counts runs sees nothing for minutes
-and then a jump; a rate taken from those jumps (what a generic progress bar does) is meaningless until several
-ensembles have ended. :class:`Eta` charges the runs still to do group by group (a group: the runs of one
-architecture, one model at one depth), less the time the ensemble in progress has already run:
-
-- a group whose ensemble has ended, at the seconds per run of its last one;
-- a group not seen yet, at its model's seconds per parameter in the model's groups seen so far (another depth),
-  else in every group seen so far, times its own size (:func:`~initsens.training.fit.n_parameters`).
-
-So the runs left are no longer all charged at the last ensemble's rate (at 30 of 120 runs the estimate said
-0:00:31 with 54 s left). What makes a model slower per parameter (IWAE's K decoder passes, InfoVAE's MMD) shows once
-its first ensemble has ended: a count of the decoder's parameters once per draw was tried and over-predicted IWAE
-(3x for 1.4x measured, 5,000 genes on 2 CPU cores). Without the groups (:meth:`Eta.plan` not called) every run is
-charged at the last ensemble's rate.
+Runs finish an ensemble at a time, so :class:`Eta` charges the runs still to do group by group (one
+architecture) at rates measured on finished ensembles, scaled by size
+(:func:`~initsens.training.fit.n_parameters`) for groups not seen yet (the docs'
+:doc:`Train a sweep </guide/train>` page).
 """
 
 from __future__ import annotations

@@ -1,21 +1,9 @@
 """The one training loop: M runs of one architecture trained together, a lone run being M = 1.
 
-Runs that share an architecture differ only in initializer, seed and possibly their train/validation split
-(``--split per-seed``: each member then sees its own matrices, which must have the same shapes). The default
-(``stacked``) trains them as one stacked network (:mod:`initsens.models.stacked`): each member keeps its own
-initial weights, minibatch order, sampling noise (its own generators, so its draws are those of the same
-run trained alone), BatchNorm statistics and Adam state (Adam is elementwise, so one optimizer over
-stacked parameters is M independent Adams). Each step sums the members' losses and takes one backward
-pass and one fused Adam step. A member that early-stops or diverges is dropped from the stacks; its
-siblings go on. Without ``stacked`` one run trains on its plain model: the reference the stacked path is
-checked against (``--trainer reference``), through the same loop.
-
-Per epoch: set the learning rate (``--lr-decay``), take the epoch's minibatches from each member's own
-stream (:class:`~initsens.training.loop.MinibatchStream`: one pass over the training split, or
-``--epoch-steps`` optimizer steps), then evaluate the same objective on the whole validation split in eval
-mode with a fixed noise stream, so epochs are compared on equal terms. Under ``--kl-weight mn`` the model is
-told which split it sees (batch size / split size, or the sizes of ``--mn-sizes``).
-:class:`~initsens.training.loop.RunTracker` handles early stopping, divergence, the cap and the epoch to report.
+By default the runs train as one stacked network (:mod:`initsens.models.stacked`), each member with
+its own weights, streams, BatchNorm statistics and Adam state; without ``stacked`` one run trains on
+its plain model, the reference the stacked path is checked against. See the docs'
+:doc:`Train a sweep </guide/train>` page.
 """
 
 from __future__ import annotations

@@ -1,19 +1,9 @@
 """Keep freed memory for reuse on glibc, so big per-step buffers do not page-fault every step.
 
-glibc's malloc serves blocks above 32 MiB with mmap and returns them to the system when freed. An
-ensemble's weight gradients are larger than that (10 members x 5000 x 512 floats = 98 MiB), so each
-step used to map fresh pages and fault on every one of them: the benchmark measured the ensemble 25%
-slower because of it. :func:`keep_freed_memory` asks malloc to serve large blocks from its heap and
-not to trim it, so the next step reuses the same pages. The process then keeps its peak memory
-until it exits. It applies to the whole process, only on Linux with glibc, and only when
-``INITSENS_MALLOC_TUNING`` is not ``0``.
-
-That reuse needs the thread that trains to allocate from glibc's main heap. Threads other than the
-main one get their own arenas, whose heaps are capped at 64 MiB, so the big blocks fall back to fresh
-mappings again: a chunk trained in another thread (as Dask workers do) was 1.44x slower. glibc reads
-``MALLOC_ARENA_MAX=1`` (one arena for all threads) only at process start, so :func:`worker_environment`
-gives it to the worker processes initsens starts (measured in a local Dask worker: 5.5 s -> 4.1 s for
-a chunk that takes 3.9 s in-process).
+:func:`keep_freed_memory` asks malloc to keep large blocks in its heap (an ensemble measured 25%
+slower without), and :func:`worker_environment` gives worker processes ``MALLOC_ARENA_MAX=1``, which
+threads other than the main one need for the same. Linux/glibc only; ``INITSENS_MALLOC_TUNING=0``
+opts out. See the docs' :doc:`Performance </performance>` page.
 """
 
 from __future__ import annotations

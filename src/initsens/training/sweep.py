@@ -316,13 +316,17 @@ def plan_sweep(
 ) -> SweepPlan:
     """Check everything that can go wrong before training (device, folder, data), then list the runs to do.
 
-    With ``force`` the grid's runs already recorded in ``out`` are removed, so they are trained again.
-    With ``dry_run`` nothing is created or removed: ``out`` is only checked to be creatable or writable.
-    Without ``local_device`` (training on remote workers) the device is checked by the workers, not here; the
-    trainer is checked here, where the trainers are (the configuration checked the other choices).
-    Opening the folder takes its lock (one writer at a time) until :func:`run_sweep` ends; unreadable part files
-    stop it, or with ``quarantine`` are moved aside and their runs trained again. ``loaded``: what
-    :func:`load_data` returned for a config with the same :func:`data_key` (sweeps on one dataset load it once).
+    Opening the folder takes its lock (one writer at a time) until :func:`run_sweep` ends.
+
+    Parameters
+    ----------
+    force : remove the grid's runs already recorded in ``out``, so they are trained again.
+    dry_run : create or remove nothing; ``out`` is only checked to be creatable or writable.
+    local_device : False when training on remote workers: they check the device, not this call (the trainer is
+        checked here, where the trainers are; the configuration checked the other choices).
+    quarantine : move unreadable part files aside and train their runs again, instead of stopping.
+    loaded : what :func:`load_data` returned for a config with the same :func:`data_key` (sweeps on one dataset
+        load it once).
     """
     settings.check_choice(settings.row("trainer"), config.trainer, TRAINERS.names())
     device = resolve_device(config.device) if local_device else torch.device("cpu")
@@ -365,8 +369,8 @@ def record_chunk(
 ) -> None:
     """Write one chunk's runs, epochs and metrics (one atomic set of parts) and count it in the summary."""
     rows = [
-        run_row(spec, plan.run_ids[spec], result, own, device)
-        for spec, result, own in zip(chunk, results, data)
+        run_row(spec, plan.run_ids[spec], result, run_data, device)
+        for spec, result, run_data in zip(chunk, results, data)
     ]
     histories = [
         (plan.run_ids[spec], record)

@@ -34,4 +34,4 @@ def reference_trainer(
     on_epoch: EpochCallback,
 ) -> list[RunResult]:
     """The plain trainer: the runs one after the other, the reference the ensemble is checked against."""
-    return [train_run(spec, own, device, on_epoch) for spec, own in zip(specs, data)]
+    return [train_run(spec, run_data, device, on_epoch) for spec, run_data in zip(specs, data)]

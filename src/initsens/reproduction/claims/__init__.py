@@ -1,24 +1,9 @@
 """The original study's claims as decision rules, applied mechanically to one protocol's runs.
 
-Claims (poster: elTager, "The Effect of Different Initialization Methods on VAEs for Modeling Cancer using RNA
-Genome Expressions"; paper: Eltager et al., PLoS One 2023), each with its source's scope, metric and rule in
-:data:`CLAIMS`. Each claim is declared once, in the module of its rule (:class:`Claim`: words, source, scope,
-metric, statistic, rule, and how the report shows it); adding a claim is one module and one line in :data:`CLAIMS`:
-
-- P1 VanillaVAE is the model most sensitive to the initialization method.
-- P2 With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, Xavier uniform and
-  the default perform best for IWAE and LogCoshVAE.
-- P3 With more hidden layers, Xavier normal, Xavier uniform and the default perform best.
-- P4 The normalization technique does not change these results.
-- E1 Uniform initialization underperforms all other methods on downstream clustering (ARI).
-- E2 Validation loss does not reflect downstream performance.
-
-Each claim is split into *sub-results* (one per cell, or per depth group for P1), each judged supported,
-contradicted, unresolved or not testable (:data:`VERDICTS`). Sub-results inside the source's scope decide the
-claim's verdict; the others (other models, depths or normalizations than the source measured) form their own
-family, reported as an extrapolation. :func:`aggregate` combines them and :data:`RULES_PREAMBLE` states how. The
-rules were written and tested on made-up tables with known verdicts and by simulated error rates
-(``tests/test_claims.py``, ``tests/test_claims_error_rates.py``) before any real result was judged by them.
+Each claim is declared once, in the module of its rule (:class:`Claim`), and listed in
+:data:`CLAIMS`; its sub-results are judged (:data:`VERDICTS`) and :func:`aggregate` combines those
+inside the source's scope into the claim's verdict, as :data:`RULES_PREAMBLE` states. The claims and
+how they are judged: the docs' :doc:`The reproduction </reproduction>` page.
 """
 
 from __future__ import annotations
@@ -165,14 +150,17 @@ def evaluate(
     """Every sub-result of ``claims`` (default: all) for one protocol's ``runs`` (five initializers, one of them
     "the default"), the loss claims judged on ``metric``.
 
-    Columns: ``claim``, ``where``, ``scope`` (source or extrapolation), ``metric``, ``estimate``, ``ci_low``,
-    ``ci_high`` (95%), ``verdict``, ``margin`` (how far the evidence lies on the claim's side of its threshold),
-    ``detail``, ``first_recorded`` (when the earliest run it is judged on was recorded), ``stated_before`` ('yes'
-    when every one of them was recorded after the rules in force were fixed, 'no' when the rules' author could have
-    seen some) and rule-specific extras (``level``: the Bonferroni level a contradiction needed, ``rival``,
-    ``p_value``, P2/P3's contradicting pair ...).
+    Returns
+    -------
+    pandas.DataFrame
+        ``claim``, ``where``, ``scope`` (source or extrapolation), ``metric``, ``estimate``, ``ci_low``,
+        ``ci_high`` (95%), ``verdict``, ``margin`` (how far the evidence lies on the claim's side of its
+        threshold), ``detail``, ``first_recorded`` (when the earliest run it is judged on was recorded),
+        ``stated_before`` ('yes' when every one of them was recorded after the rules in force were fixed, 'no'
+        when the rules' author could have seen some) and rule-specific extras (``level``: the Bonferroni level a
+        contradiction needed, ``rival``, ``p_value``, P2/P3's contradicting pair ...).
     """
-    on = Judging(
+    judging = Judging(
         metric,
         Design().cell_keys(runs),
         alpha,
@@ -187,7 +175,7 @@ def evaluate(
             "stated_before": RULES_HISTORY[-1].stated_before(row["first_recorded"]),
         }
         for claim in chosen
-        for row in claim.judge(runs, on)
+        for row in claim.judge(runs, judging)
     ]
     columns = [
         "claim",

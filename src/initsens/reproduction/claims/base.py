@@ -106,11 +106,13 @@ class Claim:
     """One claim, declared once: its words, source and scope, the metric it is judged on, the statistic and the rule
     (in words, for the report, and as code: ``judge`` returns its sub-results), and how the report shows it.
 
-    ``on_loss``: judged on the check's loss (so also on the common loss); otherwise always on ``metric``.
-    ``names_default``: its words name "the default", so it is judged again with the other reading standing for it.
-    ``compares_models``: its sub-results compare models, so an ablation training some of them leaves it out.
-    ``columns``: evidence columns its report section shows besides the common ones (column -> heading).
-    ``reach``: set where an exact test decides it (the report says what that test can reach at the seeds run).
+    Parameters
+    ----------
+    on_loss : judged on the check's loss (so also on the common loss); otherwise always on ``metric``.
+    names_default : its words name "the default", so it is judged again with the other reading standing for it.
+    compares_models : its sub-results compare models, so an ablation training some of them leaves it out.
+    columns : evidence columns its report section shows besides the common ones (column -> heading).
+    reach : set where an exact test decides it (the report says what that test can reach at the seeds run).
     """
 
     key: str

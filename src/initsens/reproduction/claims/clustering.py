@@ -1,19 +1,9 @@
 """E1 and E2, the paper's claims about clustering (adjusted Rand index against cancer type).
 
-Both need a clustering that carries signal: where no initializer's ARI lies clearly above chance
-(:func:`~initsens.reproduction.claims.base.ari_signal`), whether uniform clusters worse (E1) or whether the loss
-tracks the ARI (E2) cannot be told, and the sub-result is **not testable**.
-
-- E1: per cell, uniform's ARI against each other initializer's on the same seed (failed runs score 0). Each
-  difference is tested by the exact one-sided sign-flip test: at 10 seeds its smallest p-value is 1/1024,
-  which decides whether a Bonferroni level is reachable at all (said in the detail).
-- E2: per cell, two readings of "the loss does not reflect the clustering". Between initializers (the paper's
-  reading: it compared initializers whose losses were close and whose clusterings were not): per seed, Spearman's
-  rho across the initializers' finished runs, averaged over seeds on Fisher's z scale with a t interval; this
-  decides the verdict.
-  Within initializers (across seeds of one initializer): Spearman's rho of the loss and the ARI ranked within each
-  initializer, with a Fisher-z interval (Bonett-Wright variance), reported beside it. Pooling runs across
-  initializers (v2) mixed the two and could show the opposite of both (Simpson's paradox).
+E1: does uniform cluster worse (exact one-sided sign-flip tests per cell)? E2: does the loss track
+the ARI, between initializers (deciding) and within them? Both are not testable where the clustering
+is at chance (:func:`~initsens.reproduction.claims.base.ari_signal`). See the docs'
+:doc:`The reproduction </reproduction>` page.
 """
 
 from __future__ import annotations
@@ -355,7 +345,7 @@ E1 = Claim(
     "each); contradicted when it is above some other's at α/(m·k) (k other initializers); not testable when "
     f"the clustering is at chance (no initializer's mean ARI has a one-sided 95% lower bound above "
     f"{ARI_SIGNAL}); else unresolved.",
-    judge=lambda runs, on: e1_uniform_clusters_worse(runs, on.keys, PAPER, on.alpha),
+    judge=lambda runs, judging: e1_uniform_clusters_worse(runs, judging.keys, PAPER, judging.alpha),
     figure=Figure("mean paired ARI difference, uniform − closest other (< 0 supports)"),
     on_loss=False,
     reach=Reach("nonzero_max", min_sign_flip_p),
@@ -375,7 +365,9 @@ E2 = Claim(
     f"−{WEAK_RHO} (initializers with a lower loss cluster at most weakly better); contradicted when its interval "
     f"at 1 − α/m lies below −{WEAK_RHO}; not testable when the clustering is at chance (as E1); else "
     "unresolved. The within reading is judged by the same thresholds and shown beside it.",
-    judge=lambda runs, on: e2_loss_vs_clustering(runs, on.keys, PAPER, on.metric, on.alpha),
+    judge=lambda runs, judging: e2_loss_vs_clustering(
+        runs, judging.keys, PAPER, judging.metric, judging.alpha
+    ),
     figure=Figure(f"Spearman ρ(val_loss, ARI) (> −{WEAK_RHO} supports)", (-WEAK_RHO,)),
     columns={"within_rho": "ρ within initializers", "within_verdict": "within: verdict"},
 )

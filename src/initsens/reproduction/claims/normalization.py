@@ -1,18 +1,9 @@
 """P4: does the normalization change which initializers are best?
 
-Per model and depth, for every pair of normalizations the runs hold: the initializers' best sets under each
-(Games-Howell, as P2/P3), and how each initializer's rank moves. "Which initializers are best" is an ordinal
-statement, and a loss on min-max data is not an affine function of the loss on z-scored data, so the
-initializers are ranked within each seed and normalization (a failed run ranks last; ties share their rank)
-and D[s, i] = rank of initializer i under the first normalization minus under the second, on seed s (the same
-seed's runs are paired across normalizations: same initial weights, same minibatch order).
-
-- The interaction (does any initializer move?) is tested exactly: if the normalization changes nothing, the
-  two normalizations' rank vectors of a seed are exchangeable, so every pattern of swapping them (the sign of
-  D[s, :]) is equally likely; the statistic is the sum over initializers of (sum over seeds of D)^2 and the
-  p-value its share among the 2^n patterns (smallest value 2/2^n: 0.002 at 10 seeds).
-- Its size is the largest mean rank shift of an initializer, with a paired t interval; the change is negligible
-  when every initializer's 90% interval (two one-sided tests at 5%) lies within ±:data:`NEGLIGIBLE_SHIFT` ranks.
+Initializers are ranked within each seed and normalization (losses on different normalizations are
+not affine in each other); an exact sign-flip test of the rank shifts decides the interaction and a
+paired t interval their size (negligible within ±:data:`NEGLIGIBLE_SHIFT` ranks). See the docs'
+:doc:`The reproduction </reproduction>` page.
 """
 
 from __future__ import annotations
@@ -240,7 +231,9 @@ CLAIM = Claim(
     "α/m, over the pairs of normalizations too); not testable with one normalization or fewer than two "
     "seeds with every run under both, or where no two initializers can be compared under some normalization (as "
     "P2/P3: e.g. every run failed); else unresolved.",
-    judge=lambda runs, on: p4_normalization(runs, on.metric, on.keys, POSTER, on.alpha, on.cache),
+    judge=lambda runs, judging: p4_normalization(
+        runs, judging.metric, judging.keys, POSTER, judging.alpha, judging.cache
+    ),
     figure=Figure(
         f"largest mean rank shift between normalizations (inside ±{NEGLIGIBLE_SHIFT} supports)",
         (-NEGLIGIBLE_SHIFT, NEGLIGIBLE_SHIFT),

@@ -1,15 +1,8 @@
 """P1: is VanillaVAE the model most sensitive to its initialization?
 
-Per group of cells sharing depth and normalization: the sensitivity of each model is ω² of its runs' ranks (the
-share of the rank variance the initializer explains, one-way ANOVA on the ranks of the metric within the model's
-cell, failed runs tied last, so an initializer's failures count as its worst outcomes). Ranks make ω² scale-free
-(models' own losses live on different scales) and defined when runs fail. VanillaVAE is compared with every other
-model by Δ_X = ω²(VanillaVAE) − ω²(X), with a jackknife-t interval over seeds (every model's runs share the seeds,
-so leaving a seed out leaves it out of both; ranks are recomputed without it).
-
-The number of rivals k in the Bonferroni level is fixed by the source's design (the poster's four models: k = 3),
-never by what the data left: a rival that cannot be measured (not trained, or every run tied, e.g. all failed)
-makes the sub-result not testable.
+Each model's sensitivity is ω² of its runs' ranks (failed runs tied last), and VanillaVAE is
+compared with every other model by a jackknife-t interval over seeds, at a Bonferroni level fixed by
+the source's design (k = 3). See the docs' :doc:`The reproduction </reproduction>` page.
 """
 
 from __future__ import annotations
@@ -194,7 +187,9 @@ CLAIM = Claim(
     "one-sided upper bound below 0 at level 1 − α/(m·k), k = 3 (the source's other models, however many the "
     "data left); not testable where one of the source's models was not trained or cannot be measured (its "
     "runs all tie, e.g. every run failed); else unresolved.",
-    judge=lambda runs, on: p1_most_sensitive(runs, on.metric, on.keys, POSTER, on.alpha),
+    judge=lambda runs, judging: p1_most_sensitive(
+        runs, judging.metric, judging.keys, POSTER, judging.alpha
+    ),
     figure=Figure("Δω²: VanillaVAE − closest other model (> 0 supports)"),
     compares_models=True,
 )

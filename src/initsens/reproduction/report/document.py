@@ -1,13 +1,7 @@
-"""The reproduction report: the original study's claims, a verdict per claim and study, and the evidence.
+"""The reproduction report: the original study's claims, a verdict per claim and study, and the
+evidence.
 
-Layout: the decision rules (printed from :data:`initsens.reproduction.claims.CLAIMS`, where each claim is
-declared), the claims table (verdict on the claim's metric and source's scope; val_nelbo, beyond the scope and
-the other reading of "the default" as their own columns), what the exact tests can reach, how often the rules
-contradict a claim when the initializer labels are shuffled (where ``scripts/permuted_null.py`` was run), the scale
-ladder (table and dose-response figure), one section per claim with its sub-results and a forest plot, where the
-protocols disagree, ablations, Methods. Beside the report: ``<name>/figures/*.png``,
-``<name>/tables/{claims,evidence,ladder}.parquet`` (and ``permuted_null.csv``) and each protocol's full
-``initsens analyze`` report.
+Its sections and the files beside it: the docs' :doc:`The reproduction </reproduction>` page.
 """
 
 from __future__ import annotations
