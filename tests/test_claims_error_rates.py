@@ -89,37 +89,72 @@ def q_critical():
     return lambda df: np.interp(np.log(df), np.log(grid), values)
 
 
-def _claimed_worse(groups: np.ndarray, q_critical) -> np.ndarray:
+def _claimed_worse(groups: np.ndarray, q_critical, trim: float = 0.2) -> np.ndarray:
     """Per table (tables, 5, n): is group 0 (the claimed initializer) significantly worse (higher) than another,
-    by Games-Howell at alpha? The rule's decision p_adj < alpha, taken as sqrt(2)|t| > q(1 - alpha, k, df)."""
-    means, var = groups.mean(2), groups.var(2, ddof=1) / groups.shape[2]
-    diff = means[:, :1] - means[:, 1:]
+    by Games-Howell on ``trim``-trimmed means with Yuen's errors (rules v4; trim 0: on means, v3) at alpha? The
+    rule's decision p_adj < alpha, taken as sqrt(2)|t| > q(1 - alpha, k, df)."""
+    n = groups.shape[2]
+    g = int(np.floor(trim * n))
+    h = n - 2 * g
+    ordered = np.sort(groups, axis=2)
+    centres = ordered[:, :, g : n - g].mean(2)
+    winsorized = np.clip(ordered, ordered[:, :, g : g + 1], ordered[:, :, n - g - 1 : n - g])
+    var = (n - 1) * winsorized.var(2, ddof=1) / (h * (h - 1))
+    diff = centres[:, :1] - centres[:, 1:]
     se2 = var[:, :1] + var[:, 1:]
-    df = se2**2 / (
-        var[:, :1] ** 2 / (groups.shape[2] - 1) + var[:, 1:] ** 2 / (groups.shape[2] - 1)
-    )
+    df = se2**2 / (var[:, :1] ** 2 / (h - 1) + var[:, 1:] ** 2 / (h - 1))
     return np.any((diff > 0) & (np.sqrt(2) * np.abs(diff) / np.sqrt(se2) > q_critical(df)), axis=1)
 
 
-SCENARIOS = {  # (claimed sd, rival sd, shape): the claimed initializer ties with the best other in mean
+SCENARIOS = {  # (claimed sd, rival sd, shape): the claimed initializer ties with the best other in centre
     "equal spreads": (1.0, 1.0, "normal"),
     "rival 60x wider": (0.05, 3.0, "normal"),
     "claimed 60x wider": (3.0, 0.05, "normal"),
     "skewed (lognormal)": (1.0, 1.0, "lognormal"),
+    "rival: one run in ten far out": (1.0, 1.0, "outliers"),
 }
+#: The "outliers" shape: N(0, 1) plus 40 in one draw of ten; its 20% trimmed mean (by a 4-million-draw sample),
+#: removed so that the rival's population centre is the claimed one's.
+_OUTLIER_RNG = np.random.default_rng(0)
+_OUTLIER_CENTRE = stats.trim_mean(
+    _OUTLIER_RNG.standard_normal(4_000_000) + 40.0 * (_OUTLIER_RNG.random(4_000_000) < 0.1), 0.2
+)
 
 
 def _tables(rng, claimed_sd, rival_sd, shape, shift=0.0):
     def draw(sd, size):
-        if shape == "lognormal":  # mean exp(1/2) removed: equal means, long right tail
+        if (
+            shape == "lognormal"
+        ):  # both lognormal with the same spread: equal trimmed means, long right tail
             return sd * (rng.lognormal(0, 1, size) - np.exp(0.5))
         return sd * rng.standard_normal(size)
 
     groups = np.empty((TABLES, 5, SEEDS))
     groups[:, 0] = 100 + shift + draw(claimed_sd, (TABLES, SEEDS))
-    groups[:, 1] = 100 + draw(rival_sd, (TABLES, SEEDS))
+    if shape == "outliers":
+        far = 40.0 * (rng.random((TABLES, SEEDS)) < 0.1)
+        groups[:, 1] = 100 + rival_sd * (
+            rng.standard_normal((TABLES, SEEDS)) + far - _OUTLIER_CENTRE
+        )
+    else:
+        groups[:, 1] = 100 + draw(rival_sd, (TABLES, SEEDS))
     groups[:, 2:] = 150 + draw(1.0, (TABLES, 3, SEEDS))  # clearly worse: never the better one
     return groups
+
+
+def test_on_means_the_outlier_scenario_is_called_far_above_alpha(q_critical):
+    """Why rules v4 compare trimmed means: with one rival run in ten far out (the rival's mean tied with the
+    claimed one's), Games-Howell on means (v3) calls the claimed initializer worse in about a third of tables,
+    where the trimmed version stays within alpha (test_p2_contradiction_rate_at_the_boundary)."""
+    rng = np.random.default_rng(7)
+    groups = np.empty((TABLES, 5, SEEDS))
+    far = 40.0 * (rng.random((TABLES, SEEDS)) < 0.1)
+    groups[:, 0] = 100 + rng.standard_normal((TABLES, SEEDS))
+    groups[:, 1] = 100 + rng.standard_normal((TABLES, SEEDS)) + far - 4.0  # mean 100
+    groups[:, 2:] = 150 + rng.standard_normal((TABLES, 3, SEEDS))
+    on_means = float(np.mean(_claimed_worse(groups, q_critical, trim=0.0)))
+    report("P2/P3 on means (v3), rival with outliers", on_means)
+    assert on_means > 4 * ALPHA
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
@@ -132,14 +167,15 @@ def test_p2_contradiction_rate_at_the_boundary(scenario, q_critical):
 
 
 def test_p2_power(q_critical):
-    """The claimed initializer worse than a rival by 1.5 of its SD (equal spreads)."""
-    power = float(
-        np.mean(
-            _claimed_worse(_tables(np.random.default_rng(5), 1.0, 1.0, "normal", 1.5), q_critical)
-        )
-    )
+    """The claimed initializer worse than a rival by 1.5 of its SD (equal spreads, normal): found in nearly half of
+    the tables. Trimming costs power on normal data at ten seeds (0.46 against 0.63 on means, v3, at 2,000 tables:
+    six values left and five df per group), the price of a size that holds with one run in ten far out."""
+    groups = _tables(np.random.default_rng(5), 1.0, 1.0, "normal", 1.5)
+    power = float(np.mean(_claimed_worse(groups, q_critical)))
+    on_means = float(np.mean(_claimed_worse(groups, q_critical, trim=0.0)))
     report("P2/P3 power, claimed 1.5 SD worse", power)
-    assert power > 0.5
+    report("P2/P3 power on means (v3), claimed 1.5 SD worse", on_means)
+    assert power > 0.4 and on_means - power < 0.2
 
 
 def test_the_quantile_decision_is_the_rules_decision(q_critical):

@@ -1,13 +1,12 @@
-"""Worlds where the initializer does not matter, made from a study's own runs: the claim rules judged on them again
-and again give each rule's false-contradiction rate on data shaped like ours (``scripts/permuted_null.py``).
+"""Worlds where the initializer does not matter, made from a study's own runs: the claim rules judged
+on them again and again give each rule's false-contradiction rate on data shaped like ours
+(``scripts/permuted_null.py``; the method: the docs' reproduction page).
 
-- :func:`permuted` shuffles the initializer labels among the runs of each seed within each cell. It keeps the
-  pairing by seed and each cell's mix of failures, but pools the initializers' spreads: every initializer then has
-  the same spread, so a rule that compares means under unequal spreads (Games-Howell) is never put to the test.
-- :func:`centred` keeps each initializer's spread, shape and failure rate and removes only its effect on the
-  centre: within each cell, every metric the claims read is moved so that each initializer's finished runs have
-  the cell's common mean, and the finished runs of each initializer are resampled with replacement (whole runs,
-  so a run's loss and ARI stay together); failed runs stay as they are. Each resample is one world.
+- :func:`permuted` shuffles the initializer labels among the runs of each seed within each cell: it
+  pools the initializers' spreads, so unequal spreads are never put to the test.
+- :func:`centred` moves each initializer's finished runs to the cell's common centre (the 20% trimmed
+  mean rules v4 compare) and resamples them whole: spreads, shapes and failures kept. Failures stay an
+  initializer effect there, so a contradiction decided by failures is not a false one.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from initsens.reproduction.claims import COMMON_LOSS, OWN_LOSS
+from initsens.reproduction.claims.best import TRIM
 from initsens.results.schema import OK
 
 #: A cell of the claims: runs that differ only in initializer and seed.
@@ -37,10 +37,16 @@ def permuted(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return out
 
 
+def _trimmed(values: pd.Series) -> float:
+    finite = values.dropna().to_numpy()
+    return float(stats.trim_mean(finite, TRIM)) if finite.size else np.nan
+
+
 def centre_on_cell(runs: pd.DataFrame) -> pd.DataFrame:
     """``runs`` with each measure of each initializer's finished runs (status ok, value finite) shifted by the
-    difference between the cell's mean over its finished runs and the initializer's: every initializer's mean is
-    then the cell's, its spread and shape unchanged.
+    difference between the cell's centre over its finished runs and the initializer's, centres being the 20%
+    trimmed means the rules compare (:data:`~initsens.reproduction.claims.best.TRIM`): every initializer's
+    centre is then the cell's, its spread and shape unchanged.
     """
     out = runs.copy()
     ok = out["status"].astype(str).to_numpy() == OK
@@ -48,9 +54,11 @@ def centre_on_cell(runs: pd.DataFrame) -> pd.DataFrame:
         values = pd.to_numeric(out[measure], errors="coerce").to_numpy(np.float64).copy()
         finished = pd.Series(ok & np.isfinite(values), index=out.index)
         frame = pd.DataFrame({"v": np.where(finished, values, np.nan)}, index=out.index)
-        cell_mean = frame.groupby([out[c] for c in CELL])["v"].transform("mean")
-        own_mean = frame.groupby([out[c] for c in [*CELL, "initializer"]])["v"].transform("mean")
-        values[finished.to_numpy()] -= (own_mean - cell_mean).to_numpy()[finished.to_numpy()]
+        cell_centre = frame.groupby([out[c] for c in CELL])["v"].transform(_trimmed)
+        own_centre = frame.groupby([out[c] for c in [*CELL, "initializer"]])["v"].transform(
+            _trimmed
+        )
+        values[finished.to_numpy()] -= (own_centre - cell_centre).to_numpy()[finished.to_numpy()]
         out[measure] = values
     return out
 

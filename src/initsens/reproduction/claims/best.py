@@ -1,10 +1,10 @@
 """P2 and P3: which initializers perform best in a cell.
 
-Initializers are compared by Games-Howell (Welch standard errors and degrees of freedom with the studentized
-range), whatever the spreads: the initializers' spreads differ by factors of 60-200 in these runs, and a
-pretest that picks Tukey's equal-variance test misses such differences. A diverged or failed run counts
-against its initializer: one that fails significantly more often than another (one-sided Fisher exact test,
-Bonferroni over the cell's pairs) is worse than it.
+Initializers are compared by their 20% trimmed means with Yuen's standard errors and degrees of freedom in the
+studentized range (Games-Howell on trimmed means, rules v4): spreads differ 60-200-fold between initializers and
+one run in ten can sit far out, where Games-Howell on means calls a difference about a third of the time
+(the centred null). A failed run counts against its initializer: one that fails significantly more often than
+another (one-sided Fisher exact test, Bonferroni over the cell's pairs) is worse than it.
 """
 
 from __future__ import annotations
@@ -36,18 +36,23 @@ from initsens.reproduction.claims.base import (
 )
 
 XAVIERS_AND_DEFAULT = ("xavier_normal", "xavier_uniform", "default")
+#: The share cut from each end of an initializer's finished runs before P2, P3 and P4 compare centres (rules v4).
+TRIM = 0.2
+#: What a contradicting pair is decided by when it is not failures (the evidence's ``pair_by``).
+BY_CENTRE = "trimmed mean"
 
 
 @dataclass
 class CellComparison:
-    """What one cell says about its initializers: means of the finished runs, Games-Howell pairs (mean
-    difference, adjusted p, simultaneous CI at the level given) and failures (failed, runs).
+    """What one cell says about its initializers: the :data:`TRIM`-trimmed means of the finished runs
+    (``centres``), Games-Howell pairs on them (difference, adjusted p, Yuen's se and df) and failures
+    (failed, runs).
     """
 
-    means: dict[str, float]
+    centres: dict[str, float]
     pairs: dict[
         tuple[str, str], tuple[float, float, float, float]
-    ]  # (mean difference, p_adj, se, df)
+    ]  # (trimmed-mean difference, p_adj, se, df)
     failures: dict[str, tuple[int, int]]
     compared: int = 0  # initializers in the Games-Howell family
 
@@ -59,23 +64,29 @@ class CellComparison:
             (str(name), g[metric].to_numpy(np.float64))
             for name, g in finished.groupby(FACTOR, sort=True)
         ]
-        means = {name: float(values.mean()) for name, values in groups}
+        centres = {name: float(stats.trim_mean(values, TRIM)) for name, values in groups}
         comparable = [(name, values) for name, values in groups if values.size >= 2]
         pairs: dict[tuple[str, str], tuple[float, float, float, float]] = {}
         if len(comparable) >= 2:
             for r in games_howell(
-                [n for n, _ in comparable], [v for _, v in comparable], 0.05, intervals=False
+                [n for n, _ in comparable],
+                [v for _, v in comparable],
+                0.05,
+                intervals=False,
+                trim=TRIM,
             ):
                 pairs[(r["group1"], r["group2"])] = (r["mean_diff"], r["p_adj"], r["se"], r["df"])
                 pairs[(r["group2"], r["group1"])] = (-r["mean_diff"], r["p_adj"], r["se"], r["df"])
         counts = cell.groupby(FACTOR, sort=True)["failed"].agg(["sum", "size"])
         failures = {str(i): (int(f), int(n)) for i, (f, n) in counts.iterrows()}
         for init in failures:
-            means.setdefault(init, np.nan)
-        return cls(means, pairs, failures, len(comparable))
+            centres.setdefault(init, np.nan)
+        return cls(centres, pairs, failures, len(comparable))
 
     def interval(self, i: str, j: str, level: float = 0.95) -> tuple[float, float, float]:
-        """mean(i) − mean(j) and its Games-Howell simultaneous interval at ``level`` (NaN when not compared)."""
+        """centre(i) − centre(j) and its Games-Howell simultaneous interval at ``level`` (NaN when not
+        compared).
+        """
         pair = self.pairs.get((i, j))
         if pair is None:
             return np.nan, np.nan, np.nan
@@ -87,11 +98,11 @@ class CellComparison:
     @property
     def initializers(self) -> list[str]:
         """The initializers the claim names."""
-        return sorted(self.means)
+        return sorted(self.centres)
 
     @property
     def testable(self) -> bool:
-        """Some pair can be compared: by means (two initializers with two finished runs) or by failure rates."""
+        """Some pair can be compared: by centres (two initializers with two finished runs) or by failure rates."""
         return bool(self.pairs) or len({f / n for f, n in self.failures.values() if n}) > 1
 
     def failure_p(self, i: str, j: str) -> float:
@@ -105,17 +116,18 @@ class CellComparison:
         )
 
     def worse_p(self, i: str, j: str) -> tuple[float, str]:
-        """How strongly ``i`` is worse than ``j``: the smaller of the Games-Howell p_adj (where ``i``'s mean is
-        higher) and the Bonferroni-adjusted Fisher p of more failures, with which one it is ('mean' or 'failures').
+        """How strongly ``i`` is worse than ``j``: the smaller of the Games-Howell p_adj (where ``i``'s centre is
+        higher) and the Bonferroni-adjusted Fisher p of more failures, with which one it is ('trimmed mean' or
+        'failures').
         """
         pair = self.pairs.get((i, j))
         by_mean = pair[1] if pair is not None and pair[0] > 0 else 1.0
         n_pairs = max(len(self.initializers) * (len(self.initializers) - 1) // 2, 1)
         by_failures = min(self.failure_p(i, j) * n_pairs, 1.0)
-        return (by_mean, "mean") if by_mean <= by_failures else (by_failures, "failures")
+        return (by_mean, BY_CENTRE) if by_mean <= by_failures else (by_failures, "failures")
 
     def worse(self, i: str, j: str, level: float) -> bool:
-        """``i`` is significantly worse than ``j``: a higher mean (Games-Howell p_adj < level) or more failures
+        """``i`` is significantly worse than ``j``: a higher trimmed mean (Games-Howell p_adj < level) or more failures
         (Fisher p, Bonferroni over the cell's pairs, < level).
         """
         return self.worse_p(i, j)[0] < level
@@ -149,9 +161,9 @@ def best_set_rule(
     if beaten:  # the strongest contradiction: the pair with the smallest p
         c, j = min(beaten, key=lambda pair: cell.worse_p(*pair)[0])
         p_value, by = cell.worse_p(c, j)
-        if by == "mean":
+        if by == BY_CENTRE:
             p_text, level_text = fmt_p_against(p_value, alpha / m)
-            why = f"higher mean, Games-Howell p_adj = {p_text} < {level_text}"
+            why = f"higher trimmed mean, Games-Howell p_adj = {p_text} < {level_text}"
         else:
             (fc, nc), (fj, nj) = cell.failures.get(c, (0, 0)), cell.failures.get(j, (0, 0))
             why = f"more failures, {fc}/{nc} vs {fj}/{nj}"
@@ -177,8 +189,9 @@ def best_set_rule(
 
 
 #: The evidence columns of a contradicted P2/P3 sub-result's contradicting pair (empty or NaN elsewhere): the claimed
-#: initializer, the one significantly better than it, mean(better) − mean(claimed) with its Games-Howell simultaneous
-#: 95% CI, the adjusted p that decided it, whether by means or by failures, and all of it in words.
+#: initializer, the one significantly better than it, centre(better) − centre(claimed) (20% trimmed means) with its
+#: Games-Howell simultaneous 95% CI, the adjusted p that decided it, whether by trimmed means or by failures, and all
+#: of it in words.
 PAIR_COLUMNS = (
     "pair_claimed",
     "pair_better",
@@ -194,17 +207,17 @@ PAIR_COLUMNS = (
 def best_set_estimate(
     cell: CellComparison, claimed: set[str]
 ) -> tuple[str, str, float, float, float]:
-    """The statistic as P2 and P3 define it: (best other, worst claimed, Δ = mean(best other) − mean(worst claimed),
-    and the Games-Howell simultaneous 95% CI of that pair); > 0: the claimed initializers are better. Best and worst by
-    the means of finished runs; names '' and NaN where either side has no finished run, CI NaN where the pair was not
-    compared (fewer than two finished runs).
+    """The statistic as P2 and P3 define it: (best other, worst claimed, Δ = centre(best other) −
+    centre(worst claimed), centres the 20% trimmed means of finished runs, and the Games-Howell simultaneous 95% CI
+    of that pair); > 0: the claimed initializers are better; names '' and NaN where either side has no
+    finished run, CI NaN where the pair was not compared (fewer than two finished runs).
     """
-    finite = {i: v for i, v in cell.means.items() if np.isfinite(v)}
-    mine = [c for c in sorted(claimed) if c in finite]
+    finite = {i: v for i, v in cell.centres.items() if np.isfinite(v)}
+    claimed_here = [c for c in sorted(claimed) if c in finite]
     rest = [o for o in sorted(finite) if o not in claimed]
-    if not mine or not rest:
+    if not claimed_here or not rest:
         return "", "", np.nan, np.nan, np.nan
-    worst = max(mine, key=lambda c: finite[c])
+    worst = max(claimed_here, key=lambda c: finite[c])
     rival = min(rest, key=lambda o: finite[o])
     if (rival, worst) not in cell.pairs:
         return rival, worst, finite[rival] - finite[worst], np.nan, np.nan
@@ -237,9 +250,10 @@ def contradicting_pair(cell: CellComparison, pair: tuple[str, str] | None) -> di
         if np.isfinite(estimate)
         else ""
     )
-    if by == "mean":
+    if by == BY_CENTRE:
         words = (
-            f"{better} beats claimed {claimed}: {difference}, Games-Howell p_adj = {p_value:.3g}"
+            f"{better} beats claimed {claimed}: {difference} (trimmed means), Games-Howell p_adj = "
+            f"{p_value:.3g}"
         )
     else:
         (fc, nc), (fb, nb) = cell.failures.get(claimed, (0, 0)), cell.failures.get(better, (0, 0))
@@ -345,7 +359,7 @@ def best_initializer_claim(
 
 def _best(
     runs: pd.DataFrame,
-    on: Judging,
+    judging: Judging,
     claim: str,
     claimed_for: dict[str, set[str]],
     depths: Sequence[int],
@@ -356,18 +370,19 @@ def _best(
         claim,
         claimed_for=claimed_for,
         depths=depths,
-        cell_keys=on.keys,
+        cell_keys=judging.keys,
         scope=POSTER,
-        metric=on.metric,
-        alpha=on.alpha,
-        cache=on.cache,
+        metric=judging.metric,
+        alpha=judging.alpha,
+        cache=judging.cache,
     )
 
 
 #: P2 and P3 show the same statistic on the same axis, and the same columns beside it: which initializers Δ compares
 #: and, where a cell contradicts the claim, the pair that does.
 _FIGURE = Figure(
-    "Δ val_loss: best other − worst claimed initializer (> 0: the claimed ones beat the rest)",
+    "Δ val_loss: best other − worst claimed initializer, 20% trimmed means (> 0: the claimed ones beat the "
+    "rest)",
     unbounded=True,
 )
 _COLUMNS = {
@@ -386,13 +401,14 @@ P2 = Claim(
     source="poster",
     scope=POSTER,
     metric=OWN_LOSS,
-    statistic="Δ = mean of the best other initializer minus mean of the worst claimed one at depth 1 (> 0: the "
-    "claimed ones are better), Games-Howell CI" + _PAIR,
-    rule="per cell: supported when no claimed initializer is significantly worse than another (Games-Howell, or "
+    statistic="Δ = 20% trimmed mean of the best other initializer minus that of the worst claimed one at depth 1 "
+    "(> 0: the claimed ones are better), Games-Howell CI on trimmed means (Yuen's errors)" + _PAIR,
+    rule="per cell: supported when no claimed initializer is significantly worse than another (Games-Howell on "
+    "20% trimmed means with Yuen's errors, or "
     "a one-sided Fisher test of failure rates, at α) and every other initializer is significantly worse "
     "than a claimed one; contradicted when a claimed initializer is significantly worse than another at "
     "α/m; not testable when no two initializers can be compared; else unresolved.",
-    judge=lambda runs, on: _best(runs, on, "P2", claimed_sets(on.default)[0], [1]),
+    judge=lambda runs, judging: _best(runs, judging, "P2", claimed_sets(judging.default)[0], [1]),
     figure=_FIGURE,
     names_default=True,
     columns=_COLUMNS,
@@ -405,8 +421,8 @@ P3 = Claim(
     metric=OWN_LOSS,
     statistic="Δ as in P2, at depths 2 and more",
     rule="as P2, with the claimed set {xavier_normal, xavier_uniform, default} for every model.",
-    judge=lambda runs, on: _best(
-        runs, on, "P3", claimed_sets(on.default)[1], [d for d in on.depths if d >= 2]
+    judge=lambda runs, judging: _best(
+        runs, judging, "P3", claimed_sets(judging.default)[1], [d for d in judging.depths if d >= 2]
     ),
     figure=_FIGURE,
     names_default=True,
