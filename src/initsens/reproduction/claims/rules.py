@@ -94,6 +94,18 @@ RULES_HISTORY = (
         "within them (beside it), Bonett-Wright variance; P4 not testable where P2/P3 are; a verdict shows "
         "its coverage; reach counts ties; P2/P3 name the strongest rival. Written after v2 had judged every "
         "study above; fixed before the first new run of the eltager2023-pancan grid",
+        "every study above, the eltager2023-pancan z-score phase and its first min-max runs (report 1b70f65)",
+    ),
+    RulesVersion(
+        "v4",
+        "2026-12-08T00:17:30+00:00",
+        "62ab52e",
+        "P2, P3 and P4 compare initializers by 20% trimmed means with Yuen's errors and df in Games-Howell's "
+        "studentized range (Δ and the contradicting pair on trimmed means). Why: in worlds made from the runs "
+        "with each initializer's spread, shape and failures kept and its centre removed (the centred null), "
+        "v3's Games-Howell on means contradicted P2 in 6 and P3 in 12 of 16 pilot worlds. Written after v3 "
+        "had judged every study above; fixed while the eltager2023-pancan min-max phase was training (96 of "
+        "400 runs recorded)",
         "(in force)",
     ),
 )
