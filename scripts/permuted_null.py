@@ -67,7 +67,7 @@ def main() -> None:
         "--nulls", default=",".join(NULLS), help=f"comma-separated, of: {', '.join(NULLS)}"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("permuted_null.csv"))
+    parser.add_argument("--out", type=Path, default=Path("reports/reproduction/tables/nulls.csv"))
     parser.add_argument("--full-copy", type=Path, default=None)
     parser.add_argument(
         "--protocols",

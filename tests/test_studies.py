@@ -367,10 +367,23 @@ def test_a_study_with_nothing_judged_yet_says_so_in_the_methods_and_the_figures_
     )
 
 
-def test_the_permuted_null_is_counted_per_protocol_and_claim_and_a_stale_one_says_so(tmp_path):
-    """scripts/permuted_null.py's verdicts (as its CSV holds them) become one row per protocol: the times each claim
-    came out contradicted; a protocol permuted on fewer runs than are judged now asks for a rerun."""
+def test_the_nulls_are_counted_per_protocol_and_claim_with_exact_intervals_and_a_stale_one_says_so(
+    tmp_path,
+):
+    """scripts/permuted_null.py's verdicts (as its CSV holds them) become one row per null and protocol: the times
+    each claim came out contradicted with its exact 95% interval (scipy's binomtest here), ▲ where the count is
+    significantly above 5%; a protocol permuted on fewer runs than are judged now says so; in the centred null a
+    P2/P3 contradiction decided by failures only is not counted."""
+    from scipy.stats import binomtest
+
+    from initsens.reproduction.claims import RULES_VERSION
     from initsens.reproduction.report.sections import null_section
+
+    def cell(count: int, worlds: int = 4) -> str:
+        ci = binomtest(count, worlds).proportion_ci(0.95, method="exact")
+        above = binomtest(count, worlds, 0.05, alternative="greater").pvalue < 0.05
+        text = f"{count} ({100 * count / worlds:.1f}% [{100 * ci.low:.1f}, {100 * ci.high:.1f}])"
+        return text + (" ▲" if above else "")
 
     studies = {
         s.name: s for s in plan_studies(["eltager2023", "initsens"], GRID, tmp_path, ladder=False)
@@ -382,6 +395,7 @@ def test_the_permuted_null_is_counted_per_protocol_and_claim_and_a_stale_one_say
         ("initsens", 2, "P2"): "contradicted",
         ("initsens", 2, "E1"): "contradicted",
         ("eltager2023", 1, "P4"): "contradicted",
+        ("eltager2023", 1, "P2"): "contradicted",  # by failures: not counted in the centred null
     }
     verdicts.update(
         {("eltager2023", i, "E2"): "contradicted" for i in range(4)}
@@ -390,11 +404,15 @@ def test_the_permuted_null_is_counted_per_protocol_and_claim_and_a_stale_one_say
         [
             {
                 "protocol": p,
+                "null": kind,
+                "rules": RULES_VERSION,
                 "runs": runs,
                 "permutation": i,
                 "claim": c,
                 "verdict": verdicts.get((p, i, c), "unresolved"),
+                "contradicted_by": "failures" if (p, i, c) == ("eltager2023", 1, "P2") else "",
             }
+            for kind in ("permuted", "centred")
             for p, runs in (("eltager2023", 48), ("initsens", 15))
             for i in range(4)
             for c in ("P1", "P2", "P3", "P4", "E1", "E2")
@@ -406,19 +424,24 @@ def test_the_permuted_null_is_counted_per_protocol_and_claim_and_a_stale_one_say
         v = result.verdicts
         v.loc[(v["check"] == "verdict") & (v["scope"] == "source"), "verdict"] = "supported"
     text = "\n".join(null_section(null, results))
-    assert "| eltager2023 | 48 | 4 | 0 | 0 | 0 | 1 | 0 | 4 |" in text
+    row = "| eltager2023 | {} | 48 | 4 | {} |"
+    assert row.format("permuted", " | ".join(map(cell, (0, 1, 0, 1, 0, 4)))) in text
+    assert row.format("centred", " | ".join(map(cell, (0, 0, 0, 1, 0, 4)))) in text
     assert (
-        "| initsens | 15 (judged now: 60; rerun the script) | 4 | 0 | 2 | 0 | 0 | 1 | 0 |" in text
-    )
-    # a claim every permutation judges as the real runs are judged is marked: no error rate
+        "| initsens | permuted | 15 (judged now: 60) | 4 | "
+        + " | ".join(map(cell, (0, 2, 0, 0, 1, 0)))
+        + " |"
+    ) in text
+    assert cell(2).endswith("▲") and not cell(1).endswith("▲")  # 2 of 4 at 5%: p = 0.014
+    # a claim every world judges as the real runs are judged is marked: no error rate
     results[0].verdicts.loc[
         (results[0].verdicts["claim"] == "E2")
         & (results[0].verdicts["check"] == "verdict")
         & (results[0].verdicts["scope"] == "source"),
         "verdict",
     ] = "contradicted"
-    assert "| eltager2023 | 48 | 4 | 0 | 0 | 0 | 1 | 0 | 4 † |" in "\n".join(
-        null_section(null, results)
+    assert row.format("permuted", " | ".join([*map(cell, (0, 1, 0, 1, 0)), cell(4) + " †"])) in (
+        "\n".join(null_section(null, results))
     )
     assert null_section(pd.DataFrame(), results) == []
 

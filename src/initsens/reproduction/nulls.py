@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from initsens.reproduction.claims import COMMON_LOSS, OWN_LOSS
+from initsens.reproduction.claims import COMMON_LOSS, CONTRADICTED, OWN_LOSS
 from initsens.reproduction.claims.best import TRIM
 from initsens.results.schema import OK
 
@@ -100,3 +100,45 @@ def error_rate(count: int, worlds: int, level: float = 0.05) -> dict[str, float]
         "high": float(high),
         "p_above_level": p_above,
     }
+
+
+#: The claims whose contradictions the centred null tells apart: decided by centres (an error there) or by
+#: failure counts (a real effect of the initializer, which that null keeps).
+BY_FAILURES_APART = ("P2", "P3")
+
+
+def null_counts(worlds: pd.DataFrame, level: float = 0.05) -> pd.DataFrame:
+    """Per rules version, null, protocol and claim, from ``scripts/permuted_null.py``'s verdicts: ``worlds``,
+    ``contradicted`` (worlds with the claim contradicted), ``false`` (those counted as errors: in the centred
+    null, P2's and P3's contradictions decided by centres only), its ``rate``, exact 95% interval ``low``/``high``
+    and the one-sided binomial ``p_above_level`` of a rate above ``level``, and ``above`` (that p below 0.05).
+    """
+    frame = worlds.copy()
+    frame["null"] = frame["null"] if "null" in frame.columns else "permuted"
+    frame["rules"] = frame["rules"] if "rules" in frame.columns else "v3"
+    by = (
+        frame["contradicted_by"]
+        if "contradicted_by" in frame.columns
+        else pd.Series("", index=frame.index)
+    )
+    contradicted = frame["verdict"] == CONTRADICTED
+    by_failures_only = (
+        (frame["null"] == "centred")
+        & frame["claim"].isin(BY_FAILURES_APART)
+        & ~by.fillna("").astype(str).str.contains("mean")
+    )
+    frame = frame.assign(contradicted=contradicted, false=contradicted & ~by_failures_only)
+    keys = ["rules", "null", "protocol", "claim"]
+    out = (
+        frame.groupby(keys, sort=False)
+        .agg(
+            worlds=("permutation", "nunique"),
+            contradicted=("contradicted", "sum"),
+            false=("false", "sum"),
+        )
+        .reset_index()
+    )
+    rates = [error_rate(int(f), int(w), level) for f, w in zip(out["false"], out["worlds"])]
+    out = pd.concat([out, pd.DataFrame(rates)], axis=1)
+    out["above"] = out["p_above_level"] < 0.05
+    return out

@@ -19,7 +19,8 @@ import pandas as pd
 
 from initsens.report.format import fmt
 from initsens.reproduction.claims import CLAIMS, NELBO, PRIMARY, RULES_HISTORY, SOURCE, VERDICTS
-from initsens.reproduction.report.sections import NULL_TABLE
+from initsens.reproduction.nulls import null_counts
+from initsens.reproduction.report.sections import NULL_TABLE, null_cell
 from initsens.reproduction.studies import ORIGINAL_SCALE
 
 #: A generated block: its name, then anything up to its closing marker (one line, or several).
@@ -220,25 +221,34 @@ def ladder_block(t: Tables) -> str:
 
 
 def null_block(t: Tables) -> str:
-    """How often each claim came out contradicted under the permuted null, per protocol (and null, where there are
-    several).
+    """The false contradictions of each claim in each null, per rules version and protocol, with exact 95%
+    intervals and ▲ where significantly above 5% (as the report's null section counts them).
     """
     if not len(t.null):
-        return "_(the permuted null has not been run)_"
-    by = [c for c in ("null", "protocol") if c in t.null.columns]
+        return "_(the null checks have not been run)_"
+    counts = null_counts(t.null)
+    runs = (
+        t.null.assign(null=t.null.get("null", "permuted"), rules=t.null.get("rules", "v3"))
+        .groupby(["rules", "null", "protocol"], sort=False)["runs"]
+        .first()
+    )
     rows = []
-    for names, frame in t.null.groupby(by, sort=False):
-        hits = frame[frame["verdict"] == "contradicted"].groupby("claim")["permutation"].nunique()
-        names = names if isinstance(names, tuple) else (names,)
+    for (version, kind, protocol), counted in counts.groupby(
+        ["rules", "null", "protocol"], sort=False
+    ):
+        by_claim = counted.set_index("claim")
         rows.append(
             [
-                *map(str, names),
-                str(int(frame["runs"].iloc[0])),
-                str(frame["permutation"].nunique()),
-                *(str(int(hits.get(k, 0))) for k in CLAIMS),
+                version,
+                kind,
+                str(protocol),
+                str(int(runs[(version, kind, protocol)])),
+                str(int(counted["worlds"].max())),
+                *(null_cell(by_claim.loc[k]) if k in by_claim.index else "–" for k in CLAIMS),
             ]
         )
-    return _table([*by, "runs permuted", "permutations", *CLAIMS], rows)
+    rows.sort(key=lambda r: (r[0] != RULES_HISTORY[-1].version, r[0], r[1] != "permuted", r[2]))
+    return _table(["rules", "null", "protocol", "runs", "worlds", *CLAIMS], rows)
 
 
 def history_block(t: Tables) -> str:

@@ -82,7 +82,7 @@ def render(results: Sequence[StudyResult], ladder: pd.DataFrame, context: Contex
                 },
             ),
         ]
-    lines += null_section(context.null, protocols)
+    lines += null_section(context.null, protocols, context.history)
     lines += scale_section(results)
     lines += ladder_section(ladder, context.figures.get("ladder"))
     lines.append("## Evidence per claim\n")

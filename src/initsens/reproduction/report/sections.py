@@ -15,7 +15,6 @@ from initsens.analysis.exact import seeds_for_level
 from initsens.report.format import fmt, table
 from initsens.reproduction.claims import (
     CLAIMS,
-    CONTRADICTED,
     EXTRAPOLATION,
     NELBO,
     NOT_TESTABLE,
@@ -27,6 +26,7 @@ from initsens.reproduction.claims import (
     SOURCE,
     VERDICTS,
 )
+from initsens.reproduction.nulls import null_counts
 from initsens.reproduction.result import named_alike
 from initsens.reproduction.studies import (
     DEFAULT_READINGS,
@@ -405,59 +405,106 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
     return out
 
 
-#: Where the permuted null (``scripts/permuted_null.py``) is kept, beside the report's other tables.
-NULL_TABLE = "permuted_null.csv"
+#: Where the null checks' verdicts (``scripts/permuted_null.py``) are kept, beside the report's other tables.
+NULL_TABLE = "nulls.csv"
 
 
-def null_section(null: pd.DataFrame, results: Sequence[StudyResult]) -> list[str]:
-    """How often each claim comes out contradicted when the initializer labels are shuffled within each cell and
-    seed (``scripts/permuted_null.py``: the rules' false-contradiction rate on data shaped like these), per protocol;
-    a protocol whose judged runs changed since it was permuted says so.
+def null_cell(row: pd.Series, fixed: bool = False) -> str:
+    """One claim's false contradictions in one null: count, rate and exact 95% interval, ▲ above 5%, † fixed."""
+    text = f"{int(row['false'])} ({100 * row['rate']:.1f}% [{100 * row['low']:.1f}, {100 * row['high']:.1f}])"
+    return text + (" ▲" if row["above"] else "") + (" †" if fixed else "")
+
+
+def null_section(
+    null: pd.DataFrame,
+    results: Sequence[StudyResult],
+    history: dict[str, pd.DataFrame] | None = None,
+) -> list[str]:
+    """How often each claim comes out contradicted in worlds where the initializer does not matter (the permuted
+    and centred nulls of ``scripts/permuted_null.py``: the rules' false-contradiction rate on data shaped like
+    these), per rules version, null and protocol, with exact intervals and the binomial test against 5%; a
+    protocol whose judged runs changed since says so. ``history``: the verdicts earlier versions gave (for †).
     """
     if not len(null):
         return []
     judged = {r.name: r for r in results if r.judged}
+    counts = null_counts(null)
     lines = [
         "### The rules where the initializer does not matter\n",
-        "`scripts/permuted_null.py` shuffles the initializer labels among the runs of each seed within each cell "
-        '(model, depth, normalization) of a protocol\'s judged runs (its own reading of "the default") and '
-        f"judges the copy again; `{NULL_TABLE}` beside the claims table keeps every verdict. No initializer is "
-        "better there, so a contradiction is an error of the rules on data shaped like these. Times each claim "
-        "came out contradicted (verdict check, source's scope); † where every permutation gave the verdict the "
-        "real runs get. E2's is so by construction: its verdict correlates loss and ARI across the runs of each "
-        "seed, which the shuffle keeps together, so its count is the real verdict repeated, not an error rate; "
-        "so is a claim not testable for want of a model's finished runs (P1), whatever the labels:\n",
-        "| protocol | runs permuted | permutations | " + " | ".join(CLAIMS) + " |",
-        "|---|---|---|" + "---|" * len(CLAIMS),
+        '`scripts/permuted_null.py` judges each protocol\'s judged runs (its own reading of "the default") again '
+        "in worlds where no initializer is better: **permuted** shuffles the initializer labels among the runs of "
+        "each seed within each cell (spreads pooled); **centred** moves each initializer's finished runs to the "
+        "cell's common centre (the statistic the rules compare) and resamples them whole, keeping each "
+        "initializer's spread, shape and failures. A contradiction there is an error of the rules on data shaped "
+        "like these, except one decided by failure counts in the centred null (failures stay an initializer "
+        f"effect there; P2 and P3 say which decided, and only those by centres count). `{NULL_TABLE}` beside "
+        "the claims table keeps every verdict. Each cell: false contradictions (rate, exact 95% interval); ▲ "
+        "where the rate is significantly above 5% (exact one-sided binomial test at 5%); † where every world "
+        "gave the verdict the real runs get, so the count repeats the real verdict and is no error rate (E2 "
+        "correlates loss and ARI within each seed's runs, which both nulls keep together; P1 ranks failed runs "
+        "last, and the centred null keeps failures; a claim not testable for want of a model's runs stays so).\n",
     ]
-    for protocol, frame in null.groupby("protocol", sort=False):
-        count = frame["permutation"].nunique()
-        hits = frame[frame["verdict"] == CONTRADICTED].groupby("claim")["permutation"].nunique()
-        runs = int(frame["runs"].iloc[0])
-        result = judged.get(str(protocol))
-        own = (
-            len(result.runs[result.runs["initializer"] != _other_reading(result)])
-            if result is not None
-            else None
-        )
-        stale = f" (judged now: {own}; rerun the script)" if own is not None and own != runs else ""
-        fixed = {
-            key
-            for key, v in frame.groupby("claim")["verdict"]
-            if result is not None and set(v) == {result.verdict(str(key))}
-        }
-        waits = {
-            key for key in CLAIMS if result is not None and result.waits_for(key)
-        }  # not judged yet: –
-        lines.append(
-            f"| {protocol} | {runs}{stale} | {count} | "
-            + " | ".join(
-                "–" if key in waits else f"{int(hits.get(key, 0))}{' †' if key in fixed else ''}"
-                for key in CLAIMS
+    versions = [v.version for v in RULES_HISTORY if v.version in set(counts["rules"])]
+    for version in reversed(versions):
+        in_force = version == RULES_HISTORY[-1].version
+        lines += [
+            f"Rules {version}{' (in force)' if in_force else ''}:\n",
+            "| protocol | null | runs | worlds | " + " | ".join(CLAIMS) + " |",
+            "|---|---|---|---|" + "---|" * len(CLAIMS),
+        ]
+        frame = null[null.get("rules", pd.Series("v3", index=null.index)).fillna("v3") == version]
+        for (kind, protocol), counted in counts[counts["rules"] == version].groupby(
+            ["null", "protocol"], sort=False
+        ):
+            worlds = frame[
+                (frame.get("null", "permuted") == kind) & (frame["protocol"] == protocol)
+            ]
+            runs = int(worlds["runs"].iloc[0])
+            result = judged.get(str(protocol))
+            own = (
+                len(result.runs[result.runs["initializer"] != _other_reading(result)])
+                if result is not None
+                else None
             )
-            + " |"
-        )
-    return [*lines, ""]
+            stale = f" (judged now: {own})" if own is not None and own != runs else ""
+            verdicts = worlds.groupby("claim")["verdict"].agg(set)
+            rows = counted.set_index("claim")
+            cells = []
+            for key in CLAIMS:
+                if key not in rows.index or (result is not None and result.waits_for(key)):
+                    cells.append("–")
+                    continue
+                real = (
+                    result.verdict(key)
+                    if in_force and result is not None
+                    else _verdict_in(history or {}, version, str(protocol), key)
+                )
+                cells.append(null_cell(rows.loc[key], verdicts.get(key, set()) == {real}))
+            lines.append(
+                f"| {protocol} | {kind} | {runs}{stale} | {int(counted['worlds'].max())} | "
+                + " | ".join(cells)
+                + " |"
+            )
+        lines.append("")
+    return lines
+
+
+def _verdict_in(
+    history: dict[str, pd.DataFrame], version: str, study: str, claim: str
+) -> str | None:
+    """The verdict rules ``version`` gave ``claim`` for ``study`` (verdict check, source's scope), from the
+    history kept beside the report; None when it is not there.
+    """
+    frame = history.get(version, pd.DataFrame())
+    if not len(frame) or "check" not in frame.columns:
+        return None
+    row = frame[
+        (frame["study"] == study)
+        & (frame["claim"] == claim)
+        & (frame["check"] == "verdict")
+        & (frame["scope"] == "source")
+    ]
+    return str(row["verdict"].iloc[0]) if len(row) else None
 
 
 def _other_reading(result: StudyResult) -> str:
