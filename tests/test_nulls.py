@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from initsens.reproduction.nulls import centre_on_cell, centred, error_rate, permuted
+from initsens.reproduction.nulls import centre_on_cell, centred, error_rate, normal, permuted
 
 
 def _runs(seed=0):
@@ -105,3 +105,25 @@ def test_error_rate_interval_is_clopper_pearson():
     assert error_rate(30, 400)["p_above_level"] == pytest.approx(
         1 - sum(comb(400, k) * 0.05**k * 0.95 ** (400 - k) for k in range(30)), rel=1e-9
     )
+
+
+def test_a_normal_world_keeps_each_initializers_spread_and_failures_at_a_common_centre():
+    runs = _runs()
+    ok = runs["status"] == "ok"
+    worlds = [normal(runs, np.random.default_rng(s)) for s in range(300)]
+    for world in worlds[:3]:
+        assert world[["run_id", "initializer", "seed", "status"]].equals(
+            runs[["run_id", "initializer", "seed", "status"]]
+        )
+        assert world.loc[~ok, ["val_loss", "ari"]].isna().all().all()
+    stacked = pd.concat(worlds)
+    finished = stacked[stacked["status"] == "ok"]
+    centre = centre_on_cell(runs)[ok]
+    for (model, init), group in finished.groupby(["model", "initializer"]):
+        cell = centre[(centre["model"] == model) & (centre["initializer"] == init)]["val_loss"]
+        sd = runs[ok & (runs["model"] == model) & (runs["initializer"] == init)]["val_loss"].std()
+        # normal draws around the cell's common trimmed mean with the initializer's own SD
+        assert group["val_loss"].mean() == pytest.approx(
+            stats.trim_mean(cell, 0.2), abs=4 * sd / np.sqrt(len(group))
+        )
+        assert group["val_loss"].std() == pytest.approx(sd, rel=0.05)
