@@ -50,7 +50,7 @@ def _trimmed(values: pd.Series) -> float:
 def centre_on_cell(runs: pd.DataFrame) -> pd.DataFrame:
     """``runs`` with each measure of each initializer's finished runs (status ok, value finite) shifted by the
     difference between the cell's centre over its finished runs and the initializer's, centres being the 20%
-    trimmed means the rules compare (:data:`~initsens.reproduction.claims.best.TRIM`): every initializer's
+    trimmed means the rules compare (``claims.best.TRIM``): every initializer's
     centre is then the cell's, its spread and shape unchanged.
     """
     out = runs.copy()

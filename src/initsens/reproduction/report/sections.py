@@ -431,18 +431,21 @@ def null_section(
     counts = null_counts(null)
     lines = [
         "### The rules where the initializer does not matter\n",
-        '`scripts/permuted_null.py` judges each protocol\'s judged runs (its own reading of "the default") again '
-        "in worlds where no initializer is better: **permuted** shuffles the initializer labels among the runs of "
-        "each seed within each cell (spreads pooled); **centred** moves each initializer's finished runs to the "
-        "cell's common centre (the statistic the rules compare) and resamples them whole, keeping each "
-        "initializer's spread, shape and failures. A contradiction there is an error of the rules on data shaped "
-        "like these, except one decided by failure counts in the centred null (failures stay an initializer "
-        f"effect there; P2 and P3 say which decided, and only those by centres count). `{NULL_TABLE}` beside "
-        "the claims table keeps every verdict. Each cell: false contradictions (rate, exact 95% interval); ▲ "
-        "where the rate is significantly above 5% (exact one-sided binomial test at 5%); † where every world "
-        "gave the verdict the real runs get, so the count repeats the real verdict and is no error rate (E2 "
-        "correlates loss and ARI within each seed's runs, which both nulls keep together; P1 ranks failed runs "
-        "last, and the centred null keeps failures; a claim not testable for want of a model's runs stays so).\n",
+        "`scripts/permuted_null.py` judges each protocol's judged runs (its own reading of the default) again "
+        "in worlds where no initializer is better. **permuted** shuffles the initializer labels among the runs of "
+        "each seed within each cell (spreads pooled). **normal** draws each initializer's finished runs from a "
+        "normal with the cell's common centre and the initializer's own SD (spreads kept, 60-200-fold apart in "
+        "these runs). **centred** moves each initializer's finished runs to the cell's common centre and "
+        "resamples them whole (spreads and shapes kept); a bootstrap world of ten values is harsher than "
+        "the data, since exact tests reject 2-80 times their level there (`scripts/trimmed_tail.py`), so its "
+        "counts are upper bounds, not error rates. A contradiction is an error of the rules on data shaped like "
+        "these, except one decided by failure counts where failures are kept (normal, centred; P2 and P3 say "
+        f"which decided, and only those by centres count). `{NULL_TABLE}` beside the claims table keeps every "
+        "verdict. Each cell: false contradictions (rate, exact 95% interval); ▲ where the rate is significantly "
+        "above 5% (exact one-sided binomial test at 5%); † where every world gave the verdict the real runs "
+        "get, so the count repeats the real verdict and is no error rate (E2 correlates loss and ARI within "
+        "each seed's runs, which the permuted null keeps together; P1 ranks failed runs last, and two nulls "
+        "keep failures; a claim not testable for want of a model's runs stays so).\n",
     ]
     versions = [v.version for v in RULES_HISTORY if v.version in set(counts["rules"])]
     for version in reversed(versions):
