@@ -1,7 +1,8 @@
-"""How long `initsens analyze` takes as the grid grows: 400 runs (the default study), 40,000 runs, and one
-cell of 18,009 runs (9 initializers x 2,001 seeds, the shape of NIST's SmLs03 set).
+"""How long `initsens analyze` takes as the grid grows: 400 runs (the default study), 40,000 runs,
+and one cell of 18,009 runs (9 initializers x 2,001 seeds, the shape of NIST's SmLs03 set).
 
-Run on demand (not a test):  python benchmarks/bench_analysis.py [--seeds 10,1000] [--stages] [--no-large-cell]
+Run on demand (not a test):  python benchmarks/bench_analysis.py [--seeds 10,1000] [--stages]
+                                                                 [--no-large-cell]
 
 Simulated results tables (4 models x 5 initializers x 2 depths x S seeds, with an initializer effect
 in one model, a seed effect and ~5% diverged runs) go through the whole analysis (the same call as
@@ -48,7 +49,9 @@ def simulated_runs(seeds: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def large_cell(rng: np.random.Generator, inits: int = 9, seeds: int = 2001) -> pd.DataFrame:
-    """One model x depth cell of ``inits`` initializers x ``seeds`` seeds (seed effect, 5% diverged)."""
+    """One model x depth cell of ``inits`` initializers x ``seeds`` seeds (seed effect, 5%
+    diverged).
+    """
     grid = pd.MultiIndex.from_product(
         [[f"init{i}" for i in range(inits)], range(seeds)], names=["initializer", "seed"]
     ).to_frame(index=False)
@@ -111,7 +114,8 @@ def main() -> None:
         seconds = timed(runs, args.stages)
         print(f"{len(runs):>7} runs in one cell: {seconds:8.1f} s   (target < 20 s)", flush=True)
     print(
-        f"peak memory (RSS) of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
+        "peak memory (RSS) of the process: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
     )
 
 

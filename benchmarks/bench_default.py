@@ -1,20 +1,22 @@
-"""The default study at the old default (subnormals kept) and the new one (flushed on the CPU): speed, roofline
-share and how far the results move.
+"""The default study at the old default (subnormals kept) and the new one (flushed on the CPU):
+speed, roofline share and how far the results move.
 
-Run on demand (not a test):  python benchmarks/bench_default.py [--repeats 1] [--epochs 10] [--device cpu]
+Run on demand (not a test):  python benchmarks/bench_default.py [--repeats 1] [--epochs 10]
+                                                                [--device cpu]
 
-Trains a fixed slice of ``initsens train``'s default study (tcga5, 5,000 genes, z-score; the four models x the five
-initializers x depths 1 and 2 x ``--repeats`` seeds, every run capped at ``--epochs`` epochs with patience as long,
-so both arithmetics do the same work) through the real sweep path (``plan_sweep`` + ``run_sweep``, the ensemble
-trainer), once per arithmetic, one model at a time and alternating, in one process. Prints per model: seconds per
-model-epoch kept and flushed, their ratio, and the share of the roofline each reaches (the matmuls an epoch must do
-at the float32 matmul peak measured in the same run, plus the Adam steps timed on their own) next to the same
-products timed at the shapes the ensemble runs them (what the trainer would take doing nothing else); then the
-slice's
-overall ratio, each model weighted by the epochs its runs of the committed ``initsens`` study (z-score) trained to
-convergence (``results/reproduction/initsens``; equal weights without it), and the largest differences between paired
-runs (same model, initializer, depth and seed) in val_nelbo, best epoch, ARI and status. The first line says how
-much slower this CPU multiplies subnormal operands: flushing them gains where that is well above 1.
+Trains a fixed slice of ``initsens train``'s default study (tcga5, 5,000 genes, z-score; the four
+models x the five initializers x depths 1 and 2 x ``--repeats`` seeds, every run capped at
+``--epochs`` epochs with patience as long, so both arithmetics do the same work) through the real
+sweep path (``plan_sweep`` + ``run_sweep``, the ensemble trainer), once per arithmetic, one model at
+a time and alternating, in one process. Prints per model: seconds per model-epoch kept and flushed,
+their ratio, and the share of the roofline each reaches (the matmuls an epoch must do at the float32
+matmul peak measured in the same run, plus the Adam steps timed on their own) next to the same
+products timed at the shapes the ensemble runs them (what the trainer would take doing nothing
+else); then the slice's overall ratio, each model weighted by the epochs its runs of the committed
+``initsens`` study (z-score) trained to convergence (``results/reproduction/initsens``; equal
+weights without it), and the largest differences between paired runs (same model, initializer, depth
+and seed) in val_nelbo, best epoch, ARI and status. The first line says how much slower this CPU
+multiplies subnormal operands: flushing them gains where that is well above 1.
 """
 
 from __future__ import annotations
@@ -43,10 +45,10 @@ ARITHMETICS = ("keep", "flush")
 def bounds(
     config: SweepConfig, n_train: int, n_val: int, peak: float, members: int, device: torch.device
 ) -> tuple[float, float]:
-    """Two floors per model-epoch, averaged over the slice's depths. The roofline: every Linear layer's products (a
-    decoder layer once per importance sample) at ``peak``, plus one fused Adam step per minibatch. And the same
-    products timed at the shapes an ensemble of ``members`` runs them (batch 64, stacked), plus Adam: what the
-    trainer would take if it did nothing but them.
+    """Two floors per model-epoch, averaged over the slice's depths. The roofline: every Linear
+    layer's products (a decoder layer once per importance sample) at ``peak``, plus one fused Adam
+    step per minibatch. And the same products timed at the shapes an ensemble of ``members`` runs
+    them (batch 64, stacked), plus Adam: what the trainer would take if it did nothing but them.
     """
     roofline, shaped = [], []
     for depth in config.depths:
@@ -69,8 +71,9 @@ def bounds(
 
 
 def subnormal_penalty(device: torch.device) -> float:
-    """How much slower this CPU multiplies when 6% of an operand is subnormal (a 640 x 5,000 x 512 product, as an
-    ensemble's decoder runs; IWAE's gradients hold about that share): the whole gain flushing can bring.
+    """How much slower this CPU multiplies when 6% of an operand is subnormal (a 640 x 5,000 x 512
+    product, as an ensemble's decoder runs; IWAE's gradients hold about that share): the whole gain
+    flushing can bring.
     """
     a, b = torch.randn(640, 5000, device=device), torch.randn(5000, 512, device=device)
     sub = a.clone()
@@ -128,11 +131,11 @@ def main() -> None:
     n_train, n_val = int(results["n_train"].iloc[0]), int(results["n_val"].iloc[0])
     peak = matmul_peak(device)
     print(
-        f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}; float32 matmul peak "
-        f"{peak / 1e9:.0f} GFLOP/s; a product with 6% subnormal operands takes "
-        f"{subnormal_penalty(device):.2f}x the time of one without; slice: 4 models x 5 initializers x depths 1, 2 "
-        f"x {args.repeats} seed(s), {args.epochs} epochs each, tcga5 ({n_train} train / {n_val} validation "
-        "samples, 5,000 genes)"
+        f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}; float32 "
+        f"matmul peak {peak / 1e9:.0f} GFLOP/s; a product with 6% subnormal operands takes "
+        f"{subnormal_penalty(device):.2f}x the time of one without; slice: 4 models x 5 "
+        f"initializers x depths 1, 2 x {args.repeats} seed(s), {args.epochs} epochs each, tcga5 "
+        f"({n_train} train / {n_val} validation samples, 5,000 genes)"
     )
     committed = Path(__file__).parent.parent / "results" / "reproduction" / "initsens" / "runs"
     if committed.is_dir():
@@ -152,9 +155,10 @@ def main() -> None:
             new_total + weights[model] * flushed,
         )
         print(
-            f"{model:>11}: kept {kept:.3f} s per model-epoch ({bound / kept:.0%} of roofline), flushed "
-            f"{flushed:.3f} s ({bound / flushed:.0%}); ratio {kept / flushed:.2f}x; roofline {bound:.3f} s; "
-            f"its products at an ensemble's shapes (10 members) + Adam {shaped:.3f} s"
+            f"{model:>11}: kept {kept:.3f} s per model-epoch ({bound / kept:.0%} of roofline), "
+            f"flushed {flushed:.3f} s ({bound / flushed:.0%}); ratio {kept / flushed:.2f}x; "
+            f"roofline {bound:.3f} s; its products at an ensemble's shapes (10 members) + Adam "
+            f"{shaped:.3f} s"
         )
     print(
         f"the default study ({weighted}): {old_total / new_total:.2f}x faster at the new default; "
@@ -167,8 +171,9 @@ def main() -> None:
     ok = pair[(pair["status_keep"] == "ok") & (pair["status_flush"] == "ok")]
     rel = (ok["val_nelbo_flush"] - ok["val_nelbo_keep"]).abs() / ok["val_nelbo_keep"].abs()
     print(
-        f"{len(pair)} paired runs: largest relative change in val_nelbo {rel.max():.1e} (median {rel.median():.1e}), "
-        f"in best epoch {int((ok['best_epoch_flush'] - ok['best_epoch_keep']).abs().max())}, in ARI "
+        f"{len(pair)} paired runs: largest relative change in val_nelbo {rel.max():.1e} (median "
+        f"{rel.median():.1e}), in best epoch "
+        f"{int((ok['best_epoch_flush'] - ok['best_epoch_keep']).abs().max())}, in ARI "
         f"{(ok['ari_flush'] - ok['ari_keep']).abs().max():.4f}; statuses that differ: "
         f"{int((pair['status_keep'] != pair['status_flush']).sum())}"
     )

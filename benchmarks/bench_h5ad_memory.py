@@ -1,14 +1,16 @@
-"""Peak memory of `initsens data info` and of a one-run `initsens train` on a large sparse AnnData counts file.
+"""Peak memory of `initsens data info` and of a one-run `initsens train` on a large sparse AnnData
+counts file.
 
-Run on demand (not a test):  python benchmarks/bench_h5ad_memory.py [--samples 10000] [--genes 60000]
-                                                                     [--density 0.1] [--dense-baseline]
+Run on demand (not a test):  python benchmarks/bench_h5ad_memory.py [--samples 10000]
+                                                                    [--genes 60000] [--density 0.1]
+                                                                    [--dense-baseline]
 
-Writes a samples x genes matrix of Poisson counts with the given share of non-zero values to a temporary
-.h5ad (as a CSR layer ``counts``), then runs each command in a fresh process and prints its peak resident
-memory (ru_maxrss) and wall time. Genes are ranked by variance: with most values 0, every gene's MAD is 0.
-``--dense-baseline`` also stores the same counts as a dense ``X`` in a second file and measures the same
-commands on it (what the code did before sparse input: a dense float32 matrix and a float64 copy for the
-transform); the ratios sparse / dense are printed last.
+Writes a samples x genes matrix of Poisson counts with the given share of non-zero values to a
+temporary .h5ad (as a CSR layer ``counts``), then runs each command in a fresh process and prints
+its peak resident memory (ru_maxrss) and wall time. Genes are ranked by variance: with most values
+0, every gene's MAD is 0. ``--dense-baseline`` also stores the same counts as a dense ``X`` in a
+second file and measures the same commands on it (what the code did before sparse input: a dense
+float32 matrix and a float64 copy for the transform); the ratios sparse / dense are printed last.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
-"""The same runs trained with strict arithmetic (fp32, subnormals kept) and with a faster one (bf16, or tf32 on
-CUDA; or subnormals flushed to zero on the CPU): speed ratio and how much the results move.
+"""The same runs trained with strict arithmetic (fp32, subnormals kept) and with a faster one (bf16,
+or tf32 on CUDA; or subnormals flushed to zero on the CPU): speed ratio and how much the results
+move.
 
 Run on demand (not a test):  python benchmarks/bench_precision.py [--device cpu] [--precision bf16]
-                                                                  [--denormals keep] [--repeats 3] [--epochs 30]
+                                                                  [--denormals keep] [--repeats 3]
+                                                                  [--epochs 30]
 For subnormals alone: --precision fp32 --denormals flush.
 
-Trains VanillaVAE and IWAE x the five initializers x --repeats seeds on tcga5 (5,000 genes, 512 hidden,
-the default protocol, capped at --epochs) once per arithmetic, in one process, and prints: seconds per
-model-epoch and the speed ratio; the largest relative change in val_nelbo, the largest change in best
-epoch and in ARI between the paired runs (same seed, same initializer).
+Trains VanillaVAE and IWAE x the five initializers x --repeats seeds on tcga5 (5,000 genes, 512
+hidden, the default protocol, capped at --epochs) once per arithmetic, in one process, and prints:
+seconds per model-epoch and the speed ratio; the largest relative change in val_nelbo, the largest
+change in best epoch and in ARI between the paired runs (same seed, same initializer).
 """
 
 from __future__ import annotations
@@ -84,14 +86,16 @@ def main() -> None:
     )
     for model in strict_s:
         print(
-            f"{model}: fp32, subnormals kept {strict_s[model]:.3f} s per model-epoch; {args.precision}, "
-            f"subnormals {args.denormals} {fast_s[model]:.3f} s; speed ratio {strict_s[model] / fast_s[model]:.2f}x"
+            f"{model}: fp32, subnormals kept {strict_s[model]:.3f} s per model-epoch; "
+            f"{args.precision}, subnormals {args.denormals} {fast_s[model]:.3f} s; speed ratio "
+            f"{strict_s[model] / fast_s[model]:.2f}x"
         )
     print(
         f"largest relative change in val_nelbo: {rel.max():.2e} (median {rel.median():.2e}); "
-        f"largest change in best epoch: {int(np.abs(ok['best_epoch_fast'] - ok['best_epoch']).max())}; "
-        f"largest change in ARI: {np.abs(ok['ari_fast'] - ok['ari']).max():.3f}; "
-        f"statuses that differ: {int((both['status'] != both['status_fast']).sum())}"
+        "largest change in best epoch: "
+        f"{int(np.abs(ok['best_epoch_fast'] - ok['best_epoch']).max())}; largest change in ARI: "
+        f"{np.abs(ok['ari_fast'] - ok['ari']).max():.3f}; statuses that differ: "
+        f"{int((both['status'] != both['status_fast']).sum())}"
     )
 
 

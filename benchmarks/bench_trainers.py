@@ -1,23 +1,25 @@
 """Ensemble trainer vs the plain one-run-at-a-time trainer on the study's architecture.
 
-Run on demand (not a test):  python benchmarks/bench_trainers.py [--members 10] [--epochs 10] [--device cpu]
-                                                                  [--model VanillaVAE] [--denormals keep]
+Run on demand (not a test): python benchmarks/bench_trainers.py [--members 10] [--epochs 10]
+                                                                [--device cpu] [--model VanillaVAE]
+                                                                [--denormals keep]
 
 Prints, from one run on one machine: model-epochs per second of each trainer, their ratio, the
 float32 matmul peak measured with a large matmul, each trainer's fraction of that peak (counting the
 three big matmuls per Linear layer: forward, input gradient, weight gradient), peak memory (RSS on
-the CPU, allocator peak on CUDA) and whether the ensemble reproduced the plain trainer's first epoch.
+the CPU, allocator peak on CUDA) and whether the ensemble reproduced the plain trainer's first
+epoch.
 
-Then a roofline of one model-epoch, each part measured in the same run: the matmuls that must be done
-(forward and weight gradients of every layer, input gradients of all but the first) at the measured
-peak, plus the Adam updates (13 steps of the model's 5.2 million parameters; memory-bound) timed on
-their own, next to the copy bandwidth; their sum bounds how fast any trainer can go, hence the best
-ratio over the plain loop. A second bound times the ensemble's own products at their own shapes
-(the weight gradients have the batch, 64, as inner dimension), next to the plain loop's products timed the
-same way at its shapes: their ratio is all the ensemble can gain on the products. Last,
-what sharing the first layer's input between the runs of one seed would save at most: the first
-layer's forward and weight-gradient products for the members as the ensemble does them (one batched
-product per member) against one product with their weights side by side (what a seed-grouped
+Then a roofline of one model-epoch, each part measured in the same run: the matmuls that must be
+done (forward and weight gradients of every layer, input gradients of all but the first) at the
+measured peak, plus the Adam updates (13 steps of the model's 5.2 million parameters; memory-bound)
+timed on their own, next to the copy bandwidth; their sum bounds how fast any trainer can go, hence
+the best ratio over the plain loop. A second bound times the ensemble's own products at their own
+shapes (the weight gradients have the batch, 64, as inner dimension), next to the plain loop's
+products timed the same way at its shapes: their ratio is all the ensemble can gain on the products.
+Last, what sharing the first layer's input between the runs of one seed would save at most: the
+first layer's forward and weight-gradient products for the members as the ensemble does them (one
+batched product per member) against one product with their weights side by side (what a seed-grouped
 ensemble would do).
 """
 
@@ -46,8 +48,9 @@ def sync(device: torch.device) -> None:
 
 
 def flops_per_model_epoch(n_train: int, n_val: int, layers: list[tuple[int, int, int]]) -> float:
-    """Matmul FLOPs of one epoch: 3 matmuls per layer in training, 1 in validation; a layer (in, out, k) runs on
-    k rows per sample (the decoder's: IWAE's K)."""
+    """Matmul FLOPs of one epoch: 3 matmuls per layer in training, 1 in validation; a layer (in,
+    out, k) runs on k rows per sample (the decoder's: IWAE's K).
+    """
     return 2 * sum(i * o * k for i, o, k in layers) * (3 * n_train + n_val)
 
 
@@ -64,14 +67,17 @@ def seconds(fn, device: torch.device, repeats: int) -> float:
 
 
 def copy_bandwidth(device: torch.device, n: int = 1 << 26) -> float:
-    """Bytes/s of ``c = a + b`` on float32 vectors of ``n`` elements (three streams: two read, one written)."""
+    """Bytes/s of ``c = a + b`` on float32 vectors of ``n`` elements (three streams: two read, one
+    written).
+    """
     a, b, c = (torch.randn(n, device=device) for _ in range(3))
     return 3 * 4 * n / seconds(lambda: torch.add(a, b, out=c), device, 10)
 
 
 def adam_seconds(model: torch.nn.Module, device: torch.device, members: int = 1) -> float:
-    """Seconds of one Adam step (fused where available, as the trainers) over ``members`` copies of the
-    model's parameters, with gradients present."""
+    """Seconds of one Adam step (fused where available, as the trainers) over ``members`` copies of
+    the model's parameters, with gradients present.
+    """
     from initsens.training.loop import make_optimizer
 
     params = [
@@ -85,9 +91,10 @@ def adam_seconds(model: torch.nn.Module, device: torch.device, members: int = 1)
 
 
 def matmul_flops(n_samples_train: int, n_val: int, layers: list[tuple[int, int, int]]) -> float:
-    """FLOPs of the matmuls an epoch must do: forward + weight gradient of every layer and input gradient of
-    all but the first (the data need no gradient) per training sample, forward per validation sample; a layer
-    (in, out, k) runs on k rows per sample."""
+    """FLOPs of the matmuls an epoch must do: forward + weight gradient of every layer and input
+    gradient of all but the first (the data need no gradient) per training sample, forward per
+    validation sample; a layer (in, out, k) runs on k rows per sample.
+    """
     macs = [i * o * k for i, o, k in layers]
     return 2 * (n_samples_train * (3 * sum(macs) - macs[0]) + n_val * sum(macs))
 
@@ -102,8 +109,9 @@ def layer_products_seconds(
     input_gradient: bool,
     device: torch.device,
 ) -> float:
-    """Seconds per epoch of one stacked layer's batched products: per step its forward, weight gradient and
-    (unless it is the first layer) input gradient; per epoch, the validation forward."""
+    """Seconds per epoch of one stacked layer's batched products: per step its forward, weight
+    gradient and (unless it is the first layer) input gradient; per epoch, the validation forward.
+    """
     x, dy = (
         torch.randn(members, batch, n_in, device=device),
         torch.randn(members, batch, n_out, device=device),
@@ -128,7 +136,9 @@ def ensemble_products_seconds(
     layers: list[tuple[int, int, int]],
     device: torch.device,
 ) -> float:
-    """Seconds per model-epoch of the ensemble's batched products at their own shapes (k rows per sample)."""
+    """Seconds per model-epoch of the ensemble's batched products at their own shapes (k rows per
+    sample).
+    """
     return (
         sum(
             layer_products_seconds(members, batch * k, n_val * k, steps, i, o, position > 0, device)
@@ -141,8 +151,10 @@ def ensemble_products_seconds(
 def first_layer_seconds(
     members: int, batch: int, n_genes: int, hidden: int, device: torch.device, grouped: bool
 ) -> float:
-    """One step's first-layer products for ``members`` runs sharing their minibatch: forward and weight
-    gradient, per member (batched, as the ensemble) or grouped (one product, weights side by side)."""
+    """One step's first-layer products for ``members`` runs sharing their minibatch: forward and
+    weight gradient, per member (batched, as the ensemble) or grouped (one product, weights side by
+    side).
+    """
     x = torch.randn(batch, n_genes, device=device)
     grad_out = torch.randn(members, batch, hidden, device=device)
     if grouped:
@@ -220,9 +232,10 @@ def main() -> None:
         for a, b in zip(plain, together)
     )
     print(
-        f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, model {args.model}, "
-        f"{args.members} runs x {args.epochs} epochs, {data.n_train} train / {data.n_val} val samples, "
-        f"{data.n_genes} genes, hidden 512, latent 50, batch 64, float32, {k} decoder pass(es) per input"
+        f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, model "
+        f"{args.model}, {args.members} runs x {args.epochs} epochs, {data.n_train} train / "
+        f"{data.n_val} val samples, {data.n_genes} genes, hidden 512, latent 50, batch 64, "
+        f"float32, {k} decoder pass(es) per input"
     )
     print(f"float32 matmul peak: {peak / 1e9:.1f} GFLOP/s")
     for name, seconds, mem in (
@@ -231,8 +244,8 @@ def main() -> None:
     ):
         rate = model_epochs / seconds
         print(
-            f"{name:>10}: {seconds / model_epochs:.3f} s per model-epoch, {rate:.2f} model-epochs/s, "
-            f"{work * rate / peak:.0%} of peak, peak memory {mem:.0f} MiB"
+            f"{name:>10}: {seconds / model_epochs:.3f} s per model-epoch, {rate:.2f} "
+            f"model-epochs/s, {work * rate / peak:.0%} of peak, peak memory {mem:.0f} MiB"
         )
     print(f"ensemble / plain speed ratio: {plain_s / ensemble_s:.2f}x")
     print(f"first-epoch training loss, largest relative difference: {worst:.1e}")
@@ -244,15 +257,17 @@ def main() -> None:
     bound = matmul_s + adam_s
     plain_per = plain_s / model_epochs
     print(
-        f"roofline per model-epoch: matmuls {matmul_s:.3f} s at peak + Adam {adam_s:.3f} s ({steps} steps x "
-        f"{params / 1e6:.1f} M parameters; copy bandwidth {copy_bandwidth(device) / 1e9:.1f} GB/s) = {bound:.3f} s; "
-        f"plain loop {plain_per:.3f} s, ensemble {ensemble_s / model_epochs:.3f} s"
+        f"roofline per model-epoch: matmuls {matmul_s:.3f} s at peak + Adam {adam_s:.3f} s "
+        f"({steps} steps x {params / 1e6:.1f} M parameters; copy bandwidth "
+        f"{copy_bandwidth(device) / 1e9:.1f} GB/s) = {bound:.3f} s; plain loop {plain_per:.3f} s, "
+        f"ensemble {ensemble_s / model_epochs:.3f} s"
     )
     print(f"best possible ratio over the plain loop: {plain_per / bound:.2f}x (target 1.5x)")
     shaped = ensemble_products_seconds(args.members, 64, data.n_val, steps, layers, device) + adam_s
     print(
-        f"with the ensemble's products timed at their own shapes: {shaped:.3f} s per model-epoch + Adam = "
-        f"best possible {plain_per / shaped:.2f}x for an ensemble of {args.members} at batch 64"
+        f"with the ensemble's products timed at their own shapes: {shaped:.3f} s per model-epoch + "
+        f"Adam = best possible {plain_per / shaped:.2f}x for an ensemble of {args.members} at "
+        "batch 64"
     )
     lone = ensemble_products_seconds(1, 64, data.n_val, steps, layers, device)
     print(
@@ -264,9 +279,10 @@ def main() -> None:
     grouped = first_layer_seconds(args.members, 64, data.n_genes, 512, device, grouped=True)
     saved = steps * (batched - grouped) / args.members
     print(
-        f"first layer per step, {args.members} members sharing a minibatch: batched {batched * 1e3:.1f} ms, "
-        f"grouped {grouped * 1e3:.1f} ms; at most {saved:.3f} s saved per model-epoch "
-        f"(ensemble would go {ensemble_s / model_epochs:.3f} -> {ensemble_s / model_epochs - saved:.3f} s, "
+        f"first layer per step, {args.members} members sharing a minibatch: batched "
+        f"{batched * 1e3:.1f} ms, grouped {grouped * 1e3:.1f} ms; at most {saved:.3f} s saved per "
+        f"model-epoch (ensemble would go {ensemble_s / model_epochs:.3f} -> "
+        f"{ensemble_s / model_epochs - saved:.3f} s, "
         f"{plain_s / (ensemble_s - saved * model_epochs):.2f}x the plain loop)"
     )
 

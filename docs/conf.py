@@ -1,10 +1,10 @@
-"""Sphinx configuration of initsens's documentation site: MyST Markdown pages, the API reference generated from the
-numpydoc docstrings by autodoc, the furo theme. Build it with
+"""Sphinx configuration of initsens's documentation site: MyST Markdown pages, the API reference
+generated from the numpydoc docstrings by autodoc, the furo theme. Build it with
 
     sphinx-build -W --keep-going -b html docs docs/_build/html
 
-(warnings are errors: a broken cross-reference to an initsens name, a missing page or a page outside the table of
-contents fails the build).
+(warnings are errors: a broken cross-reference to an initsens name, a missing page or a page outside
+the table of contents fails the build).
 """
 
 from __future__ import annotations
@@ -43,13 +43,14 @@ source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
 exclude_patterns = ["_build", "tour/report", "Thumbs.db", ".DS_Store"]
 
-# MyST: ``` fences, {directives}, heading anchors so that [text](page.md#a-heading) links are checked.
+# MyST: ``` fences, {directives}, heading anchors so that [text](page.md#a-heading) links are
+# checked.
 myst_enable_extensions = ["colon_fence", "deflist", "attrs_inline"]
 myst_heading_anchors = 3
 suppress_warnings: list[str] = []
 
-# Every cross-reference must resolve; only names outside initsens (numpy, pandas, torch, the standard library:
-# no intersphinx, so that the build needs no network) are let through.
+# Every cross-reference must resolve; only names outside initsens (numpy, pandas, torch, the
+# standard library: no intersphinx, so that the build needs no network) are let through.
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(?!initsens\b).*"),
@@ -72,7 +73,9 @@ copybutton_prompt_is_regexp = True
 
 
 def _documented(env) -> dict[int, tuple[str, str]]:
-    """id(object) -> (documented name, its object type), for every initsens object the API pages document."""
+    """id(object) -> (documented name, its object type), for every initsens object the API pages
+    document.
+    """
     cache = getattr(env, "_initsens_documented", None)
     if cache is None:
         cache = {}
@@ -87,8 +90,9 @@ def _documented(env) -> dict[int, tuple[str, str]]:
 
 
 def _lookup(name: str):
-    """The object ``name`` (a dotted path into initsens) refers to, or None: attributes first (``initsens.data.prepare``
-    is the function the package exports, not its module), then modules (``initsens.data.prepare.prepare``).
+    """The object ``name`` (a dotted path into initsens) refers to, or None: attributes first
+    (``initsens.data.prepare`` is the function the package exports, not its module), then modules
+    (``initsens.data.prepare.prepare``).
     """
     parts = name.split(".")
     obj = importlib.import_module(parts[0])
@@ -123,8 +127,9 @@ def _lookup(name: str):
 
 
 def resolve_alias(app, env, node, contnode):
-    """A reference to an initsens object by another of its paths (``initsens.data.prepare.prepare`` for the
-    documented ``initsens.data.prepare``) links to where it is documented; any other reference is left to fail.
+    """A reference to an initsens object by another of its paths (``initsens.data.prepare.prepare``
+    for the documented ``initsens.data.prepare``) links to where it is documented; any other
+    reference is left to fail.
     """
     if node.get("refdomain") != "py":
         return None
@@ -143,8 +148,9 @@ def resolve_alias(app, env, node, contnode):
 
 
 def reexported_data_doc(app, what, name, obj, options, lines):
-    """A constant a package re-exports (``initsens.models.MODELS``) takes the ``#:`` comment of the module that defines
-    it (``initsens.models.base``), which autodoc reads only from the module named in the directive.
+    """A constant a package re-exports (``initsens.models.MODELS``) takes the ``#:`` comment of the
+    module that defines it (``initsens.models.base``), which autodoc reads only from the module
+    named in the directive.
     """
     if what != "data" or lines:
         return
@@ -185,8 +191,9 @@ ALSO = {"initsens.training": ("initsens.results",)}
 
 
 def check_public_names(app, env):
-    """Every name in the ``__all__`` of :data:`PUBLIC` is documented (under its package or its own module); a
-    missing one is a warning, an error under ``-W``."""
+    """Every name in the ``__all__`` of :data:`PUBLIC` is documented (under its package or its own
+    module); a missing one is a warning, an error under ``-W``.
+    """
     documented = _documented(env)
     for package in PUBLIC:
         module = importlib.import_module(package)
@@ -206,8 +213,10 @@ def check_public_names(app, env):
 
 
 def readable_signature(app, what, name, obj, options, signature, return_annotation):
-    """A signature Python cannot parse (a dataclass's ``<factory>`` defaults) is shown as text, where autodoc's
-    ``~pandas.core.frame.DataFrame`` would keep its tilde: show ``DataFrame``, as a parsed signature does."""
+    """A signature Python cannot parse (a dataclass's ``<factory>`` defaults) is shown as text,
+    where autodoc's ``~pandas.core.frame.DataFrame`` would keep its tilde: show ``DataFrame``, as a
+    parsed signature does.
+    """
     if not signature:
         return None
     try:
@@ -221,7 +230,9 @@ def setup(app):
     app.connect("env-check-consistency", check_public_names)
     app.connect("autodoc-process-docstring", reexported_data_doc)
     app.connect("autodoc-process-signature", readable_signature)
-    """Hooks: initsens names documented under a package resolve under their defining module's path too."""
+    """Hooks: initsens names documented under a package resolve under their defining module's path
+    too.
+    """
     app.connect("missing-reference", resolve_alias)
 
 

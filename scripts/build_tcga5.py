@@ -8,8 +8,8 @@ Re-runnable: ``python scripts/build_tcga5.py [--source PATH] [--out PATH]``. Ste
 3. keep the 8,000 genes with the largest median absolute deviation over **all** samples (ties go
    to the earlier gene), in source order. This pre-filter sees every sample; the training-split
    selection of the top 5,000 inside ``initsens.data.prepare`` still sees only training samples;
-4. add ``sample_type`` from the barcode (characters 14-15: ``01`` primary tumour, ``11`` solid tissue
-   normal) so users can drop the 9 CHOL normals;
+4. add ``sample_type`` from the barcode (characters 14-15: ``01`` primary tumour, ``11`` solid
+   tissue normal) so users can drop the 9 CHOL normals;
 5. write Parquet (zstd, byte-stream-split floats) with values as float16, and the build parameters
    and the source's sha256 in the file's key-value metadata.
 
@@ -71,8 +71,9 @@ def build(source: Path, out: Path, n_genes: int = N_GENES) -> pa.Table:
         "Level_3__RSEM_genes_normalized, values log2(RSEM + 1)",
         "source_file": source.name,
         "source_sha256": sha256_file(source),
-        "build": f"scripts/build_tcga5.py: constant genes dropped ({int((~varying).sum())}), top {n_genes} "
-        f"genes by MAD over all {len(sample_ids)} samples (cut-off MAD {cutoff:.6g}), float16",
+        "build": f"scripts/build_tcga5.py: constant genes dropped ({int((~varying).sum())}), top "
+        f"{n_genes} genes by MAD over all {len(sample_ids)} samples (cut-off MAD {cutoff:.6g}), "
+        "float16",
         "counts": json.dumps(
             {t: int((cancer_types == t).sum()) for t in sorted(set(cancer_types))}
         ),

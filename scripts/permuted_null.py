@@ -1,17 +1,20 @@
-"""The claim rules in worlds where the initializer does not matter, made from the committed reproduction's runs
-(:mod:`initsens.reproduction.nulls`) and judged again and again: the share of worlds in which a claim comes out
-contradicted estimates its rule's false-contradiction rate on data shaped like ours.
+"""The claim rules in worlds where the initializer does not matter, made from the committed
+reproduction's runs (:mod:`initsens.reproduction.nulls`) and judged again and again: the share of
+worlds in which a claim comes out contradicted estimates its rule's false-contradiction rate on data
+shaped like ours.
 
-- ``permuted``: the initializer labels shuffled among the runs of each seed within each cell (spreads pooled);
-- ``centred``: each initializer's runs moved to the cell's common mean and resampled within the initializer
-  (spreads, shapes and failures kept).
+- ``permuted``: the initializer labels shuffled among the runs of each seed within each cell
+  (spreads pooled);
+- ``centred``: each initializer's runs moved to the cell's common mean and resampled within the
+  initializer (spreads, shapes and failures kept).
 
-``python scripts/permuted_null.py [--results results/reproduction] [--permutations 400] [--nulls permuted,centred]
-[--out null.csv] [--protocols eltager2023,initsens,eltager2023-pancan]``;
-``--full-copy DIR`` also writes one permuted copy as a results folder, for ``initsens reproduce --no-train``.
-Each protocol and null draws its worlds from its own stream (``--seed``, its name and the null's), and an existing
-``--out`` keeps the rows of the protocols and nulls not run this time: protocols run one call at a time, as their
-runs land, give the same file as one call for all of them.
+``python scripts/permuted_null.py [--results results/reproduction] [--permutations 400]
+[--nulls permuted,centred] [--out null.csv] [--protocols eltager2023,initsens,eltager2023-pancan]``;
+``--full-copy DIR`` also writes one permuted copy as a results folder, for
+``initsens reproduce --no-train``. Each protocol and null draws its worlds from its own stream
+(``--seed``, its name and the null's), and an existing ``--out`` keeps the rows of the protocols and
+nulls not run this time: protocols run one call at a time, as their runs land, give the same file as
+one call for all of them.
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ def main() -> None:
     parser.add_argument(
         "--protocols",
         default=",".join(PROTOCOLS),
-        help="comma-separated; eltager2023-pancan is permuted on the runs of its judged phases only",
+        help="comma-separated; eltager2023-pancan is permuted on the runs of its judged phases "
+        "only",
     )
     args = parser.parse_args()
     rows = []

@@ -1,10 +1,11 @@
-"""How Games-Howell on means (rules v3) and on 20% trimmed means with Yuen's errors (v4) behave at a Bonferroni
-tail when all five initializers of a cell tie (the complete null, as in the centred null's worlds), ten seeds each:
-the share of tables in which some pair is significant at alpha / m, on fresh samples and in a centred bootstrap
-world made from one sample (what ``initsens.reproduction.nulls.centred`` does to the runs).
+"""How Games-Howell on means (rules v3) and on 20% trimmed means with Yuen's errors (v4) behave at a
+Bonferroni tail when all five initializers of a cell tie (the complete null, as in the centred
+null's worlds), ten seeds each: the share of tables in which some pair is significant at alpha / m,
+on fresh samples and in a centred bootstrap world made from one sample (what
+``initsens.reproduction.nulls.centred`` does to the runs).
 
-``python scripts/trimmed_tail.py [--tables 20000] [--m 8]``; the documentation's numbers (docs/reproduction.md,
-"The null checks") came from the defaults.
+``python scripts/trimmed_tail.py [--tables 20000] [--m 8]``; the documentation's numbers
+(docs/reproduction.md, "The null checks") came from the defaults.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ SHAPES = {
 
 
 def any_pair_significant(groups: np.ndarray, trim: float, critical) -> np.ndarray:
-    """Per table (tables, K, N): some pair's Games-Howell statistic above the studentized range's quantile."""
+    """Per table (tables, K, N): some pair's Games-Howell statistic above the studentized range's
+    quantile.
+    """
     g = int(np.floor(trim * N))
     h = N - 2 * g
     ordered = np.sort(groups, axis=-1)
@@ -67,7 +70,8 @@ def main() -> None:
     for name, draw in SHAPES.items():
         population = draw(rng, (200_000, K, N))
         for trim, rules in ((0.0, "v3, means"), (0.2, "v4, 20% trimmed")):
-            # the complete null: every initializer's population centred on the statistic the rule compares
+            # the complete null: every initializer's population centred on the statistic the rule
+            # compares
             centre = stats.trim_mean(population.swapaxes(0, 1).reshape(K, -1), trim, axis=1)
             fresh = draw(rng, shape) - centre[None, :, None]
             sample = draw(
@@ -80,8 +84,9 @@ def main() -> None:
             fresh_rate = any_pair_significant(fresh, trim, critical).mean()
             world_rate = any_pair_significant(world, trim, critical).mean()
             print(
-                f"{name:26s} {rules:16s} fresh samples {fresh_rate:.4f} ({fresh_rate / level:.1f}x)   "
-                f"centred bootstrap worlds {world_rate:.4f} ({world_rate / level:.1f}x)"
+                f"{name:26s} {rules:16s} fresh samples {fresh_rate:.4f} "
+                f"({fresh_rate / level:.1f}x)   centred bootstrap worlds {world_rate:.4f} "
+                f"({world_rate / level:.1f}x)"
             )
 
 

@@ -1,5 +1,5 @@
-"""Shared test fixtures: the real TCGA subset (its tests skip, saying how to run them, where it is absent) and
-small tables.
+"""Shared test fixtures: the real TCGA subset (its tests skip, saying how to run them, where it is
+absent) and small tables.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ def missing_subset() -> str:
     """Why the tests of the real TCGA subset skip, where it was looked for and how to run them."""
     where = "INITSENS_SHARED_DATA" if "INITSENS_SHARED_DATA" in os.environ else "../shared/data"
     return (
-        f"needs tcga_rtcga5.parquet (309 samples x 20,531 genes, the source of the embedded tcga5; see "
-        f"scripts/build_tcga5.py), not found at {TCGA_SUBSET} (from {where}). It is looked for in "
-        "../shared/data beside the repository, or in the folder INITSENS_SHARED_DATA names; to run these tests: "
-        "INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py tests/test_tcga_subset.py"
+        "needs tcga_rtcga5.parquet (309 samples x 20,531 genes, the source of the embedded tcga5; "
+        f"see scripts/build_tcga5.py), not found at {TCGA_SUBSET} (from {where}). It is looked for "
+        "in ../shared/data beside the repository, or in the folder INITSENS_SHARED_DATA names; to "
+        "run these tests: INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py "
+        "tests/test_tcga_subset.py"
     )
 
 
@@ -51,8 +52,8 @@ def small_frame() -> pd.DataFrame:
 def run_cli(
     *args: str, cwd=None, timeout: float = 300, pythonpath: str | None = None
 ) -> subprocess.CompletedProcess:
-    """Run ``initsens ARGS`` as a user would (a real subprocess), wide and without colour; ``pythonpath`` puts a
-    folder of the user's modules on the path.
+    """Run ``initsens ARGS`` as a user would (a real subprocess), wide and without colour;
+    ``pythonpath`` puts a folder of the user's modules on the path.
     """
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     if pythonpath is not None:
@@ -73,7 +74,9 @@ PLUGINS = Path(__file__).parent / "plugins"
 
 @pytest.fixture
 def toyplugin(monkeypatch):
-    """toyplugin importable, and the registries as they were afterwards (a registration is for the process)."""
+    """toyplugin importable, and the registries as they were afterwards (a registration is for the
+    process).
+    """
     from initsens.models import INITIALIZERS, MODELS, plugins
 
     monkeypatch.syspath_prepend(str(PLUGINS))

@@ -1,4 +1,6 @@
-"""Capped runs (still improving at the epoch cap) counted per cell, flagged above 10%, and init scope as a cell."""
+"""Capped runs (still improving at the epoch cap) counted per cell, flagged above 10%, and init
+scope as a cell.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from initsens.report.summary import convergence_summary
 
 
 def runs_table() -> pd.DataFrame:
-    """2 models x 2 initializers x 2 init scopes x 10 seeds; VanillaVAE/all has 3 of 20 runs capped (15%),
-    IWAE/hidden 2 of 20 (10%: not above the threshold), one diverged run that does not count."""
+    """2 models x 2 initializers x 2 init scopes x 10 seeds; VanillaVAE/all has 3 of 20 runs capped
+    (15%), IWAE/hidden 2 of 20 (10%: not above the threshold), one diverged run that does not count.
+    """
     rng = np.random.default_rng(0)
     rows = []
     for model in ("VanillaVAE", "IWAE"):

@@ -55,7 +55,8 @@ def test_spearman_matches_r():
     ours = spearman(pd.read_csv(FIXTURES / "ari.csv")).query("depth == 'all'").set_index("model")
     np.testing.assert_allclose(ours.loc[ref.index, "rho"], ref["rho"], rtol=1e-9)
     np.testing.assert_allclose(ours.loc[ref.index, "p_value"], ref["p_value"], rtol=1e-6)
-    # Fisher-z interval with the Fieller-Hartley-Pearson variance 1.06 / (n - 3) (Fieller et al. 1957), written out here
+    # Fisher-z interval with the Fieller-Hartley-Pearson variance 1.06 / (n - 3) (Fieller et al.
+    # 1957), written out here
     n = ours.loc[ref.index, "n"].to_numpy(float)
     z = np.arctanh(ref["rho"].to_numpy())
     half = 1.959963984540054 * np.sqrt(1.06 / (n - 3))

@@ -23,7 +23,9 @@ LEVELS = {
 
 
 def r_term(term: str) -> str:
-    """lme4's model1:initializer2 -> our model[IWAE]:initializer[normal] (sum contrasts, level index)."""
+    """lme4's model1:initializer2 -> our model[IWAE]:initializer[normal] (sum contrasts, level
+    index).
+    """
     if term == "(Intercept)":
         return "Intercept"
     return ":".join(f"{f}[{LEVELS[f][int(i) - 1]}]" for f, i in re.findall(r"([a-z]+)(\d+)", term))
@@ -58,8 +60,10 @@ def test_initializer_lrt_matches_lme4(design):
 
 
 def test_random_intercept_equals_dense_gls_and_statsmodels():
-    """The sufficient-statistics fit against dense algebra at its own variances (beta, SEs, the likelihood
-    by the textbook formula) and against statsmodels' MixedLM (a second implementation) on unbalanced data."""
+    """The sufficient-statistics fit against dense algebra at its own variances (beta, SEs, the
+    likelihood by the textbook formula) and against statsmodels' MixedLM (a second implementation)
+    on unbalanced data.
+    """
     rng = np.random.default_rng(7)
     groups = rng.integers(0, 9, 60)
     exog = np.column_stack([np.ones(60), rng.normal(size=(60, 3))])
@@ -89,7 +93,9 @@ def test_random_intercept_equals_dense_gls_and_statsmodels():
 
 
 def test_boundary_fit_has_zero_seed_variance():
-    """No seed effect at all: the maximum is at theta = 0, where the fit is ordinary least squares."""
+    """No seed effect at all: the maximum is at theta = 0, where the fit is ordinary least
+    squares.
+    """
     rng = np.random.default_rng(3)
     groups = np.repeat(np.arange(10), 5)
     exog = np.column_stack([np.ones(50), rng.normal(size=50)])
@@ -110,8 +116,10 @@ def test_formula_api_design_matches_the_table_of_terms():
 
 
 def test_the_level_sum_contrasts_leave_out_has_its_row_equal_to_a_refit_that_keeps_it():
-    """The last initializer's effect (minus the sum of the others) and its SE equal those of a refit in which that
-    level is renamed to sort first, so another level is the one left out and it is estimated directly."""
+    """The last initializer's effect (minus the sum of the others) and its SE equal those of a refit
+    in which that level is renamed to sort first, so another level is the one left out and it is
+    estimated directly.
+    """
     runs = pd.read_csv(FIXTURES / "unbalanced.csv")
     ours = mixed_model(runs, factors=("model", "initializer"))
     last = sorted(runs["initializer"].astype(str).unique())[-1]

@@ -1,5 +1,6 @@
 """Post-hoc comparisons against R (TukeyHSD, rstatix::games_howell_test, multcompView letters),
-descriptives against a second computation, and the probability of improvement against closed forms."""
+descriptives against a second computation, and the probability of improvement against closed forms.
+"""
 
 from __future__ import annotations
 
@@ -98,8 +99,9 @@ def test_improvement_paired_and_unpaired():
 
 
 def test_unpaired_superiority_from_ranks_equals_the_pairwise_table():
-    """P(A < B) + P(A = B)/2 from ranks equals counting every cross pair (the previous implementation), ties
-    included, for one sample and for a stack of bootstrap resamples."""
+    """P(A < B) + P(A = B)/2 from ranks equals counting every cross pair (the previous
+    implementation), ties included, for one sample and for a stack of bootstrap resamples.
+    """
     from initsens.analysis.posthoc import superiority
 
     rng = np.random.default_rng(4)

@@ -1,4 +1,6 @@
-"""Simulated results tables with known truth: nominal size without an effect, the planted model found."""
+"""Simulated results tables with known truth: nominal size without an effect, the planted model
+found.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ INITS = ["default", "normal", "uniform", "xavier_normal", "xavier_uniform"]
 def simulated(
     rng: np.random.Generator, effects: dict[str, float], seeds: int = 10, seed_sd: float = 0.5
 ) -> pd.DataFrame:
-    """Runs of every model x initializer x seed; ``effects[model]`` is the sd of its initializer means."""
+    """Runs of every model x initializer x seed; ``effects[model]`` is the sd of its initializer
+    means.
+    """
     rows = []
     for model, effect in effects.items():
         means = rng.normal(0.0, effect, len(INITS))
@@ -69,8 +73,9 @@ def test_planted_effect_is_ranked_most_sensitive():
 
 
 def test_cells_resample_independently():
-    """Two models with identical runs: their difference in omega^2 and ICC is 0, and its bootstrap CI
-    must have width (with a shared random stream it collapsed to [0, 0] and 'resolved' noise)."""
+    """Two models with identical runs: their difference in omega^2 and ICC is 0, and its bootstrap
+    CI must have width (with a shared random stream it collapsed to [0, 0] and 'resolved' noise).
+    """
     rng = np.random.default_rng(13)
     one = simulated(rng, {"A": 1.0}, seeds=8)
     frame = pd.concat([one, one.assign(model="B")], ignore_index=True)

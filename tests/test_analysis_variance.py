@@ -1,4 +1,6 @@
-"""REML variance components against lme4::lmer(val_loss ~ 1 + (1|initializer) + (1|seed), REML = TRUE)."""
+"""REML variance components against lme4::lmer(val_loss ~ 1 + (1|initializer) + (1|seed), REML =
+TRUE).
+"""
 
 from __future__ import annotations
 
@@ -30,8 +32,9 @@ def test_variance_components_match_lme4(design):
 
 
 def test_boundary_gives_icc_exactly_zero_and_shares_match_lme4():
-    """The ICC (share) of each component equals lme4's variance over lme4's total, to lme4's tolerance; the
-    singular IWAE cell gives exactly 0."""
+    """The ICC (share) of each component equals lme4's variance over lme4's total, to lme4's
+    tolerance; the singular IWAE cell gives exactly 0.
+    """
     ours = variance_components(pd.read_csv(FIXTURES / "unbalanced.csv")).set_index(
         ["model", "depth", "component"]
     )
@@ -43,7 +46,9 @@ def test_boundary_gives_icc_exactly_zero_and_shares_match_lme4():
 
 
 def test_one_way_random_effect_closed_form():
-    """Balanced one-way design: REML = ANOVA estimators when positive, s2_a = (MSB - MSW) / n_per_group."""
+    """Balanced one-way design: REML = ANOVA estimators when positive, s2_a = (MSB - MSW) /
+    n_per_group.
+    """
     rng = np.random.default_rng(5)
     groups = np.repeat(np.arange(6), 8)
     y = rng.normal(0, 1.0, 6)[groups] + rng.normal(0, 0.5, groups.size)

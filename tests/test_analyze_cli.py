@@ -1,4 +1,6 @@
-"""`initsens analyze` end to end (a real small sweep -> report, figures, tables) and its bad-input errors."""
+"""`initsens analyze` end to end (a real small sweep -> report, figures, tables) and its bad-input
+errors.
+"""
 
 from __future__ import annotations
 
@@ -148,8 +150,10 @@ def test_train_then_analyze(trained, tmp_path):
 
 
 def test_a_models_own_metric_is_read_at_the_selected_epoch(trained):
-    """--metric val_ess: IWAE's own metric from the long metrics table, at each run's selected epoch; the
-    VanillaVAE runs (no such metric) are left out with a warning; epochs and metrics stay apart."""
+    """--metric val_ess: IWAE's own metric from the long metrics table, at each run's selected
+    epoch; the VanillaVAE runs (no such metric) are left out with a warning; epochs and metrics stay
+    apart.
+    """
     loaded = load_results(trained, "val_ess")
     assert set(loaded.runs["model"]) == {"IWAE"} and len(loaded.runs) == 9
     assert any(

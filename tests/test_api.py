@@ -1,5 +1,6 @@
-"""The library entry points (initsens.train, initsens.analyze, initsens.reproduce) agree with what the command
-line writes, resume like it, and keep `import initsens` free of torch."""
+"""The library entry points (initsens.train, initsens.analyze, initsens.reproduce) agree with what
+the command line writes, resume like it, and keep `import initsens` free of torch.
+"""
 
 from __future__ import annotations
 
@@ -112,8 +113,9 @@ def test_reproduce_returns_the_verdicts(tmp_path):
 
 
 def test_reproduce_loads_each_distinct_data_once_before_any_study_trains(tmp_path, monkeypatch):
-    """Nine studies (three protocols, both readings, the ladder) on one dataset: loaded (and its genes ranked) once
-    per distinct set of data settings, all before the first study is planned, and each plan gets its study's load.
+    """Nine studies (three protocols, both readings, the ladder) on one dataset: loaded (and its
+    genes ranked) once per distinct set of data settings, all before the first study is planned, and
+    each plan gets its study's load.
     """
     import initsens.training
     import initsens.training.sweep as sweep
@@ -168,8 +170,9 @@ def test_import_initsens_does_not_import_torch():
 def test_the_analysis_options_are_checked_by_the_library_before_any_work(
     tmp_path, options, message
 ):
-    """The same one line from initsens.analyze (a notebook), initsens.reproduce (before anything is trained or
-    created) and the command line."""
+    """The same one line from initsens.analyze (a notebook), initsens.reproduce (before anything is
+    trained or created) and the command line.
+    """
     runs = pd.DataFrame(
         {
             "model": ["A"] * 4,

@@ -1,5 +1,6 @@
-"""CITATION.cff is valid Citation File Format 1.2.0 (checked by cffconvert against the official schema) and names
-this package's version and the study it re-tests."""
+"""CITATION.cff is valid Citation File Format 1.2.0 (checked by cffconvert against the official
+schema) and names this package's version and the study it re-tests.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""The claims' decision rules on made-up tables whose right verdict is known: one supported, one contradicted,
-one unresolved and one not testable case per rule where the rule has one, the aggregation, the scopes, and the
-statistics against independent computations (statsmodels, closed forms)."""
+"""The claims' decision rules on made-up tables whose right verdict is known: one supported, one
+contradicted, one unresolved and one not testable case per rule where the rule has one, the
+aggregation, the scopes, and the statistics against independent computations (statsmodels, closed
+forms).
+"""
 
 from __future__ import annotations
 
@@ -60,9 +62,11 @@ def simulate(
     seed=0,
     models=MODELS,
 ):
-    """Runs of every model x initializer x depth x normalization x seed: val_loss = 100 + shift(model, init,
-    depth, norm) + noise * N(0, 1) (val_nelbo the same); ari = ari(model, init, depth, norm, loss, rng) (default
-    0.5 + noise); fail(model, init, depth, norm, seed) -> True marks the run diverged."""
+    """Runs of every model x initializer x depth x normalization x seed: val_loss = 100 +
+    shift(model, init, depth, norm) + noise * N(0, 1) (val_nelbo the same); ari = ari(model, init,
+    depth, norm, loss, rng) (default 0.5 + noise); fail(model, init, depth, norm, seed) -> True
+    marks the run diverged.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for model in models:
@@ -137,8 +141,10 @@ def test_scopes_follow_the_sources():
 
 
 def test_omega_difference_against_statsmodels_and_a_by_hand_jackknife():
-    """ω² of ranks from statsmodels' one-way ANOVA on scipy's ranks of each model's runs (a failed run at +inf,
-    tied last); the jackknife SE recomputed by dropping each seed by hand and ranking again."""
+    """ω² of ranks from statsmodels' one-way ANOVA on scipy's ranks of each model's runs (a failed
+    run at +inf, tied last); the jackknife SE recomputed by dropping each seed by hand and ranking
+    again.
+    """
     from scipy.stats import rankdata
 
     runs = simulate(
@@ -163,8 +169,9 @@ def test_omega_difference_against_statsmodels_and_a_by_hand_jackknife():
 
 
 def test_p1_vanilla_most_sensitive():
-    """Depth 1: VanillaVAE's initializer effect is huge, the others' small -> supported. Depth 2: IWAE's is
-    huge -> contradicted. Depth 3: every model has the same effect -> unresolved."""
+    """Depth 1: VanillaVAE's initializer effect is huge, the others' small -> supported. Depth 2:
+    IWAE's is huge -> contradicted. Depth 3: every model has the same effect -> unresolved.
+    """
     effect = {1: {"VanillaVAE": 10.0}, 2: {"IWAE": 10.0}, 3: {}}
 
     def shift(model, init, depth, norm):
@@ -181,8 +188,10 @@ def test_p1_vanilla_most_sensitive():
 
 
 def test_p1_is_not_testable_without_the_sources_models():
-    """A rung that trained only VanillaVAE and IWAE cannot say which of the four models is the most sensitive; nor
-    can a group where a rival's runs all failed (its sensitivity cannot be measured): never dropped silently."""
+    """A rung that trained only VanillaVAE and IWAE cannot say which of the four models is the most
+    sensitive; nor can a group where a rival's runs all failed (its sensitivity cannot be measured):
+    never dropped silently.
+    """
     two = simulate(lambda m, i, d, n: INITS.index(i), models=("VanillaVAE", "IWAE"))
     rows = p1_most_sensitive(two, "val_loss", KEYS, POSTER)
     assert (
@@ -201,10 +210,12 @@ def test_p1_is_not_testable_without_the_sources_models():
 
 
 def test_p1_counts_an_initializers_failures_as_sensitivity():
-    """LogCoshVAE: no initializer effect on the loss of finished runs, but uniform and normal diverge in every run
-    (what the original log cosh did on min-max data); VanillaVAE: a clear but moderate effect. Ranked with failures
-    last, LogCoshVAE's initializer decides more of its outcome than VanillaVAE's: contradicted (v2, which left the
-    failures out, called LogCoshVAE the less sensitive one)."""
+    """LogCoshVAE: no initializer effect on the loss of finished runs, but uniform and normal
+    diverge in every run (what the original log cosh did on min-max data); VanillaVAE: a clear but
+    moderate effect. Ranked with failures last, LogCoshVAE's initializer decides more of its outcome
+    than VanillaVAE's: contradicted (v2, which left the failures out, called LogCoshVAE the less
+    sensitive one).
+    """
     runs = simulate(
         lambda m, i, d, n: (0.3 if m == "VanillaVAE" else 0.0) * INITS.index(i),
         fail=lambda m, i, d, n, s: m == "LogCoshVAE" and i in ("uniform", "normal"),
@@ -216,10 +227,11 @@ def test_p1_counts_an_initializers_failures_as_sensitivity():
 
 @pytest.fixture(scope="module")
 def best_sets_runs():
-    """Depth 1, claimed best per P2: uniform for VanillaVAE and InfoVAE, the Xaviers and default for IWAE and
-    LogCoshVAE. VanillaVAE: uniform clearly lowest -> supported. InfoVAE: uniform clearly highest ->
-    contradicted. IWAE: every initializer the same -> unresolved. LogCoshVAE: claimed ones clearly best, but
-    xavier_uniform diverges in 8 of 10 runs -> contradicted by failures."""
+    """Depth 1, claimed best per P2: uniform for VanillaVAE and InfoVAE, the Xaviers and default for
+    IWAE and LogCoshVAE. VanillaVAE: uniform clearly lowest -> supported. InfoVAE: uniform clearly
+    highest -> contradicted. IWAE: every initializer the same -> unresolved. LogCoshVAE: claimed
+    ones clearly best, but xavier_uniform diverges in 8 of 10 runs -> contradicted by failures.
+    """
 
     def shift(model, init, depth, norm):
         if model == "VanillaVAE":
@@ -255,8 +267,10 @@ def test_p2_best_initializers_rule(best_sets_runs):
 
 
 def test_best_set_uses_games_howell_when_spreads_differ():
-    """A claimed initializer 3 above a rival whose runs scatter 60 times more widely: Tukey's pooled variance
-    would call the claimed one worse (p ~ 0.001); Games-Howell, with each group's own variance, does not."""
+    """A claimed initializer 3 above a rival whose runs scatter 60 times more widely: Tukey's pooled
+    variance would call the claimed one worse (p ~ 0.001); Games-Howell, with each group's own
+    variance, does not.
+    """
     rng = np.random.default_rng(4)
     values = {
         "uniform": 103 + 0.05 * rng.standard_normal(10),
@@ -297,8 +311,10 @@ def test_best_set_uses_games_howell_when_spreads_differ():
 
 
 def test_p3_uses_the_protocols_default():
-    """Depth 2: the Xaviers and kaiming_uniform clearly best for every model -> supported when "default" means
-    kaiming_uniform (the original code); with nn.Linear's default absent from the runs the rule cannot use it."""
+    """Depth 2: the Xaviers and kaiming_uniform clearly best for every model -> supported when
+    "default" means kaiming_uniform (the original code); with nn.Linear's default absent from the
+    runs the rule cannot use it.
+    """
 
     def shift(model, init, depth, norm):  # "default" is renamed kaiming_uniform below
         return 0.0 if init in ("default", "xavier_normal", "xavier_uniform") else 15.0
@@ -315,9 +331,10 @@ def test_p3_uses_the_protocols_default():
 
 
 def test_p4_normalization_rule():
-    """VanillaVAE: the same order under both normalizations, on another scale -> supported. IWAE: the order
-    reverses -> contradicted. InfoVAE and LogCoshVAE: no initializer effect, noise only -> unresolved. One
-    normalization -> not testable."""
+    """VanillaVAE: the same order under both normalizations, on another scale -> supported. IWAE:
+    the order reverses -> contradicted. InfoVAE and LogCoshVAE: no initializer effect, noise only ->
+    unresolved. One normalization -> not testable.
+    """
 
     def shift(model, init, depth, norm):
         rank = INITS.index(init)
@@ -351,7 +368,9 @@ def test_p4_normalization_rule():
 
 
 def test_rank_interaction_against_brute_force_and_ranks_by_seed():
-    """The sign-flip p-value recomputed over all 2^6 swaps with itertools; ranks within seed with failures last."""
+    """The sign-flip p-value recomputed over all 2^6 swaps with itertools; ranks within seed with
+    failures last.
+    """
     from itertools import product
 
     rng = np.random.default_rng(2)
@@ -394,9 +413,11 @@ def test_ari_signal_threshold():
 
 
 def test_e1_uniform_clustering_rule():
-    """VanillaVAE: uniform's ARI 0.3 below every other -> supported. IWAE: uniform 0.2 above normal ->
-    contradicted. InfoVAE: all equal -> unresolved. LogCoshVAE: uniform always diverges (scored 0) while
-    others reach 0.5 -> supported: failures count against it. Depth 2 and InfoVAE lie beyond the paper's scope."""
+    """VanillaVAE: uniform's ARI 0.3 below every other -> supported. IWAE: uniform 0.2 above normal
+    -> contradicted. InfoVAE: all equal -> unresolved. LogCoshVAE: uniform always diverges (scored
+    0) while others reach 0.5 -> supported: failures count against it. Depth 2 and InfoVAE lie
+    beyond the paper's scope.
+    """
 
     def ari(model, init, depth, norm, value, rng):
         base = 0.5 + 0.03 * rng.normal()
@@ -406,7 +427,7 @@ def test_e1_uniform_clustering_rule():
             return base + (0.2 if init == "uniform" else 0.0) - (0.4 if init == "normal" else 0.0)
         return base
 
-    fail = lambda model, init, depth, norm, s: model == "LogCoshVAE" and init == "uniform"  # noqa: E731
+    fail = lambda model, init, depth, norm, s: model == ("LogCoshVAE") and init == ("uniform")  # noqa: E731
     rows = e1_uniform_clusters_worse(simulate(lambda *a: 0.0, ari=ari, fail=fail), KEYS, PAPER)
     assert by_where(rows) == {
         "VanillaVAE, depth 1": SUPPORTED,
@@ -422,9 +443,11 @@ def test_e1_uniform_clustering_rule():
 
 
 def test_e1_says_when_a_level_is_out_of_reach_and_when_clustering_is_at_chance():
-    """Uniform 0.1 above every other initializer on seeds 0-5 and tied on seeds 6-9: 6 nonzero differences, so
-    the smallest one-sided sign-flip p is 1/64 = 0.0156, above the level 0.05 / 4 a contradiction needs: the
-    sub-result stays unresolved and says the level is unreachable. Every ARI at chance -> not testable."""
+    """Uniform 0.1 above every other initializer on seeds 0-5 and tied on seeds 6-9: 6 nonzero
+    differences, so the smallest one-sided sign-flip p is 1/64 = 0.0156, above the level 0.05 / 4 a
+    contradiction needs: the sub-result stays unresolved and says the level is unreachable. Every
+    ARI at chance -> not testable.
+    """
     runs = simulate(lambda *a: 0.0, ari=lambda m, i, d, n, v, rng: 0.6, models=("VanillaVAE",))
     runs.loc[(runs["seed"] < 6) & (runs["initializer"] == "uniform"), "ari"] = 0.7
     row = e1_uniform_clusters_worse(runs, KEYS, PAPER)[0]
@@ -479,11 +502,13 @@ def test_evaluate_gives_every_claim_a_verdict_numbers_and_a_scope():
 
 
 def test_cells_whose_runs_all_failed_are_not_testable_for_every_claim():
-    """LogCoshVAE: every run under zscore diverges, and normal/uniform diverge under minmax too (what the
-    original code's log cosh did). P2's LogCoshVAE/zscore sub-result is not testable (nothing separates
-    initializers that all fail), and so is P4's for LogCoshVAE (v2 ranked the all-failed cell as a five-way tie
-    and called P4 contradicted there), P1's for the group holding it (LogCoshVAE cannot be measured), and E1/E2's
-    (every ARI scored 0: at chance). Under minmax the failure rates still speak: P2 supported there."""
+    """LogCoshVAE: every run under zscore diverges, and normal/uniform diverge under minmax too
+    (what the original code's log cosh did). P2's LogCoshVAE/zscore sub-result is not testable
+    (nothing separates initializers that all fail), and so is P4's for LogCoshVAE (v2 ranked the
+    all-failed cell as a five-way tie and called P4 contradicted there), P1's for the group holding
+    it (LogCoshVAE cannot be measured), and E1/E2's (every ARI scored 0: at chance). Under minmax
+    the failure rates still speak: P2 supported there.
+    """
 
     def shift(model, init, depth, norm):
         return 0.0 if init in ("default", "xavier_normal", "xavier_uniform") else 10.0
@@ -515,8 +540,10 @@ def test_cells_whose_runs_all_failed_are_not_testable_for_every_claim():
 
 
 def test_a_verdict_shows_its_coverage():
-    """E1 in the paper's two cells: VanillaVAE's uniform clusters clearly worse (supported), IWAE's clustering at
-    chance (not testable): "supported (1 of 2 sub-results testable)", never a bare "supported"."""
+    """E1 in the paper's two cells: VanillaVAE's uniform clusters clearly worse (supported), IWAE's
+    clustering at chance (not testable): "supported (1 of 2 sub-results testable)", never a bare
+    "supported".
+    """
 
     def ari(model, init, depth, norm, value, rng):
         if model == "IWAE":
@@ -537,10 +564,12 @@ def test_a_verdict_shows_its_coverage():
 
 
 def test_e2_is_judged_between_and_within_initializers():
-    """Simpson's paradox, as IWAE showed under initsens: initializers with a lower loss cluster worse (between:
-    ρ ≈ +1, supported: the loss does not reflect the clustering), while within each initializer a lower loss goes
-    with a better clustering (within: ρ strongly negative, contradicted). Pooling every run (v2) shows the first
-    and hides the second; v3 decides on the between reading and reports the within one beside it."""
+    """Simpson's paradox, as IWAE showed under initsens: initializers with a lower loss cluster
+    worse (between: ρ ≈ +1, supported: the loss does not reflect the clustering), while within each
+    initializer a lower loss goes with a better clustering (within: ρ strongly negative,
+    contradicted). Pooling every run (v2) shows the first and hides the second; v3 decides on the
+    between reading and reports the within one beside it.
+    """
 
     def ari(model, init, depth, norm, value, rng):
         level = INITS.index(init)  # higher loss for higher index (shift), better clustering too
@@ -555,7 +584,8 @@ def test_e2_is_judged_between_and_within_initializers():
     rhos = between_initializers(runs, "val_loss")
     seed0 = runs[runs["seed"] == 0]
     assert rhos[0] == pytest.approx(stats.spearmanr(seed0["val_loss"], seed0["ari"]).statistic)
-    # within: centred within-initializer ranks, checked against ranking each initializer's runs by hand
+    # within: centred within-initializer ranks, checked against ranking each initializer's runs by
+    # hand
     rho, n_eff = within_initializers(runs, "val_loss")
     x, y = [], []
     for _, g in runs.groupby("initializer"):
@@ -573,8 +603,9 @@ def test_e2_interval_uses_the_bonett_wright_variance():
 
 
 def test_p2_names_the_strongest_contradiction():
-    """Claimed uniform worse than both normal (by a little) and xavier_uniform (by a lot): the sub-result names
-    xavier_uniform (smallest p), not the alphabetically first rival."""
+    """Claimed uniform worse than both normal (by a little) and xavier_uniform (by a lot): the
+    sub-result names xavier_uniform (smallest p), not the alphabetically first rival.
+    """
     shift = {
         "uniform": 3.0,
         "normal": 0.0,
@@ -591,9 +622,10 @@ def test_p2_names_the_strongest_contradiction():
 
 
 def games_howell_by_hand(a: np.ndarray, b: np.ndarray, k: int) -> tuple[float, float, float, float]:
-    """trim_mean(a) − trim_mean(b) (20%), its Games-Howell simultaneous 95% CI among k groups and its adjusted p,
-    written out: Yuen's standard error from scipy's winsorized samples, Welch-Satterthwaite df on the trimmed sizes,
-    scipy's studentized range."""
+    """trim_mean(a) − trim_mean(b) (20%), its Games-Howell simultaneous 95% CI among k groups and
+    its adjusted p, written out: Yuen's standard error from scipy's winsorized samples,
+    Welch-Satterthwaite df on the trimmed sizes, scipy's studentized range.
+    """
 
     def parts(x: np.ndarray) -> tuple[float, float, int]:
         h = x.size - 2 * int(0.2 * x.size)
@@ -615,7 +647,9 @@ def games_howell_by_hand(a: np.ndarray, b: np.ndarray, k: int) -> tuple[float, f
 def spread_runs(
     model: str, depth: int, centre: dict[str, float], spread: dict[str, float]
 ) -> pd.DataFrame:
-    """One cell, ten seeds per initializer: centre + spread * (a fixed zero-mean pattern), so each mean is exact."""
+    """One cell, ten seeds per initializer: centre + spread * (a fixed zero-mean pattern), so each
+    mean is exact.
+    """
     pattern = np.array([-1.5, -1.0, -0.6, -0.3, -0.1, 0.1, 0.3, 0.6, 1.0, 1.5])
     return pd.DataFrame(
         [
@@ -634,11 +668,13 @@ def spread_runs(
 
 
 def test_p2_p3_show_the_defined_delta_apart_from_the_contradicting_pair():
-    """The estimate is Δ as P2/P3 define it (best other − worst claimed), the contradicting pair in columns of its
-    own. IWAE at depth 2: claimed default loses to claimed xavier_normal (contradicted) while every other initializer
-    is worse than every claimed one, so Δ = normal − default is positive and the pair xavier_normal − default
-    negative. InfoVAE at depth 1: normal has the lowest mean but scatters widely, xavier_normal beats uniform with the
-    smallest p: Δ compares normal, the pair xavier_normal. Right answers computed here from the runs."""
+    """The estimate is Δ as P2/P3 define it (best other − worst claimed), the contradicting pair in
+    columns of its own. IWAE at depth 2: claimed default loses to claimed xavier_normal
+    (contradicted) while every other initializer is worse than every claimed one, so Δ = normal −
+    default is positive and the pair xavier_normal − default negative. InfoVAE at depth 1: normal
+    has the lowest mean but scatters widely, xavier_normal beats uniform with the smallest p: Δ
+    compares normal, the pair xavier_normal. Right answers computed here from the runs.
+    """
     iwae = spread_runs(
         "IWAE",
         2,
@@ -716,10 +752,12 @@ def test_p2_p3_show_the_defined_delta_apart_from_the_contradicting_pair():
 
 
 def test_each_sub_result_says_whether_its_rules_were_stated_before_its_runs():
-    """VanillaVAE's runs were recorded ten hours before the rules in force were fixed, the other models' ten hours
-    after, but for one InfoVAE run recorded at the very second they were fixed (not after). A sub-result is stated
-    before only when every run it is judged on came after: P2's IWAE and LogCoshVAE cells, not VanillaVAE's nor
-    InfoVAE's, and not P1's group, which holds all four models."""
+    """VanillaVAE's runs were recorded ten hours before the rules in force were fixed, the other
+    models' ten hours after, but for one InfoVAE run recorded at the very second they were fixed
+    (not after). A sub-result is stated before only when every run it is judged on came after: P2's
+    IWAE and LogCoshVAE cells, not VanillaVAE's nor InfoVAE's, and not P1's group, which holds all
+    four models.
+    """
     fixed = pd.Timestamp(RULES_HISTORY[-1].fixed_at)
     assert RULES_HISTORY[-1].date == RULES_HISTORY[-1].fixed_at[:10] == str(fixed.date())
     runs = simulate(lambda *a: 0.0, seeds=4)
@@ -741,7 +779,8 @@ def test_each_sub_result_says_whether_its_rules_were_stated_before_its_runs():
     assert first["P2", "IWAE, depth 1"] == runs.loc[runs["model"] == "IWAE", "finished_at"].min()
     row = verdicts(evidence).set_index("claim").loc["P2"]
     assert row["n_stated_before"] == 2
-    # against an earlier version the same runs were all recorded after it; runs that do not say when: unknown
+    # against an earlier version the same runs were all recorded after it; runs that do not say
+    # when: unknown
     assert (
         RULES_HISTORY[-2].stated_before(fixed) == "yes"
         and RULES_HISTORY[-1].stated_before(pd.NaT) == ""
@@ -750,8 +789,9 @@ def test_each_sub_result_says_whether_its_rules_were_stated_before_its_runs():
 
 
 def test_each_rules_version_is_fixed_at_its_commits_time():
-    """``fixed_at`` is the committer time of the version's commit, as git records it (where git and the history are
-    at hand)."""
+    """``fixed_at`` is the committer time of the version's commit, as git records it (where git and
+    the history are at hand).
+    """
     import shutil
     import subprocess
     from pathlib import Path
@@ -772,9 +812,11 @@ def test_each_rules_version_is_fixed_at_its_commits_time():
 
 
 def test_the_report_words_each_sub_result_as_its_provenance_says(tmp_path):
-    """VanillaVAE's runs recorded before the rules in force were fixed, the other models' after: the report marks
-    P2's VanillaVAE cell (and the deciding sub-result, when it is that one) "judged after seeing its runs", counts
-    the sub-results stated before, and shows the contradicting pair apart from Δ."""
+    """VanillaVAE's runs recorded before the rules in force were fixed, the other models' after: the
+    report marks P2's VanillaVAE cell (and the deciding sub-result, when it is that one) "judged
+    after seeing its runs", counts the sub-results stated before, and shows the contradicting pair
+    apart from Δ.
+    """
     from initsens.reproduction.report.sections import claim_section, claims_overview
     from initsens.reproduction.result import PhaseProgress, StudyResult
     from initsens.reproduction.studies import plan_studies
@@ -788,10 +830,11 @@ def test_the_report_words_each_sub_result_as_its_provenance_says(tmp_path):
         "default": 6.0,
     }
     runs = simulate(lambda m, i, d, n: shift[i] if m == "VanillaVAE" else 0.0, seeds=5, noise=0.5)
+    fixed = pd.Timestamp(RULES_HISTORY[-1].fixed_at)
     runs["finished_at"] = np.where(
         runs["model"] == "VanillaVAE",
-        pd.Timestamp("2026-12-06T10:00:00Z"),
-        pd.Timestamp("2026-12-07T10:00:00Z"),
+        fixed - pd.Timedelta(hours=10),
+        fixed + pd.Timedelta(hours=10),
     )
     evidence = judge_runs(runs, "default", 0.05)
     study = plan_studies(["initsens"], {"repeats": 5}, tmp_path, ladder=False)[0]
@@ -806,8 +849,10 @@ def test_the_report_words_each_sub_result_as_its_provenance_says(tmp_path):
     )
     section = "\n".join(claim_section("P2", [result], None))
     assert (
-        "Judged by rules stated before their runs (v3, fixed 2026-12-06): 3 of 4 in the source's scope "
-        "(IWAE, depth 1; InfoVAE, depth 1; LogCoshVAE, depth 1); the others were judged after seeing"
+        f"Judged by rules stated before their runs ({RULES_HISTORY[-1].version}, fixed "
+        f"{RULES_HISTORY[-1].date}): 3 of 4 in the source's "
+        "scope (IWAE, depth 1; InfoVAE, depth 1; LogCoshVAE, depth 1); the others were judged "
+        "after seeing"
     ) in section
     vanilla = next(
         line for line in section.splitlines() if line.startswith("| VanillaVAE, depth 1 |")
@@ -820,7 +865,7 @@ def test_the_report_words_each_sub_result_as_its_provenance_says(tmp_path):
         if line.startswith("|  | initsens |") and "contradicted" in line
     )
     assert (
-        "(VanillaVAE, depth 1), *judged after seeing its runs*; contradicting pair: xavier_normal beats"
-        in overview
+        "(VanillaVAE, depth 1), *judged after seeing its runs*; contradicting pair: xavier_normal "
+        "beats" in overview
     )
     assert "| 3 of 4 |" in overview

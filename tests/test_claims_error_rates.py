@@ -1,11 +1,13 @@
-"""Each claim rule's error rate, by simulation: on tables at the boundary of the claim (true, barely) the share of
-tables called contradicted stays at or below alpha (within a binomial bound), and on tables where the claim is
-false by a stated margin the rule finds it (its power, printed with ``pytest -s``).
+"""Each claim rule's error rate, by simulation: on tables at the boundary of the claim (true,
+barely) the share of tables called contradicted stays at or below alpha (within a binomial bound),
+and on tables where the claim is false by a stated margin the rule finds it (its power, printed with
+``pytest -s``).
 
-Ten seeds per initializer, as the study has; ``INITSENS_SIM_TABLES`` sets the tables per scenario (2,000 here;
-the closing note's numbers used 20,000). The rules are called as the judge calls them, except Games-Howell's
-decisions, taken from the studentized range's quantile (the same decision as its p-value, checked on tables
-against the rule itself) because its p-value costs milliseconds per pair.
+Ten seeds per initializer, as the study has; ``INITSENS_SIM_TABLES`` sets the tables per scenario
+(2,000 here; the closing note's numbers used 20,000). The rules are called as the judge calls them,
+except Games-Howell's decisions, taken from the studentized range's quantile (the same decision as
+its p-value, checked on tables against the rule itself) because its p-value costs milliseconds per
+pair.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ INITS = ["uniform", "a", "b", "c", "d"]
 
 
 def bound(alpha: float, tables: int = TABLES) -> float:
-    """The largest rejection rate compatible with a true rate of alpha: alpha + 3 binomial standard errors."""
+    """The largest rejection rate compatible with a true rate of alpha: alpha + 3 binomial standard
+    errors.
+    """
     return alpha + 3 * np.sqrt(alpha * (1 - alpha) / tables)
 
 
@@ -38,7 +42,7 @@ def report(name: str, rate: float, what: str = "contradicted", tables: int = TAB
     print(f"\n{name}: {what} in {rate:.4f} of {tables} tables")
 
 
-# -- E1: exact sign-flip tests -------------------------------------------------------------------------------
+# -- E1: exact sign-flip tests ---------------------------------------------------------------------
 
 
 def _e1_rate(means: dict[str, float], noise, seed: int) -> tuple[float, float]:
@@ -56,8 +60,9 @@ def _e1_rate(means: dict[str, float], noise, seed: int) -> tuple[float, float]:
 
 @pytest.mark.parametrize("noise", ["normal", "heavy", "ties"])
 def test_e1_contradiction_rate_at_the_boundary(noise):
-    """Uniform ties with every other initializer (the claim "uniform is below all" barely fails to be false):
-    four one-sided tests at alpha / 4 each, so at most alpha in all."""
+    """Uniform ties with every other initializer (the claim "uniform is below all" barely fails to
+    be false): four one-sided tests at alpha / 4 each, so at most alpha in all.
+    """
     draw = {
         "normal": lambda rng, shape: 0.05 * rng.standard_normal(shape),
         "heavy": lambda rng, shape: 0.02 * rng.standard_t(2, shape),
@@ -69,7 +74,9 @@ def test_e1_contradiction_rate_at_the_boundary(noise):
 
 
 def test_e1_power():
-    """Uniform 0.1 above one rival (differences' SD 0.07): contradicted in most tables; 0.1 below all: supported."""
+    """Uniform 0.1 above one rival (differences' SD 0.07): contradicted in most tables; 0.1 below
+    all: supported.
+    """
     draw = lambda rng, shape: 0.05 * rng.standard_normal(shape)  # noqa: E731
     contradicted, _ = _e1_rate({"uniform": 0.6, "a": 0.5, "b": 0.7, "c": 0.7, "d": 0.7}, draw, 2)
     _, supported = _e1_rate({"uniform": 0.4, "a": 0.5, "b": 0.5, "c": 0.5, "d": 0.5}, draw, 3)
@@ -78,21 +85,25 @@ def test_e1_power():
     assert contradicted > 0.5 and supported > 0.5
 
 
-# -- P2/P3: Games-Howell ---------------------------------------------------------------------------------------
+# -- P2/P3: Games-Howell ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def q_critical():
-    """The studentized range's 1 - alpha quantile for 5 groups on a grid of degrees of freedom (log-spaced)."""
+    """The studentized range's 1 - alpha quantile for 5 groups on a grid of degrees of freedom
+    (log-spaced).
+    """
     grid = np.geomspace(2, 2000, 60)
     values = np.array([studentized_range_quantile(1 - ALPHA, 5, df) for df in grid])
     return lambda df: np.interp(np.log(df), np.log(grid), values)
 
 
 def _claimed_worse(groups: np.ndarray, q_critical, trim: float = 0.2) -> np.ndarray:
-    """Per table (tables, 5, n): is group 0 (the claimed initializer) significantly worse (higher) than another,
-    by Games-Howell on ``trim``-trimmed means with Yuen's errors (rules v4; trim 0: on means, v3) at alpha? The
-    rule's decision p_adj < alpha, taken as sqrt(2)|t| > q(1 - alpha, k, df)."""
+    """Per table (tables, 5, n): is group 0 (the claimed initializer) significantly worse (higher)
+    than another, by Games-Howell on ``trim``-trimmed means with Yuen's errors (rules v4; trim 0: on
+    means, v3) at alpha? The rule's decision p_adj < alpha, taken as sqrt(2)|t| > q(1 - alpha, k,
+    df).
+    """
     n = groups.shape[2]
     g = int(np.floor(trim * n))
     h = n - 2 * g
@@ -106,15 +117,16 @@ def _claimed_worse(groups: np.ndarray, q_critical, trim: float = 0.2) -> np.ndar
     return np.any((diff > 0) & (np.sqrt(2) * np.abs(diff) / np.sqrt(se2) > q_critical(df)), axis=1)
 
 
-SCENARIOS = {  # (claimed sd, rival sd, shape): the claimed initializer ties with the best other in centre
+# (claimed sd, rival sd, shape): the claimed initializer ties with the best other in centre
+SCENARIOS = {
     "equal spreads": (1.0, 1.0, "normal"),
     "rival 60x wider": (0.05, 3.0, "normal"),
     "claimed 60x wider": (3.0, 0.05, "normal"),
     "skewed (lognormal)": (1.0, 1.0, "lognormal"),
     "rival: one run in ten far out": (1.0, 1.0, "outliers"),
 }
-#: The "outliers" shape: N(0, 1) plus 40 in one draw of ten; its 20% trimmed mean (by a 4-million-draw sample),
-#: removed so that the rival's population centre is the claimed one's.
+#: The "outliers" shape: N(0, 1) plus 40 in one draw of ten; its 20% trimmed mean (by a
+#: 4-million-draw sample), removed so that the rival's population centre is the claimed one's.
 _OUTLIER_RNG = np.random.default_rng(0)
 _OUTLIER_CENTRE = stats.trim_mean(
     _OUTLIER_RNG.standard_normal(4_000_000) + 40.0 * (_OUTLIER_RNG.random(4_000_000) < 0.1), 0.2
@@ -143,9 +155,11 @@ def _tables(rng, claimed_sd, rival_sd, shape, shift=0.0):
 
 
 def test_on_means_the_outlier_scenario_is_called_far_above_alpha(q_critical):
-    """Why rules v4 compare trimmed means: with one rival run in ten far out (the rival's mean tied with the
-    claimed one's), Games-Howell on means (v3) calls the claimed initializer worse in about a third of tables,
-    where the trimmed version stays within alpha (test_p2_contradiction_rate_at_the_boundary)."""
+    """Why rules v4 compare trimmed means: with one rival run in ten far out (the rival's mean tied
+    with the claimed one's), Games-Howell on means (v3) calls the claimed initializer worse in about
+    a third of tables, where the trimmed version stays within alpha
+    (test_p2_contradiction_rate_at_the_boundary).
+    """
     rng = np.random.default_rng(7)
     groups = np.empty((TABLES, 5, SEEDS))
     far = 40.0 * (rng.random((TABLES, SEEDS)) < 0.1)
@@ -167,9 +181,11 @@ def test_p2_contradiction_rate_at_the_boundary(scenario, q_critical):
 
 
 def test_p2_power(q_critical):
-    """The claimed initializer worse than a rival by 1.5 of its SD (equal spreads, normal): found in nearly half of
-    the tables. Trimming costs power on normal data at ten seeds (0.46 against 0.63 on means, v3, at 2,000 tables:
-    six values left and five df per group), the price of a size that holds with one run in ten far out."""
+    """The claimed initializer worse than a rival by 1.5 of its SD (equal spreads, normal): found in
+    nearly half of the tables. Trimming costs power on normal data at ten seeds (0.46 against 0.63
+    on means, v3, at 2,000 tables: six values left and five df per group), the price of a size that
+    holds with one run in ten far out.
+    """
     groups = _tables(np.random.default_rng(5), 1.0, 1.0, "normal", 1.5)
     power = float(np.mean(_claimed_worse(groups, q_critical)))
     on_means = float(np.mean(_claimed_worse(groups, q_critical, trim=0.0)))
@@ -179,7 +195,9 @@ def test_p2_power(q_critical):
 
 
 def test_the_quantile_decision_is_the_rules_decision(q_critical):
-    """On tables near the threshold, the simulation's decision equals best_set_rule's (Games-Howell p-values)."""
+    """On tables near the threshold, the simulation's decision equals best_set_rule's (Games-Howell
+    p-values).
+    """
     rng = np.random.default_rng(6)
     groups = np.concatenate(
         [_tables(rng, 1.0, 1.0, "normal", 1.2)[:20], _tables(rng, 0.05, 3.0, "normal", 2.5)[:20]]
@@ -200,14 +218,15 @@ def test_the_quantile_decision_is_the_rules_decision(q_critical):
     assert 0 < fast.sum() < len(fast)  # both decisions occur, so the check means something
 
 
-# -- P1: jackknife-t of omega^2 differences ---------------------------------------------------------------------
+# -- P1: jackknife-t of omega^2 differences --------------------------------------------------------
 
 
 def _p1_tables(
     rng, effects: dict[str, float], wide: float = 1.0
 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Pairs of cells (VanillaVAE, rival) sharing seeds: loss = effect * initializer index + seed + noise; with
-    ``wide`` > 1 one initializer's noise is that many times wider."""
+    """Pairs of cells (VanillaVAE, rival) sharing seeds: loss = effect * initializer index + seed +
+    noise; with ``wide`` > 1 one initializer's noise is that many times wider.
+    """
     out = []
     for _ in range(TABLES):
         cells = []
@@ -239,8 +258,10 @@ P1_SCENARIOS = {
 
 @pytest.mark.parametrize("scenario", list(P1_SCENARIOS))
 def test_p1_contradiction_rate_at_the_boundary(scenario):
-    """VanillaVAE exactly as sensitive as its rival: the rival called more sensitive (one-sided jackknife-t upper
-    bound of ω²(V) − ω²(rival) below 0 at 1 - alpha) in at most alpha of the tables."""
+    """VanillaVAE exactly as sensitive as its rival: the rival called more sensitive (one-sided
+    jackknife-t upper bound of ω²(V) − ω²(rival) below 0 at 1 - alpha) in at most alpha of the
+    tables.
+    """
     effect, wide = P1_SCENARIOS[scenario]
     pairs = _p1_tables(np.random.default_rng(7), {"VanillaVAE": effect, "IWAE": effect}, wide)
     rate = float(
@@ -260,13 +281,15 @@ def test_p1_power():
     assert power > 0.5
 
 
-# -- P4: exact sign-flip test of rank shifts ---------------------------------------------------------------------
+# -- P4: exact sign-flip test of rank shifts -------------------------------------------------------
 
 
 def _p4_rate(rng, spread: np.ndarray, moved: float = 0.0) -> float:
-    """Five initializers (means 0, 1, ..., 4 in units of the noise) on ten seeds, under two normalizations; the
-    second is a monotone transform (exp) of an independent draw, so ranks alone can be compared. With ``moved``
-    initializer 1 shifts by that much under the second normalization only."""
+    """Five initializers (means 0, 1, ..., 4 in units of the noise) on ten seeds, under two
+    normalizations; the second is a monotone transform (exp) of an independent draw, so ranks alone
+    can be compared. With ``moved`` initializer 1 shifts by that much under the second normalization
+    only.
+    """
     means, rejected = np.arange(5.0), []
     for _ in range(TABLES):
         first = means + spread * rng.standard_normal((SEEDS, 5))
@@ -282,9 +305,10 @@ def _p4_rate(rng, spread: np.ndarray, moved: float = 0.0) -> float:
     "spread", [(1, 1, 1, 1, 1), (0.05, 3, 0.05, 3, 0.05)], ids=["equal", "60x"]
 )
 def test_p4_interaction_rate_at_the_boundary(spread):
-    """The normalization changes the scale but not the order's distribution: the rank test rejects in at most
-    alpha of the tables, spreads differing 60-fold included (it is exact). P4's contradiction also needs the best
-    sets to differ, so its rate is lower still."""
+    """The normalization changes the scale but not the order's distribution: the rank test rejects
+    in at most alpha of the tables, spreads differing 60-fold included (it is exact). P4's
+    contradiction also needs the best sets to differ, so its rate is lower still.
+    """
     rate = _p4_rate(np.random.default_rng(9), np.array(spread, dtype=float))
     report(f"P4 boundary, rank sign-flip ({spread})", rate, "rejected")
     assert rate <= bound(ALPHA)
@@ -297,7 +321,7 @@ def test_p4_power():
     assert power > 0.5
 
 
-# -- E2: between initializers (mean per-seed rho, t interval) and within (Fisher-z) ---------------------------------
+# -- E2: between initializers (mean per-seed rho, t interval) and within (Fisher-z) ----------------
 
 
 def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -308,8 +332,9 @@ def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _e2_between(loss: np.ndarray, ari: np.ndarray, m: int = 1) -> np.ndarray:
-    """E2's between-initializers decision per table (tables, seeds, initializers), vectorized: the rule's t
-    interval of the mean per-seed rho (checked against loss_tracks_clustering below)."""
+    """E2's between-initializers decision per table (tables, seeds, initializers), vectorized: the
+    rule's t interval of the mean per-seed rho (checked against loss_tracks_clustering below).
+    """
     z = _z(_spearman_rows(loss, ari))
     n = z.shape[1]
     mean, se = z.mean(1), z.std(1, ddof=1) / np.sqrt(n)
@@ -327,8 +352,10 @@ def _z(rho: np.ndarray) -> np.ndarray:
 
 
 def _e2_draw(rng, tables: int, coupling: float, shape: str) -> tuple[np.ndarray, np.ndarray]:
-    """(loss, ari) per table, seed and initializer: ari = −coupling · loss + noise, loss with initializer effects;
-    ``shape``: normal, heavy (t with 3 df) or unequal (initializer spreads 0.05 to 3)."""
+    """(loss, ari) per table, seed and initializer: ari = −coupling · loss + noise, loss with
+    initializer effects; ``shape``: normal, heavy (t with 3 df) or unequal (initializer spreads 0.05
+    to 3).
+    """
     size = (tables, SEEDS, 5)
     noise = rng.standard_t(3, size) if shape == "heavy" else rng.standard_normal(size)
     spread = np.array([0.05, 0.3, 1.0, 2.0, 3.0]) if shape == "unequal" else np.ones(5)
@@ -340,8 +367,9 @@ def _e2_draw(rng, tables: int, coupling: float, shape: str) -> tuple[np.ndarray,
 
 
 def _e2_boundary(shape: str) -> float:
-    """The coupling at which the per-seed rhos' z-mean is −0.3 (the claim's threshold), by bisection on 100,000
-    simulated seeds."""
+    """The coupling at which the per-seed rhos' z-mean is −0.3 (the claim's threshold), by bisection
+    on 100,000 simulated seeds.
+    """
     low, high = 0.0, 3.0
     for _ in range(20):
         mid = (low + high) / 2
@@ -370,10 +398,12 @@ def test_the_vectorized_e2_decision_is_the_rules_decision():
 
 
 def test_e2_power():
-    """Initializers whose lower loss clearly goes with a better clustering (mean rho about −0.8): contradicted;
-    lower loss with a worse clustering (mean rho about +0.25): supported. With no relation at all (rho 0) ten seeds
-    show support in only about a third of the tables: the interval of a mean of ten per-seed rhos over five
-    initializers is about ±0.35 wide (printed; the report's reach section says so)."""
+    """Initializers whose lower loss clearly goes with a better clustering (mean rho about −0.8):
+    contradicted; lower loss with a worse clustering (mean rho about +0.25): supported. With no
+    relation at all (rho 0) ten seeds show support in only about a third of the tables: the interval
+    of a mean of ten per-seed rhos over five initializers is about ±0.35 wide (printed; the report's
+    reach section says so).
+    """
     rng = np.random.default_rng(12)
     contradicted = float(
         np.mean(_e2_between(*_e2_draw(rng, TABLES, 3.0, "normal")) == CONTRADICTED)
@@ -386,9 +416,10 @@ def test_e2_power():
     assert contradicted > 0.5 and supported > 0.5 and 0.2 < at_zero < 0.6
 
 
-# -- At the decision tail: each rule's own Bonferroni level, heavy tails, unequal spreads, failures --------------
-# The rate of a wrong decision must stay within 1.5 times the level the rule decides at; with TAIL_TABLES tables a
-# rule whose true rate were twice that level fails (and one at the level passes) by more than 4 binomial SEs.
+# -- At the decision tail: each rule's own Bonferroni level, heavy tails, unequal spreads, failures
+# The rate of a wrong decision must stay within 1.5 times the level the rule decides at; with
+# TAIL_TABLES tables a rule whose true rate were twice that level fails (and one at the level
+# passes) by more than 4 binomial SEs.
 
 TAIL_TABLES = int(os.environ.get("INITSENS_TAIL_TABLES", "20000"))
 
@@ -400,8 +431,10 @@ def within_tail(rate: float, level: float) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("shape", ["normal", "heavy", "unequal"])
 def test_e2_tail_rates_at_the_threshold(shape):
-    """Per-seed rhos whose z-mean is exactly −0.3: called contradicted at most at the rule's one-sided level α/(2m)
-    with m = 2 (the paper's two cells), and called supported at most at α/2 (its 95% interval's lower tail)."""
+    """Per-seed rhos whose z-mean is exactly −0.3: called contradicted at most at the rule's
+    one-sided level α/(2m) with m = 2 (the paper's two cells), and called supported at most at α/2
+    (its 95% interval's lower tail).
+    """
     loss, ari = _e2_draw(np.random.default_rng(16), TAIL_TABLES, _e2_boundary(shape), shape)
     decided = _e2_between(loss, ari, 2)
     contradicted, supported = (
@@ -415,8 +448,9 @@ def test_e2_tail_rates_at_the_threshold(shape):
 
 def _p1_upper_below_zero(a: np.ndarray, b: np.ndarray, level: float) -> np.ndarray:
     """P1's contradiction decision per table: the one-sided jackknife-t upper bound at ``level`` of
-    rank-ω²(a) − rank-ω²(b) below 0, vectorized over tables (a, b: (tables, 5 initializers * seeds), +inf for a
-    failed run; checked against omega_difference below)."""
+    rank-ω²(a) − rank-ω²(b) below 0, vectorized over tables (a, b: (tables, 5 initializers * seeds),
+    +inf for a failed run; checked against omega_difference below).
+    """
     from initsens.analysis.exact import omega_sq
 
     codes = np.repeat(np.arange(5), SEEDS)
@@ -439,8 +473,9 @@ def _p1_upper_below_zero(a: np.ndarray, b: np.ndarray, level: float) -> np.ndarr
 
 
 def _p1_draw(rng, tables: int, effect: float, noise: str, fail: float = 0.0) -> np.ndarray:
-    """(tables, 50): loss = effect · initializer + seed effect + noise (normal or t3); with ``fail`` each run of
-    initializer 4 fails (+inf) with that probability."""
+    """(tables, 50): loss = effect · initializer + seed effect + noise (normal or t3); with ``fail``
+    each run of initializer 4 fails (+inf) with that probability.
+    """
     init = np.repeat(np.arange(5.0), SEEDS)
     seed_effect = 0.5 * rng.standard_normal((tables, SEEDS))[:, np.tile(np.arange(SEEDS), 5)]
     draw = rng.standard_t(3, (tables, 50)) if noise == "t3" else rng.standard_normal((tables, 50))
@@ -472,8 +507,9 @@ def test_the_vectorized_p1_decision_is_the_rules_decision():
 
 
 def _t3_scale_for(effect: float) -> float:
-    """The t3 noise scale at which rank-ω² of a t3 cell equals that of a normal cell with the same effect (so the
-    two models are equally sensitive: the boundary), by bisection on simulated cells."""
+    """The t3 noise scale at which rank-ω² of a t3 cell equals that of a normal cell with the same
+    effect (so the two models are equally sensitive: the boundary), by bisection on simulated cells.
+    """
     from initsens.analysis.exact import rank_omega_sq
 
     codes, keep = np.repeat(np.arange(5), SEEDS), np.ones((1, 50))
@@ -506,9 +542,10 @@ P1_TAIL = {
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(P1_TAIL))
 def test_p1_tail_rate_at_the_bonferroni_level(scenario):
-    """VanillaVAE exactly as sensitive as its rival: the rival called more sensitive at P1's level on the poster's
-    grid, α/(m·k) = 0.05/(4·3), in at most 1.5 times that share of the tables (v2, on values, gave 3x the level
-    with a t3 rival)."""
+    """VanillaVAE exactly as sensitive as its rival: the rival called more sensitive at P1's level
+    on the poster's grid, α/(m·k) = 0.05/(4·3), in at most 1.5 times that share of the tables (v2,
+    on values, gave 3x the level with a t3 rival).
+    """
     first, second, fail = P1_TAIL[scenario]
     level = ALPHA / 12
     rng = np.random.default_rng(20)
@@ -530,9 +567,10 @@ def test_p1_tail_rate_at_the_bonferroni_level(scenario):
 @pytest.mark.slow
 @pytest.mark.parametrize("noise", ["normal", "heavy", "ties"])
 def test_e1_tail_rate_at_the_bonferroni_level(noise):
-    """Uniform ties with every rival: called better than some rival (contradicted) at E1's level in the paper's
-    two cells, α/(m·k) = 0.05/(2·4) per comparison, in at most 1.5 times the cell's share α/m; and called worse
-    than all (supported, the false support) in at most 1.5 α."""
+    """Uniform ties with every rival: called better than some rival (contradicted) at E1's level in
+    the paper's two cells, α/(m·k) = 0.05/(2·4) per comparison, in at most 1.5 times the cell's
+    share α/m; and called worse than all (supported, the false support) in at most 1.5 α.
+    """
     from initsens.analysis.exact import sign_flip_p_batch
 
     rng = np.random.default_rng(21)
@@ -552,10 +590,11 @@ def test_e1_tail_rate_at_the_bonferroni_level(noise):
     assert within_tail(contradicted, ALPHA / 2) and within_tail(supported, ALPHA)
 
 
-# -- Through the whole judging path: claim -> sub-results -> verdict ----------------------------------------------
-# Full tables (models x initializers x depths x normalizations x seeds) through evaluate() and verdicts(), as the
-# judge calls them: scope split, Bonferroni m and k, the ARI gate, failures and the aggregation included. At the
-# claim's boundary the claim-level false "contradicted" rate stays within alpha, and false "supported" within alpha.
+# -- Through the whole judging path: claim -> sub-results -> verdict -------------------------------
+# Full tables (models x initializers x depths x normalizations x seeds) through evaluate() and
+# verdicts(), as the judge calls them: scope split, Bonferroni m and k, the ARI gate, failures and
+# the aggregation included. At the claim's boundary the claim-level false "contradicted" rate stays
+# within alpha, and false "supported" within alpha.
 
 PATH_TABLES = int(os.environ.get("INITSENS_PATH_TABLES", "300"))
 MODELS4 = ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
@@ -565,8 +604,9 @@ INIT5 = ("kaiming_uniform", "normal", "uniform", "xavier_normal", "xavier_unifor
 def _grid(
     rng, loss, ari=None, fail=None, models=MODELS4, depths=(1, 2), norms=("zscore", "minmax")
 ) -> pd.DataFrame:
-    """One table of runs: loss(model, init, depth, norm, seed effect, rng) and ari(...) give the values; fail(...)
-    -> True marks a run diverged."""
+    """One table of runs: loss(model, init, depth, norm, seed effect, rng) and ari(...) give the
+    values; fail(...) -> True marks a run diverged.
+    """
     rows = []
     for model in models:
         for depth in depths:
@@ -597,7 +637,9 @@ def _grid(
 
 
 def _within_alpha(claim: str, label: str, make, seed: int, supported_too: bool = True) -> None:
-    """The claim's false "contradicted" (and false "supported") share over PATH_TABLES tables stays within alpha."""
+    """The claim's false "contradicted" (and false "supported") share over PATH_TABLES tables stays
+    within alpha.
+    """
     contradicted, supported = _claim_rates(claim, make, seed)
     report(f"{claim} whole path, {label}", contradicted, tables=PATH_TABLES)
     report(f"{claim} whole path, {label}", supported, "supported", PATH_TABLES)
@@ -606,7 +648,9 @@ def _within_alpha(claim: str, label: str, make, seed: int, supported_too: bool =
 
 
 def _claim_rates(claim: str, make, seed: int) -> tuple[float, float]:
-    """(false contradicted, false supported) shares of the claim's verdict over PATH_TABLES tables."""
+    """(false contradicted, false supported) shares of the claim's verdict over PATH_TABLES
+    tables.
+    """
     from initsens.reproduction.claims import evaluate, verdicts
 
     rng = np.random.default_rng(seed)
@@ -620,9 +664,10 @@ def _claim_rates(claim: str, make, seed: int) -> tuple[float, float]:
 
 @pytest.mark.slow
 def test_p1_whole_path_at_the_boundary_with_failures():
-    """Every model exactly as sensitive as VanillaVAE on the poster's grid (4 groups, k = 3), uniform failing in 30%
-    of every model's runs (failures count as sensitivity, equally): P1 is neither contradicted nor supported beyond
-    alpha."""
+    """Every model exactly as sensitive as VanillaVAE on the poster's grid (4 groups, k = 3),
+    uniform failing in 30% of every model's runs (failures count as sensitivity, equally): P1 is
+    neither contradicted nor supported beyond alpha.
+    """
 
     def make(rng):
         return _grid(
@@ -636,9 +681,10 @@ def test_p1_whole_path_at_the_boundary_with_failures():
 
 @pytest.mark.slow
 def test_e1_whole_path_at_the_boundary_with_the_ari_gate_and_failures():
-    """Uniform clusters exactly as well as the others in VanillaVAE's cells (10% of every initializer's runs fail,
-    scored 0), IWAE's clustering at chance (not testable), cells beyond the paper's scope too: E1 contradicted or
-    supported within alpha."""
+    """Uniform clusters exactly as well as the others in VanillaVAE's cells (10% of every
+    initializer's runs fail, scored 0), IWAE's clustering at chance (not testable), cells beyond the
+    paper's scope too: E1 contradicted or supported within alpha.
+    """
 
     def ari(m, i, d, n, value, r):
         return 0.01 * r.standard_normal() if m == "IWAE" else 0.5 + 0.05 * r.standard_normal()
@@ -657,8 +703,9 @@ def test_e1_whole_path_at_the_boundary_with_the_ari_gate_and_failures():
 
 @pytest.mark.slow
 def test_e2_whole_path_at_the_threshold():
-    """Per-seed rhos across initializers with z-mean −0.3 in both paper cells (and beyond them): E2 contradicted
-    within alpha, and supported within alpha."""
+    """Per-seed rhos across initializers with z-mean −0.3 in both paper cells (and beyond them): E2
+    contradicted within alpha, and supported within alpha.
+    """
     coupling = _e2_boundary("normal")
     spread = np.linspace(0, 1, 5)
 
@@ -674,8 +721,9 @@ def test_e2_whole_path_at_the_threshold():
 
 @pytest.mark.slow
 def test_p2_whole_path_at_the_boundary_with_failures():
-    """Depth 1, every model's claimed initializers tie with the best other one (the rest clearly worse) and fail as
-    often (20%): P2 contradicted within alpha."""
+    """Depth 1, every model's claimed initializers tie with the best other one (the rest clearly
+    worse) and fail as often (20%): P2 contradicted within alpha.
+    """
     claimed = {"VanillaVAE": {2}, "InfoVAE": {2}, "IWAE": {0, 3, 4}, "LogCoshVAE": {0, 3, 4}}
 
     def loss(m, i, d, n, se, r):

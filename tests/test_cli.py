@@ -1,4 +1,6 @@
-"""The `initsens` command as a user runs it: real subprocesses for exit codes and one-line errors."""
+"""The `initsens` command as a user runs it: real subprocesses for exit codes and one-line
+errors.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +35,9 @@ def test_help_version_and_models():
 
 
 def test_presets_fit_a_narrow_terminal():
-    """At 80 columns the settings are listed one block each (a table's 'why' column was a word wide: 480 lines)."""
+    """At 80 columns the settings are listed one block each (a table's 'why' column was a word wide:
+    480 lines).
+    """
     import subprocess
     import sys
 
@@ -84,7 +88,8 @@ def test_data_info_on_a_file(tmp_path, small_frame):
         ),
         (
             ("data", "info", "--label-column", "x"),
-            "error: --labels, --label-column, --orientation, --layer and --gene-column apply to files",
+            "error: --labels, --label-column, --orientation, --layer and --gene-column apply to "
+            "files",
         ),
     ],
 )
@@ -195,7 +200,9 @@ def test_dry_run_on_a_file_in_place_of_the_results_folder(tmp_path):
 
 
 def test_results_files_are_readable_by_others(tmp_path):
-    """Every result file goes through atomic_path; the temporary file's 0600 must not survive the rename."""
+    """Every result file goes through atomic_path; the temporary file's 0600 must not survive the
+    rename.
+    """
     from initsens.atomic import atomic_path
 
     old = os.umask(0o022)
@@ -212,8 +219,9 @@ def test_results_files_are_readable_by_others(tmp_path):
 
 
 def test_ctrl_c_waits_for_a_chunk_being_recorded():
-    """SIGINT inside deferred_interrupt: the block finishes, then KeyboardInterrupt; the handler is restored.
-    In another thread (a Dask client's) it is a no-op instead of signal's ValueError."""
+    """SIGINT inside deferred_interrupt: the block finishes, then KeyboardInterrupt; the handler is
+    restored. In another thread (a Dask client's) it is a no-op instead of signal's ValueError.
+    """
     import threading
 
     from initsens.atomic import deferred_interrupt

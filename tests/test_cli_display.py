@@ -1,4 +1,6 @@
-"""What `initsens train` prints when it ends: the next command follows the folder the runs went to."""
+"""What `initsens train` prints when it ends: the next command follows the folder the runs went
+to.
+"""
 
 from __future__ import annotations
 

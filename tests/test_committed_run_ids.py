@@ -1,7 +1,9 @@
-"""Every committed run keeps its id: each study under results/reproduction (protocols, ablations, ladder rungs) is
-planned as ``initsens reproduce`` plans it, and the ids of its runs, on the dataset its folder recorded, are the ids
-its folder holds. A change to the settings, the models' hyperparameters or how an identity is built that moves an
-id fails here, before a folder would train its runs again."""
+"""Every committed run keeps its id: each study under results/reproduction (protocols, ablations,
+ladder rungs) is planned as ``initsens reproduce`` plans it, and the ids of its runs, on the dataset
+its folder recorded, are the ids its folder holds. A change to the settings, the models'
+hyperparameters or how an identity is built that moves an id fails here, before a folder would train
+its runs again.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ def _committed(folder: Path) -> tuple[set[str], set[str]]:
 
 
 def _studies() -> list[Study]:
-    """The committed studies: the protocols, ablations and rungs that have a folder, planned as reproduce plans them."""
+    """The committed studies: the protocols, ablations and rungs that have a folder, planned as
+    reproduce plans them.
+    """
     protocols = [name for name in PRESETS.names() if (ROOT / name / "runs").is_dir()]
     ablations = []
     for folder in sorted((ROOT / "ablations").iterdir()):
@@ -49,7 +53,9 @@ def folders() -> dict[Path, tuple[set[str], set[str]]]:
 
 @pytest.mark.parametrize("study", STUDIES, ids=lambda s: s.name)
 def test_a_committed_study_plans_the_ids_its_folder_holds_phase_by_phase(study, folders):
-    """Phases train in order: each phase with runs in the folder is complete, but the last one started."""
+    """Phases train in order: each phase with runs in the folder is complete, but the last one
+    started.
+    """
     recorded, shas = folders[study.folder]
     assert len(shas) == 1, shas
     (sha,) = shas

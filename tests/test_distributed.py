@@ -1,4 +1,6 @@
-"""One sweep on Dask workers: the same runs and numbers as in-process, surviving a killed worker, clear errors."""
+"""One sweep on Dask workers: the same runs and numbers as in-process, surviving a killed worker,
+clear errors.
+"""
 
 from __future__ import annotations
 
@@ -35,20 +37,24 @@ SMALL = {
 }
 
 
-#: Whether connect() sets MALLOC_ARENA_MAX for its workers here (glibc on Linux, not already set by the user).
+#: Whether connect() sets MALLOC_ARENA_MAX for its workers here (glibc on Linux, not already set by
+#: the user).
 TUNED = sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ
 
 
 def arena_max_at_start(client) -> bool:
-    """Whether every worker process started with MALLOC_ARENA_MAX=1 (glibc reads the environment a process
-    started with, /proc/self/environ, not os.environ later)."""
+    """Whether every worker process started with MALLOC_ARENA_MAX=1 (glibc reads the environment a
+    process started with, /proc/self/environ, not os.environ later).
+    """
     environs = client.run(Path("/proc/self/environ").read_bytes)
     return all(b"MALLOC_ARENA_MAX=1" in environ.split(b"\0") for environ in environs.values())
 
 
 def test_two_workers_give_the_in_process_runs(tmp_path):
-    """Same chunks, same seeds, one thread each (as Dask's workers run): the same numbers. (With other thread
-    counts matrix products round differently and training amplifies it, to ~1e-4 after three epochs.)"""
+    """Same chunks, same seeds, one thread each (as Dask's workers run): the same numbers. (With
+    other thread counts matrix products round differently and training amplifies it, to ~1e-4 after
+    three epochs.)
+    """
     cfg = SweepConfig.from_mapping(SMALL)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -84,7 +90,9 @@ def test_two_workers_give_the_in_process_runs(tmp_path):
 
 
 def test_a_killed_worker_loses_nothing(tmp_path):
-    """SIGKILL one worker while chunks run: Dask reschedules its chunk, the grid completes, no duplicates."""
+    """SIGKILL one worker while chunks run: Dask reschedules its chunk, the grid completes, no
+    duplicates.
+    """
     cfg = SweepConfig.from_mapping({**SMALL, "epochs": 40, "patience": 40, "ensemble_size": 2})
     plan = plan_sweep(cfg, tmp_path, local_device=False)
     done: dict = {}
@@ -153,8 +161,9 @@ def test_scheduler_file_of_a_running_cluster(tmp_path):
 
 
 def test_a_model_of_yours_trains_on_the_workers(toyplugin, tmp_path, monkeypatch):
-    """A model and an initializer named by import path register on each worker by that path (the workers only need
-    the module on their path)."""
+    """A model and an initializer named by import path register on each worker by that path (the
+    workers only need the module on their path).
+    """
     plugins = str(Path(__file__).parent / "plugins")
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, (plugins, os.environ.get("PYTHONPATH"))))

@@ -1,8 +1,10 @@
-"""The documentation's pages (docs/) cannot quietly rot: every ```python block of a page runs as written (in a folder
-holding a small real sweep's results, as the pages assume the user ran the tour's `initsens train` first), every
-`initsens` command line of a ```bash block parses with the command's real options, and each figure or file a page
-shows exists. (The Sphinx build, run with -W by CI, checks the links and cross-references; README's blocks run in
-test_readme.py. A ```py block needs something a test machine lacks, such as a SLURM cluster, and is only shown.)"""
+"""The documentation's pages (docs/) cannot quietly rot: every ```python block of a page runs as
+written (in a folder holding a small real sweep's results, as the pages assume the user ran the
+tour's `initsens train` first), every `initsens` command line of a ```bash block parses with the
+command's real options, and each figure or file a page shows exists. (The Sphinx build, run with -W
+by CI, checks the links and cross-references; README's blocks run in test_readme.py. A ```py block
+needs something a test machine lacks, such as a SLURM cluster, and is only shown.)
+"""
 
 from __future__ import annotations
 
@@ -92,7 +94,9 @@ def test_every_python_block_of_a_page_runs(page, sweep_folder, tmp_path, monkeyp
 
 
 def command_lines(text: str) -> list[list[str]]:
-    """The ``initsens`` command lines of a bash block, as words (continuations joined, comments dropped)."""
+    """The ``initsens`` command lines of a bash block, as words (continuations joined, comments
+    dropped).
+    """
     lines = []
     for line in text.replace("\\\n", " ").splitlines():
         words = shlex.split(line, comments=True)
@@ -102,14 +106,16 @@ def command_lines(text: str) -> list[list[str]]:
 
 
 def parse(words: list[str]) -> None:
-    """Parse ``initsens WORDS`` with the real command's options (no command runs): an unknown option, a missing
-    value or a value of the wrong type raises click's usage error."""
+    """Parse ``initsens WORDS`` with the real command's options (no command runs): an unknown
+    option, a missing value or a value of the wrong type raises click's usage error.
+    """
     from initsens.cli import app
 
     command = typer.main.get_command(app)
     ctx = command.make_context("initsens", list(words))
     while hasattr(command, "resolve_command"):  # a group: go down to the subcommand
-        # the subcommand's name and its words (click keeps the name apart: ``_protected_args`` since click 8.2)
+        # the subcommand's name and its words (click keeps the name apart: ``_protected_args`` since
+        # click 8.2)
         pending = [
             *(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []),
             *ctx.args,
@@ -143,8 +149,9 @@ def test_every_initsens_command_line_of_the_docs_parses(where, words):
 
 
 def test_the_pages_show_files_that_exist():
-    """Every literalinclude and figure of a page points at a file in the repository (the build would only warn
-    for a missing image)."""
+    """Every literalinclude and figure of a page points at a file in the repository (the build would
+    only warn for a missing image).
+    """
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
         shown = re.findall(r"```\{(?:literalinclude|include)\} (\S+)", text)
@@ -156,7 +163,9 @@ def test_the_pages_show_files_that_exist():
 
 
 def test_the_tour_output_is_the_tour_s_commands():
-    """docs/tour/output/ holds one file per command of README's tour, each starting with that command."""
+    """docs/tour/output/ holds one file per command of README's tour, each starting with that
+    command.
+    """
     readme_tour = command_lines(
         next(b for b in fences(REPO / "README.md", "bash") if "initsens data info" in b)
     )

@@ -1,4 +1,6 @@
-"""The examples in the docstrings of the analysis functions and the API run, and print what they show."""
+"""The examples in the docstrings of the analysis functions and the API run, and print what they
+show.
+"""
 
 from __future__ import annotations
 

@@ -48,12 +48,14 @@ def test_stacked_forward_equals_each_model(name, depth):
 
 @pytest.mark.parametrize("name", MODELS.names())
 def test_member_follows_its_lone_run(data, name):
-    """Same init, minibatch order and noise: the first epoch's training loss (the mean of its 13 steps' losses)
-    agrees to 1e-4 relative (measured: <= 1.6e-6 on one 2-core machine, 3.9e-5 for IWAE on an AMD EPYC, where
-    batched and plain GEMMs take different kernels). Validation after that epoch agrees to 1e-3 (measured:
-    <= 1.7e-4): rounding differs between batched and plain matmuls, and Adam turns rounding in near-zero
-    gradients into steps of size ~lr, so parameters drift apart within an epoch (the forward pass itself is
-    checked to 1e-5 above). Statuses and epoch counts must agree exactly."""
+    """Same init, minibatch order and noise: the first epoch's training loss (the mean of its 13
+    steps' losses) agrees to 1e-4 relative (measured: <= 1.6e-6 on one 2-core machine, 3.9e-5 for
+    IWAE on an AMD EPYC, where batched and plain GEMMs take different kernels). Validation after
+    that epoch agrees to 1e-3 (measured: <= 1.7e-4): rounding differs between batched and plain
+    matmuls, and Adam turns rounding in near-zero gradients into steps of size ~lr, so parameters
+    drift apart within an epoch (the forward pass itself is checked to 1e-5 above). Statuses and
+    epoch counts must agree exactly.
+    """
     cfg = SweepConfig.from_mapping(
         {
             "models": name,
@@ -78,9 +80,10 @@ def test_member_follows_its_lone_run(data, name):
             assert getattr(first, field) == pytest.approx(
                 getattr(lone_first, field), rel=1e-3, nan_ok=True
             )
-        # the models' own metrics amplify that drift: IWAE's ESS is a function of differences of log-weights in
-        # the thousands (measured: 1.1e-3 relative), InfoVAE's MMD^2 a difference of kernel means of order 1
-        # whose value can be near 0, so it agrees in absolute terms (measured: <= 4.5e-5)
+        # the models' own metrics amplify that drift: IWAE's ESS is a function of differences of
+        # log-weights in the thousands (measured: 1.1e-3 relative), InfoVAE's MMD^2 a difference of
+        # kernel means of order 1 whose value can be near 0, so it agrees in absolute terms
+        # (measured: <= 4.5e-5)
         own = {f"val_{metric}" for metric in MODELS.get(name).extra_metrics}
         assert first.extra_metrics.keys() == lone_first.extra_metrics.keys() == own
         for metric, value in lone_first.extra_metrics.items():

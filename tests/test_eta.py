@@ -32,9 +32,10 @@ class Clock:
 
 
 def test_eta_waits_for_the_first_ensemble_then_charges_the_runs_left_at_its_rate():
-    """120 runs in ensembles of 15, each ensemble 80 s (the issue's 10-minute sweep): nothing to go on during the
-    first ensemble (the old bar showed 'ETA 0:00:01' throughout); after it, within a factor of 2 of the truth at
-    every epoch checked, and exact where ensembles take equal time."""
+    """120 runs in ensembles of 15, each ensemble 80 s (the issue's 10-minute sweep): nothing to go
+    on during the first ensemble (the old bar showed 'ETA 0:00:01' throughout); after it, within a
+    factor of 2 of the truth at every epoch checked, and exact where ensembles take equal time.
+    """
     clock = Clock()
     eta = Eta(120, clock)
     truth = 8 * 80.0
@@ -55,9 +56,11 @@ def test_eta_waits_for_the_first_ensemble_then_charges_the_runs_left_at_its_rate
 
 
 def test_eta_follows_a_slower_model_within_a_factor_of_two_once_it_has_started():
-    """Two VanillaVAE ensembles of 60 s, then two IWAE ensembles of 150 s (2.5x slower): while the first IWAE
-    ensemble runs the estimate is low (the rate is VanillaVAE's) but never below one run's time; after it, the
-    estimate of the last one is right (the latest ensemble's rate, not the average over both models)."""
+    """Two VanillaVAE ensembles of 60 s, then two IWAE ensembles of 150 s (2.5x slower): while the
+    first IWAE ensemble runs the estimate is low (the rate is VanillaVAE's) but never below one
+    run's time; after it, the estimate of the last one is right (the latest ensemble's rate, not the
+    average over both models).
+    """
     clock = Clock()
     eta = Eta(40, clock)
     durations, start = [60, 60, 150, 150], 0.0
@@ -94,9 +97,10 @@ def test_the_display_shows_the_estimate():
         assert observer.progress.tasks[0].fields["eta"] == "ETA 0:01:10"
 
 
-#: Four architecture groups of 30 runs each in ensembles of 15, the slowest last: (group, its model, its size in
-#: parameters relative to A's at depth 1, true seconds per run). Speed follows size only roughly (up to 10% off), as
-#: it does between real models; "Big" is a model of four times the parameters (e.g. --model-set Big.hidden_dims=2048).
+#: Four architecture groups of 30 runs each in ensembles of 15, the slowest last: (group, its model,
+#: its size in parameters relative to A's at depth 1, true seconds per run). Speed follows size only
+#: roughly (up to 10% off), as it does between real models; "Big" is a model of four times the
+#: parameters (e.g. --model-set Big.hidden_dims=2048).
 GROUPS = [
     (("A", 1), "A", 1.0, 0.40),
     (("A", 2), "A", 1.1, 0.46),
@@ -106,7 +110,9 @@ GROUPS = [
 
 
 def _sweep(eta: Eta, clock: Clock, stop_after: int) -> float:
-    """Run the sweep on the fake clock until ``stop_after`` runs are done; the true seconds left then."""
+    """Run the sweep on the fake clock until ``stop_after`` runs are done; the true seconds left
+    then.
+    """
     done = 0
     for group, _, _, seconds in GROUPS:
         for _ in range(2):
@@ -130,9 +136,11 @@ def _planned(clock: Clock) -> Eta:
 
 
 def test_eta_charges_each_group_at_its_rate_and_a_group_not_seen_yet_by_its_size():
-    """At 30 of 120 runs (A at depth 1 done) the old estimate charged the 90 runs left at A's rate: 36 s for 78.9 s
-    left (the issue's 0:00:31 for 54 s). Charged by size, it is within 25% (7% here); once a group's first ensemble
-    has ended its own rate is used, so what is left of a group is exact where its ensembles take equal time."""
+    """At 30 of 120 runs (A at depth 1 done) the old estimate charged the 90 runs left at A's rate:
+    36 s for 78.9 s left (the issue's 0:00:31 for 54 s). Charged by size, it is within 25% (7%
+    here); once a group's first ensemble has ended its own rate is used, so what is left of a group
+    is exact where its ensembles take equal time.
+    """
     clock = Clock()
     eta = _planned(clock)
     truth = _sweep(eta, clock, stop_after=30)
@@ -161,8 +169,9 @@ def test_eta_charges_each_group_at_its_rate_and_a_group_not_seen_yet_by_its_size
 
 
 def test_a_models_other_depth_is_charged_at_that_models_rate_per_parameter():
-    """N (fast) then M at depth 1 (twice N's seconds per parameter): M at depth 2 is charged at M's rate per
-    parameter, not at the mean of N's and M's."""
+    """N (fast) then M at depth 1 (twice N's seconds per parameter): M at depth 2 is charged at M's
+    rate per parameter, not at the mean of N's and M's.
+    """
     clock = Clock()
     eta = Eta(30, clock)
     eta.plan({"N1": (10, 1.0), "M1": (10, 1.0), "M2": (10, 1.5)}, {"N1": "N", "M1": "M", "M2": "M"})
@@ -176,8 +185,10 @@ def test_a_models_other_depth_is_charged_at_that_models_rate_per_parameter():
 
 
 def test_the_display_charges_the_groups_the_sweep_announces():
-    """RichObserver passes the sweep's ensembles and sizes on, each group's model as its family: IWAE at depth 2
-    (twice the parameters) is charged at IWAE's depth-1 rate per parameter, not VanillaVAE's."""
+    """RichObserver passes the sweep's ensembles and sizes on, each group's model as its family:
+    IWAE at depth 2 (twice the parameters) is charged at IWAE's depth-1 rate per parameter, not
+    VanillaVAE's.
+    """
     from initsens.cli.display import RichObserver
 
     clock = Clock()
@@ -204,8 +215,9 @@ def test_the_display_charges_the_groups_the_sweep_announces():
 
 
 def test_the_size_of_a_run_is_its_networks_parameters():
-    """The size the estimate scales by: the Linear parameters of encoder and decoder (checked against built
-    models, within 1%), the same for every model at the same widths."""
+    """The size the estimate scales by: the Linear parameters of encoder and decoder (checked
+    against built models, within 1%), the same for every model at the same widths.
+    """
     from initsens.models import build_model
     from initsens.training.config import SweepConfig
     from initsens.training.fit import n_parameters
@@ -233,7 +245,9 @@ def test_the_size_of_a_run_is_its_networks_parameters():
 
 
 def test_a_sweep_announces_its_ensembles_and_their_sizes(tmp_path):
-    """The sweep tells its observer every ensemble before the first trains, with each group's size."""
+    """The sweep tells its observer every ensemble before the first trains, with each group's
+    size.
+    """
     import initsens
     from initsens.training.fit import n_parameters
     from initsens.training.sweep import SweepObserver

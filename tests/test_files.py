@@ -1,4 +1,6 @@
-"""Matrix files in every supported format and orientation, labels, and one-line errors for bad input."""
+"""Matrix files in every supported format and orientation, labels, and one-line errors for bad
+input.
+"""
 
 from __future__ import annotations
 
@@ -160,9 +162,9 @@ def test_missing_values_error_then_impute_or_drop(tmp_path, small_frame):
     with pytest.raises(
         InitsensError,
         match=(
-            "3 missing or infinite value\\(s\\) in 2 gene\\(s\\) \\[GENE2 \\(2\\), GENE9 \\(1\\)\\] "
-            "and 2 sample\\(s\\) "
-            "\\[S03 \\(2\\), S01 \\(1\\)\\]; rerun with --impute mean\\|zero or --drop-missing genes\\|samples"
+            "3 missing or infinite value\\(s\\) in 2 gene\\(s\\) \\[GENE2 \\(2\\), GENE9 "
+            "\\(1\\)\\] and 2 sample\\(s\\) \\[S03 \\(2\\), S01 \\(1\\)\\]; rerun with --impute "
+            "mean\\|zero or --drop-missing genes\\|samples"
         ),
     ):
         load_matrix(path)

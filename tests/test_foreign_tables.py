@@ -1,6 +1,8 @@
-"""`initsens analyze` on a table written by another tool: its own column names, string replicate ids, MLflow status
-words. The table has a planted effect (the optimizer matters in one cell only), so the right answer is known;
-the one-way numbers are recomputed with scipy, and the same table under initsens' names must give the same tables."""
+"""`initsens analyze` on a table written by another tool: its own column names, string replicate
+ids, MLflow status words. The table has a planted effect (the optimizer matters in one cell only),
+so the right answer is known; the one-way numbers are recomputed with scipy, and the same table
+under initsens' names must give the same tables.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ SHIFT, NOISE = (
     -0.08,
     0.01,
 )  # sgd's accuracy drop in the cnn x cifar cell; the seed-to-seed sd everywhere
-#: omega^2 in the planted cell: the optimizer means' population variance over it plus the noise variance
+#: omega^2 in the planted cell: the optimizer means' population variance over it plus the noise
+#: variance
 PLANTED_OMEGA = np.var([0, 0, SHIFT]) / (np.var([0, 0, SHIFT]) + NOISE**2)
 FOREIGN = (
     "--factor",
@@ -37,7 +40,9 @@ FOREIGN = (
 
 
 def sweep(seed: int = 0) -> pd.DataFrame:
-    """2 models x 2 datasets x 3 optimizers x 10 runs (ids 'r0'...'r9'), MLflow statuses, two failed runs."""
+    """2 models x 2 datasets x 3 optimizers x 10 runs (ids 'r0'...'r9'), MLflow statuses, two failed
+    runs.
+    """
     rng = np.random.default_rng(seed)
     rows = [
         {
@@ -120,7 +125,9 @@ def test_the_planted_cell_alone_shows_an_effect_and_matches_scipy(result):
 
 
 def test_the_same_table_in_initsens_names_gives_the_same_tables(csv, result):
-    """Only the names differ (the cells keep their values, so even the per-cell bootstrap streams are the same)."""
+    """Only the names differ (the cells keep their values, so even the per-cell bootstrap streams
+    are the same).
+    """
     _, foreign = result
     ours = pd.read_csv(csv).rename(columns={"optimizer": "initializer", "run": "seed"})
     design = Design(by=("model", "dataset"))
@@ -209,7 +216,8 @@ def test_unknown_status_words_are_ignored_with_a_note(tmp_path):
                 "--metric",
                 "accuracy",
             ),
-            r"has no column\(s\) 'task' \(columns found: model, dataset, optimizer, run, accuracy, status\)",
+            r"has no column\(s\) 'task' \(columns found: model, dataset, optimizer, run, "
+            r"accuracy, status\)",
         ),
         (
             ("--factor", "optimizer", "--by", "model,optimizer", "--replicate", "run"),
@@ -235,7 +243,9 @@ def test_bad_column_roles_are_one_line(csv, args, message):
 
 
 def test_explicit_default_names_give_the_same_tables_and_report(csv, tmp_path):
-    """`--factor initializer --by model,depth --replicate seed` on initsens' names is the default, to the byte."""
+    """`--factor initializer --by model,depth --replicate seed` on initsens' names is the default,
+    to the byte.
+    """
     from initsens.analysis.inputs import Results
     from initsens.report import write_report
 

@@ -1,5 +1,6 @@
-"""AnnData (.h5ad) input: dense and sparse matrices, counts in a layer, labels in obs, gene ids from var; every
-result compared with the same values read from a CSV file (a second, independent path)."""
+"""AnnData (.h5ad) input: dense and sparse matrices, counts in a layer, labels in obs, gene ids from
+var; every result compared with the same values read from a CSV file (a second, independent path).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ N_PER, TYPES, GENES = 12, ("BRCA", "LUAD", "KIRC"), 200
 
 
 def _counts(seed: int = 0) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
-    """Raw counts (30% zeros, maximum well above 1,000) for three cancer types, with obs and var tables."""
+    """Raw counts (30% zeros, maximum well above 1,000) for three cancer types, with obs and var
+    tables.
+    """
     rng = np.random.default_rng(seed)
     means = rng.gamma(2.0, 300.0, size=(len(TYPES), GENES))
     rows = np.repeat(np.arange(len(TYPES)), N_PER)
@@ -37,7 +40,9 @@ def _counts(seed: int = 0) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """The same counts as a sparse layer (X holding log values), as a dense X, and as a CSV matrix."""
+    """The same counts as a sparse layer (X holding log values), as a dense X, and as a CSV
+    matrix.
+    """
     folder = tmp_path_factory.mktemp("h5ad")
     counts, obs, var = _counts()
     anndata.AnnData(
@@ -214,7 +219,9 @@ def test_cli_trains_and_describes_an_h5ad_file(files, tmp_path):
 def test_mostly_zero_counts_stop_a_mad_selection_with_one_line_and_train_by_variance(
     tmp_path, monkeypatch
 ):
-    """With more than half of a gene's values 0 its MAD is 0: a top-k by MAD would follow the file's gene order."""
+    """With more than half of a gene's values 0 its MAD is 0: a top-k by MAD would follow the file's
+    gene order.
+    """
     counts, obs, var = _counts()
     rng = np.random.default_rng(1)
     counts = counts * (rng.random(counts.shape) < 0.3)  # 79% zeros

@@ -1,4 +1,6 @@
-"""`initsens ... --help` at an 80-column terminal: what a new user reads first reads well (in-process, fast)."""
+"""`initsens ... --help` at an 80-column terminal: what a new user reads first reads well
+(in-process, fast).
+"""
 
 from __future__ import annotations
 
@@ -50,7 +52,9 @@ def rows(text: str) -> list[str]:
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "initsens")
 def test_help_fits_80_columns_and_shows_no_type_after_a_flag_and_crops_nothing(command):
-    """`--quiet <bool>`: a flag takes no value, so no type; a word too long for its column was cut with '…'."""
+    """`--quiet <bool>`: a flag takes no value, so no type; a word too long for its column was cut
+    with '…'.
+    """
     text = help_text(*command)
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "<bool>" not in text
@@ -60,8 +64,10 @@ def test_help_fits_80_columns_and_shows_no_type_after_a_flag_and_crops_nothing(c
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "initsens")
 def test_help_lines_break_only_where_the_column_is_full(command):
-    """'exit 1 on a' then 'problem.' alone on the next line: a docstring's own line break kept in the command list.
-    A description's line ends early only where the next word would not have fitted."""
+    """'exit 1 on a' then 'problem.' alone on the next line: a docstring's own line break kept in
+    the command list. A description's line ends early only where the next word would not have
+    fitted.
+    """
     pairs = [pair for panel in panels(help_text(*command)) for pair in zip(panel, panel[1:])]
     for first, second in pairs:
         text = second.lstrip()
@@ -76,7 +82,9 @@ def test_help_lines_break_only_where_the_column_is_full(command):
 
 
 def test_help_prints_brackets_it_means():
-    """'(repeatable; as a [model.MODEL] table in TOML)' lost its brackets to rich's markup: 'as a  table'."""
+    """'(repeatable; as a [model.MODEL] table in TOML)' lost its brackets to rich's markup: 'as a
+    table'.
+    """
     flat = " ".join(" ".join(rows(help_text("train"))).split())
     assert "as a [model.MODEL] table in TOML" in flat and "initsens[leiden]" in flat
 

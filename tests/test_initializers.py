@@ -1,4 +1,6 @@
-"""Each initializer's sampled weights follow its stated law (KS test and std formula), reproducibly."""
+"""Each initializer's sampled weights follow its stated law (KS test and std formula),
+reproducibly.
+"""
 
 from __future__ import annotations
 

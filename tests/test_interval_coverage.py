@@ -1,9 +1,11 @@
-"""Coverage of the intervals `initsens analyze` reports, by simulation at the seed counts users run (3, 5, 10), on
-normal and heavy-tailed data with equal and unequal spreads. The exact intervals hold their level where their
-assumptions hold (within 2 points of 95%); where they do not, the printed table (``pytest -s``) says by how much,
-and the report's Methods say so.
+"""Coverage of the intervals `initsens analyze` reports, by simulation at the seed counts users run
+(3, 5, 10), on normal and heavy-tailed data with equal and unequal spreads. The exact intervals hold
+their level where their assumptions hold (within 2 points of 95%); where they do not, the printed
+table (``pytest -s``) says by how much, and the report's Methods say so.
 
-The ω² / η² interval's reference values from R are checked in test_analysis_anova.py's neighbour below."""
+The ω² / η² interval's reference values from R are checked in test_analysis_anova.py's neighbour
+below.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +69,9 @@ def _share_coverage(seeds: int, shape: str, rng) -> float:
 
 
 def _better_coverage(seeds: int, shape: str, rng) -> float:
-    """P(A better than B on a seed) with A's mean 0.5 below B's: the Clopper-Pearson interval over seeds."""
+    """P(A better than B on a seed) with A's mean 0.5 below B's: the Clopper-Pearson interval over
+    seeds.
+    """
     draw = (
         (lambda size: rng.standard_t(3, size))
         if shape == "heavy"
@@ -82,7 +86,9 @@ def _better_coverage(seeds: int, shape: str, rng) -> float:
 
 
 def _mean_coverage(seeds: int, shape: str, rng) -> float:
-    """The descriptives' t interval of an initializer's mean (the table's ci_low/ci_high), through describe()."""
+    """The descriptives' t interval of an initializer's mean (the table's ci_low/ci_high), through
+    describe().
+    """
     from initsens.analysis.descriptives import describe
 
     noise = (
@@ -103,9 +109,10 @@ def _mean_coverage(seeds: int, shape: str, rng) -> float:
 
 
 def _rho_coverage(seeds: int, shape: str, rng) -> float:
-    """analyze's Spearman interval (Fisher z, Fieller-Hartley-Pearson variance) over a cell's runs (5 initializers
-    x seeds), loss and ARI with population Spearman rho 0.5 (a normal copula; 'heavy' and 'unequal' transform the
-    margins monotonically, which leaves rho unchanged)."""
+    """analyze's Spearman interval (Fisher z, Fieller-Hartley-Pearson variance) over a cell's runs
+    (5 initializers x seeds), loss and ARI with population Spearman rho 0.5 (a normal copula;
+    'heavy' and 'unequal' transform the margins monotonically, which leaves rho unchanged).
+    """
     from initsens.analysis.association import rank_correlation
 
     r = 2 * np.sin(np.pi * 0.5 / 6)
@@ -152,10 +159,12 @@ def test_interval_coverage_at_the_seed_counts_users_run():
 
 @pytest.mark.slow
 def test_the_icc_interval_undercovers_as_the_report_says():
-    """The ICC's percentile parametric-bootstrap interval: five initializers, seed and residual variance, 100 tables
-    per seed count (about a minute). Measured 96% / 85% / 88% at 3 / 5 / 10 seeds with 150 tables: below nominal,
-    which the report's Methods say; this keeps that statement true (a change that restored 95%, or broke the
-    interval further, fails here and the sentence must change with it)."""
+    """The ICC's percentile parametric-bootstrap interval: five initializers, seed and residual
+    variance, 100 tables per seed count (about a minute). Measured 96% / 85% / 88% at 3 / 5 / 10
+    seeds with 150 tables: below nominal, which the report's Methods say; this keeps that statement
+    true (a change that restored 95%, or broke the interval further, fails here and the sentence
+    must change with it).
+    """
     from initsens.analysis.variance import variance_components
 
     rng = np.random.default_rng(5)
@@ -192,11 +201,13 @@ def test_the_icc_interval_undercovers_as_the_report_says():
 
 @pytest.mark.slow
 def test_games_howell_simultaneous_intervals_cover_every_pair(monkeypatch):
-    """Games-Howell's simultaneous 95% intervals (all 10 pairs of 5 initializers at once) at 3, 5 and 10 seeds:
-    familywise coverage near nominal for normal data with equal or 16-fold unequal spreads (Welch's standard
-    errors), and printed for heavy tails (measured with exact quantiles: 93-96% in every case, 300 tables each).
-    The studentized range's quantile is interpolated on a fine grid of degrees of freedom here (each exact one
-    costs an integral: the exact run took 12 minutes)."""
+    """Games-Howell's simultaneous 95% intervals (all 10 pairs of 5 initializers at once) at 3, 5
+    and 10 seeds: familywise coverage near nominal for normal data with equal or 16-fold unequal
+    spreads (Welch's standard errors), and printed for heavy tails (measured with exact quantiles:
+    93-96% in every case, 300 tables each). The studentized range's quantile is interpolated on a
+    fine grid of degrees of freedom here (each exact one costs an integral: the exact run took 12
+    minutes).
+    """
     from initsens.analysis import posthoc
 
     grid = np.geomspace(1.5, 500, 400)

@@ -1,4 +1,6 @@
-"""The four VAEs: every model x depth x initializer works, objectives are what their docstrings say."""
+"""The four VAEs: every model x depth x initializer works, objectives are what their docstrings
+say.
+"""
 
 from __future__ import annotations
 

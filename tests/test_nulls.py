@@ -1,5 +1,7 @@
-"""The claim rules' null worlds: the permuted one pools spreads, the centred one keeps each initializer's spread and
-failures and removes only its centre; a rule's count of false contradictions comes with an exact interval."""
+"""The claim rules' null worlds: the permuted one pools spreads, the centred one keeps each
+initializer's spread and failures and removes only its centre; a rule's count of false
+contradictions comes with an exact interval.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from initsens.reproduction.nulls import centre_on_cell, centred, error_rate, nor
 
 
 def _runs(seed=0):
-    """Two cells, three initializers with centres 0, 5, 50 and spreads 1, 10, 100; one failed run per group."""
+    """Two cells, three initializers with centres 0, 5, 50 and spreads 1, 10, 100; one failed run
+    per group.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for model in ("A", "B"):
@@ -95,7 +99,8 @@ def test_the_permuted_null_shuffles_within_cell_and_seed_only():
 
 
 def test_error_rate_interval_is_clopper_pearson():
-    # 5 of 100: 1.64% to 11.28% (Clopper and Pearson's exact interval, as tabled e.g. in Newcombe 1998, Stat Med)
+    # 5 of 100: 1.64% to 11.28% (Clopper and Pearson's exact interval, as tabled e.g. in Newcombe
+    # 1998, Stat Med)
     found = error_rate(5, 100)
     assert (round(found["low"], 4), round(found["high"], 4)) == (0.0164, 0.1128)
     assert error_rate(0, 400)["low"] == 0.0 and error_rate(400, 400)["high"] == 1.0

@@ -59,7 +59,8 @@ def test_kl_and_log_densities_match_torch_distributions_and_scipy():
 
 
 class PPCA:
-    """x = W z + b + e, z ~ N(0, I_d), e ~ N(0, s2 I): log p(x) and the exact posterior in closed form.
+    """x = W z + b + e, z ~ N(0, I_d), e ~ N(0, s2 I): log p(x) and the exact posterior in closed
+    form.
 
     W has orthogonal columns, so the exact posterior is diagonal and fits a mean-field q.
     """
@@ -143,8 +144,9 @@ def _mmd_loop(a: np.ndarray, b: np.ndarray, kernel: str) -> float:
 
 
 def test_effective_sample_size_closed_forms():
-    """Kish: (sum w)^2 / sum w^2 over the sample axis (-2), from log-weights at any scale (offset 700: exp
-    alone would overflow). Columns: w = (1, 1, 2) -> 16/6; w = (2, 1, 0) -> 9/5."""
+    """Kish: (sum w)^2 / sum w^2 over the sample axis (-2), from log-weights at any scale (offset
+    700: exp alone would overflow). Columns: w = (1, 1, 2) -> 16/6; w = (2, 1, 0) -> 9/5.
+    """
     w = torch.tensor([[1.0, 2.0], [1.0, 1.0], [2.0, 0.0]])
     torch.testing.assert_close(
         effective_sample_size(torch.log(w) + 700.0), torch.tensor([16 / 6, 9 / 5])

@@ -1,5 +1,7 @@
-"""A user's own model and initializer (tests/plugins/toyplugin), measured like the built-in ones: by import path on
-the command line, as objects in Python, as an installed plugin (entry points); one-line errors for broken ones."""
+"""A user's own model and initializer (tests/plugins/toyplugin), measured like the built-in ones: by
+import path on the command line, as objects in Python, as an installed plugin (entry points);
+one-line errors for broken ones.
+"""
 
 from __future__ import annotations
 
@@ -75,7 +77,8 @@ def test_a_model_that_cannot_be_stacked_trains_one_run_at_a_time(toyplugin, tmp_
     assert not plugins.stackable("FlatVAE") and plugins.stackable("BetaVAE")
     plan = initsens.training.plan_sweep(config, tmp_path)
     assert [n for n in plan.notes if "trains one run at a time" in n] == [
-        "FlatVAE trains one run at a time: its objective does not run on a stacked batch (a leading member axis)"
+        "FlatVAE trains one run at a time: its objective does not run on a stacked batch (a "
+        "leading member axis)"
     ]
     from initsens.training.sweep import chunks
 
@@ -126,8 +129,9 @@ def test_by_import_path_on_the_command_line_then_analyzed(tmp_path):
 
 
 def test_an_installed_plugin_is_found_listed_and_trained_by_name(tmp_path):
-    """A distribution's entry points (groups initsens.models and initsens.initializers), as pip would install them:
-    `initsens models` lists them with where they come from, and `--models BetaVAE` needs no import path.
+    """A distribution's entry points (groups initsens.models and initsens.initializers), as pip
+    would install them: `initsens models` lists them with where they come from, and
+    `--models BetaVAE` needs no import path.
     """
     site = tmp_path / "site"
     info = site / "toyplugin-0.1.dist-info"
@@ -225,15 +229,16 @@ def test_a_broken_plugin_on_the_command_line_is_one_line(tmp_path):
         pythonpath=str(PLUGINS),
     )
     assert result.returncode != 0 and result.stderr.strip().splitlines() == [
-        "error: model toyplugin.bad:LossOnly: objective() must return Objective(loss, x_hat[, extra_metrics]); "
-        "it returned Tensor"
+        "error: model toyplugin.bad:LossOnly: objective() must return Objective(loss, x_hat[, "
+        "extra_metrics]); it returned Tensor"
     ]
     assert not (tmp_path / "results").exists()
 
 
 def test_the_readme_example_runs_as_written(tmp_path):
-    """The documentation's "Your own model and initializer" (docs/guide/own-model.md): its myvae.py and its two
-    commands, in a fresh folder, as a user would."""
+    """The documentation's "Your own model and initializer" (docs/guide/own-model.md): its myvae.py
+    and its two commands, in a fresh folder, as a user would.
+    """
     import re
     import shlex
 
@@ -260,9 +265,10 @@ def test_the_readme_example_runs_as_written(tmp_path):
 
 @pytest.mark.parametrize("scope", ["hidden", "all"])
 def test_every_layer_of_a_model_of_yours_is_drawn_from_the_run_seed(toyplugin, scope):
-    """Convolutions are initialized like Linear layers (their fan-in counts the kernel); parameters no initializer
-    knows keep PyTorch's own initialization, drawn from the run's seed: same seed, same model; no uninitialized
-    memory."""
+    """Convolutions are initialized like Linear layers (their fan-in counts the kernel); parameters
+    no initializer knows keep PyTorch's own initialization, drawn from the run's seed: same seed,
+    same model; no uninitialized memory.
+    """
     import torch
 
     from initsens.models import build_model
@@ -289,7 +295,9 @@ def test_every_layer_of_a_model_of_yours_is_drawn_from_the_run_seed(toyplugin, s
 def test_a_model_with_parameters_outside_its_encoder_and_decoder_is_never_stacked(
     toyplugin, tmp_path
 ):
-    """Stacking would share ConvVAE's convolution and scale between the members: it trains one run at a time."""
+    """Stacking would share ConvVAE's convolution and scale between the members: it trains one run
+    at a time.
+    """
     config = SweepConfig.from_mapping(
         {"models": "toyplugin.vae:ConvVAE", "inits": "default", **TINY}
     )
@@ -322,8 +330,10 @@ def test_a_toml_config_sets_your_model_s_hyperparameters(toyplugin, tmp_path):
 
 
 def test_the_memory_budget_asks_the_model_how_many_samples_it_decodes(toyplugin):
-    """An ensemble's size comes from each member's memory, whose activations grow with the samples decoded per
-    input: the model's own ``draws`` (IWAE: K), so a model of yours that decodes several is budgeted for them."""
+    """An ensemble's size comes from each member's memory, whose activations grow with the samples
+    decoded per input: the model's own ``draws`` (IWAE: K), so a model of yours that decodes several
+    is budgeted for them.
+    """
     from toyplugin.vae import BetaVAE
 
     from initsens.models import register_model
@@ -356,8 +366,10 @@ def test_the_memory_budget_asks_the_model_how_many_samples_it_decodes(toyplugin)
 
 
 def test_a_model_of_yours_declares_its_hyperparameters_as_initsens_s_own_models_do(toyplugin):
-    """One mechanism: keyword-only constructor arguments (help in ``Annotated``), ``**shared`` passing VAE's own on.
-    A top-level key sets every model that declares it; a model of yours keeps its own under model_hyperparameters."""
+    """One mechanism: keyword-only constructor arguments (help in ``Annotated``), ``**shared``
+    passing VAE's own on. A top-level key sets every model that declares it; a model of yours keeps
+    its own under model_hyperparameters.
+    """
     from initsens.models import Hyperparameter
     from initsens.models.plugins import resolve
 

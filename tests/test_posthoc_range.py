@@ -1,5 +1,6 @@
-"""The studentized range's tail (the judge's fast integral) and the trimmed Games-Howell, against independent
-references: scipy's double integral, the k = 2 closed form (a t distribution) and scipy's Yuen test.
+"""The studentized range's tail (the judge's fast integral) and the trimmed Games-Howell, against
+independent references: scipy's double integral, the k = 2 closed form (a t distribution) and
+scipy's Yuen test.
 """
 
 import numpy as np
@@ -20,7 +21,8 @@ def test_the_range_tail_matches_scipy_double_integral(k):
 
 
 def test_the_range_of_two_is_a_t_distribution():
-    # Q = √2 |T| for k = 2, at every df (scipy's integral itself drifts at df 1e5; the closed form does not)
+    # Q = √2 |T| for k = 2, at every df (scipy's integral itself drifts at df 1e5; the closed form
+    # does not)
     for df in (1.0, 2.5, 9.0, 120.0, 1e5, np.inf):
         for q in (0.5, 2.0, 4.0, 7.0, 9.0):
             closed = (

@@ -37,7 +37,7 @@ def data():
     return prepare(load_dataset("tcga5"), top_genes=40)
 
 
-# -- presets ------------------------------------------------------------------------------------------
+# -- presets ---------------------------------------------------------------------------------------
 
 
 def test_initsens_preset_is_the_default_configuration():
@@ -46,8 +46,9 @@ def test_initsens_preset_is_the_default_configuration():
 
 
 def test_pancan_preset_is_eltager2023_at_the_original_scale():
-    """eltager2023-pancan extends eltager2023: every setting equal (per-model ones too) except the KL weight's
-    split sizes, the step schedule and the imputation, whose derivation its notes cite."""
+    """eltager2023-pancan extends eltager2023: every setting equal (per-model ones too) except the
+    KL weight's split sizes, the step schedule and the imputation, whose derivation its notes cite.
+    """
     base, pancan = SweepConfig.load("eltager2023"), SweepConfig.load("eltager2023-pancan")
     assert (
         dataclasses.replace(pancan, mn_sizes=(), epoch_steps=0, impute=None, preset="eltager2023")
@@ -142,7 +143,7 @@ def test_init_scopes_are_a_factor():
     assert SweepConfig().init_scopes == ("hidden",)
 
 
-# -- objectives as the original code computed them ------------------------------------------------------
+# -- objectives as the original code computed them -------------------------------------------------
 
 
 def _their_iwae(recons, x, mu, log_var, kld_weight):
@@ -258,8 +259,10 @@ def test_trainer_weights_kl_by_batch_over_the_split_it_sees(data, monkeypatch):
 
 @pytest.mark.parametrize("trainer", ["reference", "ensemble"])
 def test_mn_sizes_weight_kl_by_batch_over_the_reference_splits(data, monkeypatch, trainer):
-    """--mn-sizes 8850,2212: M_N = batch / 8850 in training and batch / 2212 in validation, whatever the data's
-    own split sizes, in both trainers; the KL term of the loss carries exactly that weight."""
+    """--mn-sizes 8850,2212: M_N = batch / 8850 in training and batch / 2212 in validation, whatever
+    the data's own split sizes, in both trainers; the KL term of the loss carries exactly that
+    weight.
+    """
     seen = []
     original = VAE.use_split
 
@@ -311,7 +314,8 @@ def test_mn_sizes_are_checked_and_leave_other_runs_ids_alone():
     # settings added later stay out of the identity at their defaults: recorded runs keep their ids
     plain = SweepConfig().runs()[0]
     assert "epoch_steps" not in plain.identity("x") and "mn_sizes" not in plain.identity("x")
-    # the ids these runs had before the two settings existed (computed with the code of commit 79ad0f4)
+    # the ids these runs had before the two settings existed (computed with the code of commit
+    # 79ad0f4)
     assert plain.run_id("x") == "5589e5fa1cd721ae"
     assert SweepConfig.load("eltager2023").runs()[5].run_id("x") == "c2a156faef3a81da"
     stepped = SweepConfig(epoch_steps=138).runs()[0]
@@ -319,8 +323,9 @@ def test_mn_sizes_are_checked_and_leave_other_runs_ids_alone():
 
 
 def test_minibatch_stream_counts_epochs_in_steps():
-    """epoch_steps 0: an epoch is one pass (the same draws as batches()); N: the next N minibatches of consecutive
-    passes, each a fresh permutation, so every sample is seen once per pass."""
+    """epoch_steps 0: an epoch is one pass (the same draws as batches()); N: the next N minibatches
+    of consecutive passes, each a fresh permutation, so every sample is seen once per pass.
+    """
     one = MinibatchStream(247, 64, np.random.default_rng(3), drop_last=True)
     same = np.random.default_rng(3)
     for _ in range(3):
@@ -343,9 +348,10 @@ def test_minibatch_stream_counts_epochs_in_steps():
 def test_epoch_steps_set_the_steps_between_validations_and_the_schedules(
     data, monkeypatch, trainer
 ):
-    """--epoch-steps 7: 7 optimizer steps between validations (a pass of tcga5's training split is 7 steps at
-    batch 32 here, 3 at the original batch 64), the learning rate decays once per 7 steps, and --min-epochs,
-    --patience and --epochs count these epochs."""
+    """--epoch-steps 7: 7 optimizer steps between validations (a pass of tcga5's training split is 7
+    steps at batch 32 here, 3 at the original batch 64), the learning rate decays once per 7 steps,
+    and --min-epochs, --patience and --epochs count these epochs.
+    """
     import initsens.training.fit as fit_module
 
     steps, rates, validations = [0], [], []
@@ -396,7 +402,7 @@ def test_epoch_steps_set_the_steps_between_validations_and_the_schedules(
     assert rates == pytest.approx([0.01 * 0.5 ** (i // 5) for i in range(20)])
 
 
-# -- training options ---------------------------------------------------------------------------------
+# -- training options ------------------------------------------------------------------------------
 
 
 def test_select_epoch_last_reports_the_final_epoch(data):

@@ -1,6 +1,8 @@
-"""The reading contract: after every kind of repair, pandas, pyarrow, polars and duckdb read exactly the live runs
-of a results folder (each run id once, each (run, epoch) once), and `initsens check` sees what they see: a file in
-a table folder that is not a live part is a problem, and so is a run id read twice."""
+"""The reading contract: after every kind of repair, pandas, pyarrow, polars and duckdb read exactly
+the live runs of a results folder (each run id once, each (run, epoch) once), and `initsens check`
+sees what they see: a file in a table folder that is not a live part is a problem, and so is a run
+id read twice.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +44,9 @@ KEYS = {"runs": ["run_id"], "epochs": ["run_id", "epoch"], "metrics": ["run_id",
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    """A finished grid of 8 runs in 4 chunks, each with runs, epochs and metrics parts; and its rows' keys."""
+    """A finished grid of 8 runs in 4 chunks, each with runs, epochs and metrics parts; and its
+    rows' keys.
+    """
     out = tmp_path_factory.mktemp("sweep")
     initsens.train(out=out, **GRID)
     return out, {table: _keys(pd.read_parquet(out / table), table) for table in KEYS}
@@ -59,8 +63,9 @@ def _copy(sweep, tmp_path):
 
 
 def read_by_every_reader(out, table):
-    """The table's row keys as each reader reads it, with the path or glob the documentation gives for that reader
-    (docs/guide/results.md)."""
+    """The table's row keys as each reader reads it, with the path or glob the documentation gives
+    for that reader (docs/guide/results.md).
+    """
     folder, glob = out / table, str(out / table / "*.parquet")
     return {
         "pandas": _keys(pd.read_parquet(folder), table),
@@ -111,7 +116,9 @@ def test_reader_files_are_what_pyarrow_discovers_and_a_parquet_glob_matches(tmp_
 
 
 def test_a_lost_epochs_part_check_repair_train_every_reader_reads_the_grid_once(tmp_path, sweep):
-    """The issue's case: one epochs part deleted, then check --repair, then the same train command."""
+    """The issue's case: one epochs part deleted, then check --repair, then the same train
+    command.
+    """
     out = _copy(sweep, tmp_path)
     lost = sorted((out / "metrics").glob("part-*.parquet"))[
         0
@@ -153,8 +160,9 @@ def test_a_corrupt_part_quarantined_or_repaired_every_reader_reads_the_grid_once
 def test_an_interrupted_write_leaves_nothing_a_reader_reads_once_repaired_or_reopened(
     tmp_path, sweep
 ):
-    """A write cut short before its commit point leaves detail parts without their runs part and a temporary file:
-    check flags them; repair sets them aside; a writer's open removes them."""
+    """A write cut short before its commit point leaves detail parts without their runs part and a
+    temporary file: check flags them; repair sets them aside; a writer's open removes them.
+    """
     for way in ("repair", "open"):
         out = _copy(sweep, tmp_path / way)
         source = sorted((out / "metrics").glob("part-*.parquet"))[0]
@@ -200,8 +208,10 @@ def test_a_second_writer_changes_nothing_any_reader_reads(tmp_path, sweep):
 def test_a_folder_with_corrupt_files_from_the_former_version_is_recognized_and_moved_out_whole(
     tmp_path, sweep
 ):
-    """initsens 0.1 renamed a runs part whose epochs part was lost to *.corrupt inside runs/ and metrics/ and
-    retrained its runs: readers then read those runs twice (the issue's 135 rows for 120 run ids)."""
+    """initsens 0.1 renamed a runs part whose epochs part was lost to *.corrupt inside runs/ and
+    metrics/ and retrained its runs: readers then read those runs twice (the issue's 135 rows for
+    120 run ids).
+    """
     out = _copy(sweep, tmp_path)
     lost = sorted((out / "metrics").glob("part-*.parquet"))[0]
     (out / "epochs" / lost.name).unlink()

@@ -1,6 +1,7 @@
-"""README's Python snippets (```python fences) run as written, in a temporary folder holding a small real sweep's
-results (the snippets that read results/ assume the user ran `initsens train` first). The documentation's pages are
-checked the same way in test_docs.py."""
+"""README's Python snippets (```python fences) run as written, in a temporary folder holding a small
+real sweep's results (the snippets that read results/ assume the user ran `initsens train` first).
+The documentation's pages are checked the same way in test_docs.py.
+"""
 
 from __future__ import annotations
 

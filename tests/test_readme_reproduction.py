@@ -1,6 +1,7 @@
-"""The reproduction's tables and numbers in README.md and docs/reproduction.md are generated from the committed report
-tables: the committed files match them, and the blocks say what the tables say (checked on small tables written out
-by hand)."""
+"""The reproduction's tables and numbers in README.md and docs/reproduction.md are generated from
+the committed report tables: the committed files match them, and the blocks say what the tables say
+(checked on small tables written out by hand).
+"""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("name", DEFAULT_FILES, ids=str)
 def test_the_readme_and_the_docs_are_up_to_date_with_the_committed_tables(name):
-    """A report regenerated without ``python -m initsens.reproduction.readme`` leaves README.md or the documentation's
-    page on the reproduction stale: this fails (and so does a file that lost a block it must hold)."""
+    """A report regenerated without ``python -m initsens.reproduction.readme`` leaves README.md or
+    the documentation's page on the reproduction stale: this fails (and so does a file that lost a
+    block it must hold).
+    """
     text = (ROOT / name).read_text(encoding="utf-8")
     fresh = update(
         text, load_tables(ROOT / "reports" / "reproduction" / "tables"), PAGES[name.name]
@@ -65,8 +68,10 @@ def verdict_row(claim: str, check: str, verdict: str, coverage: str, **extra) ->
 
 @pytest.fixture
 def tables() -> Tables:
-    """One protocol: P3 contradicted with a positive Δ (its deciding cell judged after seeing its runs), E1 supported
-    on the claim's metric only; the other claims not judged. v2 gave P3 'supported' and E1 'supported'."""
+    """One protocol: P3 contradicted with a positive Δ (its deciding cell judged after seeing its
+    runs), E1 supported on the claim's metric only; the other claims not judged. v2 gave P3
+    'supported' and E1 'supported'.
+    """
     claims = pd.DataFrame(
         [
             verdict_row(
@@ -79,7 +84,8 @@ def tables() -> Tables:
                 ci_low=0.04178,
                 ci_high=0.1591,
                 stated_before="no",
-                contradiction="xavier_normal beats claimed default: xavier_normal − default = -0.112",
+                contradiction="xavier_normal beats claimed default: "
+                "xavier_normal − default = -0.112",
             ),
             verdict_row("P3", "val_nelbo", "supported", "supported (1 of 2 sub-results testable)"),
             verdict_row(
@@ -170,8 +176,8 @@ def test_blocks_say_what_the_tables_say(tables):
     claims = BLOCKS["claims"](tables).splitlines()
     assert claims[0] == "| claim | proto |"
     assert claims[4] == (
-        "| P3 With more hidden layers, Xavier normal, Xavier uniform and the default perform best. | "
-        "contradicted (val_nelbo: supported (1 of 2 sub-results testable)) |"
+        "| P3 With more hidden layers, Xavier normal, Xavier uniform and the default perform "
+        "best. | contradicted (val_nelbo: supported (1 of 2 sub-results testable)) |"
     )
     assert claims[5].endswith(
         "| not judged yet (waits for a later phase; see the report) |"
@@ -179,8 +185,9 @@ def test_blocks_say_what_the_tables_say(tables):
     assert claims[6].endswith("| supported |")  # E1: no val_nelbo row
     deciding = BLOCKS["deciding"](tables).splitlines()
     assert deciding[2:] == [
-        "| P3 | proto | contradicted | IWAE, depth 2 (judged after seeing its runs) | 0.1 [0.0418, 0.159] | "
-        "xavier_normal beats claimed default: xavier_normal − default = -0.112 | 1 of 2 |",
+        "| P3 | proto | contradicted | IWAE, depth 2 (judged after seeing its runs) | 0.1 "
+        "[0.0418, 0.159] | xavier_normal beats claimed default: xavier_normal − default = -0.112 "
+        "| 1 of 2 |",
         "| E1 | proto | supported | IWAE, depth 1 | -0.5 [-0.7, -0.3] | – | 1 of 2 |",
     ]
     sub = BLOCKS["original-scale"](

@@ -1,4 +1,6 @@
-"""How the reports print p-values: never on the wrong side of the level they are read against, nor on it."""
+"""How the reports print p-values: never on the wrong side of the level they are read against, nor
+on it.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ def _printed(text: str) -> float:
 @pytest.mark.parametrize("level", [0.05, 0.01])
 @pytest.mark.parametrize("offset", [-3e-4, -1e-5, -1e-9, 0.0, 1e-9, 1e-5, 3e-4])
 def test_a_p_value_near_a_conventional_level_stays_on_its_side(level, offset):
-    """0.0497 printed as 0.050 read as not significant; every p near 0.05 and 0.01 is now read the right way."""
+    """0.0497 printed as 0.050 read as not significant; every p near 0.05 and 0.01 is now read the
+    right way.
+    """
     p = level + offset
     text = fmt_p(p)
     assert _side(_printed(text), level) == _side(p, level), text
@@ -40,8 +44,10 @@ def test_the_printed_p_values_the_issue_names():
 @pytest.mark.parametrize("level", [0.05 / 3, 0.05 / 4, 0.05 / 8, 0.05 / 64, 0.1])
 @pytest.mark.parametrize("ratio", [0.97, 0.999, 0.99999, 1.0, 1.00001, 1.001, 1.03])
 def test_other_levels_such_as_bonferronis_and_alpha_are_kept_too(level, ratio):
-    """A level given to the formatter (the analysis' α, a Bonferroni level below 0.001 included) is kept like the
-    conventional ones, with three decimals or with three significant digits (``floor=None``)."""
+    """A level given to the formatter (the analysis' α, a Bonferroni level below 0.001 included) is
+    kept like the conventional ones, with three decimals or with three significant digits
+    (``floor=None``).
+    """
     p = level * ratio
     for floor in (0.001, None):
         text = fmt_p(p, (level,), floor=floor)

@@ -115,7 +115,9 @@ def test_failures_sentence_lists_initializers_and_significant_cells():
 
 
 def test_effect_caution_and_best_sentences():
-    """The headline says which test it trusts in each cell: Welch's where the spreads differ 2-fold or more."""
+    """The headline says which test it trusts in each cell: Welch's where the spreads differ 2-fold
+    or more.
+    """
     oneway = pd.DataFrame(
         {
             "model": ["A", "B", "C"],
@@ -135,10 +137,10 @@ def test_effect_caution_and_best_sentences():
     a = analysis({"oneway_anova": oneway, "descriptives": desc})
     assert list(summary.unequal_spreads(a)) == [False, True, False]
     assert summary.effect_summary(a) == [
-        "- **Initializer effect.** In 3 of 3 cells (model x depth) the initializer changes the mean `val_loss` "
-        "(Holm-adjusted p < 0.05), judged by Welch's ANOVA in the 1 cell(s) whose spreads differ at least 2-fold, "
-        "the classical ANOVA in the others, because the classical F assumes equal spreads. The classical ANOVA "
-        "alone finds it in 2, Welch's in 2."
+        "- **Initializer effect.** In 3 of 3 cells (model x depth) the initializer changes the "
+        "mean `val_loss` (Holm-adjusted p < 0.05), judged by Welch's ANOVA in the 1 cell(s) whose "
+        "spreads differ at least 2-fold, the classical ANOVA in the others, because the classical "
+        "F assumes equal spreads. The classical ANOVA alone finds it in 2, Welch's in 2."
     ]
     assert "With 2 seeds per combination" in summary.caution_summary(a)[0]
     desc = pd.DataFrame(
@@ -152,9 +154,9 @@ def test_effect_caution_and_best_sentences():
         }
     )
     assert summary.best_summary(analysis({"descriptives": desc})) == [
-        "- **Best initializer and those the data cannot separate from it** (lowest mean `val_loss`; Games-Howell at "
-        "α = 0.05: not separated is not shown to be as good): M, depth 1: a; not separated from it: c; M, depth 2: "
-        "b; every other significantly worse."
+        "- **Best initializer and those the data cannot separate from it** (lowest mean "
+        "`val_loss`; Games-Howell at α = 0.05: not separated is not shown to be as good): M, "
+        "depth 1: a; not separated from it: c; M, depth 2: b; every other significantly worse."
     ]
 
 
@@ -195,13 +197,16 @@ def test_design_sentence_counts_in_the_right_number():
     )
     (mixed,) = summary.design_summary(analysis({}, runs))
     assert mixed == (
-        "- **Design.** 3 runs: 2 models x 1 initializer x 2 depths, 1–2 seeds per combination; "
-        "1 run failed (diverged, errored or without a finite `val_loss`) and is left out of the fits."
+        "- **Design.** 3 runs: 2 models x 1 initializer x 2 depths, 1–2 seeds per combination; 1 "
+        "run failed (diverged, errored or without a finite `val_loss`) and is left out of the "
+        "fits."
     )
 
 
 def test_seeds_needed_is_infinite_for_a_tie_and_written_as_a_float():
-    """A null result (two models equally sensitive) gives no finite number of seeds, and the table still writes."""
+    """A null result (two models equally sensitive) gives no finite number of seeds, and the table
+    still writes.
+    """
     import pyarrow as pa
 
     from initsens.analysis.sensitivity import seeds_needed
@@ -230,10 +235,11 @@ def test_seeds_needed_is_infinite_for_a_tie_and_written_as_a_float():
     assert "| ∞ |" in "\n".join(table)
 
 
-# -- the report says what the numbers say (issue #36): one small analysis whose every slip is known --------------
+# -- the report says what the numbers say (issue #36): one small analysis whose every slip is known
 
-#: Model M: a and b close, c far worse, d the worst mean with a spread 3 seeds cannot separate from a. Model N: four
-#: initializers whose means differ less than their noise (negative ω²) and an ARI that is the same in every run.
+#: Model M: a and b close, c far worse, d the worst mean with a spread 3 seeds cannot separate from
+#: a. Model N: four initializers whose means differ less than their noise (negative ω²) and an ARI
+#: that is the same in every run.
 SLIPS = {
     ("M", "a"): [-1.0, 0.0, 1.0],
     ("M", "b"): [-0.5, 0.5, 1.5],
@@ -275,24 +281,27 @@ def _omega_sq(groups: list[list[float]]) -> float:
 
 
 def test_best_set_says_what_the_data_cannot_separate_from_the_best():
-    """The set held d, M's worst mean, under 'Best initializer(s)'; N's set held every initializer without saying."""
+    """The set held d, M's worst mean, under 'Best initializer(s)'; N's set held every initializer
+    without saying.
+    """
     a = slips_analysis()
     desc = a.tables["descriptives"]
     assert set(desc[desc["best"] & (desc["model"] == "M")]["initializer"]) == {"a", "b", "d"}
     (sentence,) = summary.best_summary(a)
     assert sentence == (
-        "- **Best initializer and those the data cannot separate from it** (lowest mean `val_loss`; Games-Howell "
-        "at α = 0.05: not separated is not shown to be as good): M, depth 1: a; not separated from it: b, d "
-        "(d has the cell's worst mean); N, depth 1: cannot separate any: all 4 are within noise of the best "
-        "(d) with 3 seeds."
+        "- **Best initializer and those the data cannot separate from it** (lowest mean "
+        "`val_loss`; Games-Howell at α = 0.05: not separated is not shown to be as good): M, "
+        "depth 1: a; not separated from it: b, d (d has the cell's worst mean); N, depth 1: "
+        "cannot separate any: all 4 are within noise of the best (d) with 3 seeds."
     )
     assert "Best initializer(s)" not in "\n".join(md.section_summary(a))
 
 
 def test_best_set_comes_from_the_pairs_with_the_best_not_from_letter_a():
-    """A level not separated from the best can share another letter with it than 'a': with q and r the only
-    significant pair, the letters are p 'ab', q 'b', r 'a', and q, never compared unfavourably with p, lost its place
-    in the set taken from letter 'a'."""
+    """A level not separated from the best can share another letter with it than 'a': with q and r
+    the only significant pair, the letters are p 'ab', q 'b', r 'a', and q, never compared
+    unfavourably with p, lost its place in the set taken from letter 'a'.
+    """
     from initsens.analysis.posthoc import letters
     from initsens.analysis.study import best_levels
 
@@ -303,8 +312,10 @@ def test_best_set_comes_from_the_pairs_with_the_best_not_from_letter_a():
     assert best_levels(means, [("q", "t"), ("s", "t")], higher_is_better=True) == {"t", "p", "r"}
 
 
-def test_omega_sq_below_zero_is_reported_at_its_bound_with_the_raw_value_and_differences_stay_shares():
-    """N's ω² is below 0: printed beside [0, x] it lay outside its own interval, and M − N reached above 1."""
+def test_omega_sq_below_zero_is_reported_at_its_bound_with_the_raw_value_and_diffs_stay_shares():
+    """N's ω² is below 0: printed beside [0, x] it lay outside its own interval, and M − N reached
+    above 1.
+    """
     a = slips_analysis()
     raw = _omega_sq([SLIPS[("N", i)] for i in "abcd"])
     assert raw < 0
@@ -328,7 +339,9 @@ def test_omega_sq_below_zero_is_reported_at_its_bound_with_the_raw_value_and_dif
 
 
 def test_a_term_zero_by_construction_is_shown_as_such():
-    """Standardized within each model, every model's mean is 0: the model row printed SS 0, F 0, p 1.000."""
+    """Standardized within each model, every model's mean is 0: the model row printed SS 0, F 0, p
+    1.000.
+    """
     a = slips_analysis()
     fa = a.tables["factorial_anova"]
     z = fa[(fa["metric"] == "val_loss (z within model)") & (fa["term"] == "model")]
@@ -343,7 +356,9 @@ def test_a_term_zero_by_construction_is_shown_as_such():
 
 
 def test_an_undefined_spearman_row_says_why_and_the_summary_names_the_model():
-    """N's ARI is 0.958 in all 12 runs: its row was '–' with no reason, and the Summary dropped N silently."""
+    """N's ARI is 0.958 in all 12 runs: its row was '–' with no reason, and the Summary dropped N
+    silently.
+    """
     a = slips_analysis()
     assoc = a.tables["association"].set_index(["model", "depth"])
     reason = "ari is 0.958 in all 12 runs, so ρ is undefined"

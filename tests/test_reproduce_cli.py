@@ -1,6 +1,7 @@
-"""`initsens reproduce` end to end on tiny grids: both protocols trained with both readings of "the default", every
-claim judged under each check, resumable; a user's own Xena-style matrix with a phenotype table; one-line errors.
-The ladder is tested in test_studies.py on a smaller grid."""
+"""`initsens reproduce` end to end on tiny grids: both protocols trained with both readings of "the
+default", every claim judged under each check, resumable; a user's own Xena-style matrix with a
+phenotype table; one-line errors. The ladder is tested in test_studies.py on a smaller grid.
+"""
 
 from __future__ import annotations
 
@@ -124,9 +125,11 @@ def test_tiny_reproduction_judges_every_claim_under_both_protocols_and_both_read
 
 @pytest.mark.slow
 def test_a_phased_protocol_is_judged_on_its_complete_phases_and_says_what_waits(tmp_path):
-    """eltager2023-pancan with only its z-score phase trained: judged on it (P1, P2, P3, E1, E2 have verdicts), P4
-    waits for min-max and the other-default check for its phase, each shown with its progress, in the report, the
-    claims table and the console; a protocol with only a few runs trained shows "2 of N" instead of stopping."""
+    """eltager2023-pancan with only its z-score phase trained: judged on it (P1, P2, P3, E1, E2 have
+    verdicts), P4 waits for min-max and the other-default check for its phase, each shown with its
+    progress, in the report, the claims table and the console; a protocol with only a few runs
+    trained shows "2 of N" instead of stopping.
+    """
     out, report = tmp_path / "results", tmp_path / "rep.md"
     small = (
         "--repeats",
@@ -236,8 +239,9 @@ def test_a_phased_protocol_is_judged_on_its_complete_phases_and_says_what_waits(
 
 @pytest.mark.slow
 def test_reproduce_reads_a_xena_style_matrix_with_a_phenotype_table(tmp_path):
-    """A genes x samples TSV (Xena's layout) and a phenotype table with 'cancer type abbreviation': the options
-    `initsens train` has reach `initsens reproduce` too."""
+    """A genes x samples TSV (Xena's layout) and a phenotype table with 'cancer type abbreviation':
+    the options `initsens train` has reach `initsens reproduce` too.
+    """
     rng = np.random.default_rng(3)
     types = np.repeat(["BRCA", "LUAD", "KIRC"], 20)
     centres = rng.normal(0, 3, (3, 40))
@@ -325,8 +329,10 @@ def test_bad_protocol_ablation_and_data_are_one_line_errors(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_the_whole_reproduction_after_saving_the_finished_runs(tmp_path):
-    """Ctrl-C in the first study: its finished runs are kept, it says it was interrupted, and the next study does
-    not start (it used to: each study's sweep swallowed the interrupt and the loop went on)."""
+    """Ctrl-C in the first study: its finished runs are kept, it says it was interrupted, and the
+    next study does not start (it used to: each study's sweep swallowed the interrupt and the loop
+    went on).
+    """
     import signal
     import subprocess
     import sys

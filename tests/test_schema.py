@@ -1,5 +1,6 @@
-"""The runs, epochs and metrics tables are defined once (initsens.results.schema): the store writes them and the
-documentation's schema page (docs/guide/schema.md) lists them."""
+"""The runs, epochs and metrics tables are defined once (initsens.results.schema): the store writes
+them and the documentation's schema page (docs/guide/schema.md) lists them.
+"""
 
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ def test_written_files_carry_the_schema_and_its_descriptions(tmp_path):
             (n, str(t), d) for n, t, d in columns
         ]
         assert schema.metadata[b"schema_version"] == str(SCHEMA_VERSION).encode()
-        # a key the writer misspells is filled with nulls by from_pylist(schema=...): no column may be all null
+        # a key the writer misspells is filled with nulls by from_pylist(schema=...): no column may
+        # be all null
         table = pq.read_table(tmp_path / folder)
         assert [c for c in table.column_names if table[c].null_count == table.num_rows] == [], (
             folder

@@ -1,5 +1,7 @@
-"""The settings table (initsens.settings.Settings) is the one declaration every other view derives from: the
-config, the `initsens train` options, the `initsens` preset, the per-model keys, the model hyperparameters."""
+"""The settings table (initsens.settings.Settings) is the one declaration every other view derives
+from: the config, the `initsens train` options, the `initsens` preset, the per-model keys, the model
+hyperparameters.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +27,10 @@ def test_every_row_is_complete_and_every_flag_is_unique():
 
 
 def test_each_built_in_hyperparameter_is_declared_once_by_its_model_and_is_no_row_of_the_table():
-    """``name: Annotated[type, "help"] = default`` once in src/initsens, on the constructor of the class that takes it
-    (kl_weight and recon_reduction on VAE's, which the models' ``**shared`` pass on); the settings table names none."""
+    """``name: Annotated[type, "help"] = default`` once in src/initsens, on the constructor of the
+    class that takes it (kl_weight and recon_reduction on VAE's, which the models' ``**shared`` pass
+    on); the settings table names none.
+    """
     from pathlib import Path
 
     import initsens
@@ -56,8 +60,10 @@ def test_each_built_in_hyperparameter_is_declared_once_by_its_model_and_is_no_ro
 
 
 def test_train_has_one_option_per_built_in_hyperparameter_from_its_declaration():
-    """The model panel closes with the models' hyperparameters: flag, help and shown default from the declaration,
-    added when train is parsed or its help shown (building the CLI imports no model)."""
+    """The model panel closes with the models' hyperparameters: flag, help and shown default from
+    the declaration, added when train is parsed or its help shown (building the CLI imports no
+    model).
+    """
     import typer
 
     from initsens.cli import app
@@ -106,8 +112,8 @@ def test_train_has_one_option_per_setting_with_the_table_s_flag_help_and_panel()
 
 
 def test_reproduce_s_setting_options_take_flag_and_help_from_the_table():
-    """reproduce's data and training overrides: the table's flag and help, no default of their own (the presets'
-    values stand unless given).
+    """reproduce's data and training overrides: the table's flag and help, no default of their own
+    (the presets' values stand unless given).
     """
     import typer
 
@@ -149,7 +155,9 @@ def test_reproduce_s_setting_options_take_flag_and_help_from_the_table():
     ],
 )
 def test_each_row_s_checks_run_on_construction(values, message):
-    """A row's own checks and values run in Settings; SweepConfig adds the values of the registries rows name."""
+    """A row's own checks and values run in Settings; SweepConfig adds the values of the registries
+    rows name.
+    """
     from initsens.errors import InitsensError
 
     with pytest.raises(InitsensError) as error:
@@ -158,7 +166,9 @@ def test_each_row_s_checks_run_on_construction(values, message):
 
 
 def test_the_table_is_plain_data_naming_registries_by_kind():
-    """No import path in a row: a row with choices holds its values, or the kind of registry SweepConfig checks."""
+    """No import path in a row: a row with choices holds its values, or the kind of registry
+    SweepConfig checks.
+    """
     import inspect
 
     import initsens.settings

@@ -1,6 +1,7 @@
-"""A results folder survives a second writer, a stale lock, a corrupt part, a full disk and a failure at every
-write step of a chunk: what was committed stays there once, nothing half-written is read, and a re-run completes
-the grid without duplicates."""
+"""A results folder survives a second writer, a stale lock, a corrupt part, a full disk and a
+failure at every write step of a chunk: what was committed stays there once, nothing half-written is
+read, and a re-run completes the grid without duplicates.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
-    """A finished tiny sweep (4 runs in 2 chunks) and its rows, to write again under injected faults."""
+    """A finished tiny sweep (4 runs in 2 chunks) and its rows, to write again under injected
+    faults.
+    """
     out = tmp_path_factory.mktemp("sweep")
     runs = initsens.train(out=out, **TINY)
     epochs = pd.read_parquet(out / "epochs")
@@ -88,8 +91,10 @@ def test_a_second_writer_stops_and_a_stale_lock_is_taken_over(tmp_path):
 
 @pytest.mark.slow
 def test_a_second_command_on_a_folder_being_written_stops_and_trains_nothing(tmp_path):
-    """A writer (here a process holding the folder open, as a training sweep does) makes a second `initsens train`
-    stop at once; once the writer is gone, the same command takes the lock over and trains every run once."""
+    """A writer (here a process holding the folder open, as a training sweep does) makes a second
+    `initsens train` stop at once; once the writer is gone, the same command takes the lock over and
+    trains every run once.
+    """
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -200,9 +205,10 @@ def test_a_full_disk_loses_nothing_and_the_same_command_resumes(tmp_path, monkey
 
 @pytest.mark.slow
 def test_a_real_full_filesystem_loses_nothing_and_the_same_command_resumes(tmp_path):
-    """The same on a 64 KiB tmpfs (where the test may mount one: root on Linux; elsewhere the patched write above
-    stands in): the chunk that no longer fits is reported, nothing half-written stays, and once there is room the
-    same command trains only what is missing."""
+    """The same on a 64 KiB tmpfs (where the test may mount one: root on Linux; elsewhere the
+    patched write above stands in): the chunk that no longer fits is reported, nothing half-written
+    stays, and once there is room the same command trains only what is missing.
+    """
     disk = tmp_path / "disk"
     disk.mkdir()
     if (
@@ -295,7 +301,8 @@ def test_a_failure_at_any_write_step_of_a_chunk_commits_all_or_nothing(
     monkeypatch.undo()
     reopened = ResultsStore.open(tmp_path)
     committed = reopened.finished_run_ids()
-    # all or nothing: a failure before the runs part's rename leaves the chunk out; after it, the chunk is in
+    # all or nothing: a failure before the runs part's rename leaves the chunk out; after it, the
+    # chunk is in
     assert committed in (set(first), set(first) | set(second))
     assert not list(tmp_path.rglob(".*.tmp")) and inspect_folder(tmp_path).problems[
         "kind"
@@ -355,9 +362,11 @@ def test_check_reports_and_repair_fixes_duplicates_orphans_and_corrupt_parts(tmp
 
 
 def test_a_lost_epochs_part_has_one_way_out_check_repair_train(tmp_path, sweep):
-    """One epochs part deleted: analyze names the runs without learning curves, check reports them, --repair moves
-    their runs part aside (it used to say 'nothing to repair' while train skipped them as recorded), and the same
-    train command retrains exactly those runs, after which nothing is missing."""
+    """One epochs part deleted: analyze names the runs without learning curves, check reports them,
+    --repair moves their runs part aside (it used to say 'nothing to repair' while train skipped
+    them as recorded), and the same train command retrains exactly those runs, after which nothing
+    is missing.
+    """
     out = tmp_path / "r"
     subprocess.run(["cp", "-r", str(sweep[0]), str(out)], check=True)
     lost = sorted((out / "epochs").glob("part-*.parquet"))[0]
@@ -407,8 +416,9 @@ def hooked(original):
             os.kill(os.getpid(), signal.SIGKILL)
         return original(*args, **kwargs)
     return call
-sm.pq.write_table, atomic.fsync_path, atomic.os.replace = (hooked(sm.pq.write_table), hooked(atomic.fsync_path),
-                                                           hooked(atomic.os.replace))
+sm.pq.write_table, atomic.fsync_path, atomic.os.replace = (
+    hooked(sm.pq.write_table), hooked(atomic.fsync_path), hooked(atomic.os.replace)
+)
 runs, epochs = pickle.loads(open(sys.argv[3], "rb").read())
 sm.ResultsStore.open(sys.argv[1]).append(runs, epochs)
 """
@@ -419,9 +429,10 @@ sm.ResultsStore.open(sys.argv[1]).append(runs, epochs)
 def test_a_process_killed_at_any_write_step_leaves_the_chunk_whole_or_absent(
     tmp_path, sweep, kill_at
 ):
-    """SIGKILL (no cleanup runs: no except, no atexit) at each write step of a chunk: the chunk is committed
-    whole or not at all, nothing half-written is read, the dead writer's lock is taken over and a re-run
-    completes the grid without duplicates."""
+    """SIGKILL (no cleanup runs: no except, no atexit) at each write step of a chunk: the chunk is
+    committed whole or not at all, nothing half-written is read, the dead writer's lock is taken
+    over and a re-run completes the grid without duplicates.
+    """
     import pickle
 
     _, runs, epochs = sweep

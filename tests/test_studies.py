@@ -1,5 +1,5 @@
-"""What `initsens reproduce` plans (initsens.reproduction.studies) and how the judge shows a rung that is not
-completely trained.
+"""What `initsens reproduce` plans (initsens.reproduction.studies) and how the judge shows a rung
+that is not completely trained.
 """
 
 from __future__ import annotations
@@ -54,9 +54,10 @@ def test_protocols_carry_their_own_default_and_train_the_other_reading_too(tmp_p
 
 
 def test_without_settings_every_protocol_plans_the_posters_grid_as_the_command_does(tmp_path):
-    """initsens.reproduce() and scripts/permuted_null.py pass no grid settings: the presets alone train z-score, so
-    they used to judge half the grid the command trains (P1 and P4 came out not testable on a shuffled copy of the
-    committed runs for want of min-max)."""
+    """initsens.reproduce() and scripts/permuted_null.py pass no grid settings: the presets alone
+    train z-score, so they used to judge half the grid the command trains (P1 and P4 came out not
+    testable on a shuffled copy of the committed runs for want of min-max).
+    """
     for study in plan_studies(
         ["eltager2023", ORIGINAL_SCALE, "initsens"], {}, tmp_path, ladder=False
     ):
@@ -76,8 +77,8 @@ def test_without_settings_every_protocol_plans_the_posters_grid_as_the_command_d
 
 
 def test_a_running_setting_reaches_every_study(tmp_path):
-    """--denormals keep (IEEE arithmetic instead of the CPU default, flush) applies to the protocols, ablations and
-    rungs.
+    """--denormals keep (IEEE arithmetic instead of the CPU default, flush) applies to the
+    protocols, ablations and rungs.
     """
     studies = plan_studies(
         ["eltager2023", "initsens"],
@@ -123,7 +124,8 @@ def test_the_ladder_moves_the_kl_weight_and_the_step_schedule_as_fixed_in_code(t
             and cfg.normalizations == ("zscore",)
             and study.default == "kaiming_uniform"
         )
-        # the KL weight divides the batch by N_train (tcga5's own split where the rung does not move it)
+        # the KL weight divides the batch by N_train (tcga5's own split where the rung does not move
+        # it)
         assert cfg.mn_split(247, 62) == (
             (rung.n_train, rung.n_train // 4) if rung.n_train != 247 else (247, 62)
         )
@@ -138,8 +140,9 @@ def test_the_ladder_moves_the_kl_weight_and_the_step_schedule_as_fixed_in_code(t
 
 
 def test_the_original_scale_trains_its_grid_in_phases_fixed_in_code(tmp_path):
-    """eltager2023-pancan on the poster's grid: z-score, then min-max, then the other reading of "the default";
-    the phases partition the grid, keep the run ids, and rung (c)'s runs are the grid's own (same ids, same folder).
+    """eltager2023-pancan on the poster's grid: z-score, then min-max, then the other reading of
+    "the default"; the phases partition the grid, keep the run ids, and rung (c)'s runs are the
+    grid's own (same ids, same folder).
     """
     studies = {s.name: s for s in plan_studies([ORIGINAL_SCALE], {**GRID, "repeats": 10}, tmp_path)}
     grid, rung = studies[ORIGINAL_SCALE], studies["kl-8850+steps-138"]
@@ -213,8 +216,10 @@ def test_a_rung_not_completely_trained_shows_how_far_it_got_and_no_verdict(tmp_p
 
 
 def test_a_ladder_with_no_run_trained_is_drawn_and_shown_as_0_of_n(tmp_path):
-    """A results folder holding the protocols but no ladder: every rung 0 of N, the figure drawn (its log axis used
-    to fail on medians that are all NaN: "Data cannot be log-scaled"), the table says 0 of N and no verdict."""
+    """A results folder holding the protocols but no ladder: every rung 0 of N, the figure drawn
+    (its log axis used to fail on medians that are all NaN: "Data cannot be log-scaled"), the table
+    says 0 of N and no verdict.
+    """
     from initsens.reproduction.report import ladder_plot
     from initsens.reproduction.verdicts import study_result
 
@@ -229,8 +234,10 @@ def test_a_ladder_with_no_run_trained_is_drawn_and_shown_as_0_of_n(tmp_path):
 
 @pytest.mark.slow
 def test_the_ladder_trains_and_is_judged_on_both_metrics(tmp_path):
-    """The ladder end to end on a tiny grid (two models, one depth, two seeds, one epoch): every rung trained into
-    its folder with its own KL weight and step schedule, judged on the claim's metric and on val_nelbo."""
+    """The ladder end to end on a tiny grid (two models, one depth, two seeds, one epoch): every
+    rung trained into its folder with its own KL weight and step schedule, judged on the claim's
+    metric and on val_nelbo.
+    """
     from initsens.reproduction.judge import judge
     from initsens.training import plan_sweep, run_sweep
 
@@ -277,8 +284,9 @@ def test_the_ladder_trains_and_is_judged_on_both_metrics(tmp_path):
 
 
 def _judged(study, normalizations: tuple[str, ...] = ("zscore",)) -> StudyResult:
-    """``study`` judged on made-up runs: four models x five initializers x 3 seeds at depth 1, z-score (60 runs) or
-    each of ``normalizations``."""
+    """``study`` judged on made-up runs: four models x five initializers x 3 seeds at depth 1,
+    z-score (60 runs) or each of ``normalizations``.
+    """
     import numpy as np
 
     from initsens.reproduction.result import PhaseProgress
@@ -321,9 +329,10 @@ def _judged(study, normalizations: tuple[str, ...] = ("zscore",)) -> StudyResult
 def test_a_study_with_nothing_judged_yet_says_so_in_the_methods_and_the_figures_legend(
     monkeypatch, tmp_path
 ):
-    """The original scale before its z-score phase is complete: its methods line says none is judged yet (not
-    "0 ok, 0 diverged" beside runs that are trained) and its legend entry in a claim's figure says why it has no
-    points, beside a judged study's plain name."""
+    """The original scale before its z-score phase is complete: its methods line says none is judged
+    yet (not "0 ok, 0 diverged" beside runs that are trained) and its legend entry in a claim's
+    figure says why it has no points, beside a judged study's plain name.
+    """
     from initsens.reproduction.report import figures
     from initsens.reproduction.report.context import Context
     from initsens.reproduction.report.sections import methods
@@ -361,19 +370,21 @@ def test_a_study_with_nothing_judged_yet_says_so_in_the_methods_and_the_figures_
         in lines["initsens"]
     )
     assert (
-        "0 of 960 runs (z-score: 0 of 400 trained; min-max: 0 of 400 trained; the other default: 0 of 160 "
-        "trained) (none judged yet: a phase is judged once it and every phase before it are complete), 0.0 min"
-        in lines[ORIGINAL_SCALE]
+        "0 of 960 runs (z-score: 0 of 400 trained; min-max: 0 of 400 trained; the other default: "
+        "0 of 160 trained) (none judged yet: a phase is judged once it and every phase before it "
+        "are complete), 0.0 min" in lines[ORIGINAL_SCALE]
     )
 
 
 def test_the_nulls_are_counted_per_protocol_and_claim_with_exact_intervals_and_a_stale_one_says_so(
     tmp_path,
 ):
-    """scripts/permuted_null.py's verdicts (as its CSV holds them) become one row per null and protocol: the times
-    each claim came out contradicted with its exact 95% interval (scipy's binomtest here), ▲ where the count is
-    significantly above 5%; a protocol permuted on fewer runs than are judged now says so; in the centred null a
-    P2/P3 contradiction decided by failures only is not counted."""
+    """scripts/permuted_null.py's verdicts (as its CSV holds them) become one row per null and
+    protocol: the times each claim came out contradicted with its exact 95% interval (scipy's
+    binomtest here), ▲ where the count is significantly above 5%; a protocol permuted on fewer runs
+    than are judged now says so; in the centred null a P2/P3 contradiction decided by failures only
+    is not counted.
+    """
     from scipy.stats import binomtest
 
     from initsens.reproduction.claims import RULES_VERSION
@@ -389,7 +400,8 @@ def test_the_nulls_are_counted_per_protocol_and_claim_with_exact_intervals_and_a
         s.name: s for s in plan_studies(["eltager2023", "initsens"], GRID, tmp_path, ladder=False)
     }
     results = [_judged(studies["eltager2023"]), _judged(studies["initsens"])]
-    # eltager2023's own reading is kaiming_uniform: its judged own runs are the 48 not read as nn.Linear's "default"
+    # eltager2023's own reading is kaiming_uniform: its judged own runs are the 48 not read as
+    # nn.Linear's "default"
     verdicts = {
         ("initsens", 0, "P2"): "contradicted",
         ("initsens", 2, "P2"): "contradicted",
@@ -449,9 +461,11 @@ def test_the_nulls_are_counted_per_protocol_and_claim_with_exact_intervals_and_a
 def test_where_protocols_disagree_a_study_judged_on_one_normalization_is_matched_cell_by_cell(
     monkeypatch, tmp_path
 ):
-    """The original scale's z-score phase names its cells without the normalization ("IWAE, depth 1"), the other
-    protocols with it: the disagreement lines match them cell by cell (they used to list every cell as nan for
-    one study or the other) and show – where a study has no such cell (its min-max, not trained yet)."""
+    """The original scale's z-score phase names its cells without the normalization ("IWAE, depth
+    1"), the other protocols with it: the disagreement lines match them cell by cell (they used to
+    list every cell as nan for one study or the other) and show – where a study has no such cell
+    (its min-max, not trained yet).
+    """
     from initsens.reproduction.report.sections import disagreements
 
     studies = {
@@ -480,8 +494,8 @@ def test_where_protocols_disagree_a_study_judged_on_one_normalization_is_matched
         x for x in disagreements([both, phase]) if x.startswith("  Sub-results") and "IWAE" in x
     )
     assert (
-        f"IWAE, depth 1, normalization zscore (eltager2023 supported, {ORIGINAL_SCALE} contradicted)"
-        in line
+        f"IWAE, depth 1, normalization zscore (eltager2023 supported, {ORIGINAL_SCALE} "
+        "contradicted)" in line
     )
     assert (
         f"IWAE, depth 1, normalization minmax (eltager2023 supported, {ORIGINAL_SCALE} –)" in line

@@ -1,5 +1,6 @@
-"""The judge's per-study cache and worker processes (``initsens.reproduction.cache``): a study is computed again exactly
-when something its answer depends on changed, and the processes give what one process gives.
+"""The judge's per-study cache and worker processes (``initsens.reproduction.cache``): a study is
+computed again exactly when something its answer depends on changed, and the processes give what one
+process gives.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ class ToyStudy:
 
 @dataclass(frozen=True)
 class ToyWork:
-    """Sums the ``x`` column of a study's Parquet files, times ``scale``; counts its calls in a file (it may run in
-    another process)."""
+    """Sums the ``x`` column of a study's Parquet files, times ``scale``; counts its calls in a file
+    (it may run in another process).
+    """
 
     scale: float
     log: Path

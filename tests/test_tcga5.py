@@ -61,10 +61,11 @@ def test_genes_are_the_top_8000_by_mad_over_all_samples(tcga5, source):
 
 
 def test_float16_keeps_the_training_selection_and_zscores(tcga5, source):
-    """float16 rounds each value by at most 2^-6 (values < 32). On the training split, the top-5000 MAD genes
-    of the embedded file equal those of the float32 source except for genes whose MAD lies within 2 x 2^-6 of
-    the cut-off, and the z-scores differ by at most the rounding error over the gene's sd (plus the shift of
-    the mean and sd it causes)."""
+    """float16 rounds each value by at most 2^-6 (values < 32). On the training split, the top-5000
+    MAD genes of the embedded file equal those of the float32 source except for genes whose MAD lies
+    within 2 x 2^-6 of the cut-off, and the z-scores differ by at most the rounding error over the
+    gene's sd (plus the shift of the mean and sd it causes).
+    """
     index = {g: i for i, g in enumerate(source.gene_ids)}
     X32 = source.X[:, [index[g] for g in tcga5.gene_ids]]
     train, _ = train_val_split(tcga5.n_samples, tcga5.labels, 0.2, 0)

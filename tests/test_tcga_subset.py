@@ -43,7 +43,9 @@ def test_real_tcga_subset_loads_and_prepares(tcga_subset_path):
 
 
 def test_the_skip_says_where_the_data_was_looked_for_and_how_to_run_the_tests(tmp_path):
-    """Without the subset the tests skip; the reason said where it looked, not what the file is or how to run them."""
+    """Without the subset the tests skip; the reason said where it looked, not what the file is or
+    how to run them.
+    """
     import os
     import subprocess
     import sys
@@ -73,6 +75,6 @@ def test_the_skip_says_where_the_data_was_looked_for_and_how_to_run_the_tests(tm
     assert f"not found at {tmp_path / 'tcga_rtcga5.parquet'} (from INITSENS_SHARED_DATA)" in out
     assert "../shared/data beside the repository" in out and "build_tcga5.py" in out
     assert (
-        "INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py tests/test_tcga_subset.py"
-        in out
+        "INITSENS_SHARED_DATA=/folder/holding/it pytest tests/test_tcga5.py "
+        "tests/test_tcga_subset.py" in out
     )

@@ -1,5 +1,7 @@
-"""A new claim is one module (tests/plugins/toyclaim.py) and one line in CLAIMS: it is judged under every check that
-takes it, aggregated, tabled, written into the report's rules, claims table and evidence, and drawn."""
+"""A new claim is one module (tests/plugins/toyclaim.py) and one line in CLAIMS: it is judged under
+every check that takes it, aggregated, tabled, written into the report's rules, claims table and
+evidence, and drawn.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ INITS = ("default", "normal", "uniform", "xavier_normal", "xavier_uniform")
 
 
 def toy_runs() -> pd.DataFrame:
-    """Four models x five initializers x 3 seeds at depth 1: the default's loss is the lowest, normal's the highest."""
+    """Four models x five initializers x 3 seeds at depth 1: the default's loss is the lowest,
+    normal's the highest.
+    """
     rng = np.random.default_rng(0)
     rows = [
         {

@@ -61,7 +61,9 @@ def test_batches_cover_every_sample_once_and_never_leave_one_alone():
 
 
 def test_batch_count_is_the_number_of_batches_made():
-    """The report's optimizer steps per epoch count what training does (a lone trailing sample is dropped)."""
+    """The report's optimizer steps per epoch count what training does (a lone trailing sample is
+    dropped).
+    """
     rng = np.random.default_rng(0)
     for n in (247, 248, 249, 256, 257, 62, 3):
         for drop_last in (False, True):
@@ -101,9 +103,10 @@ def test_run_is_deterministic_and_reports_its_best_epoch(data):
 def test_flushing_subnormals_is_scoped_to_the_fit_recorded_per_run_and_not_in_the_run_id(
     data, tmp_path
 ):
-    """denormals (default flush): subnormal floats read as zero while a fit runs on the CPU and are IEEE again after;
-    a flushed run and a kept one share one run id (the id they had before flushing became the default), the runs
-    table records which arithmetic each used, and the results agree to rounding.
+    """denormals (default flush): subnormal floats read as zero while a fit runs on the CPU and are
+    IEEE again after; a flushed run and a kept one share one run id (the id they had before flushing
+    became the default), the runs table records which arithmetic each used, and the results agree to
+    rounding.
     """
     if not torch.set_flush_denormal(True):
         pytest.skip("this CPU cannot flush subnormal floats")
@@ -214,7 +217,8 @@ def test_sweep_writes_tidy_parquet_and_resumes(tmp_path):
         and set(again["run_id"]) == set(runs["run_id"])
     )
     assert len(pd.read_parquet(tmp_path / "epochs")) == len(epochs)
-    # IWAE's own metric: one row per IWAE epoch (val_ess, between 1 and K = 5 where finite), none for VanillaVAE
+    # IWAE's own metric: one row per IWAE epoch (val_ess, between 1 and K = 5 where finite), none
+    # for VanillaVAE
     metrics = pd.read_parquet(tmp_path / "metrics")
     iwae_epochs = epochs.merge(again[["run_id", "model"]]).query("model == 'IWAE'")
     assert (
@@ -292,7 +296,9 @@ def test_orphaned_epochs_and_metrics_parts_are_removed(tmp_path):
 
 
 def _sigint_default() -> None:
-    """In a child before exec: SIGINT back to its default disposition (see test_interrupt_saves_finished_runs)."""
+    """In a child before exec: SIGINT back to its default disposition (see
+    test_interrupt_saves_finished_runs).
+    """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
@@ -348,11 +354,14 @@ def test_killed_sweep_resumes_without_duplicates_or_losses(tmp_path):
 
 @pytest.mark.slow
 def test_interrupt_saves_finished_runs(tmp_path):
-    """Ctrl-C after the first group is written: that group is kept, the sweep says it was interrupted, and the
-    group in progress (400 epochs without early stopping: far from done) is not written half-way."""
+    """Ctrl-C after the first group is written: that group is kept, the sweep says it was
+    interrupted, and the group in progress (400 epochs without early stopping: far from done) is not
+    written half-way.
+    """
     long = ("--epochs", "400", "--patience", "400")
-    # SIGINT at its default in the child, whatever the runner's disposition: a suite started in the background
-    # has SIGINT ignored, and children inherit that (Python then installs no KeyboardInterrupt handler).
+    # SIGINT at its default in the child, whatever the runner's disposition: a suite started in the
+    # background has SIGINT ignored, and children inherit that (Python then installs no
+    # KeyboardInterrupt handler).
     shown = [
         arg for arg in _train_cmd(tmp_path, *long) if arg != "--quiet"
     ]  # the full summary, as a user sees it

@@ -131,8 +131,10 @@ def test_seed_streams_are_distinct_and_reproducible():
 
 
 def test_runs_share_an_ensemble_key_unless_they_differ_in_a_factor_the_table_does_not_stack():
-    """The stacking key comes from the table: two runs differing in one factor share it exactly when that factor is
-    ``stacked`` (initializer, init scope, seed), and not for model, depth or normalization."""
+    """The stacking key comes from the table: two runs differing in one factor share it exactly when
+    that factor is ``stacked`` (initializer, init scope, seed), and not for model, depth or
+    normalization.
+    """
     from dataclasses import replace
 
     from initsens.settings import FACTORS
@@ -157,8 +159,10 @@ def test_runs_share_an_ensemble_key_unless_they_differ_in_a_factor_the_table_doe
 def test_a_toy_factor_that_changes_the_hidden_width_trains_its_levels_in_separate_ensembles(
     monkeypatch, tmp_path
 ):
-    """A factor declared as a new one would be (a Factor row, not marked ``stacked``) and a run field that sets the
-    first hidden width: its levels land in separate chunks, while initializers and seeds still stack."""
+    """A factor declared as a new one would be (a Factor row, not marked ``stacked``) and a run
+    field that sets the first hidden width: its levels land in separate chunks, while initializers
+    and seeds still stack.
+    """
     from dataclasses import dataclass, replace
 
     import initsens.training.config as config_module

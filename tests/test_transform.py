@@ -13,8 +13,10 @@ from initsens.errors import InitsensError
 
 
 def counts_matrix(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """60 samples x 40 genes of raw counts, 2 types: genes 0-9 are highly expressed (~1e5) with small
-    relative variation; genes 30-39 are lowly expressed (~50) but differ 8-fold between the types."""
+    """60 samples x 40 genes of raw counts, 2 types: genes 0-9 are highly expressed (~1e5) with
+    small relative variation; genes 30-39 are lowly expressed (~50) but differ 8-fold between the
+    types.
+    """
     rng = np.random.default_rng(seed)
     labels = np.repeat(["A", "B"], 30)
     mean = np.full(40, 500.0)
@@ -38,7 +40,9 @@ def test_auto_recognizes_counts_only():
 
 
 def test_none_on_raw_counts_is_refused_in_one_line():
-    """A preset written for log-scale data (eltager2023 says transform = none) must not train on counts silently."""
+    """A preset written for log-scale data (eltager2023 says transform = none) must not train on
+    counts silently.
+    """
     counts, _ = counts_matrix()
     with pytest.raises(
         InitsensError,

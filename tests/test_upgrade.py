@@ -1,8 +1,9 @@
-"""Folders written by an earlier initsens keep working: they resume without training their runs again and read
-alongside new parts.
+"""Folders written by an earlier initsens keep working: they resume without training their runs
+again and read alongside new parts.
 
-``fixtures/schema3/{keep,flush}`` were written by initsens at commit 882443b (schema 3, when ``--denormals flush``
-entered the run id and ``keep`` was the default; see ``fixtures/schema3/README.md``).
+``fixtures/schema3/{keep,flush}`` were written by initsens at commit 882443b (schema 3, when
+``--denormals flush`` entered the run id and ``keep`` was the default; see
+``fixtures/schema3/README.md``).
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def old(tmp_path) -> Path:
 def test_a_schema_3_folder_resumes_without_retraining_whatever_its_arithmetic(
     old, written_with, now
 ):
-    """Runs kept their subnormals (then the default, outside the id) or flushed them (then inside the id): under
-    the new default (flush, outside the id) and under either explicit value, every run is found, under the id it
-    was recorded with.
+    """Runs kept their subnormals (then the default, outside the id) or flushed them (then inside
+    the id): under the new default (flush, outside the id) and under either explicit value, every
+    run is found, under the id it was recorded with.
     """
     config = SweepConfig.from_mapping({**GRID, **({"denormals": now} if now else {})})
     plan = plan_sweep(config, old / written_with)
@@ -64,9 +65,10 @@ def test_kept_runs_keep_their_ids_and_flushed_ones_answer_to_their_former_id(old
 
 
 def test_a_writer_upgrades_old_parts_so_every_reader_sees_one_layout(old):
-    """One more seed trained into the schema-3 folder: opening it to write rewrites its old runs parts with the
-    column added since (``denormals``: ``keep``, what schema 3 did without the flag) and nothing else changed, so
-    pandas, polars, duckdb and ``initsens analyze`` read the folder as one table; a read-only open changes nothing.
+    """One more seed trained into the schema-3 folder: opening it to write rewrites its old runs
+    parts with the column added since (``denormals``: ``keep``, what schema 3 did without the flag)
+    and nothing else changed, so pandas, polars, duckdb and ``initsens analyze`` read the folder as
+    one table; a read-only open changes nothing.
     """
     import duckdb
     import polars

@@ -1,4 +1,5 @@
-"""`initsens data fetch xena-pancan` against a local HTTP server serving small files in Xena's format.
+"""`initsens data fetch xena-pancan` against a local HTTP server serving small files in Xena's
+format.
 
 The server honours Range requests (so downloads resume) and can cut the first response short to
 simulate a dropped connection.
@@ -59,7 +60,9 @@ def _fixture_files(folder: Path) -> dict[str, bytes]:
 
 
 class _Server:
-    """Serves ``files`` under /download/; ``truncate`` makes the next full response stop half-way."""
+    """Serves ``files`` under /download/; ``truncate`` makes the next full response stop
+    half-way.
+    """
 
     def __init__(self, files: dict[str, bytes]):
         self.files, self.truncate, self.requests = files, set(), []

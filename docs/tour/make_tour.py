@@ -1,7 +1,7 @@
-"""Regenerate the tour's committed output: every command of README's 60-second tour, run as a user runs it, in a
-fresh folder; what each prints goes to ``docs/tour/output/<name>.txt`` and the report with its figures to
-``docs/tour/report/``. The documentation shows these files (Getting started, How to read your report, the user
-guide); nothing in them is typed by hand.
+"""Regenerate the tour's committed output: every command of README's 60-second tour, run as a user
+runs it, in a fresh folder; what each prints goes to ``docs/tour/output/<name>.txt`` and the report
+with its figures to ``docs/tour/report/``. The documentation shows these files (Getting started, How
+to read your report, the user guide); nothing in them is typed by hand.
 
     python docs/tour/make_tour.py          # about 2-3 minutes on 2 CPU cores
 
@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-#: The tour, as README gives it: (name of its output file, the command's arguments after ``initsens``).
+#: The tour, as README gives it: (name of its output file, the command's arguments after
+#: ``initsens``).
 TOUR = [
     ("data-info", ["data", "info"]),
     ("models", ["models"]),
@@ -47,7 +48,9 @@ COLUMNS = "88"
 
 
 def run(args: list[str], cwd: Path) -> str:
-    """``initsens ARGS`` in ``cwd`` as a user runs it (a terminal COLUMNS wide, no colours); its output."""
+    """``initsens ARGS`` in ``cwd`` as a user runs it (a terminal COLUMNS wide, no colours); its
+    output.
+    """
     env = {**os.environ, "COLUMNS": COLUMNS, "NO_COLOR": "1", "TERM": "dumb"}
     done = subprocess.run(
         [sys.executable, "-c", "from initsens.cli import main; main()", *args],

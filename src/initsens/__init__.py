@@ -1,10 +1,10 @@
 """initsens: how sensitive is each VAE to its weight initialization on TCGA RNA-seq?
 
-In a notebook: ``initsens.train``, ``initsens.analyze`` and ``initsens.reproduce`` (:mod:`initsens.api`), imported on
-first use so that ``import initsens`` and ``initsens --help`` stay fast. Subpackages: :mod:`initsens.data`
-(datasets, preprocessing, splits), :mod:`initsens.models` (VAE networks, objectives, initializers),
-:mod:`initsens.training`, :mod:`initsens.analysis`, :mod:`initsens.report` and :mod:`initsens.cli` (the ``initsens``
-command).
+In a notebook: ``initsens.train``, ``initsens.analyze`` and ``initsens.reproduce``
+(:mod:`initsens.api`), imported on first use so that ``import initsens`` and ``initsens --help``
+stay fast. Subpackages: :mod:`initsens.data` (datasets, preprocessing, splits),
+:mod:`initsens.models` (VAE networks, objectives, initializers), :mod:`initsens.training`,
+:mod:`initsens.analysis`, :mod:`initsens.report` and :mod:`initsens.cli` (the ``initsens`` command).
 """
 
 from initsens.errors import InitsensError

@@ -1,7 +1,8 @@
-"""The library entry points behind the ``initsens`` command, for notebooks and scripts: :func:`train`,
-:func:`analyze` and :func:`reproduce` (also importable as ``initsens.train`` and so on). Each returns plain
-objects (DataFrames, the analysis, the verdicts) and reports progress through an optional callback; the command
-line calls the same planning, training and judging and adds its display.
+"""The library entry points behind the ``initsens`` command, for notebooks and scripts:
+:func:`train`, :func:`analyze` and :func:`reproduce` (also importable as ``initsens.train`` and so
+on). Each returns plain objects (DataFrames, the analysis, the verdicts) and reports progress
+through an optional callback; the command line calls the same planning, training and judging and
+adds its display.
 """
 
 from __future__ import annotations
@@ -36,39 +37,44 @@ def train(
     on_trained: Callable[[SweepSummary], None] | None = None,
     **settings: Any,
 ) -> pd.DataFrame:
-    """Train a sweep into ``out`` (resumable, like ``initsens train``) and return its grid's runs table.
+    """Train a sweep into ``out`` (resumable, like ``initsens train``) and return its grid's runs
+    table.
 
     Parameters
     ----------
-    config : a preset name (``"eltager2023"``), a TOML file, a :class:`~initsens.training.SweepConfig`, or None for
-        initsens's defaults.
+    config : a preset name (``"eltager2023"``), a TOML file, a
+        :class:`~initsens.training.SweepConfig`, or None for initsens's defaults.
     out : the results folder.
     force : retrain runs already recorded in ``out``.
-    quarantine : set unreadable part files aside (in ``out/set-aside/``) and retrain their runs, instead of stopping.
-    dry_run : check the data and ``out``, train nothing, and return the grid instead: one row per run (``run_id``,
-        its factors, ``recorded``: already in ``out``).
-    cluster : train on Dask (:class:`~initsens.training.distributed.Cluster`: a local cluster of ``workers``
-        processes, or a running ``scheduler`` / ``scheduler_file``); in this process when None.
+    quarantine : set unreadable part files aside (in ``out/set-aside/``) and retrain their runs,
+        instead of stopping.
+    dry_run : check the data and ``out``, train nothing, and return the grid instead: one row per
+        run (``run_id``, its factors, ``recorded``: already in ``out``).
+    cluster : train on Dask (:class:`~initsens.training.distributed.Cluster`: a local cluster of
+        ``workers`` processes, or a running ``scheduler`` / ``scheduler_file``); in this process
+        when None.
     observer : progress callbacks (:class:`~initsens.training.sweep.SweepObserver`).
-    on_plan : called with the checked :class:`~initsens.training.SweepPlan` before anything trains (its ``notes``
-        are worth showing).
+    on_plan : called with the checked :class:`~initsens.training.SweepPlan` before anything trains
+        (its ``notes`` are worth showing).
     on_connect : told how many Dask workers answered, and where.
-    on_trained : called with the sweep's :class:`~initsens.training.sweep.SweepSummary` once it ends; after an
-        interruption (Ctrl-C) too, before :class:`KeyboardInterrupt` is raised (the finished runs are saved).
-    **settings : any setting of ``initsens train`` by its name (``models="IWAE"``, ``repeats=3``, ``epochs=5``);
-        they win over ``config``.
+    on_trained : called with the sweep's :class:`~initsens.training.sweep.SweepSummary` once it
+        ends; after an interruption (Ctrl-C) too, before :class:`KeyboardInterrupt` is raised (the
+        finished runs are saved).
+    **settings : any setting of ``initsens train`` by its name (``models="IWAE"``, ``repeats=3``,
+        ``epochs=5``); they win over ``config``.
 
     Returns
     -------
     pandas.DataFrame
-        One row per run of the grid, the columns of ``runs/`` (README: Parquet schema); with ``dry_run``, the grid.
+        One row per run of the grid, the columns of ``runs/`` (README: Parquet schema); with
+        ``dry_run``, the grid.
 
     Examples
     --------
     >>> import tempfile
     >>> folder = tempfile.TemporaryDirectory()
-    >>> runs = train(models="VanillaVAE", inits="default,normal", depths=1, repeats=2, epochs=2, top_genes=20,
-    ...              hidden_dims=8, latent_dim=2, out=folder.name)
+    >>> runs = train(models="VanillaVAE", inits="default,normal", depths=1, repeats=2, epochs=2,
+    ...              top_genes=20, hidden_dims=8, latent_dim=2, out=folder.name)
     >>> runs[["initializer", "seed", "status"]]
       initializer  seed status
     0     default     0     ok
@@ -121,15 +127,16 @@ def analyze(
     on_written: Callable[[Written], None] | None = None,
     command: str | None = None,
 ) -> Analysis:
-    """Analyze a results folder, a runs file or a runs DataFrame as ``initsens analyze`` does; with ``report`` also
-    write the Markdown report, its figures and tables.
+    """Analyze a results folder, a runs file or a runs DataFrame as ``initsens analyze`` does; with
+    ``report`` also write the Markdown report, its figures and tables.
 
-    Any seed sweep works: ``analyze("sweep.csv", "accuracy", factor="optimizer", by="model,dataset")``.
+    Any seed sweep works:
+    ``analyze("sweep.csv", "accuracy", factor="optimizer", by="model,dataset")``.
 
     Parameters
     ----------
-    factor, by, replicate : the compared factor, the columns that define a cell (default model x depth) and the
-        replicate column.
+    factor, by, replicate : the compared factor, the columns that define a cell (default model x
+        depth) and the replicate column.
     log : analyze log10 of the metric (for losses spanning decades).
     on_loaded : called with what was read (its ``warnings`` are worth showing) before the analysis.
     on_written : called with the report's files.
@@ -220,24 +227,25 @@ def reproduce(
     ``"eltager2023:clustering=kmeans"``, the scale ladder) and judge the original study's claims, as
     ``initsens reproduce`` does.
 
-    Every study trains the poster's grid (:data:`initsens.reproduction.studies.GRID`: 10 seeds, depths 1 and 2,
-    z-score and min-max). The data are checked before anything is created; an interrupted study (Ctrl-C) raises
-    :class:`KeyboardInterrupt` once its finished runs are saved.
+    Every study trains the poster's grid (:data:`initsens.reproduction.studies.GRID`: 10 seeds,
+    depths 1 and 2, z-score and min-max). The data are checked before anything is created; an
+    interrupted study (Ctrl-C) raises :class:`KeyboardInterrupt` once its finished runs are saved.
 
     Parameters
     ----------
     on_study : ``on_study(study, plan)``, called before a study (or each phase of a phased study,
-        :data:`initsens.reproduction.studies.PHASES`) trains; the :class:`~initsens.training.SweepPlan` carries
-        notes worth showing.
+        :data:`initsens.reproduction.studies.PHASES`) trains; the
+        :class:`~initsens.training.SweepPlan` carries notes worth showing.
     on_trained : ``on_trained(study, summary)``, called after.
-    **settings : settings of ``initsens train`` (e.g. ``repeats=3``, ``data="my.tsv"``), for every study.
+    **settings : settings of ``initsens train`` (e.g. ``repeats=3``, ``data="my.tsv"``), for every
+        study.
 
     Returns
     -------
     Reproduction or None
-        None with ``judge_claims=False``; else ``.claims``: one row per claim, study, check and scope (verdict,
-        estimate, CI, sub-result counts); ``.results``: each study's runs, evidence and verdicts; ``.report``: the
-        report's path.
+        None with ``judge_claims=False``; else ``.claims``: one row per claim, study, check and
+        scope (verdict, estimate, CI, sub-result counts); ``.results``: each study's runs, evidence
+        and verdicts; ``.report``: the report's path.
     """
     from initsens.analysis.study import check_options
     from initsens.reproduction.judge import judge
@@ -255,7 +263,8 @@ def reproduce(
     parsed = list(dict.fromkeys(Ablation.parse(spec) for spec in ablations))
     studies = plan_studies(list(protocols), settings, Path(out), parsed, ladder, both_defaults)
     if train and studies:
-        # every study's data loaded and checked once, before anything is created (most studies share them)
+        # every study's data loaded and checked once, before anything is created (most studies share
+        # them)
         loaded = {
             key: load_data(study.config)
             for key, study in {data_key(s.config): s for s in studies}.items()

@@ -1,7 +1,7 @@
 """Atomic file writes: write to a temporary name in the same folder, then rename over the target.
 
-A killed process therefore leaves either the old file or the new one, never half a file. The file gets
-the usual mode of a new file (0666 masked by the umask), not the 0600 of the temporary file, so
+A killed process therefore leaves either the old file or the new one, never half a file. The file
+gets the usual mode of a new file (0666 masked by the umask), not the 0600 of the temporary file, so
 colleagues and R sessions under other accounts can read results in a shared folder.
 """
 
@@ -27,9 +27,9 @@ def _umask() -> int:
 
 @contextmanager
 def atomic_path(dest: str | Path, sync: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on success it replaces ``dest``, on error it is removed. With
-    ``sync`` the file's data is flushed to disk (fsync) before the rename and the folder's entry after it, so a
-    power cut cannot leave a renamed but empty file.
+    """Yield a temporary path beside ``dest``; on success it replaces ``dest``, on error it is
+    removed. With ``sync`` the file's data is flushed to disk (fsync) before the rename and the
+    folder's entry after it, so a power cut cannot leave a renamed but empty file.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -66,9 +66,10 @@ def write_json(dest: str | Path, data: Any) -> None:
 
 @contextmanager
 def deferred_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) until the block ends, then raise it: a set of files written and counted inside
-    is then either all done or not started. Only the main thread receives signals; elsewhere a no-op. A process
-    that ignores SIGINT (started with ``nohup`` or in the background) keeps ignoring it here too.
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise it: a set of files written and counted
+    inside is then either all done or not started. Only the main thread receives signals; elsewhere
+    a no-op. A process that ignores SIGINT (started with ``nohup`` or in the background) keeps
+    ignoring it here too.
     """
     if threading.current_thread() is not threading.main_thread() or not callable(
         signal.getsignal(signal.SIGINT)

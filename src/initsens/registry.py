@@ -30,8 +30,8 @@ class Registry(Generic[T]):
             loader()
 
     def add(self, name: str, obj: T, source: str) -> None:
-        """Record an entry from outside the package (``source``: its import path or plugin); adding the same object
-        again does nothing, another object under a taken name is a one-line error.
+        """Record an entry from outside the package (``source``: its import path or plugin); adding
+        the same object again does nothing, another object under a taken name is a one-line error.
         """
         if name in self._entries:
             if self._entries[name] is obj:
@@ -48,7 +48,9 @@ class Registry(Generic[T]):
         return self._sources.get(name, "")
 
     def register(self, name: str) -> Callable[[T], T]:
-        """Decorator that records ``obj`` under ``name``; duplicate names are a programming error."""
+        """Decorator that records ``obj`` under ``name``; duplicate names are a programming
+        error.
+        """
 
         def decorator(obj: T) -> T:
             if name in self._entries:

@@ -1,4 +1,5 @@
-"""Every setting of a sweep, declared once: name, type, default, help, CLI panel, run identity, checks.
+"""Every setting of a sweep, declared once: name, type, default, help, CLI panel, run identity,
+checks.
 
 :class:`Settings` is that table; the options of ``initsens train``, the presets' defaults,
 :class:`~initsens.training.SweepConfig`, the run id and the analysis' cell keys derive from it. It
@@ -33,13 +34,15 @@ class Factor:
     Parameters
     ----------
     column : the run's field, runs column and run-id key (``init_scope`` for ``init_scopes``).
-    nesting : its place in the training order, outermost first (runs sharing an architecture train together).
-    cell : ``always`` (a cell key of the analysis), ``varied`` (a cell key where the runs hold several levels)
-        or '' (not one: the factor measured, or the replicate).
+    nesting : its place in the training order, outermost first (runs sharing an architecture train
+        together).
+    cell : ``always`` (a cell key of the analysis), ``varied`` (a cell key where the runs hold
+        several levels) or '' (not one: the factor measured, or the replicate).
     alias : the column's name also sets the factor to one value (``--init-scope hidden``).
     about : what the column holds, as the analysis tables describe it.
-    stacked : runs at different levels of it may train stacked in one ensemble (the same network shapes,
-        objective and optimizer); a factor that changes any of them leaves it False, and its levels train apart.
+    stacked : runs at different levels of it may train stacked in one ensemble (the same network
+        shapes, objective and optimizer); a factor that changes any of them leaves it False, and its
+        levels train apart.
     """
 
     column: str
@@ -98,7 +101,7 @@ def above(low: float, why: str = "") -> Check:
 class Settings:
     """The settings table (module docstring); its defaults are the ``initsens`` protocol."""
 
-    # -- grid: the swept factors --------------------------------------------------------------------------
+    # -- grid: the swept factors -------------------------------------------------------------------
     models: tuple[str, ...] = setting(
         ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE"),
         "Models, comma-separated or 'all'.",
@@ -159,7 +162,7 @@ class Settings:
         ),
         factor=Factor("seed", 5, about="seed of the run's random streams", stacked=True),
     )
-    # -- data -----------------------------------------------------------------------------------------------
+    # -- data --------------------------------------------------------------------------------------
     data: str = setting(
         "tcga5",
         "A dataset name (tcga5, tcga5-tumor, synthetic, xena-pancan), a matrix file "
@@ -242,7 +245,7 @@ class Settings:
         panel=DATA,
         choices=FIT_ON,
     )
-    # -- training -------------------------------------------------------------------------------------------
+    # -- training ----------------------------------------------------------------------------------
     epochs: int = setting(
         1000,
         "Maximum epochs (runs that reach it are recorded as capped).",
@@ -318,7 +321,7 @@ class Settings:
         "samples (needs initsens[leiden]).",
         choices="clusterings",
     )
-    # -- model ----------------------------------------------------------------------------------------------
+    # -- model -------------------------------------------------------------------------------------
     latent_dim: int = setting(
         50, "Latent dimensions.", panel=MODEL, per_model=True, checks=(at_least(1),)
     )
@@ -351,7 +354,7 @@ class Settings:
             ),
         ),
     )
-    # -- running --------------------------------------------------------------------------------------------
+    # -- running -----------------------------------------------------------------------------------
     precision: str = setting(
         "fp32",
         "fp32 (strict), bf16 (autocast; pays on CPUs with AVX-512 bf16/AMX and on "
@@ -389,8 +392,9 @@ class Settings:
         checks=(at_least(0, ", 0 meaning automatic"),),
     )
     preset: str | None = setting(None, identity=False, cli=False)
-    #: Model hyperparameters (each declared by the models that take it, :meth:`~initsens.models.VAE.hyperparameters`)
-    #: set for every model: ((name, value), ...); see :meth:`SweepConfig.hyperparameters_of`.
+    #: Model hyperparameters (each declared by the models that take it,
+    #: :meth:`~initsens.models.VAE.hyperparameters`) set for every model: ((name, value), ...); see
+    #: :meth:`SweepConfig.hyperparameters_of`.
     hyperparameters: tuple = setting((), identity=False, cli=False)
     #: Per-model overrides: ((model, ((key, value), ...)), ...); see :meth:`SweepConfig.for_model`.
     model_settings: tuple = setting((), identity=False, cli=False)
@@ -420,12 +424,16 @@ def flag_of(f: Field) -> str:
 
 
 def expands_all(f: Field, allowed: Sequence[str]) -> bool:
-    """Whether ``all`` stands for every value ``allowed`` of a swept factor (not where ``all`` is itself one)."""
+    """Whether ``all`` stands for every value ``allowed`` of a swept factor (not where ``all`` is
+    itself one).
+    """
     return typing.get_origin(kind(f.name)) is tuple and "all" not in allowed
 
 
 def check_choice(f: Field, value: Any, allowed: Sequence[str]) -> None:
-    """A one-line error unless ``value`` (each value of a factor) is among the values ``allowed``."""
+    """A one-line error unless ``value`` (each value of a factor) is among the values
+    ``allowed``.
+    """
     flag = flag_of(f)
     if isinstance(value, tuple):  # a swept factor: every value must be known, and there must be one
         if not value:
@@ -456,7 +464,9 @@ def row(name: str) -> Field:
 
 
 def kind(name: str) -> Any:
-    """A setting's type as the table declares it (a real type: ``tuple[int, ...]``, ``float | str``, ``bool``)."""
+    """A setting's type as the table declares it (a real type: ``tuple[int, ...]``, ``float | str``,
+    ``bool``).
+    """
     return _TYPES[name]
 
 
@@ -466,8 +476,8 @@ def default(name: str) -> Any:
 
 
 def flag_and_help(name: str) -> tuple[str, str]:
-    """(flag, help) of a setting's command-line option, the help escaped for rich's markup (``initsens[leiden]``
-    is text, not a style).
+    """(flag, help) of a setting's command-line option, the help escaped for rich's markup
+    (``initsens[leiden]`` is text, not a style).
     """
     f = row(name)
     return option(f), f.metadata["help"].replace("[", "\\[")
@@ -480,8 +490,8 @@ FACTORS: tuple[tuple[str, Factor], ...] = tuple(
 )
 #: The factors' columns (a run's fields), in the table's order.
 FACTOR_COLUMNS = tuple(factor.column for _, factor in FACTORS)
-#: (column, value) of a factor added after results were recorded (``added``), at its default: kept out of run ids,
-#: so runs recorded before the factor existed keep theirs.
+#: (column, value) of a factor added after results were recorded (``added``), at its default: kept
+#: out of run ids, so runs recorded before the factor existed keep theirs.
 ADDED_FACTOR_DEFAULTS = frozenset(
     (f.metadata["factor"].column, value)
     for f in fields(Settings)
@@ -493,13 +503,17 @@ ALIASES = {factor.column: name for name, factor in FACTORS if factor.alias}
 
 
 def ensemble_keys(factors: Sequence[tuple[str, Factor]]) -> tuple[str, ...]:
-    """The columns whose values the runs of one stacked ensemble share: the ``factors`` not ``stacked``."""
+    """The columns whose values the runs of one stacked ensemble share: the ``factors`` not
+    ``stacked``.
+    """
     return tuple(factor.column for _, factor in factors if not factor.stacked)
 
 
 #: The table's :func:`ensemble_keys`, in its order: :meth:`~initsens.training.RunSpec.group_key`.
 ENSEMBLE_KEYS = ensemble_keys(FACTORS)
-#: The columns that make a cell where the runs hold several of their levels (model and depth always do).
+#: The columns that make a cell where the runs hold several of their levels (model and depth always
+#: do).
 VARIED_CELL_KEYS = tuple(factor.column for _, factor in FACTORS if factor.cell == "varied")
-#: Settings a preset or TOML file may set per model (``[model.NAME]`` tables, beside the model's hyperparameters).
+#: Settings a preset or TOML file may set per model (``[model.NAME]`` tables, beside the model's
+#: hyperparameters).
 PER_MODEL = tuple(f.name for f in fields(Settings) if f.metadata["per_model"])

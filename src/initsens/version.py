@@ -1,5 +1,5 @@
-"""The installed initsens version, recorded with every run and report (``0.0.0+unknown`` in a source tree that
-was not installed).
+"""The installed initsens version, recorded with every run and report (``0.0.0+unknown`` in a source
+tree that was not installed).
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -1,5 +1,6 @@
-"""T1, a toy claim: "the default initializer is never the worst". A new claim is a module like this one (its words,
-scope, metric, rule and figure in one :class:`~initsens.reproduction.claims.base.Claim`) and one line in
+"""T1, a toy claim: "the default initializer is never the worst". A new claim is a module like this
+one (its words, scope, metric, rule and figure in one
+:class:`~initsens.reproduction.claims.base.Claim`) and one line in
 :data:`initsens.reproduction.claims.CLAIMS`.
 """
 
@@ -23,7 +24,9 @@ from initsens.reproduction.claims.base import (
 
 
 def default_not_worst(runs: pd.DataFrame, judging: Judging) -> list[dict]:
-    """One sub-result per cell: the worst initializer's mean minus the default's (> 0: the default is not worst)."""
+    """One sub-result per cell: the worst initializer's mean minus the default's (> 0: the default
+    is not worst).
+    """
     rows = []
     for key, cell in runs.groupby(judging.keys, sort=True):
         keys = dict(zip(judging.keys, key))

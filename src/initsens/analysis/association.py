@@ -1,10 +1,11 @@
 """Does a lower validation loss mean a better downstream clustering?
 
-:func:`spearman` correlates ``metric`` with ``ari`` per model (over all of its runs) and per model and
-depth. Columns: ``model``, ``depth`` (``all`` for the whole model), ``metric``, ``other``, ``n``, ``rho``,
-``ci_low``/``ci_high`` (Fisher z interval with the Fieller-Hartley-Pearson variance 1.06 / (n - 3)), ``p_value``
-(two-sided, t approximation as R's ``cor.test(exact = FALSE)``) and ``undefined`` (why rho is undefined: a column
-the same in every run, or fewer than 4 runs with both values; '' where it is defined).
+:func:`spearman` correlates ``metric`` with ``ari`` per model (over all of its runs) and per model
+and depth. Columns: ``model``, ``depth`` (``all`` for the whole model), ``metric``, ``other``,
+``n``, ``rho``, ``ci_low``/``ci_high`` (Fisher z interval with the Fieller-Hartley-Pearson variance
+1.06 / (n - 3)), ``p_value`` (two-sided, t approximation as R's ``cor.test(exact = FALSE)``) and
+``undefined`` (why rho is undefined: a column the same in every run, or fewer than 4 runs with both
+values; '' where it is defined).
 """
 
 from __future__ import annotations
@@ -17,18 +18,24 @@ from scipy import stats
 
 
 def _undefined(x: pd.Series, y: pd.Series, n: int) -> str:
-    """Why rho of the kept pairs ``x``, ``y`` is undefined ('' when it is defined), in the report's words."""
+    """Why rho of the kept pairs ``x``, ``y`` is undefined ('' when it is defined), in the report's
+    words.
+    """
     if n < 4:
         return f"{n} run(s) with both values, and ρ's interval needs at least 4"
     for column in (x, y):
         if column.nunique() < 2:
-            return f"{column.name or 'a column'} is {float(column.iloc[0]):.3g} in all {n} runs, so ρ is undefined"
+            return (
+                f"{column.name or 'a column'} is {float(column.iloc[0]):.3g} in all {n} runs, so ρ "
+                "is undefined"
+            )
     return ""
 
 
 def rank_correlation(x: pd.Series, y: pd.Series, level: float = 0.95) -> dict[str, float | str]:
-    """n, Spearman rho, its Fisher-z CI at ``level`` (Fieller-Hartley-Pearson variance 1.06 / (n - 3)) and the
-    two-sided p-value over the pairs where both are finite; ``undefined`` says why they are NaN ('' otherwise).
+    """n, Spearman rho, its Fisher-z CI at ``level`` (Fieller-Hartley-Pearson variance 1.06 / (n -
+    3)) and the two-sided p-value over the pairs where both are finite; ``undefined`` says why they
+    are NaN ('' otherwise).
     """
     keep = np.isfinite(x.to_numpy(np.float64)) & np.isfinite(y.to_numpy(np.float64))
     n = int(keep.sum())
@@ -63,7 +70,9 @@ def spearman(
     level: float = 0.95,
     by: Sequence[str] = ("model", "depth"),
 ) -> pd.DataFrame:
-    """Spearman's rho of ``metric`` vs ``other`` per first ``by`` column (the others ``all``) and per cell."""
+    """Spearman's rho of ``metric`` vs ``other`` per first ``by`` column (the others ``all``) and
+    per cell.
+    """
     first, rest = by[0], list(by[1:])
     rows = []
     for value, cell in runs.groupby(first, sort=True):

@@ -42,10 +42,14 @@ def cell_mask(frame: pd.DataFrame, keys: Mapping[str, object]) -> np.ndarray:
 
 
 def cell_seed(seed: int, keys: tuple) -> np.random.SeedSequence:
-    """A stream for the cell ``keys`` derived from the user's ``seed``, stable across runs and platforms."""
+    """A stream for the cell ``keys`` derived from the user's ``seed``, stable across runs and
+    platforms.
+    """
     return np.random.SeedSequence([seed, zlib.crc32(repr(tuple(str(k) for k in keys)).encode())])
 
 
 def cell_label(keys: Mapping) -> str:
-    """A cell's name in reports: ``IWAE, depth 1`` (the model bare, every other key with its name)."""
+    """A cell's name in reports: ``IWAE, depth 1`` (the model bare, every other key with its
+    name).
+    """
     return ", ".join(f"{k} {v}" if k != "model" else str(v) for k, v in keys.items())

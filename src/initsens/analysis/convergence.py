@@ -18,13 +18,14 @@ CAPPED_WARNING = 0.10
 
 
 def convergence(runs: pd.DataFrame, by: Sequence[str], factor: str = "initializer") -> pd.DataFrame:
-    """Runs and capped runs per cell and initializer; an empty table when ``runs`` has no ``stopped`` column.
+    """Runs and capped runs per cell and initializer; an empty table when ``runs`` has no
+    ``stopped`` column.
 
     Returns
     -------
     pandas.DataFrame
-        The cell keys, ``initializer``, ``n_finished`` (runs that stopped early or at the cap), ``n_capped``,
-        ``capped_share``.
+        The cell keys, ``initializer``, ``n_finished`` (runs that stopped early or at the cap),
+        ``n_capped``, ``capped_share``.
     """
     columns = [*by, factor, "n_finished", "n_capped", "capped_share"]
     if "stopped" not in runs.columns:
@@ -42,7 +43,9 @@ def convergence(runs: pd.DataFrame, by: Sequence[str], factor: str = "initialize
 def capped_cells(
     table: pd.DataFrame, by: Sequence[str], threshold: float = CAPPED_WARNING
 ) -> pd.DataFrame:
-    """Cells whose share of capped runs exceeds ``threshold``: the cell keys, n_finished, n_capped, capped_share."""
+    """Cells whose share of capped runs exceeds ``threshold``: the cell keys, n_finished, n_capped,
+    capped_share.
+    """
     if table.empty:
         return table.reindex(columns=[*by, "n_finished", "n_capped", "capped_share"])
     cells = table.groupby(list(by), sort=True)[["n_finished", "n_capped"]].sum().reset_index()

@@ -33,8 +33,8 @@ def describe(
     Returns
     -------
     pandas.DataFrame
-        The ``by`` columns, ``metric`` (its name), ``factor``, ``n``, ``mean``, ``sd``, ``median``, ``q1``,
-        ``q3``, ``iqr`` and ``ci_low``/``ci_high`` (t interval of the mean).
+        The ``by`` columns, ``metric`` (its name), ``factor``, ``n``, ``mean``, ``sd``, ``median``,
+        ``q1``, ``q3``, ``iqr`` and ``ci_low``/``ci_high`` (t interval of the mean).
 
     Examples
     --------

@@ -1,9 +1,11 @@
-"""Which column plays which part in an analysis: the factor whose effect is measured, the columns that define a
-cell, the replicate, and how a ``status`` column's words map to finished and failed runs.
+"""Which column plays which part in an analysis: the factor whose effect is measured, the columns
+that define a cell, the replicate, and how a ``status`` column's words map to finished and failed
+runs.
 
-The defaults are initsens' own runs tables (``initializer`` within ``model`` x ``depth`` cells, ``seed``
-replicates); any seed sweep analyzes the same way with its own names (``--factor optimizer --by model,dataset
---replicate seed``), and the report, figures and tables use those names throughout.
+The defaults are initsens' own runs tables (``initializer`` within ``model`` x ``depth`` cells,
+``seed`` replicates); any seed sweep analyzes the same way with its own names
+(``--factor optimizer --by model,dataset --replicate seed``), and the report, figures and tables use
+those names throughout.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from initsens.errors import InitsensError
 from initsens.results.schema import FAILED, OK, STATUSES
 from initsens.settings import FACTORS, VARIED_CELL_KEYS
 
-#: Default cell columns, and the optional ones that join them when they hold several levels (initsens' runs).
+#: Default cell columns, and the optional ones that join them when they hold several levels
+#: (initsens' runs).
 DEFAULT_BY = tuple(factor.column for _, factor in FACTORS if factor.cell == "always")
 OPTIONAL_BY = VARIED_CELL_KEYS
 
-#: Status words of other tools mapped to ours (MLflow's run statuses; W&B writes finished / failed / crashed).
-#: A run still running or scheduled has no final metric: it counts as not ok, like a failure.
+#: Status words of other tools mapped to ours (MLflow's run statuses; W&B writes finished / failed /
+#: crashed). A run still running or scheduled has no final metric: it counts as not ok, like a
+#: failure.
 STATUS_WORDS = {
     "finished": OK,
     "completed": OK,
@@ -42,8 +46,9 @@ STATUS_WORDS = {
 
 @dataclass(frozen=True)
 class Design:
-    """The roles of a runs table's columns. ``by=None`` is initsens' cell definition: model x depth, plus
-    normalization and init scope when they hold several levels; a given ``by`` is the whole cell definition.
+    """The roles of a runs table's columns. ``by=None`` is initsens' cell definition: model x depth,
+    plus normalization and init scope when they hold several levels; a given ``by`` is the whole
+    cell definition.
 
     Examples
     --------
@@ -80,8 +85,8 @@ class Design:
         repeated = sorted({c for c in roles if roles.count(c) > 1})
         if repeated:
             raise InitsensError(
-                f"column {repeated[0]!r} is given more than one part (--factor, --by, --replicate); "
-                "each column plays one part"
+                f"column {repeated[0]!r} is given more than one part (--factor, --by, "
+                "--replicate); each column plays one part"
             )
         return design
 
@@ -96,7 +101,9 @@ class Design:
         return (*(self.by or DEFAULT_BY), self.factor, self.replicate)
 
     def cell_keys(self, runs: pd.DataFrame) -> list[str]:
-        """The columns that define a cell in ``runs`` (the default adds normalization and init scope when they vary)."""
+        """The columns that define a cell in ``runs`` (the default adds normalization and init scope
+        when they vary).
+        """
         if self.by is not None:
             return list(self.by)
         return [
@@ -106,11 +113,12 @@ class Design:
 
 
 def map_status(runs: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str | None]:
-    """``runs`` with a ``status`` column in initsens' words (``ok`` / ``failed``), and a note on what was done.
+    """``runs`` with a ``status`` column in initsens' words (``ok`` / ``failed``), and a note on
+    what was done.
 
-    A column already in our words is kept. One in another tool's words (MLflow's FINISHED / FAILED / KILLED,
-    W&B's finished / crashed, ...) is mapped, case-insensitively. A column with any other word is ignored: then
-    only a non-finite metric marks a run as failed (and the note says so).
+    A column already in our words is kept. One in another tool's words (MLflow's FINISHED / FAILED /
+    KILLED, W&B's finished / crashed, ...) is mapped, case-insensitively. A column with any other
+    word is ignored: then only a non-finite metric marks a run as failed (and the note says so).
     """
     if "status" not in runs.columns:
         return runs, None
@@ -128,14 +136,16 @@ def map_status(runs: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str | Non
         ), f"status column mapped to initsens' words ({shown})"
     unknown = sorted(set(words[~lowered.isin(STATUS_WORDS) & ~words.isin(STATUSES)]))
     return runs.drop(columns="status"), (
-        f"status column in {source} ignored: its word(s) {', '.join(map(repr, unknown[:3]))} are neither "
-        f"initsens' ({', '.join(STATUSES)}) nor a known tool's (e.g. MLflow's FINISHED/FAILED); only a non-finite "
-        "metric marks a run as failed"
+        f"status column in {source} ignored: its word(s) {', '.join(map(repr, unknown[:3]))} are "
+        f"neither initsens' ({', '.join(STATUSES)}) nor a known tool's (e.g. MLflow's "
+        "FINISHED/FAILED); only a non-finite metric marks a run as failed"
     )
 
 
 def coerce_replicate(values: pd.Series) -> pd.Series:
-    """Replicate ids as integers when they all are whole numbers, else as strings (any ids pair runs)."""
+    """Replicate ids as integers when they all are whole numbers, else as strings (any ids pair
+    runs).
+    """
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers.notna().all() and bool(np.all(numbers == np.round(numbers))):
         return numbers.astype(np.int64)

@@ -53,8 +53,8 @@ def sign_flip_p(
 
 
 def sign_flip_p_batch(differences: np.ndarray, alternative: str = "greater") -> np.ndarray:
-    """:func:`sign_flip_p` of every row of a (tables, n) array with no NaNs, n <= :data:`EXACT_MAX` (for
-    simulations: one matrix product instead of a loop).
+    """:func:`sign_flip_p` of every row of a (tables, n) array with no NaNs, n <= :data:`EXACT_MAX`
+    (for simulations: one matrix product instead of a loop).
     """
     d = np.asarray(differences, dtype=np.float64)
     if alternative == "less":
@@ -65,12 +65,16 @@ def sign_flip_p_batch(differences: np.ndarray, alternative: str = "greater") -> 
 
 
 def min_sign_flip_p(n_nonzero: int) -> float:
-    """The smallest one-sided p-value the sign-flip test can give with ``n_nonzero`` nonzero differences."""
+    """The smallest one-sided p-value the sign-flip test can give with ``n_nonzero`` nonzero
+    differences.
+    """
     return 2.0**-n_nonzero
 
 
 def seeds_for_level(level: float) -> int:
-    """Seeds (nonzero paired differences) the sign-flip test needs before it can reach one-sided ``level``."""
+    """Seeds (nonzero paired differences) the sign-flip test needs before it can reach one-sided
+    ``level``.
+    """
     return math.ceil(math.log2(1.0 / level) - 1e-12)
 
 
@@ -80,12 +84,12 @@ def jackknife_t(
     level: float,
     side: str = "two-sided",
 ) -> tuple[float, float, float, float]:
-    """(estimate, standard error, low, high) of ``statistic`` by the delete-one-block jackknife and the t
-    distribution with ``blocks - 1`` degrees of freedom.
+    """(estimate, standard error, low, high) of ``statistic`` by the delete-one-block jackknife and
+    the t distribution with ``blocks - 1`` degrees of freedom.
 
-    ``statistic(keep)`` gets a boolean (replicates, blocks) mask of the blocks to use and returns one value per
-    replicate; row 0 keeps every block, row i + 1 drops block i. ``side`` 'lower' or 'upper' gives a one-sided
-    bound at ``level`` (the other end infinite).
+    ``statistic(keep)`` gets a boolean (replicates, blocks) mask of the blocks to use and returns
+    one value per replicate; row 0 keeps every block, row i + 1 drops block i. ``side`` 'lower' or
+    'upper' gives a one-sided bound at ``level`` (the other end infinite).
     """
     keep = np.ones((blocks + 1, blocks), dtype=bool)
     keep[np.arange(1, blocks + 1), np.arange(blocks)] = False
@@ -102,9 +106,9 @@ def jackknife_t(
 
 
 def omega_sq(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """omega^2 = (SS_between - (k - 1) MS_within) / (SS_total + MS_within) of ``values`` ((n,), or one row per
-    replicate) grouped by integer codes ``groups`` (n,), once per row of 0/1 ``weights`` (replicates, n) selecting
-    the observations used.
+    """omega^2 = (SS_between - (k - 1) MS_within) / (SS_total + MS_within) of ``values`` ((n,), or
+    one row per replicate) grouped by integer codes ``groups`` (n,), once per row of 0/1 ``weights``
+    (replicates, n) selecting the observations used.
     """
     w = np.asarray(weights, dtype=np.float64)
     x = np.asarray(values, dtype=np.float64)
@@ -125,9 +129,10 @@ def omega_sq(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.
 
 
 def rank_omega_sq(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """:func:`omega_sq` of the ranks of ``values`` (n,) among the observations each row of ``weights`` keeps,
-    ranked anew per row (ties share their mean rank; ``inf``, a failed run, ties last): the share of the rank
-    variance the groups explain, scale-free and defined with failures. NaN where every kept value ties.
+    """:func:`omega_sq` of the ranks of ``values`` (n,) among the observations each row of
+    ``weights`` keeps, ranked anew per row (ties share their mean rank; ``inf``, a failed run, ties
+    last): the share of the rank variance the groups explain, scale-free and defined with failures.
+    NaN where every kept value ties.
     """
     w = np.asarray(weights, dtype=np.float64)
     x = np.broadcast_to(np.asarray(values, dtype=np.float64), w.shape)

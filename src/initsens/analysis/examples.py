@@ -7,10 +7,12 @@ import pandas as pd
 
 
 def toy_runs(seeds: int = 6, seed: int = 0) -> pd.DataFrame:
-    """Runs of two models x three initializers x one depth x ``seeds`` seeds, in initsens' column names.
+    """Runs of two models x three initializers x one depth x ``seeds`` seeds, in initsens' column
+    names.
 
-    ``val_loss`` is 1 plus N(0, 0.1) noise, except under the ``normal`` initializer in ``IWAE``, which adds 1:
-    the initializer matters in IWAE alone. Seeds are shared across initializers, and every run is ``ok``.
+    ``val_loss`` is 1 plus N(0, 0.1) noise, except under the ``normal`` initializer in ``IWAE``,
+    which adds 1: the initializer matters in IWAE alone. Seeds are shared across initializers, and
+    every run is ``ok``.
 
     Examples
     --------

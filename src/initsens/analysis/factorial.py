@@ -29,8 +29,8 @@ def factorial_anova(
     Returns
     -------
     pandas.DataFrame
-        ``metric``, ``typ`` (2 or 3), ``term`` (``model``, ``model:initializer``, ..., ``Residuals``),
-        ``sum_sq``, ``df``, ``f``, ``p_value`` and ``partial_eta_sq``.
+        ``metric``, ``typ`` (2 or 3), ``term`` (``model``, ``model:initializer``, ...,
+        ``Residuals``), ``sum_sq``, ``df``, ``f``, ``p_value`` and ``partial_eta_sq``.
 
     Examples
     --------

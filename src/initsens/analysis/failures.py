@@ -72,14 +72,14 @@ def failures(
 
     Parameters
     ----------
-    runs, metric, by, factor : the runs table (with every run, failed ones too), the column whose non-finite
-        values count as failures, the cell columns and the compared factor.
+    runs, metric, by, factor : the runs table (with every run, failed ones too), the column whose
+        non-finite values count as failures, the cell columns and the compared factor.
 
     Returns
     -------
     pandas.DataFrame
-        The ``by`` columns, ``factor``, ``n_runs``, ``n_failed``, ``fail_rate`` and, on every row of a cell,
-        ``fisher_p`` (NaN where nothing or everything failed).
+        The ``by`` columns, ``factor``, ``n_runs``, ``n_failed``, ``fail_rate`` and, on every row of
+        a cell, ``fisher_p`` (NaN where nothing or everything failed).
 
     Examples
     --------

@@ -14,13 +14,17 @@ _TERM = re.compile(r"Q\('([^']+)'\), Sum\)(?:\[S\.([^\]]+)\])?")
 
 
 def factorial_formula(metric: str, factors: Sequence[str]) -> str:
-    """``Q('metric') ~ C(Q('a'), Sum) * C(Q('b'), Sum) ...`` (the full factorial; ``~ 1`` without factors)."""
+    """``Q('metric') ~ C(Q('a'), Sum) * C(Q('b'), Sum) ...`` (the full factorial; ``~ 1`` without
+    factors).
+    """
     rhs = " * ".join(f"C(Q('{f}'), Sum)" for f in factors) or "1"
     return f"Q('{metric}') ~ {rhs}"
 
 
 def term_name(term: str) -> str:
-    """``C(Q('model'), Sum):C(Q('depth'), Sum)`` -> ``model:depth``; with levels, ``model[IWAE]``."""
+    """``C(Q('model'), Sum):C(Q('depth'), Sum)`` -> ``model:depth``; with levels,
+    ``model[IWAE]``.
+    """
     parts = _TERM.findall(term)
     if not parts:
         return term

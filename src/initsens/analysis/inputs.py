@@ -26,7 +26,9 @@ from initsens.results.read import TABLES, live_parts
 
 @dataclass
 class Results:
-    """What :func:`load_results` found: the runs, the epochs (or None), the files read and warnings."""
+    """What :func:`load_results` found: the runs, the epochs (or None), the files read and
+    warnings.
+    """
 
     runs: pd.DataFrame
     epochs: pd.DataFrame | None
@@ -168,8 +170,9 @@ def _selected_epoch_values(runs: pd.DataFrame, metrics: pd.DataFrame, metric: st
 def check_runs(
     runs: pd.DataFrame, source: str, metric: str = "val_loss", design: Design = Design()
 ) -> tuple[pd.DataFrame, list[str]]:
-    """A runs table checked against the input contract (the design's columns and the metric present, replicate
-    ids and status words made usable, duplicated run ids dropped), and the warnings to show.
+    """A runs table checked against the input contract (the design's columns and the metric present,
+    replicate ids and status words made usable, duplicated run ids dropped), and the warnings to
+    show.
     """
     messages = []
     runs, status_note = map_status(runs, source)
@@ -188,8 +191,9 @@ def check_runs(
 
 
 def load_results(path: str | Path, metric: str = "val_loss", design: Design = Design()) -> Results:
-    """Runs (and epochs, when present) under ``path``, checked against the input contract (``design`` names the
-    factor, cell and replicate columns; a ``status`` column in another tool's words is mapped or ignored).
+    """Runs (and epochs, when present) under ``path``, checked against the input contract
+    (``design`` names the factor, cell and replicate columns; a ``status`` column in another tool's
+    words is mapped or ignored).
     """
     path = Path(path)
     files = _find(path)
@@ -224,8 +228,9 @@ def load_results(path: str | Path, metric: str = "val_loss", design: Design = De
             if not reported.all():
                 others = sorted(runs.loc[~reported, "model"].astype(str).unique())
                 messages.append(
-                    f"{metric} is a metric of {', '.join(sorted(runs.loc[reported, 'model'].unique()))} "
-                    f"only: the runs of {', '.join(others)} are left out"
+                    f"{metric} is a metric of "
+                    f"{', '.join(sorted(runs.loc[reported, 'model'].unique()))} only: the runs of "
+                    f"{', '.join(others)} are left out"
                 )
                 runs = runs[reported].reset_index(drop=True)
     runs, checked = check_runs(runs, str(path), metric, design)
@@ -239,7 +244,7 @@ def load_results(path: str | Path, metric: str = "val_loss", design: Design = De
             )
             messages.append(
                 f"{len(missing)} run(s) have no per-epoch log ({shown}): their learning curves are "
-                "left out; `initsens check --repair` moves them aside and the same `initsens train` "
-                "command retrains them"
+                "left out; `initsens check --repair` moves them aside and the same `initsens "
+                "train` command retrains them"
             )
     return Results(runs, epochs, files, messages)

@@ -93,10 +93,11 @@ def _profile(
 def fit_random_intercept(
     exog: np.ndarray, y: np.ndarray, groups: np.ndarray, reml: bool = True
 ) -> tuple[float, float, np.ndarray, np.ndarray, float]:
-    """(s2_group, s2, beta, GLS standard errors, log-likelihood) of y = X beta + b_group + e by REML or ML.
+    """(s2_group, s2, beta, GLS standard errors, log-likelihood) of y = X beta + b_group + e by REML
+    or ML.
 
-    The profile likelihood in log theta is scanned on a grid (theta = 0 included), and the best grid point
-    is refined with Brent's method between its neighbours.
+    The profile likelihood in log theta is scanned on a grid (theta = 0 included), and the best grid
+    point is refined with Brent's method between its neighbours.
     """
     stats_ = _Sufficient.of(
         np.asarray(exog, np.float64), np.asarray(y, np.float64), np.asarray(groups)
@@ -129,7 +130,9 @@ def fit_random_intercept(
 
 
 def fit_mixed(data: pd.DataFrame, formula: str, replicate: str, reml: bool) -> MixedFit:
-    """The random-intercept fit of ``formula`` with ``replicate`` intercepts, with GLS standard errors."""
+    """The random-intercept fit of ``formula`` with ``replicate`` intercepts, with GLS standard
+    errors.
+    """
     endog, exog = patsy.dmatrices(formula, data, return_type="dataframe")
     x, y, groups = exog.to_numpy(), endog.to_numpy().ravel(), data[replicate].to_numpy()
     var_group, var_resid, beta, std_err, loglik = fit_random_intercept(x, y, groups, reml)
@@ -152,8 +155,9 @@ def fit_mixed(data: pd.DataFrame, formula: str, replicate: str, reml: bool) -> M
 
 
 def omitted_levels(fit: MixedFit, data: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
-    """The main effect of each factor's last level, which sum-to-zero contrasts leave out of the fit: minus the sum
-    of the other levels' effects, with its GLS standard error (from their covariance), so every level has a row.
+    """The main effect of each factor's last level, which sum-to-zero contrasts leave out of the
+    fit: minus the sum of the other levels' effects, with its GLS standard error (from their
+    covariance), so every level has a row.
     """
     rows = []
     for factor in factors:
@@ -198,14 +202,16 @@ def mixed_model(
     replicate: str = "seed",
     reml: bool = True,
 ) -> pd.DataFrame:
-    """Fixed effects (GLS SEs, Wald z) and variances of ``metric ~ factors (full factorial) + (1 | replicate)``.
+    """Fixed effects (GLS SEs, Wald z) and variances of
+    ``metric ~ factors (full factorial) + (1 | replicate)``.
 
     Returns
     -------
     pandas.DataFrame
-        ``kind`` (``fixed``; ``fixed (derived)`` for each factor's last level, which the sum-to-zero contrasts
-        leave out: minus the sum of the others, with its standard error; or ``variance``), ``term``, ``estimate``,
-        ``std_err``, ``z``, ``p_value`` (fixed effects only), ``metric``, ``method`` (REML or ML) and ``loglik``.
+        ``kind`` (``fixed``; ``fixed (derived)`` for each factor's last level, which the sum-to-zero
+        contrasts leave out: minus the sum of the others, with its standard error; or ``variance``),
+        ``term``, ``estimate``, ``std_err``, ``z``, ``p_value`` (fixed effects only), ``metric``,
+        ``method`` (REML or ML) and ``loglik``.
 
     Examples
     --------
@@ -266,8 +272,8 @@ def initializer_lrt(
     Returns
     -------
     pandas.DataFrame
-        One row: ``metric``, ``dropped`` (the terms removed), ``chisq``, ``df``, ``p_value``, ``loglik_full`` and
-        ``loglik_reduced``.
+        One row: ``metric``, ``dropped`` (the terms removed), ``chisq``, ``df``, ``p_value``,
+        ``loglik_full`` and ``loglik_reduced``.
 
     Examples
     --------

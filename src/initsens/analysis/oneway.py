@@ -62,10 +62,10 @@ def omega_sq_draws(
 
 
 def ncp_interval(f: float, df1: float, df2: float, level: float = 0.95) -> tuple[float, float]:
-    """Confidence interval of the noncentrality λ of F(df1, df2, λ) from an observed F, by inverting the
-    noncentral F's distribution function in λ (Steiger 2004; MBESS's conf.limits.ncf): the lower bound puts F at
-    the distribution's 1 − (1 − level)/2 quantile, the upper at its (1 − level)/2 quantile; a bound that even
-    λ = 0 cannot reach is 0. NaN when F is not finite.
+    """Confidence interval of the noncentrality λ of F(df1, df2, λ) from an observed F, by inverting
+    the noncentral F's distribution function in λ (Steiger 2004; MBESS's conf.limits.ncf): the lower
+    bound puts F at the distribution's 1 − (1 − level)/2 quantile, the upper at its (1 − level)/2
+    quantile; a bound that even λ = 0 cannot reach is 0. NaN when F is not finite.
     """
     if not np.isfinite(f):
         return np.nan, np.nan
@@ -90,10 +90,10 @@ def ncp_interval(f: float, df1: float, df2: float, level: float = 0.95) -> tuple
 def variance_share_interval(
     f: float, df1: float, df2: float, level: float = 0.95
 ) -> tuple[float, float]:
-    """Exact interval of the population share of variance the factor explains, λ / (λ + N) with N = df1 + df2 + 1
-    (the parameter ω² and η² both estimate: Σα²/k / (Σα²/k + σ²) for a balanced design), from
-    :func:`ncp_interval` (Steiger 2004; MBESS's ci.pvaf). Its coverage is exact for normal errors of equal
-    spread; the test suite simulates it elsewhere.
+    """Exact interval of the population share of variance the factor explains, λ / (λ + N) with N =
+    df1 + df2 + 1 (the parameter ω² and η² both estimate: Σα²/k / (Σα²/k + σ²) for a balanced
+    design), from :func:`ncp_interval` (Steiger 2004; MBESS's ci.pvaf). Its coverage is exact for
+    normal errors of equal spread; the test suite simulates it elsewhere.
     """
     low, high = ncp_interval(f, df1, df2, level)
     n = df1 + df2 + 1
@@ -165,14 +165,16 @@ def _cell(
 
 
 def _undefined(groups: Sequence[np.ndarray], f: float, bf_f: float) -> str:
-    """Why a statistic of the cell is undefined at the data's size ('' when every one is defined)."""
+    """Why a statistic of the cell is undefined at the data's size ('' when every one is
+    defined).
+    """
     why = []
     if not np.isfinite(f):
         why.append("ANOVA F: no spread within any level")
     if not np.isfinite(bf_f):
         why.append(
-            "Brown-Forsythe F: with two runs per level the median-centred deviations are equal within each "
-            "level, so their spread is 0"
+            "Brown-Forsythe F: with two runs per level the median-centred deviations are equal "
+            "within each level, so their spread is 0"
             if max(g.size for g in groups) <= 2
             else "Brown-Forsythe F: the median-centred deviations do not vary within any level"
         )
@@ -197,17 +199,19 @@ def oneway(
     metric, by, factor : the analyzed column, the cell columns and the compared factor.
     n_boot : bootstrap resamples (within factor levels) of omega^2's percentile CI.
     random_state : seed of the bootstrap (each cell draws its own stream from it).
-    draws_out : when given, receives the bootstrap replicates of omega^2 per cell (key tuple -> array).
+    draws_out : when given, receives the bootstrap replicates of omega^2 per cell (key tuple ->
+        array).
 
     Returns
     -------
     pandas.DataFrame
-        The ``by`` columns, ``metric``, ``n``, ``k`` (levels), ``ss_between``, ``ss_within``, ``df_between``,
-        ``df_within``, ``f``, ``p_value``, ``eta_sq``, ``omega_sq``, ``omega_sq_ci_low``/``_high`` and
-        ``eta_sq_ci_low``/``_high`` (the exact 95% interval of the share of variance both estimate),
-        Welch's ``welch_f``, ``welch_df1``, ``welch_df2``, ``welch_p``, Kruskal-Wallis ``kruskal_h``,
-        ``kruskal_p``, Brown-Forsythe ``bf_f``, ``bf_p``, and ``undefined`` (which statistic is undefined
-        at the data's size and why; its columns hold NaN).
+        The ``by`` columns, ``metric``, ``n``, ``k`` (levels), ``ss_between``, ``ss_within``,
+        ``df_between``, ``df_within``, ``f``, ``p_value``, ``eta_sq``, ``omega_sq``,
+        ``omega_sq_ci_low``/``_high`` and ``eta_sq_ci_low``/``_high`` (the exact 95% interval of the
+        share of variance both estimate), Welch's ``welch_f``, ``welch_df1``, ``welch_df2``,
+        ``welch_p``, Kruskal-Wallis ``kruskal_h``, ``kruskal_p``, Brown-Forsythe ``bf_f``, ``bf_p``,
+        and ``undefined`` (which statistic is undefined at the data's size and why; its columns hold
+        NaN).
 
     Examples
     --------

@@ -1,20 +1,20 @@
 """Which initializers differ? Pairwise comparisons within each cell.
 
 - :func:`pairwise` runs Tukey's HSD (scipy) and Games-Howell (Welch standard errors and degrees of
-  freedom with the studentized range; valid for unequal variances, and the method the analysis uses) on
-  every initializer pair of every cell.
-  Columns: the cell keys, ``metric``, ``method`` (``tukey``/``games_howell``), ``group1``, ``group2``,
-  ``mean_diff`` (mean of group1 minus mean of group2), ``p_adj`` (adjusted for the pairs in the cell),
-  ``ci_low``/``ci_high`` (simultaneous CI of ``mean_diff``), ``reject`` (p_adj < alpha).
+  freedom with the studentized range; valid for unequal variances, and the method the analysis uses)
+  on every initializer pair of every cell. Columns: the cell keys, ``metric``, ``method``
+  (``tukey``/``games_howell``), ``group1``, ``group2``, ``mean_diff`` (mean of group1 minus mean of
+  group2), ``p_adj`` (adjusted for the pairs in the cell), ``ci_low``/``ci_high`` (simultaneous CI
+  of ``mean_diff``), ``reject`` (p_adj < alpha).
 - :func:`letters` turns one method's significant pairs into a compact letter display (Piepho's
   insert-absorb algorithm): initializers sharing a letter are not significantly different; ``a``
   marks the best group's set.
 - :func:`improvement` estimates, for every pair, the probability that group1 gives a better metric
-  than group2 (Bouthillier et al. 2021). When the cell's seeds are shared (common random numbers) the
-  comparison is paired by seed; otherwise all cross pairs are compared (the Mann-Whitney probability).
-  Ties count one half. The CI is a percentile bootstrap over seeds (or within groups when unpaired),
-  vectorized over resamples. Columns: the cell keys, ``metric``, ``group1``, ``group2``, ``paired``,
-  ``n_pairs``, ``prob_better``, ``ci_low``, ``ci_high``.
+  than group2 (Bouthillier et al. 2021). When the cell's seeds are shared (common random numbers)
+  the comparison is paired by seed; otherwise all cross pairs are compared (the Mann-Whitney
+  probability). Ties count one half. The CI is a percentile bootstrap over seeds (or within groups
+  when unpaired), vectorized over resamples. Columns: the cell keys, ``metric``, ``group1``,
+  ``group2``, ``paired``, ``n_pairs``, ``prob_better``, ``ci_low``, ``ci_high``.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def _tukey(names: list[str], groups: list[np.ndarray], alpha: float) -> list[dic
 
 @functools.lru_cache(maxsize=32)
 def _range_tail(k: int) -> interpolate.CubicSpline:
-    """log P(range of ``k`` standard normals > x) for x in [0, 16], as a spline: the integral over z of
-    k φ(z) (Φ(z) − Φ(z − x))^(k−1) by 600-point Gauss-Legendre, once per k.
+    """log P(range of ``k`` standard normals > x) for x in [0, 16], as a spline: the integral over z
+    of k φ(z) (Φ(z) − Φ(z − x))^(k−1) by 600-point Gauss-Legendre, once per k.
     """
     z, w = np.polynomial.legendre.leggauss(600)
     x = np.linspace(0.0, _RANGE_MAX, 3201)[:, None]
@@ -67,11 +67,11 @@ _RANGE_MAX = 16.0
 def studentized_range_sf(q: float, k: int, df: float) -> float:
     """P(Q > q) for the studentized range of ``k`` means with ``df`` degrees of freedom.
 
-    The range's tail at infinite df is tabulated once per k (:func:`_range_tail`), then integrated against
-    the density of s = √(χ²_df / df) by the trapezoid rule in log s: ~0.5 ms a call where scipy's double
-    integral takes ~30 ms, the judge's main cost. Relative error under 1e-5 against scipy and the k = 2
-    closed form (tests/test_posthoc_range.py); below 1e-10, where the tabulated tail runs out of digits, it
-    is scipy's.
+    The range's tail at infinite df is tabulated once per k (:func:`_range_tail`), then integrated
+    against the density of s = √(χ²_df / df) by the trapezoid rule in log s: ~0.5 ms a call where
+    scipy's double integral takes ~30 ms, the judge's main cost. Relative error under 1e-5 against
+    scipy and the k = 2 closed form (tests/test_posthoc_range.py); below 1e-10, where the tabulated
+    tail runs out of digits, it is scipy's.
     """
     spline = _range_tail(int(k))
 
@@ -99,8 +99,9 @@ def studentized_range_sf(q: float, k: int, df: float) -> float:
 
 @functools.lru_cache(maxsize=65536)
 def studentized_range_quantile(level: float, k: int, df: float) -> float:
-    """Quantile of the studentized range: the root of :func:`studentized_range_sf` (q) = 1 − level, bracketed
-    around statsmodels' approximation (scipy's ``ppf`` costs ~0.1 s a call; Games-Howell needs one per pair).
+    """Quantile of the studentized range: the root of :func:`studentized_range_sf` (q) = 1 − level,
+    bracketed around statsmodels' approximation (scipy's ``ppf`` costs ~0.1 s a call; Games-Howell
+    needs one per pair).
     """
     guess = float(qsturng(level, k, df)) if 0.1 <= level <= 0.999 and df >= 2 else np.nan
     low, high = (0.9 * guess, 1.1 * guess) if np.isfinite(guess) else (1e-3, 10.0)
@@ -115,9 +116,9 @@ def studentized_range_quantile(level: float, k: int, df: float) -> float:
 
 
 def yuen_parts(values: np.ndarray, trim: float) -> tuple[float, float, int]:
-    """(trimmed mean, squared standard error, effective size h) of one group, as Yuen's test uses them: g =
-    ⌊trim·n⌋ values cut from each end, h = n − 2g, the error from the winsorized variance, (n − 1) s_w² / (h (h − 1)).
-    With trim 0: the mean, s²/n and n.
+    """(trimmed mean, squared standard error, effective size h) of one group, as Yuen's test uses
+    them: g = ⌊trim·n⌋ values cut from each end, h = n − 2g, the error from the winsorized variance,
+    (n − 1) s_w² / (h (h − 1)). With trim 0: the mean, s²/n and n.
     """
     x = np.sort(np.asarray(values, np.float64))
     n = x.size
@@ -134,11 +135,12 @@ def games_howell(
     intervals: bool = True,
     trim: float = 0.0,
 ) -> list[dict]:
-    """Games-Howell for every pair: difference of means, Welch standard error ``se`` and degrees of freedom
-    ``df``, adjusted p-value and (with ``intervals``) the simultaneous CI at 1 - alpha. With ``trim`` > 0 the
-    means are ``trim``-trimmed and the errors and df Yuen's (Wilcox's robust Games-Howell; at k = 2 it is
-    scipy's ``ttest_ind(trim=...)``). The p-value needs one integral of the studentized range, the interval's
-    quantile four more: leave them out where only decisions are needed (:func:`games_howell_interval`).
+    """Games-Howell for every pair: difference of means, Welch standard error ``se`` and degrees of
+    freedom ``df``, adjusted p-value and (with ``intervals``) the simultaneous CI at 1 - alpha. With
+    ``trim`` > 0 the means are ``trim``-trimmed and the errors and df Yuen's (Wilcox's robust
+    Games-Howell; at k = 2 it is scipy's ``ttest_ind(trim=...)``). The p-value needs one integral of
+    the studentized range, the interval's quantile four more: leave them out where only decisions
+    are needed (:func:`games_howell_interval`).
     """
     k = len(groups)
     parts = [yuen_parts(g, trim) for g in groups]
@@ -200,8 +202,9 @@ def pairwise(
     Returns
     -------
     pandas.DataFrame
-        The ``by`` columns, ``metric``, ``method`` (``tukey`` or ``games_howell``), ``group1``, ``group2``,
-        ``mean_diff`` (group1 - group2), ``p_adj``, ``ci_low``, ``ci_high`` and ``reject``.
+        The ``by`` columns, ``metric``, ``method`` (``tukey`` or ``games_howell``), ``group1``,
+        ``group2``, ``mean_diff`` (group1 - group2), ``p_adj``, ``ci_low``, ``ci_high`` and
+        ``reject``.
 
     Examples
     --------
@@ -262,8 +265,9 @@ def letters(
 
 
 def superiority(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
-    """P(A < B) + P(A = B) / 2 over all cross pairs, from ranks (the Mann-Whitney U of B over n_a n_b) in
-    O(n log n) instead of an n_a x n_b table. ``a`` and ``b`` may carry a leading axis of resamples.
+    """P(A < B) + P(A = B) / 2 over all cross pairs, from ranks (the Mann-Whitney U of B over n_a
+    n_b) in O(n log n) instead of an n_a x n_b table. ``a`` and ``b`` may carry a leading axis of
+    resamples.
     """
     n_a, n_b = a.shape[-1], b.shape[-1]
     ranks = stats.rankdata(
@@ -274,8 +278,9 @@ def superiority(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
 
 
 def clopper_pearson(successes: float, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson interval of a proportion from ``successes`` of ``n`` trials (a half success, a tie, allowed:
-    the beta quantiles take any real count); its coverage is at least ``level`` at every n, 2 included.
+    """Clopper-Pearson interval of a proportion from ``successes`` of ``n`` trials (a half success,
+    a tie, allowed: the beta quantiles take any real count); its coverage is at least ``level`` at
+    every n, 2 included.
     """
     tail = (1.0 - level) / 2
     low = stats.beta.ppf(tail, successes, n - successes + 1) if successes > 0 else 0.0
@@ -295,14 +300,15 @@ def improvement(
     level: float = 0.95,
     higher_is_better: bool = False,
 ) -> pd.DataFrame:
-    """P(group1 better than group2), paired by seed when seeds are shared (Clopper-Pearson CI over seeds), else
-    over every cross pair (percentile bootstrap CI).
+    """P(group1 better than group2), paired by seed when seeds are shared (Clopper-Pearson CI over
+    seeds), else over every cross pair (percentile bootstrap CI).
 
     Parameters
     ----------
     runs, metric, by, factor : the runs table, analyzed column, cell columns and compared factor.
     replicate : the column of replicate ids that pairs runs across levels (e.g. the seed).
-    n_boot, random_state, level : the percentile bootstrap of unpaired comparisons and the confidence level.
+    n_boot, random_state, level : the percentile bootstrap of unpaired comparisons and the
+        confidence level.
     higher_is_better : the metric's direction.
 
     Returns

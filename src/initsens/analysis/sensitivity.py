@@ -16,24 +16,27 @@ import pandas as pd
 
 
 def seeds_needed(seeds: int, half_width: float, difference: float) -> float:
-    """seeds * (half-width / difference)^2, at least seeds + 1; infinite when the difference is 0 or so small that
-    no number of seeds would resolve it (a null result is a result: no model is ahead).
+    """seeds * (half-width / difference)^2, at least seeds + 1; infinite when the difference is 0 or
+    so small that no number of seeds would resolve it (a null result is a result: no model is
+    ahead).
     """
     if not difference > 0 or half_width / difference > 1e6:
         return math.inf
     return float(max(math.ceil(seeds * (half_width / difference) ** 2), seeds + 1))
 
 
-#: Fewest seeds from which ``seeds_needed`` is given: below it the spread of the estimates is itself unknown.
+#: Fewest seeds from which ``seeds_needed`` is given: below it the spread of the estimates is itself
+#: unknown.
 PLANNING_MIN_SEEDS = 5
 
 
 def planning_is_stable(seeds: int, half_width: float, difference: float) -> bool:
-    """Whether ``seeds_needed`` from these numbers means something: at least :data:`PLANNING_MIN_SEEDS` seeds, and a
-    difference at least one standard error (half-width / 1.96) from 0, so that the figure, which grows with
-    1 / difference², is off by at most a factor of about 4 when the difference is off by one standard error (a
-    difference 0.5 SE from 0 could be anything from 0 to 3x its size, and the figure anything from a third to
-    infinity). Otherwise the report says it cannot say.
+    """Whether ``seeds_needed`` from these numbers means something: at least
+    :data:`PLANNING_MIN_SEEDS` seeds, and a difference at least one standard error (half-width /
+    1.96) from 0, so that the figure, which grows with 1 / difference², is off by at most a factor
+    of about 4 when the difference is off by one standard error (a difference 0.5 SE from 0 could be
+    anything from 0 to 3x its size, and the figure anything from a third to infinity). Otherwise the
+    report says it cannot say.
     """
     return seeds >= PLANNING_MIN_SEEDS and difference >= half_width / 1.96
 
@@ -45,7 +48,9 @@ def rank_cells(
     seeds: dict[tuple, int],
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Rank one index: ``values`` has the cell keys, ``index``, ``value``, ``ci_low``, ``ci_high``."""
+    """Rank one index: ``values`` has the cell keys, ``index``, ``value``, ``ci_low``,
+    ``ci_high``.
+    """
     alpha = (1.0 - level) / 2
     ranked, group_keys = cell_keys[0], list(cell_keys[1:])
     next_column = f"next_{ranked}"
@@ -111,9 +116,9 @@ def sensitivity(
     Returns
     -------
     pandas.DataFrame
-        The group keys (``depth`` [, ``normalization``]), ``model``, ``index``, ``value``, ``ci_low``,
-        ``ci_high``, ``rank``, ``next_model``, ``diff_next``, ``diff_ci_low``, ``diff_ci_high``, ``resolved``,
-        ``seeds``, ``seeds_needed``, ``seeds_note``.
+        The group keys (``depth`` [, ``normalization``]), ``model``, ``index``, ``value``,
+        ``ci_low``, ``ci_high``, ``rank``, ``next_model``, ``diff_next``, ``diff_ci_low``,
+        ``diff_ci_high``, ``resolved``, ``seeds``, ``seeds_needed``, ``seeds_note``.
     """
     frames = []
     if len(oneway_table):

@@ -1,5 +1,5 @@
-"""The whole analysis of one results table: every per-cell and across-cell table, and what could not be
-done.
+"""The whole analysis of one results table: every per-cell and across-cell table, and what could not
+be done.
 
 :func:`analyze` is what ``initsens analyze`` runs: failed runs are counted and tested, then left out
 of every fit; a cell that cannot be analyzed is named in ``notes`` and skipped. Models' objectives
@@ -32,7 +32,8 @@ from initsens.results.schema import COMMON_VALIDATION
 
 #: Metrics with one definition for every model (compared across models as they are).
 COMMON_METRICS = frozenset({*(f"val_{name}" for name in COMMON_VALIDATION), "ari"})
-#: Metrics where higher is better (also with a val_/valid_/test_/eval_ prefix); any other is taken as a loss.
+#: Metrics where higher is better (also with a val_/valid_/test_/eval_ prefix); any other is taken
+#: as a loss.
 HIGHER_IS_BETTER = frozenset(
     {
         "ari",
@@ -52,7 +53,8 @@ HIGHER_IS_BETTER = frozenset(
         "return",
     }
 )
-#: The post-hoc method the letters, best sets and claims use: Games-Howell, valid whether or not spreads differ.
+#: The post-hoc method the letters, best sets and claims use: Games-Howell, valid whether or not
+#: spreads differ.
 SELECTED_POSTHOC = "games_howell"
 
 
@@ -60,8 +62,9 @@ SELECTED_POSTHOC = "games_howell"
 class Analysis:
     """Tables (name -> tidy DataFrame), the design, and notes on what was skipped and why.
 
-    ``factor`` is the column whose effect is measured, ``replicate`` the column of replicate ids (seeds), and
-    ``cell_keys`` the columns that define a cell; the first of them is the one the sensitivity ranking ranks.
+    ``factor`` is the column whose effect is measured, ``replicate`` the column of replicate ids
+    (seeds), and ``cell_keys`` the columns that define a cell; the first of them is the one the
+    sensitivity ranking ranks.
     """
 
     metric: str
@@ -73,14 +76,17 @@ class Analysis:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
-    #: Bootstrap replicates of the sensitivity indices per cell: {"omega_sq": {cell keys: draws}, "icc": ...}
+    #: Bootstrap replicates of the sensitivity indices per cell: {"omega_sq": {cell keys: draws},
+    #: "icc": ...}
     draws: dict[str, dict[tuple, np.ndarray]] = field(default_factory=dict)
     factor: str = "initializer"
     replicate: str = "seed"
 
 
 def metric_higher_is_better(metric: str) -> bool:
-    """The direction of a metric, from its name (``HIGHER_IS_BETTER``, case-insensitive, split prefixes removed)."""
+    """The direction of a metric, from its name (``HIGHER_IS_BETTER``, case-insensitive, split
+    prefixes removed).
+    """
     name = base_metric(metric).lower()
     for prefix in ("val_", "valid_", "test_", "eval_", "train_"):
         name = name.removeprefix(prefix)
@@ -97,9 +103,10 @@ def base_metric(metric: str) -> str:
 
 
 def holm(p_values: pd.Series) -> pd.Series:
-    """Holm-adjusted p-values (NaN entries stay NaN and do not count in the family): the i-th smallest of m times
-    m - i + 1, made monotone and capped at 1 (statsmodels' ``multipletests(method="holm")`` gives the same numbers,
-    and runs a full garbage collection per call, 0.2 s in a large process).
+    """Holm-adjusted p-values (NaN entries stay NaN and do not count in the family): the i-th
+    smallest of m times m - i + 1, made monotone and capped at 1 (statsmodels'
+    ``multipletests(method="holm")`` gives the same numbers, and runs a full garbage collection per
+    call, 0.2 s in a large process).
 
     >>> holm(pd.Series([0.01, 0.04, np.nan, 0.03])).round(2).tolist()
     [0.03, 0.06, nan, 0.06]
@@ -144,8 +151,8 @@ def _check_cells(analysis: Analysis, usable: pd.DataFrame) -> pd.DataFrame:
         else:
             if (sizes < 2).any():
                 notes.append(
-                    f"{label}: {factor}(s) {', '.join(sizes.index[sizes < 2])} have one usable run; "
-                    "post-hoc tests skip this cell"
+                    f"{label}: {factor}(s) {', '.join(sizes.index[sizes < 2])} have one usable "
+                    "run; post-hoc tests skip this cell"
                 )
             keep.append(rows)
     return pd.concat(keep) if keep else usable.iloc[:0]
@@ -154,9 +161,10 @@ def _check_cells(analysis: Analysis, usable: pd.DataFrame) -> pd.DataFrame:
 def best_levels(
     means: pd.Series, significant: Sequence[tuple[str, str]], higher_is_better: bool = False
 ) -> set:
-    """The level with the best mean and every level whose difference from it is not significant: the levels the
-    data cannot separate from the best (not levels shown to be as good). Taken from the pairs with the best level
-    itself: a compact letter display can give a level not separated from the best another letter than 'a'.
+    """The level with the best mean and every level whose difference from it is not significant: the
+    levels the data cannot separate from the best (not levels shown to be as good). Taken from the
+    pairs with the best level itself: a compact letter display can give a level not separated from
+    the best another letter than 'a'.
     """
     best = means.idxmax() if higher_is_better else means.idxmin()
     separated = {b if a == best else a for a, b in significant if best in (a, b)}
@@ -249,7 +257,9 @@ def _per_cell(
 
 
 def _variants(analysis: Analysis, data: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(label, table with the column ``label``) for each version of the metric fitted across cells."""
+    """(label, table with the column ``label``) for each version of the metric fitted across
+    cells.
+    """
     metric, within = analysis.metric, analysis.cell_keys[0]
     variants = [(metric, data)]
     if (
@@ -267,8 +277,8 @@ def _variants(analysis: Analysis, data: pd.DataFrame) -> list[tuple[str, pd.Data
 def _complete(analysis: Analysis, data: pd.DataFrame) -> pd.DataFrame | None:
     """The rows on which the full factorial is estimable, or None (with a note) when there are none.
 
-    Initializers without usable runs in some cell (e.g. one that diverges in a single model) are left
-    out of the across-cell models; if a combination of factor levels is still empty, the full
+    Initializers without usable runs in some cell (e.g. one that diverges in a single model) are
+    left out of the across-cell models; if a combination of factor levels is still empty, the full
     factorial is not estimable and only the per-cell analyses stand.
     """
     factor = analysis.factor
@@ -299,9 +309,10 @@ ROUNDING_ZERO = 1e-9
 
 
 def zero_by_construction(table: pd.DataFrame, within: str) -> pd.DataFrame:
-    """``table`` (a factorial ANOVA of the metric standardized within each ``within`` level) with the ``within``
-    main effect marked when it is 0 up to rounding: every level's mean is 0 by construction there (in a balanced
-    design), so SS 0, F 0 and p 1 say nothing about the data. Its numbers become NaN and ``undefined`` says why.
+    """``table`` (a factorial ANOVA of the metric standardized within each ``within`` level) with
+    the ``within`` main effect marked when it is 0 up to rounding: every level's mean is 0 by
+    construction there (in a balanced design), so SS 0, F 0 and p 1 say nothing about the data. Its
+    numbers become NaN and ``undefined`` says why.
     """
     table = table.copy()
     total = table.groupby("typ")["sum_sq"].transform("sum")
@@ -364,9 +375,9 @@ def _across_cells(analysis: Analysis, data: pd.DataFrame) -> None:
 def log_metric(runs: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str]:
     """``runs`` with a ``log10(<metric>)`` column, and that column's name.
 
-    For metrics spanning many decades (a diverging initializer's loss can be 10^11 times the others'),
-    where sums of squares on the raw scale are dominated by a few runs. Non-finite values stay
-    non-finite (failures); a value <= 0 is an error, since its logarithm does not exist.
+    For metrics spanning many decades (a diverging initializer's loss can be 10^11 times the
+    others'), where sums of squares on the raw scale are dominated by a few runs. Non-finite values
+    stay non-finite (failures); a value <= 0 is an error, since its logarithm does not exist.
     """
     values = runs[metric].to_numpy(np.float64)
     bad = np.isfinite(values) & (values <= 0)
@@ -392,7 +403,9 @@ def learning_curves(
     value: str = "val_loss",
     factor: str = "initializer",
 ) -> pd.DataFrame:
-    """Median and quartiles of ``value`` per cell, ``factor`` level and epoch (runs joined on run_id)."""
+    """Median and quartiles of ``value`` per cell, ``factor`` level and epoch (runs joined on
+    run_id).
+    """
     keys = [*cell_keys, factor]
     joined = epochs.merge(runs[["run_id", *keys]], on="run_id", how="inner")
     joined = joined[np.isfinite(pd.to_numeric(joined[value], errors="coerce"))]
@@ -407,8 +420,8 @@ def learning_curves(
 
 
 def check_options(alpha: float, n_boot: int, n_boot_icc: int) -> None:
-    """One-line errors for a significance level outside (0, 1) or fewer than one resample (named as the command line
-    names them: the API's arguments carry the same names without dashes).
+    """One-line errors for a significance level outside (0, 1) or fewer than one resample (named as
+    the command line names them: the API's arguments carry the same names without dashes).
     """
     if not 0.0 < alpha < 1.0:
         raise InitsensError(f"--alpha must lie strictly between 0 and 1, got {alpha}")
@@ -429,18 +442,19 @@ def analyze(
     on_step: Callable[[str], None] | None = None,
     design: Design = Design(),
 ) -> Analysis:
-    """Every table of the report for one runs table (see the module docstring); ``design`` names the factor,
-    cell and replicate columns (initsens' own by default).
+    """Every table of the report for one runs table (see the module docstring); ``design`` names the
+    factor, cell and replicate columns (initsens' own by default).
 
     ``on_step`` is called with a short description before each stage (for progress displays).
 
     Returns
     -------
     Analysis
-        ``tables`` by name: ``convergence``, ``failures``, ``descriptives``, ``oneway_anova``, ``posthoc``,
-        ``improvement``, ``variance_components``, ``sensitivity``, ``factorial_anova``, ``mixed_model``,
-        ``mixed_model_lrt`` and, with the data for them, ``association`` and ``learning_curves`` (their columns:
-        the functions that make them, and README's Analysis section); ``notes`` on what could not be done.
+        ``tables`` by name: ``convergence``, ``failures``, ``descriptives``, ``oneway_anova``,
+        ``posthoc``, ``improvement``, ``variance_components``, ``sensitivity``, ``factorial_anova``,
+        ``mixed_model``, ``mixed_model_lrt`` and, with the data for them, ``association`` and
+        ``learning_curves`` (their columns: the functions that make them, and README's Analysis
+        section); ``notes`` on what could not be done.
 
     Examples
     --------

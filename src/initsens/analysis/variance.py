@@ -72,8 +72,8 @@ def _profiled(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(-REML log-likelihood, residual variance) of y = mu + sum_k Z_k b_k + e at ratios s2_k / s2.
 
-    Batched: ``ratios`` is (B, K) and ``yy``/``sum_y``/``zy[k]`` describe B response vectors (zy[k] is
-    (B, levels_k)), so B fits move together; M = I + L Z'Z L is handled blockwise.
+    Batched: ``ratios`` is (B, K) and ``yy``/``sum_y``/``zy[k]`` describe B response vectors (zy[k]
+    is (B, levels_k)), so B fits move together; M = I + L Z'Z L is handled blockwise.
     """
     scale = np.sqrt(ratios)
     d = [1.0 + ratios[:, [k]] * c for k, c in enumerate(design.counts)]
@@ -173,8 +173,8 @@ def _fit_many(y: np.ndarray, design: CrossedDesign, rounds: int = 16) -> np.ndar
 
 
 def reml_components(y: np.ndarray, groups: dict[str, np.ndarray]) -> tuple[dict[str, float], float]:
-    """REML variances of crossed random intercepts ``groups`` (name -> level per observation) and the
-    residual, with the REML log-likelihood.
+    """REML variances of crossed random intercepts ``groups`` (name -> level per observation) and
+    the residual, with the REML log-likelihood.
     """
     y = np.asarray(y, dtype=np.float64)
     y = y - y.mean()  # the intercept absorbs any shift; centring keeps the algebra well scaled
@@ -193,7 +193,9 @@ def bootstrap_shares(
     n_boot: int = 500,
     seed: int | np.random.SeedSequence = 0,
 ) -> dict[str, np.ndarray]:
-    """Parametric-bootstrap draws of each component's share: simulate from the fit, refit by REML."""
+    """Parametric-bootstrap draws of each component's share: simulate from the fit, refit by
+    REML.
+    """
     rng = np.random.default_rng(seed)
     design = CrossedDesign.from_codes(groups)
     n = design.codes[0].size
@@ -216,7 +218,8 @@ def _cell_groups(cell: pd.DataFrame, factor: str, replicate: str) -> dict[str, n
     return groups
 
 
-#: Rows x bootstrap refits above which the cells' bootstraps run in parallel processes (one per core).
+#: Rows x bootstrap refits above which the cells' bootstraps run in parallel processes (one per
+#: core).
 PARALLEL_WORK = 2_000_000
 
 
@@ -240,12 +243,13 @@ def variance_components(
     level: float = 0.95,
     draws_out: dict | None = None,
 ) -> pd.DataFrame:
-    """One row per cell and component: REML variances, shares and bootstrap CIs (see module docstring).
+    """One row per cell and component: REML variances, shares and bootstrap CIs (see module
+    docstring).
 
-    The returned columns: the ``by`` columns, ``metric``, ``component`` (``factor``, ``replicate`` when
-    replicates are shared across levels, ``residual``), ``variance``, ``share`` (the ICC for ``factor``), ``ci_low``,
-    ``ci_high``, ``reml_loglik`` and ``n``. ``draws_out``, when given, receives the bootstrap draws of the ICC
-    per cell (cell key tuple -> array).
+    The returned columns: the ``by`` columns, ``metric``, ``component`` (``factor``, ``replicate``
+    when replicates are shared across levels, ``residual``), ``variance``, ``share`` (the ICC for
+    ``factor``), ``ci_low``, ``ci_high``, ``reml_loglik`` and ``n``. ``draws_out``, when given,
+    receives the bootstrap draws of the ICC per cell (cell key tuple -> array).
 
     Examples
     --------

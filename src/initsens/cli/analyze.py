@@ -67,7 +67,9 @@ def analyze(
         False, "--quiet", help="No progress display; print the report path only."
     ),
 ) -> None:
-    """Quantify how much the initializer matters (ANOVA, REML, mixed model, post-hoc) and write a report."""
+    """Quantify how much the initializer matters (ANOVA, REML, mixed model, post-hoc) and write a
+    report.
+    """
     from initsens.api import analyze as run_analysis
 
     read: list = []

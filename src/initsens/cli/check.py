@@ -1,4 +1,6 @@
-"""``initsens check``: verify a results folder and, with --repair, fix what can be fixed without losing anything."""
+"""``initsens check``: verify a results folder and, with --repair, fix what can be fixed without
+losing anything.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +25,8 @@ def check(
         "duplicated rows keeping the first; deletes nothing.",
     ),
 ) -> None:
-    """Read each table of a results folder as pandas, pyarrow, polars and duckdb do; list unreadable, stray and
-    orphaned parts, duplicates and locks. Exit 1 on a problem.
+    """Read each table of a results folder as pandas, pyarrow, polars and duckdb do; list
+    unreadable, stray and orphaned parts, duplicates and locks. Exit 1 on a problem.
     """
     from initsens.results.check import inspect_folder
     from initsens.results.check import repair as fix
@@ -52,12 +54,12 @@ def check(
         "runs not trained"
     }:  # nothing for --repair: training completes the grid
         console.print(
-            f"{len(found.problems)} problem(s); the same `initsens train` command (with --out {path}) "
-            "trains the missing runs"
+            f"{len(found.problems)} problem(s); the same `initsens train` command (with --out "
+            f"{path}) trains the missing runs"
         )
     else:
         console.print(
-            f"{len(found.problems)} problem(s); `initsens check {path} --repair` fixes what it safely can "
-            "(a lock is released when its writer ends)"
+            f"{len(found.problems)} problem(s); `initsens check {path} --repair` fixes what it "
+            "safely can (a lock is released when its writer ends)"
         )
     raise typer.Exit(1)

@@ -12,7 +12,8 @@ from initsens.cli import options
 from initsens.cli.help import Command, Group
 from initsens.errors import InitsensError
 
-# Heavy imports (pandas, pyarrow, scikit-learn, torch) happen inside the commands so `--help` stays fast.
+# Heavy imports (pandas, pyarrow, scikit-learn, torch) happen inside the commands so `--help` stays
+# fast.
 
 app = typer.Typer(help="Fetch and inspect datasets.", no_args_is_help=True, cls=Group)
 console = Console()

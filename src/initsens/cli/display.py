@@ -1,4 +1,6 @@
-"""What the commands show while they work: the sweep's live progress, its summary and its plan (rich)."""
+"""What the commands show while they work: the sweep's live progress, its summary and its plan
+(rich).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ INTERRUPTED = 130
 
 
 def print_plan(plan: Any) -> None:
-    """The grid, every setting (with per-model values and where each came from) and what a run would do."""
+    """The grid, every setting (with per-model values and where each came from) and what a run would
+    do.
+    """
     from initsens.training.presets import PRESETS
 
     cfg = plan.config
@@ -49,14 +53,15 @@ def print_plan(plan: Any) -> None:
     console.print(settings)
     console.print(
         f"{plan.total} runs on {plan.dataset.name} ({plan.dataset.n_samples} samples x "
-        f"{plan.dataset.n_genes} genes), up to {cfg.epochs} epochs each; {plan.total - len(plan.todo)} "
-        f"already recorded in {plan.store.root}/ are skipped, {len(plan.todo)} to train."
+        f"{plan.dataset.n_genes} genes), up to {cfg.epochs} epochs each; "
+        f"{plan.total - len(plan.todo)} already recorded in {plan.store.root}/ are skipped, "
+        f"{len(plan.todo)} to train."
     )
 
 
 class RichObserver:
-    """Live display: a bar for the grid (runs done / total, elapsed, time left from the work done: see
-    :class:`~initsens.training.eta.Eta`) and a line for the current run.
+    """Live display: a bar for the grid (runs done / total, elapsed, time left from the work done:
+    see :class:`~initsens.training.eta.Eta`) and a line for the current run.
     """
 
     def __init__(self, clock: Any = None) -> None:
@@ -82,15 +87,17 @@ class RichObserver:
         self.stop()
 
     def stop(self) -> None:
-        """End the live display (a sweep's summary prints below it); the next sweep starts it again."""
+        """End the live display (a sweep's summary prints below it); the next sweep starts it
+        again.
+        """
         if self.live is not None:
             self.line.plain = ""
             self.live.stop()
             self.live = None
 
     def start(self, total: int, todo: int) -> None:
-        """A sweep begins: the display starts (not before: a spinner may run while the data load) and the bar
-        counts the runs to train.
+        """A sweep begins: the display starts (not before: a spinner may run while the data load)
+        and the bar counts the runs to train.
         """
         if self.live is None:
             self.live = Live(Group(self.progress, self.line), console=console, refresh_per_second=4)
@@ -102,12 +109,13 @@ class RichObserver:
         self.progress.update(self.grid, eta=self.eta.shown())
         if total > todo:
             console.print(
-                f"{total - todo} of {total} runs are already recorded and are skipped (--force retrains)."
+                f"{total - todo} of {total} runs are already recorded and are skipped (--force "
+                "retrains)."
             )
 
     def planned(self, chunks, sizes) -> None:
-        """The ensembles to train and each group's size: the time left charges each group at its own rate, a
-        model's other groups at that model's rate per parameter.
+        """The ensembles to train and each group's size: the time left charges each group at its own
+        rate, a model's other groups at that model's rate per parameter.
         """
         runs = Counter(spec.group_key() for chunk in chunks for spec in chunk)
         models = {spec.group_key(): spec.model for chunk in chunks for spec in chunk}
@@ -144,9 +152,10 @@ class RichObserver:
 
 
 def next_command(out: Path) -> str:
-    """``initsens analyze OUT --report REPORT`` for runs written to ``out``: ``results[/x]`` reports in
-    ``reports[/x]/summary.md`` (README's layout); any other folder in ``OUT-report/summary.md`` beside it, never
-    inside it (analyze reads every Parquet file under OUT, and the report's tables are Parquet files).
+    """``initsens analyze OUT --report REPORT`` for runs written to ``out``: ``results[/x]`` reports
+    in ``reports[/x]/summary.md`` (README's layout); any other folder in ``OUT-report/summary.md``
+    beside it, never inside it (analyze reads every Parquet file under OUT, and the report's tables
+    are Parquet files).
     """
     parts = out.parts
     if "results" in parts:
@@ -158,19 +167,23 @@ def next_command(out: Path) -> str:
 
 
 def report_summary(summary: Any, quiet: bool, next_step: str | None = None) -> None:
-    """Print a sweep's summary: statuses per model and initializer, then one line (that line alone if ``quiet``)."""
+    """Print a sweep's summary: statuses per model and initializer, then one line (that line alone
+    if ``quiet``).
+    """
     statuses: Counter[str] = Counter()
     for (_, _, status), n in summary.counts.items():
         statuses[status] += n
     line = (
-        f"{summary.trained} runs trained ({', '.join(f'{n} {s}' for s, n in statuses.items()) or 'none'}), "
-        f"{summary.skipped} already recorded, {summary.wall_seconds:.0f} s; results in {summary.out}/"
+        f"{summary.trained} runs trained "
+        f"({', '.join(f'{n} {s}' for s, n in statuses.items()) or 'none'}), {summary.skipped} "
+        f"already recorded, {summary.wall_seconds:.0f} s; results in {summary.out}/"
     )
     if summary.capped:
         line += f"; {summary.capped} run(s) reached --epochs still improving (not converged)"
     if summary.interrupted:
         lost = (
-            f"; {summary.lost} run(s) of the ensemble in progress were lost (trained in part, not saved)"
+            f"; {summary.lost} run(s) of the ensemble in progress were lost (trained in part, not "
+            "saved)"
             if summary.lost
             else ""
         )

@@ -1,10 +1,11 @@
-"""How ``--help`` reads: no value type after a flag, and a command's description wrapped as one paragraph.
+"""How ``--help`` reads: no value type after a flag, and a command's description wrapped as one
+paragraph.
 
-typer (0.29) prints every option's type in the rich help, ``--quiet <bool>`` included, though a flag takes no
-value; and in the list of commands it keeps the line breaks of a docstring's first paragraph, so a description
-wrapped in the source broke mid-sentence on the terminal ("exit 1 on a" / "problem."). :class:`Command` and
-:class:`Group` leave out a flag's type; :func:`described` gives a command its docstring with each paragraph on one
-line, for the terminal to wrap.
+typer (0.29) prints every option's type in the rich help, ``--quiet <bool>`` included, though a flag
+takes no value; and in the list of commands it keeps the line breaks of a docstring's first
+paragraph, so a description wrapped in the source broke mid-sentence on the terminal ("exit 1 on a"
+/ "problem."). :class:`Command` and :class:`Group` leave out a flag's type; :func:`described` gives
+a command its docstring with each paragraph on one line, for the terminal to wrap.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class Group(TyperGroup):
 
 
 def described(command: Callable[..., Any]) -> str:
-    """``command``'s docstring with each paragraph on one line (the terminal wraps it, not the source)."""
+    """``command``'s docstring with each paragraph on one line (the terminal wraps it, not the
+    source).
+    """
     paragraphs = inspect.cleandoc(command.__doc__ or "").split("\n\n")
     return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)

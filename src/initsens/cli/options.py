@@ -1,6 +1,6 @@
-"""Command-line options shared by several commands (data source, labels, missing values): each flag and its
-help text come from the settings table (:mod:`initsens.settings`), as (flag, help) pairs that commands turn into
-options with their own defaults.
+"""Command-line options shared by several commands (data source, labels, missing values): each flag
+and its help text come from the settings table (:mod:`initsens.settings`), as (flag, help) pairs
+that commands turn into options with their own defaults.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ CacheDir = typer.Option(
 
 
 def setting_option(name: str, *, shown_default: str, panel: str) -> inspect.Parameter:
-    """A setting's option, None unless given (so presets and TOML files can supply the value): its flag, help and
-    type from the settings table, its ``--help`` panel and shown default from the command.
+    """A setting's option, None unless given (so presets and TOML files can supply the value): its
+    flag, help and type from the settings table, its ``--help`` panel and shown default from the
+    command.
     """
     flag, help_text = flag_and_help(name)
     annotation = kind(name) if kind(name) in (int, float, bool) else str

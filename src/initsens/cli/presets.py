@@ -1,4 +1,6 @@
-"""``initsens presets``: the protocols shipped with initsens, and how each differs from the default."""
+"""``initsens presets``: the protocols shipped with initsens, and how each differs from the
+default.
+"""
 
 from __future__ import annotations
 
@@ -73,5 +75,6 @@ def list_presets(
         console.print(table)
     if name is None:
         console.print(
-            "Use one with `initsens train --config NAME`; `initsens presets NAME` shows all its settings."
+            "Use one with `initsens train --config NAME`; `initsens presets NAME` shows all its "
+            "settings."
         )

@@ -1,4 +1,6 @@
-"""``initsens reproduce``: train the original study's grid under each protocol and judge its claims."""
+"""``initsens reproduce``: train the original study's grid under each protocol and judge its
+claims.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from initsens.settings import default, flag_and_help, shown
 TRAINING = "Training (every protocol; the command line wins over presets)"
 DATA = "Data (as for initsens train; the command line wins over presets)"
 EACH = "each preset's"
-#: The settings reproduce passes to every study, None unless given (the presets' values stand): each with its
-#: ``--help`` panel and what the help shows as the default.
+#: The settings reproduce passes to every study, None unless given (the presets' values stand): each
+#: with its ``--help`` panel and what the help shows as the default.
 PASSED = {
     **{
         name: (DATA, EACH)
@@ -47,8 +49,8 @@ PASSED = {
 
 
 def _own(name: str, value: str, extra_help: str = "") -> Any:
-    """An option of a setting with reproduce's own default (the original grid's); flag and help from the settings
-    table.
+    """An option of a setting with reproduce's own default (the original grid's); flag and help from
+    the settings table.
     """
     flag, help_text = flag_and_help(name)
     return typer.Option(value, flag, help=help_text + extra_help)
@@ -139,8 +141,8 @@ def _work(
 
 
 def reproduce(**values: Any) -> None:
-    """Re-test the original study's claims under its own protocol, initsens's and the scale ladder; write one
-    report.
+    """Re-test the original study's claims under its own protocol, initsens's and the scale ladder;
+    write one report.
     """
     from initsens.api import reproduce as run_reproduction
     from initsens.reproduction.claims import CLAIMS
@@ -207,13 +209,16 @@ def reproduce(**values: Any) -> None:
     for r in result.results:
         if not r.complete:
             console.print(
-                f"{r.name}: {r.progress()} trained; {r.judged_on() if r.judged else 'not judged yet'}"
+                f"{r.name}: {r.progress()} trained; "
+                f"{r.judged_on() if r.judged else 'not judged yet'}"
             )
     console.print(f"Report: [bold]{result.report}[/]")
 
 
 def _signature() -> inspect.Signature:
-    """``reproduce``'s options: the data settings, what is reproduced, the training settings, then how."""
+    """``reproduce``'s options: the data settings, what is reproduced, the training settings, then
+    how.
+    """
     study = list(inspect.signature(_study, eval_str=True).parameters.values())
     work = list(inspect.signature(_work, eval_str=True).parameters.values())
     data = [

@@ -16,13 +16,14 @@ from initsens.cli.options import setting_option
 from initsens.settings import ALIASES, GRID, MODEL, RUN, flag_and_help, option, shown, table
 
 CLUSTER = "Cluster (Dask)"
-#: Where :class:`TrainCommand` hands the model hyperparameters given to :func:`train` (the context's ``meta``).
+#: Where :class:`TrainCommand` hands the model hyperparameters given to :func:`train` (the context's
+#: ``meta``).
 HYPERPARAMETERS = "initsens.train.hyperparameters"
 
 
 def _shown_default(f: dataclasses.Field) -> str:
-    """A setting's default as ``--help`` shows it: a flag's name (``keep-last``), a list with spaces (it wraps), or
-    none.
+    """A setting's default as ``--help`` shows it: a flag's name (``keep-last``), a list with spaces
+    (it wraps), or none.
     """
     if isinstance(f.default, bool) and "/" in option(f):
         return option(f).split("/")[0 if f.default else 1].removeprefix("--")
@@ -41,8 +42,8 @@ def _option(f: dataclasses.Field) -> inspect.Parameter:
 
 
 def _hyperparameter_options() -> dict[str, Any]:
-    """An option for each hyperparameter initsens's models declare (``--iwae-k``: flag, type, help and default from
-    the declaration), None unless given, in the model panel.
+    """An option for each hyperparameter initsens's models declare (``--iwae-k``: flag, type, help
+    and default from the declaration), None unless given, in the model panel.
     """
     from initsens.models import declared_hyperparameters
 
@@ -72,9 +73,10 @@ def _hyperparameter_options() -> dict[str, Any]:
 
 
 class TrainCommand(Command):
-    """``initsens train``, whose model hyperparameter options join the settings' (closing the model panel) when it is
-    parsed or its help shown: they come from the model classes, whose import imports torch, which ``initsens --help``
-    and the other commands do without. Their values reach :func:`train` as ``ctx.meta[HYPERPARAMETERS]``.
+    """``initsens train``, whose model hyperparameter options join the settings' (closing the model
+    panel) when it is parsed or its help shown: they come from the model classes, whose import
+    imports torch, which ``initsens --help`` and the other commands do without. Their values reach
+    :func:`train` as ``ctx.meta[HYPERPARAMETERS]``.
     """
 
     hyperparameters: dict[str, Any] | None = None
@@ -90,7 +92,9 @@ class TrainCommand(Command):
         return super().get_params(ctx)
 
     def invoke(self, ctx: Any) -> Any:
-        """Run :func:`train`, the hyperparameters given handed over apart (its signature is the settings')."""
+        """Run :func:`train`, the hyperparameters given handed over apart (its signature is the
+        settings').
+        """
         ctx.meta[HYPERPARAMETERS] = {
             name: value
             for name in self.hyperparameters or {}
@@ -100,7 +104,9 @@ class TrainCommand(Command):
 
 
 def _alias(column: str, name: str) -> inspect.Parameter:
-    """The option a factor's column gives it: ``--init-scope`` for ``--init-scopes`` with one value."""
+    """The option a factor's column gives it: ``--init-scope`` for ``--init-scopes`` with one
+    value.
+    """
     flag = "--" + column.replace("_", "-")
     return inspect.Parameter(
         column,
@@ -134,8 +140,8 @@ def _aliases(
         rich_help_panel=GRID,
     ),
 ) -> None:
-    """Options that name a setting another way (``repeats`` gives ``seeds``; a factor's :data:`ALIASES` are
-    added beside it).
+    """Options that name a setting another way (``repeats`` gives ``seeds``; a factor's
+    :data:`ALIASES` are added beside it).
     """
 
 
@@ -209,7 +215,9 @@ def _running(
 
 
 def train(**values: Any) -> None:
-    """Train every model x initializer x depth x normalization x init scope x seed and log to Parquet."""
+    """Train every model x initializer x depth x normalization x init scope x seed and log to
+    Parquet.
+    """
     from initsens.api import train as run_training
     from initsens.training import SweepConfig
     from initsens.training.distributed import Cluster
@@ -277,8 +285,8 @@ def train(**values: Any) -> None:
 
 
 def _signature() -> inspect.Signature:
-    """``train``'s options: one per setting of the table (its alias beside the setting it names), then the run's
-    own options.
+    """``train``'s options: one per setting of the table (its alias beside the setting it names),
+    then the run's own options.
     """
     aliases = inspect.signature(_aliases, eval_str=True).parameters
     beside = {"seeds": [aliases["repeats"]], "models": [aliases["model_set"]]}

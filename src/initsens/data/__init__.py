@@ -1,5 +1,5 @@
-"""Datasets: the embedded real ``tcga5``, the ``synthetic`` generator, matrix files, UCSC Xena Pan-Cancer,
-and preprocessing.
+"""Datasets: the embedded real ``tcga5``, the ``synthetic`` generator, matrix files, UCSC Xena
+Pan-Cancer, and preprocessing.
 
 Typical use::
 

@@ -29,8 +29,8 @@ def _first_duplicates(ids: np.ndarray, limit: int = 3) -> tuple[int, list[str]]:
 class Dataset:
     """Samples x genes float32 expression with ids, validated on construction.
 
-    ``X`` is dense, or sparse CSR for data that arrive sparse (AnnData counts); it stays sparse until the selected
-    genes are taken out (:func:`initsens.data.prepare.prepare`).
+    ``X`` is dense, or sparse CSR for data that arrive sparse (AnnData counts); it stays sparse
+    until the selected genes are taken out (:func:`initsens.data.prepare.prepare`).
 
     ``labels`` (cancer type per sample) is optional. ``name`` says where the data came from
     (a registered dataset name or a file path) and appears in every error message.
@@ -94,7 +94,9 @@ class Dataset:
 
     @cached_property
     def sha256(self) -> str:
-        """Content hash of values, ids and labels: the same data gives the same hash whatever the file format."""
+        """Content hash of values, ids and labels: the same data gives the same hash whatever the
+        file format.
+        """
         h = hashlib.sha256()
         for block in row_blocks(
             self.X

@@ -53,8 +53,8 @@ def _numeric_values(block: pd.DataFrame, row_ids: np.ndarray, source: str, rows:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InitsensError(
                 f"{source}: non-numeric value {block[column].iloc[i]!r} in column {column!r}, "
-                f"{rows} {str(row_ids[i])!r} ({int(bad.sum())} such cell(s) in that column); fix the value, "
-                "or if this column holds labels pass --label-column"
+                f"{rows} {str(row_ids[i])!r} ({int(bad.sum())} such cell(s) in that column); fix "
+                "the value, or if this column holds labels pass --label-column"
             )
         block[column] = converted
     return block.to_numpy(dtype=np.float32)
@@ -68,7 +68,8 @@ def load_matrix(
     impute: Impute | None = None,
     drop_missing: DropMissing | None = None,
 ) -> Dataset:
-    """Load an expression matrix (a CSV/TSV[.gz] or Parquet file, or a DataFrame) as a :class:`Dataset`.
+    """Load an expression matrix (a CSV/TSV[.gz] or Parquet file, or a DataFrame) as a
+    :class:`Dataset`.
 
     The first column holds ids; see the module docstring for the layouts and labels.
     """

@@ -1,5 +1,5 @@
-"""Gene selection: keep the k most variable genes, by median absolute deviation (default), mean absolute
-deviation or variance.
+"""Gene selection: keep the k most variable genes, by median absolute deviation (default), mean
+absolute deviation or variance.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ SELECTION_METHODS = ("mad", "meanad", "variance")
 
 
 def gene_spread(X: Matrix, method: str = "mad") -> np.ndarray:
-    """Per-gene spread: ``mad`` = median(|x - median(x)|) (unscaled); ``meanad`` = mean(|x - mean(x)|), what
-    pandas' ``DataFrame.mad()`` computed until pandas 2.0 (the original study's code called it); or the
-    population ``variance``. A sparse ``X`` is made dense a block of genes at a time.
+    """Per-gene spread: ``mad`` = median(|x - median(x)|) (unscaled); ``meanad`` = mean(|x -
+    mean(x)|), what pandas' ``DataFrame.mad()`` computed until pandas 2.0 (the original study's code
+    called it); or the population ``variance``. A sparse ``X`` is made dense a block of genes at a
+    time.
     """
     if is_sparse(X):
         spread = np.empty(X.shape[1])
@@ -36,7 +37,9 @@ def gene_spread(X: Matrix, method: str = "mad") -> np.ndarray:
 
 
 def check_top_genes(k: int | None, n_genes: int, what: str = "the data") -> None:
-    """A one-line error when ``k`` genes cannot be kept out of ``n_genes`` (``what`` names the data)."""
+    """A one-line error when ``k`` genes cannot be kept out of ``n_genes`` (``what`` names the
+    data).
+    """
     if k and k < 0:
         raise InitsensError(f"--top-genes must be >= 0 (got {k})")
     if k and k > n_genes:
@@ -50,9 +53,9 @@ def top_variable_genes(X: Matrix, k: int | None, method: str = "mad") -> np.ndar
     """Column indices of the ``k`` most variable genes, in their original order.
 
     Ties at the cut-off go to the earlier gene, so the choice is deterministic. ``k=None`` or 0
-    keeps every gene. A cut-off among genes of spread 0 is an error: those genes would be chosen by their order
-    in the file, not by variability (the median absolute deviation is 0 for every gene whose values are more than
-    half equal, e.g. zeros in sparse counts).
+    keeps every gene. A cut-off among genes of spread 0 is an error: those genes would be chosen by
+    their order in the file, not by variability (the median absolute deviation is 0 for every gene
+    whose values are more than half equal, e.g. zeros in sparse counts).
     """
     n_genes = X.shape[1]
     spread = gene_spread(X, method)
@@ -65,11 +68,13 @@ def top_variable_genes(X: Matrix, k: int | None, method: str = "mad") -> np.ndar
         raise InitsensError(
             f"only {positive:,} of {n_genes:,} genes have a positive spread by {method!r}"
             + (
-                " (more than half of each other gene's values are equal, e.g. zeros in sparse counts)"
+                " (more than half of each other gene's values are equal, e.g. zeros in sparse "
+                "counts)"
                 if method == "mad"
                 else ""
             )
-            + f", so --top-genes {k} would pick genes by their order in the file; use --gene-selection variance"
+            + f", so --top-genes {k} would pick genes by their order in the file; use "
+            "--gene-selection variance"
             + (" or meanad" if method == "mad" else "")
             + f", or --top-genes {positive} or less"
         )

@@ -1,10 +1,11 @@
 """Expression matrices from AnnData (``.h5ad``, the scverse format scanpy and scvi-tools write).
 
-Samples are AnnData's observations and genes its variables, so there is no orientation to guess. The values
-come from ``X`` or from a named layer (raw counts often live in ``layers["counts"]``); a sparse matrix stays
-sparse (see :mod:`initsens.data.matrix`). Gene ids are ``var_names`` or a ``var`` column; labels come from an
-``obs`` column (found under the usual names, as for files) or from a phenotype table (``--labels``).
-``anndata`` is an optional dependency: ``pip install 'initsens[anndata]'``.
+Samples are AnnData's observations and genes its variables, so there is no orientation to guess. The
+values come from ``X`` or from a named layer (raw counts often live in ``layers["counts"]``); a
+sparse matrix stays sparse (see :mod:`initsens.data.matrix`). Gene ids are ``var_names`` or a
+``var`` column; labels come from an ``obs`` column (found under the usual names, as for files) or
+from a phenotype table (``--labels``). ``anndata`` is an optional dependency:
+``pip install 'initsens[anndata]'``.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def _values(adata, layer: str | None, path: Path):
         X, where = adata.X, "X"
         if X is None:
             raise InitsensError(
-                f"{path}: X is empty; name a layer with --layer (layers: {_shown(list(adata.layers))})"
+                f"{path}: X is empty; name a layer with --layer (layers: "
+                f"{_shown(list(adata.layers))})"
             )
     if sparse.issparse(X):
         return sparse.csr_matrix(X, dtype=np.float32), where
@@ -98,7 +100,9 @@ def _resolve_sparse_missing(
     drop_missing: DropMissing | None,
     source: str,
 ):
-    """:func:`resolve_missing` for a sparse matrix: made dense only when it has NaN/inf values to treat."""
+    """:func:`resolve_missing` for a sparse matrix: made dense only when it has NaN/inf values to
+    treat.
+    """
     check_missing_choice(impute, drop_missing)
     if (impute is None and drop_missing is None) or not nonfinite_mask(X).nnz:
         return X, sample_ids, gene_ids

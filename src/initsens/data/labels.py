@@ -11,8 +11,8 @@ import pandas as pd
 from initsens.data.tables import read_table
 from initsens.errors import InitsensError
 
-#: Column names recognised as cancer-type (or cell-type) labels without being named (first match wins).
-#: ``cancer type abbreviation`` is the column of Xena's TCGA Pan-Cancer phenotype table.
+#: Column names recognised as cancer-type (or cell-type) labels without being named (first match
+#: wins). ``cancer type abbreviation`` is the column of Xena's TCGA Pan-Cancer phenotype table.
 LABEL_COLUMNS = (
     "cancer type abbreviation",
     "cancer_type_abbreviation",
@@ -42,7 +42,9 @@ def find_label_column(columns: Iterable[str], label_column: str | None, source: 
 def check_labels(
     labels: pd.Series, sample_ids: np.ndarray, source: str, where: str, fix: str
 ) -> np.ndarray:
-    """Labels as strings; samples without one are an error that names them, ``where`` and the ``fix``."""
+    """Labels as strings; samples without one are an error that names them, ``where`` and the
+    ``fix``.
+    """
     missing = labels.isna().to_numpy()
     if missing.any():
         examples = ", ".join(sample_ids[missing][:3])
@@ -64,7 +66,8 @@ def join_labels(
     if column is None:
         shown = ", ".join(map(repr, pheno.columns[1:9]))
         raise InitsensError(
-            f"{source}: no cancer-type column found; name one with --label-column (columns: {shown})"
+            f"{source}: no cancer-type column found; name one with --label-column (columns: "
+            f"{shown})"
         )
     table = pheno[[id_column, column]].dropna().drop_duplicates()
     table[id_column] = table[id_column].astype(str)

@@ -1,8 +1,10 @@
-"""Expression matrices held dense (``numpy``) or sparse (``scipy.sparse`` CSR, as AnnData keeps counts).
+"""Expression matrices held dense (``numpy``) or sparse (``scipy.sparse`` CSR, as AnnData keeps
+counts).
 
-A sparse matrix stays sparse through loading and the per-sample transforms (both map 0 to 0) and becomes
-dense only when the selected genes are taken out: a 10,000 x 60,000 count matrix with 10% non-zero values
-needs 0.5 GB sparse and 2.4 GB dense (4.8 GB in float64). These helpers give both kinds one interface.
+A sparse matrix stays sparse through loading and the per-sample transforms (both map 0 to 0) and
+becomes dense only when the selected genes are taken out: a 10,000 x 60,000 count matrix with 10%
+non-zero values needs 0.5 GB sparse and 2.4 GB dense (4.8 GB in float64). These helpers give both
+kinds one interface.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any, TypeAlias
 import numpy as np
 from scipy import sparse
 
-#: A dense ``np.ndarray`` or a ``scipy.sparse`` CSR matrix (``Any`` for the type checker: scipy has no stubs).
+#: A dense ``np.ndarray`` or a ``scipy.sparse`` CSR matrix (``Any`` for the type checker: scipy has
+#: no stubs).
 Matrix: TypeAlias = Any
 
 #: Rows (or columns) turned dense at a time where a computation needs dense values.
@@ -35,7 +38,9 @@ def as_matrix(X: Matrix) -> Matrix:
 
 
 def stored_values(X: Matrix) -> np.ndarray:
-    """The values held in memory: every value of a dense matrix, the non-zero ones of a sparse one."""
+    """The values held in memory: every value of a dense matrix, the non-zero ones of a sparse
+    one.
+    """
     return X.data if is_sparse(X) else X.ravel()
 
 
@@ -75,7 +80,9 @@ def column_blocks(X: Matrix, size: int = BLOCK) -> Iterator[tuple[int, np.ndarra
 
 
 def dense_block(X: Matrix, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """``X[rows][:, columns]`` as dense float32 (the only full densification: after gene selection)."""
+    """``X[rows][:, columns]`` as dense float32 (the only full densification: after gene
+    selection).
+    """
     if is_sparse(X):
         return np.asarray(X[rows][:, columns].toarray(), dtype=np.float32)
     return X[np.ix_(rows, columns)]
@@ -92,7 +99,9 @@ def column_min_max(X: Matrix) -> tuple[np.ndarray, np.ndarray]:
 
 
 def nonfinite_mask(X: Matrix) -> Matrix:
-    """Where the values are NaN or infinite: a boolean array, or a sparse boolean matrix for a sparse ``X``."""
+    """Where the values are NaN or infinite: a boolean array, or a sparse boolean matrix for a
+    sparse ``X``.
+    """
     if not is_sparse(X):
         return ~np.isfinite(X)
     bad = X.copy()

@@ -21,7 +21,9 @@ def _examples(names: np.ndarray, counts: np.ndarray, limit: int = 3) -> str:
 
 
 def describe_missing(bad: Any, sample_ids: np.ndarray, gene_ids: np.ndarray) -> str:
-    """One clause saying how many cells are NaN/inf and where, e.g. '3 missing or infinite values ...'."""
+    """One clause saying how many cells are NaN/inf and where, e.g. '3 missing or infinite values
+    ...'.
+    """
     gene_counts = np.asarray(bad.sum(axis=0)).ravel()  # np.asarray: a sparse mask sums to a matrix
     sample_counts = np.asarray(bad.sum(axis=1)).ravel()
     genes = np.flatnonzero(gene_counts)
@@ -55,10 +57,12 @@ def resolve_missing(
     drop_missing: DropMissing | None = None,
     source: str = "dataset",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Apply the user's explicit choice for NaN/inf cells; without one, leave them (Dataset reports them).
+    """Apply the user's explicit choice for NaN/inf cells; without one, leave them (Dataset reports
+    them).
 
-    ``impute='mean'`` fills a cell with its gene's mean over finite values (0 where a gene has none),
-    ``impute='zero'`` with 0; ``drop_missing='genes'|'samples'`` removes every gene or sample that has one.
+    ``impute='mean'`` fills a cell with its gene's mean over finite values (0 where a gene has
+    none), ``impute='zero'`` with 0; ``drop_missing='genes'|'samples'`` removes every gene or sample
+    that has one.
     """
     check_missing_choice(impute, drop_missing)
     bad = ~np.isfinite(X)

@@ -15,7 +15,9 @@ from initsens.registry import Registry
 
 
 class Normalizer:
-    """Base class: ``fit`` learns per-gene parameters from training data, ``transform`` applies them."""
+    """Base class: ``fit`` learns per-gene parameters from training data, ``transform`` applies
+    them.
+    """
 
     description: ClassVar[str] = ""
 
@@ -88,8 +90,8 @@ class LogZScore(Normalizer):
         low = X.min()
         if low < 0:
             raise InitsensError(
-                f"normalization log_zscore needs non-negative values but the data go down to {low:g}; "
-                "the data may already be log-transformed: use --normalizations zscore"
+                "normalization log_zscore needs non-negative values but the data go down to "
+                f"{low:g}; the data may already be log-transformed: use --normalizations zscore"
             )
         return np.log2(X.astype(np.float64) + 1.0)
 

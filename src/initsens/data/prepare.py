@@ -1,4 +1,6 @@
-"""From a loaded dataset to model-ready arrays: transform per sample, split, select genes, normalize."""
+"""From a loaded dataset to model-ready arrays: transform per sample, split, select genes,
+normalize.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from initsens.errors import InitsensError
 
 @dataclass(frozen=True)
 class DataInfo:
-    """What a run's record says about its data, without the matrices (small enough to send between machines)."""
+    """What a run's record says about its data, without the matrices (small enough to send between
+    machines).
+    """
 
     dataset: str
     dataset_sha256: str
@@ -29,7 +33,9 @@ class DataInfo:
 
 @dataclass(frozen=True, eq=False)
 class PreparedData:
-    """Normalized float32 training and validation matrices over the selected genes, with provenance."""
+    """Normalized float32 training and validation matrices over the selected genes, with
+    provenance.
+    """
 
     X_train: np.ndarray
     X_val: np.ndarray

@@ -37,8 +37,8 @@ def load_dataset(
     layer: str | None = None,
     gene_column: str | None = None,
 ) -> Dataset:
-    """Load a registered dataset by name (``tcga5``, ``synthetic``, ``xena-pancan``, ...), a matrix file or an
-    AnnData file (``.h5ad``; ``layer`` and ``gene_column`` apply to it alone).
+    """Load a registered dataset by name (``tcga5``, ``synthetic``, ``xena-pancan``, ...), a matrix
+    file or an AnnData file (``.h5ad``; ``layer`` and ``gene_column`` apply to it alone).
     """
     if str(data) in DATASETS:
         if (
@@ -49,15 +49,16 @@ def load_dataset(
             or gene_column
         ):
             raise InitsensError(
-                f"--labels, --label-column, --orientation, --layer and --gene-column apply to files, not to the "
-                f"named dataset {data!r}"
+                "--labels, --label-column, --orientation, --layer and --gene-column apply to "
+                f"files, not to the named dataset {data!r}"
             )
         return DATASETS.get(str(data))(
             impute=impute, drop_missing=drop_missing, cache_dir=cache_dir
         )
     if not Path(data).exists():
         raise InitsensError(
-            f"{data}: no such file and no dataset of that name; give a path or one of: {', '.join(DATASETS.names())}"
+            f"{data}: no such file and no dataset of that name; give a path or one of: "
+            f"{', '.join(DATASETS.names())}"
         )
     if str(data).lower().endswith(H5AD):
         if orientation != "auto":

@@ -40,8 +40,9 @@ def train_val_split(
             )
         if n_val < len(counts) or n_samples - n_val < len(counts):
             raise InitsensError(
-                f"a stratified split of {n_samples} samples into {len(counts)} cancer types needs at "
-                f"least one sample of each type on both sides; raise the validation fraction or use more samples"
+                f"a stratified split of {n_samples} samples into {len(counts)} cancer types needs "
+                "at least one sample of each type on both sides; raise the validation fraction or "
+                "use more samples"
             )
     train, val = train_test_split(
         np.arange(n_samples), test_size=n_val, stratify=labels, random_state=seed, shuffle=True

@@ -15,7 +15,9 @@ MAX_LOG2 = 23.0
 
 
 def _class_sizes(n_samples: int, n_types: int, rng: np.random.Generator) -> np.ndarray:
-    """Unequal class sizes that sum to n_samples, at least 2 per class (stratified splits need 2)."""
+    """Unequal class sizes that sum to n_samples, at least 2 per class (stratified splits need
+    2).
+    """
     props = rng.dirichlet(np.full(n_types, 6.0))
     sizes = np.maximum(2, np.floor(props * n_samples).astype(int))
     while sizes.sum() > n_samples:
@@ -31,7 +33,9 @@ def make_synthetic(
     n_modules: int = 20,
     seed: int = 0,
 ) -> Dataset:
-    """Generate the ``synthetic`` dataset: ``n_samples`` x ``n_genes`` log2(x+1) values and type labels."""
+    """Generate the ``synthetic`` dataset: ``n_samples`` x ``n_genes`` log2(x+1) values and type
+    labels.
+    """
     if n_types < 1 or n_samples < 2 * n_types or n_genes < 1 or n_modules < 1:
         raise InitsensError(
             f"synthetic data needs n_types >= 1, n_samples >= 2 * n_types, n_genes >= 1 and "

@@ -1,4 +1,6 @@
-"""Reading tabular files (CSV/TSV, optionally gzipped, and Parquet) into DataFrames with clear errors."""
+"""Reading tabular files (CSV/TSV, optionally gzipped, and Parquet) into DataFrames with clear
+errors.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def _separator(path: Path) -> str:
-    """',' for .csv(.gz); tab for everything else (.tsv, .txt, .xena and Xena's suffix-less tables)."""
+    """',' for .csv(.gz); tab for everything else (.tsv, .txt, .xena and Xena's suffix-less
+    tables).
+    """
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip"):
         suffixes = suffixes[:-1]
@@ -21,13 +25,15 @@ def _separator(path: Path) -> str:
 
 
 def _check_header(path: Path, header: pd.Series) -> None:
-    """pandas silently renames repeated column names (X, X.1); repeated ids must be an error instead."""
+    """pandas silently renames repeated column names (X, X.1); repeated ids must be an error
+    instead.
+    """
     repeated = header[header.duplicated()].unique()
     if len(repeated):
         shown = ", ".join(map(repr, repeated[:3].tolist()))
         raise InitsensError(
-            f"{path}: {len(repeated)} column name(s) appear more than once in the header, e.g. {shown}; "
-            "gene and sample ids must be unique"
+            f"{path}: {len(repeated)} column name(s) appear more than once in the header, e.g. "
+            f"{shown}; gene and sample ids must be unique"
         )
 
 
@@ -59,8 +65,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
         frame = frame.reset_index()
     if frame.shape[1] < 2 or frame.shape[0] == 0:
         raise InitsensError(
-            f"{path}: found {frame.shape[0]} row(s) x {frame.shape[1]} column(s); expected an id column "
-            "and at least one value column (is the separator right? .csv is comma-, others tab-separated)"
+            f"{path}: found {frame.shape[0]} row(s) x {frame.shape[1]} column(s); expected an id "
+            "column and at least one value column (is the separator right? .csv is comma-, others "
+            "tab-separated)"
         )
     frame.columns = [str(c) for c in frame.columns]
     return frame

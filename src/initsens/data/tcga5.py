@@ -26,7 +26,9 @@ def tcga5_path() -> Path:
 
 
 def load_tcga5(tumor_only: bool = False, **_: object) -> Dataset:
-    """The embedded dataset as float32, labelled by cancer type; ``tumor_only`` drops the normals."""
+    """The embedded dataset as float32, labelled by cancer type; ``tumor_only`` drops the
+    normals.
+    """
     table = pq.read_table(tcga5_path())
     genes = [name for name in table.column_names if name not in ID_COLUMNS]
     X = np.column_stack([table[g].to_numpy() for g in genes]).astype(np.float32)

@@ -15,7 +15,8 @@ from initsens.data.matrix import Matrix, is_sparse, stored_values, value_range
 from initsens.errors import InitsensError
 
 TRANSFORMS = {
-    "auto": "log2cpm when the values look like raw counts (non-negative whole numbers, max > 1,000), else none",
+    "auto": "log2cpm when the values look like raw counts (non-negative whole numbers, max > "
+    "1,000), else none",
     "none": "values as they are (already log-scale expression, e.g. log2(RSEM + 1))",
     "log2p1": "log2(x + 1) per value",
     "log2cpm": "log2(counts per million + 1): each sample divided by its total, times 1e6",
@@ -24,7 +25,9 @@ COUNTS_MAX = 1000.0
 
 
 def looks_like_counts(X: Matrix) -> bool:
-    """Non-negative whole numbers with a maximum above 1,000: raw read counts, not log-expression."""
+    """Non-negative whole numbers with a maximum above 1,000: raw read counts, not
+    log-expression.
+    """
     low, high = value_range(X)
     return (
         bool(X.shape[0] * X.shape[1])
@@ -35,9 +38,10 @@ def looks_like_counts(X: Matrix) -> bool:
 
 
 def resolve_transform(X: Matrix, name: str, source: str = "data") -> str:
-    """The transform ``name`` stands for on ``X`` (``auto`` decided by :func:`looks_like_counts`). ``none`` on values
-    that look like raw counts is refused: the most variable genes would be chosen on the count scale (a preset
-    written for log-scale data, such as eltager2023, would otherwise train silently on counts).
+    """The transform ``name`` stands for on ``X`` (``auto`` decided by :func:`looks_like_counts`).
+    ``none`` on values that look like raw counts is refused: the most variable genes would be chosen
+    on the count scale (a preset written for log-scale data, such as eltager2023, would otherwise
+    train silently on counts).
     """
     if name not in TRANSFORMS:
         raise InitsensError(f"unknown --transform {name!r}; choose one of: {', '.join(TRANSFORMS)}")
@@ -46,15 +50,15 @@ def resolve_transform(X: Matrix, name: str, source: str = "data") -> str:
     if name == "none" and looks_like_counts(X):
         raise InitsensError(
             f"{source}: the values look like raw read counts (non-negative whole numbers up to "
-            f"{value_range(X)[1]:,.0f}) but --transform is none; use --transform log2cpm (or auto) to "
-            "put them on a log scale first"
+            f"{value_range(X)[1]:,.0f}) but --transform is none; use --transform log2cpm (or auto) "
+            "to put them on a log scale first"
         )
     return name
 
 
 def apply_transform(X: Matrix, name: str, source: str = "data") -> Matrix:
-    """``X`` (samples x genes) transformed per sample by a resolved transform name, as float32; a sparse ``X``
-    stays sparse (both transforms map 0 to 0, so only its stored values change).
+    """``X`` (samples x genes) transformed per sample by a resolved transform name, as float32; a
+    sparse ``X`` stays sparse (both transforms map 0 to 0, so only its stored values change).
     """
     if name == "none":
         return X

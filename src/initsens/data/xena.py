@@ -149,7 +149,8 @@ def load_xena_pancan(
     path = (Path(cache_dir) if cache_dir is not None else default_cache_dir()) / PROCESSED_FILE
     if not path.exists():
         raise InitsensError(
-            f"xena-pancan is not downloaded yet ({path} is missing); run `initsens data fetch xena-pancan`"
+            f"xena-pancan is not downloaded yet ({path} is missing); run `initsens data fetch "
+            "xena-pancan`"
         )
     return load_matrix(
         path,

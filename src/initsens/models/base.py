@@ -28,8 +28,8 @@ RECON_REDUCTIONS = ("sum", "mean")
 
 
 class Hyperparameter(NamedTuple):
-    """A hyperparameter a model declares: a keyword-only argument of its constructor, ``kind`` its annotated type and
-    ``help`` the text of ``Annotated[type, "help"]`` ('' without one).
+    """A hyperparameter a model declares: a keyword-only argument of its constructor, ``kind`` its
+    annotated type and ``help`` the text of ``Annotated[type, "help"]`` ('' without one).
     """
 
     name: str
@@ -39,8 +39,9 @@ class Hyperparameter(NamedTuple):
 
 
 def constructor_hyperparameters(init: Callable[..., Any]) -> tuple[dict[str, Hyperparameter], bool]:
-    """The keyword-only arguments of a constructor as hyperparameters, and whether it passes ``**kwargs`` on. A type
-    that cannot be resolved (a string annotation naming what the module does not hold) is the default's type.
+    """The keyword-only arguments of a constructor as hyperparameters, and whether it passes
+    ``**kwargs`` on. A type that cannot be resolved (a string annotation naming what the module does
+    not hold) is the default's type.
     """
     try:
         hints = typing.get_type_hints(init, include_extras=True)
@@ -67,7 +68,9 @@ _DECLARED: dict[type, dict[str, Hyperparameter]] = {}
 
 
 def _declared(cls: type) -> dict[str, Hyperparameter]:
-    """:meth:`VAE.hyperparameters`, read from the constructors along ``cls``'s MRO the first time it is asked."""
+    """:meth:`VAE.hyperparameters`, read from the constructors along ``cls``'s MRO the first time it
+    is asked.
+    """
     if cls not in _DECLARED:
         out: dict[str, Hyperparameter] = {}
         for klass in cls.__mro__:
@@ -81,8 +84,9 @@ def _declared(cls: type) -> dict[str, Hyperparameter]:
 
 
 class Objective(NamedTuple):
-    """What :meth:`VAE.objective` returns: the loss averaged over the batch axis, the reconstruction from
-    the first posterior sample, and the model's own metrics (batch means, named in :attr:`VAE.extra_metrics`).
+    """What :meth:`VAE.objective` returns: the loss averaged over the batch axis, the reconstruction
+    from the first posterior sample, and the model's own metrics (batch means, named in
+    :attr:`VAE.extra_metrics`).
     """
 
     loss: torch.Tensor
@@ -91,11 +95,13 @@ class Objective(NamedTuple):
 
 
 class LossOutput:
-    """Batch means: ``loss`` (the model's objective, differentiable), the detached common metrics and
-    the detached metrics of the model's own (``extra_metrics``, keyed as :attr:`VAE.extra_metrics`).
+    """Batch means: ``loss`` (the model's objective, differentiable), the detached common metrics
+    and the detached metrics of the model's own (``extra_metrics``, keyed as
+    :attr:`VAE.extra_metrics`).
 
-    The common metrics are computed from the pass's tensors when first read, so a training step, which
-    reads only the loss, does not pay for three more passes over (batch, genes) (~2% of a step).
+    The common metrics are computed from the pass's tensors when first read, so a training step,
+    which reads only the loss, does not pay for three more passes over (batch, genes) (~2% of a
+    step).
     """
 
     def __init__(
@@ -125,18 +131,23 @@ class LossOutput:
 
     @functools.cached_property
     def nelbo(self) -> torch.Tensor:
-        """The beta = 1 negative ELBO per sample, unit-variance Gaussian decoder (one definition for all models)."""
+        """The beta = 1 negative ELBO per sample, unit-variance Gaussian decoder (one definition for
+        all models).
+        """
         x, x_hat, _, _ = self._pass
         return gaussian_nll(x, x_hat, 1.0).mean(-1) + self.kl
 
 
 class VAE(nn.Module):
-    """Fully connected Gaussian VAE; subclasses define :meth:`objective` and their hyperparameters."""
+    """Fully connected Gaussian VAE; subclasses define :meth:`objective` and their
+    hyperparameters.
+    """
 
     #: One line naming the objective and its paper, shown by ``initsens models``.
     summary: ClassVar[str] = ""
-    #: Metrics of the model's own that its objective returns, name -> meaning (recorded per epoch on the
-    #: validation split as ``val_<name>`` in the ``metrics`` table; ``initsens analyze --metric val_<name>``).
+    #: Metrics of the model's own that its objective returns, name -> meaning (recorded per epoch on
+    #: the validation split as ``val_<name>`` in the ``metrics`` table;
+    #: ``initsens analyze --metric val_<name>``).
     extra_metrics: ClassVar[Mapping[str, str]] = MappingProxyType({})
     #: The fixed variance v of the Gaussian decoder, -log N(x; x_hat, v I).
     obs_var: float = 1.0
@@ -170,18 +181,20 @@ class VAE(nn.Module):
 
     @classmethod
     def hyperparameters(cls) -> dict[str, Hyperparameter]:
-        """The hyperparameters the model declares, by name: its constructor's keyword-only arguments, then, where it
-        passes ``**kwargs`` on, those of the constructor above it, up to :class:`VAE`'s own (``kl_weight``: the KL
-        term's weight, or ``"mn"``, batch size / size of the split evaluated, set by :meth:`use_split`;
-        ``recon_reduction``: the reconstruction summed over genes, or averaged as the original study's code did).
+        """The hyperparameters the model declares, by name: its constructor's keyword-only
+        arguments, then, where it passes ``**kwargs`` on, those of the constructor above it, up to
+        :class:`VAE`'s own (``kl_weight``: the KL term's weight, or ``"mn"``, batch size / size of
+        the split evaluated, set by :meth:`use_split`; ``recon_reduction``: the reconstruction
+        summed over genes, or averaged as the original study's code did).
         """
         return dict(_declared(cls))
 
     @classmethod
     def check(cls, hyperparameters: Mapping[str, object]) -> None:
-        """One-line errors for the values in ``hyperparameters`` (a sweep's; the model takes the ones it defines)
-        that this model refuses: its constructor's own checks, run on a one-gene network on the meta device (no
-        memory, no random draws), so a sweep fails before anything trains.
+        """One-line errors for the values in ``hyperparameters`` (a sweep's; the model takes the
+        ones it defines) that this model refuses: its constructor's own checks, run on a one-gene
+        network on the meta device (no memory, no random draws), so a sweep fails before anything
+        trains.
         """
         declared = cls.hyperparameters()
         given: dict[str, Any] = {
@@ -192,8 +205,9 @@ class VAE(nn.Module):
 
     @classmethod
     def draws(cls, hyperparameters: Mapping[str, object]) -> int:
-        """Posterior samples decoded per input (``hyperparameters``: a sweep's model hyperparameters): the decoder's
-        passes per step, which size its activations (the trainers' memory budget). One, unless a model says more.
+        """Posterior samples decoded per input (``hyperparameters``: a sweep's model
+        hyperparameters): the decoder's passes per step, which size its activations (the trainers'
+        memory budget). One, unless a model says more.
         """
         return 1
 
@@ -203,7 +217,9 @@ class VAE(nn.Module):
         return [m for stack in stacks for m in stack if isinstance(m, nn.Linear)]
 
     def use_split(self, n_samples: int, batch_size: int) -> None:
-        """Tell the model the size of the split it is trained or evaluated on (for ``kl_weight='mn'``)."""
+        """Tell the model the size of the split it is trained or evaluated on (for
+        ``kl_weight='mn'``).
+        """
         self._split_fraction = batch_size / n_samples
 
     def kl_factor(self) -> float:
@@ -217,7 +233,9 @@ class VAE(nn.Module):
         return self._split_fraction
 
     def reconstruction(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-        """Per-sample reconstruction term: Gaussian NLL summed over genes, or the MSE averaged over genes."""
+        """Per-sample reconstruction term: Gaussian NLL summed over genes, or the MSE averaged over
+        genes.
+        """
         if self.recon_reduction == "mean":
             return (x - x_hat).pow(2).mean(-1)
         return gaussian_nll(x, x_hat, self.obs_var)
@@ -240,15 +258,16 @@ class VAE(nn.Module):
     def objective(
         self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, generator: Generators
     ) -> Objective:
-        """The loss averaged over the batch axis, the reconstruction from the first posterior sample and
-        the metrics named in :attr:`extra_metrics`.
+        """The loss averaged over the batch axis, the reconstruction from the first posterior sample
+        and the metrics named in :attr:`extra_metrics`.
         """
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, generator: Generators = None) -> LossOutput:
         """The model's own loss on a batch (batch, genes) plus the common metrics, from one pass.
 
-        Leading axes before the batch (an ensemble's members) are kept: each field then has that shape.
+        Leading axes before the batch (an ensemble's members) are kept: each field then has that
+        shape.
         """
         mu, logvar = self.encode(x)
         loss, x_hat, extra = self.objective(x, mu, logvar, generator)
@@ -258,8 +277,8 @@ class VAE(nn.Module):
     def embed(
         self, x: torch.Tensor, generator: Generators = None, sample: bool = False
     ) -> torch.Tensor:
-        """The latent embedding used for downstream clustering: posterior means, or with ``sample`` one
-        reparameterized draw per sample (the original study's choice).
+        """The latent embedding used for downstream clustering: posterior means, or with ``sample``
+        one reparameterized draw per sample (the original study's choice).
         """
         mu, logvar = self.encode(x)
         return reparameterize(mu, logvar, generator) if sample else mu
@@ -269,14 +288,17 @@ MODELS: Registry[type[VAE]] = Registry("model")
 
 
 def loss_options(kl_weight: float | str, recon_reduction: str) -> tuple[float | str, str]:
-    """The checked values of :class:`VAE`'s own hyperparameters, or a one-line error naming the one refused."""
+    """The checked values of :class:`VAE`'s own hyperparameters, or a one-line error naming the one
+    refused.
+    """
     if not isinstance(kl_weight, str):
         kl_weight = non_negative("kl_weight", kl_weight)
     elif kl_weight != "mn":
         raise InitsensError(f"kl_weight must be a number >= 0 or 'mn' (got {kl_weight!r})")
     if recon_reduction not in RECON_REDUCTIONS:
         raise InitsensError(
-            f"recon_reduction must be one of {', '.join(RECON_REDUCTIONS)} (got {recon_reduction!r})"
+            f"recon_reduction must be one of {', '.join(RECON_REDUCTIONS)} (got "
+            f"{recon_reduction!r})"
         )
     return kl_weight, recon_reduction
 

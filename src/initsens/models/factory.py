@@ -1,4 +1,6 @@
-"""Build a ready-to-train model by name: architecture, the model's hyperparameters, initializer, seed."""
+"""Build a ready-to-train model by name: architecture, the model's hyperparameters, initializer,
+seed.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ def model_hyperparameters() -> dict[str, dict[str, object]]:
 
 
 def declared_hyperparameters(*, own: bool = False) -> dict[str, Hyperparameter]:
-    """Every hyperparameter the registered models declare (with ``own``, initsens's own models only), by name: the
-    declaration of the first model, in registration order, that declares it.
+    """Every hyperparameter the registered models declare (with ``own``, initsens's own models
+    only), by name: the declaration of the first model, in registration order, that declares it.
     """
     out: dict[str, Hyperparameter] = {}
     for name, cls in MODELS.items():
@@ -57,20 +59,22 @@ def build_model(
     unknown = sorted(set(hyperparameters) - known)
     if unknown:
         raise InitsensError(
-            f"unknown model hyperparameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
+            f"unknown model hyperparameter(s) {', '.join(unknown)}; valid: "
+            f"{', '.join(sorted(known))}"
         )
     declared = cls.hyperparameters()
     arguments = (n_genes, hidden_dims_for(depth, hidden_dims), latent_dim, activation)
     given = {key: value for key, value in hyperparameters.items() if key in declared}
     if not MODELS.source(name):
-        # initsens's own: built on the meta device (no memory, no default initialization), then materialized and
-        # initialized once: initialize() sets every parameter and BatchNorm buffer
+        # initsens's own: built on the meta device (no memory, no default initialization), then
+        # materialized and initialized once: initialize() sets every parameter and BatchNorm buffer
         with torch.device("meta"):
             model = cls(*arguments, **given)
         model = model.to_empty(device="cpu")
     else:
-        # a model from outside may hold layers initialize() does not draw (embeddings, norms, raw parameters): they
-        # keep PyTorch's own initialization, from a stream seeded by the run's seed, so a seed still fixes them
+        # a model from outside may hold layers initialize() does not draw (embeddings, norms, raw
+        # parameters): they keep PyTorch's own initialization, from a stream seeded by the run's
+        # seed, so a seed still fixes them
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = cls(*arguments, **given)

@@ -28,7 +28,9 @@ MMD_FORMS = ("unbiased", "pytorch-vae")
 
 @MODELS.register("InfoVAE")
 class InfoVAE(VAE):
-    """InfoVAE: re-weighted KL and an MMD pull of the aggregate posterior to the prior (module docstring)."""
+    """InfoVAE: re-weighted KL and an MMD pull of the aggregate posterior to the prior (module
+    docstring).
+    """
 
     summary = "recon + (1-alpha) KL + (alpha+lambda-1) MMD(q(z), p(z)) (Zhao et al. 2019)"
     extra_metrics = {

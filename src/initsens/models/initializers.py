@@ -26,7 +26,9 @@ SCOPES = ("all", "hidden")
 
 
 def _fan_in(weight: torch.Tensor) -> int:
-    """Inputs per output: a Linear weight's columns, a convolution's input channels times its kernel's size."""
+    """Inputs per output: a Linear weight's columns, a convolution's input channels times its
+    kernel's size.
+    """
     return nn.init._calculate_fan_in_and_fan_out(weight)[0]
 
 
@@ -63,7 +65,9 @@ def xavier_uniform(weight: torch.Tensor, generator: torch.Generator) -> None:
 
 @INITIALIZERS.register("kaiming_uniform")
 def kaiming_uniform(weight: torch.Tensor, generator: torch.Generator) -> None:
-    """W ~ U(-sqrt(6 / fan_in), sqrt(6 / fan_in)), kaiming_uniform_ with a = 0 (the original study's "default")."""
+    """W ~ U(-sqrt(6 / fan_in), sqrt(6 / fan_in)), kaiming_uniform_ with a = 0 (the original study's
+    "default").
+    """
     nn.init.kaiming_uniform_(weight, a=0.0, generator=generator)
 
 
@@ -74,13 +78,14 @@ def initialize(
     generator: torch.Generator | None = None,
     scope: str = "hidden",
 ) -> None:
-    """Re-draw every Linear (and convolution) weight and bias of ``model`` (in module order) and reset its BatchNorms.
+    """Re-draw every Linear (and convolution) weight and bias of ``model`` (in module order) and
+    reset its BatchNorms.
 
     ``scope='all'`` applies ``initializer`` to every Linear layer; ``scope='hidden'`` only to the
-    layers returned by ``model.hidden_linears()`` (encoder/decoder hidden layers, as the study's code
-    did), the posterior heads and output layer getting the ``default`` law. Values are drawn on the
-    CPU from ``generator`` (or a new one seeded with ``seed``) and copied, so the same seed gives the
-    same weights on any device.
+    layers returned by ``model.hidden_linears()`` (encoder/decoder hidden layers, as the study's
+    code did), the posterior heads and output layer getting the ``default`` law. Values are drawn on
+    the CPU from ``generator`` (or a new one seeded with ``seed``) and copied, so the same seed
+    gives the same weights on any device.
     """
     law = INITIALIZERS.get(initializer)
     if scope not in SCOPES:

@@ -28,7 +28,9 @@ OBJECTIVES = ("bound", "pytorch-vae")
 
 @MODELS.register("IWAE")
 class IWAE(VAE):
-    """Importance-weighted autoencoder: the K-sample bound, or the original code's weighting (module docstring)."""
+    """Importance-weighted autoencoder: the K-sample bound, or the original code's weighting (module
+    docstring).
+    """
 
     summary = "negative importance-weighted bound with K samples (Burda et al. 2016)"
     extra_metrics = {

@@ -27,7 +27,8 @@ def standard_normal(
     shape: Sequence[int], like: torch.Tensor, generator: Generators = None
 ) -> torch.Tensor:
     """N(0, 1) draws of ``shape``. A sequence of generators means a leading member axis: member m's
-    slice is drawn from generator m exactly as a lone run would draw it (so ensembles reproduce runs).
+    slice is drawn from generator m exactly as a lone run would draw it (so ensembles reproduce
+    runs).
     """
     if generator is None or isinstance(generator, torch.Generator):
         return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
@@ -47,7 +48,8 @@ def reparameterize(
 ) -> torch.Tensor:
     """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I), for mu of shape (..., batch, latent).
 
-    With ``n_samples`` K the result is (..., K, batch, latent): the sample axis sits before the batch.
+    With ``n_samples`` K the result is (..., K, batch, latent): the sample axis sits before the
+    batch.
     """
     if n_samples is not None:
         mu, logvar = mu.unsqueeze(-3), logvar.unsqueeze(-3)
@@ -58,7 +60,9 @@ def reparameterize(
 
 
 def gaussian_nll(x: torch.Tensor, x_hat: torch.Tensor, obs_var: float = 1.0) -> torch.Tensor:
-    """-log N(x; x_hat, obs_var * I), summed over genes: 0.5 * sum((x - x_hat)^2 / v + log(2 pi v))."""
+    """-log N(x; x_hat, obs_var * I), summed over genes: 0.5 * sum((x - x_hat)^2 / v + log(2 pi
+    v)).
+    """
     return 0.5 * ((x - x_hat).pow(2) / obs_var + (LOG_2PI + math.log(obs_var))).sum(-1)
 
 
@@ -105,8 +109,8 @@ def iwae_log_weights(
 
 
 def iwae_bound(log_w: torch.Tensor) -> torch.Tensor:
-    """The importance-weighted bound per sample: logsumexp_k(log w_k) - log K over the sample axis (-2)
-    (Burda et al. 2016).
+    """The importance-weighted bound per sample: logsumexp_k(log w_k) - log K over the sample axis
+    (-2) (Burda et al. 2016).
     """
     return torch.logsumexp(log_w, dim=-2) - math.log(log_w.shape[-2])
 
@@ -119,24 +123,29 @@ def effective_sample_size(log_w: torch.Tensor) -> torch.Tensor:
 
 
 def pytorch_vae_iwae_loss(recon: torch.Tensor, kl: torch.Tensor, kl_weight: float) -> torch.Tensor:
-    """PyTorch-VAE's "IWAE" loss per sample, as the original study's code computed it (not the IWAE bound).
+    """PyTorch-VAE's "IWAE" loss per sample, as the original study's code computed it (not the IWAE
+    bound).
 
-    With l_k = recon_k + kl_weight * KL (``recon`` of shape (..., K, batch), ``kl`` of shape (..., batch)):
-    loss = sum_k softmax_k(l)_k * l_k, the softmax taken over the K samples and not detached.
+    With l_k = recon_k + kl_weight * KL (``recon`` of shape (..., K, batch), ``kl`` of shape (...,
+    batch)): loss = sum_k softmax_k(l)_k * l_k, the softmax taken over the K samples and not
+    detached.
     """
     log_weight = recon + kl_weight * kl.unsqueeze(-2)
     return (torch.softmax(log_weight, dim=-2) * log_weight).sum(-2)
 
 
 def log_cosh(t: torch.Tensor) -> torch.Tensor:
-    """log(cosh(t)) computed stably as ``|t| + softplus(-2|t|) - log 2`` (finite for any finite t)."""
+    """log(cosh(t)) computed stably as ``|t| + softplus(-2|t|) - log 2`` (finite for any finite
+    t).
+    """
     a = t.abs()
     return a + F.softplus(-2.0 * a) - LOG_2
 
 
 def log_cosh_pytorch_vae(t: torch.Tensor) -> torch.Tensor:
-    """log(cosh(t)) as the original study's code wrote it: t + log(1 + exp(-2t)) - log 2. Exact in real
-    numbers, but exp overflows for t below about -44 in float32 (-355 in float64) and the value is inf.
+    """log(cosh(t)) as the original study's code wrote it: t + log(1 + exp(-2t)) - log 2. Exact in
+    real numbers, but exp overflows for t below about -44 in float32 (-355 in float64) and the value
+    is inf.
     """
     return t + torch.log(1.0 + torch.exp(-2.0 * t)) - LOG_2
 
@@ -154,8 +163,8 @@ def _squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def mmd_unbiased(a: torch.Tensor, b: torch.Tensor, kernel: str = "imq") -> torch.Tensor:
-    """Unbiased estimate of MMD^2 between samples ``a`` (..., n, d) and ``b`` (..., m, d) (Gretton et al.
-    2012), one value per leading index:
+    """Unbiased estimate of MMD^2 between samples ``a`` (..., n, d) and ``b`` (..., m, d) (Gretton
+    et al. 2012), one value per leading index:
 
     MMD^2_u = sum_{i!=j} k(a_i, a_j) / (n(n-1)) + sum_{i!=j} k(b_i, b_j) / (m(m-1))
               - 2 sum_{i,j} k(a_i, b_j) / (nm).
@@ -180,12 +189,12 @@ def mmd_pytorch_vae(
     latent_var: float = 2.0,
     eps: float = 1e-7,
 ) -> torch.Tensor:
-    """PyTorch-VAE InfoVAE's MMD term as the original study's code computed it, divided by n(n - 1) as its
-    loss does. Kernel scale C = 2 * d * latent_var (4d with its default latent_var = 2).
+    """PyTorch-VAE InfoVAE's MMD term as the original study's code computed it, divided by n(n - 1)
+    as its loss does. Kernel scale C = 2 * d * latent_var (4d with its default latent_var = 2).
 
-    imq: k = C / (eps + C + ||a - b||^2) and each of the three sums leaves out its diagonal, the cross
-    term included: (S(p, p) + S(z, z) - 2 S(p, z)) / (n (n - 1)). rbf: k = exp(-mean_d (a - b)^2 / C),
-    each term a plain mean over all n^2 pairs, then also divided by n(n - 1).
+    imq: k = C / (eps + C + ||a - b||^2) and each of the three sums leaves out its diagonal, the
+    cross term included: (S(p, p) + S(z, z) - 2 S(p, z)) / (n (n - 1)). rbf: k = exp(-mean_d (a -
+    b)^2 / C), each term a plain mean over all n^2 pairs, then also divided by n(n - 1).
     """
     n, scale = z.shape[-2], 2.0 * z.shape[-1] * latent_var
 

@@ -28,7 +28,8 @@ from initsens.models.initializers import INITIALIZERS, Initializer, initialize
 GROUPS = {"initsens.models": "model", "initsens.initializers": "initializer"}
 #: Models that cannot train as a stacked ensemble, and why: they train one run at a time.
 _UNSTACKABLE: dict[str, str] = {}
-#: (kind, name) -> the import path of every entry registered from outside initsens (for other processes).
+#: (kind, name) -> the import path of every entry registered from outside initsens (for other
+#: processes).
 _PATHS: dict[tuple[str, str], str] = {}
 
 
@@ -64,8 +65,8 @@ def _origin(obj: Any) -> str:
 
 
 def _try_model(cls: type[VAE], source: str) -> str:
-    """Build ``cls`` on 8 genes and run one batch, plain and stacked; a one-line error when the plain pass breaks
-    the contract. Returns why it cannot be stacked ('' when it can).
+    """Build ``cls`` on 8 genes and run one batch, plain and stacked; a one-line error when the
+    plain pass breaks the contract. Returns why it cannot be stacked ('' when it can).
     """
     generator = torch.Generator().manual_seed(0)
     try:
@@ -105,7 +106,10 @@ def _try_model(cls: type[VAE], source: str) -> str:
     try:
         stacked = stack_models([model, model])
     except ValueError:
-        return "it holds parameters outside the standard encoder and decoder, which the members would share"
+        return (
+            "it holds parameters outside the standard encoder and decoder, which the members "
+            "would share"
+        )
     try:
         xs = x.expand(2, *x.shape)
         mu, logvar = stacked.encode(xs)
@@ -120,8 +124,8 @@ def _try_model(cls: type[VAE], source: str) -> str:
 def register_model(
     cls: type[VAE] | None = None, *, name: str | None = None, source: str | None = None
 ) -> Any:
-    """Register a model class under ``name`` (default: the class's name) after trying it on a test batch; usable as
-    a decorator. Returns the class.
+    """Register a model class under ``name`` (default: the class's name) after trying it on a test
+    batch; usable as a decorator. Returns the class.
     """
 
     def add(model: type[VAE]) -> type[VAE]:
@@ -148,8 +152,8 @@ def register_model(
 def register_initializer(
     fn: Initializer | None = None, *, name: str | None = None, source: str | None = None
 ) -> Any:
-    """Register an initializer ``f(weight, generator)`` under ``name`` (default: the function's name) after trying it
-    on a 6 x 4 weight; usable as a decorator. Returns the function.
+    """Register an initializer ``f(weight, generator)`` under ``name`` (default: the function's
+    name) after trying it on a 6 x 4 weight; usable as a decorator. Returns the function.
     """
 
     def add(law: Initializer) -> Initializer:
@@ -173,8 +177,8 @@ def register_initializer(
             ) from None
         if not torch.isfinite(weight).all():
             raise InitsensError(
-                f"initializer {where} leaves NaN or infinite values in a 6 x 4 weight; it must fill "
-                "every entry in place"
+                f"initializer {where} leaves NaN or infinite values in a 6 x 4 weight; it must "
+                "fill every entry in place"
             )
         INITIALIZERS.add(key, law, where)
         _PATHS["initializer", key] = _origin(law)
@@ -190,8 +194,8 @@ REGISTER: dict[str, Callable[..., Any]] = {
 
 
 def resolve(kind: str, item: Any) -> str:
-    """The registered name of a model or initializer given as a name, an import path (``module:name``) or the
-    object itself (registered on the way).
+    """The registered name of a model or initializer given as a name, an import path
+    (``module:name``) or the object itself (registered on the way).
     """
     registry = MODELS if kind == "model" else INITIALIZERS
     if isinstance(item, str):
@@ -205,8 +209,8 @@ def resolve(kind: str, item: Any) -> str:
 
 
 def import_paths(models: Sequence[str], inits: Sequence[str]) -> tuple[tuple[str, str, str], ...]:
-    """(kind, name, import path) of the plugins among ``models`` and ``inits``: what another process (a Dask worker)
-    needs to register them under the same names (:func:`register_paths`).
+    """(kind, name, import path) of the plugins among ``models`` and ``inits``: what another process
+    (a Dask worker) needs to register them under the same names (:func:`register_paths`).
     """
     wanted = [("model", m) for m in models] + [("initializer", i) for i in inits]
     return tuple(
@@ -232,7 +236,9 @@ def stackable(model: str) -> bool:
 
 
 def load_entry_points() -> None:
-    """Register every installed plugin (entry points of :data:`GROUPS`) under its entry point's name."""
+    """Register every installed plugin (entry points of :data:`GROUPS`) under its entry point's
+    name.
+    """
     for group, kind in GROUPS.items():
         for point in entry_points(group=group):
             REGISTER[kind](

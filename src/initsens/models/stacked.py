@@ -119,7 +119,9 @@ class StackedDecoder(Decoder):
 
 
 def stack_models(models: Sequence[VAE]) -> VAE:
-    """One model of the members' class with stacked encoder and decoder (takes over ``models[0]``)."""
+    """One model of the members' class with stacked encoder and decoder (takes over
+    ``models[0]``).
+    """
     kinds = {(type(m), m.n_genes, m.latent_dim, tuple(m.hidden_dims)) for m in models}
     if len(kinds) != 1:
         raise ValueError("stack_models needs models of one class and architecture")
@@ -130,9 +132,11 @@ def stack_models(models: Sequence[VAE]) -> VAE:
         if not name.startswith(("encoder.", "decoder."))
     ]
     if outside or type(ensemble.encoder) is not Encoder or type(ensemble.decoder) is not Decoder:
-        # the members would share those tensors (or a network the stacks do not reproduce): not independent runs
+        # the members would share those tensors (or a network the stacks do not reproduce): not
+        # independent runs
         raise ValueError(
-            f"stack_models stacks the standard encoder and decoder only (found {outside or 'others'})"
+            "stack_models stacks the standard encoder and decoder only (found "
+            f"{outside or 'others'})"
         )
     ensemble.encoder = StackedEncoder([m.encoder for m in models])
     ensemble.decoder = StackedDecoder([m.decoder for m in models])

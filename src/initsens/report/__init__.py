@@ -1,7 +1,9 @@
-"""Turn an :class:`~initsens.analysis.study.Analysis` into a Markdown report, PNG figures and Parquet tables.
+"""Turn an :class:`~initsens.analysis.study.Analysis` into a Markdown report, PNG figures and
+Parquet tables.
 
 Layout next to the report: ``figures/*.png`` and ``tables/*.parquet``. Every file is written
-atomically (temporary name, then rename), the report last, so a report never points at a missing file.
+atomically (temporary name, then rename), the report last, so a report never points at a missing
+file.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ class Written:
 
 
 def versions() -> dict[str, str]:
-    """Versions of the packages behind the numbers (read from the installed metadata: importing torch here
-    would cost seconds and is not needed to report on results).
+    """Versions of the packages behind the numbers (read from the installed metadata: importing
+    torch here would cost seconds and is not needed to report on results).
     """
     out = {"initsens": __version__}
     for package in ("pandas", "scipy", "statsmodels", "torch"):

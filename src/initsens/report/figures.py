@@ -81,7 +81,9 @@ def metric_by_factor(analysis: Analysis, dest: Path) -> Path:
 
 
 def sensitivity_indices(analysis: Analysis, dest: Path) -> Path:
-    """omega^2 and ICC per model (the first cell column) with their 95% CIs, one colour per depth (the others)."""
+    """omega^2 and ICC per model (the first cell column) with their 95% CIs, one colour per depth
+    (the others).
+    """
     table, factor = analysis.tables["sensitivity"], analysis.factor
     indices = list(table["index"].unique())
     fig, axes = plt.subplots(1, len(indices), figsize=(5.0 * len(indices), 3.6), squeeze=False)
@@ -128,7 +130,9 @@ def sensitivity_indices(analysis: Analysis, dest: Path) -> Path:
 
 
 def learning_curves(analysis: Analysis, dest: Path) -> Path:
-    """Median (line) and interquartile range (band) of the validation curve per initializer (the factor)."""
+    """Median (line) and interquartile range (band) of the validation curve per initializer (the
+    factor).
+    """
     curves, factor = analysis.tables["learning_curves"], analysis.factor
     inits = sorted(curves[factor].unique())
     fig = None

@@ -27,13 +27,16 @@ def fmt(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-#: Levels a p-value is commonly read against: a printed p-value never lands on one of them, nor on its wrong side.
+#: Levels a p-value is commonly read against: a printed p-value never lands on one of them, nor on
+#: its wrong side.
 P_LEVELS = (0.05, 0.01)
 _MAX_DIGITS = 15
 
 
 def _kept(text: str, value: float, levels: Sequence[float]) -> bool:
-    """Whether ``text`` read as a number sits on the same side of every level as ``value`` (on it only if equal)."""
+    """Whether ``text`` read as a number sits on the same side of every level as ``value`` (on it
+    only if equal).
+    """
     shown = float(text)
     return all(
         (shown < level) == (value < level) and (shown == level) == (value == level)
@@ -42,10 +45,11 @@ def _kept(text: str, value: float, levels: Sequence[float]) -> bool:
 
 
 def fmt_p(p, levels: Sequence[float] = (), *, floor: float | None = 0.001) -> str:
-    """A p-value as journals print it (``< 0.001`` below ``floor``, else three decimals), with as many more digits
-    as it takes for rounding not to move it onto or across a level it is read against: :data:`P_LEVELS` and
-    ``levels`` (the analysis' α, a Bonferroni level). 0.0497 prints as ``0.0497``, not ``0.050``. With
-    ``floor=None`` (or a level below ``floor``) small p-values get three significant digits instead.
+    """A p-value as journals print it (``< 0.001`` below ``floor``, else three decimals), with as
+    many more digits as it takes for rounding not to move it onto or across a level it is read
+    against: :data:`P_LEVELS` and ``levels`` (the analysis' α, a Bonferroni level). 0.0497 prints as
+    ``0.0497``, not ``0.050``. With ``floor=None`` (or a level below ``floor``) small p-values get
+    three significant digits instead.
 
     >>> fmt_p(0.0497), fmt_p(0.0503), fmt_p(0.2), fmt_p(0.0004), fmt_p(0.0004, floor=None)
     ('0.0497', '0.0503', '0.200', '< 0.001', '0.0004')
@@ -65,8 +69,9 @@ def fmt_p(p, levels: Sequence[float] = (), *, floor: float | None = 0.001) -> st
 
 
 def fmt_p_against(p: float, level: float) -> tuple[str, str]:
-    """``p`` and the ``level`` it is compared with, both with three significant digits or as many more as it takes
-    for the printed pair to compare as the values do (``0.0166 < 0.0167`` never for a p above 0.05 / 3).
+    """``p`` and the ``level`` it is compared with, both with three significant digits or as many
+    more as it takes for the printed pair to compare as the values do (``0.0166 < 0.0167`` never for
+    a p above 0.05 / 3).
     """
     for digits in range(3, _MAX_DIGITS + 1):
         p_text, level_text = f"{p:.{digits}g}", f"{level:.{digits}g}"
@@ -87,8 +92,8 @@ def table(
     p_columns: Sequence[str] = (),
     levels: Sequence[float] = (),
 ) -> str:
-    """A Markdown table of ``frame``'s ``columns`` (name -> header), p-value columns formatted as such (kept on
-    their side of ``levels``, see :func:`fmt_p`).
+    """A Markdown table of ``frame``'s ``columns`` (name -> header), p-value columns formatted as
+    such (kept on their side of ``levels``, see :func:`fmt_p`).
     """
     if frame.empty:
         return "_(nothing to show)_\n"

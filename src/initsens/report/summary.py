@@ -54,8 +54,8 @@ def design_summary(a: Analysis) -> list[str]:
     )
     failed = int(runs["failed"].sum())
     return [
-        f"- **Design.** {design}; {_count(failed, 'run')} failed (diverged, errored or without a finite "
-        f"`{a.metric}`) and {'is' if failed == 1 else 'are'} left out of the fits."
+        f"- **Design.** {design}; {_count(failed, 'run')} failed (diverged, errored or without a "
+        f"finite `{a.metric}`) and {'is' if failed == 1 else 'are'} left out of the fits."
     ]
 
 
@@ -86,20 +86,22 @@ def caution_summary(a: Analysis) -> list[str]:
     if fewest >= 5:
         return []
     return [
-        f"- **Caution.** With {_count(fewest, a.replicate)} per combination the tests have little power and "
-        "the intervals are wide (they are exact or conservative where stated in Methods; the sensitivity "
-        "ranking's differences and the ICC's interval rest on bootstrap replicates of few values); train at "
-        "least 10 (`initsens train --repeats 10`)."
+        f"- **Caution.** With {_count(fewest, a.replicate)} per combination the tests have little "
+        "power and the intervals are wide (they are exact or conservative where stated in "
+        "Methods; the sensitivity ranking's differences and the ICC's interval rest on bootstrap "
+        "replicates of few values); train at least 10 (`initsens train --repeats 10`)."
     ]
 
 
-#: A cell whose levels' standard deviations differ at least this much is judged by Welch's ANOVA in the headline.
+#: A cell whose levels' standard deviations differ at least this much is judged by Welch's ANOVA in
+#: the headline.
 SPREAD_RATIO = 2.0
 
 
 def unequal_spreads(a: Analysis) -> pd.Series:
-    """Per row of the one-way table: whether the factor's levels' standard deviations differ at least
-    :data:`SPREAD_RATIO`-fold (then Welch's ANOVA, not the classical F, answers whether the means differ).
+    """Per row of the one-way table: whether the factor's levels' standard deviations differ at
+    least :data:`SPREAD_RATIO`-fold (then Welch's ANOVA, not the classical F, answers whether the
+    means differ).
     """
     ow, desc = a.tables["oneway_anova"], a.tables["descriptives"]
     ratio = desc.groupby(list(a.cell_keys))["sd"].agg(
@@ -128,19 +130,21 @@ def effect_summary(a: Analysis) -> list[str]:
         if welch.all()
         else "the classical ANOVA in every cell (no cell's spreads differ 2-fold)"
         if not welch.any()
-        else f"Welch's ANOVA in the {int(welch.sum())} cell(s) whose spreads differ at least {SPREAD_RATIO:g}-fold, "
-        "the classical ANOVA in the others"
+        else f"Welch's ANOVA in the {int(welch.sum())} cell(s) whose spreads differ at least "
+        f"{SPREAD_RATIO:g}-fold, the classical ANOVA in the others"
     )
     return [
         f"- **{a.factor[:1].upper() + a.factor[1:]} effect.** In {sig} of {len(ow)} cells "
-        f"({' x '.join(a.cell_keys)}) the {a.factor} changes the mean `{a.metric}` (Holm-adjusted p < {alpha}), "
-        f"judged by {which}, because the classical F assumes equal spreads. The classical ANOVA alone finds it "
-        f"in {classical}, Welch's in {robust}."
+        f"({' x '.join(a.cell_keys)}) the {a.factor} changes the mean `{a.metric}` (Holm-adjusted "
+        f"p < {alpha}), judged by {which}, because the classical F assumes equal spreads. The "
+        f"classical ANOVA alone finds it in {classical}, Welch's in {robust}."
     ]
 
 
 def sensitivity_summary(a: Analysis) -> list[str]:
-    """Per group and index: the most sensitive model (first cell column) when resolved, else what would resolve it."""
+    """Per group and index: the most sensitive model (first cell column) when resolved, else what
+    would resolve it.
+    """
     out, sens = [], a.tables["sensitivity"]
     ranked, factor, seed = a.cell_keys[0], a.factor, a.replicate
     for index, name in (("omega_sq", "ω²"), ("icc", "ICC")):
@@ -158,26 +162,30 @@ def sensitivity_summary(a: Analysis) -> list[str]:
                 out.append(
                     head + f"{row[ranked]} ({name} = {fmt(row['value'], 3)}, 95% CI "
                     f"{ci(row['ci_low'], row['ci_high'])}), ahead of {row[f'next_{ranked}']} by "
-                    f"{fmt(row['diff_next'], 3)} (95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])})."
+                    f"{fmt(row['diff_next'], 3)} (95% CI "
+                    f"{ci(row['diff_ci_low'], row['diff_ci_high'])})."
                 )
             else:
                 needed = row["seeds_needed"]
                 more = (
-                    f" How many {seed}s would: cannot say from {row['seeds']} {seed}s (see Methods)."
+                    f" How many {seed}s would: cannot say from {row['seeds']} {seed}s (see "
+                    "Methods)."
                     if row.get("seeds_note")
                     else ""
                     if pd.isna(needed)
-                    else f" About {int(needed)} {seed}s per {factor} (now {row['seeds']}) would likely resolve it."
+                    else f" About {int(needed)} {seed}s per {factor} (now {row['seeds']}) would "
+                    "likely resolve it."
                     if needed <= SEEDS_SHOWN_MAX
                     else f" No number of {seed}s would: the difference is 0 or next to it."
                     if np.isinf(needed)
-                    else f" Even {SEEDS_SHOWN_MAX} {seed}s per {factor} would likely not (now {row['seeds']})."
+                    else f" Even {SEEDS_SHOWN_MAX} {seed}s per {factor} would likely not (now "
+                    f"{row['seeds']})."
                 )
                 out.append(
                     head + f"not resolved by these data: {row[ranked]} has the largest {name} "
                     f"({fmt(row['value'], 3)}), but its difference from {row[f'next_{ranked}']} "
-                    f"({fmt(row['diff_next'], 3)}, 95% CI {ci(row['diff_ci_low'], row['diff_ci_high'])}) "
-                    f"includes 0.{more}"
+                    f"({fmt(row['diff_next'], 3)}, 95% CI "
+                    f"{ci(row['diff_ci_low'], row['diff_ci_high'])}) includes 0.{more}"
                 )
     return out
 
@@ -189,8 +197,8 @@ def _span(values: pd.Series) -> str:
 
 
 def best_summary(a: Analysis) -> list[str]:
-    """Per cell: the level with the best mean and the levels the data cannot separate from it (a set that holds
-    the cell's worst mean, or every level, says so: it is not a set of best levels).
+    """Per cell: the level with the best mean and the levels the data cannot separate from it (a set
+    that holds the cell's worst mean, or every level, says so: it is not a set of best levels).
     """
     desc = a.tables["descriptives"]
     if "best" not in desc or not desc["best"].any():
@@ -205,8 +213,8 @@ def best_summary(a: Analysis) -> list[str]:
         label = _label(a, keys)
         if len(close) == len(order) - 1 and close:
             parts.append(
-                f"{label}: cannot separate any: all {len(order)} are within noise of the best ({best}) "
-                f"with {_span(cell['n'])} {a.replicate}s"
+                f"{label}: cannot separate any: all {len(order)} are within noise of the best "
+                f"({best}) with {_span(cell['n'])} {a.replicate}s"
             )
         elif close:
             parts.append(
@@ -217,8 +225,9 @@ def best_summary(a: Analysis) -> list[str]:
             parts.append(f"{label}: {best}; every other significantly worse")
     return [
         f"- **Best {a.factor} and those the data cannot separate from it** "
-        f"({'highest' if higher else 'lowest'} mean `{a.metric}`; Games-Howell at α = {a.settings['alpha']}: "
-        "not separated is not shown to be as good): " + "; ".join(parts) + "."
+        f"({'highest' if higher else 'lowest'} mean `{a.metric}`; Games-Howell at α = "
+        f"{a.settings['alpha']}: not separated is not shown to be as "
+        "good): " + "; ".join(parts) + "."
     ]
 
 
@@ -237,13 +246,15 @@ def association_summary(a: Analysis) -> list[str]:
     if not parts:
         return []
     return [
-        f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ means "
-        "a lower loss goes with a better clustering."
+        f"- **Loss vs downstream clustering (ARI)**, Spearman: {'; '.join(parts)}. A negative ρ "
+        "means a lower loss goes with a better clustering."
     ]
 
 
 def convergence_summary(a: Analysis) -> list[str]:
-    """One sentence on runs that reached the epoch cap (a warning when a cell has more than 10% of them)."""
+    """One sentence on runs that reached the epoch cap (a warning when a cell has more than 10% of
+    them).
+    """
     conv = a.tables.get("convergence")
     if conv is None or conv.empty:
         return []
@@ -255,12 +266,12 @@ def convergence_summary(a: Analysis) -> list[str]:
             for _, r in worst.iterrows()
         )
         return [
-            f"- **Warning: not converged.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch "
-            f"cap while still improving; more than {CAPPED_WARNING:.0%} in {cells}. Their numbers describe "
-            "unconverged models: train again with a higher `--epochs` (a new cap gives new run ids, so those "
-            "runs are trained anew)."
+            f"- **Warning: not converged.** {capped} of {n} finished runs ({capped / n:.0%}) "
+            f"reached the epoch cap while still improving; more than {CAPPED_WARNING:.0%} in "
+            f"{cells}. Their numbers describe unconverged models: train again with a higher "
+            "`--epochs` (a new cap gives new run ids, so those runs are trained anew)."
         ]
     return [
-        f"- **Convergence.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch cap; "
-        f"no cell has more than {CAPPED_WARNING:.0%}."
+        f"- **Convergence.** {capped} of {n} finished runs ({capped / n:.0%}) reached the epoch "
+        f"cap; no cell has more than {CAPPED_WARNING:.0%}."
     ]

@@ -1,7 +1,8 @@
-"""The report's tidy tables as Parquet, one file per analysis, each column described in the file's schema.
+"""The report's tidy tables as Parquet, one file per analysis, each column described in the file's
+schema.
 
-The descriptions below are also what README's "Analysis tables" section lists; a test checks that every
-written column has one.
+The descriptions below are also what README's "Analysis tables" section lists; a test checks that
+every written column has one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pyarrow.parquet as pq
 from initsens.atomic import atomic_path
 from initsens.settings import FACTORS
 
-#: The swept factors' columns as the settings table describes them (a replicate has its own description).
+#: The swept factors' columns as the settings table describes them (a replicate has its own
+#: description).
 CELL = {
     **{
         factor.column: factor.about
@@ -45,11 +47,14 @@ COLUMNS: dict[str, str] = {
     "p_holm": "Holm-adjusted p-value across cells",
     "eta_sq": "SS_between / SS_total",
     "omega_sq": "bias-corrected share of variance explained by the initializer",
-    "omega_sq_ci_low": "exact 95% CI (noncentral F) of the variance share omega_sq and eta_sq estimate, lower",
-    "omega_sq_ci_high": "exact 95% CI (noncentral F) of the variance share omega_sq and eta_sq estimate, upper",
+    "omega_sq_ci_low": "exact 95% CI (noncentral F) of the variance "
+    "share omega_sq and eta_sq estimate, lower",
+    "omega_sq_ci_high": "exact 95% CI (noncentral F) of the variance "
+    "share omega_sq and eta_sq estimate, upper",
     "eta_sq_ci_low": "the same interval as omega_sq_ci_low (one parameter, two estimates)",
     "eta_sq_ci_high": "the same interval as omega_sq_ci_high (one parameter, two estimates)",
-    "undefined": "which statistic of the row is undefined, and why (its columns hold NaN; '' when all are defined)",
+    "undefined": "which statistic of the row is undefined, and why (its columns hold NaN; '' when "
+    "all are defined)",
     "welch_f": "Welch's F",
     "welch_df1": "Welch numerator df",
     "welch_df2": "Welch denominator df",
@@ -77,7 +82,8 @@ COLUMNS: dict[str, str] = {
     "mean_diff": "mean(group1) - mean(group2)",
     "p_adj": "p-value adjusted for the pairs of the cell",
     "reject": "p_adj < alpha",
-    "selected": "the method the letters, best sets and claims use: Games-Howell in every cell (no pretest)",
+    "selected": "the method the letters, best sets and claims use: Games-Howell in every cell (no "
+    "pretest)",
     "paired": "compared seed by seed (seeds shared across initializers)",
     "n_pairs": "number of compared pairs",
     "prob_better": "probability that group1 gives a better metric than group2",
@@ -90,7 +96,8 @@ COLUMNS: dict[str, str] = {
     "sum_sq": "sum of squares",
     "df": "degrees of freedom",
     "partial_eta_sq": "SS_term / (SS_term + SS_residual)",
-    "kind": "fixed (effect), fixed (derived) (a factor's last level: minus the sum of the others) or variance",
+    "kind": "fixed (effect), fixed (derived) (a factor's last level: minus the sum of the others) "
+    "or variance",
     "estimate": "fixed effect (sum contrasts) or variance",
     "std_err": "GLS standard error",
     "z": "estimate / std_err",
@@ -114,13 +121,14 @@ COLUMNS: dict[str, str] = {
     "resolved": "the CI of diff_next excludes 0",
     "seeds": "seeds per initializer now",
     "seeds_needed": "seeds per initializer that would likely resolve the order (planning figure)",
-    "seeds_note": "'cannot say' where seeds_needed's own estimate is unstable (fewer than 5 seeds, or a difference "
-    "within one standard error of 0)",
+    "seeds_note": "'cannot say' where seeds_needed's own estimate is unstable (fewer than 5 "
+    "seeds, or a difference within one standard error of 0)",
     "other": "the downstream column correlated with the metric",
     "rho": "Spearman's rank correlation",
     "epoch": "epoch (1-based)",
     "n_capped": "finished runs that reached the epoch cap still improving (stopped = cap)",
-    "n_finished": "runs that finished training (stopped early or at the cap; not diverged or failed)",
+    "n_finished": "runs that finished training (stopped early "
+    "or at the cap; not diverged or failed)",
     "capped_share": "n_capped / n_finished",
 }
 
@@ -128,8 +136,8 @@ COLUMNS: dict[str, str] = {
 def descriptions(
     factor: str = "initializer", replicate: str = "seed", cell_keys: Sequence[str] = ()
 ) -> dict[str, str]:
-    """:data:`COLUMNS` in a design's words: its factor and replicate named where ours are, its cell columns and
-    the sensitivity ranking's ``next_<first cell column>`` described.
+    """:data:`COLUMNS` in a design's words: its factor and replicate named where ours are, its cell
+    columns and the sensitivity ranking's ``next_<first cell column>`` described.
     """
     words = {"initializer": factor, "seed": replicate}
     out = {
@@ -145,7 +153,9 @@ def descriptions(
 
 
 def write_table(table: pd.DataFrame, dest: Path, described: dict[str, str] = COLUMNS) -> None:
-    """Write ``table`` atomically with each column's description (from ``described``) in its Arrow field metadata."""
+    """Write ``table`` atomically with each column's description (from ``described``) in its Arrow
+    field metadata.
+    """
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     fields = [f.with_metadata({"description": described.get(f.name, "")}) for f in arrow.schema]
     arrow = arrow.cast(pa.schema(fields, metadata={"producer": "initsens analyze"}))

@@ -27,8 +27,8 @@ LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels", "pyarrow", "matplotlib",
 
 
 class Work(Protocol):
-    """One study's share of the judge: picklable (it runs in worker processes), with a repr that names every
-    parameter the answer depends on.
+    """One study's share of the judge: picklable (it runs in worker processes), with a repr that
+    names every parameter the answer depends on.
     """
 
     def __call__(self, study: Any) -> Any:
@@ -36,12 +36,16 @@ class Work(Protocol):
         ...
 
     def is_current(self, result: Any) -> bool:
-        """Whether what the result points to outside itself (e.g. a written sub-report) is still there."""
+        """Whether what the result points to outside itself (e.g. a written sub-report) is still
+        there.
+        """
         ...
 
 
 def code_fingerprint() -> str:
-    """sha256 of initsens's source (every .py and .toml file of the package) and the libraries' versions."""
+    """sha256 of initsens's source (every .py and .toml file of the package) and the libraries'
+    versions.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     digest = hashlib.sha256()
@@ -57,7 +61,9 @@ def code_fingerprint() -> str:
 
 
 def study_key(study: Any, work: Work, code: str) -> str:
-    """The cache key of ``work`` on ``study``: the code, the study, the work's parameters, the study's results."""
+    """The cache key of ``work`` on ``study``: the code, the study, the work's parameters, the
+    study's results.
+    """
     digest = hashlib.sha256(f"{code}\0{study!r}\0{work!r}".encode())
     folder = Path(study.folder)
     for path in sorted(folder.rglob("*.parquet")) if folder.is_dir() else []:
@@ -91,8 +97,9 @@ def judge_studies(
     step: Callable[[str], None],
     workers: int | None = None,
 ) -> list[Any]:
-    """``work(study)`` for every study, in order: from the cache where its key matches, else computed, in
-    ``workers`` processes (default: one per core) when more than one study needs it, and cached.
+    """``work(study)`` for every study, in order: from the cache where its key matches, else
+    computed, in ``workers`` processes (default: one per core) when more than one study needs it,
+    and cached.
     """
     code = code_fingerprint()
     keys = [study_key(study, work, code) for study in studies]
@@ -100,7 +107,8 @@ def judge_studies(
     results = [_cached(path, key, work) for path, key in zip(paths, keys)]
     todo = [i for i, result in enumerate(results) if result is None]
     step(
-        f"{len(studies) - len(todo)} of {len(studies)} studies unchanged since they were last judged"
+        f"{len(studies) - len(todo)} of {len(studies)} studies unchanged since they were last "
+        "judged"
     )
     workers = min(workers or os.cpu_count() or 1, len(todo))
     if workers <= 1:

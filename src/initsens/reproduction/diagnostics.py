@@ -1,5 +1,5 @@
-"""What the data show about each study's settings: the lines beside its verdicts, what an ablation changed, and
-the scale ladder's table.
+"""What the data show about each study's settings: the lines beside its verdicts, what an ablation
+changed, and the scale ladder's table.
 """
 
 from __future__ import annotations
@@ -38,11 +38,10 @@ def diagnostics(result: StudyResult, epochs: pd.DataFrame | None, alpha: float) 
     ok = runs[runs["status"] == OK]
     if len(ok) and {"val_kl", "ari"} <= set(ok.columns):
         lines.append(
-            f"{name}: finished runs have a median validation KL of {ok['val_kl'].median():.3g} nats per "
-            "sample (a value near 0 would mean the posterior is the prior and the latent code carries almost "
-            "nothing), a "
-            f"median validation reconstruction MSE of {ok['val_recon_mse'].median():.3g} and a median ARI "
-            f"of {ok['ari'].median():.3g}."
+            f"{name}: finished runs have a median validation KL of {ok['val_kl'].median():.3g} "
+            "nats per sample (a value near 0 would mean the posterior is the prior and the latent "
+            "code carries almost nothing), a median validation reconstruction MSE of "
+            f"{ok['val_recon_mse'].median():.3g} and a median ARI of {ok['ari'].median():.3g}."
         )
     failed = runs[runs["status"] != OK]
     if len(failed):
@@ -79,8 +78,8 @@ def diagnostics(result: StudyResult, epochs: pd.DataFrame | None, alpha: float) 
         base = result.verdicts[result.verdicts["check"] == PRIMARY]
         changed = _changes(base, again, on_loss)
         lines.append(
-            f"{name}: re-judged with each run's best epoch instead of its last (`select_epoch`, from the "
-            "epochs log): "
+            f"{name}: re-judged with each run's best epoch instead of its last (`select_epoch`, "
+            "from the epochs log): "
             + (
                 "; ".join(changed) + ", so the reported epoch drives these verdicts."
                 if changed
@@ -91,7 +90,9 @@ def diagnostics(result: StudyResult, epochs: pd.DataFrame | None, alpha: float) 
 
 
 def ablation_lines(base: StudyResult, variant: StudyResult) -> list[str]:
-    """What changing the settings did: sub-results whose verdict moved, and the medians that moved most."""
+    """What changing the settings did: sub-results whose verdict moved, and the medians that moved
+    most.
+    """
     merged = base.primary().merge(variant.primary(), on=["claim", "where"], suffixes=("", "_v"))
     if set(variant.runs["model"]) != set(
         base.runs["model"]
@@ -129,8 +130,9 @@ def ablation_lines(base: StudyResult, variant: StudyResult) -> list[str]:
 
 
 def ladder_table(results: Sequence[StudyResult]) -> pd.DataFrame:
-    """One row per rung: its sizes and schedule, how far it trained, what its runs learned, and its verdicts
-    (``<claim>`` on the claim's metric, ``<claim>_nelbo`` on val_nelbo; '' for a rung not completely trained).
+    """One row per rung: its sizes and schedule, how far it trained, what its runs learned, and its
+    verdicts (``<claim>`` on the claim's metric, ``<claim>_nelbo`` on val_nelbo; '' for a rung not
+    completely trained).
     """
     rows = []
     for result in results:

@@ -42,7 +42,9 @@ class Reproduction:
 
 @dataclass(frozen=True)
 class StudyWork:
-    """What judging one study needs besides the study: where the report goes and the analysis' parameters."""
+    """What judging one study needs besides the study: where the report goes and the analysis'
+    parameters.
+    """
 
     report: Path
     alpha: float
@@ -51,8 +53,8 @@ class StudyWork:
     seed: int
 
     def __call__(self, study: Study) -> StudyResult:
-        """One study's whole share of the judge: its claims, for protocols and ablations the full analysis of their
-        own loss (written beside the report), for protocols the diagnostics.
+        """One study's whole share of the judge: its claims, for protocols and ablations the full
+        analysis of their own loss (written beside the report), for protocols the diagnostics.
         """
         result, loaded = study_result(study, self.alpha)
         epochs = loaded.epochs if loaded is not None else None
@@ -77,7 +79,9 @@ class StudyWork:
         return result
 
     def is_current(self, result: StudyResult) -> bool:
-        """Whether the full analysis the result links to is still written (a cached result needs it)."""
+        """Whether the full analysis the result links to is still written (a cached result needs
+        it).
+        """
         return not result.report or (self.report.parent / result.report).is_file()
 
 
@@ -92,8 +96,8 @@ def judge(
     seed: int = 0,
     on_step: Callable[[str], None] | None = None,
 ) -> Reproduction:
-    """Judge every study, write each protocol's and ablation's full analysis, the figures, the tables and the
-    reproduction report.
+    """Judge every study, write each protocol's and ablation's full analysis, the figures, the
+    tables and the reproduction report.
     """
     step = on_step or (lambda _: None)
     report = Path(report)
@@ -144,7 +148,8 @@ def judge(
         evidence.astype({c: str for c in evidence.columns if evidence[c].dtype == object}),
         root / "tables" / "evidence.parquet",
     )
-    # the verdicts earlier rule versions gave, kept beside the report (``history/claims-v1.parquet``, ...)
+    # the verdicts earlier rule versions gave, kept beside the report
+    # (``history/claims-v1.parquet``, ...)
     history = {
         f.stem.split("-", 1)[1]: pd.read_parquet(f)
         for f in sorted((root / "history").glob("claims-*.parquet"))

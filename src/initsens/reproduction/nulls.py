@@ -1,17 +1,18 @@
-"""Worlds where the initializer does not matter, made from a study's own runs: the claim rules judged
-on them again and again give each rule's false-contradiction rate on data shaped like ours
+"""Worlds where the initializer does not matter, made from a study's own runs: the claim rules
+judged on them again and again give each rule's false-contradiction rate on data shaped like ours
 (``scripts/permuted_null.py``; the method: the docs' reproduction page).
 
 - :func:`permuted` shuffles the initializer labels among the runs of each seed within each cell: it
   pools the initializers' spreads, so unequal spreads are never put to the test.
-- :func:`centred` moves each initializer's finished runs to the cell's common centre (the 20% trimmed
-  mean rules v4 compare) and resamples them whole: spreads, shapes and failures kept. A bootstrap world
-  of ten values is harsher than the data (``scripts/trimmed_tail.py``: exact tests reject 2-80 times
-  their level there), so its counts are upper bounds.
+- :func:`centred` moves each initializer's finished runs to the cell's common centre (the 20%
+  trimmed mean rules v4 compare) and resamples them whole: spreads, shapes and failures kept. A
+  bootstrap world of ten values is harsher than the data (``scripts/trimmed_tail.py``: exact tests
+  reject 2-80 times their level there), so its counts are upper bounds.
 - :func:`normal` draws each initializer's finished runs from a normal with the common centre and the
   initializer's own SD: unequal spreads put to the test without the bootstrap's ties.
 
-In both, failures stay an initializer effect, so a contradiction decided by failures is not a false one.
+In both, failures stay an initializer effect, so a contradiction decided by failures is not a false
+one.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ MEASURES = (OWN_LOSS, COMMON_LOSS, "ari")
 
 
 def permuted(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """``runs`` with the initializer labels shuffled among the runs of each seed within each cell."""
+    """``runs`` with the initializer labels shuffled among the runs of each seed within each
+    cell.
+    """
     out = runs.copy()
     labels = out["initializer"].to_numpy().copy()
     for index in out.groupby([*CELL, "seed"], sort=False).indices.values():
@@ -48,10 +51,10 @@ def _trimmed(values: pd.Series) -> float:
 
 
 def centre_on_cell(runs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with each measure of each initializer's finished runs (status ok, value finite) shifted by the
-    difference between the cell's centre over its finished runs and the initializer's, centres being the 20%
-    trimmed means the rules compare (``claims.best.TRIM``): every initializer's
-    centre is then the cell's, its spread and shape unchanged.
+    """``runs`` with each measure of each initializer's finished runs (status ok, value finite)
+    shifted by the difference between the cell's centre over its finished runs and the
+    initializer's, centres being the 20% trimmed means the rules compare (``claims.best.TRIM``):
+    every initializer's centre is then the cell's, its spread and shape unchanged.
     """
     out = runs.copy()
     ok = out["status"].astype(str).to_numpy() == OK
@@ -69,9 +72,9 @@ def centre_on_cell(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def centred(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """One world of the centred null: :func:`centre_on_cell`, then each initializer's finished runs resampled with
-    replacement within its cell (their measures drawn as whole runs; run ids, seeds and statuses stay), failed
-    runs kept where they are.
+    """One world of the centred null: :func:`centre_on_cell`, then each initializer's finished runs
+    resampled with replacement within its cell (their measures drawn as whole runs; run ids, seeds
+    and statuses stay), failed runs kept where they are.
     """
     out = centre_on_cell(runs).reset_index(drop=True)
     measures = [m for m in MEASURES if m in out.columns]
@@ -86,9 +89,10 @@ def centred(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def normal(runs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """One world of the normal null: each measure of each initializer's finished runs drawn afresh from a normal
-    with the cell's common centre (:func:`centre_on_cell`) and the initializer's own standard deviation; failed
-    runs kept where they are. It keeps spreads (60-200-fold apart in these runs) without the bootstrap's ties.
+    """One world of the normal null: each measure of each initializer's finished runs drawn afresh
+    from a normal with the cell's common centre (:func:`centre_on_cell`) and the initializer's own
+    standard deviation; failed runs kept where they are. It keeps spreads (60-200-fold apart in
+    these runs) without the bootstrap's ties.
     """
     out = centre_on_cell(runs).reset_index(drop=True)
     ok = out["status"].astype(str).to_numpy() == OK
@@ -110,14 +114,15 @@ NULLS: dict[str, Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]] = 
     "centred": centred,
     "normal": normal,
 }
-#: The nulls that keep each initializer's failures (a real effect there: a contradiction decided by failure
-#: counts is not an error).
+#: The nulls that keep each initializer's failures (a real effect there: a contradiction decided by
+#: failure counts is not an error).
 KEEP_FAILURES = ("centred", "normal")
 
 
 def error_rate(count: int, worlds: int, level: float = 0.05) -> dict[str, float]:
-    """A rule's false-contradiction ``count`` in ``worlds`` null worlds: the rate, its exact (Clopper-Pearson) 95%
-    interval, and the exact one-sided binomial p-value of a rate above ``level``.
+    """A rule's false-contradiction ``count`` in ``worlds`` null worlds: the rate, its exact
+    (Clopper-Pearson) 95% interval, and the exact one-sided binomial p-value of a rate above
+    ``level``.
     """
     low = stats.beta.ppf(0.025, count, worlds - count + 1) if count > 0 else 0.0
     high = stats.beta.ppf(0.975, count + 1, worlds - count) if count < worlds else 1.0
@@ -130,17 +135,17 @@ def error_rate(count: int, worlds: int, level: float = 0.05) -> dict[str, float]
     }
 
 
-#: The claims whose contradictions the centred null tells apart: decided by centres (an error there) or by
-#: failure counts (a real effect of the initializer, which that null keeps).
+#: The claims whose contradictions the centred null tells apart: decided by centres (an error there)
+#: or by failure counts (a real effect of the initializer, which that null keeps).
 BY_FAILURES_APART = ("P2", "P3")
 
 
 def null_counts(worlds: pd.DataFrame, level: float = 0.05) -> pd.DataFrame:
     """Per rules version, null, protocol and claim, from ``scripts/permuted_null.py``'s verdicts:
-    ``worlds``, ``contradicted`` (worlds with the claim contradicted), ``false`` (those counted as errors:
-    in the nulls that keep failures, P2's and P3's contradictions decided by centres only), its ``rate``,
-    exact 95% interval ``low``/``high``, the one-sided binomial ``p_above_level`` of a rate above
-    ``level``, and ``above`` (that p below 0.05).
+    ``worlds``, ``contradicted`` (worlds with the claim contradicted), ``false`` (those counted as
+    errors: in the nulls that keep failures, P2's and P3's contradictions decided by centres only),
+    its ``rate``, exact 95% interval ``low``/``high``, the one-sided binomial ``p_above_level`` of a
+    rate above ``level``, and ``above`` (that p below 0.05).
     """
     frame = worlds.copy()
     frame["null"] = frame["null"] if "null" in frame.columns else "permuted"

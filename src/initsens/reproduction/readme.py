@@ -27,14 +27,15 @@ from initsens.reproduction.studies import ORIGINAL_SCALE
 MARKER = re.compile(
     r"(<!-- reproduction:(?P<name>[\w-]+) -->)(?P<body>.*?)(<!-- /reproduction:(?P=name) -->)", re.S
 )
-#: The ladder's rung whose runs are the original scale's VanillaVAE and IWAE cells at depth 1, z-score: (c).
+#: The ladder's rung whose runs are the original scale's VanillaVAE and IWAE cells at depth 1,
+#: z-score: (c).
 RUNG_C = "kl-8850+steps-138"
 
 
 @dataclass
 class Tables:
-    """What the report wrote beside itself: the verdicts, every sub-result, the ladder, the permuted null, and the
-    verdicts earlier rule versions gave (version -> its claims table).
+    """What the report wrote beside itself: the verdicts, every sub-result, the ladder, the permuted
+    null, and the verdicts earlier rule versions gave (version -> its claims table).
     """
 
     claims: pd.DataFrame
@@ -116,8 +117,9 @@ def claims_block(t: Tables) -> str:
 
 
 def deciding_block(t: Tables) -> str:
-    """Per claim and protocol, the deciding sub-result: its estimate as the claim's statistic defines it, the pair
-    that contradicts P2/P3 there, and how many sub-results were judged by rules stated before their runs.
+    """Per claim and protocol, the deciding sub-result: its estimate as the claim's statistic
+    defines it, the pair that contradicts P2/P3 there, and how many sub-results were judged by rules
+    stated before their runs.
     """
     rows = []
     for key in CLAIMS:
@@ -155,8 +157,9 @@ def deciding_block(t: Tables) -> str:
 
 
 def sub_results_block(study: str) -> Callable[[Tables], str]:
-    """Every sub-result of ``study`` in its claims' source scope (verdict check): verdict, estimate as the claim's
-    statistic defines it, the contradicting pair (P2/P3) and whether its rules were stated before its runs.
+    """Every sub-result of ``study`` in its claims' source scope (verdict check): verdict, estimate
+    as the claim's statistic defines it, the contradicting pair (P2/P3) and whether its rules were
+    stated before its runs.
     """
 
     def block(t: Tables) -> str:
@@ -191,8 +194,8 @@ def sub_results_block(study: str) -> Callable[[Tables], str]:
 
 
 def ladder_block(t: Tables) -> str:
-    """The ladder's rungs: the KL weight and step schedule each trains with, what the runs learned, and each
-    claim's verdict.
+    """The ladder's rungs: the KL weight and step schedule each trains with, what the runs learned,
+    and each claim's verdict.
     """
     rows = [
         [
@@ -221,8 +224,9 @@ def ladder_block(t: Tables) -> str:
 
 
 def null_block(t: Tables) -> str:
-    """The false contradictions of each claim in each null, per rules version and protocol, with exact 95%
-    intervals and ▲ where significantly above 5% (as the report's null section counts them).
+    """The false contradictions of each claim in each null, per rules version and protocol, with
+    exact 95% intervals and ▲ where significantly above 5% (as the report's null section counts
+    them).
     """
     if not len(t.null):
         return "_(the null checks have not been run)_"
@@ -252,13 +256,18 @@ def null_block(t: Tables) -> str:
 
 
 def history_block(t: Tables) -> str:
-    """How many verdict rows the version before the one in force gave differently, of those both gave."""
+    """How many verdict rows the version before the one in force gave differently, of those both
+    gave.
+    """
     before = RULES_HISTORY[-2].version
     old = t.history.get(before, pd.DataFrame())
     keys = ["claim", "study", "check", "scope"]
     both = old.merge(t.claims, on=keys, suffixes=("_old", "")) if len(old) else old
     changed = int((both["verdict_old"] != both["verdict"]).sum()) if len(both) else 0
-    return f"Moving from {before} to {RULES_HISTORY[-1].version} changed {changed} of {len(both)} verdict rows"
+    return (
+        f"Moving from {before} to {RULES_HISTORY[-1].version} changed {changed} of {len(both)} "
+        "verdict rows"
+    )
 
 
 #: Every generated block of the README, by name.
@@ -273,17 +282,18 @@ BLOCKS: dict[str, Callable[[Tables], str]] = {
 }
 
 
-#: The files that hold generated blocks (by file name), and the blocks each must hold: README the verdicts, the
-#: documentation's page every block. A file not named here must hold every block.
+#: The files that hold generated blocks (by file name), and the blocks each must hold: README the
+#: verdicts, the documentation's page every block. A file not named here must hold every block.
 PAGES: dict[str, tuple[str, ...]] = {"README.md": ("claims",), "reproduction.md": tuple(BLOCKS)}
-#: The files ``python -m initsens.reproduction.readme`` rewrites when given none, from the repository's root.
+#: The files ``python -m initsens.reproduction.readme`` rewrites when given none, from the
+#: repository's root.
 DEFAULT_FILES = (Path("README.md"), Path("docs") / "reproduction.md")
 
 
 def update(text: str, tables: Tables, required: Collection[str] | None = None) -> str:
-    """``text`` with every block between markers rewritten from ``tables``; a block on several lines keeps its
-    content on lines of its own. Raises ValueError for a marker :data:`BLOCKS` does not know or a block of
-    ``required`` (default: every block) missing.
+    """``text`` with every block between markers rewritten from ``tables``; a block on several lines
+    keeps its content on lines of its own. Raises ValueError for a marker :data:`BLOCKS` does not
+    know or a block of ``required`` (default: every block) missing.
     """
     found = [m.group("name") for m in MARKER.finditer(text)]
     unknown, missing = (
@@ -302,8 +312,8 @@ def update(text: str, tables: Tables, required: Collection[str] | None = None) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Rewrite (or, with ``--check``, check) the generated blocks of README.md and docs/reproduction.md (or of the
-    files given).
+    """Rewrite (or, with ``--check``, check) the generated blocks of README.md and
+    docs/reproduction.md (or of the files given).
     """
     parser = argparse.ArgumentParser(
         prog="python -m initsens.reproduction.readme", description=__doc__

@@ -1,6 +1,7 @@
-"""One study's share of the reproduction once judged (:class:`StudyResult`) and how far each of its phases is trained
-(:class:`PhaseProgress`): what the judge (:mod:`initsens.reproduction`) produces and the report
-(:mod:`initsens.reproduction.report`) shows, in a module of its own so that neither imports the other.
+"""One study's share of the reproduction once judged (:class:`StudyResult`) and how far each of its
+phases is trained (:class:`PhaseProgress`): what the judge (:mod:`initsens.reproduction`) produces
+and the report (:mod:`initsens.reproduction.report`) shows, in a module of its own so that neither
+imports the other.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from initsens.reproduction.studies import Phase, Study
 
 @dataclass(frozen=True)
 class PhaseProgress:
-    """How far one phase of a study is trained, and whether its runs are judged (it and every phase before it
-    complete).
+    """How far one phase of a study is trained, and whether its runs are judged (it and every phase
+    before it complete).
     """
 
     phase: Phase
@@ -33,9 +34,9 @@ class PhaseProgress:
 
 @dataclass
 class StudyResult:
-    """One study's share of the reproduction: the runs judged (those of its complete phases), every sub-result
-    (``check`` column), the verdicts (one row per claim, check and scope), how much of it is trained (in all and per
-    phase), and provenance.
+    """One study's share of the reproduction: the runs judged (those of its complete phases), every
+    sub-result (``check`` column), the verdicts (one row per claim, check and scope), how much of it
+    is trained (in all and per phase), and provenance.
     """
 
     study: Study
@@ -61,11 +62,15 @@ class StudyResult:
 
     @property
     def judged(self) -> bool:
-        """Whether the study's claims are judged: its first phase (its only one, for most) is complete."""
+        """Whether the study's claims are judged: its first phase (its only one, for most) is
+        complete.
+        """
         return bool(self.phases) and self.phases[0].judged
 
     def progress(self) -> str:
-        """How far the study is trained, e.g. ``300 of 960 runs (z-score: 300 of 400 trained; ...)``."""
+        """How far the study is trained, e.g.
+        ``300 of 960 runs (z-score: 300 of 400 trained; ...)``.
+        """
         parts = f" ({'; '.join(p.shown() for p in self.phases)})" if len(self.phases) > 1 else ""
         return f"{self.trained} of {self.expected} runs{parts}"
 
@@ -81,7 +86,9 @@ class StudyResult:
         )
 
     def _row(self, claim: str, check: str, scope: str) -> pd.DataFrame:
-        """The verdict table's row of ``claim`` under ``check`` in ``scope`` (empty when there is none)."""
+        """The verdict table's row of ``claim`` under ``check`` in ``scope`` (empty when there is
+        none).
+        """
         v = self.verdicts
         return (
             v[(v["claim"] == claim) & (v["check"] == check) & (v["scope"] == scope)]
@@ -90,8 +97,8 @@ class StudyResult:
         )
 
     def verdict(self, claim: str, check: str = PRIMARY, scope: str = SOURCE) -> str:
-        """The verdict of ``claim`` under ``check`` in ``scope`` ('' when that check does not apply or waits for a
-        phase).
+        """The verdict of ``claim`` under ``check`` in ``scope`` ('' when that check does not apply
+        or waits for a phase).
         """
         hit = self._row(claim, check, scope)
         return str(hit["verdict"].iloc[0]) if len(hit) else ""
@@ -113,7 +120,9 @@ class StudyResult:
         )
 
     def waits_for(self, what: str) -> str:
-        """The unjudged phase ``what`` (a claim, or the other-default check) waits for, with its progress."""
+        """The unjudged phase ``what`` (a claim, or the other-default check) waits for, with its
+        progress.
+        """
         return next((p.shown() for p in self.phases if not p.judged and what in p.phase.waits), "")
 
     def primary(self) -> pd.DataFrame:
@@ -126,9 +135,10 @@ class StudyResult:
 
 
 def named_alike(pairs: Sequence[tuple[StudyResult, pd.DataFrame]]) -> list[pd.DataFrame]:
-    """Each study's sub-results (``where`` column) with cells named as the other studies name theirs: a study judged
-    on one normalization (a phase of the original scale) leaves it out of its cells' names ("IWAE, depth 1"), so it
-    is added back where another study's names carry one, and the same cell reads alike in every study.
+    """Each study's sub-results (``where`` column) with cells named as the other studies name
+    theirs: a study judged on one normalization (a phase of the original scale) leaves it out of its
+    cells' names ("IWAE, depth 1"), so it is added back where another study's names carry one, and
+    the same cell reads alike in every study.
     """
     named = any(
         frame["where"].str.contains("normalization ").any() for _, frame in pairs if len(frame)

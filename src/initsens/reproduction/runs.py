@@ -1,4 +1,6 @@
-"""What a study's runs recorded beyond the metrics: their settings, optimizer steps and training time."""
+"""What a study's runs recorded beyond the metrics: their settings, optimizer steps and training
+time.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +22,9 @@ def training_seconds(folder: Path) -> float:
 
 
 def best_epoch_runs(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with the loss metrics of each run's best epoch (``best_epoch``: the early-stopping tracker's, which
-    counts an epoch better only by more than ``min_delta``) in place of the reported ones: what ``--select-epoch
-    best`` would have reported (ARI cannot be re-derived).
+    """``runs`` with the loss metrics of each run's best epoch (``best_epoch``: the early-stopping
+    tracker's, which counts an epoch better only by more than ``min_delta``) in place of the
+    reported ones: what ``--select-epoch best`` would have reported (ARI cannot be re-derived).
     """
     best = runs.set_index("run_id")["best_epoch"]
     chosen = epochs[epochs["epoch"].to_numpy() == epochs["run_id"].map(best).to_numpy()].set_index(
@@ -45,8 +47,8 @@ def run_settings(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def steps_per_epoch(runs: pd.DataFrame) -> pd.Series:
-    """Optimizer steps per epoch of each run: ``epoch_steps``, else one pass over the training split in
-    minibatches.
+    """Optimizer steps per epoch of each run: ``epoch_steps``, else one pass over the training split
+    in minibatches.
     """
     settings = run_settings(runs)
     fixed = pd.to_numeric(
@@ -66,7 +68,9 @@ def optimizer_steps(runs: pd.DataFrame) -> pd.Series:
 
 
 def shared_settings(runs: pd.DataFrame) -> dict[str, str]:
-    """The study's settings as its runs recorded them (values shared by all runs; per-model ones listed)."""
+    """The study's settings as its runs recorded them (values shared by all runs; per-model ones
+    listed).
+    """
     parsed = run_settings(runs)
     if parsed.empty:
         return {}

@@ -16,25 +16,30 @@ from typing import Any
 
 from initsens.errors import InitsensError
 
-#: The two readings of the poster's "Default PyTorch implementation": what the code ran, what the poster defines.
+#: The two readings of the poster's "Default PyTorch implementation": what the code ran, what the
+#: poster defines.
 DEFAULT_READINGS = ("kaiming_uniform", "default")
 #: Where the ladder's rungs come from.
 LADDER_BASE = "eltager2023"
-#: The original data's training split (Pan-Cancer, ~11,060 labelled samples at 80/20) and its steps per epoch.
+#: The original data's training split (Pan-Cancer, ~11,060 labelled samples at 80/20) and its steps
+#: per epoch.
 PANCAN_TRAIN, PANCAN_EPOCH_STEPS = 8850, 138
-#: The original code's protocol at the original data's scale (KL weight for N_train = 8,850, epochs of 138 steps).
+#: The original code's protocol at the original data's scale (KL weight for N_train = 8,850, epochs
+#: of 138 steps).
 ORIGINAL_SCALE = "eltager2023-pancan"
-#: The reproduction's grid, the poster's (its presets train z-score alone): what every study trains unless a setting
-#: passed to :func:`plan_studies` or the study itself (a rung, an ablation) says otherwise.
+#: The reproduction's grid, the poster's (its presets train z-score alone): what every study trains
+#: unless a setting passed to :func:`plan_studies` or the study itself (a rung, an ablation) says
+#: otherwise.
 GRID: dict[str, Any] = {"repeats": 10, "depths": "1,2", "normalizations": "zscore,minmax"}
 
 
 @dataclass(frozen=True)
 class Phase:
-    """A part of a study's grid, trained before the next one and judged once it and every phase before it are
-    complete: the normalizations it holds (None: all of the study's) and whether it holds the study's own reading
-    of "the default" or the other one (:data:`DEFAULT_READINGS`). ``waits`` names what cannot be judged before
-    the phase is complete (a claim, or the ``other default`` check).
+    """A part of a study's grid, trained before the next one and judged once it and every phase
+    before it are complete: the normalizations it holds (None: all of the study's) and whether it
+    holds the study's own reading of "the default" or the other one (:data:`DEFAULT_READINGS`).
+    ``waits`` names what cannot be judged before the phase is complete (a claim, or the
+    ``other default`` check).
     """
 
     label: str
@@ -52,9 +57,10 @@ class Phase:
 
 #: One phase: the whole grid at once (every study but :data:`ORIGINAL_SCALE`).
 WHOLE = (Phase("all runs"),)
-#: The order :data:`ORIGINAL_SCALE` trains its grid in, fixed before its first new run was trained (issue #25; the
-#: report names the commit): z-score first (P1, P2, P3, E1 and E2 become judgeable), then min-max (P4), then
-#: nn.Linear's reading of "the default" on both (the ``other default`` check), where the budget allows.
+#: The order :data:`ORIGINAL_SCALE` trains its grid in, fixed before its first new run was trained
+#: (issue #25; the report names the commit): z-score first (P1, P2, P3, E1 and E2 become judgeable),
+#: then min-max (P4), then nn.Linear's reading of "the default" on both (the ``other default``
+#: check), where the budget allows.
 PHASES: dict[str, tuple[Phase, ...]] = {
     ORIGINAL_SCALE: (
         Phase("z-score", ("zscore",), False),
@@ -62,20 +68,22 @@ PHASES: dict[str, tuple[Phase, ...]] = {
         Phase("the other default", None, True, ("other default",)),
     )
 }
-#: The commit that fixed :data:`PHASES` (the grid of :data:`ORIGINAL_SCALE` and its order) before its first new run.
+#: The commit that fixed :data:`PHASES` (the grid of :data:`ORIGINAL_SCALE` and its order) before
+#: its first new run.
 SCALE_FIXED_AT = "93b5e17"
-#: Where the ladder's rung (c) keeps its runs: the folder of :data:`ORIGINAL_SCALE`, which holds them too.
+#: Where the ladder's rung (c) keeps its runs: the folder of :data:`ORIGINAL_SCALE`, which holds
+#: them too.
 SHARED_FOLDERS = {"kl-8850+steps-138": ORIGINAL_SCALE}
-#: Studies whose every run keeps subnormal floats, whatever ``--denormals`` says: :data:`ORIGINAL_SCALE`'s grid was
-#: fixed with them kept (then the default) and flushing bought nothing under it (README, Speed), so its runs share one
-#: arithmetic.
+#: Studies whose every run keeps subnormal floats, whatever ``--denormals`` says:
+#: :data:`ORIGINAL_SCALE`'s grid was fixed with them kept (then the default) and flushing bought
+#: nothing under it (README, Speed), so its runs share one arithmetic.
 KEEPS_SUBNORMALS = (ORIGINAL_SCALE, *SHARED_FOLDERS)
 
 
 @dataclass(frozen=True)
 class Ablation:
-    """One protocol with a few settings changed: ``eltager2023:clustering=kmeans`` (``models=A,B`` restricts the
-    models trained). Its folder name and label say what changed.
+    """One protocol with a few settings changed: ``eltager2023:clustering=kmeans`` (``models=A,B``
+    restricts the models trained). Its folder name and label say what changed.
     """
 
     base: str
@@ -83,7 +91,9 @@ class Ablation:
 
     @classmethod
     def parse(cls, spec: str) -> Ablation:
-        """An ablation from ``PRESET:KEY=VALUE;...`` (``models=`` restricts the models); one-line errors."""
+        """An ablation from ``PRESET:KEY=VALUE;...`` (``models=`` restricts the models); one-line
+        errors.
+        """
         base, _, rest = spec.partition(":")
         pairs = [item.split("=", 1) for item in rest.split(";") if item.strip()]
         if not base or not pairs or any(len(p) != 2 or not p[0].strip() for p in pairs):
@@ -105,8 +115,8 @@ class Ablation:
 
 @dataclass(frozen=True)
 class Rung:
-    """One rung of the ladder: the base protocol with ``changes``; ``n_train`` is the training size its KL weight
-    M_N = batch / n_train assumes (tcga5's own 247 when the rung does not move it).
+    """One rung of the ladder: the base protocol with ``changes``; ``n_train`` is the training size
+    its KL weight M_N = batch / n_train assumes (tcga5's own 247 when the rung does not move it).
     """
 
     name: str
@@ -161,9 +171,9 @@ LADDER: tuple[Rung, ...] = (
 
 @dataclass(frozen=True)
 class Study:
-    """One configuration ``initsens reproduce`` trains and judges: ``kind`` is protocol, ablation or rung;
-    ``default`` is the reading of "the default" its preset trains (the claims are judged on it; the other reading,
-    where trained too, is a check).
+    """One configuration ``initsens reproduce`` trains and judges: ``kind`` is protocol, ablation or
+    rung; ``default`` is the reading of "the default" its preset trains (the claims are judged on
+    it; the other reading, where trained too, is a check).
     """
 
     name: str
@@ -176,8 +186,8 @@ class Study:
     phases: tuple[Phase, ...] = WHOLE
 
     def phase_runs(self) -> list[tuple[Phase, list]]:
-        """Each phase with its runs (:class:`~initsens.training.RunSpec`), in training order; empty phases
-        (e.g. min-max when only z-score is asked for) left out.
+        """Each phase with its runs (:class:`~initsens.training.RunSpec`), in training order; empty
+        phases (e.g. min-max when only z-score is asked for) left out.
         """
         specs = self.config.runs()
         out = [
@@ -187,8 +197,8 @@ class Study:
         return [(p, runs) for p, runs in out if runs]
 
     def phase_config(self, runs: Sequence[Any]) -> Any:
-        """The study's configuration cut to one phase's ``runs`` (from :meth:`phase_runs`; they keep their ids:
-        grid lists are not identity).
+        """The study's configuration cut to one phase's ``runs`` (from :meth:`phase_runs`; they keep
+        their ids: grid lists are not identity).
         """
         norms = tuple(dict.fromkeys(s.normalization for s in runs))
         inits = tuple(dict.fromkeys(s.initializer for s in runs))
@@ -203,8 +213,9 @@ def plan_studies(
     ladder: bool = True,
     both_defaults: bool = True,
 ) -> list[Study]:
-    """Every configuration of a reproduction with its folder under ``out``, on :data:`GRID` where ``overrides`` do
-    not change it, each checked (a one-line error for a bad preset or setting) before anything is trained or created.
+    """Every configuration of a reproduction with its folder under ``out``, on :data:`GRID` where
+    ``overrides`` do not change it, each checked (a one-line error for a bad preset or setting)
+    before anything is trained or created.
     """
     from initsens.training.config import SweepConfig
     from initsens.training.presets import PRESETS

@@ -13,8 +13,8 @@ from initsens.results.store import ResultsStore
 
 
 def readings(runs: pd.DataFrame, own: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The runs with ``own`` reading of "the default" (the other one left out), and, when the runs hold both, the
-    runs with the other reading instead (None otherwise).
+    """The runs with ``own`` reading of "the default" (the other one left out), and, when the runs
+    hold both, the runs with the other reading instead (None otherwise).
     """
     other = next(r for r in DEFAULT_READINGS if r != own)
     inits = set(runs["initializer"])
@@ -24,7 +24,9 @@ def readings(runs: pd.DataFrame, own: str) -> tuple[pd.DataFrame, pd.DataFrame |
 
 
 def judge_runs(runs: pd.DataFrame, own: str, alpha: float) -> pd.DataFrame:
-    """Every check's sub-results for one study's runs (see :data:`CHECKS`), with a ``check`` column."""
+    """Every check's sub-results for one study's runs (see :data:`CHECKS`), with a ``check``
+    column.
+    """
     runs_as_read, runs_other_reading = readings(runs, own)
     frames = []
     for check in CHECKS.values():
@@ -49,8 +51,9 @@ def verdict_table(evidence: pd.DataFrame) -> pd.DataFrame:
 
 
 def phase_progress(study: Study, recorded: set[str], sha: str | None) -> list[PhaseProgress]:
-    """Each phase's trained and expected runs (``recorded``: the run ids in the study's folder; ``sha``: the data's
-    content hash, None when nothing is recorded), judged while it and every phase before it are complete.
+    """Each phase's trained and expected runs (``recorded``: the run ids in the study's folder;
+    ``sha``: the data's content hash, None when nothing is recorded), judged while it and every
+    phase before it are complete.
     """
     out, open_ = [], True
     for phase, specs in study.phase_runs():
@@ -66,8 +69,8 @@ def phase_progress(study: Study, recorded: set[str], sha: str | None) -> list[Ph
 
 
 def study_result(study: Study, alpha: float) -> tuple[StudyResult, Results | None]:
-    """One study's claims judged on the runs of its complete phases (the judge's first step, without the full
-    analysis), and what was read from its folder (None when nothing is recorded yet).
+    """One study's claims judged on the runs of its complete phases (the judge's first step, without
+    the full analysis), and what was read from its folder (None when nothing is recorded yet).
     """
     expected = len(study.config.runs())
     empty = pd.DataFrame(columns=["run_id", "model", "initializer", "status"])

@@ -1,7 +1,7 @@
-"""Results folders: the tables' columns (:mod:`~initsens.results.schema`), the store that writes them
-(:class:`ResultsStore`), what their readers see (:mod:`~initsens.results.read`), and ``initsens
-check``'s inspection and repair (:mod:`~initsens.results.check`). Reading a results folder needs no
-torch.
+"""Results folders: the tables' columns (:mod:`~initsens.results.schema`), the store that writes
+them (:class:`ResultsStore`), what their readers see (:mod:`~initsens.results.read`), and
+``initsens check``'s inspection and repair (:mod:`~initsens.results.check`). Reading a results
+folder needs no torch.
 
 Typical use::
 

@@ -1,8 +1,10 @@
-"""Where files that must leave a results folder's tables go: ``<out>/set-aside/<when>/<table>/<name>``, with a
-``why.json`` that says, file by file, where it came from and why it was moved.
+"""Where files that must leave a results folder's tables go:
+``<out>/set-aside/<when>/<table>/<name>``, with a ``why.json`` that says, file by file, where it
+came from and why it was moved.
 
-Nothing set aside is deleted, and nothing set aside is read: the folder sits beside the tables, not in them, so
-no reader of ``runs/``, ``epochs/`` or ``metrics/`` picks it up (:mod:`initsens.results.read`).
+Nothing set aside is deleted, and nothing set aside is read: the folder sits beside the tables, not
+in them, so no reader of ``runs/``, ``epochs/`` or ``metrics/`` picks it up
+(:mod:`initsens.results.read`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from initsens.results.lock import utc_now
 
 SET_ASIDE = "set-aside"
 WHY_NAME = "why.json"
-#: The suffix initsens 0.1 gave files it moved aside inside the table folders (where readers still read them).
+#: The suffix initsens 0.1 gave files it moved aside inside the table folders (where readers still
+#: read them).
 FORMER_SUFFIX = ".corrupt"
 
 
 class SetAside:
-    """One setting-aside (a repair, a quarantine): every file it moves goes into the same dated folder."""
+    """One setting-aside (a repair, a quarantine): every file it moves goes into the same dated
+    folder.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -74,7 +79,9 @@ class SetAside:
         return dest
 
     def move(self, path: Path, reason: str) -> Path:
-        """Move ``path`` (a file inside the results folder) out of the tables; returns where it went."""
+        """Move ``path`` (a file inside the results folder) out of the tables; returns where it
+        went.
+        """
         dest = self._dest(path)
         os.replace(path, dest)  # one file system: a rename, atomic
         self._note(path, dest, reason)

@@ -1,5 +1,5 @@
-"""``initsens check``: what the readers of a results folder see, what is wrong with it, and the repairs
-that lose nothing.
+"""``initsens check``: what the readers of a results folder see, what is wrong with it, and the
+repairs that lose nothing.
 
 Each table is looked at as its readers read it (:mod:`initsens.results.read`). :func:`repair` moves
 what must leave the tables to ``set-aside/<when>/`` with a note of why
@@ -28,7 +28,8 @@ from initsens.results.read import (
 )
 from initsens.results.store import UNREADABLE, ResultsStore
 
-#: Why a runs part whose epochs part is gone leaves the tables (train would skip its runs as recorded).
+#: Why a runs part whose epochs part is gone leaves the tables (train would skip its runs as
+#: recorded).
 NO_EPOCHS = "its epochs part is missing; the same `initsens train` command retrains its runs"
 #: Why a detail part without its runs part leaves the tables.
 NO_RUNS = "its runs part is missing (a write cut short before its commit point)"
@@ -36,8 +37,9 @@ NO_RUNS = "its runs part is missing (a write cut short before its commit point)"
 
 @dataclass
 class Inspection:
-    """What :func:`inspect_folder` found: ``summary`` (one row per table as its readers read it: files, rows,
-    distinct run ids, schema versions) and ``problems`` (one row per problem: ``kind``, ``path``, ``detail``).
+    """What :func:`inspect_folder` found: ``summary`` (one row per table as its readers read it:
+    files, rows, distinct run ids, schema versions) and ``problems`` (one row per problem: ``kind``,
+    ``path``, ``detail``).
     """
 
     summary: pd.DataFrame
@@ -124,8 +126,8 @@ def inspect_folder(root: str | Path) -> Inspection:
                 "runs not trained",
                 store.root / "sweeps.json",
                 f"{missing} of {sweep.get('runs')} runs of the grid started {sweep.get('since')} "
-                f"({sweep.get('preset') or 'initsens defaults'}) are not recorded; the same `initsens train` "
-                "command trains them",
+                f"({sweep.get('preset') or 'initsens defaults'}) are not recorded; the same "
+                "`initsens train` command trains them",
             )
     holder = store.lock.holder()
     if holder is not None:
@@ -171,7 +173,9 @@ def inspect_folder(root: str | Path) -> Inspection:
 
 
 def repair(root: str | Path) -> list[str]:
-    """Do what is safe for the problems :func:`inspect_folder` finds; returns one line per action."""
+    """Do what is safe for the problems :func:`inspect_folder` finds; returns one line per
+    action.
+    """
     store = ResultsStore(root)
     store.acquire()  # no writer may be at work while parts are moved or rewritten
     done: list[str] = []
@@ -207,8 +211,8 @@ def repair(root: str | Path) -> list[str]:
             removed = store.drop_duplicates(folder, keys)
             if removed:
                 done.append(
-                    f"dropped {removed} duplicated row(s) in {name}/ (kept the first of each; the parts as "
-                    f"they were are in {store.aside.shown()})"
+                    f"dropped {removed} duplicated row(s) in {name}/ (kept the first of each; the "
+                    f"parts as they were are in {store.aside.shown()})"
                 )
     finally:
         store.release()

@@ -1,7 +1,8 @@
 """One writer per results folder: ``.initsens.lock`` holds the writer's pid, host and start time.
 
-The lock is an exclusive create (atomic on local and NFS v3+ file systems). A second writer stops with one line
-naming the holder; a lock left by a process that died on this host is taken over with a notice.
+The lock is an exclusive create (atomic on local and NFS v3+ file systems). A second writer stops
+with one line naming the holder; a lock left by a process that died on this host is taken over with
+a notice.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class FolderLock:
         self._held = False
 
     def holder(self) -> dict | None:
-        """Who holds the lock (pid, host, since), or None; {} for a lock file that cannot be read."""
+        """Who holds the lock (pid, host, since), or None; {} for a lock file that cannot be
+        read.
+        """
         try:
             return dict(json.loads(self.path.read_text()))
         except FileNotFoundError:
@@ -54,8 +57,9 @@ class FolderLock:
             return {}
 
     def acquire(self) -> None:
-        """Take the lock. Held already by this process: nothing to do. Held by a process that no longer runs on
-        this host: taken over with a notice. Otherwise a one-line error naming the holder.
+        """Take the lock. Held already by this process: nothing to do. Held by a process that no
+        longer runs on this host: taken over with a notice. Otherwise a one-line error naming the
+        holder.
         """
         me = {
             "pid": os.getpid(),
@@ -76,9 +80,9 @@ class FolderLock:
                     holder.get("host") != me["host"] or _alive(int(holder.get("pid", -1)))
                 ):
                     raise InitsensError(
-                        f"{self.root} is being written by pid {holder.get('pid')} on {holder.get('host')} since "
-                        f"{holder.get('since')}; wait for it to end or use another --out (if that process is gone, "
-                        f"delete {self.path})"
+                        f"{self.root} is being written by pid {holder.get('pid')} on "
+                        f"{holder.get('host')} since {holder.get('since')}; wait for it to end or "
+                        f"use another --out (if that process is gone, delete {self.path})"
                     ) from None
                 try:  # stale: move it aside under a unique name, so two takers cannot both succeed
                     os.rename(self.path, self.root / f"{LOCK_NAME}.stale-{uuid.uuid4().hex[:8]}")

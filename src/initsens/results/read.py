@@ -30,12 +30,16 @@ READERS = {
 
 
 def live_parts(folder: Path) -> list[Path]:
-    """The live parts of a table folder, in write order (their names start with the time written)."""
+    """The live parts of a table folder, in write order (their names start with the time
+    written).
+    """
     return sorted(folder.glob(PART_GLOB)) if folder.is_dir() else []
 
 
 def _discovered(folder: Path) -> list[Path]:
-    """The files pyarrow's dataset discovery picks up below ``folder`` (recursively, skipping ignored prefixes)."""
+    """The files pyarrow's dataset discovery picks up below ``folder`` (recursively, skipping
+    ignored prefixes).
+    """
     found = []
     for path in folder.rglob("*"):
         parts = path.relative_to(folder).parts
@@ -45,7 +49,9 @@ def _discovered(folder: Path) -> list[Path]:
 
 
 def reader_files(folder: Path) -> list[Path]:
-    """Every file some reader of the table folder reads: pyarrow's discovery and the ``*.parquet`` glob."""
+    """Every file some reader of the table folder reads: pyarrow's discovery and the ``*.parquet``
+    glob.
+    """
     if not folder.is_dir():
         return []
     globbed = [p for p in folder.glob("*.parquet") if p.is_file()] + [
@@ -55,8 +61,9 @@ def reader_files(folder: Path) -> list[Path]:
 
 
 def stray_files(folder: Path) -> list[Path]:
-    """Files a reader of the table folder would read that are not live parts (set aside by an older initsens as
-    ``*.corrupt``, copied in by hand, in a subfolder): each makes readers see rows that are not the table's.
+    """Files a reader of the table folder would read that are not live parts (set aside by an older
+    initsens as ``*.corrupt``, copied in by hand, in a subfolder): each makes readers see rows that
+    are not the table's.
     """
     live = set(live_parts(folder))
     return [p for p in reader_files(folder) if p not in live]
@@ -65,8 +72,8 @@ def stray_files(folder: Path) -> list[Path]:
 def read_parts(
     parts: list[Path], columns: list[str] | None = None, schema: pa.Schema | None = None
 ) -> pa.Table:
-    """The parts as one Arrow table (``columns`` only, when given); a column missing from an older part is null in
-    its rows; ``schema`` gives the layout of an empty result.
+    """The parts as one Arrow table (``columns`` only, when given); a column missing from an older
+    part is null in its rows; ``schema`` gives the layout of an empty result.
     """
     tables = []
     for part in parts:

@@ -1,10 +1,10 @@
-"""The results tables, defined once: every column of ``runs``, ``epochs`` and ``metrics`` with its Arrow type
-and meaning.
+"""The results tables, defined once: every column of ``runs``, ``epochs`` and ``metrics`` with its
+Arrow type and meaning.
 
 The Parquet store writes these schemas (descriptions in each field's metadata), the README's schema
 tables are checked against them by a test, and the status words come from
-:mod:`initsens.training.record`. Bump :data:`SCHEMA_VERSION` when a column is added, removed, renamed
-or changes meaning.
+:mod:`initsens.training.record`. Bump :data:`SCHEMA_VERSION` when a column is added, removed,
+renamed or changes meaning.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from __future__ import annotations
 import pyarrow as pa
 
 #: 2: init_scope, activation, precision, preset, settings, transform, stopped, selected_epoch added.
-#: 3: the ``metrics`` table (metrics of a model's own, e.g. InfoVAE's MMD) added; runs and epochs unchanged.
-#: 4: ``denormals`` added to runs (flushing subnormals became the CPU default and left the run id).
+#: 3: the ``metrics`` table (metrics of a model's own, e.g. InfoVAE's MMD) added; runs and epochs
+#: unchanged. 4: ``denormals`` added to runs (flushing subnormals became the CPU default and left
+#: the run id).
 SCHEMA_VERSION = 4
 
-#: Per-epoch validation quantities (columns ``val_<name>``): the model's own objective, then the metrics with one
-#: definition for every model (:data:`COMMON_VALIDATION`), which compare models on one scale.
+#: Per-epoch validation quantities (columns ``val_<name>``): the model's own objective, then the
+#: metrics with one definition for every model (:data:`COMMON_VALIDATION`), which compare models on
+#: one scale.
 METRICS = ("loss", "recon_mse", "kl", "nelbo")
 COMMON_VALIDATION = METRICS[1:]
 VALIDATION_COLUMNS = tuple(f"val_{name}" for name in METRICS)
@@ -133,7 +135,8 @@ RUN_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("finished_at", pa.timestamp("us", tz="UTC"), "when the row was written (UTC)"),
 )
 
-#: (name, type, description) of every column of ``epochs/part-*.parquet``, one row per run and epoch.
+#: (name, type, description) of every column of ``epochs/part-*.parquet``, one row per run and
+#: epoch.
 EPOCH_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("run_id", _STRING, "the run (joins runs.run_id)"),
     ("epoch", _INT, "epoch (1-based)"),
@@ -145,8 +148,8 @@ EPOCH_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
 )
 
 
-#: (name, type, description) of every column of ``metrics/part-*.parquet``, one row per run, epoch and metric
-#: of a model's own (``VAE.extra_metrics``); absent when no model of the sweep has one.
+#: (name, type, description) of every column of ``metrics/part-*.parquet``, one row per run, epoch
+#: and metric of a model's own (``VAE.extra_metrics``); absent when no model of the sweep has one.
 METRIC_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("run_id", _STRING, "the run (joins runs.run_id)"),
     ("epoch", _INT, "epoch (1-based; joins epochs.epoch)"),

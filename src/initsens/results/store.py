@@ -1,5 +1,5 @@
-"""The Parquet results store: ``runs/part-*.parquet`` (one row per run), ``epochs/part-*.parquet`` and,
-when a model reports metrics of its own, ``metrics/part-*.parquet``.
+"""The Parquet results store: ``runs/part-*.parquet`` (one row per run), ``epochs/part-*.parquet``
+and, when a model reports metrics of its own, ``metrics/part-*.parquet``.
 
 Writes are atomic and paired (detail parts first, the runs part as the commit point), so a killed
 sweep never duplicates rows on resume; one process writes a folder at a time
@@ -36,7 +36,9 @@ from initsens.results.schema import (
 
 
 def _former_denormals(table: pa.Table) -> pa.Array:
-    """Schema <= 3: a run flushed subnormals where its settings said so and it trained on the CPU, else kept them."""
+    """Schema <= 3: a run flushed subnormals where its settings said so and it trained on the CPU,
+    else kept them.
+    """
     flushed = [
         json.loads(settings).get("denormals") == "flush" and device == "cpu"
         for settings, device in zip(table["settings"].to_pylist(), table["device"].to_pylist())
@@ -47,7 +49,8 @@ def _former_denormals(table: pa.Table) -> pa.Array:
 #: How each runs column added since schema 3 is recovered from an older part's own columns.
 UPGRADES = {"denormals": _former_denormals}
 
-#: The grids written into the folder (their run ids), so `initsens check` can say which runs are still missing.
+#: The grids written into the folder (their run ids), so `initsens check` can say which runs are
+#: still missing.
 SWEEPS_NAME = "sweeps.json"
 UNREADABLE = "unreadable: not a Parquet file, or cut short"
 
@@ -74,8 +77,8 @@ class ResultsStore:
         return self.runs_dir, *self.detail_dirs
 
     def row_keys(self) -> list[tuple[str, Path, list[str]]]:
-        """(name, folder, the columns that identify a row) of each part folder: a row whose keys an earlier row
-        holds is a duplicate.
+        """(name, folder, the columns that identify a row) of each part folder: a row whose keys an
+        earlier row holds is a duplicate.
         """
         return [
             ("runs", self.runs_dir, ["run_id"]),
@@ -84,7 +87,9 @@ class ResultsStore:
         ]
 
     def orphaned_parts(self) -> list[Path]:
-        """Detail parts without the runs part of their name: a chunk's write cut short before its commit point."""
+        """Detail parts without the runs part of their name: a chunk's write cut short before its
+        commit point.
+        """
         runs = {p.name for p in self.run_parts()}
         return [
             part
@@ -95,8 +100,8 @@ class ResultsStore:
 
     @classmethod
     def check(cls, root: str | Path) -> ResultsStore:
-        """The store at ``root`` without creating or changing anything (for --dry-run): a one-line error
-        when it exists but is not a writable folder, or when it could not be created.
+        """The store at ``root`` without creating or changing anything (for --dry-run): a one-line
+        error when it exists but is not a writable folder, or when it could not be created.
         """
         store = cls(root)
         existing = store.root
@@ -119,10 +124,10 @@ class ResultsStore:
 
     @classmethod
     def open(cls, root: str | Path, quarantine: bool = False) -> ResultsStore:
-        """Create the folders if needed, check they are writable, take the folder's lock, drop orphaned detail parts
-        (a write cut short before its runs part) and temporary files, move ``*.corrupt`` files an earlier version
-        left in the table folders to the set-aside folder, and stop on unreadable parts (or set them aside with
-        ``quarantine``).
+        """Create the folders if needed, check they are writable, take the folder's lock, drop
+        orphaned detail parts (a write cut short before its runs part) and temporary files, move
+        ``*.corrupt`` files an earlier version left in the table folders to the set-aside folder,
+        and stop on unreadable parts (or set them aside with ``quarantine``).
         """
         store = cls(root)
         try:
@@ -157,8 +162,8 @@ class ResultsStore:
             moved = store.set_aside(bad, UNREADABLE)
             store.notices.append(
                 f"{store.root}: set aside {len(moved)} part file(s) in {store.aside.shown()} "
-                f"({len(bad)} unreadable, the rest their runs' other parts); their runs are trained "
-                "again"
+                f"({len(bad)} unreadable, the rest their runs' other parts); their runs are "
+                "trained again"
             )
         former = store.former_set_asides()
         if former:
@@ -169,8 +174,8 @@ class ResultsStore:
                     f"{path.parent.name}/, where readers read it",
                 )
             store.notices.append(
-                f"{store.root}: moved {len(former)} *{FORMER_SUFFIX} file(s) an earlier initsens left "
-                f"in the table folders to {store.aside.shown()} (readers read them as rows)"
+                f"{store.root}: moved {len(former)} *{FORMER_SUFFIX} file(s) an earlier initsens "
+                f"left in the table folders to {store.aside.shown()} (readers read them as rows)"
             )
         upgraded = store.upgrade()
         if upgraded:
@@ -181,9 +186,9 @@ class ResultsStore:
         return store
 
     def upgrade(self) -> int:
-        """Rewrite runs parts of an earlier schema with the columns added since (their values recovered from what the
-        part holds, :data:`UPGRADES`), each atomically, so that every reader sees one layout across the folder.
-        Returns how many parts were rewritten.
+        """Rewrite runs parts of an earlier schema with the columns added since (their values
+        recovered from what the part holds, :data:`UPGRADES`), each atomically, so that every reader
+        sees one layout across the folder. Returns how many parts were rewritten.
         """
         count = 0
         for part in self.run_parts():
@@ -206,7 +211,9 @@ class ResultsStore:
         return count
 
     def acquire(self) -> None:
-        """Take the folder's lock (:class:`~initsens.results.lock.FolderLock`): one writer at a time."""
+        """Take the folder's lock (:class:`~initsens.results.lock.FolderLock`): one writer at a
+        time.
+        """
         self.lock.acquire()
 
     def release(self) -> None:
@@ -227,9 +234,9 @@ class ResultsStore:
         return bad
 
     def set_aside(self, parts: Sequence[Path], reason: str, sets: bool = True) -> list[Path]:
-        """Move ``parts`` out of the table folders (:class:`~initsens.results.aside.SetAside`), saying ``reason``;
-        with ``sets`` also the parts of the same name in the other tables, so their runs are trained again as a
-        whole. Returns the paths moved (where they were).
+        """Move ``parts`` out of the table folders (:class:`~initsens.results.aside.SetAside`),
+        saying ``reason``; with ``sets`` also the parts of the same name in the other tables, so
+        their runs are trained again as a whole. Returns the paths moved (where they were).
         """
         names = {p.name for p in parts}
         targets = (
@@ -245,7 +252,9 @@ class ResultsStore:
         return moved
 
     def former_set_asides(self) -> list[Path]:
-        """Files an earlier initsens renamed ``*.corrupt`` inside the table folders, where every reader reads them."""
+        """Files an earlier initsens renamed ``*.corrupt`` inside the table folders, where every
+        reader reads them.
+        """
         return [
             p
             for folder in self.part_dirs
@@ -254,8 +263,9 @@ class ResultsStore:
         ]
 
     def drop_duplicates(self, folder: Path, keys: list[str]) -> int:
-        """Rewrite ``folder``'s parts without rows whose ``keys`` an earlier part (or row) already holds; each part's
-        former content is kept in the set-aside folder first. Returns how many rows were dropped.
+        """Rewrite ``folder``'s parts without rows whose ``keys`` an earlier part (or row) already
+        holds; each part's former content is kept in the set-aside folder first. Returns how many
+        rows were dropped.
         """
         seen: set[tuple] = set()
         removed = 0
@@ -276,14 +286,18 @@ class ResultsStore:
         return removed
 
     def sweeps(self) -> list[dict]:
-        """The grids recorded by :meth:`record_sweep` (empty for folders written before it existed)."""
+        """The grids recorded by :meth:`record_sweep` (empty for folders written before it
+        existed).
+        """
         try:
             return list(json.loads((self.root / SWEEPS_NAME).read_text())["sweeps"])
         except (OSError, ValueError, KeyError):
             return []
 
     def record_sweep(self, run_ids: Iterable[str], preset: str | None) -> None:
-        """Add a grid's run ids to ``sweeps.json`` (once per distinct grid), under the folder's lock."""
+        """Add a grid's run ids to ``sweeps.json`` (once per distinct grid), under the folder's
+        lock.
+        """
         ids = sorted(set(run_ids))
         key = hashlib.sha256("".join(ids).encode()).hexdigest()[:16]
         sweeps = self.sweeps()
@@ -305,7 +319,9 @@ class ResultsStore:
         return live_parts(self.runs_dir)
 
     def chunk_seconds(self) -> list[float]:
-        """Each runs part's training time: a part is one ensemble chunk, and its longest run is the chunk's time."""
+        """Each runs part's training time: a part is one ensemble chunk, and its longest run is the
+        chunk's time.
+        """
         walls = [
             pq.read_table(part, columns=["wall_seconds"])["wall_seconds"].to_numpy()
             for part in self.run_parts()
@@ -313,8 +329,8 @@ class ResultsStore:
         return [float(np.nanmax(w)) if len(w) else 0.0 for w in walls]
 
     def read_runs(self, columns: list[str] | None = None) -> pa.Table:
-        """Every runs part as one Arrow table (``columns`` only, when given); a column added after a part was written
-        (e.g. ``denormals`` in schema 4) is null in that part's rows.
+        """Every runs part as one Arrow table (``columns`` only, when given); a column added after a
+        part was written (e.g. ``denormals`` in schema 4) is null in that part's rows.
         """
         return read_parts(self.run_parts(), columns or RUNS_SCHEMA.names, RUNS_SCHEMA)
 
@@ -328,7 +344,9 @@ class ResultsStore:
         }
 
     def remove_runs(self, run_ids: Iterable[str]) -> int:
-        """Rewrite parts without ``run_ids`` (for --force); returns how many run rows were removed."""
+        """Rewrite parts without ``run_ids`` (for --force); returns how many run rows were
+        removed.
+        """
         drop = pa.array(sorted(set(run_ids)), pa.string())
         removed = 0
         for runs_part in self.run_parts():
@@ -344,7 +362,8 @@ class ResultsStore:
                 if (folder / runs_part.name).exists()
             ]
             if n_drop == runs.num_rows:
-                runs_part.unlink()  # the detail parts are now orphans, removed here or by the next open()
+                # the detail parts are now orphans, removed here or by the next open()
+                runs_part.unlink()
                 for part in details:
                     part.unlink()
                 continue
@@ -359,8 +378,8 @@ class ResultsStore:
     def append(
         self, runs: list[dict], epochs: list[dict], metrics: list[dict] | None = None
     ) -> None:
-        """Write one batch of finished runs, their epochs and their models' own metrics (when there are any)
-        as a new set of parts, atomically.
+        """Write one batch of finished runs, their epochs and their models' own metrics (when there
+        are any) as a new set of parts, atomically.
         """
         if not runs:
             return

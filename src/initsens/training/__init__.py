@@ -1,4 +1,5 @@
-"""Training: the sweep configuration, per-run random streams, trainers and the Parquet results store.
+"""Training: the sweep configuration, per-run random streams, trainers and the Parquet results
+store.
 
 Typical use::
 

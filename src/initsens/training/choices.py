@@ -1,7 +1,8 @@
-"""The values a setting with choices may take: each registry kind the settings table names (``choices="models"``),
-with the registry or tuple that holds it, next to what it registers. :class:`~initsens.training.SweepConfig` checks
-its values against them; the trainers, whose registry sits above the configuration, are checked when a sweep is
-planned (:func:`~initsens.training.sweep.plan_sweep`).
+"""The values a setting with choices may take: each registry kind the settings table names
+(``choices="models"``), with the registry or tuple that holds it, next to what it registers.
+:class:`~initsens.training.SweepConfig` checks its values against them; the trainers, whose registry
+sits above the configuration, are checked when a sweep is planned
+(:func:`~initsens.training.sweep.plan_sweep`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def choices_of(f: Field) -> list[str]:
 
 
 def check_registry_choices(settings: Any) -> None:
-    """A one-line error for the first value of ``settings`` missing from the registry its row draws from."""
+    """A one-line error for the first value of ``settings`` missing from the registry its row draws
+    from.
+    """
     for f in fields(settings):
         if f.metadata["choices"] in REGISTRIES:
             check_choice(f, getattr(settings, f.name), choices_of(f))

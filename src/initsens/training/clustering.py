@@ -1,4 +1,5 @@
-"""Downstream clustering of a run's latent space, scored by the adjusted Rand index against cancer type.
+"""Downstream clustering of a run's latent space, scored by the adjusted Rand index against cancer
+type.
 
 ``kmeans`` (default): k-means (k = number of cancer types) on the posterior means of the validation
 samples. ``leiden``: the original study's procedure, Leiden modularity clustering (seed 42) of the
@@ -20,7 +21,9 @@ LEIDEN_SEED = 42
 
 
 def require_clustering(name: str) -> None:
-    """A one-line error before training when ``name`` is unknown or its optional packages are missing."""
+    """A one-line error before training when ``name`` is unknown or its optional packages are
+    missing.
+    """
     if name not in CLUSTERINGS:
         raise InitsensError(
             f"unknown --clustering {name!r}; choose one of: {', '.join(CLUSTERINGS)}"
@@ -38,7 +41,9 @@ def require_clustering(name: str) -> None:
 def adjusted_rand(
     embedding: np.ndarray, labels: np.ndarray | None, seed: int, method: str = "kmeans"
 ) -> float:
-    """ARI between the clusters of ``embedding`` (samples x latent) and ``labels`` (NaN without labels)."""
+    """ARI between the clusters of ``embedding`` (samples x latent) and ``labels`` (NaN without
+    labels).
+    """
     from sklearn.metrics import adjusted_rand_score
 
     if labels is None or not np.isfinite(embedding).all():
@@ -59,8 +64,9 @@ def _kmeans(embedding: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 
 def _leiden(embedding: np.ndarray) -> np.ndarray:
-    """Leiden modularity partition of the symmetrized kNN graph (each sample's 15 nearest, itself included,
-    as ``NearestNeighbors.kneighbors`` on the fitted points returns them; one self-loop per sample).
+    """Leiden modularity partition of the symmetrized kNN graph (each sample's 15 nearest, itself
+    included, as ``NearestNeighbors.kneighbors`` on the fitted points returns them; one self-loop
+    per sample).
     """
     import igraph
     import leidenalg

@@ -43,8 +43,8 @@ from initsens.training.values import convert, convert_hyperparameter, to_int
 
 @dataclass(frozen=True)
 class SweepConfig(Settings):
-    """Everything a sweep needs: the settings table (:class:`initsens.settings.Settings`, whose defaults are the
-    ``initsens`` protocol), the checks that relate settings, and the grid of runs.
+    """Everything a sweep needs: the settings table (:class:`initsens.settings.Settings`, whose
+    defaults are the ``initsens`` protocol), the checks that relate settings, and the grid of runs.
     """
 
     def __post_init__(self) -> None:
@@ -79,15 +79,17 @@ class SweepConfig(Settings):
             ):  # or not (a model of yours was tried when it was registered)
                 MODELS.get(model).check(self.hyperparameters_of(model))
 
-    # -- building --------------------------------------------------------------------------------------
+    # -- building ----------------------------------------------------------------------------------
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], source: str = "configuration") -> SweepConfig:
-        """Build from plain values (TOML or command line); lists may be given as 'a,b' strings or 'all'.
+        """Build from plain values (TOML or command line); lists may be given as 'a,b' strings or
+        'all'.
 
-        A factor's singular (``init_scope`` for ``init_scopes``, :data:`ALIASES`) is accepted for it and ``repeats``
-        for ``seeds`` (0..repeats-1); a model hyperparameter's name sets it for every model that declares it; a
-        ``model`` mapping ({name: {key: value}}) sets values for one model only.
+        A factor's singular (``init_scope`` for ``init_scopes``, :data:`ALIASES`) is accepted for it
+        and ``repeats`` for ``seeds`` (0..repeats-1); a model hyperparameter's name sets it for
+        every model that declares it; a ``model`` mapping ({name: {key: value}}) sets values for one
+        model only.
         """
         values = dict(values)
         if (
@@ -165,8 +167,8 @@ class SweepConfig(Settings):
 
     @classmethod
     def load(cls, config: str | Path, overrides: dict[str, Any] | None = None) -> SweepConfig:
-        """A preset by name (``initsens``, ``eltager2023``) or a TOML file; ``overrides`` (the command line) win,
-        also over the file's per-model values.
+        """A preset by name (``initsens``, ``eltager2023``) or a TOML file; ``overrides`` (the
+        command line) win, also over the file's per-model values.
         """
         from initsens.training.presets import PRESETS, read_toml
 
@@ -213,8 +215,8 @@ class SweepConfig(Settings):
         settings: dict[str, Any],
         source: str = "Python",
     ) -> SweepConfig:
-        """The sweep's configuration: a :class:`SweepConfig` as it is, or a preset or TOML file (initsens's defaults
-        when None) with ``settings`` on top (``source`` names them in errors).
+        """The sweep's configuration: a :class:`SweepConfig` as it is, or a preset or TOML file
+        (initsens's defaults when None) with ``settings`` on top (``source`` names them in errors).
         """
         if isinstance(config, SweepConfig):
             if settings:
@@ -225,15 +227,15 @@ class SweepConfig(Settings):
             return config
         return cls.load(config, settings) if config else cls.from_mapping(settings, source)
 
-    # -- use -------------------------------------------------------------------------------------------
+    # -- use ---------------------------------------------------------------------------------------
 
     def _table(self, model: str) -> dict[str, Any]:
         """``model``'s own table (``[model.NAME]``): its settings and hyperparameters."""
         return dict(next((table for name, table in self.model_settings if name == model), ()))
 
     def for_model(self, model: str) -> SweepConfig:
-        """The configuration with ``model``'s own table applied: its settings replace the sweep's, its hyperparameters
-        join the sweep's (``hyperparameters``); no table is left.
+        """The configuration with ``model``'s own table applied: its settings replace the sweep's,
+        its hyperparameters join the sweep's (``hyperparameters``); no table is left.
         """
         if not self.model_settings:
             return self
@@ -249,8 +251,8 @@ class SweepConfig(Settings):
         )
 
     def hyperparameters_of(self, model: str) -> dict[str, Any]:
-        """Each hyperparameter ``model`` declares, as its own table sets it, else as the sweep does, else its default
-        (what its class is built with).
+        """Each hyperparameter ``model`` declares, as its own table sets it, else as the sweep does,
+        else its default (what its class is built with).
         """
         given = dict(self.hyperparameters) | {
             k: v for k, v in self._table(model).items() if k not in PER_MODEL
@@ -261,13 +263,16 @@ class SweepConfig(Settings):
         }
 
     def mn_split(self, n_train: int, n_val: int) -> tuple[int, int]:
-        """The split sizes that ``--kl-weight mn`` divides the batch size by: the splits' own, or ``mn_sizes``
-        (the sizes of a reference dataset, e.g. the original study's Pan-Cancer splits).
+        """The split sizes that ``--kl-weight mn`` divides the batch size by: the splits' own, or
+        ``mn_sizes`` (the sizes of a reference dataset, e.g. the original study's Pan-Cancer
+        splits).
         """
         return (self.mn_sizes[0], self.mn_sizes[1]) if self.mn_sizes else (n_train, n_val)
 
     def split_seed_for(self, seed: int) -> int:
-        """The split of a run: fixed by ``split_seed``, or varied with the run's seed (``--split per-seed``)."""
+        """The split of a run: fixed by ``split_seed``, or varied with the run's seed
+        (``--split per-seed``).
+        """
         return self.split_seed if self.split == "fixed" else seed
 
     def runs(self) -> list[RunSpec]:
@@ -288,7 +293,9 @@ class SweepConfig(Settings):
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        """Every setting and hyperparameter set as plain values (lists, ``model`` tables), as TOML would hold them."""
+        """Every setting and hyperparameter set as plain values (lists, ``model`` tables), as TOML
+        would hold them.
+        """
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -301,8 +308,9 @@ class SweepConfig(Settings):
         return out
 
     def settings(self) -> list[tuple[str, Any, dict[str, Any]]]:
-        """(key, value, {model: its own value}) for every setting, and every hyperparameter of initsens's models and
-        the sweep's closing the model settings (as in ``initsens train --help``), for displays such as ``--dry-run``.
+        """(key, value, {model: its own value}) for every setting, and every hyperparameter of
+        initsens's models and the sweep's closing the model settings (as in
+        ``initsens train --help``), for displays such as ``--dry-run``.
         """
         model_configs = {
             model: self.for_model(model) for model in MODELS.names() if model in self.models
@@ -361,7 +369,9 @@ class RunSpec:
         return {column: getattr(self, column) for column in FACTOR_COLUMNS}
 
     def hidden_dims(self) -> list[int]:
-        """The run's hidden widths (``hidden_dims`` of the config, continued or cut to ``depth``)."""
+        """The run's hidden widths (``hidden_dims`` of the config, continued or cut to
+        ``depth``).
+        """
         return hidden_dims_for(self.depth, self.config.hidden_dims)
 
     def build_model(self, n_genes: int) -> VAE:
@@ -387,16 +397,17 @@ class RunSpec:
         return self.config.hyperparameters_of(self.model)
 
     def group_key(self) -> tuple:
-        """The run's values of the factors whose levels cannot share an ensemble (those not ``stacked``,
-        :class:`~initsens.settings.Factor`): runs with the same key share an architecture and data shapes, and may
-        train stacked.
+        """The run's values of the factors whose levels cannot share an ensemble (those not
+        ``stacked``, :class:`~initsens.settings.Factor`): runs with the same key share an
+        architecture and data shapes, and may train stacked.
         """
         return tuple(getattr(self, column) for column in ENSEMBLE_KEYS)
 
     def identity(self, dataset_sha256: str) -> dict[str, Any]:
-        """Everything that determines the run's result: its factors, the data's content hash, its model's
-        settings (fields declared with identity) and the hyperparameters its model declares: those of initsens's
-        models by name, a model of yours' others under ``model_hyperparameters``, beside its import path.
+        """Everything that determines the run's result: its factors, the data's content hash, its
+        model's settings (fields declared with identity) and the hyperparameters its model declares:
+        those of initsens's models by name, a model of yours' others under
+        ``model_hyperparameters``, beside its import path.
         """
         shared = {
             f.name: getattr(self.config, f.name)
@@ -438,9 +449,10 @@ class RunSpec:
         return _hash(self.identity(dataset_sha256))
 
     def run_ids(self, dataset_sha256: str) -> tuple[str, ...]:
-        """The run's id, then the ids earlier versions gave the same run where a setting has since left the identity
-        (``former_identity``: ``denormals = "flush"`` entered run ids until schema 4), so folders written then
-        resume instead of training their runs again, whatever the setting's value now.
+        """The run's id, then the ids earlier versions gave the same run where a setting has since
+        left the identity (``former_identity``: ``denormals = "flush"`` entered run ids until schema
+        4), so folders written then resume instead of training their runs again, whatever the
+        setting's value now.
         """
         identity = self.identity(dataset_sha256)
         former = [
@@ -458,8 +470,8 @@ class RunSpec:
         )
 
     def recorded_id(self, dataset_sha256: str, recorded: set[str] | frozenset[str]) -> str:
-        """The run's id in a folder whose runs are ``recorded``: the first of :meth:`run_ids` found there, else its
-        id.
+        """The run's id in a folder whose runs are ``recorded``: the first of :meth:`run_ids` found
+        there, else its id.
         """
         ids = self.run_ids(dataset_sha256)
         return next((run_id for run_id in ids if run_id in recorded), ids[0])

@@ -1,5 +1,6 @@
-"""One sweep over many workers with Dask distributed: a local cluster (``--workers N``) or an existing
-one (``--scheduler ADDRESS`` or ``--scheduler-file PATH``, as dask-jobqueue and dask-mpi write).
+"""One sweep over many workers with Dask distributed: a local cluster (``--workers N``) or an
+existing one (``--scheduler ADDRESS`` or ``--scheduler-file PATH``, as dask-jobqueue and dask-mpi
+write).
 
 A chunk is cut exactly as in-process, so a run's numbers do not depend on the workers; the client
 alone writes the Parquet parts (see the docs' :doc:`Run on a cluster </guide/cluster>` page). From
@@ -32,9 +33,9 @@ CONNECT_TIMEOUT = 20.0
 
 @dataclass(frozen=True)
 class Cluster:
-    """Where a sweep trains: in this process (nothing set), on a new local Dask cluster of ``workers`` processes, or
-    on a running one (``scheduler`` address or ``scheduler_file``); ``timeout``: seconds to wait for the scheduler
-    and a first worker.
+    """Where a sweep trains: in this process (nothing set), on a new local Dask cluster of
+    ``workers`` processes, or on a running one (``scheduler`` address or ``scheduler_file``);
+    ``timeout``: seconds to wait for the scheduler and a first worker.
     """
 
     workers: int | None = None
@@ -59,8 +60,8 @@ def train_plan(
     cluster: Cluster = Cluster(),
     on_connect: Callable[[str], None] | None = None,
 ) -> SweepSummary:
-    """Train a planned sweep in this process, or on the Dask cluster ``cluster`` names (``on_connect`` is told
-    how many workers answered, and where).
+    """Train a planned sweep in this process, or on the Dask cluster ``cluster`` names
+    (``on_connect`` is told how many workers answered, and where).
     """
     from initsens.training.sweep import run_sweep
 
@@ -75,7 +76,8 @@ def train_plan(
     ) as client:
         if on_connect is not None:
             on_connect(
-                f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at {client.scheduler.address}"
+                f"Dask: {len(client.scheduler_info()['workers'])} worker(s) at "
+                f"{client.scheduler.address}"
             )
         return run_sweep_distributed(plan, client, observer)
 
@@ -96,9 +98,9 @@ def connect(
     scheduler_file: str | Path | None = None,
     timeout: float = CONNECT_TIMEOUT,
 ) -> Iterator[Any]:
-    """A Dask client, closed on exit: on a new LocalCluster of ``workers`` processes (closed too), or on an
-    existing scheduler. Every failure to reach a cluster with at least one worker is a one-line error within
-    ``timeout`` seconds.
+    """A Dask client, closed on exit: on a new LocalCluster of ``workers`` processes (closed too),
+    or on an existing scheduler. Every failure to reach a cluster with at least one worker is a
+    one-line error within ``timeout`` seconds.
     """
     distributed = _distributed()
     given = [v is not None for v in (workers, scheduler, scheduler_file)]
@@ -110,9 +112,9 @@ def connect(
         threads = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
         from initsens.training.memory import worker_environment
 
-        # For the cluster's whole life, so that a worker the nanny restarts (after a crash) gets it too: the
-        # workers train in threads and need one malloc arena (see training.memory). The preload imports the
-        # training code while the workers start, not inside the first chunk.
+        # For the cluster's whole life, so that a worker the nanny restarts (after a crash) gets it
+        # too: the workers train in threads and need one malloc arena (see training.memory). The
+        # preload imports the training code while the workers start, not inside the first chunk.
         with (
             worker_environment(),
             distributed.LocalCluster(
@@ -159,9 +161,9 @@ def connect(
 
 
 def dask_setup(worker=None) -> None:
-    """Dask's preload hook (``dask worker --preload initsens.training.distributed``): import the training code,
-    the clustering backends and what torch imports lazily on a first optimizer (torch._dynamo, ~0.8 s) once,
-    when a worker starts, instead of inside its first chunk.
+    """Dask's preload hook (``dask worker --preload initsens.training.distributed``): import the
+    training code, the clustering backends and what torch imports lazily on a first optimizer
+    (torch._dynamo, ~0.8 s) once, when a worker starts, instead of inside its first chunk.
     """
     import importlib.util
 
@@ -185,8 +187,9 @@ def train_remote(
     device_name: str,
     plugins: Sequence[tuple[str, str, str]] = (),
 ):
-    """On a worker: register the sweep's models and initializers from outside initsens (``plugins``, by import
-    path), prepare the chunk's splits (cached per worker), train it, return (results, data infos, error, device).
+    """On a worker: register the sweep's models and initializers from outside initsens (``plugins``,
+    by import path), prepare the chunk's splits (cached per worker), train it, return (results, data
+    infos, error, device).
     """
     from initsens.models.plugins import register_paths
     from initsens.training.device import resolve_device
@@ -215,7 +218,9 @@ def _free_gpu_bytes() -> int:
 def run_sweep_distributed(
     plan: SweepPlan, client, observer: SweepObserver | None = None
 ) -> SweepSummary:
-    """Train the plan's chunks on the cluster's workers, writing each chunk's results as it completes."""
+    """Train the plan's chunks on the cluster's workers, writing each chunk's results as it
+    completes.
+    """
     import time
 
     import torch

@@ -43,8 +43,9 @@ class Eta:
         groups: Mapping[Hashable, tuple[int, float]],
         families: Mapping[Hashable, Hashable] | None = None,
     ) -> None:
-        """The runs to do per group, each group's cost per run (any unit: only ratios count) and its family (its
-        model: a group not seen yet is charged at its family's rate per unit of cost when one of its groups is seen).
+        """The runs to do per group, each group's cost per run (any unit: only ratios count) and its
+        family (its model: a group not seen yet is charged at its family's rate per unit of cost
+        when one of its groups is seen).
         """
         self.left = {group: runs for group, (runs, _) in groups.items()}
         self.cost = {group: cost for group, (_, cost) in groups.items()}
@@ -66,8 +67,8 @@ class Eta:
             self.chunk_started = None
 
     def per_run(self, group: Hashable) -> float:
-        """Seconds one run of ``group`` is expected to take: its own last rate, else the seconds per unit of cost of
-        its family's groups seen so far (else of every group seen), times its cost.
+        """Seconds one run of ``group`` is expected to take: its own last rate, else the seconds per
+        unit of cost of its family's groups seen so far (else of every group seen), times its cost.
         """
         if group in self.rate:
             return self.rate[group]
@@ -91,7 +92,8 @@ class Eta:
             sum(runs * self.per_run(group) for group, runs in self.left.items() if runs > 0)
             - running
         )
-        # an ensemble running longer than its share says little about the rest: keep a floor of one run's time
+        # an ensemble running longer than its share says little about the rest: keep a floor of one
+        # run's time
         return max(left, self.per_run(self.group) if self.done < self.todo else 0.0)
 
     def shown(self) -> str:

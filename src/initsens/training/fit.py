@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
 
 def n_parameters(spec: RunSpec, n_genes: int) -> int:
-    """The Linear weights and biases of ``spec``'s encoder (with its two posterior heads) and decoder, about (the
-    memory budget's and the time-left estimate's measure of a network's size).
+    """The Linear weights and biases of ``spec``'s encoder (with its two posterior heads) and
+    decoder, about (the memory budget's and the time-left estimate's measure of a network's size).
     """
     dims = [n_genes, *spec.hidden_dims(), spec.config.latent_dim]
     return (
@@ -53,11 +53,12 @@ def n_parameters(spec: RunSpec, n_genes: int) -> int:
 
 
 def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int = 0) -> int:
-    """Approximate memory of one ensemble member, calibrated on the benchmark (about 130 MB per member
-    at 5,000 genes, 512 hidden, batch 64): parameters, gradients and Adam moments plus transient
-    copies (~6x the parameter bytes), and activations of a training step and of the validation pass,
-    which sees the whole validation split at once (~20 and ~6 floats per sample, sample draw and gene),
-    plus its own copy of the data (``own_data_samples`` x genes) when members have their own splits.
+    """Approximate memory of one ensemble member, calibrated on the benchmark (about 130 MB per
+    member at 5,000 genes, 512 hidden, batch 64): parameters, gradients and Adam moments plus
+    transient copies (~6x the parameter bytes), and activations of a training step and of the
+    validation pass, which sees the whole validation split at once (~20 and ~6 floats per sample,
+    sample draw and gene), plus its own copy of the data (``own_data_samples`` x genes) when members
+    have their own splits.
     """
     cfg = spec.config
     n_params = n_parameters(spec, n_genes)
@@ -72,9 +73,9 @@ def member_bytes(spec: RunSpec, n_genes: int, n_val: int, own_data_samples: int 
 
 
 class _Inputs:
-    """The members' training, validation and clustering matrices: one copy when every member sees the same
-    split, else stacked with a leading member axis (runs of a per-seed split training together). A lone plain
-    model (``stacked`` False) gets its matrices without a member axis.
+    """The members' training, validation and clustering matrices: one copy when every member sees
+    the same split, else stacked with a leading member axis (runs of a per-seed split training
+    together). A lone plain model (``stacked`` False) gets its matrices without a member axis.
     """
 
     def __init__(
@@ -109,8 +110,8 @@ class _Inputs:
 
 
 class _LazyEmbedding:
-    """The members' embeddings of the samples to cluster, computed once on first use (only the members whose
-    epoch is the one to report need it).
+    """The members' embeddings of the samples to cluster, computed once on first use (only the
+    members whose epoch is the one to report need it).
     """
 
     def __init__(self, model: VAE, x: torch.Tensor, generators, arithmetic) -> None:
@@ -132,8 +133,9 @@ def fit(
     on_epoch: EpochCallback | None = None,
     stacked: bool = True,
 ) -> list[RunResult]:
-    """Train runs of one architecture together; ``data`` is shared or one per run (its own split). Results come
-    back in the order of ``specs``. ``stacked`` False trains one run on its plain (unstacked) model.
+    """Train runs of one architecture together; ``data`` is shared or one per run (its own split).
+    Results come back in the order of ``specs``. ``stacked`` False trains one run on its plain
+    (unstacked) model.
 
     ``on_epoch(active specs, epoch, lowest best validation loss)`` is called after every epoch.
     """
@@ -244,12 +246,16 @@ def train_ensemble(
     device: torch.device,
     on_epoch: EpochCallback | None = None,
 ) -> list[RunResult]:
-    """Runs of one architecture trained together as a stacked ensemble (``--trainer ensemble``, the default)."""
+    """Runs of one architecture trained together as a stacked ensemble (``--trainer ensemble``, the
+    default).
+    """
     return fit(specs, data, device, on_epoch)
 
 
 def train_run(
     spec: RunSpec, data: PreparedData, device: torch.device, on_epoch: EpochCallback | None = None
 ) -> RunResult:
-    """One run on its plain model, the reference the ensemble is checked against (``--trainer reference``)."""
+    """One run on its plain model, the reference the ensemble is checked against
+    (``--trainer reference``).
+    """
     return fit([spec], [data], device, on_epoch, stacked=False)[0]

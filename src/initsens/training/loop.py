@@ -1,9 +1,9 @@
-"""What every trainer shares: minibatches, the optimizer and its learning-rate schedule, early stopping,
-and the bookkeeping of one run (:class:`RunTracker`).
+"""What every trainer shares: minibatches, the optimizer and its learning-rate schedule, early
+stopping, and the bookkeeping of one run (:class:`RunTracker`).
 
 A trainer calls, per epoch: :func:`set_learning_rate`, :func:`batches` for its minibatches, then
-:meth:`RunTracker.record` with the epoch's validation numbers and a callable that embeds the samples to
-cluster, and stops the run when ``record`` returns False.
+:meth:`RunTracker.record` with the epoch's validation numbers and a callable that embeds the samples
+to cluster, and stops the run when ``record`` returns False.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from initsens.training.record import (
 
 
 class EarlyStopping:
-    """Track the best validation loss; ``stop`` turns true after ``patience`` epochs without improvement."""
+    """Track the best validation loss; ``stop`` turns true after ``patience`` epochs without
+    improvement.
+    """
 
     def __init__(self, patience: int, min_delta: float) -> None:
         self.patience, self.min_delta = patience, min_delta
@@ -50,9 +52,9 @@ class EarlyStopping:
 
 
 class RunTracker:
-    """One run's bookkeeping, shared by every trainer: history, early stopping (not before ``min_epochs``),
-    divergence, the epoch cap, and the embedding of the selected epoch (the best, or the last) for the
-    adjusted Rand index.
+    """One run's bookkeeping, shared by every trainer: history, early stopping (not before
+    ``min_epochs``), divergence, the epoch cap, and the embedding of the selected epoch (the best,
+    or the last) for the adjusted Rand index.
     """
 
     def __init__(self, config) -> None:
@@ -65,7 +67,9 @@ class RunTracker:
         self.active = True
 
     def record(self, record: EpochRecord, embed: Callable[[], np.ndarray]) -> bool:
-        """Add an epoch; ``embed()`` is called only when this epoch is the one to report. Returns whether to go on."""
+        """Add an epoch; ``embed()`` is called only when this epoch is the one to report. Returns
+        whether to go on.
+        """
         cfg = self.config
         self.history.append(record)
         if not (math.isfinite(record.train_loss) and math.isfinite(record.val_loss)):
@@ -86,7 +90,9 @@ class RunTracker:
         return self.active
 
     def selected(self) -> EpochRecord | None:
-        """The epoch whose numbers are reported: the best, or the last under ``--select-epoch last``."""
+        """The epoch whose numbers are reported: the best, or the last under
+        ``--select-epoch last``.
+        """
         if self.config.select_epoch == "last":
             return self.history[-1] if self.status == OK and self.history else None
         return self.best
@@ -114,8 +120,9 @@ class RunTracker:
 
 @contextlib.contextmanager
 def precision(config, device: torch.device) -> Iterator[None]:
-    """The arithmetic of forward passes: ``fp32`` (strict), ``bf16`` (autocast: matrix products in bfloat16,
-    reductions and the loss in float32) or ``tf32`` (CUDA matrix products in TensorFloat-32).
+    """The arithmetic of forward passes: ``fp32`` (strict), ``bf16`` (autocast: matrix products in
+    bfloat16, reductions and the loss in float32) or ``tf32`` (CUDA matrix products in
+    TensorFloat-32).
     """
     if config.precision == "bf16":
         with torch.autocast(device.type, dtype=torch.bfloat16):
@@ -132,16 +139,18 @@ def precision(config, device: torch.device) -> Iterator[None]:
 
 
 def denormals(config, device_type: str) -> str:
-    """What a fit on ``device_type`` does with subnormal floats (the runs column ``denormals``): ``flush`` where the
-    setting asks for it on the CPU, else ``keep`` (GPUs compute subnormals at full speed).
+    """What a fit on ``device_type`` does with subnormal floats (the runs column ``denormals``):
+    ``flush`` where the setting asks for it on the CPU, else ``keep`` (GPUs compute subnormals at
+    full speed).
     """
     return "flush" if config.denormals == "flush" and device_type == "cpu" else "keep"
 
 
 @contextlib.contextmanager
 def subnormals(config, device: torch.device) -> Iterator[None]:
-    """Subnormal floats while a fit runs: kept (IEEE) or, with ``denormals = "flush"`` on the CPU, flushed to zero
-    (the FTZ/DAZ flags; x86 and ARM CPUs take a slow path on every subnormal operand, GPUs do not).
+    """Subnormal floats while a fit runs: kept (IEEE) or, with ``denormals = "flush"`` on the CPU,
+    flushed to zero (the FTZ/DAZ flags; x86 and ARM CPUs take a slow path on every subnormal
+    operand, GPUs do not).
     """
     flush = denormals(config, device.type) == "flush"
     if flush:
@@ -154,8 +163,8 @@ def subnormals(config, device: torch.device) -> Iterator[None]:
 
 
 def make_optimizer(params, **adam: Any) -> torch.optim.Optimizer:
-    """Adam with ``adam``'s arguments (lr, ...), fused where this torch build and device support it (fewer passes
-    over memory).
+    """Adam with ``adam``'s arguments (lr, ...), fused where this torch build and device support it
+    (fewer passes over memory).
     """
     params = list(params)
     try:
@@ -165,7 +174,9 @@ def make_optimizer(params, **adam: Any) -> torch.optim.Optimizer:
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, config, epoch: int) -> None:
-    """Exponential decay per epoch (PyTorch's ExponentialLR): lr * lr_decay^(epoch - 1); constant at decay 1."""
+    """Exponential decay per epoch (PyTorch's ExponentialLR): lr * lr_decay^(epoch - 1); constant at
+    decay 1.
+    """
     for group in optimizer.param_groups:
         group["lr"] = config.lr * config.lr_decay ** (epoch - 1)
 
@@ -173,8 +184,9 @@ def set_learning_rate(optimizer: torch.optim.Optimizer, config, epoch: int) -> N
 def batches(
     n: int, batch_size: int, order: np.random.Generator, drop_last: bool = False
 ) -> list[np.ndarray]:
-    """A shuffled epoch's minibatch indices. A trailing batch of one sample is always dropped (BatchNorm
-    needs two); with ``drop_last`` any trailing batch smaller than ``batch_size`` is (PyTorch's DataLoader).
+    """A shuffled epoch's minibatch indices. A trailing batch of one sample is always dropped
+    (BatchNorm needs two); with ``drop_last`` any trailing batch smaller than ``batch_size`` is
+    (PyTorch's DataLoader).
     """
     perm = order.permutation(n)
     smallest = _smallest_batch(batch_size, drop_last)
@@ -190,7 +202,9 @@ def _smallest_batch(batch_size: int, drop_last: bool) -> int:
 
 
 def batch_count(n: int, batch_size: int, drop_last: bool = False) -> int:
-    """How many minibatches :func:`batches` makes of ``n`` samples: an epoch's optimizer steps (one pass)."""
+    """How many minibatches :func:`batches` makes of ``n`` samples: an epoch's optimizer steps (one
+    pass).
+    """
     full, rest = divmod(n, batch_size)
     return full + int(rest >= _smallest_batch(batch_size, drop_last))
 
@@ -198,11 +212,11 @@ def batch_count(n: int, batch_size: int, drop_last: bool = False) -> int:
 class MinibatchStream:
     """One run's minibatches, epoch after epoch, drawn from its own order stream.
 
-    With ``epoch_steps`` 0 an epoch is one shuffled pass over the training split (:func:`batches`). With
-    ``epoch_steps`` N an epoch is the next N minibatches of consecutive passes, each pass shuffled afresh:
-    the schedules counted in epochs (validation, early stopping, ``--min-epochs``, ``--epochs``,
-    ``--lr-decay``) then count optimizer steps as a study on a larger dataset did (an epoch of the
-    original study's Pan-Cancer data was 138 steps; one of tcga5 is 3).
+    With ``epoch_steps`` 0 an epoch is one shuffled pass over the training split (:func:`batches`).
+    With ``epoch_steps`` N an epoch is the next N minibatches of consecutive passes, each pass
+    shuffled afresh: the schedules counted in epochs (validation, early stopping, ``--min-epochs``,
+    ``--epochs``, ``--lr-decay``) then count optimizer steps as a study on a larger dataset did (an
+    epoch of the original study's Pan-Cancer data was 138 steps; one of tcga5 is 3).
     """
 
     def __init__(
@@ -233,8 +247,8 @@ class MinibatchStream:
 
 
 def clustering_input(data, config) -> tuple[np.ndarray, np.ndarray | None]:
-    """The samples whose embedding is clustered and their labels: the validation split (``kmeans``) or
-    every sample (``leiden``, as the original study did).
+    """The samples whose embedding is clustered and their labels: the validation split (``kmeans``)
+    or every sample (``leiden``, as the original study did).
     """
     if config.clustering == "leiden":
         return data.X_all, data.labels_all

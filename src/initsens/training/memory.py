@@ -25,8 +25,8 @@ def _tuning() -> bool:
 
 @contextlib.contextmanager
 def worker_environment() -> Iterator[None]:
-    """While processes are started inside it, they inherit ``MALLOC_ARENA_MAX=1`` (unless tuning is off or
-    the variable is already set); this process's own environment is restored afterwards.
+    """While processes are started inside it, they inherit ``MALLOC_ARENA_MAX=1`` (unless tuning is
+    off or the variable is already set); this process's own environment is restored afterwards.
     """
     if not _tuning() or "MALLOC_ARENA_MAX" in os.environ:
         yield
@@ -39,7 +39,9 @@ def worker_environment() -> Iterator[None]:
 
 
 def keep_freed_memory() -> bool:
-    """Tune glibc malloc once per process (see module docstring); True when the setting took effect."""
+    """Tune glibc malloc once per process (see module docstring); True when the setting took
+    effect.
+    """
     global _done
     if _done or not _tuning():
         return _done

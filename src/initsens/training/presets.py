@@ -1,10 +1,11 @@
 """Protocols shipped as presets: TOML files in ``initsens/presets/``, used with ``--config NAME``.
 
-A preset file holds the same keys as any ``--config`` TOML file (top-level settings, ``[model.NAME]``
-tables for per-model values) plus an ``[about]`` table: ``description``, ``source`` and ``notes``
-(setting -> why it has this value), shown by ``initsens presets`` and ``initsens train --dry-run``.
-A preset may start from another one (``extends = "eltager2023"``): its own values, per-model values and
-notes are laid over the other's. Adding a protocol, or a variant of one, is one TOML file.
+A preset file holds the same keys as any ``--config`` TOML file (top-level settings,
+``[model.NAME]`` tables for per-model values) plus an ``[about]`` table: ``description``, ``source``
+and ``notes`` (setting -> why it has this value), shown by ``initsens presets`` and
+``initsens train --dry-run``. A preset may start from another one (``extends = "eltager2023"``): its
+own values, per-model values and notes are laid over the other's. Adding a protocol, or a variant of
+one, is one TOML file.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def read_toml(path: Path | Any) -> dict[str, Any]:
 def _extended(
     name: str, files: dict[str, dict[str, Any]], seen: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """The raw TOML of preset ``name`` with the preset it ``extends`` laid under it (model tables and notes
-    merged key by key).
+    """The raw TOML of preset ``name`` with the preset it ``extends`` laid under it (model tables
+    and notes merged key by key).
     """
     raw = dict(files[name])
     base = raw.pop("extends", None)

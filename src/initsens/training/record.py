@@ -1,6 +1,8 @@
-"""What a run produces: one record per epoch and the run's result, with the words used for its outcome.
+"""What a run produces: one record per epoch and the run's result, with the words used for its
+outcome.
 
-The words of ``status`` and ``stopped`` are defined with the columns in :mod:`initsens.results.schema`.
+The words of ``status`` and ``stopped`` are defined with the columns in
+:mod:`initsens.results.schema`.
 """
 
 from __future__ import annotations
@@ -26,17 +28,18 @@ from initsens.results.schema import (  # noqa: F401
 if TYPE_CHECKING:
     from initsens.training.config import RunSpec
 
-#: on_epoch(active runs, epoch, lowest best validation loss among them): what every trainer reports after
-#: each epoch (for progress displays).
+#: on_epoch(active runs, epoch, lowest best validation loss among them): what every trainer reports
+#: after each epoch (for progress displays).
 EpochCallback = Callable[[Sequence["RunSpec"], int, float], Any]
 
-#: What a run reports from its selected epoch: fields of both :class:`EpochRecord` and :class:`RunResult`.
+#: What a run reports from its selected epoch: fields of both :class:`EpochRecord` and
+#: :class:`RunResult`.
 SELECTED_NUMBERS = ("train_loss", *VALIDATION_COLUMNS)
 
 
 def extra_metric_columns(extra_metrics: Mapping[str, Any]) -> dict[str, list[float]]:
-    """A model's own validation metrics (``LossOutput.extra_metrics``: a scalar, or one value per ensemble
-    member) as ``val_<name>`` -> values, the names they carry in the ``metrics`` table.
+    """A model's own validation metrics (``LossOutput.extra_metrics``: a scalar, or one value per
+    ensemble member) as ``val_<name>`` -> values, the names they carry in the ``metrics`` table.
     """
     return {f"val_{name}": value.reshape(-1).tolist() for name, value in extra_metrics.items()}
 
@@ -91,10 +94,11 @@ class EpochRecord:
 
 @dataclass
 class RunResult:
-    """Outcome of one run: status, how it stopped, the selected epoch's numbers, ARI and the history.
+    """Outcome of one run: status, how it stopped, the selected epoch's numbers, ARI and the
+    history.
 
-    ``best_epoch`` is the epoch of lowest validation loss; ``selected_epoch`` the one whose numbers are
-    reported (the best, or the last under ``--select-epoch last``).
+    ``best_epoch`` is the epoch of lowest validation loss; ``selected_epoch`` the one whose numbers
+    are reported (the best, or the last under ``--select-epoch last``).
     """
 
     status: str = OK

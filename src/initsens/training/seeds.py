@@ -17,8 +17,8 @@ import torch
 
 @dataclass(frozen=True)
 class RunSeeds:
-    """Integer seeds of a run's five streams (child i of the SeedSequence is the same whatever their number,
-    so adding a stream leaves the others unchanged).
+    """Integer seeds of a run's five streams (child i of the SeedSequence is the same whatever their
+    number, so adding a stream leaves the others unchanged).
     """
 
     init: int

@@ -1,10 +1,11 @@
 """Running a whole sweep: load and prepare the data, skip finished runs, train, write Parquet.
 
-Runs are trained group by group (runs sharing model, depth and normalization, each on its own split). With the
-ensemble trainer (default) a group trains as stacked ensembles of up to ``ensemble_size`` members
-(0: as many as a memory budget allows); the reference trainer takes its runs one at a time. Each
-chunk's results are written as one pair of Parquet parts as soon as it ends, so a killed sweep loses
-at most the chunk in progress, and Ctrl-C stops cleanly after saving what is finished.
+Runs are trained group by group (runs sharing model, depth and normalization, each on its own
+split). With the ensemble trainer (default) a group trains as stacked ensembles of up to
+``ensemble_size`` members (0: as many as a memory budget allows); the reference trainer takes its
+runs one at a time. Each chunk's results are written as one pair of Parquet parts as soon as it
+ends, so a killed sweep loses at most the chunk in progress, and Ctrl-C stops cleanly after saving
+what is finished.
 """
 
 from __future__ import annotations
@@ -61,12 +62,16 @@ class Shapes:
 
 
 def ensemble_budget(device: torch.device) -> int:
-    """Bytes for one ensemble chunk: a quarter of the free GPU memory, or CPU_ENSEMBLE_BYTES on the CPU."""
+    """Bytes for one ensemble chunk: a quarter of the free GPU memory, or CPU_ENSEMBLE_BYTES on the
+    CPU.
+    """
     return torch.cuda.mem_get_info(device)[0] // 4 if device.type == "cuda" else CPU_ENSEMBLE_BYTES
 
 
 def trainer_of(config: SweepConfig, model: str) -> str:
-    """The trainer of ``model``'s chunks: ``config``'s, or the reference for a model that cannot be stacked."""
+    """The trainer of ``model``'s chunks: ``config``'s, or the reference for a model that cannot be
+    stacked.
+    """
     return config.trainer if stackable(model) else "reference"
 
 
@@ -77,7 +82,9 @@ def chunk_size(
     device: torch.device,
     budget: int | None = None,
 ) -> int:
-    """Members per ensemble: ``ensemble_size`` if set, else what fits the memory budget (1 for reference)."""
+    """Members per ensemble: ``ensemble_size`` if set, else what fits the memory budget (1 for
+    reference).
+    """
     if trainer_of(config, spec.model) == "reference":
         return 1
     if config.ensemble_size:
@@ -88,8 +95,9 @@ def chunk_size(
 
 
 def chunks(plan: SweepPlan, budget: int | None = None) -> list[list[RunSpec]]:
-    """The plan's runs in training order (architecture groups together), cut into ensemble chunks. The cut
-    depends on the grid, the chunk size and the memory budget only, never on how many workers train them.
+    """The plan's runs in training order (architecture groups together), cut into ensemble chunks.
+    The cut depends on the grid, the chunk size and the memory budget only, never on how many
+    workers train them.
     """
     order = {key: i for i, key in enumerate(dict.fromkeys(spec.group_key() for spec in plan.todo))}
     shapes = Shapes.of(plan.dataset, plan.config)
@@ -104,7 +112,9 @@ def chunks(plan: SweepPlan, budget: int | None = None) -> list[list[RunSpec]]:
 
 
 class PreparedCache:
-    """``prepare`` once per (normalization, split seed) of a sweep's dataset (a chunk may span several splits)."""
+    """``prepare`` once per (normalization, split seed) of a sweep's dataset (a chunk may span
+    several splits).
+    """
 
     def __init__(self, dataset: Dataset, config: SweepConfig) -> None:
         self.dataset, self.config = dataset, config
@@ -135,8 +145,8 @@ def train_chunk(
     device: torch.device,
     on_epoch: EpochCallback | None = None,
 ) -> tuple[list[RunResult], str | None]:
-    """Train one chunk with the configured trainer. A crash that is not a user error (e.g. out of memory)
-    gives ``failed`` results and the message, so the sweep goes on.
+    """Train one chunk with the configured trainer. A crash that is not a user error (e.g. out of
+    memory) gives ``failed`` results and the message, so the sweep goes on.
     """
     trainer = TRAINERS.get(trainer_of(chunk[0].config, chunk[0].model))
     try:
@@ -154,9 +164,9 @@ class SweepObserver:
         """A sweep begins: ``total`` runs in the grid, ``todo`` of them to train."""
 
     def planned(self, chunks: Sequence[Sequence[RunSpec]], sizes: Mapping[tuple, float]) -> None:
-        """The ensembles about to train, in order, and each architecture group's size (``group_key`` ->
-        ``training.fit.n_parameters``), for a time-left estimate. Called after :meth:`start`, when an
-        observer has it (older observers need not).
+        """The ensembles about to train, in order, and each architecture group's size (``group_key``
+        -> ``training.fit.n_parameters``), for a time-left estimate. Called after :meth:`start`,
+        when an observer has it (older observers need not).
         """
 
     def chunk_start(self, specs: Sequence[RunSpec]) -> None:
@@ -187,8 +197,9 @@ class SweepSummary:
 def run_row(
     spec: RunSpec, run_id: str, result: RunResult, data: PreparedData | DataInfo, device: str
 ) -> dict:
-    """The runs-table row of one finished run, built column by column from the schema (``RUN_COLUMNS``): the
-    result's and the data's fields by their own names, the rest from the run and its configuration.
+    """The runs-table row of one finished run, built column by column from the schema
+    (``RUN_COLUMNS``): the result's and the data's fields by their own names, the rest from the run
+    and its configuration.
     """
     cfg = spec.config
     info = data if isinstance(data, DataInfo) else data.info()
@@ -224,7 +235,9 @@ def run_row(
 
 @dataclass
 class SweepPlan:
-    """A checked sweep, ready to train: data loaded, results folder open, finished runs identified."""
+    """A checked sweep, ready to train: data loaded, results folder open, finished runs
+    identified.
+    """
 
     config: SweepConfig
     store: ResultsStore
@@ -236,8 +249,8 @@ class SweepPlan:
 
     @property
     def notes(self) -> list[str]:
-        """Lines worth telling the user before training (the transform ``auto`` chose, a lock taken over, parts
-        moved aside).
+        """Lines worth telling the user before training (the transform ``auto`` chose, a lock taken
+        over, parts moved aside).
         """
         notes = list(self.store.notices)
         notes += [
@@ -247,9 +260,9 @@ class SweepPlan:
         ]
         if self.config.transform == "auto" and self.transform != "none":
             notes.append(
-                f"{self.dataset.name}: the values look like raw counts (non-negative whole numbers, max "
-                f"{value_range(self.dataset.X)[1]:,.0f}), so --transform auto applies {self.transform} "
-                f"({TRANSFORMS[self.transform]}) before gene selection"
+                f"{self.dataset.name}: the values look like raw counts (non-negative whole "
+                f"numbers, max {value_range(self.dataset.X)[1]:,.0f}), so --transform auto applies "
+                f"{self.transform} ({TRANSFORMS[self.transform]}) before gene selection"
             )
         return notes
 
@@ -259,7 +272,9 @@ class SweepPlan:
         return len(self.run_ids)
 
     def grid(self) -> pd.DataFrame:
-        """One row per run of the grid: its id, swept factors, and whether it is already ``recorded``."""
+        """One row per run of the grid: its id, swept factors, and whether it is already
+        ``recorded``.
+        """
         todo = set(self.todo)
         return pd.DataFrame(
             [
@@ -270,9 +285,10 @@ class SweepPlan:
 
 
 def load_data(config: SweepConfig) -> tuple[Dataset, str]:
-    """The sweep's dataset, checked (enough genes for ``top_genes``, enough of them with a positive spread; no
-    ``transform none`` on raw counts), and the transform it resolves to: what can be wrong with the data, found
-    before anything is created (each run's own selection, on its training split, is checked again).
+    """The sweep's dataset, checked (enough genes for ``top_genes``, enough of them with a positive
+    spread; no ``transform none`` on raw counts), and the transform it resolves to: what can be
+    wrong with the data, found before anything is created (each run's own selection, on its training
+    split, is checked again).
     """
     dataset = load_dataset(
         config.data,
@@ -295,13 +311,16 @@ def load_data(config: SweepConfig) -> tuple[Dataset, str]:
     return dataset, transform
 
 
-#: The settings table's data rows, which :func:`load_data`'s answer depends on (with a few split settings it does
-#: not read): sweeps equal in these share one loaded, checked dataset, and a new data setting joins by itself.
+#: The settings table's data rows, which :func:`load_data`'s answer depends on (with a few split
+#: settings it does not read): sweeps equal in these share one loaded, checked dataset, and a new
+#: data setting joins by itself.
 DATA_SETTINGS = tuple(f.name for f in settings.table() if f.metadata["panel"] == settings.DATA)
 
 
 def data_key(config: SweepConfig) -> tuple:
-    """The values of ``config``'s :data:`DATA_SETTINGS`: equal keys, equal :func:`load_data` answers."""
+    """The values of ``config``'s :data:`DATA_SETTINGS`: equal keys, equal :func:`load_data`
+    answers.
+    """
     return tuple(getattr(config, name) for name in DATA_SETTINGS)
 
 
@@ -314,7 +333,8 @@ def plan_sweep(
     quarantine: bool = False,
     loaded: tuple[Dataset, str] | None = None,
 ) -> SweepPlan:
-    """Check everything that can go wrong before training (device, folder, data), then list the runs to do.
+    """Check everything that can go wrong before training (device, folder, data), then list the runs
+    to do.
 
     Opening the folder takes its lock (one writer at a time) until :func:`run_sweep` ends.
 
@@ -322,11 +342,12 @@ def plan_sweep(
     ----------
     force : remove the grid's runs already recorded in ``out``, so they are trained again.
     dry_run : create or remove nothing; ``out`` is only checked to be creatable or writable.
-    local_device : False when training on remote workers: they check the device, not this call (the trainer is
-        checked here, where the trainers are; the configuration checked the other choices).
+    local_device : False when training on remote workers: they check the device, not this call (the
+        trainer is checked here, where the trainers are; the configuration checked the other
+        choices).
     quarantine : move unreadable part files aside and train their runs again, instead of stopping.
-    loaded : what :func:`load_data` returned for a config with the same :func:`data_key` (sweeps on one dataset
-        load it once).
+    loaded : what :func:`load_data` returned for a config with the same :func:`data_key` (sweeps on
+        one dataset load it once).
     """
     settings.check_choice(settings.row("trainer"), config.trainer, TRAINERS.names())
     device = resolve_device(config.device) if local_device else torch.device("cpu")
@@ -367,7 +388,9 @@ def record_chunk(
     error: str | None,
     device: str,
 ) -> None:
-    """Write one chunk's runs, epochs and metrics (one atomic set of parts) and count it in the summary."""
+    """Write one chunk's runs, epochs and metrics (one atomic set of parts) and count it in the
+    summary.
+    """
     rows = [
         run_row(spec, plan.run_ids[spec], result, run_data, device)
         for spec, result, run_data in zip(chunk, results, data)
@@ -393,7 +416,9 @@ def record_chunk(
 
 
 def run_sweep(plan: SweepPlan, observer: SweepObserver | None = None) -> SweepSummary:
-    """Train the plan's runs chunk by chunk, writing each chunk's results when it ends (or on Ctrl-C)."""
+    """Train the plan's runs chunk by chunk, writing each chunk's results when it ends (or on
+    Ctrl-C).
+    """
     observer = observer or SweepObserver()
     summary = SweepSummary(plan.store.root, total=plan.total, skipped=plan.total - len(plan.todo))
     observer.start(plan.total, len(plan.todo))

@@ -1,6 +1,6 @@
-"""The trainers, by name (``--trainer``): each takes one architecture group's runs with their prepared data
-(one per run: runs may have their own splits) and returns their results in order, reporting every epoch
-through the same callback.
+"""The trainers, by name (``--trainer``): each takes one architecture group's runs with their
+prepared data (one per run: runs may have their own splits) and returns their results in order,
+reporting every epoch through the same callback.
 """
 
 from __future__ import annotations
@@ -33,5 +33,7 @@ def reference_trainer(
     device: torch.device,
     on_epoch: EpochCallback,
 ) -> list[RunResult]:
-    """The plain trainer: the runs one after the other, the reference the ensemble is checked against."""
+    """The plain trainer: the runs one after the other, the reference the ensemble is checked
+    against.
+    """
     return [train_run(spec, run_data, device, on_epoch) for spec, run_data in zip(specs, data)]

@@ -1,7 +1,7 @@
-"""How a value from a TOML file, a preset or the command line becomes a setting's value: read by the setting's
-declared type (a list as 'a,b' or an array, 'all' for every choice of a factor), a model or initializer of the
-user's resolved by import path, a model's hyperparameter by the type its model declares; every failure a one-line
-error naming where the value came from.
+"""How a value from a TOML file, a preset or the command line becomes a setting's value: read by the
+setting's declared type (a list as 'a,b' or an array, 'all' for every choice of a factor), a model
+or initializer of the user's resolved by import path, a model's hyperparameter by the type its model
+declares; every failure a one-line error naming where the value came from.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from initsens.training.choices import choices_of
 
 
 def model_tables(items: Sequence[str]) -> dict[str, dict[str, str]]:
-    """``MODEL.KEY=VALUE`` strings (``--model-set``) as per-model tables, as ``[model.MODEL]`` in TOML would hold them.
+    """``MODEL.KEY=VALUE`` strings (``--model-set``) as per-model tables, as ``[model.MODEL]`` in
+    TOML would hold them.
 
     >>> model_tables(["BetaVAE.beta=2", "IWAE.lr=0.01", "BetaVAE.epochs=5"])
     {'BetaVAE': {'beta': '2', 'epochs': '5'}, 'IWAE': {'lr': '0.01'}}
@@ -32,7 +33,8 @@ def model_tables(items: Sequence[str]) -> dict[str, dict[str, str]]:
         model, dot, key = target.strip().rpartition(".")
         if not (equals and dot and model and key):
             raise InitsensError(
-                f"--model-set {item!r}: write MODEL.KEY=VALUE, e.g. IWAE.iwae_k=10 or BetaVAE.beta=2"
+                f"--model-set {item!r}: write MODEL.KEY=VALUE, e.g. IWAE.iwae_k=10 or "
+                "BetaVAE.beta=2"
             )
         tables.setdefault(model, {})[key] = value.strip()
     return tables
@@ -57,7 +59,9 @@ def convert_bool(value: Any) -> bool:
 
 
 def to_int(value: Any, key: str, source: str) -> int:
-    """A whole number (``3`` or ``3.0``, not ``3.5`` or a bool), or a one-line error naming ``key`` and ``source``."""
+    """A whole number (``3`` or ``3.0``, not ``3.5`` or a bool), or a one-line error naming ``key``
+    and ``source``.
+    """
     try:
         number = float(value)
         if isinstance(value, bool) or not number.is_integer():
@@ -68,8 +72,8 @@ def to_int(value: Any, key: str, source: str) -> int:
 
 
 def convert_hyperparameter(declared: Hyperparameter, value: Any, source: str) -> Any:
-    """A model hyperparameter's value, read by its declared type (as it is where the type is not one of bool, int,
-    float, str or their unions), or a one-line error.
+    """A model hyperparameter's value, read by its declared type (as it is where the type is not one
+    of bool, int, float, str or their unions), or a one-line error.
     """
     if not readable(declared.kind):
         return value
@@ -102,8 +106,8 @@ def readable(kind: Any) -> bool:
 
 
 def read(kind: Any, value: Any, key: str, source: str) -> Any:
-    """One value of type ``kind`` (bool, int, float or str; a union tries its members in order, so ``float | str``
-    reads a number where it can, and ``str | None`` keeps None).
+    """One value of type ``kind`` (bool, int, float or str; a union tries its members in order, so
+    ``float | str`` reads a number where it can, and ``str | None`` keeps None).
     """
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         if value is None and type(None) in typing.get_args(kind):

@@ -1,4 +1,6 @@
-"""Plugins that break the contract, one way each (tests/test_plugins.py checks their one-line errors)."""
+"""Plugins that break the contract, one way each (tests/test_plugins.py checks their one-line
+errors).
+"""
 
 import torch
 

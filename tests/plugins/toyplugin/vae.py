@@ -31,7 +31,9 @@ class BetaVAE(VAE):
 
 
 class FlatVAE(BetaVAE):
-    """A beta-VAE whose objective only takes (batch, genes): torch.mm has no member axis, so it trains alone."""
+    """A beta-VAE whose objective only takes (batch, genes): torch.mm has no member axis, so it
+    trains alone.
+    """
 
     def objective(self, x, mu, logvar, generator):
         out = super().objective(x, mu, logvar, generator)
@@ -39,8 +41,9 @@ class FlatVAE(BetaVAE):
 
 
 class ConvVAE(BetaVAE):
-    """A beta-VAE with a 1-d convolution over the genes before the encoder and a learnt output scale: layers and
-    parameters that initsens's initializers do not all know."""
+    """A beta-VAE with a 1-d convolution over the genes before the encoder and a learnt output
+    scale: layers and parameters that initsens's initializers do not all know.
+    """
 
     def __init__(
         self,
@@ -64,8 +67,10 @@ class ConvVAE(BetaVAE):
 
 
 class TemperedVAE(VAE):
-    """A VAE whose KL term is divided by a temperature: a hyperparameter declared as initsens's own models declare
-    theirs (its help in ``Annotated``), and VAE's own (kl_weight, recon_reduction) taken by passing ``**shared`` on."""
+    """A VAE whose KL term is divided by a temperature: a hyperparameter declared as initsens's own
+    models declare theirs (its help in ``Annotated``), and VAE's own (kl_weight, recon_reduction)
+    taken by passing ``**shared`` on.
+    """
 
     def __init__(
         self,

@@ -96,8 +96,8 @@ CLAIMS: dict[str, Claim] = {
 
 @dataclass(frozen=True)
 class Check:
-    """One way a study is judged: on which loss, whether the other reading of "the default" stands for it, and
-    which claims it judges.
+    """One way a study is judged: on which loss, whether the other reading of "the default" stands
+    for it, and which claims it judges.
     """
 
     name: str
@@ -110,8 +110,8 @@ class Check:
         return tuple(key for key, claim in CLAIMS.items() if self.takes(claim))
 
 
-#: The checks a study is judged under: the claim's own metric (the verdict), the common loss (robustness) and the
-#: other reading of "the default" standing for it.
+#: The checks a study is judged under: the claim's own metric (the verdict), the common loss
+#: (robustness) and the other reading of "the default" standing for it.
 PRIMARY, NELBO, OTHER_DEFAULT = "verdict", COMMON_LOSS, "other default"
 CHECKS: dict[str, Check] = {
     c.name: c
@@ -124,9 +124,10 @@ CHECKS: dict[str, Check] = {
 
 
 def shown_verdict(verdict: str, testable: int, total: int) -> str:
-    """A verdict with its coverage where not every sub-result could be tested: ``supported (1 of 2 sub-results
-    testable)``; the bare word otherwise ('' stays ''). (It read ``supported in 1 of 2 sub-results``, which reads as
-    a count of supporting sub-results; the counts by verdict are columns of their own.)
+    """A verdict with its coverage where not every sub-result could be tested:
+    ``supported (1 of 2 sub-results testable)``; the bare word otherwise ('' stays ''). (It read
+    ``supported in 1 of 2 sub-results``, which reads as a count of supporting sub-results; the
+    counts by verdict are columns of their own.)
     """
     if not verdict or verdict == NOT_TESTABLE or testable >= total:
         return verdict
@@ -134,8 +135,8 @@ def shown_verdict(verdict: str, testable: int, total: int) -> str:
 
 
 def default_name(runs: pd.DataFrame) -> str:
-    """The initializer standing for "the default" in ``runs``: kaiming_uniform where the runs used it in place of
-    nn.Linear's default (the original code), else ``default``.
+    """The initializer standing for "the default" in ``runs``: kaiming_uniform where the runs used
+    it in place of nn.Linear's default (the original code), else ``default``.
     """
     inits = set(runs[FACTOR])
     return "kaiming_uniform" if "kaiming_uniform" in inits and "default" not in inits else "default"
@@ -147,18 +148,19 @@ def evaluate(
     alpha: float = 0.05,
     claims: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Every sub-result of ``claims`` (default: all) for one protocol's ``runs`` (five initializers, one of them
-    "the default"), the loss claims judged on ``metric``.
+    """Every sub-result of ``claims`` (default: all) for one protocol's ``runs`` (five initializers,
+    one of them "the default"), the loss claims judged on ``metric``.
 
     Returns
     -------
     pandas.DataFrame
-        ``claim``, ``where``, ``scope`` (source or extrapolation), ``metric``, ``estimate``, ``ci_low``,
-        ``ci_high`` (95%), ``verdict``, ``margin`` (how far the evidence lies on the claim's side of its
-        threshold), ``detail``, ``first_recorded`` (when the earliest run it is judged on was recorded),
-        ``stated_before`` ('yes' when every one of them was recorded after the rules in force were fixed, 'no'
-        when the rules' author could have seen some) and rule-specific extras (``level``: the Bonferroni level a
-        contradiction needed, ``rival``, ``p_value``, P2/P3's contradicting pair ...).
+        ``claim``, ``where``, ``scope`` (source or extrapolation), ``metric``, ``estimate``,
+        ``ci_low``, ``ci_high`` (95%), ``verdict``, ``margin`` (how far the evidence lies on the
+        claim's side of its threshold), ``detail``, ``first_recorded`` (when the earliest run it is
+        judged on was recorded), ``stated_before`` ('yes' when every one of them was recorded after
+        the rules in force were fixed, 'no' when the rules' author could have seen some) and
+        rule-specific extras (``level``: the Bonferroni level a contradiction needed, ``rival``,
+        ``p_value``, P2/P3's contradicting pair ...).
     """
     judging = Judging(
         metric,
@@ -196,10 +198,11 @@ def evaluate(
 
 
 def verdicts(evidence: pd.DataFrame, scope: str = SOURCE) -> pd.DataFrame:
-    """One row per claim: its verdict from the sub-results in ``scope``, the counts of sub-results by verdict, the
-    not testable ones, how many were judged by rules stated before all their runs (``n_stated_before``), and the
-    deciding sub-result (the one with the smallest margin among those sharing the claim's verdict): where, its
-    estimate and CI, whether its rules were stated before its runs, and for P2/P3 its contradicting pair.
+    """One row per claim: its verdict from the sub-results in ``scope``, the counts of sub-results
+    by verdict, the not testable ones, how many were judged by rules stated before all their runs
+    (``n_stated_before``), and the deciding sub-result (the one with the smallest margin among those
+    sharing the claim's verdict): where, its estimate and CI, whether its rules were stated before
+    its runs, and for P2/P3 its contradicting pair.
     """
     rows = []
     for key, claim in CLAIMS.items():
@@ -208,7 +211,8 @@ def verdicts(evidence: pd.DataFrame, scope: str = SOURCE) -> pd.DataFrame:
             if len(evidence)
             else evidence
         )
-        # no sub-result at all: the source's scope was not trained (not testable); no extrapolation: nothing to say
+        # no sub-result at all: the source's scope was not trained (not testable); no extrapolation:
+        # nothing to say
         verdict = (
             aggregate(list(subs["verdict"]))
             if len(subs)

@@ -1,5 +1,6 @@
-"""What every claim shares: the verdict words, a claim's scope and declaration (:class:`Claim`), the sub-result
-record, the aggregation and the signal check that says whether clustering results can test anything at all.
+"""What every claim shares: the verdict words, a claim's scope and declaration (:class:`Claim`), the
+sub-result record, the aggregation and the signal check that says whether clustering results can
+test anything at all.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE = (
     "not testable",
 )
 VERDICTS = (SUPPORTED, CONTRADICTED, UNRESOLVED, NOT_TESTABLE)
-#: Where a sub-result lies: in the claim's source's scope, or beyond it (an extrapolation, reported apart).
+#: Where a sub-result lies: in the claim's source's scope, or beyond it (an extrapolation, reported
+#: apart).
 SOURCE, EXTRAPOLATION = "source", "extrapolation"
 FACTOR = "initializer"
-#: Clustering carries signal in a cell when some initializer's mean ARI has a one-sided 95% lower confidence
-#: bound (t over seeds, failed runs scoring 0) above this: a tenth of the way from chance (0) to perfect (1).
+#: Clustering carries signal in a cell when some initializer's mean ARI has a one-sided 95% lower
+#: confidence bound (t over seeds, failed runs scoring 0) above this: a tenth of the way from chance
+#: (0) to perfect (1).
 ARI_SIGNAL = 0.1
-#: The loss the poster measured: "the loss function of the validation set", each model's own objective.
+#: The loss the poster measured: "the loss function of the validation set", each model's own
+#: objective.
 OWN_LOSS = "val_loss"
 #: One definition for every model and protocol: the robustness check of the loss claims.
 COMMON_LOSS = "val_nelbo"
@@ -35,7 +39,9 @@ COMMON_LOSS = "val_nelbo"
 
 @dataclass(frozen=True)
 class Scope:
-    """The cells a claim's source measured: models, depths (``None``: every depth) and normalizations."""
+    """The cells a claim's source measured: models, depths (``None``: every depth) and
+    normalizations.
+    """
 
     models: tuple[str, ...]
     depths: tuple[int, ...] | None
@@ -60,15 +66,16 @@ class Scope:
 MODELS = ("VanillaVAE", "IWAE", "InfoVAE", "LogCoshVAE")
 #: The poster measured its four models at one and more hidden layers on z-scored and min-max data.
 POSTER = Scope(MODELS, None, ("zscore", "minmax"))
-#: The paper trained one hidden layer on z-scored data; of initsens's models it has VanillaVAE and IWAE.
+#: The paper trained one hidden layer on z-scored data; of initsens's models it has VanillaVAE and
+#: IWAE.
 PAPER = Scope(("VanillaVAE", "IWAE"), (1,), ("zscore",))
 
 
 @dataclass
 class Judging:
-    """What a claim's rule is given besides the runs: the loss ``metric`` of the check, the ``keys`` that make a cell,
-    the level ``alpha``, the initializer standing for "the default", the depths trained, and a ``cache`` the rules
-    comparing the same cells share.
+    """What a claim's rule is given besides the runs: the loss ``metric`` of the check, the ``keys``
+    that make a cell, the level ``alpha``, the initializer standing for "the default", the depths
+    trained, and a ``cache`` the rules comparing the same cells share.
     """
 
     metric: str
@@ -81,8 +88,9 @@ class Judging:
 
 @dataclass(frozen=True)
 class Figure:
-    """How a claim's forest plot shows it: the axis label, the decision thresholds drawn (two: a band), and whether
-    the statistic is unbounded (a difference of losses: the axis may switch to symlog).
+    """How a claim's forest plot shows it: the axis label, the decision thresholds drawn (two: a
+    band), and whether the statistic is unbounded (a difference of losses: the axis may switch to
+    symlog).
     """
 
     axis: str
@@ -92,8 +100,9 @@ class Figure:
 
 @dataclass(frozen=True)
 class Reach:
-    """What an exact test can reach: the evidence column holding each sub-result's nonzero paired differences, the
-    smallest one-sided p the test gives with n of them, and how many more it needs than the level's seeds.
+    """What an exact test can reach: the evidence column holding each sub-result's nonzero paired
+    differences, the smallest one-sided p the test gives with n of them, and how many more it needs
+    than the level's seeds.
     """
 
     column: str
@@ -103,16 +112,21 @@ class Reach:
 
 @dataclass(frozen=True, kw_only=True)
 class Claim:
-    """One claim, declared once: its words, source and scope, the metric it is judged on, the statistic and the rule
-    (in words, for the report, and as code: ``judge`` returns its sub-results), and how the report shows it.
+    """One claim, declared once: its words, source and scope, the metric it is judged on, the
+    statistic and the rule (in words, for the report, and as code: ``judge`` returns its
+    sub-results), and how the report shows it.
 
     Parameters
     ----------
-    on_loss : judged on the check's loss (so also on the common loss); otherwise always on ``metric``.
-    names_default : its words name "the default", so it is judged again with the other reading standing for it.
-    compares_models : its sub-results compare models, so an ablation training some of them leaves it out.
+    on_loss : judged on the check's loss (so also on the common loss); otherwise always on
+        ``metric``.
+    names_default : its words name "the default", so it is judged again with the other reading
+        standing for it.
+    compares_models : its sub-results compare models, so an ablation training some of them leaves it
+        out.
     columns : evidence columns its report section shows besides the common ones (column -> heading).
-    reach : set where an exact test decides it (the report says what that test can reach at the seeds run).
+    reach : set where an exact test decides it (the report says what that test can reach at the
+        seeds run).
     """
 
     key: str
@@ -132,8 +146,9 @@ class Claim:
 
 
 def aggregate(verdicts: Sequence[str]) -> str:
-    """A claim's verdict from its sub-results' verdicts: not testable sub-results are left out (and the claim is
-    not testable when all are); then contradicted if any contradicts, supported if all support, else unresolved.
+    """A claim's verdict from its sub-results' verdicts: not testable sub-results are left out (and
+    the claim is not testable when all are); then contradicted if any contradicts, supported if all
+    support, else unresolved.
     """
     testable = [v for v in verdicts if v != NOT_TESTABLE]
     if not testable:
@@ -146,8 +161,9 @@ def aggregate(verdicts: Sequence[str]) -> str:
 
 
 def first_recorded(runs: pd.DataFrame) -> pd.Timestamp:
-    """When the earliest of ``runs`` was recorded (their ``finished_at``; NaT where the runs do not say): whether
-    every run was recorded after a version of the rules was fixed is whether this one was.
+    """When the earliest of ``runs`` was recorded (their ``finished_at``; NaT where the runs do not
+    say): whether every run was recorded after a version of the rules was fixed is whether this one
+    was.
     """
     if "finished_at" not in runs.columns or not len(runs):
         return pd.NaT
@@ -168,8 +184,9 @@ def sub_result(
     detail: str,
     **extra,
 ) -> dict:
-    """One sub-result's row of the evidence table (see :func:`initsens.reproduction.claims.evaluate`); ``runs``: every
-    run it is judged on (its cell, or its group of cells), for when the first of them was recorded.
+    """One sub-result's row of the evidence table (see
+    :func:`initsens.reproduction.claims.evaluate`); ``runs``: every run it is judged on (its cell,
+    or its group of cells), for when the first of them was recorded.
     """
     return {
         "claim": claim,
@@ -211,7 +228,9 @@ def with_failures(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def scored_ari(runs: pd.DataFrame) -> np.ndarray:
-    """ARI with failed runs (status not ok, or no ARI) at 0, chance level: a run that diverged clusters nothing."""
+    """ARI with failed runs (status not ok, or no ARI) at 0, chance level: a run that diverged
+    clusters nothing.
+    """
     ari = pd.to_numeric(runs["ari"], errors="coerce").to_numpy(np.float64)
     ok = np.isfinite(ari)
     if "status" in runs.columns:
@@ -220,7 +239,9 @@ def scored_ari(runs: pd.DataFrame) -> np.ndarray:
 
 
 def ari_signal(cell: pd.DataFrame) -> tuple[bool, str]:
-    """Whether clustering carries signal in ``cell`` (see :data:`ARI_SIGNAL`), and the best lower bound found."""
+    """Whether clustering carries signal in ``cell`` (see :data:`ARI_SIGNAL`), and the best lower
+    bound found.
+    """
     scores = cell.assign(_ari=scored_ari(cell))
     best, where = -np.inf, ""
     for init, group in scores.groupby(FACTOR, sort=True):

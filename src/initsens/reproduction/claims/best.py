@@ -1,10 +1,11 @@
 """P2 and P3: which initializers perform best in a cell.
 
-Initializers are compared by their 20% trimmed means with Yuen's standard errors and degrees of freedom in the
-studentized range (Games-Howell on trimmed means, rules v4): spreads differ 60-200-fold between initializers and
-one run in ten can sit far out, where Games-Howell on means calls a difference about a third of the time
-(the centred null). A failed run counts against its initializer: one that fails significantly more often than
-another (one-sided Fisher exact test, Bonferroni over the cell's pairs) is worse than it.
+Initializers are compared by their 20% trimmed means with Yuen's standard errors and degrees of
+freedom in the studentized range (Games-Howell on trimmed means, rules v4): spreads differ
+60-200-fold between initializers and one run in ten can sit far out, where Games-Howell on means
+calls a difference about a third of the time (the centred null). A failed run counts against its
+initializer: one that fails significantly more often than another (one-sided Fisher exact test,
+Bonferroni over the cell's pairs) is worse than it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from initsens.reproduction.claims.base import (
 )
 
 XAVIERS_AND_DEFAULT = ("xavier_normal", "xavier_uniform", "default")
-#: The share cut from each end of an initializer's finished runs before P2, P3 and P4 compare centres (rules v4).
+#: The share cut from each end of an initializer's finished runs before P2, P3 and P4 compare
+#: centres (rules v4).
 TRIM = 0.2
 #: What a contradicting pair is decided by when it is not failures (the evidence's ``pair_by``).
 BY_CENTRE = "trimmed mean"
@@ -44,9 +46,9 @@ BY_CENTRE = "trimmed mean"
 
 @dataclass
 class CellComparison:
-    """What one cell says about its initializers: the :data:`TRIM`-trimmed means of the finished runs
-    (``centres``), Games-Howell pairs on them (difference, adjusted p, Yuen's se and df) and failures
-    (failed, runs).
+    """What one cell says about its initializers: the :data:`TRIM`-trimmed means of the finished
+    runs (``centres``), Games-Howell pairs on them (difference, adjusted p, Yuen's se and df) and
+    failures (failed, runs).
     """
 
     centres: dict[str, float]
@@ -84,8 +86,8 @@ class CellComparison:
         return cls(centres, pairs, failures, len(comparable))
 
     def interval(self, i: str, j: str, level: float = 0.95) -> tuple[float, float, float]:
-        """centre(i) − centre(j) and its Games-Howell simultaneous interval at ``level`` (NaN when not
-        compared).
+        """centre(i) − centre(j) and its Games-Howell simultaneous interval at ``level`` (NaN when
+        not compared).
         """
         pair = self.pairs.get((i, j))
         if pair is None:
@@ -102,7 +104,9 @@ class CellComparison:
 
     @property
     def testable(self) -> bool:
-        """Some pair can be compared: by centres (two initializers with two finished runs) or by failure rates."""
+        """Some pair can be compared: by centres (two initializers with two finished runs) or by
+        failure rates.
+        """
         return bool(self.pairs) or len({f / n for f, n in self.failures.values() if n}) > 1
 
     def failure_p(self, i: str, j: str) -> float:
@@ -116,9 +120,9 @@ class CellComparison:
         )
 
     def worse_p(self, i: str, j: str) -> tuple[float, str]:
-        """How strongly ``i`` is worse than ``j``: the smaller of the Games-Howell p_adj (where ``i``'s centre is
-        higher) and the Bonferroni-adjusted Fisher p of more failures, with which one it is ('trimmed mean' or
-        'failures').
+        """How strongly ``i`` is worse than ``j``: the smaller of the Games-Howell p_adj (where
+        ``i``'s centre is higher) and the Bonferroni-adjusted Fisher p of more failures, with which
+        one it is ('trimmed mean' or 'failures').
         """
         pair = self.pairs.get((i, j))
         by_mean = pair[1] if pair is not None and pair[0] > 0 else 1.0
@@ -127,8 +131,8 @@ class CellComparison:
         return (by_mean, BY_CENTRE) if by_mean <= by_failures else (by_failures, "failures")
 
     def worse(self, i: str, j: str, level: float) -> bool:
-        """``i`` is significantly worse than ``j``: a higher trimmed mean (Games-Howell p_adj < level) or more failures
-        (Fisher p, Bonferroni over the cell's pairs, < level).
+        """``i`` is significantly worse than ``j``: a higher trimmed mean (Games-Howell p_adj <
+        level) or more failures (Fisher p, Bonferroni over the cell's pairs, < level).
         """
         return self.worse_p(i, j)[0] < level
 
@@ -141,9 +145,10 @@ class CellComparison:
 def best_set_rule(
     cell: CellComparison, claimed: set[str], alpha: float, m: int
 ) -> tuple[str, str, tuple[str, str] | None]:
-    """(verdict, detail, the (claimed, better) pair that contradicts it or None) of "the claimed initializers
-    perform best" in one cell: contradicted when a claimed one is significantly worse than another at α/m;
-    supported when no claimed one is worse than another at α and every other is worse than a claimed one.
+    """(verdict, detail, the (claimed, better) pair that contradicts it or None) of "the claimed
+    initializers perform best" in one cell: contradicted when a claimed one is significantly worse
+    than another at α/m; supported when no claimed one is worse than another at α and every other is
+    worse than a claimed one.
     """
     if not cell.testable:
         return (
@@ -188,10 +193,10 @@ def best_set_rule(
     )
 
 
-#: The evidence columns of a contradicted P2/P3 sub-result's contradicting pair (empty or NaN elsewhere): the claimed
-#: initializer, the one significantly better than it, centre(better) − centre(claimed) (20% trimmed means) with its
-#: Games-Howell simultaneous 95% CI, the adjusted p that decided it, whether by trimmed means or by failures, and all
-#: of it in words.
+#: The evidence columns of a contradicted P2/P3 sub-result's contradicting pair (empty or NaN
+#: elsewhere): the claimed initializer, the one significantly better than it, centre(better) −
+#: centre(claimed) (20% trimmed means) with its Games-Howell simultaneous 95% CI, the adjusted p
+#: that decided it, whether by trimmed means or by failures, and all of it in words.
 PAIR_COLUMNS = (
     "pair_claimed",
     "pair_better",
@@ -208,9 +213,10 @@ def best_set_estimate(
     cell: CellComparison, claimed: set[str]
 ) -> tuple[str, str, float, float, float]:
     """The statistic as P2 and P3 define it: (best other, worst claimed, Δ = centre(best other) −
-    centre(worst claimed), centres the 20% trimmed means of finished runs, and the Games-Howell simultaneous 95% CI
-    of that pair); > 0: the claimed initializers are better; names '' and NaN where either side has no
-    finished run, CI NaN where the pair was not compared (fewer than two finished runs).
+    centre(worst claimed), centres the 20% trimmed means of finished runs, and the Games-Howell
+    simultaneous 95% CI of that pair); > 0: the claimed initializers are better; names '' and NaN
+    where either side has no finished run, CI NaN where the pair was not compared (fewer than two
+    finished runs).
     """
     finite = {i: v for i, v in cell.centres.items() if np.isfinite(v)}
     claimed_here = [c for c in sorted(claimed) if c in finite]
@@ -225,9 +231,9 @@ def best_set_estimate(
 
 
 def contradicting_pair(cell: CellComparison, pair: tuple[str, str] | None) -> dict:
-    """The :data:`PAIR_COLUMNS` of the (claimed, better) pair that contradicts the claim in ``cell`` (empty and NaN
-    for None): apart from Δ, which compares the best other with the worst claimed and may even have the other sign
-    (a claimed initializer can lose to another claimed one).
+    """The :data:`PAIR_COLUMNS` of the (claimed, better) pair that contradicts the claim in ``cell``
+    (empty and NaN for None): apart from Δ, which compares the best other with the worst claimed and
+    may even have the other sign (a claimed initializer can lose to another claimed one).
     """
     if pair is None:
         return {
@@ -258,8 +264,8 @@ def contradicting_pair(cell: CellComparison, pair: tuple[str, str] | None) -> di
     else:
         (fc, nc), (fb, nb) = cell.failures.get(claimed, (0, 0)), cell.failures.get(better, (0, 0))
         words = (
-            f"{better} beats claimed {claimed} by failures ({fb}/{nb} against {fc}/{nc}, Fisher p_adj = "
-            f"{p_value:.3g})" + (f"; {difference}" if difference else "")
+            f"{better} beats claimed {claimed} by failures ({fb}/{nb} against {fc}/{nc}, Fisher "
+            f"p_adj = {p_value:.3g})" + (f"; {difference}" if difference else "")
         )
     return {
         "pair_claimed": claimed,
@@ -274,7 +280,9 @@ def contradicting_pair(cell: CellComparison, pair: tuple[str, str] | None) -> di
 
 
 def claimed_sets(default: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """P2's and P3's claimed best sets per model, with ``default`` standing for the poster's "default"."""
+    """P2's and P3's claimed best sets per model, with ``default`` standing for the poster's
+    "default".
+    """
     xaviers = {default if name == "default" else name for name in XAVIERS_AND_DEFAULT}
     p2 = {"VanillaVAE": {"uniform"}, "InfoVAE": {"uniform"}, "IWAE": xaviers, "LogCoshVAE": xaviers}
     return p2, {model: xaviers for model in p2}
@@ -283,8 +291,8 @@ def claimed_sets(default: str) -> tuple[dict[str, set[str]], dict[str, set[str]]
 def compare_cell(
     cell: pd.DataFrame, keys: dict, metric: str, cache: dict | None = None
 ) -> CellComparison:
-    """:meth:`CellComparison.from_runs`, kept in ``cache`` under the cell's keys (P2, P3 and P4 see the same
-    cells).
+    """:meth:`CellComparison.from_runs`, kept in ``cache`` under the cell's keys (P2, P3 and P4 see
+    the same cells).
     """
     key = (tuple(sorted((k, str(v)) for k, v in keys.items())), metric)
     if cache is None or key not in cache:
@@ -307,8 +315,8 @@ def best_initializer_claim(
     alpha: float = 0.05,
     cache: dict | None = None,
 ) -> list[dict]:
-    """P2/P3 sub-results: one per cell at ``depths`` whose model has a claimed set, cells whose runs all failed
-    included (there only failure counts can separate initializers).
+    """P2/P3 sub-results: one per cell at ``depths`` whose model has a claimed set, cells whose runs
+    all failed included (there only failure counts can separate initializers).
     """
     data = with_failures(runs, metric)
     cells = [
@@ -332,7 +340,8 @@ def best_initializer_claim(
         verdict, detail, against = best_set_rule(comparison, claimed, alpha, m[kind])
         rival, worst, estimate, low, high = best_set_estimate(comparison, claimed)
         pair = contradicting_pair(comparison, against)
-        # the margin orders sub-results for the verdict table's deciding one: a contradiction by how far its pair lies
+        # the margin orders sub-results for the verdict table's deciding one: a contradiction by how
+        # far its pair lies
         margin = pair["pair_low"] if against is not None else low
         rows.append(
             sub_result(
@@ -378,11 +387,11 @@ def _best(
     )
 
 
-#: P2 and P3 show the same statistic on the same axis, and the same columns beside it: which initializers Δ compares
-#: and, where a cell contradicts the claim, the pair that does.
+#: P2 and P3 show the same statistic on the same axis, and the same columns beside it: which
+#: initializers Δ compares and, where a cell contradicts the claim, the pair that does.
 _FIGURE = Figure(
-    "Δ val_loss: best other − worst claimed initializer, 20% trimmed means (> 0: the claimed ones beat the "
-    "rest)",
+    "Δ val_loss: best other − worst claimed initializer, 20% trimmed means (> 0: the claimed ones "
+    "beat the rest)",
     unbounded=True,
 )
 _COLUMNS = {
@@ -391,23 +400,24 @@ _COLUMNS = {
     "contradiction": "contradicting pair",
 }
 _PAIR = (
-    "; a contradicted cell shows apart the pair that contradicts it (a claimed initializer significantly worse "
-    "than another, which may itself be claimed: Δ can then be > 0)"
+    "; a contradicted cell shows apart the pair that contradicts it (a claimed initializer "
+    "significantly worse than another, which may itself be claimed: Δ can then be > 0)"
 )
 P2 = Claim(
     key="P2",
-    text="With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, Xavier "
-    "uniform and the default perform best for IWAE and LogCoshVAE.",
+    text="With one hidden layer, U(0,1) performs best for VanillaVAE and InfoVAE; Xavier normal, "
+    "Xavier uniform and the default perform best for IWAE and LogCoshVAE.",
     source="poster",
     scope=POSTER,
     metric=OWN_LOSS,
-    statistic="Δ = 20% trimmed mean of the best other initializer minus that of the worst claimed one at depth 1 "
-    "(> 0: the claimed ones are better), Games-Howell CI on trimmed means (Yuen's errors)" + _PAIR,
-    rule="per cell: supported when no claimed initializer is significantly worse than another (Games-Howell on "
-    "20% trimmed means with Yuen's errors, or "
-    "a one-sided Fisher test of failure rates, at α) and every other initializer is significantly worse "
-    "than a claimed one; contradicted when a claimed initializer is significantly worse than another at "
-    "α/m; not testable when no two initializers can be compared; else unresolved.",
+    statistic="Δ = 20% trimmed mean of the best other initializer minus that of the worst claimed "
+    "one at depth 1 (> 0: the claimed ones are better), Games-Howell CI on trimmed means (Yuen's "
+    "errors)" + _PAIR,
+    rule="per cell: supported when no claimed initializer is significantly worse than another "
+    "(Games-Howell on 20% trimmed means with Yuen's errors, or a one-sided Fisher test of failure "
+    "rates, at α) and every other initializer is significantly worse than a claimed one; "
+    "contradicted when a claimed initializer is significantly worse than another at α/m; not "
+    "testable when no two initializers can be compared; else unresolved.",
     judge=lambda runs, judging: _best(runs, judging, "P2", claimed_sets(judging.default)[0], [1]),
     figure=_FIGURE,
     names_default=True,

@@ -38,8 +38,9 @@ from initsens.reproduction.claims.base import (
 
 #: E2: |rho| below this is a weak association (Cohen's boundary between small and medium).
 WEAK_RHO = 0.3
-#: E2's per-seed rhos are averaged on Fisher's z scale, |rho| capped here so that z stays finite. On the z scale the
-#: t interval holds its level at the Bonferroni tail; on the rho scale it did not (simulated: 2.3x the level).
+#: E2's per-seed rhos are averaged on Fisher's z scale, |rho| capped here so that z stays finite. On
+#: the z scale the t interval holds its level at the Bonferroni tail; on the rho scale it did not
+#: (simulated: 2.3x the level).
 RHO_CLIP = 0.95
 TARGET = "uniform"
 
@@ -47,8 +48,8 @@ TARGET = "uniform"
 def _cells(
     runs: pd.DataFrame, cell_keys: Sequence[str], scope: Scope, holding: str | None = None
 ) -> tuple[list, dict[str, int]]:
-    """(keys, rows, scope kind) of every cell (holding initializer ``holding``, when given), and the number of
-    sub-results per kind (the Bonferroni m of each family).
+    """(keys, rows, scope kind) of every cell (holding initializer ``holding``, when given), and the
+    number of sub-results per kind (the Bonferroni m of each family).
     """
     cells = [
         (dict(zip(cell_keys, k if isinstance(k, tuple) else (k,))), cell)
@@ -64,8 +65,9 @@ def _cells(
 def uniform_against(
     wide: pd.DataFrame, target: str, alpha: float, m: int
 ) -> tuple[str, list[tuple], str]:
-    """E1's rule in one cell from ``wide`` ARIs (seeds x initializers, failed runs at 0): (verdict, per rival
-    (rival, mean difference, p that target is better, p that it is worse), attainability note).
+    """E1's rule in one cell from ``wide`` ARIs (seeds x initializers, failed runs at 0): (verdict,
+    per rival (rival, mean difference, p that target is better, p that it is worse), attainability
+    note).
     """
     others = [c for c in wide.columns if c != target]
     level = alpha / (m * max(len(others), 1))
@@ -88,8 +90,8 @@ def uniform_against(
     nonzero = max(c[4] for c in compared)
     smallest = min_sign_flip_p(nonzero)
     note = (
-        f"contradiction needs a one-sided p <= {level:.3g}; with {nonzero} nonzero differences the sign-flip "
-        f"test's smallest p is {smallest:.3g}"
+        f"contradiction needs a one-sided p <= {level:.3g}; with {nonzero} nonzero differences the "
+        f"sign-flip test's smallest p is {smallest:.3g}"
     )
     if smallest > level:
         note += f" (unreachable: needs >= {seeds_for_level(level)} seeds with nonzero differences)"
@@ -143,8 +145,8 @@ def e1_uniform_clusters_worse(
         level = alpha / (m[kind] * max(len(wide.columns) - 1, 1))
         detail = (
             "; ".join(
-                f"{target} − {o} = {diff:+.3f} (sign-flip p: better {fmt_p(pg, (level,), floor=None)}, "
-                f"worse {fmt_p(pl, (alpha,), floor=None)})"
+                f"{target} − {o} = {diff:+.3f} (sign-flip p: better "
+                f"{fmt_p(pg, (level,), floor=None)}, worse {fmt_p(pl, (alpha,), floor=None)})"
                 for o, diff, pg, pl, _ in compared
             )
             + "; "
@@ -173,7 +175,9 @@ def e1_uniform_clusters_worse(
 
 
 def _t_half(d: np.ndarray) -> float:
-    """Half-width of the paired t 95% interval of the mean difference (shown beside the exact tests)."""
+    """Half-width of the paired t 95% interval of the mean difference (shown beside the exact
+    tests).
+    """
     return (
         float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size))
         if d.size > 1
@@ -182,8 +186,8 @@ def _t_half(d: np.ndarray) -> float:
 
 
 def fisher_z_interval(r: float, n_eff: int, level: float) -> tuple[float, float]:
-    """Two-sided interval at ``level`` of a rank correlation ``r`` from ``n_eff`` pairs: Fisher's z with Bonett and
-    Wright's (2000) variance for Spearman's rho, (1 + r²/2) / (n_eff − 3).
+    """Two-sided interval at ``level`` of a rank correlation ``r`` from ``n_eff`` pairs: Fisher's z
+    with Bonett and Wright's (2000) variance for Spearman's rho, (1 + r²/2) / (n_eff − 3).
     """
     if not np.isfinite(r) or n_eff < 4:
         return np.nan, np.nan
@@ -193,9 +197,9 @@ def fisher_z_interval(r: float, n_eff: int, level: float) -> tuple[float, float]
 
 
 def between_initializers(finished: pd.DataFrame, metric: str) -> np.ndarray:
-    """Per seed, Spearman's rho across the initializers between the loss and the ARI of that seed's finished runs
-    (seeds with fewer than three such runs, or a constant loss or ARI, left out): do initializers with a lower loss
-    cluster better?
+    """Per seed, Spearman's rho across the initializers between the loss and the ARI of that seed's
+    finished runs (seeds with fewer than three such runs, or a constant loss or ARI, left out): do
+    initializers with a lower loss cluster better?
     """
     rhos = []
     for _, runs in finished.groupby("seed", sort=True):
@@ -207,9 +211,10 @@ def between_initializers(finished: pd.DataFrame, metric: str) -> np.ndarray:
 
 
 def within_initializers(finished: pd.DataFrame, metric: str) -> tuple[float, int]:
-    """(rho, n_eff): Spearman's rho between the loss and the ARI within initializers (each ranked among its own
-    initializer's finished runs and centred there, the centred ranks correlated over every run): across seeds of
-    one initializer, does a lower loss go with a better clustering? n_eff = runs − initializers + 1.
+    """(rho, n_eff): Spearman's rho between the loss and the ARI within initializers (each ranked
+    among its own initializer's finished runs and centred there, the centred ranks correlated over
+    every run): across seeds of one initializer, does a lower loss go with a better clustering?
+    n_eff = runs − initializers + 1.
     """
     data = finished[np.isfinite(finished[metric]) & np.isfinite(finished["ari"])]
     groups = data.groupby(FACTOR, sort=True)
@@ -226,8 +231,9 @@ def within_initializers(finished: pd.DataFrame, metric: str) -> tuple[float, int
 
 
 def weak_rule(low95: float, high_strict: float) -> str:
-    """E2's decision from an interval of rho: supported when its 95% lower bound lies above −WEAK_RHO,
-    contradicted when its upper bound at the Bonferroni level lies below −WEAK_RHO, else unresolved.
+    """E2's decision from an interval of rho: supported when its 95% lower bound lies above
+    −WEAK_RHO, contradicted when its upper bound at the Bonferroni level lies below −WEAK_RHO, else
+    unresolved.
     """
     if not np.isfinite(low95):
         return UNRESOLVED
@@ -241,11 +247,12 @@ def weak_rule(low95: float, high_strict: float) -> str:
 def loss_tracks_clustering(
     finished: pd.DataFrame, metric: str, alpha: float, m: int
 ) -> tuple[str, dict, dict]:
-    """E2's rule in one cell (its finished runs): (verdict, between-initializers reading, within-initializers
-    reading). The verdict is the between reading's: the per-seed rhos across initializers averaged on Fisher's z
-    scale (a rho of ±1, five initializers in perfect order, counted as ±:data:`RHO_CLIP`), with a t interval of the
-    mean z (95% and at the Bonferroni level 1 − α/m), back-transformed; the within reading (pooled
-    within-initializer rho, Fisher-z interval) is judged by the same thresholds and reported beside it.
+    """E2's rule in one cell (its finished runs): (verdict, between-initializers reading,
+    within-initializers reading). The verdict is the between reading's: the per-seed rhos across
+    initializers averaged on Fisher's z scale (a rho of ±1, five initializers in perfect order,
+    counted as ±:data:`RHO_CLIP`), with a t interval of the mean z (95% and at the Bonferroni level
+    1 − α/m), back-transformed; the within reading (pooled within-initializer rho, Fisher-z
+    interval) is judged by the same thresholds and reported beside it.
     """
     z = np.arctanh(np.clip(between_initializers(finished, metric), -RHO_CLIP, RHO_CLIP))
     n = z.size
@@ -289,7 +296,9 @@ def loss_tracks_clustering(
 def e2_loss_vs_clustering(
     runs: pd.DataFrame, cell_keys: Sequence[str], scope: Scope, metric: str, alpha: float = 0.05
 ) -> list[dict]:
-    """E2's sub-results, one per cell: between initializers (the verdict) and within them (reported beside it)."""
+    """E2's sub-results, one per cell: between initializers (the verdict) and within them (reported
+    beside it).
+    """
     data = with_failures(runs, metric)
     cells, m = _cells(data, cell_keys, scope)
     rows = []
@@ -303,11 +312,11 @@ def e2_loss_vs_clustering(
             cell[~cell["failed"]], metric, alpha, m[kind]
         )
         detail = (
-            f"between initializers (per-seed rho across initializers, z-mean of {between['n']} seeds, t "
-            f"interval): {between['rho']:+.3f}, {100 * (1 - alpha / m[kind]):.2f}% CI "
-            f"[{between['strict_low']:.3f}, {between['strict_high']:.3f}]; within initializers (pooled, "
-            f"n_eff {within['n']}): {within['rho']:+.3f} [{within['ci_low']:.3f}, {within['ci_high']:.3f}], "
-            f"{within['verdict']}"
+            f"between initializers (per-seed rho across initializers, z-mean of {between['n']} "
+            f"seeds, t interval): {between['rho']:+.3f}, {100 * (1 - alpha / m[kind]):.2f}% CI "
+            f"[{between['strict_low']:.3f}, {between['strict_high']:.3f}]; within initializers "
+            f"(pooled, n_eff {within['n']}): {within['rho']:+.3f} [{within['ci_low']:.3f}, "
+            f"{within['ci_high']:.3f}], {within['verdict']}"
         )
         rows.append(
             sub_result(
@@ -334,17 +343,17 @@ def e2_loss_vs_clustering(
 
 E1 = Claim(
     key="E1",
-    text="Uniform initialization underperforms all other methods on downstream clustering (ARI against "
-    "cancer type).",
+    text="Uniform initialization underperforms all other methods on downstream clustering (ARI "
+    "against cancer type).",
     source="paper",
     scope=PAPER,
     metric="ari",
-    statistic="d = the largest mean paired (same seed) ARI difference uniform − other initializer, failed runs "
-    "scoring 0; exact sign-flip tests (paired t CI shown)",
-    rule="per cell: supported when uniform's ARI is below every other initializer's (one-sided sign-flip p ≤ α "
-    "each); contradicted when it is above some other's at α/(m·k) (k other initializers); not testable when "
-    f"the clustering is at chance (no initializer's mean ARI has a one-sided 95% lower bound above "
-    f"{ARI_SIGNAL}); else unresolved.",
+    statistic="d = the largest mean paired (same seed) ARI difference uniform − other "
+    "initializer, failed runs scoring 0; exact sign-flip tests (paired t CI shown)",
+    rule="per cell: supported when uniform's ARI is below every other initializer's (one-sided "
+    "sign-flip p ≤ α each); contradicted when it is above some other's at α/(m·k) (k other "
+    "initializers); not testable when the clustering is at chance (no initializer's mean ARI has "
+    f"a one-sided 95% lower bound above {ARI_SIGNAL}); else unresolved.",
     judge=lambda runs, judging: e1_uniform_clusters_worse(runs, judging.keys, PAPER, judging.alpha),
     figure=Figure("mean paired ARI difference, uniform − closest other (< 0 supports)"),
     on_loss=False,
@@ -356,15 +365,16 @@ E2 = Claim(
     source="paper",
     scope=PAPER,
     metric=f"{OWN_LOSS} vs ari",
-    statistic="between initializers (the paper's reading: it compared initializers): per seed, Spearman's ρ "
-    "between the validation loss and the ARI across the initializers' finished runs, averaged over seeds on Fisher's z "
-    "scale (|ρ| capped at 0.95) with a t interval; within initializers (reported beside it): Spearman's ρ "
-    "of loss and ARI ranked within each initializer, Fisher-z interval with the Bonett-Wright variance "
-    "(1 + ρ²/2)/(n_eff − 3)",
-    rule=f"per cell, on the between-initializers reading: supported when the 95% CI of the mean ρ lies above "
-    f"−{WEAK_RHO} (initializers with a lower loss cluster at most weakly better); contradicted when its interval "
-    f"at 1 − α/m lies below −{WEAK_RHO}; not testable when the clustering is at chance (as E1); else "
-    "unresolved. The within reading is judged by the same thresholds and shown beside it.",
+    statistic="between initializers (the paper's reading: it compared initializers): per seed, "
+    "Spearman's ρ between the validation loss and the ARI across the initializers' finished runs, "
+    "averaged over seeds on Fisher's z scale (|ρ| capped at 0.95) with a t interval; within "
+    "initializers (reported beside it): Spearman's ρ of loss and ARI ranked within each "
+    "initializer, Fisher-z interval with the Bonett-Wright variance (1 + ρ²/2)/(n_eff − 3)",
+    rule="per cell, on the between-initializers reading: supported when the 95% CI of the mean ρ "
+    f"lies above −{WEAK_RHO} (initializers with a lower loss cluster at most weakly better); "
+    f"contradicted when its interval at 1 − α/m lies below −{WEAK_RHO}; not testable when the "
+    "clustering is at chance (as E1); else unresolved. The within reading is judged by the same "
+    "thresholds and shown beside it.",
     judge=lambda runs, judging: e2_loss_vs_clustering(
         runs, judging.keys, PAPER, judging.metric, judging.alpha
     ),

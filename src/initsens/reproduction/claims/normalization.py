@@ -34,13 +34,15 @@ from initsens.reproduction.claims.base import (
 )
 from initsens.reproduction.claims.best import compare_cell
 
-#: An initializer whose mean rank (1 to k within a seed) moves by less than this between normalizations has not
-#: moved in any way that matters: half a place in the ranking.
+#: An initializer whose mean rank (1 to k within a seed) moves by less than this between
+#: normalizations has not moved in any way that matters: half a place in the ranking.
 NEGLIGIBLE_SHIFT = 0.5
 
 
 def seed_ranks(cell: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Seeds x initializers: each seed's runs ranked by ``metric`` (1 = lowest), failed runs last (tied)."""
+    """Seeds x initializers: each seed's runs ranked by ``metric`` (1 = lowest), failed runs last
+    (tied).
+    """
     values = cell.assign(_v=np.where(cell["failed"], np.inf, cell[metric].to_numpy(np.float64)))
     wide = values.pivot_table(index="seed", columns=FACTOR, values="_v", aggfunc="first").dropna()
     return pd.DataFrame(
@@ -49,7 +51,9 @@ def seed_ranks(cell: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def rank_shifts(cell: pd.DataFrame, metric: str, first: str, second: str) -> pd.DataFrame:
-    """D = ranks under ``first`` minus ranks under ``second``, seeds present (every run) under both."""
+    """D = ranks under ``first`` minus ranks under ``second``, seeds present (every run) under
+    both.
+    """
     a = seed_ranks(cell[cell["normalization"] == first], metric)
     b = seed_ranks(cell[cell["normalization"] == second], metric)
     seeds = a.index.intersection(b.index)
@@ -60,8 +64,8 @@ def rank_shifts(cell: pd.DataFrame, metric: str, first: str, second: str) -> pd.
 def rank_interaction_p(
     shifts: np.ndarray, rng: np.random.Generator | None = None, draws: int = 200_000
 ) -> float:
-    """Exact sign-flip p-value of T = sum_i (sum_s D[s, i])^2 over the seeds' swaps (Monte Carlo beyond
-    :data:`~initsens.analysis.exact.EXACT_MAX` seeds).
+    """Exact sign-flip p-value of T = sum_i (sum_s D[s, i])^2 over the seeds' swaps (Monte Carlo
+    beyond :data:`~initsens.analysis.exact.EXACT_MAX` seeds).
     """
     d = np.asarray(shifts, dtype=np.float64)
     d = d[np.any(d != 0, axis=1)]
@@ -112,7 +116,8 @@ def p4_normalization(
     ]
     norms = sorted(data["normalization"].unique())
     pairs = list(combinations(norms, 2))
-    # a group is in the source's scope when its model and depth are, and so is every normalization compared
+    # a group is in the source's scope when its model and depth are, and so is every normalization
+    # compared
     kinds = [
         "source"
         if scope.contains(place) and all(n in scope.normalizations for n in norms)
@@ -191,8 +196,8 @@ def p4_normalization(
                 f"over {len(shifts[(a, b)])} seeds"
                 for (a, b), p in p_values.items()
             )
-            + f" (contradiction needs p < {level:.3g}); largest mean rank shift: {init} {estimate:+.2f} "
-            f"({pair[0]} − {pair[1]})"
+            + f" (contradiction needs p < {level:.3g}); largest mean rank shift: {init} "
+            f"{estimate:+.2f} ({pair[0]} − {pair[1]})"
         )
         nonzero = max(int(np.any(d.to_numpy() != 0, axis=1).sum()) for d in shifts.values())
         rows.append(
@@ -222,15 +227,16 @@ CLAIM = Claim(
     source="poster",
     scope=POSTER,
     metric=OWN_LOSS,
-    statistic="the largest mean shift of an initializer's rank (1 to 5 within a seed, failed runs last) between two "
-    "normalizations, paired by seed, with a paired t CI; an exact sign-flip test over seeds of whether any "
-    "initializer's rank moves",
-    rule=f"per model and depth: supported when the best initializers (as in P2) are the same under every "
-    f"normalization and every initializer's mean rank shift has a 90% CI inside ±{NEGLIGIBLE_SHIFT} (two "
-    "one-sided tests at 5%); contradicted when the best sets differ and the ranks move (sign-flip p below "
-    "α/m, over the pairs of normalizations too); not testable with one normalization or fewer than two "
-    "seeds with every run under both, or where no two initializers can be compared under some normalization (as "
-    "P2/P3: e.g. every run failed); else unresolved.",
+    statistic="the largest mean shift of an initializer's rank (1 to 5 within a seed, failed runs "
+    "last) between two normalizations, paired by seed, with a paired t CI; an exact sign-flip "
+    "test over seeds of whether any initializer's rank moves",
+    rule="per model and depth: supported when the best initializers (as in P2) are the same under "
+    "every normalization and every initializer's mean rank shift has a 90% CI inside "
+    f"±{NEGLIGIBLE_SHIFT} (two one-sided tests at 5%); contradicted when the best sets differ and "
+    "the ranks move (sign-flip p below α/m, over the pairs of normalizations too); not testable "
+    "with one normalization or fewer than two seeds with every run under both, or where no two "
+    "initializers can be compared under some normalization (as P2/P3: e.g. every run failed); "
+    "else unresolved.",
     judge=lambda runs, judging: p4_normalization(
         runs, judging.metric, judging.keys, POSTER, judging.alpha, judging.cache
     ),

@@ -33,7 +33,9 @@ TARGET = "VanillaVAE"
 
 
 def _scored(cell: pd.DataFrame, metric: str) -> np.ndarray:
-    """The metric with failed runs (``failed`` column, else a non-finite value) at +inf: tied last when ranked."""
+    """The metric with failed runs (``failed`` column, else a non-finite value) at +inf: tied last
+    when ranked.
+    """
     values = pd.to_numeric(cell[metric], errors="coerce").to_numpy(np.float64)
     failed = cell["failed"].to_numpy(bool) if "failed" in cell.columns else ~np.isfinite(values)
     return np.where(failed | ~np.isfinite(values), np.inf, values)
@@ -42,8 +44,8 @@ def _scored(cell: pd.DataFrame, metric: str) -> np.ndarray:
 def omega_difference(
     a: pd.DataFrame, b: pd.DataFrame, metric: str, level: float, side: str = "two-sided"
 ) -> tuple[float, float, float, float]:
-    """(Δ, jackknife SE, low, high) of rank-ω²(a) − rank-ω²(b) over every run (failed ones tied last) of two cells
-    that share seeds.
+    """(Δ, jackknife SE, low, high) of rank-ω²(a) − rank-ω²(b) over every run (failed ones tied
+    last) of two cells that share seeds.
     """
     seeds = np.array(sorted(set(a["seed"]) | set(b["seed"])))
 
@@ -61,8 +63,8 @@ def omega_difference(
 
 
 def unmeasurable(cell: pd.DataFrame, metric: str) -> str:
-    """Why a model's sensitivity cannot be measured in ``cell`` ('' when it can): ω² of ranks needs two
-    initializers with two runs each and ranks that do not all tie (e.g. every run failed).
+    """Why a model's sensitivity cannot be measured in ``cell`` ('' when it can): ω² of ranks needs
+    two initializers with two runs each and ranks that do not all tie (e.g. every run failed).
     """
     if int((cell.groupby(FACTOR).size() >= 2).sum()) < 2:
         return "fewer than two initializers with two runs"
@@ -84,7 +86,9 @@ def p1_most_sensitive(
     alpha: float = 0.05,
     target: str = TARGET,
 ) -> list[dict]:
-    """P1's sub-results, one per group of cells sharing every key but the model (depth, normalization, ...)."""
+    """P1's sub-results, one per group of cells sharing every key but the model (depth,
+    normalization, ...).
+    """
     data = with_failures(runs, metric)
     group_keys = [k for k in cell_keys if k != "model"]
     groups = list(data.groupby(group_keys, sort=True)) if group_keys else [((), data)]
@@ -110,7 +114,8 @@ def p1_most_sensitive(
             why = "; ".join(
                 (
                     [
-                        f"P1 compares the source's models, and {', '.join(absent)} were not trained here"
+                        f"P1 compares the source's models, and {', '.join(absent)} were not "
+                        "trained here"
                     ]
                     if absent
                     else []
@@ -152,8 +157,8 @@ def p1_most_sensitive(
             )
         if beaten:
             detail += (
-                f"; more sensitive than {target} at the Bonferroni level ({100 * strict:.2f}% one-sided "
-                f"bound): {', '.join(beaten)}"
+                f"; more sensitive than {target} at the Bonferroni level ({100 * strict:.2f}% "
+                f"one-sided bound): {', '.join(beaten)}"
             )
         rows.append(
             sub_result(
@@ -180,13 +185,14 @@ CLAIM = Claim(
     source="poster",
     scope=POSTER,
     metric=OWN_LOSS,
-    statistic="Δ_X = ω²(VanillaVAE) − ω²(X) for every other model X per depth and normalization, ω² of the ranks "
-    "of each model's runs (the share of their rank variance the initializer explains; failed runs tied last, so an "
-    "initializer's failures count as its worst outcomes), jackknife-t intervals over seeds",
-    rule="supported when every Δ_X has a one-sided 95% lower bound above 0; contradicted when some Δ_X has a "
-    "one-sided upper bound below 0 at level 1 − α/(m·k), k = 3 (the source's other models, however many the "
-    "data left); not testable where one of the source's models was not trained or cannot be measured (its "
-    "runs all tie, e.g. every run failed); else unresolved.",
+    statistic="Δ_X = ω²(VanillaVAE) − ω²(X) for every other model X per depth and normalization, "
+    "ω² of the ranks of each model's runs (the share of their rank variance the initializer "
+    "explains; failed runs tied last, so an initializer's failures count as its worst outcomes), "
+    "jackknife-t intervals over seeds",
+    rule="supported when every Δ_X has a one-sided 95% lower bound above 0; contradicted when "
+    "some Δ_X has a one-sided upper bound below 0 at level 1 − α/(m·k), k = 3 (the source's other "
+    "models, however many the data left); not testable where one of the source's models was not "
+    "trained or cannot be measured (its runs all tie, e.g. every run failed); else unresolved.",
     judge=lambda runs, judging: p1_most_sensitive(
         runs, judging.metric, judging.keys, POSTER, judging.alpha
     ),

@@ -1,4 +1,6 @@
-"""The reproduction report's figures: each claim's forest plot and the scale ladder's dose-response."""
+"""The reproduction report's figures: each claim's forest plot and the scale ladder's
+dose-response.
+"""
 
 from __future__ import annotations
 
@@ -37,8 +39,8 @@ COLORS = {
 
 
 def forest_plot(key: str, results: Sequence[StudyResult], dest: Path) -> Path:
-    """Each sub-result's estimate and 95% CI on the claim's metric, one colour per study, marker by verdict,
-    threshold line(s); sub-results beyond the source's scope are marked † .
+    """Each sub-result's estimate and 95% CI on the claim's metric, one colour per study, marker by
+    verdict, threshold line(s); sub-results beyond the source's scope are marked † .
     """
     frames = named_alike(
         [
@@ -106,9 +108,10 @@ def forest_plot(key: str, results: Sequence[StudyResult], dest: Path) -> Path:
 
 
 def ladder_plot(ladder: pd.DataFrame, dest: Path) -> Path:
-    """The dose-response: each claim's verdict (filled: the claim's metric; hollow: val_nelbo) and the runs' median
-    validation KL and ARI against the training size the KL weight M_N = batch / N assumes; the step-schedule rungs
-    (their own cells) join the right panel as triangles at their M_N's size.
+    """The dose-response: each claim's verdict (filled: the claim's metric; hollow: val_nelbo) and
+    the runs' median validation KL and ARI against the training size the KL weight M_N = batch / N
+    assumes; the step-schedule rungs (their own cells) join the right panel as triangles at their
+    M_N's size.
     """
     own_steps = ladder["epoch_steps"] == ladder["epoch_steps"].min()
     dose, steps = (

@@ -1,6 +1,6 @@
-"""The reproduction report's sections, each a list of Markdown lines: the claims table, what the exact tests can
-reach, the rules under shuffled initializers, the original-scale grid, the ladder, the evidence per claim, where the
-protocols disagree, the rules' history and Methods.
+"""The reproduction report's sections, each a list of Markdown lines: the claims table, what the
+exact tests can reach, the rules under shuffled initializers, the original-scale grid, the ladder,
+the evidence per claim, where the protocols disagree, the rules' history and Methods.
 """
 
 from __future__ import annotations
@@ -52,20 +52,22 @@ def rules(alpha: float) -> list[str]:
     lines = [
         f"## Decision rules ({now.version}, in force)\n",
         RULES_PREAMBLE + f" Here α = {alpha}.\n",
-        f"These rules ({now.version}) were fixed on {now.date} (commit `{now.commit}`, {now.fixed_at[11:16]} "
-        "UTC), after earlier versions had judged most of the runs below (see the rules' history). Whether a "
-        "sub-result's rules were stated before its runs is its own column of the evidence (**stated before its "
-        "runs**: yes when every run it is judged on was recorded after they were fixed); a sub-result whose runs "
-        "were recorded before is marked *judged after seeing its runs*.\n",
-        "Columns of the claims table: **verdict** on the claim's own metric over its source's scope; "
-        "**val_nelbo** the same sub-results on the common loss (the loss claims and E2); **beyond scope** the "
-        "cells the source did not measure, as their own family; **other default** P2 and P3 with the other "
-        'reading of "the default" standing for it (where both were trained).\n',
+        f"These rules ({now.version}) were fixed on {now.date} (commit `{now.commit}`, "
+        f"{now.fixed_at[11:16]} UTC), after earlier versions had judged most of the runs below "
+        "(see the rules' history). Whether a sub-result's rules were stated before its runs is "
+        "its own column of the evidence (**stated before its runs**: yes when every run it is "
+        "judged on was recorded after they were fixed); a sub-result whose runs were recorded "
+        "before is marked *judged after seeing its runs*.\n",
+        "Columns of the claims table: **verdict** on the claim's own metric over its source's "
+        "scope; **val_nelbo** the same sub-results on the common loss (the loss claims and E2); "
+        "**beyond scope** the cells the source did not measure, as their own family; **other "
+        'default** P2 and P3 with the other reading of "the default" standing for it (where '
+        "both were trained).\n",
     ]
     for key, claim in CLAIMS.items():
         lines.append(
-            f"- **{key}** ({claim.source}; scope: {claim.scope.describe()}; metric `{claim.metric}`). "
-            f"Statistic: {claim.statistic}. Rule: {claim.rule}"
+            f"- **{key}** ({claim.source}; scope: {claim.scope.describe()}; metric "
+            f"`{claim.metric}`). Statistic: {claim.statistic}. Rule: {claim.rule}"
         )
     return [*lines, ""]
 
@@ -75,8 +77,9 @@ STATED_BEFORE = {"yes": "yes", "no": "no: judged after seeing its runs", "": "�
 
 
 def deciding_estimate(row: pd.Series) -> str:
-    """A verdict row's deciding sub-result in words: its estimate as the claim's statistic defines it, CI and cell,
-    whether its rules were stated before its runs, and the pair that contradicts the claim there (P2/P3).
+    """A verdict row's deciding sub-result in words: its estimate as the claim's statistic defines
+    it, CI and cell, whether its rules were stated before its runs, and the pair that contradicts
+    the claim there (P2/P3).
     """
     if not row["where"]:
         return "–"
@@ -117,17 +120,20 @@ def _row_for(result: StudyResult, key: str) -> str:
     words = [
         _word(c) if c.split(" ")[0] in VERDICTS or c == NOT_TESTABLE else (c or "–") for c in cells
     ]
-    return f"| {result.name} | {words[0]} | {estimate} | {counts} | {before} | {' | '.join(words[1:])} |"
+    return (
+        f"| {result.name} | {words[0]} | {estimate} | {counts} | {before} | "
+        f"{' | '.join(words[1:])} |"
+    )
 
 
 def claims_overview(results: Sequence[StudyResult]) -> str:
-    """The claims table: one block of rows per claim, one row per study (a study not judged yet shows how far it
-    is trained; a claim waiting for a phase says which).
+    """The claims table: one block of rows per claim, one row per study (a study not judged yet
+    shows how far it is trained; a claim waiting for a phase says which).
     """
     lines = [
-        "| claim | study | verdict | estimate [95% CI] (deciding sub-result) | sub-results: supported / "
-        "contradicted / unresolved / not testable | stated before its runs | val_nelbo | beyond scope | "
-        "other default |",
+        "| claim | study | verdict | estimate [95% CI] (deciding sub-result) | sub-results: "
+        "supported / contradicted / unresolved / not testable | stated before its runs | "
+        "val_nelbo | beyond scope | other default |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for key, claim in CLAIMS.items():
@@ -154,10 +160,10 @@ def not_testable(results: Sequence[StudyResult]) -> list[str]:
 
 
 def reach(results: Sequence[StudyResult]) -> pd.DataFrame:
-    """What the exact tests can reach: per study and claim judged by one (E1, P4) in the source's scope, the level
-    a contradiction needs, the nonzero paired differences (seeds) the sub-results actually have (ties carry no
-    sign), the smallest p the test can give with them, in how many sub-results a contradiction is reachable, and
-    the nonzero differences it would need.
+    """What the exact tests can reach: per study and claim judged by one (E1, P4) in the source's
+    scope, the level a contradiction needs, the nonzero paired differences (seeds) the sub-results
+    actually have (ties carry no sign), the smallest p the test can give with them, in how many
+    sub-results a contradiction is reachable, and the nonzero differences it would need.
     """
     rows = []
     for r in results:
@@ -196,21 +202,25 @@ def reach(results: Sequence[StudyResult]) -> pd.DataFrame:
 
 
 def ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
-    """The scale ladder: why it exists, its table and its figure (nothing when no rung was planned)."""
+    """The scale ladder: why it exists, its table and its figure (nothing when no rung was
+    planned).
+    """
     if not len(ladder):
         return []
     lines = [
         "## The original protocol at the original data's scale\n",
-        "Two formulas of the original protocol depend on the data's size: the KL weight M_N = batch / N of the "
-        "split, and the schedules (validation, early stopping, minimum length, learning-rate decay) counted "
-        "in epochs. On tcga5 (247 training samples) they give M_N = 64/247 ≈ 0.26 and 3 optimizer steps per "
-        "epoch; on the Pan-Cancer matrix the study trained on, about 0.0072 and 138. The ladder (fixed in "
-        "`initsens.reproduction.studies.LADDER` before any rung was trained) moves them: the KL weight alone "
-        "for N_train = 247, 1,000, 3,000 and 8,850 (the dose-response), (b) the step schedule alone and (c) "
-        "both. KL rungs train the z-score cells; step-schedule rungs the paper's own cells (VanillaVAE and "
-        "IWAE, depth 1), so P1 (which compares four models) and P4 (two normalizations) are not testable "
-        "there. Each rung is judged on the claim's metric and, after the slash, on val_nelbo; a rung not "
-        "completely trained shows how far it got and no verdict.\n",
+        "Two formulas of the original protocol depend on the data's size: the KL weight M_N = "
+        "batch / N of the split, and the schedules (validation, early stopping, minimum length, "
+        "learning-rate decay) counted in epochs. On tcga5 (247 training samples) they give M_N = "
+        "64/247 ≈ 0.26 and 3 optimizer steps per epoch; on the Pan-Cancer matrix the study "
+        "trained on, about 0.0072 and 138. The ladder (fixed in "
+        "`initsens.reproduction.studies.LADDER` before any rung was trained) moves them: the KL "
+        "weight alone for N_train = 247, 1,000, 3,000 and 8,850 (the dose-response), (b) the step "
+        "schedule alone and (c) both. KL rungs train the z-score cells; step-schedule rungs the "
+        "paper's own cells (VanillaVAE and IWAE, depth 1), so P1 (which compares four models) and "
+        "P4 (two normalizations) are not testable there. Each rung is judged on the claim's "
+        "metric and, after the slash, on val_nelbo; a rung not completely trained shows how far "
+        "it got and no verdict.\n",
     ]
     header = [
         "rung",
@@ -268,7 +278,9 @@ def ladder_section(ladder: pd.DataFrame, figure: str | None) -> list[str]:
 
 
 def claim_section(key: str, results: Sequence[StudyResult], figure: str | None) -> list[str]:
-    """One claim's evidence: its declaration, each study's verdict and sub-results, and its forest plot."""
+    """One claim's evidence: its declaration, each study's verdict and sub-results, and its forest
+    plot.
+    """
     claim = CLAIMS[key]
     out = [
         f"### {key}\n",
@@ -309,8 +321,9 @@ def claim_section(key: str, results: Sequence[StudyResult], figure: str | None) 
 
 
 def provenance(sub: pd.DataFrame) -> str:
-    """One sentence on whether the rules in force were stated before the runs of ``sub`` (one claim's sub-results
-    in one study), following the evidence's ``stated_before`` column ('' where the runs do not say).
+    """One sentence on whether the rules in force were stated before the runs of ``sub`` (one
+    claim's sub-results in one study), following the evidence's ``stated_before`` column ('' where
+    the runs do not say).
     """
     if "stated_before" not in sub.columns or not (sub["stated_before"].isin(["yes", "no"])).any():
         return ""
@@ -318,13 +331,13 @@ def provenance(sub: pd.DataFrame) -> str:
     yes = sub["stated_before"] == "yes"
     if yes.all():
         return (
-            f"Every sub-result's runs were recorded after {now.version} was fixed ({now.date}): its rules were "
-            "stated before them."
+            f"Every sub-result's runs were recorded after {now.version} was fixed ({now.date}): "
+            "its rules were stated before them."
         )
     if not yes.any():
         return (
-            f"Every sub-result here was judged after seeing its runs: all were recorded before {now.version} "
-            f"was fixed ({now.date})."
+            "Every sub-result here was judged after seeing its runs: all were recorded before "
+            f"{now.version} was fixed ({now.date})."
         )
     counts = [
         f"{int((yes & (sub['scope'] == scope)).sum())} of {int((sub['scope'] == scope).sum())} "
@@ -333,13 +346,16 @@ def provenance(sub: pd.DataFrame) -> str:
         if (sub["scope"] == scope).any()
     ]
     return (
-        f"Judged by rules stated before their runs ({now.version}, fixed {now.date}): {', '.join(counts)} "
-        f"({'; '.join(sub.loc[yes, 'where'])}); the others were judged after seeing their runs."
+        f"Judged by rules stated before their runs ({now.version}, fixed {now.date}): "
+        f"{', '.join(counts)} ({'; '.join(sub.loc[yes, 'where'])}); the others were judged after "
+        "seeing their runs."
     )
 
 
 def disagreements(results: Sequence[StudyResult]) -> list[str]:
-    """Claims the protocols judge differently, the sub-results that differ, the diagnostics and settings."""
+    """Claims the protocols judge differently, the sub-results that differ, the diagnostics and
+    settings.
+    """
     out = ["## Where the protocols disagree\n"]
     keys = [k for k in CLAIMS if len({r.verdict(k) for r in results if r.verdict(k)}) > 1]
     if not keys:
@@ -370,7 +386,8 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
         ].fillna("–")
         if len(differing):
             out.append(
-                "  Sub-results in the source's scope that differ (– where a study has no such sub-result): "
+                "  Sub-results in the source's scope that differ (– where a study has no such "
+                "sub-result): "
                 + "; ".join(
                     f"{w} ({', '.join(f'{r.name} {row[r.name]}' for r in judged)})"
                     for w, row in differing.set_index("where").iterrows()
@@ -391,8 +408,8 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
     if keys_differing:
         out += [
             "",
-            "Settings that differ between the protocols (each can be set alone with its `initsens train` "
-            "option; `initsens presets` explains every value):",
+            "Settings that differ between the protocols (each can be set alone with its `initsens "
+            "train` option; `initsens presets` explains every value):",
             "",
             "| setting | " + " | ".join(r.name for r in results) + " |",
             "|---|" + "---|" * len(results),
@@ -405,13 +422,19 @@ def disagreements(results: Sequence[StudyResult]) -> list[str]:
     return out
 
 
-#: Where the null checks' verdicts (``scripts/permuted_null.py``) are kept, beside the report's other tables.
+#: Where the null checks' verdicts (``scripts/permuted_null.py``) are kept, beside the report's
+#: other tables.
 NULL_TABLE = "nulls.csv"
 
 
 def null_cell(row: pd.Series, fixed: bool = False) -> str:
-    """One claim's false contradictions in one null: count, rate and exact 95% interval, ▲ above 5%, † fixed."""
-    text = f"{int(row['false'])} ({100 * row['rate']:.1f}% [{100 * row['low']:.1f}, {100 * row['high']:.1f}])"
+    """One claim's false contradictions in one null: count, rate and exact 95% interval, ▲ above 5%,
+    † fixed.
+    """
+    text = (
+        f"{int(row['false'])} ({100 * row['rate']:.1f}% [{100 * row['low']:.1f}, "
+        f"{100 * row['high']:.1f}])"
+    )
     return text + (" ▲" if row["above"] else "") + (" †" if fixed else "")
 
 
@@ -420,10 +443,11 @@ def null_section(
     results: Sequence[StudyResult],
     history: dict[str, pd.DataFrame] | None = None,
 ) -> list[str]:
-    """How often each claim comes out contradicted in worlds where the initializer does not matter (the permuted
-    and centred nulls of ``scripts/permuted_null.py``: the rules' false-contradiction rate on data shaped like
-    these), per rules version, null and protocol, with exact intervals and the binomial test against 5%; a
-    protocol whose judged runs changed since says so. ``history``: the verdicts earlier versions gave (for †).
+    """How often each claim comes out contradicted in worlds where the initializer does not matter
+    (the permuted and centred nulls of ``scripts/permuted_null.py``: the rules' false-contradiction
+    rate on data shaped like these), per rules version, null and protocol, with exact intervals and
+    the binomial test against 5%; a protocol whose judged runs changed since says so. ``history``:
+    the verdicts earlier versions gave (for †).
     """
     if not len(null):
         return []
@@ -431,21 +455,24 @@ def null_section(
     counts = null_counts(null)
     lines = [
         "### The rules where the initializer does not matter\n",
-        "`scripts/permuted_null.py` judges each protocol's judged runs (its own reading of the default) again "
-        "in worlds where no initializer is better. **permuted** shuffles the initializer labels among the runs of "
-        "each seed within each cell (spreads pooled). **normal** draws each initializer's finished runs from a "
-        "normal with the cell's common centre and the initializer's own SD (spreads kept, 60-200-fold apart in "
-        "these runs). **centred** moves each initializer's finished runs to the cell's common centre and "
-        "resamples them whole (spreads and shapes kept); a bootstrap world of ten values is harsher than "
-        "the data, since exact tests reject 2-80 times their level there (`scripts/trimmed_tail.py`), so its "
-        "counts are upper bounds, not error rates. A contradiction is an error of the rules on data shaped like "
-        "these, except one decided by failure counts where failures are kept (normal, centred; P2 and P3 say "
-        f"which decided, and only those by centres count). `{NULL_TABLE}` beside the claims table keeps every "
-        "verdict. Each cell: false contradictions (rate, exact 95% interval); ▲ where the rate is significantly "
-        "above 5% (exact one-sided binomial test at 5%); † where every world gave the verdict the real runs "
-        "get, so the count repeats the real verdict and is no error rate (E2 correlates loss and ARI within "
-        "each seed's runs, which the permuted null keeps together; P1 ranks failed runs last, and two nulls "
-        "keep failures; a claim not testable for want of a model's runs stays so).\n",
+        "`scripts/permuted_null.py` judges each protocol's judged runs (its own reading of the "
+        "default) again in worlds where no initializer is better. **permuted** shuffles the "
+        "initializer labels among the runs of each seed within each cell (spreads pooled). "
+        "**normal** draws each initializer's finished runs from a normal with the cell's common "
+        "centre and the initializer's own SD (spreads kept, 60-200-fold apart in these runs). "
+        "**centred** moves each initializer's finished runs to the cell's common centre and "
+        "resamples them whole (spreads and shapes kept); a bootstrap world of ten values is "
+        "harsher than the data, since exact tests reject 2-80 times their level there "
+        "(`scripts/trimmed_tail.py`), so its counts are upper bounds, not error rates. A "
+        "contradiction is an error of the rules on data shaped like these, except one decided by "
+        "failure counts where failures are kept (normal, centred; P2 and P3 say which decided, "
+        f"and only those by centres count). `{NULL_TABLE}` beside the claims table keeps every "
+        "verdict. Each cell: false contradictions (rate, exact 95% interval); ▲ where the rate is "
+        "significantly above 5% (exact one-sided binomial test at 5%); † where every world gave "
+        "the verdict the real runs get, so the count repeats the real verdict and is no error "
+        "rate (E2 correlates loss and ARI within each seed's runs, which the permuted null keeps "
+        "together; P1 ranks failed runs last, and two nulls keep failures; a claim not testable "
+        "for want of a model's runs stays so).\n",
     ]
     versions = [v.version for v in RULES_HISTORY if v.version in set(counts["rules"])]
     for version in reversed(versions):
@@ -495,8 +522,8 @@ def null_section(
 def _verdict_in(
     history: dict[str, pd.DataFrame], version: str, study: str, claim: str
 ) -> str | None:
-    """The verdict rules ``version`` gave ``claim`` for ``study`` (verdict check, source's scope), from the
-    history kept beside the report; None when it is not there.
+    """The verdict rules ``version`` gave ``claim`` for ``study`` (verdict check, source's scope),
+    from the history kept beside the report; None when it is not there.
     """
     frame = history.get(version, pd.DataFrame())
     if not len(frame) or "check" not in frame.columns:
@@ -516,13 +543,14 @@ def _other_reading(result: StudyResult) -> str:
 
 
 def history_section(history: dict[str, pd.DataFrame], results: Sequence[StudyResult]) -> list[str]:
-    """The rules' versions (date, commit, what changed, what each judged before the next existed) and, per study
-    and claim, the verdict each version gave (the earlier ones as they judged, from ``history/``).
+    """The rules' versions (date, commit, what changed, what each judged before the next existed)
+    and, per study and claim, the verdict each version gave (the earlier ones as they judged, from
+    ``history/``).
     """
     lines = [
         "## The rules' history\n",
-        "A rule changed after real results were judged is a new version; the verdicts each version gave stay "
-        "shown. Versions (the last is in force):\n",
+        "A rule changed after real results were judged is a new version; the verdicts each "
+        "version gave stay shown. Versions (the last is in force):\n",
         "| version | fixed | commit | what it changed | judged before the next version existed |",
         "|---|---|---|---|---|",
         *[
@@ -548,8 +576,9 @@ def history_section(history: dict[str, pd.DataFrame], results: Sequence[StudyRes
     if keys and len(columns) > 1:
         versions = list(columns)
         lines += [
-            "Verdicts by version (claim's metric and source's scope where the version had them; v1 judged "
-            "every claim on val_nelbo over every cell; – where a version did not judge that study):\n",
+            "Verdicts by version (claim's metric and source's scope where the version had them; "
+            "v1 judged every claim on val_nelbo over every cell; – where a version did not judge "
+            "that study):\n",
             "| study | claim | " + " | ".join(versions) + " |",
             "|---|---|" + "---|" * len(versions),
         ]
@@ -562,8 +591,8 @@ def history_section(history: dict[str, pd.DataFrame], results: Sequence[StudyRes
 
 
 def scale_section(results: Sequence[StudyResult]) -> list[str]:
-    """The original code at the original data's scale: its phases, what its runs learned, and what a 247-sample
-    stand-in for the 8,850-sample matrix can and cannot show.
+    """The original code at the original data's scale: its phases, what its runs learned, and what a
+    247-sample stand-in for the 8,850-sample matrix can and cannot show.
     """
     found = [r for r in results if r.name == ORIGINAL_SCALE]
     if not found:
@@ -571,17 +600,20 @@ def scale_section(results: Sequence[StudyResult]) -> list[str]:
     r = found[0]
     lines = [
         "## The original code at the original data's scale, on the poster's whole grid\n",
-        f"`{ORIGINAL_SCALE}` is the original protocol with the two formulas that depend on the data's size set "
-        f"for the Pan-Cancer matrix (KL weight M_N = 64/{PANCAN_TRAIN:,}, epochs of {PANCAN_EPOCH_STEPS} "
-        "optimizer steps): the ladder's rung (c), where the latent code opens, on the four models x five "
-        "initializers x depths 1 and 2 x z-score and min-max x 10 seeds. Its grid and training order were "
-        f"fixed in `initsens.reproduction.studies.PHASES` at commit `{SCALE_FIXED_AT}`, before its first new run "
-        "was trained (rung (c)'s 100 runs are its own: same run ids, same folder); each phase is judged once it "
-        "and every phase before it are complete, and a claim waiting for a later phase says so.\n",
+        f"`{ORIGINAL_SCALE}` is the original protocol with the two formulas that depend on the "
+        f"data's size set for the Pan-Cancer matrix (KL weight M_N = 64/{PANCAN_TRAIN:,}, epochs "
+        f"of {PANCAN_EPOCH_STEPS} optimizer steps): the ladder's rung (c), where the latent code "
+        "opens, on the four models x five initializers x depths 1 and 2 x z-score and min-max x "
+        "10 seeds. Its grid and training order were fixed in "
+        f"`initsens.reproduction.studies.PHASES` at commit `{SCALE_FIXED_AT}`, before its first "
+        "new run was trained (rung (c)'s 100 runs are its own: same run ids, same folder); each "
+        "phase is judged once it and every phase before it are complete, and a claim waiting for "
+        "a later phase says so.\n",
         "| phase | runs trained | judged |",
         "|---|---|---|",
         *[
-            f"| {p.phase.label} | {p.trained} of {p.expected} | {'yes' if p.judged else 'not yet'} |"
+            f"| {p.phase.label} | {p.trained} of {p.expected} | {'yes' if p.judged else 'not yet'} "
+            "|"
             for p in r.phases
         ],
         "",
@@ -596,16 +628,18 @@ def scale_section(results: Sequence[StudyResult]) -> list[str]:
         )
     steps = PANCAN_EPOCH_STEPS * 64
     lines.append(
-        "What a 247-sample stand-in can and cannot show. tcga5's training split has 247 samples of five cancer "
-        f"types; the Pan-Cancer matrix's had about {PANCAN_TRAIN:,} of 33. With epochs of {PANCAN_EPOCH_STEPS} steps "
-        f'of 64, every "epoch" here passes over the same 247 samples about {steps / 247:.0f} times '
-        f"({steps:,} / 247), so early stopping's patience of 3 epochs spans about {3 * PANCAN_EPOCH_STEPS} steps on "
-        "data the model has seen many times over: the objective and the optimizer's schedule are the original "
-        "ones, the data are not. These runs can show how the initializers and models behave under the original "
-        "objective once its posterior opens; they cannot show behaviour on 8,850 distinct samples (less "
-        "memorisation) or on 33 cancer types. Five very distinct cohorts cluster far more easily than 33: the "
-        "ARIs here (0.85 median in rung (c)) are not comparable in level with the paper's (its Figure 4C: median "
-        "ARI near 0.6); comparisons between initializers and models within this grid are what it offers.\n"
+        "What a 247-sample stand-in can and cannot show. tcga5's training split has 247 samples "
+        f"of five cancer types; the Pan-Cancer matrix's had about {PANCAN_TRAIN:,} of 33. With "
+        f'epochs of {PANCAN_EPOCH_STEPS} steps of 64, every "epoch" here passes over the same '
+        f"247 samples about {steps / 247:.0f} times ({steps:,} / 247), so early stopping's "
+        f"patience of 3 epochs spans about {3 * PANCAN_EPOCH_STEPS} steps on data the model has "
+        "seen many times over: the objective and the optimizer's schedule are the original ones, "
+        "the data are not. These runs can show how the initializers and models behave under the "
+        "original objective once its posterior opens; they cannot show behaviour on 8,850 "
+        "distinct samples (less memorisation) or on 33 cancer types. Five very distinct cohorts "
+        "cluster far more easily than 33: the ARIs here (0.85 median in rung (c)) are not "
+        "comparable in level with the paper's (its Figure 4C: median ARI near 0.6); comparisons "
+        "between initializers and models within this grid are what it offers.\n"
     )
     return lines
 
@@ -627,11 +661,13 @@ def methods(results: Sequence[StudyResult], context: Context) -> list[str]:
         judged = (
             f"{counts} judged; {capped} reached the epoch cap), on {devices}"
             if len(runs)
-            else "none judged yet: a phase is judged once it and every phase before it are complete)"
+            else "none judged yet: a phase is judged once it and every phase before it are "
+            "complete)"
         )
         return (
             f"- **{r.name}** ({r.study.kind}): {r.progress()} ({judged}, "
-            f'{context.wall.get(r.name, float("nan")) / 60:.1f} min of ensemble time; "the default" read as '
+            f"{context.wall.get(r.name, float('nan')) / 60:.1f} min of ensemble time; "
+            '"the default" read as '
             f"`{r.study.default}`{link}"
         )
 
@@ -639,17 +675,19 @@ def methods(results: Sequence[StudyResult], context: Context) -> list[str]:
         "",
         "## Methods and reproducibility\n",
         f"Command: `{context.command}`\n",
-        "Training: `initsens train` per study, into `<out>/<protocol>/`, `<out>/ablations/<name>/` and "
-        "`<out>/ladder/<rung>/` (resumable). Claims: `initsens.reproduction.claims` (rules tested on made-up "
-        "tables with known verdicts in `tests/test_claims.py`, error rates simulated in "
-        "`tests/test_claims_error_rates.py`). Each protocol's and ablation's full `initsens analyze` report of "
-        'its own loss is linked below (both readings of "the default" where both were trained).\n',
+        "Training: `initsens train` per study, into `<out>/<protocol>/`, "
+        "`<out>/ablations/<name>/` and `<out>/ladder/<rung>/` (resumable). Claims: "
+        "`initsens.reproduction.claims` (rules tested on made-up tables with known verdicts in "
+        "`tests/test_claims.py`, error rates simulated in `tests/test_claims_error_rates.py`). "
+        "Each protocol's and ablation's full `initsens analyze` report of its own loss is linked "
+        'below (both readings of "the default" where both were trained).\n',
         *[line(r) for r in results],
         "",
-        f"Data: {context.data.get('name', '')}, content sha256 `{context.data.get('sha256', '')}`.\n",
-        f"Tables: `{context.tables_dir}/claims.parquet` (every verdict: claim, study, check, scope), "
-        f"`{context.tables_dir}/evidence.parquet` (every sub-result) and `{context.tables_dir}/ladder.parquet` "
-        "(the ladder's table).\n",
+        f"Data: {context.data.get('name', '')}, content sha256 "
+        f"`{context.data.get('sha256', '')}`.\n",
+        f"Tables: `{context.tables_dir}/claims.parquet` (every verdict: claim, study, check, "
+        f"scope), `{context.tables_dir}/evidence.parquet` (every sub-result) and "
+        f"`{context.tables_dir}/ladder.parquet` (the ladder's table).\n",
         "Versions: "
         + ", ".join(f"{k} {v}" for k, v in context.versions.items())
         + f", Python {platform.python_version()}.\n",
