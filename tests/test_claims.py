@@ -31,7 +31,7 @@ from initsens.reproduction.claims import (
     verdicts,
 )
 from initsens.reproduction.claims.base import ari_signal
-from initsens.reproduction.claims.best import best_initializer_claim
+from initsens.reproduction.claims.best import BY_CENTRE, TRIM, best_initializer_claim
 from initsens.reproduction.claims.clustering import (
     between_initializers,
     e1_uniform_clusters_worse,
@@ -622,15 +622,16 @@ def test_p2_names_the_strongest_contradiction():
 
 
 def games_howell_by_hand(a: np.ndarray, b: np.ndarray, k: int) -> tuple[float, float, float, float]:
-    """trim_mean(a) − trim_mean(b) (20%), its Games-Howell simultaneous 95% CI among k groups and
-    its adjusted p, written out: Yuen's standard error from scipy's winsorized samples,
-    Welch-Satterthwaite df on the trimmed sizes, scipy's studentized range.
+    """centre(a) − centre(b) (means trimmed by the rules' TRIM: 0 in v5), its Games-Howell
+    simultaneous 95% CI among k groups and its adjusted p, written out: Yuen's standard error from
+    scipy's winsorized samples (Welch's at trim 0), Welch-Satterthwaite df on the trimmed sizes,
+    scipy's studentized range.
     """
 
     def parts(x: np.ndarray) -> tuple[float, float, int]:
-        h = x.size - 2 * int(0.2 * x.size)
-        winsorized = np.asarray(mstats.winsorize(x, limits=(0.2, 0.2)))
-        return stats.trim_mean(x, 0.2), (x.size - 1) * winsorized.var(ddof=1) / (h * (h - 1)), h
+        h = x.size - 2 * int(TRIM * x.size)
+        winsorized = np.asarray(mstats.winsorize(x, limits=(TRIM, TRIM)))
+        return stats.trim_mean(x, TRIM), (x.size - 1) * winsorized.var(ddof=1) / (h * (h - 1)), h
 
     (ca, va, ha), (cb, vb, hb) = parts(a), parts(b)
     diff, se = ca - cb, np.sqrt(va + vb)
@@ -722,7 +723,7 @@ def test_p2_p3_show_the_defined_delta_apart_from_the_contradicting_pair():
         assert (row["pair_claimed"], row["pair_better"], row["pair_by"]) == (
             worst,
             better,
-            "trimmed mean",
+            BY_CENTRE,
         )
         assert (
             row["pair_estimate"],

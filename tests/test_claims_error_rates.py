@@ -21,7 +21,7 @@ from scipy import stats
 
 from initsens.analysis.posthoc import studentized_range_quantile
 from initsens.reproduction.claims import CONTRADICTED, SUPPORTED
-from initsens.reproduction.claims.best import CellComparison, best_set_rule
+from initsens.reproduction.claims.best import TRIM, CellComparison, best_set_rule
 from initsens.reproduction.claims.clustering import loss_tracks_clustering, uniform_against
 from initsens.reproduction.claims.normalization import rank_interaction_p
 from initsens.reproduction.claims.sensitivity import omega_difference
@@ -98,7 +98,7 @@ def q_critical():
     return lambda df: np.interp(np.log(df), np.log(grid), values)
 
 
-def _claimed_worse(groups: np.ndarray, q_critical, trim: float = 0.2) -> np.ndarray:
+def _claimed_worse(groups: np.ndarray, q_critical, trim: float = TRIM) -> np.ndarray:
     """Per table (tables, 5, n): is group 0 (the claimed initializer) significantly worse (higher)
     than another, by Games-Howell on ``trim``-trimmed means with Yuen's errors (rules v4; trim 0: on
     means, v3) at alpha? The rule's decision p_adj < alpha, taken as sqrt(2)|t| > q(1 - alpha, k,
@@ -155,10 +155,10 @@ def _tables(rng, claimed_sd, rival_sd, shape, shift=0.0):
 
 
 def test_on_means_the_outlier_scenario_is_called_far_above_alpha(q_critical):
-    """Why rules v4 compare trimmed means: with one rival run in ten far out (the rival's mean tied
-    with the claimed one's), Games-Howell on means (v3) calls the claimed initializer worse in about
-    a third of tables, where the trimmed version stays within alpha
-    (test_p2_contradiction_rate_at_the_boundary).
+    """The known limit of Games-Howell on means (rules v3 and v5): with one rival run in ten far out
+    (the rival's mean tied with the claimed one's), it calls the claimed initializer worse in about
+    a third of tables (20% trimmed means, v4, hold here when the rival's trimmed mean is tied: the
+    "rival: one run in ten far out" boundary, but not under the runs' shuffled labels).
     """
     rng = np.random.default_rng(7)
     groups = np.empty((TABLES, 5, SEEDS))
@@ -167,7 +167,7 @@ def test_on_means_the_outlier_scenario_is_called_far_above_alpha(q_critical):
     groups[:, 1] = 100 + rng.standard_normal((TABLES, SEEDS)) + far - 4.0  # mean 100
     groups[:, 2:] = 150 + rng.standard_normal((TABLES, 3, SEEDS))
     on_means = float(np.mean(_claimed_worse(groups, q_critical, trim=0.0)))
-    report("P2/P3 on means (v3), rival with outliers", on_means)
+    report("P2/P3 on means (v3, v5), rival with outliers", on_means)
     assert on_means > 4 * ALPHA
 
 
@@ -181,17 +181,16 @@ def test_p2_contradiction_rate_at_the_boundary(scenario, q_critical):
 
 
 def test_p2_power(q_critical):
-    """The claimed initializer worse than a rival by 1.5 of its SD (equal spreads, normal): found in
-    nearly half of the tables. Trimming costs power on normal data at ten seeds (0.46 against 0.63
-    on means, v3, at 2,000 tables: six values left and five df per group), the price of a size that
-    holds with one run in ten far out.
+    """The claimed initializer worse than a rival by 1.5 of its SD (equal spreads): found in most
+    tables (20% trimmed means, v4, found it in 0.46 of them against 0.63 on means).
     """
-    groups = _tables(np.random.default_rng(5), 1.0, 1.0, "normal", 1.5)
-    power = float(np.mean(_claimed_worse(groups, q_critical)))
-    on_means = float(np.mean(_claimed_worse(groups, q_critical, trim=0.0)))
+    power = float(
+        np.mean(
+            _claimed_worse(_tables(np.random.default_rng(5), 1.0, 1.0, "normal", 1.5), q_critical)
+        )
+    )
     report("P2/P3 power, claimed 1.5 SD worse", power)
-    report("P2/P3 power on means (v3), claimed 1.5 SD worse", on_means)
-    assert power > 0.4 and on_means - power < 0.2
+    assert power > 0.5
 
 
 def test_the_quantile_decision_is_the_rules_decision(q_critical):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from initsens.reproduction.claims.best import TRIM
 from initsens.reproduction.nulls import centre_on_cell, centred, error_rate, normal, permuted
 
 
@@ -40,7 +41,7 @@ def _runs(seed=0):
     return pd.DataFrame(rows)
 
 
-def test_centring_gives_every_initializer_the_cells_trimmed_mean_and_keeps_its_spread():
+def test_centring_gives_every_initializer_the_cells_centre_and_keeps_its_spread():
     runs = _runs()
     out = centre_on_cell(runs)
     for _, group in out.groupby(["model", "initializer"]):
@@ -48,8 +49,8 @@ def test_centring_gives_every_initializer_the_cells_trimmed_mean_and_keeps_its_s
         cell = runs[(runs["model"] == group["model"].iloc[0]) & (runs["status"] == "ok")]
         for m in ("val_loss", "val_nelbo", "ari"):
             finished = group[m].dropna().to_numpy()
-            assert stats.trim_mean(finished, 0.2) == pytest.approx(
-                stats.trim_mean(cell[m].dropna().to_numpy(), 0.2), abs=1e-9
+            assert stats.trim_mean(finished, TRIM) == pytest.approx(
+                stats.trim_mean(cell[m].dropna().to_numpy(), TRIM), abs=1e-9
             )
             assert group[m].std() == pytest.approx(before[m].std(), rel=1e-12)
     assert out.loc[runs["status"] != "ok", "val_loss"].isna().all()
@@ -129,6 +130,6 @@ def test_a_normal_world_keeps_each_initializers_spread_and_failures_at_a_common_
         sd = runs[ok & (runs["model"] == model) & (runs["initializer"] == init)]["val_loss"].std()
         # normal draws around the cell's common trimmed mean with the initializer's own SD
         assert group["val_loss"].mean() == pytest.approx(
-            stats.trim_mean(cell, 0.2), abs=4 * sd / np.sqrt(len(group))
+            stats.trim_mean(cell, TRIM), abs=4 * sd / np.sqrt(len(group))
         )
         assert group["val_loss"].std() == pytest.approx(sd, rel=0.05)

@@ -4,8 +4,8 @@ judged on them again and again give each rule's false-contradiction rate on data
 
 - :func:`permuted` shuffles the initializer labels among the runs of each seed within each cell: it
   pools the initializers' spreads, so unequal spreads are never put to the test.
-- :func:`centred` moves each initializer's finished runs to the cell's common centre (the 20%
-  trimmed mean rules v4 compare) and resamples them whole: spreads, shapes and failures kept. A
+- :func:`centred` moves each initializer's finished runs to the cell's common centre (the mean the
+  rules compare; v4 trimmed it) and resamples them whole: spreads, shapes and failures kept. A
   bootstrap world of ten values is harsher than the data (``scripts/trimmed_tail.py``: exact tests
   reject 2-80 times their level there), so its counts are upper bounds.
 - :func:`normal` draws each initializer's finished runs from a normal with the common centre and the
@@ -53,7 +53,7 @@ def _trimmed(values: pd.Series) -> float:
 def centre_on_cell(runs: pd.DataFrame) -> pd.DataFrame:
     """``runs`` with each measure of each initializer's finished runs (status ok, value finite)
     shifted by the difference between the cell's centre over its finished runs and the
-    initializer's, centres being the 20% trimmed means the rules compare (``claims.best.TRIM``):
+    initializer's, centres being the means the rules compare (trimmed by ``claims.best.TRIM``):
     every initializer's centre is then the cell's, its spread and shape unchanged.
     """
     out = runs.copy()

@@ -1,11 +1,12 @@
 """P2 and P3: which initializers perform best in a cell.
 
-Initializers are compared by their 20% trimmed means with Yuen's standard errors and degrees of
-freedom in the studentized range (Games-Howell on trimmed means, rules v4): spreads differ
-60-200-fold between initializers and one run in ten can sit far out, where Games-Howell on means
-calls a difference about a third of the time (the centred null). A failed run counts against its
-initializer: one that fails significantly more often than another (one-sided Fisher exact test,
-Bonferroni over the cell's pairs) is worse than it.
+Initializers are compared by Games-Howell on their means (Welch standard errors and degrees of
+freedom in the studentized range), whatever the spreads: they differ 60-200-fold in these runs.
+Rules v4 compared 20% trimmed means instead; v5 compares means again, since on these runs' shuffled
+labels trimmed means called false contradictions twice as often as allowed (mixtures of converged
+and stuck seeds, read as outliers). A failed run counts against its initializer: one that fails
+significantly more often than another (one-sided Fisher exact test, Bonferroni over the cell's
+pairs) is worse than it.
 """
 
 from __future__ import annotations
@@ -38,23 +39,23 @@ from initsens.reproduction.claims.base import (
 
 XAVIERS_AND_DEFAULT = ("xavier_normal", "xavier_uniform", "default")
 #: The share cut from each end of an initializer's finished runs before P2, P3 and P4 compare
-#: centres (rules v4).
-TRIM = 0.2
+#: centres: 0 (means) in rules v5 as in v3; v4 cut 20%.
+TRIM = 0.0
 #: What a contradicting pair is decided by when it is not failures (the evidence's ``pair_by``).
-BY_CENTRE = "trimmed mean"
+BY_CENTRE = "mean"
 
 
 @dataclass
 class CellComparison:
-    """What one cell says about its initializers: the :data:`TRIM`-trimmed means of the finished
-    runs (``centres``), Games-Howell pairs on them (difference, adjusted p, Yuen's se and df) and
+    """What one cell says about its initializers: the means of the finished runs (``centres``,
+    trimmed by :data:`TRIM`), Games-Howell pairs on them (difference, adjusted p, se and df) and
     failures (failed, runs).
     """
 
     centres: dict[str, float]
     pairs: dict[
         tuple[str, str], tuple[float, float, float, float]
-    ]  # (trimmed-mean difference, p_adj, se, df)
+    ]  # (difference of centres, p_adj, se, df)
     failures: dict[str, tuple[int, int]]
     compared: int = 0  # initializers in the Games-Howell family
 
@@ -122,7 +123,7 @@ class CellComparison:
     def worse_p(self, i: str, j: str) -> tuple[float, str]:
         """How strongly ``i`` is worse than ``j``: the smaller of the Games-Howell p_adj (where
         ``i``'s centre is higher) and the Bonferroni-adjusted Fisher p of more failures, with which
-        one it is ('trimmed mean' or 'failures').
+        one it is (:data:`BY_CENTRE` or 'failures').
         """
         pair = self.pairs.get((i, j))
         by_mean = pair[1] if pair is not None and pair[0] > 0 else 1.0
@@ -131,7 +132,7 @@ class CellComparison:
         return (by_mean, BY_CENTRE) if by_mean <= by_failures else (by_failures, "failures")
 
     def worse(self, i: str, j: str, level: float) -> bool:
-        """``i`` is significantly worse than ``j``: a higher trimmed mean (Games-Howell p_adj <
+        """``i`` is significantly worse than ``j``: a higher mean (Games-Howell p_adj <
         level) or more failures (Fisher p, Bonferroni over the cell's pairs, < level).
         """
         return self.worse_p(i, j)[0] < level
@@ -168,7 +169,7 @@ def best_set_rule(
         p_value, by = cell.worse_p(c, j)
         if by == BY_CENTRE:
             p_text, level_text = fmt_p_against(p_value, alpha / m)
-            why = f"higher trimmed mean, Games-Howell p_adj = {p_text} < {level_text}"
+            why = f"higher {BY_CENTRE}, Games-Howell p_adj = {p_text} < {level_text}"
         else:
             (fc, nc), (fj, nj) = cell.failures.get(c, (0, 0)), cell.failures.get(j, (0, 0))
             why = f"more failures, {fc}/{nc} vs {fj}/{nj}"
@@ -195,8 +196,8 @@ def best_set_rule(
 
 #: The evidence columns of a contradicted P2/P3 sub-result's contradicting pair (empty or NaN
 #: elsewhere): the claimed initializer, the one significantly better than it, centre(better) −
-#: centre(claimed) (20% trimmed means) with its Games-Howell simultaneous 95% CI, the adjusted p
-#: that decided it, whether by trimmed means or by failures, and all of it in words.
+#: centre(claimed) (means) with its Games-Howell simultaneous 95% CI, the adjusted p that decided
+#: it, whether by means or by failures, and all of it in words.
 PAIR_COLUMNS = (
     "pair_claimed",
     "pair_better",
@@ -213,7 +214,7 @@ def best_set_estimate(
     cell: CellComparison, claimed: set[str]
 ) -> tuple[str, str, float, float, float]:
     """The statistic as P2 and P3 define it: (best other, worst claimed, Δ = centre(best other) −
-    centre(worst claimed), centres the 20% trimmed means of finished runs, and the Games-Howell
+    centre(worst claimed), centres the means of finished runs, and the Games-Howell
     simultaneous 95% CI of that pair); > 0: the claimed initializers are better; names '' and NaN
     where either side has no finished run, CI NaN where the pair was not compared (fewer than two
     finished runs).
@@ -258,8 +259,7 @@ def contradicting_pair(cell: CellComparison, pair: tuple[str, str] | None) -> di
     )
     if by == BY_CENTRE:
         words = (
-            f"{better} beats claimed {claimed}: {difference} (trimmed means), Games-Howell p_adj = "
-            f"{p_value:.3g}"
+            f"{better} beats claimed {claimed}: {difference}, Games-Howell p_adj = {p_value:.3g}"
         )
     else:
         (fc, nc), (fb, nb) = cell.failures.get(claimed, (0, 0)), cell.failures.get(better, (0, 0))
@@ -390,8 +390,7 @@ def _best(
 #: P2 and P3 show the same statistic on the same axis, and the same columns beside it: which
 #: initializers Δ compares and, where a cell contradicts the claim, the pair that does.
 _FIGURE = Figure(
-    "Δ val_loss: best other − worst claimed initializer, 20% trimmed means (> 0: the claimed ones "
-    "beat the rest)",
+    "Δ val_loss: best other − worst claimed initializer (> 0: the claimed ones beat the rest)",
     unbounded=True,
 )
 _COLUMNS = {
@@ -410,11 +409,10 @@ P2 = Claim(
     source="poster",
     scope=POSTER,
     metric=OWN_LOSS,
-    statistic="Δ = 20% trimmed mean of the best other initializer minus that of the worst claimed "
-    "one at depth 1 (> 0: the claimed ones are better), Games-Howell CI on trimmed means (Yuen's "
-    "errors)" + _PAIR,
+    statistic="Δ = mean of the best other initializer minus mean of the worst claimed one at "
+    "depth 1 (> 0: the claimed ones are better), Games-Howell CI" + _PAIR,
     rule="per cell: supported when no claimed initializer is significantly worse than another "
-    "(Games-Howell on 20% trimmed means with Yuen's errors, or a one-sided Fisher test of failure "
+    "(Games-Howell, or a one-sided Fisher test of failure "
     "rates, at α) and every other initializer is significantly worse than a claimed one; "
     "contradicted when a claimed initializer is significantly worse than another at α/m; not "
     "testable when no two initializers can be compared; else unresolved.",

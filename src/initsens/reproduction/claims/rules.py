@@ -21,7 +21,7 @@ RULES_PREAMBLE = (
     "= the family's number of sub-results, times the rivals compared where a rule compares "
     "several), so a true claim is called contradicted with probability at most α; simulations in "
     "the test suite check that rate at the boundary of every rule. Tests are exact (sign-flip) or "
-    "t-based (jackknife-t, Games-Howell on 20% trimmed means with Yuen's errors, Welch), never a "
+    "t-based (jackknife-t, Games-Howell, Welch), never a "
     "percentile bootstrap of ten values at such levels; where an exact test cannot reach the "
     "level at ten seeds, the sub-result says so. Diverged or failed runs count against their "
     "initializer: an initializer that fails significantly more often than another is worse than "
