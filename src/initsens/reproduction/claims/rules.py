@@ -115,6 +115,18 @@ RULES_HISTORY = (
         "its centre removed (the centred null), v3's Games-Howell on means contradicted P2 in 6 "
         "and P3 in 12 of 16 pilot worlds. Written after v3 had judged every study above; fixed "
         "while the eltager2023-pancan min-max phase was training (96 of 400 runs recorded)",
+        "none: withdrawn by v5 before it judged a committed report (its null counts are in the "
+        "report)",
+    ),
+    RulesVersion(
+        "v5",
+        "2026-12-08T01:15:36+00:00",
+        "51fde8d",
+        "P2, P3 and P4 compare means again (v3's statistic). Why: under the permuted null v4 "
+        "contradicted initsens's P2 in 38 of 400 worlds (9.5%, above 5%; v3: 4 of 400), where a "
+        "cell's seeds split between converged and stuck runs; and the centred null that had "
+        "carried v4 overstates every rule's rate. Written after v4's null counts, before any "
+        "committed report was judged by v4",
         "(in force)",
     ),
 )
