@@ -117,6 +117,10 @@ NULLS: dict[str, Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]] = 
 #: The nulls that keep each initializer's failures (a real effect there: a contradiction decided by
 #: failure counts is not an error).
 KEEP_FAILURES = ("centred", "normal")
+#: The claims whose rules count a failed run against its initializer whatever decided (P1 and P4
+#: rank it last, E1 scores its ARI 0): in a null that keeps failures their counts measure that real
+#: effect, not an error rate.
+COUNT_FAILURES = ("P1", "P4", "E1")
 
 
 def error_rate(count: int, worlds: int, level: float = 0.05) -> dict[str, float]:
@@ -145,7 +149,8 @@ def null_counts(worlds: pd.DataFrame, level: float = 0.05) -> pd.DataFrame:
     ``worlds``, ``contradicted`` (worlds with the claim contradicted), ``false`` (those counted as
     errors: in the nulls that keep failures, P2's and P3's contradictions decided by centres only),
     its ``rate``, exact 95% interval ``low``/``high``, the one-sided binomial ``p_above_level`` of a
-    rate above ``level``, and ``above`` (that p below 0.05).
+    rate above ``level``, ``above`` (that p below 0.05) and ``failures_effect`` (the null keeps
+    failures and the claim's rule counts them: no error rate, never ``above``).
     """
     frame = worlds.copy()
     frame["null"] = frame["null"] if "null" in frame.columns else "permuted"
@@ -162,10 +167,14 @@ def null_counts(worlds: pd.DataFrame, level: float = 0.05) -> pd.DataFrame:
         & ~by.fillna("").astype(str).str.contains("mean")
     )
     frame = frame.assign(contradicted=contradicted, false=contradicted & ~by_failures_only)
+    frame["failures_effect"] = frame["null"].isin(KEEP_FAILURES) & frame["claim"].isin(
+        COUNT_FAILURES
+    )
     keys = ["rules", "null", "protocol", "claim"]
     out = (
         frame.groupby(keys, sort=False)
         .agg(
+            failures_effect=("failures_effect", "any"),
             worlds=("permutation", "nunique"),
             contradicted=("contradicted", "sum"),
             false=("false", "sum"),
@@ -174,5 +183,5 @@ def null_counts(worlds: pd.DataFrame, level: float = 0.05) -> pd.DataFrame:
     )
     rates = [error_rate(int(f), int(w), level) for f, w in zip(out["false"], out["worlds"])]
     out = pd.concat([out, pd.DataFrame(rates)], axis=1)
-    out["above"] = out["p_above_level"] < 0.05
+    out["above"] = (out["p_above_level"] < 0.05) & ~out["failures_effect"]
     return out

@@ -429,13 +429,15 @@ NULL_TABLE = "nulls.csv"
 
 def null_cell(row: pd.Series, fixed: bool = False) -> str:
     """One claim's false contradictions in one null: count, rate and exact 95% interval, ▲ above 5%,
-    † fixed.
+    ‡ a count of the failures the null keeps (``failures_effect`` of
+    :func:`~initsens.reproduction.nulls.null_counts`), † fixed.
     """
     text = (
         f"{int(row['false'])} ({100 * row['rate']:.1f}% [{100 * row['low']:.1f}, "
         f"{100 * row['high']:.1f}])"
     )
-    return text + (" ▲" if row["above"] else "") + (" †" if fixed else "")
+    marks = (" ▲" if row["above"] else "") + (" ‡" if row.get("failures_effect", False) else "")
+    return text + marks + (" †" if fixed else "")
 
 
 def null_section(
@@ -471,8 +473,10 @@ def null_section(
         "significantly above 5% (exact one-sided binomial test at 5%); † where every world gave "
         "the verdict the real runs get, so the count repeats the real verdict and is no error "
         "rate (E2 correlates loss and ARI within each seed's runs, which the permuted null keeps "
-        "together; P1 ranks failed runs last, and two nulls keep failures; a claim not testable "
-        "for want of a model's runs stays so).\n",
+        "together; a claim not testable for want of a model's runs stays so); ‡ where the null "
+        "keeps failures and the claim's rule counts them against their initializer (P1 and P4 "
+        "rank failed runs last, E1 scores them 0): the count measures that real effect, not an "
+        "error rate.\n",
     ]
     versions = [v.version for v in RULES_HISTORY if v.version in set(counts["rules"])]
     for version in reversed(versions):
