@@ -20,7 +20,7 @@ import pandas as pd
 from initsens.report.format import fmt
 from initsens.reproduction.claims import CLAIMS, NELBO, PRIMARY, RULES_HISTORY, SOURCE, VERDICTS
 from initsens.reproduction.nulls import null_counts
-from initsens.reproduction.report.sections import NULL_TABLE, null_cell
+from initsens.reproduction.report.sections import NULL_TABLE, null_cell, verdict_in
 from initsens.reproduction.studies import ORIGINAL_SCALE
 
 #: A generated block: its name, then anything up to its closing marker (one line, or several).
@@ -224,9 +224,9 @@ def ladder_block(t: Tables) -> str:
 
 
 def null_block(t: Tables) -> str:
-    """The false contradictions of each claim in each null, per rules version and protocol, with
-    exact 95% intervals and ▲ where significantly above 5% (as the report's null section counts
-    them).
+    """The false contradictions of each claim in each null, per rules version (the one in force
+    first) and protocol, with exact 95% intervals, ▲ where significantly above 5% and † where every
+    world repeats the verdict the real runs got under that version (as the report's null section).
     """
     if not len(t.null):
         return "_(the null checks have not been run)_"
@@ -236,11 +236,23 @@ def null_block(t: Tables) -> str:
         .groupby(["rules", "null", "protocol"], sort=False)["runs"]
         .first()
     )
+    worlds = t.null.assign(rules=t.null.get("rules", "v3"), null=t.null.get("null", "permuted"))
+    verdicts = worlds.groupby(["rules", "null", "protocol", "claim"])["verdict"].agg(set)
+    judged = {**t.history, RULES_HISTORY[-1].version: t.claims}
+    order = [v.version for v in reversed(RULES_HISTORY)]
     rows = []
     for (version, kind, protocol), counted in counts.groupby(
         ["rules", "null", "protocol"], sort=False
     ):
         by_claim = counted.set_index("claim")
+        cells = []
+        for key in CLAIMS:
+            if key not in by_claim.index:
+                cells.append("–")
+                continue
+            real = verdict_in(judged, version, str(protocol), key)
+            fixed = verdicts.get((version, kind, protocol, key), set()) == {real}
+            cells.append(null_cell(by_claim.loc[key], fixed))
         rows.append(
             [
                 version,
@@ -248,10 +260,11 @@ def null_block(t: Tables) -> str:
                 str(protocol),
                 str(int(runs[(version, kind, protocol)])),
                 str(int(counted["worlds"].max())),
-                *(null_cell(by_claim.loc[k]) if k in by_claim.index else "–" for k in CLAIMS),
+                *cells,
             ]
         )
-    rows.sort(key=lambda r: (r[0] != RULES_HISTORY[-1].version, r[0], r[1] != "permuted", r[2]))
+    rank = {v: i for i, v in enumerate(order)}
+    rows.sort(key=lambda r: (rank.get(r[0], len(order)), r[1] != "permuted", r[1], r[2]))
     return _table(["rules", "null", "protocol", "runs", "worlds", *CLAIMS], rows)
 
 

@@ -436,7 +436,8 @@ def null_cell(row: pd.Series, fixed: bool = False) -> str:
         f"{int(row['false'])} ({100 * row['rate']:.1f}% [{100 * row['low']:.1f}, "
         f"{100 * row['high']:.1f}])"
     )
-    marks = (" ▲" if row["above"] else "") + (" ‡" if row.get("failures_effect", False) else "")
+    above = row["above"] and not fixed  # a count that repeats the real verdict is no error rate
+    marks = (" ▲" if above else "") + (" ‡" if row.get("failures_effect", False) else "")
     return text + marks + (" †" if fixed else "")
 
 
@@ -511,7 +512,7 @@ def null_section(
                 real = (
                     result.verdict(key)
                     if in_force and result is not None
-                    else _verdict_in(history or {}, version, str(protocol), key)
+                    else verdict_in(history or {}, version, str(protocol), key)
                 )
                 cells.append(null_cell(rows.loc[key], verdicts.get(key, set()) == {real}))
             lines.append(
@@ -523,7 +524,7 @@ def null_section(
     return lines
 
 
-def _verdict_in(
+def verdict_in(
     history: dict[str, pd.DataFrame], version: str, study: str, claim: str
 ) -> str | None:
     """The verdict rules ``version`` gave ``claim`` for ``study`` (verdict check, source's scope),
