@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import binomtest
 
+from initsens.reproduction.claims import RULES_VERSION
 from initsens.reproduction.readme import (
     BLOCKS,
     DEFAULT_FILES,
@@ -203,8 +205,18 @@ def test_blocks_say_what_the_tables_say(tables):
         "default | no |",
         "| E1 | IWAE, depth 1 | supported | -0.5 [-0.7, -0.3] | – | yes |",
     ]
-    assert BLOCKS["null"](tables).splitlines()[2] == "| proto | 40 | 5 | 0 | 0 | 2 | 0 | 0 | 0 |"
-    assert BLOCKS["history"](tables) == "Moving from v2 to v3 changed 1 of 2 verdict rows"
+    # 2 of 5 worlds contradicted P3: 40%, its exact interval (scipy), above 5% (binomial p 0.023)
+    ci = binomtest(2, 5).proportion_ci(0.95, method="exact")
+    assert binomtest(2, 5, 0.05, alternative="greater").pvalue < 0.05
+    p3 = f"2 (40.0% [{100 * ci.low:.1f}, {100 * ci.high:.1f}]) ▲"
+    zero = f"0 (0.0% [0.0, {100 * binomtest(0, 5).proportion_ci(0.95, method='exact').high:.1f}])"
+    assert BLOCKS["null"](tables).splitlines()[2] == (
+        f"| v3 | permuted | proto | 40 | 5 | – | {zero} | {p3} | – | – | – |"
+    )
+    # the last version with a committed report before the one in force: v2 in these tables
+    assert BLOCKS["history"](tables) == (
+        f"Moving from v2 to {RULES_VERSION} changed 1 of 2 verdict rows"
+    )
 
 
 def test_update_rewrites_only_between_markers_and_knows_every_block(tables, tmp_path):
@@ -222,7 +234,7 @@ def test_update_rewrites_only_between_markers_and_knows_every_block(tables, tmp_
     new = update(text, tables)
     assert new.startswith("Intro 0.22 stays.\n\n<!-- reproduction:claims -->\n| claim | proto |")
     assert new.endswith(
-        f"So: {inline}Moving from v2 to v3 changed 1 of 2 verdict rows"
+        f"So: {inline}Moving from v2 to {RULES_VERSION} changed 1 of 2 verdict rows"
         "<!-- /reproduction:history -->, since.\n"
     )
     assert "stale" not in new and update(new, tables) == new

@@ -447,14 +447,15 @@ def test_the_nulls_are_counted_per_protocol_and_claim_with_exact_intervals_and_a
         + " |"
     ) in text
     assert cell(2).endswith("▲") and not cell(1).endswith("▲")  # 2 of 4 at 5%: p = 0.014
-    # a claim every world judges as the real runs are judged is marked: no error rate
+    # a claim every world judges as the real runs are judged is marked: no error rate, so never ▲
     results[0].verdicts.loc[
         (results[0].verdicts["claim"] == "E2")
         & (results[0].verdicts["check"] == "verdict")
         & (results[0].verdicts["scope"] == "source"),
         "verdict",
     ] = "contradicted"
-    assert row.format("permuted", " | ".join([*map(cell, (0, 1, 0, 1, 0)), cell(4) + " †"])) in (
+    fixed = cell(4).removesuffix(" ▲") + " †"
+    assert row.format("permuted", " | ".join([*map(cell, (0, 1, 0, 1, 0)), fixed])) in (
         "\n".join(null_section(null, results))
     )
     assert null_section(pd.DataFrame(), results) == []

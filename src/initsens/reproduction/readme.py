@@ -269,10 +269,11 @@ def null_block(t: Tables) -> str:
 
 
 def history_block(t: Tables) -> str:
-    """How many verdict rows the version before the one in force gave differently, of those both
-    gave.
+    """How many verdict rows the last version before the one in force that judged a committed report
+    (its table in ``history/``) gave differently, of those both gave.
     """
-    before = RULES_HISTORY[-2].version
+    judged = [v.version for v in RULES_HISTORY[:-1] if v.version in t.history]
+    before = judged[-1] if judged else RULES_HISTORY[-2].version
     old = t.history.get(before, pd.DataFrame())
     keys = ["claim", "study", "check", "scope"]
     both = old.merge(t.claims, on=keys, suffixes=("_old", "")) if len(old) else old
