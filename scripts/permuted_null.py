@@ -30,7 +30,7 @@ import pandas as pd
 from initsens.analysis import load_results
 from initsens.reproduction.claims import CHECKS, CONTRADICTED, OWN_LOSS, PRIMARY, SOURCE, evaluate
 from initsens.reproduction.claims.rules import RULES_VERSION
-from initsens.reproduction.nulls import NULLS, permuted
+from initsens.reproduction.nulls import NULLS, permuted, with_defaults
 from initsens.reproduction.studies import DEFAULT_READINGS, plan_studies
 from initsens.reproduction.verdicts import study_result, verdict_table
 
@@ -133,9 +133,7 @@ def main() -> None:
     if (
         args.out.exists()
     ):  # keep the rows of the other protocols and nulls (a file from before nulls: permuted)
-        kept = pd.read_csv(args.out)
-        kept["null"] = kept["null"] if "null" in kept.columns else "permuted"
-        kept["rules"] = kept["rules"] if "rules" in kept.columns else "v3"
+        kept = with_defaults(pd.read_csv(args.out))
         key = ["protocol", "null", "rules"]
         done = set(frame[key].itertuples(index=False, name=None))
         kept = kept[[k not in done for k in kept[key].itertuples(index=False, name=None)]]

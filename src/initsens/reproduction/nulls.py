@@ -144,6 +144,16 @@ def error_rate(count: int, worlds: int, level: float = 0.05) -> dict[str, float]
 BY_FAILURES_APART = ("P2", "P3")
 
 
+def with_defaults(worlds: pd.DataFrame) -> pd.DataFrame:
+    """``scripts/permuted_null.py``'s verdicts with the columns files written before them lack:
+    ``null`` "permuted" and ``rules`` "v3" (the only null and version there were then).
+    """
+    return worlds.assign(
+        null=worlds["null"] if "null" in worlds.columns else "permuted",
+        rules=worlds["rules"] if "rules" in worlds.columns else "v3",
+    )
+
+
 def null_counts(worlds: pd.DataFrame, level: float = 0.05) -> pd.DataFrame:
     """Per rules version, null, protocol and claim, from ``scripts/permuted_null.py``'s verdicts:
     ``worlds``, ``contradicted`` (worlds with the claim contradicted), ``false`` (those counted as
@@ -152,9 +162,7 @@ def null_counts(worlds: pd.DataFrame, level: float = 0.05) -> pd.DataFrame:
     rate above ``level``, ``above`` (that p below 0.05) and ``failures_effect`` (the null keeps
     failures and the claim's rule counts them: no error rate, never ``above``).
     """
-    frame = worlds.copy()
-    frame["null"] = frame["null"] if "null" in frame.columns else "permuted"
-    frame["rules"] = frame["rules"] if "rules" in frame.columns else "v3"
+    frame = with_defaults(worlds)
     by = (
         frame["contradicted_by"]
         if "contradicted_by" in frame.columns

@@ -19,7 +19,7 @@ import pandas as pd
 
 from initsens.report.format import fmt
 from initsens.reproduction.claims import CLAIMS, NELBO, PRIMARY, RULES_HISTORY, SOURCE, VERDICTS
-from initsens.reproduction.nulls import null_counts
+from initsens.reproduction.nulls import null_counts, with_defaults
 from initsens.reproduction.report.sections import NULL_TABLE, null_cell, verdict_in
 from initsens.reproduction.studies import ORIGINAL_SCALE
 
@@ -231,12 +231,8 @@ def null_block(t: Tables) -> str:
     if not len(t.null):
         return "_(the null checks have not been run)_"
     counts = null_counts(t.null)
-    runs = (
-        t.null.assign(null=t.null.get("null", "permuted"), rules=t.null.get("rules", "v3"))
-        .groupby(["rules", "null", "protocol"], sort=False)["runs"]
-        .first()
-    )
-    worlds = t.null.assign(rules=t.null.get("rules", "v3"), null=t.null.get("null", "permuted"))
+    worlds = with_defaults(t.null)
+    runs = worlds.groupby(["rules", "null", "protocol"], sort=False)["runs"].first()
     verdicts = worlds.groupby(["rules", "null", "protocol", "claim"])["verdict"].agg(set)
     judged = {**t.history, RULES_HISTORY[-1].version: t.claims}
     order = [v.version for v in reversed(RULES_HISTORY)]

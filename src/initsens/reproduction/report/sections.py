@@ -26,7 +26,7 @@ from initsens.reproduction.claims import (
     SOURCE,
     VERDICTS,
 )
-from initsens.reproduction.nulls import null_counts
+from initsens.reproduction.nulls import null_counts, with_defaults
 from initsens.reproduction.result import named_alike
 from initsens.reproduction.studies import (
     DEFAULT_READINGS,
@@ -456,6 +456,7 @@ def null_section(
         return []
     judged = {r.name: r for r in results if r.judged}
     counts = null_counts(null)
+    all_worlds = with_defaults(null)
     lines = [
         "### The rules where the initializer does not matter\n",
         "`scripts/permuted_null.py` judges each protocol's judged runs (its own reading of the "
@@ -487,13 +488,11 @@ def null_section(
             "| protocol | null | runs | worlds | " + " | ".join(CLAIMS) + " |",
             "|---|---|---|---|" + "---|" * len(CLAIMS),
         ]
-        frame = null[null.get("rules", pd.Series("v3", index=null.index)).fillna("v3") == version]
+        frame = all_worlds[all_worlds["rules"] == version]
         for (kind, protocol), counted in counts[counts["rules"] == version].groupby(
             ["null", "protocol"], sort=False
         ):
-            worlds = frame[
-                (frame.get("null", "permuted") == kind) & (frame["protocol"] == protocol)
-            ]
+            worlds = frame[(frame["null"] == kind) & (frame["protocol"] == protocol)]
             runs = int(worlds["runs"].iloc[0])
             result = judged.get(str(protocol))
             own = (
